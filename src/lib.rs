@@ -1,0 +1,9 @@
+//! vizscript: script Tableau Server's Vizportal web API.
+//!
+//! Layers, top-down: [`cli`] parses flags and dispatches; [`script`] turns a logged-in
+//! [`vizportal::Session`] into Rhai functions; [`vizportal`] speaks the protocol; the
+//! [`emulator`] is a strict Vizportal server for tests and `--demo`. Client and emulator
+//! share only [`wire`].
+
+pub mod emulator;
+pub mod wire;

@@ -1,0 +1,52 @@
+//! Numeric error codes that travel in `result.errors[].code`, as named in Tableau's own
+//! web-client typings (protocol document, sections 2.4, 2.7, 3 and 4.1).
+
+/// Error codes, grouped as the protocol document lists them.
+pub mod code {
+    /// Insufficient permissions.
+    pub const PERMISSION_DENIED: i64 = 1;
+    /// Workbook not found.
+    pub const WORKBOOK_NOT_FOUND: i64 = 7;
+    /// Datasource not found.
+    pub const DATASOURCE_NOT_FOUND: i64 = 11;
+    /// Site not found.
+    pub const SITE_NOT_FOUND: i64 = 12;
+    /// Bad credentials on `login`; "not a member / no such site" on `switchSite`.
+    pub const BAD_CREDENTIALS: i64 = 16;
+    /// Unexpected server error.
+    pub const UNEXPECTED: i64 = 17;
+    /// Invalid page size (`page.maxItems`).
+    pub const INVALID_PAGE_SIZE: i64 = 19;
+    /// Invalid start index (`page.startIndex`).
+    pub const INVALID_START_INDEX: i64 = 20;
+    /// Invalid sort clause field name.
+    pub const INVALID_SORT_FIELD: i64 = 22;
+    /// A required parameter is null or empty.
+    pub const NULL_OR_EMPTY_PARAM: i64 = 24;
+    /// A parameter has a bad value.
+    pub const BAD_PARAM_VALUE: i64 = 25;
+    /// No session, an expired session, or (in the emulator) a failed XSRF check.
+    pub const INVALID_SESSION: i64 = 46;
+    /// The site lives on another pod (Tableau Cloud); carries `destinationPodUrl`.
+    pub const POD_REDIRECT: i64 = 55;
+    /// Unknown method name (emulator's choice; real servers' code is not known).
+    pub const UNKNOWN_METHOD: i64 = 80000;
+    /// The session is already on the requested site.
+    pub const ALREADY_ON_SITE: i64 = 10056;
+    /// Null or empty schedule ids.
+    pub const SCHEDULE_IDS_EMPTY: i64 = 120000;
+    /// Schedule not found.
+    pub const SCHEDULE_NOT_FOUND: i64 = 120001;
+    /// Extract task not found.
+    pub const TASK_NOT_FOUND: i64 = 120002;
+    /// Schedule name empty.
+    pub const SCHEDULE_NAME_EMPTY: i64 = 120003;
+    /// Schedule name already exists.
+    pub const SCHEDULE_NAME_EXISTS: i64 = 120005;
+    /// Priority out of range.
+    pub const PRIORITY_INVALID: i64 = 120011;
+    /// An extract task already exists for that target.
+    pub const TASK_EXISTS: i64 = 120012;
+    /// Subscription schedule is not a subscription schedule.
+    pub const SUBSCRIPTION_SCHEDULE_INVALID: i64 = 150000;
+}
