@@ -5,5 +5,9 @@
 //! [`emulator`] is a strict Vizportal server for tests and `--demo`. Client and emulator
 //! share only [`wire`].
 
+pub mod app;
+pub mod cli;
 pub mod emulator;
 pub mod wire;
+pub mod script;
+pub mod vizportal;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `vizscript` binary: all logic lives in the library.
+
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(vizscript::app::main().clamp(0, 255) as u8)
+}

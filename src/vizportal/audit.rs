@@ -1,0 +1,102 @@
+//! The audit trail: one JSON line per mutating call, appended to a file the user names, so
+//! a change to production can be traced to who, where, what and with which outcome.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// One audit line.
+#[derive(Debug, Serialize)]
+pub struct AuditEntry<'a> {
+    /// When the call ended (RFC 3339, UTC).
+    pub time: String,
+    /// Server base URL.
+    pub server: &'a str,
+    /// Site URL name (`""` = Default).
+    pub site: &'a str,
+    /// Signed-in user.
+    pub user: &'a str,
+    /// The Vizportal method.
+    pub method: &'a str,
+    /// The params as sent (anything named like a password is redacted).
+    pub params: Value,
+    /// `ok`, `partial`, `failed`, `unknown` (the server may have applied it) or `dry_run`.
+    pub outcome: &'a str,
+    /// Ids the server reported as failed.
+    #[serde(rename = "failedIds")]
+    pub failed_ids: Vec<String>,
+    /// The error, when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// An append-only audit file.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl AuditLog {
+    /// Open (or create) the file for appending.
+    pub fn open(path: &Path) -> std::io::Result<AuditLog> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(AuditLog { path: path.to_path_buf(), file: Mutex::new(file) })
+    }
+
+    /// Append one entry. A failure to write is reported on stderr and does not stop the
+    /// run: the call it describes has already happened.
+    pub fn record(&self, entry: &AuditEntry<'_>) {
+        let mut line = match serde_json::to_string(entry) {
+            Ok(line) => line,
+            Err(e) => {
+                tracing::error!("cannot encode an audit entry: {e}");
+                return;
+            }
+        };
+        line.push('\n');
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = file.write_all(line.as_bytes()).and_then(|_| file.flush()) {
+            eprintln!("warning: cannot write the audit file {}: {e}", self.path.display());
+        }
+    }
+}
+
+/// A copy of `params` with every value whose key mentions a password replaced.
+pub fn redact_params(params: &Value) -> Value {
+    match params {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let lower = k.to_ascii_lowercase();
+                    if lower.contains("password") || lower.contains("secret") || lower.contains("token") {
+                        (k.clone(), Value::String("(redacted)".into()))
+                    } else {
+                        (k.clone(), redact_params(v))
+                    }
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact_params).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn passwords_are_redacted_at_any_depth() {
+        let params = json!({"user": {"encryptedPassword": "abc", "name": "x"}, "ids": ["1"]});
+        let clean = redact_params(&params);
+        assert_eq!(clean["user"]["encryptedPassword"], "(redacted)");
+        assert_eq!(clean["user"]["name"], "x");
+        assert_eq!(clean["ids"][0], "1");
+    }
+}

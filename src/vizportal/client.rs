@@ -1,0 +1,229 @@
+//! The one gate every call passes: reads go straight to the session; mutations are held
+//! back under dry-run (and recorded in the plan), audited, and sent with the retry policy
+//! of their kind. Batch calls split ids into chunks and report per-id outcomes, so a
+//! partially applied batch is never silent.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::audit::{AuditEntry, AuditLog, redact_params};
+use super::error::VizportalError;
+use super::listing::id_text;
+use super::method::MethodKind;
+use super::session::Session;
+
+/// A mutating call that `--dry-run` held back.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedCall {
+    /// The Vizportal method.
+    pub method: String,
+    /// The params that would have been sent.
+    pub params: Value,
+    /// How many ids the call names (0 when it names none).
+    pub ids: usize,
+}
+
+/// One id that a batch call did not apply.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemFailure {
+    /// The item id.
+    pub id: String,
+    /// The server's error code, when it sent one.
+    pub code: Option<i64>,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// What a batch call did, id by id.
+#[derive(Debug)]
+pub struct BatchSummary {
+    /// Ids asked for.
+    pub requested: usize,
+    /// Ids applied (or, under dry-run, that would have been sent).
+    pub succeeded: Vec<String>,
+    /// Ids the server refused or that were in a chunk whose outcome is an error.
+    pub failed: Vec<ItemFailure>,
+    /// Ids never sent because an earlier chunk failed as a whole.
+    pub skipped: Vec<String>,
+    /// True under dry-run.
+    pub dry_run: bool,
+    /// The error that stopped the batch, if one did.
+    pub error: Option<VizportalError>,
+}
+
+/// A session behind the mutation gate.
+#[derive(Debug)]
+pub struct Client {
+    session: Session,
+    dry_run: AtomicBool,
+    plan: Mutex<Vec<PlannedCall>>,
+    audit: Option<AuditLog>,
+    chunk_size: usize,
+}
+
+impl Client {
+    /// Wrap a session. `chunk_size` is the most ids sent in one batch request.
+    pub fn new(session: Session, dry_run: bool, audit: Option<AuditLog>, chunk_size: usize) -> Client {
+        Client {
+            session,
+            dry_run: AtomicBool::new(dry_run),
+            plan: Mutex::new(Vec::new()),
+            audit,
+            chunk_size: chunk_size.max(1),
+        }
+    }
+
+    /// The session behind the gate (for reads and session facts).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Whether mutations are held back.
+    pub fn dry_run(&self) -> bool {
+        self.dry_run.load(Ordering::SeqCst)
+    }
+
+    /// Turn dry-run on or off (the REPL's `:dry-run`).
+    pub fn set_dry_run(&self, on: bool) {
+        self.dry_run.store(on, Ordering::SeqCst);
+    }
+
+    /// The calls held back so far.
+    pub fn plan(&self) -> Vec<PlannedCall> {
+        self.plan.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Call any method. A mutation under dry-run answers `{"dry_run": true}`.
+    pub fn call(&self, method: &str, params: Value) -> Result<Value, VizportalError> {
+        if !MethodKind::of(method).is_mutation() {
+            return self.session.call(method, &params);
+        }
+        if self.dry_run() {
+            let ids = params.get("ids").and_then(Value::as_array).map_or(0, Vec::len);
+            self.audit_call(method, &params, "dry_run", Vec::new(), None);
+            self.plan
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(PlannedCall { method: method.to_string(), params, ids });
+            return Ok(json!({ "dry_run": true }));
+        }
+        let outcome = self.session.call(method, &params);
+        match &outcome {
+            Ok(_) => self.audit_call(method, &params, "ok", Vec::new(), None),
+            Err(error) => {
+                let failed = failed_ids(error);
+                let label = if error.is_outcome_unknown() {
+                    "unknown"
+                } else if !failed.is_empty() && all_errors_have_ids(error) {
+                    "partial"
+                } else {
+                    "failed"
+                };
+                self.audit_call(method, &params, label, failed, Some(error.to_string()));
+            }
+        }
+        outcome
+    }
+
+    /// Apply a batch method to `ids` in chunks: `extra` holds the other params (e.g.
+    /// `scheduleId`). Stops at the first chunk that fails as a whole; ids after it are
+    /// reported as skipped.
+    pub fn batch(
+        &self,
+        method: &str,
+        ids: Vec<String>,
+        extra: Map<String, Value>,
+        progress: &dyn Fn(usize, usize),
+    ) -> BatchSummary {
+        let mut summary = BatchSummary {
+            requested: ids.len(),
+            succeeded: Vec::with_capacity(ids.len()),
+            failed: Vec::new(),
+            skipped: Vec::new(),
+            dry_run: self.dry_run(),
+            error: None,
+        };
+        let mut chunks = ids.chunks(self.chunk_size);
+        for chunk in chunks.by_ref() {
+            let mut params = extra.clone();
+            params.insert("ids".into(), Value::from(chunk.to_vec()));
+            match self.call(method, Value::Object(params)) {
+                Ok(_) => summary.succeeded.extend_from_slice(chunk),
+                Err(error) if all_errors_have_ids(&error) => {
+                    let failures = item_failures(&error);
+                    let failed: std::collections::HashSet<&str> =
+                        failures.iter().map(|f| f.id.as_str()).collect();
+                    summary
+                        .succeeded
+                        .extend(chunk.iter().filter(|id| !failed.contains(id.as_str())).cloned());
+                    summary.failed.extend(failures);
+                }
+                Err(error) => {
+                    summary.failed.extend(chunk.iter().map(|id| ItemFailure {
+                        id: id.clone(),
+                        code: error.code(),
+                        message: error.message(),
+                    }));
+                    summary.error = Some(error);
+                    break;
+                }
+            }
+            progress(summary.succeeded.len() + summary.failed.len(), summary.requested);
+        }
+        summary.skipped = chunks.flatten().cloned().collect();
+        summary
+    }
+
+    fn audit_call(&self, method: &str, params: &Value, outcome: &str, failed: Vec<String>, error: Option<String>) {
+        let Some(audit) = &self.audit else { return };
+        let info = self.session.info();
+        audit.record(&AuditEntry {
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            server: self.session.server(),
+            site: &info.site_url_name,
+            user: &info.username,
+            method,
+            params: redact_params(params),
+            outcome,
+            failed_ids: failed,
+            error,
+        });
+    }
+}
+
+/// A server answer whose every error names an item: the other items were applied.
+fn all_errors_have_ids(error: &VizportalError) -> bool {
+    matches!(error, VizportalError::Api { errors, .. }
+        if !errors.is_empty() && errors.iter().all(|e| e.id.is_some()))
+}
+
+fn failed_ids(error: &VizportalError) -> Vec<String> {
+    item_failures(error).into_iter().map(|f| f.id).collect()
+}
+
+fn item_failures(error: &VizportalError) -> Vec<ItemFailure> {
+    match error {
+        VizportalError::Api { errors, .. } => errors
+            .iter()
+            .filter_map(|e| {
+                Some(ItemFailure {
+                    id: e.id.clone()?,
+                    code: e.code,
+                    message: e.message.clone().unwrap_or_default(),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Normalise ids given as strings or numbers.
+pub fn ids_from_json(value: &Value) -> Option<Vec<String>> {
+    match value {
+        Value::Array(items) => items.iter().map(id_text).collect(),
+        single => id_text(single).map(|id| vec![id]),
+    }
+}

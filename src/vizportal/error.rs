@@ -1,0 +1,203 @@
+//! Typed client errors. Each variant carries what a user needs to act: the method, the
+//! HTTP status and the server's own code and message. The CLI maps these to exit codes in
+//! one place; the script layer turns them into catchable error maps in one place.
+
+use crate::wire::WireError;
+
+/// Why a login did not produce a usable session (exit code 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// The server rejected the username or password.
+    BadCredentials,
+    /// The requested site does not exist or the user is not a member.
+    UnknownSite(String),
+    /// The server uses an authentication the encrypted-password login cannot do.
+    UnsupportedAuth(String),
+    /// The server answered `login` in a way the client does not understand.
+    Unexpected(String),
+}
+
+/// Everything that can go wrong talking to Vizportal.
+#[derive(Debug, thiserror::Error)]
+pub enum VizportalError {
+    /// The server answered with `result.errors`.
+    #[error("{method} failed: {}", describe_errors(.errors))]
+    Api {
+        /// The Vizportal method.
+        method: String,
+        /// HTTP status of the answer (200 for most business errors).
+        status: u16,
+        /// The server's errors, as sent.
+        errors: Vec<WireError>,
+    },
+    /// An HTTP error status without a Vizportal error body (after any retries).
+    #[error("{method}: HTTP {status} from the server{}", excerpt_suffix(.excerpt))]
+    Http {
+        /// The Vizportal method.
+        method: String,
+        /// HTTP status.
+        status: u16,
+        /// A short, single-line excerpt of the body.
+        excerpt: String,
+    },
+    /// The answer is not the Vizportal API (an HTML page, a proxy, an SSO redirect ...).
+    #[error(
+        "this is not the Vizportal API at {url}: HTTP {status}, {content_type}{}; check --server (and any proxy or SSO in front of it)",
+        excerpt_suffix(.excerpt)
+    )]
+    NotVizportal {
+        /// The URL that was called.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// The Content-Type the server sent.
+        content_type: String,
+        /// A short excerpt of the body.
+        excerpt: String,
+    },
+    /// The session expired or was rejected and logging in again did not help.
+    #[error("{method}: session rejected by the server: {message}")]
+    Session {
+        /// The Vizportal method.
+        method: String,
+        /// What happened.
+        message: String,
+    },
+    /// Login failed.
+    #[error("login failed: {}", describe_login(.0))]
+    Login(LoginFailure),
+    /// Connection, TLS, timeout or protocol failure before a usable answer arrived.
+    #[error("{method}: {message}")]
+    Transport {
+        /// The Vizportal method (or `connect`).
+        method: String,
+        /// What happened, with the cause chain.
+        message: String,
+    },
+    /// A non-idempotent call failed in a way that leaves its effect unknown.
+    #[error(
+        "{method}: outcome unknown: {message}; the server may or may not have applied it, check before repeating"
+    )]
+    OutcomeUnknown {
+        /// The Vizportal method.
+        method: String,
+        /// What happened.
+        message: String,
+    },
+    /// The caller passed something the client cannot send.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl VizportalError {
+    /// The script-visible kind: `vizportal`, `http`, `session`, `transport` or `usage`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VizportalError::Api { .. } => "vizportal",
+            VizportalError::Http { .. } | VizportalError::NotVizportal { .. } => "http",
+            VizportalError::Session { .. } | VizportalError::Login(_) => "session",
+            VizportalError::Transport { .. } | VizportalError::OutcomeUnknown { .. } => {
+                "transport"
+            }
+            VizportalError::Usage(_) => "usage",
+        }
+    }
+
+    /// The method the error is about, when there is one.
+    pub fn method(&self) -> Option<&str> {
+        match self {
+            VizportalError::Api { method, .. }
+            | VizportalError::Http { method, .. }
+            | VizportalError::Session { method, .. }
+            | VizportalError::Transport { method, .. }
+            | VizportalError::OutcomeUnknown { method, .. } => Some(method),
+            VizportalError::NotVizportal { .. } => None,
+            VizportalError::Login(_) => Some("login"),
+            VizportalError::Usage(_) => None,
+        }
+    }
+
+    /// The HTTP status, when an answer arrived.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            VizportalError::Api { status, .. }
+            | VizportalError::Http { status, .. }
+            | VizportalError::NotVizportal { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The server's first error code, when it sent one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            VizportalError::Api { errors, .. } => errors.iter().find_map(|e| e.code),
+            _ => None,
+        }
+    }
+
+    /// The message without the method prefix, for error maps.
+    pub fn message(&self) -> String {
+        match self {
+            VizportalError::Api { errors, .. } => describe_errors(errors),
+            VizportalError::Session { message, .. }
+            | VizportalError::Transport { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// True when the effect of a mutating call is unknown.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, VizportalError::OutcomeUnknown { .. })
+    }
+
+    pub(crate) fn transport(method: &str, message: impl Into<String>) -> Self {
+        VizportalError::Transport { method: method.to_string(), message: message.into() }
+    }
+}
+
+fn describe_errors(errors: &[WireError]) -> String {
+    if errors.is_empty() {
+        return "the server reported an error without details".to_string();
+    }
+    let shown: Vec<String> = errors
+        .iter()
+        .take(3)
+        .map(|e| {
+            let mut s = String::new();
+            if let Some(code) = e.code {
+                s.push_str(&format!("code {code}"));
+            }
+            if let Some(id) = &e.id {
+                s.push_str(&format!(" (id {id})"));
+            }
+            if let Some(message) = &e.message {
+                if !s.is_empty() {
+                    s.push_str(": ");
+                }
+                s.push_str(message);
+            }
+            s
+        })
+        .collect();
+    let more = errors.len().saturating_sub(3);
+    if more > 0 { format!("{} and {more} more", shown.join("; ")) } else { shown.join("; ") }
+}
+
+fn describe_login(failure: &LoginFailure) -> String {
+    match failure {
+        LoginFailure::BadCredentials => {
+            "the server rejected the username or password (code 16)".to_string()
+        }
+        LoginFailure::UnknownSite(site) => format!(
+            "site {site:?} does not exist or the user is not a member of it (use the site's URL name, \"\" for Default)"
+        ),
+        LoginFailure::UnsupportedAuth(kind) => format!(
+            "the server uses {kind} sign-in, which the Vizportal password login cannot do; use a local or Active Directory account"
+        ),
+        LoginFailure::Unexpected(what) => what.clone(),
+    }
+}
+
+fn excerpt_suffix(excerpt: &str) -> String {
+    if excerpt.is_empty() { String::new() } else { format!(": {excerpt}") }
+}

@@ -1,0 +1,24 @@
+//! The Vizportal client: login with the RSA-encrypted password, a cookie jar and the XSRF
+//! header, typed errors, retries by method kind, re-login on expiry, paging, and the
+//! mutation gate. Knows HTTP and the protocol, nothing of scripts.
+
+mod audit;
+mod client;
+mod crypto;
+mod error;
+mod listing;
+mod method;
+mod options;
+mod retry;
+mod session;
+mod transport;
+
+pub use audit::AuditLog;
+pub use client::{BatchSummary, Client, ItemFailure, PlannedCall, ids_from_json};
+pub use crypto::encrypt_password;
+pub use error::{LoginFailure, VizportalError};
+pub use listing::{Listing, ProgressFn, id_text};
+pub use method::MethodKind;
+pub use options::ConnectOptions;
+pub use retry::RetryPolicy;
+pub use session::{Session, SessionInfo};

@@ -1,0 +1,54 @@
+//! When a failed call is tried again. The rule follows the method's [`MethodKind`]: reads
+//! and idempotent writes are retried after any transient failure; other writes only when
+//! the server certainly did not act on the request.
+
+use std::time::Duration;
+
+use backon::{BlockingRetryable, ExponentialBuilder};
+
+use super::method::MethodKind;
+use super::transport::Attempt;
+
+/// Backoff settings for transient failures.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 turns retrying off).
+    pub max_retries: usize,
+    /// Delay before the first retry; it doubles each time, with jitter.
+    pub min_delay: Duration,
+    /// Upper bound for one delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            min_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Run `op` until it succeeds, fails for good, or the retries are used up.
+    pub(crate) fn run<T>(
+        &self,
+        method: &str,
+        kind: MethodKind,
+        op: impl FnMut() -> Result<T, Attempt>,
+    ) -> Result<T, Attempt> {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.max_retries)
+            .with_jitter();
+        op.retry(backoff)
+            .sleep(std::thread::sleep)
+            .when(|failure| failure.may_retry(kind))
+            .notify(|failure, delay| {
+                tracing::warn!("{method}: {failure}; retrying in {} ms", delay.as_millis());
+            })
+            .call()
+    }
+}

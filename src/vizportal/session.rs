@@ -1,0 +1,286 @@
+//! A signed-in Vizportal session: the RSA password login, the switch to the wanted site,
+//! and calls that survive an expired session by signing in again once and returning to
+//! the same site before repeating the call.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use super::crypto::encrypt_password;
+use super::error::{LoginFailure, VizportalError};
+use super::method::MethodKind;
+use super::options::ConnectOptions;
+use super::retry::RetryPolicy;
+use super::transport::{Attempt, Transport};
+use crate::wire::{WireError, code};
+
+/// Who is signed in, and on which site.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The user's name.
+    pub username: String,
+    /// The user's repository id.
+    pub user_id: String,
+    /// The site's display name.
+    pub site_name: String,
+    /// The site's URL name (`""` = Default).
+    pub site_url_name: String,
+    /// The site's repository id (used in filters such as `siteId`).
+    pub site_id: String,
+}
+
+impl SessionInfo {
+    fn from_result(result: &Value) -> SessionInfo {
+        let text = |path: &[&str]| {
+            let mut v = result;
+            for key in path {
+                v = &v[*key];
+            }
+            match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => String::new(),
+            }
+        };
+        SessionInfo {
+            username: text(&["user", "username"]),
+            user_id: text(&["user", "id"]),
+            site_name: text(&["site", "name"]),
+            site_url_name: text(&["site", "urlName"]),
+            site_id: text(&["site", "id"]),
+        }
+    }
+}
+
+/// A logged-in session. Safe to share between threads.
+#[derive(Debug)]
+pub struct Session {
+    transport: Transport,
+    username: String,
+    password: SecretString,
+    retry: RetryPolicy,
+    pub(crate) page_size: usize,
+    pub(crate) page_concurrency: usize,
+    info: Mutex<SessionInfo>,
+    wanted_site: Mutex<Option<String>>,
+    /// Serialises re-logins; holds the number of logins done so far.
+    logins: Mutex<u64>,
+    generation: AtomicU64,
+}
+
+impl Session {
+    /// Sign in as the options say and make sure the session is on the wanted site.
+    pub fn open(options: ConnectOptions) -> Result<Session, VizportalError> {
+        let transport = Transport::new(&options)?;
+        let session = Session {
+            transport,
+            username: options.username,
+            password: options.password,
+            retry: options.retry,
+            page_size: options.page_size.max(1),
+            page_concurrency: options.page_concurrency.max(1),
+            info: Mutex::new(SessionInfo::default()),
+            wanted_site: Mutex::new(options.site),
+            logins: Mutex::new(0),
+            generation: AtomicU64::new(0),
+        };
+        let auth_type = session.preflight()?;
+        session.authenticate().map_err(|e| explain_auth(e, auth_type.as_deref()))?;
+        *session.logins.lock().unwrap_or_else(|p| p.into_inner()) = 1;
+        Ok(session)
+    }
+
+    /// The server's base URL.
+    pub fn server(&self) -> &str {
+        self.transport.base()
+    }
+
+    /// Who is signed in and where.
+    pub fn info(&self) -> SessionInfo {
+        self.info.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// HTTP requests sent so far, retries and logins included.
+    pub fn requests_sent(&self) -> u64 {
+        self.transport.requests_sent()
+    }
+
+    /// Logins done so far (1 after opening; more after expired sessions).
+    pub fn logins(&self) -> u64 {
+        *self.logins.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Call a method and return its `result`. Retries follow the method's kind; an
+    /// expired session is renewed once. `switchSite` also moves where re-logins return.
+    pub fn call(&self, method: &str, params: &Value) -> Result<Value, VizportalError> {
+        if method == "switchSite" {
+            let url_name = params.get("urlName").and_then(Value::as_str).unwrap_or("");
+            return self.switch_site(url_name);
+        }
+        self.call_renewing(method, params)
+    }
+
+    /// Switch the session to the site with this URL name (`""` = Default). Cookies rotate.
+    pub fn switch_site(&self, url_name: &str) -> Result<Value, VizportalError> {
+        let result = self.call_renewing("switchSite", &json!({ "urlName": url_name }))?;
+        let info = SessionInfo::from_result(&result);
+        *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) = Some(info.site_url_name.clone());
+        *self.info.lock().unwrap_or_else(|p| p.into_inner()) = info;
+        Ok(result)
+    }
+
+    fn call_renewing(&self, method: &str, params: &Value) -> Result<Value, VizportalError> {
+        let kind = MethodKind::of(method);
+        let generation = self.generation.load(Ordering::SeqCst);
+        let attempt = || self.transport.post(method, params);
+        match self.retry.run(method, kind, attempt) {
+            Ok(result) => Ok(result),
+            Err(Attempt::Unauthorized(..)) => {
+                tracing::info!("{method}: session expired; signing in again");
+                self.renew(generation)?;
+                self.retry.run(method, kind, attempt).map_err(|a| a.into_error(method, kind))
+            }
+            Err(failure) => Err(failure.into_error(method, kind)),
+        }
+    }
+
+    /// Sign in again unless another thread already did since `seen_generation`.
+    fn renew(&self, seen_generation: u64) -> Result<(), VizportalError> {
+        let mut logins = self.logins.lock().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::SeqCst) != seen_generation {
+            return Ok(());
+        }
+        self.transport.clear_session_cookies();
+        self.authenticate()?;
+        *logins += 1;
+        Ok(())
+    }
+
+    /// Ask how the server signs users in. An answer that is not Vizportal stops here,
+    /// before the password is sent anywhere.
+    fn preflight(&self) -> Result<Option<String>, VizportalError> {
+        let method = "getServerSettingsUnauthenticated";
+        match self.retry.run(method, MethodKind::Read, || self.transport.post(method, &json!({}))) {
+            Ok(settings) => Ok(settings["authenticationType"]["type"].as_str().map(str::to_string)),
+            Err(Attempt::Final(e @ VizportalError::NotVizportal { .. })) => Err(e),
+            Err(Attempt::Final(_)) | Err(Attempt::Unauthorized(..)) => Ok(None),
+            Err(other) => Err(other.into_error(method, MethodKind::Read)),
+        }
+    }
+
+    /// Log in (fresh key each attempt: key ids are single-use) and go to the wanted site.
+    fn authenticate(&self) -> Result<(), VizportalError> {
+        let result = self
+            .retry
+            .run("login", MethodKind::Session, || self.login_once())
+            .map_err(login_error)?;
+        let landed = SessionInfo::from_result(&result);
+        *self.info.lock().unwrap_or_else(|p| p.into_inner()) = landed.clone();
+        let wanted = self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match wanted {
+            Some(site) if !site.eq_ignore_ascii_case(&landed.site_url_name) => {
+                self.switch_after_login(&site)?;
+            }
+            Some(_) => {}
+            None => {
+                *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) = Some(landed.site_url_name);
+            }
+        }
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn login_once(&self) -> Result<Value, Attempt> {
+        let key = self.transport.post("generatePublicKey", &json!({}))?;
+        let field = |v: &Value| v.as_str().map(str::to_string);
+        let (Some(key_id), Some(n), Some(e)) =
+            (field(&key["keyId"]), field(&key["key"]["n"]), field(&key["key"]["e"]))
+        else {
+            return Err(Attempt::Final(VizportalError::Login(LoginFailure::Unexpected(
+                "generatePublicKey did not return keyId, key.n and key.e".to_string(),
+            ))));
+        };
+        let encrypted = encrypt_password(&n, &e, &self.password)
+            .map_err(|m| Attempt::Final(VizportalError::Login(LoginFailure::Unexpected(m))))?;
+        let params = json!({
+            "username": self.username,
+            "encryptedPassword": encrypted,
+            "keyId": key_id,
+        });
+        self.transport.post("login", &params)
+    }
+
+    fn switch_after_login(&self, site: &str) -> Result<(), VizportalError> {
+        let method = "switchSite";
+        let params = json!({ "urlName": site });
+        let result = self
+            .retry
+            .run(method, MethodKind::Session, || self.transport.post(method, &params))
+            .map_err(|failure| match failure {
+                Attempt::Final(VizportalError::Api { errors, .. })
+                    if has_code(&errors, &[code::BAD_CREDENTIALS, code::SITE_NOT_FOUND]) =>
+                {
+                    VizportalError::Login(LoginFailure::UnknownSite(site.to_string()))
+                }
+                other => other.into_error(method, MethodKind::Session),
+            })?;
+        *self.info.lock().unwrap_or_else(|p| p.into_inner()) = SessionInfo::from_result(&result);
+        Ok(())
+    }
+}
+
+fn has_code(errors: &[WireError], codes: &[i64]) -> bool {
+    errors.iter().any(|e| e.code.is_some_and(|c| codes.contains(&c)))
+}
+
+/// What a failed `login` means for the user.
+fn login_error(failure: Attempt) -> VizportalError {
+    const UNSUPPORTED: &[(i64, &str)] = &[
+        (code::POD_REDIRECT, "Tableau Cloud (the site lives on another pod)"),
+        (42, "SSPI (Windows integrated)"),
+        (43, "Kerberos"),
+        (59, "client certificate"),
+        (60, "client certificate"),
+        (61, "client certificate"),
+        (69, "OpenID Connect"),
+    ];
+    match failure {
+        Attempt::Unauthorized(_, errors) if errors.is_empty() || has_code(&errors, &[code::BAD_CREDENTIALS]) => {
+            VizportalError::Login(LoginFailure::BadCredentials)
+        }
+        Attempt::Unauthorized(_, errors) | Attempt::Final(VizportalError::Api { errors, .. }) => {
+            if let Some((_, what)) =
+                UNSUPPORTED.iter().find(|(c, _)| has_code(&errors, &[*c]))
+            {
+                return VizportalError::Login(LoginFailure::UnsupportedAuth(what.to_string()));
+            }
+            if has_code(&errors, &[code::BAD_CREDENTIALS]) {
+                return VizportalError::Login(LoginFailure::BadCredentials);
+            }
+            let text = errors
+                .iter()
+                .map(|e| format!("code {}: {}", e.code.unwrap_or(0), e.message.clone().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("; ");
+            VizportalError::Login(LoginFailure::Unexpected(format!("the server refused the login: {text}")))
+        }
+        other => other.into_error("login", MethodKind::Session),
+    }
+}
+
+/// A bad-credentials answer from a server that signs users in with SAML or OpenID most
+/// likely means the account has no local password.
+fn explain_auth(error: VizportalError, auth_type: Option<&str>) -> VizportalError {
+    match (error, auth_type) {
+        (VizportalError::Login(LoginFailure::BadCredentials), Some(kind))
+            if ["saml", "openid"].contains(&kind.to_ascii_lowercase().as_str()) =>
+        {
+            VizportalError::Login(LoginFailure::UnsupportedAuth(format!(
+                "{kind} (the password was rejected; SAML/OpenID users need a local password)"
+            )))
+        }
+        (error, _) => error,
+    }
+}

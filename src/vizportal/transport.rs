@@ -1,0 +1,385 @@
+//! One HTTP exchange with Vizportal: build the request (cookies from the jar, the XSRF
+//! header from the current `XSRF-TOKEN` cookie), send it, cap and parse the answer, and
+//! classify any failure so the retry and session layers can decide what to do.
+
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, Response};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION};
+use serde_json::Value;
+
+use super::error::VizportalError;
+use super::method::MethodKind;
+use super::options::ConnectOptions;
+use crate::wire::{self, WireError, code};
+
+/// How one attempt at a call ended, when it did not end with a usable `result`.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// The request never left: connection refused, DNS, TLS handshake.
+    NotSent(String),
+    /// The server declined to act (503, 429): safe to repeat for every kind of call.
+    Declined(u16),
+    /// A gateway answered 502/504, or the connection broke after the request was sent:
+    /// the server may have acted.
+    Ambiguous(String),
+    /// No session, an expired one, or a rejected XSRF token (401, 403 with code 46).
+    Unauthorized(u16, Vec<WireError>),
+    /// A final answer: the server's errors, an HTTP error, or not Vizportal at all.
+    Final(VizportalError),
+}
+
+impl Attempt {
+    /// Whether repeating the call is safe and useful for a method of this kind.
+    pub(crate) fn may_retry(&self, kind: MethodKind) -> bool {
+        match self {
+            Attempt::NotSent(_) | Attempt::Declined(_) => true,
+            Attempt::Ambiguous(_) => kind.is_repeatable() || kind == MethodKind::Session,
+            Attempt::Unauthorized(..) | Attempt::Final(_) => false,
+        }
+    }
+
+    /// The error a caller sees when this is how the call finally ended.
+    pub(crate) fn into_error(self, method: &str, kind: MethodKind) -> VizportalError {
+        match self {
+            Attempt::NotSent(message) => VizportalError::transport(method, message),
+            Attempt::Declined(status) => VizportalError::Http {
+                method: method.to_string(),
+                status,
+                excerpt: "the server stayed unavailable after retries".to_string(),
+            },
+            Attempt::Ambiguous(message) if kind.is_mutation() && !kind.is_repeatable() => {
+                VizportalError::OutcomeUnknown { method: method.to_string(), message }
+            }
+            Attempt::Ambiguous(message) => VizportalError::transport(method, message),
+            Attempt::Unauthorized(status, errors) => VizportalError::Session {
+                method: method.to_string(),
+                message: format!(
+                    "HTTP {status}: {}",
+                    errors
+                        .iter()
+                        .filter_map(|e| e.message.clone())
+                        .next()
+                        .unwrap_or_else(|| "not signed in".to_string())
+                ),
+            },
+            Attempt::Final(error) => error,
+        }
+    }
+}
+
+impl fmt::Display for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Attempt::NotSent(m) => write!(f, "not sent: {m}"),
+            Attempt::Declined(s) => write!(f, "server unavailable (HTTP {s})"),
+            Attempt::Ambiguous(m) => write!(f, "{m}"),
+            Attempt::Unauthorized(s, _) => write!(f, "session rejected (HTTP {s})"),
+            Attempt::Final(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The HTTP side of a session: a client with a cookie jar bound to one server.
+pub(crate) struct Transport {
+    client: Client,
+    jar: Arc<Jar>,
+    base: reqwest::Url,
+    max_response_bytes: usize,
+    sent: AtomicU64,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("base", &self.base.as_str())
+            .field("cookies", &"(redacted)")
+            .finish()
+    }
+}
+
+impl Transport {
+    pub(crate) fn new(options: &ConnectOptions) -> Result<Transport, VizportalError> {
+        let base = reqwest::Url::parse(&options.server).map_err(|e| {
+            VizportalError::Usage(format!(
+                "--server {:?} is not a URL ({e}); expected e.g. https://tableau.example.com",
+                options.server
+            ))
+        })?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(VizportalError::Usage(format!(
+                "--server must start with https:// or http://, got {:?}",
+                options.server
+            )));
+        }
+        let jar = Arc::new(Jar::default());
+        let client = options.http_client(jar.clone())?;
+        Ok(Transport {
+            client,
+            jar,
+            base,
+            max_response_bytes: options.max_response_bytes,
+            sent: AtomicU64::new(0),
+        })
+    }
+
+    /// The server's base URL, as given.
+    pub(crate) fn base(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
+    /// Requests sent so far (every attempt counts).
+    pub(crate) fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The current value of a cookie for this server, if the jar holds one.
+    pub(crate) fn cookie(&self, name: &str) -> Option<String> {
+        let header = self.jar.cookies(&self.base)?;
+        let text = header.to_str().ok()?;
+        text.split("; ").find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            (k == name).then(|| v.to_string())
+        })
+    }
+
+    /// Forget the session cookies (before logging in again).
+    pub(crate) fn clear_session_cookies(&self) {
+        for name in [wire::SESSION_COOKIE, wire::XSRF_COOKIE] {
+            self.jar.add_cookie_str(&format!("{name}=; Path=/; Max-Age=0"), &self.base);
+        }
+    }
+
+    /// POST one call and return its `result`, or how the attempt failed.
+    pub(crate) fn post(&self, method: &str, params: &Value) -> Result<Value, Attempt> {
+        let body = serde_json::to_vec(&serde_json::json!({"method": method, "params": params}))
+            .map_err(|e| Attempt::Final(VizportalError::Usage(format!("{method}: {e}"))))?;
+        let url = wire::method_url(self.base(), method);
+        let response = self.send(method, &url, &body)?;
+        let response = self.follow_redirect(method, &url, &body, response)?;
+        self.read_answer(method, &url, response)
+    }
+
+    fn send(&self, method: &str, url: &str, body: &[u8]) -> Result<Response, Attempt> {
+        let mut request = self
+            .client
+            .post(url)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"))
+            .body(body.to_vec());
+        if !wire::UNAUTHENTICATED_METHODS.contains(&method)
+            && let Some(token) = self.cookie(wire::XSRF_COOKIE)
+        {
+            request = request.header(wire::XSRF_HEADER, token);
+        }
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        request.send().map_err(|e| classify_send_error(method, &e))
+    }
+
+    /// Tableau's own client re-POSTs a redirect once (pod moves, http to https). Only a
+    /// redirect within the same host is followed: credentials never go elsewhere.
+    fn follow_redirect(
+        &self,
+        method: &str,
+        url: &str,
+        body: &[u8],
+        response: Response,
+    ) -> Result<Response, Attempt> {
+        if !response.status().is_redirection() {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let target = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|loc| reqwest::Url::parse(url).ok()?.join(loc).ok());
+        let Some(target) = target else {
+            return Err(not_vizportal(url, status, "redirect without a usable Location", ""));
+        };
+        if target.host_str() != self.base.host_str() {
+            return Err(Attempt::Final(VizportalError::NotVizportal {
+                url: url.to_string(),
+                status,
+                content_type: format!("a redirect to another host ({target})"),
+                excerpt: "credentials are not sent there; if that host is right, pass it as --server"
+                    .to_string(),
+            }));
+        }
+        let again = self.send(method, target.as_str(), body)?;
+        if again.status().is_redirection() {
+            return Err(not_vizportal(url, again.status().as_u16(), "a second redirect", ""));
+        }
+        Ok(again)
+    }
+
+    fn read_answer(&self, method: &str, url: &str, response: Response) -> Result<Value, Attempt> {
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no content type")
+            .to_string();
+        let bytes = self.read_capped(method, response)?;
+        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+        let Some(Value::Object(mut top)) = parsed else {
+            return Err(classify_non_json(url, status, &content_type, &bytes));
+        };
+        let Some(result) = top.remove("result") else {
+            return Err(if status == StatusCode::UNAUTHORIZED {
+                Attempt::Unauthorized(401, Vec::new())
+            } else {
+                not_vizportal(url, status.as_u16(), "JSON without a \"result\" member", &excerpt(&bytes))
+            });
+        };
+        interpret_result(method, url, status, result, &bytes)
+    }
+
+    fn read_capped(&self, method: &str, response: Response) -> Result<Vec<u8>, Attempt> {
+        let limit = self.max_response_bytes;
+        let mut bytes = Vec::new();
+        response
+            .take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Attempt::Ambiguous(format!("connection lost while reading the answer: {e}")))?;
+        if bytes.len() > limit {
+            return Err(Attempt::Final(VizportalError::transport(
+                method,
+                format!(
+                    "the answer is larger than the {} MiB limit; narrow the call (filters, smaller pages)",
+                    limit / (1024 * 1024)
+                ),
+            )));
+        }
+        Ok(bytes)
+    }
+}
+
+fn interpret_result(
+    method: &str,
+    url: &str,
+    status: StatusCode,
+    result: Value,
+    bytes: &[u8],
+) -> Result<Value, Attempt> {
+    let errors: Vec<WireError> = match result.get("errors") {
+        Some(Value::Array(list)) if !list.is_empty() => list
+            .iter()
+            .map(|e| serde_json::from_value(e.clone()).unwrap_or_else(|_| lenient_error(e)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let session_code = errors.iter().any(|e| e.code == Some(code::INVALID_SESSION));
+    if status == StatusCode::UNAUTHORIZED || (session_code && status != StatusCode::OK) {
+        return Err(Attempt::Unauthorized(status.as_u16(), errors));
+    }
+    if !errors.is_empty() {
+        return Err(Attempt::Final(VizportalError::Api {
+            method: method.to_string(),
+            status: status.as_u16(),
+            errors,
+        }));
+    }
+    if matches!(status.as_u16(), 429 | 503) {
+        return Err(Attempt::Declined(status.as_u16()));
+    }
+    if matches!(status.as_u16(), 502 | 504) {
+        return Err(Attempt::Ambiguous(format!("gateway error HTTP {status}")));
+    }
+    if !status.is_success() {
+        return Err(Attempt::Final(VizportalError::Http {
+            method: method.to_string(),
+            status: status.as_u16(),
+            excerpt: excerpt(bytes),
+        }));
+    }
+    if !result.is_object() {
+        return Err(not_vizportal(url, status.as_u16(), "a \"result\" that is not an object", &excerpt(bytes)));
+    }
+    Ok(result)
+}
+
+/// An error entry whose fields have unexpected types still tells the user something.
+fn lenient_error(value: &Value) -> WireError {
+    let code = value.get("code").and_then(|c| match c {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    let text = |key: &str| {
+        value.get(key).and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        })
+    };
+    WireError { code, id: text("id"), message: text("message") }
+}
+
+fn classify_non_json(url: &str, status: StatusCode, content_type: &str, bytes: &[u8]) -> Attempt {
+    match status.as_u16() {
+        429 | 503 => Attempt::Declined(status.as_u16()),
+        502 | 504 => Attempt::Ambiguous(format!("gateway error HTTP {status}")),
+        401 => Attempt::Unauthorized(401, Vec::new()),
+        s => not_vizportal(url, s, content_type, &excerpt(bytes)),
+    }
+}
+
+fn not_vizportal(url: &str, status: u16, content_type: &str, excerpt: &str) -> Attempt {
+    Attempt::Final(VizportalError::NotVizportal {
+        url: url.to_string(),
+        status,
+        content_type: content_type.to_string(),
+        excerpt: excerpt.to_string(),
+    })
+}
+
+/// The first ~160 characters of a body on one line, for error messages.
+pub(crate) fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(400)]);
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut cut: String = flat.chars().take(160).collect();
+    if flat.chars().count() > 160 || bytes.len() > 400 {
+        cut.push_str(" ...");
+    }
+    cut
+}
+
+fn classify_send_error(method: &str, error: &reqwest::Error) -> Attempt {
+    let chain = error_chain(error);
+    if error.is_connect() && chain.to_lowercase().contains("certificate") {
+        // Retrying cannot fix trust: fail at once and name the fix.
+        Attempt::Final(VizportalError::transport(
+            method,
+            format!(
+                "TLS failure: {chain}; the server's certificate is not trusted: pass --ca-cert with your CA's PEM file (or --insecure to skip verification, not recommended)"
+            ),
+        ))
+    } else if error.is_connect() {
+        Attempt::NotSent(format!("cannot connect: {chain}"))
+    } else if error.is_timeout() {
+        Attempt::Ambiguous(format!("no answer within the timeout: {chain}"))
+    } else {
+        Attempt::Ambiguous(format!("connection failed: {chain}"))
+    }
+}
+
+/// `error: cause: cause` on one line.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let piece = cause.to_string();
+        if !text.contains(&piece) {
+            text.push_str(": ");
+            text.push_str(&piece);
+        }
+        source = cause.source();
+    }
+    text
+}
