@@ -1,0 +1,292 @@
+//! The script API of CONTRACT.md: Vizportal calls as Rhai functions. Doc comments here are
+//! what `vizscript functions`, `docs/scripting.md` and the REPL's `:help` show.
+
+use rhai::plugin::*;
+
+#[export_module]
+pub mod vizportal_api {
+    use rhai::{Array, Dynamic, EvalAltResult, INT, Map, NativeCallContext};
+    use serde_json::{Value, json};
+
+    use crate::script::convert;
+    use crate::script::error::usage;
+    use crate::script::host::Host;
+
+    type Out<T> = Result<T, Box<EvalAltResult>>;
+
+    /// Call any Vizportal method with a params map and return its `result` map. Mutating
+    /// methods pass the same gate as the helpers: `--dry-run`, `--audit` and the retry
+    /// policy apply.
+    ///
+    /// ```rhai
+    /// let r = vizportal("getSchedules", #{ page: #{ startIndex: 0, maxItems: 5 } });
+    /// print(`${r.totalCount} schedules`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn vizportal(ctx: NativeCallContext, method: &str, params: Map) -> Out<Dynamic> {
+        let pos = ctx.call_position();
+        let params = convert::to_json(&Dynamic::from_map(params)).map_err(|m| usage(m, pos))?;
+        Host::of(&ctx)?.call(pos, method, params).map(convert::to_dynamic)
+    }
+
+    /// Call a Vizportal method that takes no params.
+    ///
+    /// ```rhai
+    /// let info = vizportal("getSessionInfo");
+    /// print(info.user.username);
+    /// ```
+    #[rhai_fn(name = "vizportal", return_raw)]
+    pub fn vizportal_no_params(ctx: NativeCallContext, method: &str) -> Out<Dynamic> {
+        let pos = ctx.call_position();
+        Host::of(&ctx)?.call(pos, method, json!({})).map(convert::to_dynamic)
+    }
+
+    /// The session's user, site and server (`getSessionInfo`).
+    ///
+    /// ```rhai
+    /// let s = session_info();
+    /// print(`${s.user.username} on ${s.site.name}`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn session_info(ctx: NativeCallContext) -> Out<Dynamic> {
+        vizportal_no_params(ctx, "getSessionInfo")
+    }
+
+    /// Switch the session to another site by URL name (`""` = Default) and return the new
+    /// session info. The session's cookies rotate; later calls work on the new site.
+    ///
+    /// ```rhai
+    /// switch_site("finance");
+    /// print(session_info().site.name);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn switch_site(ctx: NativeCallContext, url_name: &str) -> Out<Dynamic> {
+        let pos = ctx.call_position();
+        Host::of(&ctx)?.call(pos, "switchSite", json!({ "urlName": url_name })).map(convert::to_dynamic)
+    }
+
+    /// All sites the user can reach, as maps with `name` and `urlName`
+    /// (`getSiteNamesAcrossAllPods`, every page).
+    ///
+    /// ```rhai
+    /// for s in sites() { print(`${s.name} (${s.urlName})`); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sites(ctx: NativeCallContext) -> Out<Array> {
+        Host::of(&ctx)?.list_items(ctx.call_position(), "getSiteNamesAcrossAllPods", "siteNames", None)
+    }
+
+    /// Every extract refresh task (`getExtractTasks`, every page). Each task keeps the wire
+    /// fields (`id`, `priority`, `type`, `scheduleId`, `targetId`, `targetType`,
+    /// `lastRunAt`, `runNextAt`, ...) and also carries `scheduleName`, `targetName` and
+    /// `siteName`.
+    ///
+    /// ```rhai
+    /// let tasks = extract_tasks();
+    /// print(`${tasks.len()} tasks`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn extract_tasks(ctx: NativeCallContext) -> Out<Array> {
+        super::tasks_with_names(&ctx, None)
+    }
+
+    /// Extract tasks matching a filter: a plain map means "all fields equal"
+    /// (`#{scheduleId: "4"}`); a map with `operator` is sent as a Vizportal filter.
+    ///
+    /// ```rhai
+    /// let on_four = extract_tasks(#{ scheduleId: "4" });
+    /// ```
+    #[rhai_fn(name = "extract_tasks", return_raw)]
+    pub fn extract_tasks_where(ctx: NativeCallContext, filter: Map) -> Out<Array> {
+        super::tasks_with_names(&ctx, Some(&filter))
+    }
+
+    /// Every schedule on the server (`getSchedules`, every page): `id`, `name`,
+    /// `scheduledAction` (`Extract` or `Subscription`), `scheduleType`, `priority`,
+    /// `taskCount`, `runNextAt`, ...
+    ///
+    /// ```rhai
+    /// for s in schedules() { print(`${s.name}: ${s.taskCount} tasks`); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn schedules(ctx: NativeCallContext) -> Out<Array> {
+        Host::of(&ctx)?.list_items(ctx.call_position(), "getSchedules", "schedules", None)
+    }
+
+    /// Schedules matching a filter.
+    ///
+    /// ```rhai
+    /// let extract_schedules = schedules(#{ scheduledAction: "Extract" });
+    /// ```
+    #[rhai_fn(name = "schedules", return_raw)]
+    pub fn schedules_where(ctx: NativeCallContext, filter: Map) -> Out<Array> {
+        Host::of(&ctx)?.list_items(ctx.call_position(), "getSchedules", "schedules", Some(&filter))
+    }
+
+    /// Move extract tasks to a schedule (`setExtractTasksSchedule`), in as few requests as
+    /// the chunk size allows. `ids` is one id or an array of ids or task maps. Returns a
+    /// summary `#{requested, succeeded, failed, skipped, dry_run}`; raises a `vizportal`
+    /// error carrying the same lists when any id failed.
+    ///
+    /// ```rhai
+    /// let ids = extract_tasks(#{ scheduleId: "4" }).map(|t| t.id);
+    /// let r = set_extract_tasks_schedule(ids, "7");
+    /// print(`moved ${r.succeeded.len()} tasks`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn set_extract_tasks_schedule(ctx: NativeCallContext, ids: Dynamic, schedule_id: Dynamic) -> Out<Map> {
+        super::batch_with(&ctx, "setExtractTasksSchedule", &ids, "scheduleId", &schedule_id)
+    }
+
+    /// Set the priority (1 = first, 100 = last) of extract tasks
+    /// (`setExtractTasksPriority`), batched like `set_extract_tasks_schedule`.
+    ///
+    /// ```rhai
+    /// set_extract_tasks_priority(["12", "13"], 10);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn set_extract_tasks_priority(ctx: NativeCallContext, ids: Dynamic, priority: INT) -> Out<Map> {
+        let mut extra = serde_json::Map::new();
+        extra.insert("priority".into(), Value::from(priority));
+        Host::of(&ctx)?.batch(ctx.call_position(), "setExtractTasksPriority", &ids, extra)
+    }
+
+    /// Run extract tasks now (`runExtractTasks`). Never retried once the request may have
+    /// reached the server: an ambiguous failure raises an error with `outcome: "unknown"`.
+    ///
+    /// ```rhai
+    /// run_extract_tasks(["12"]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn run_extract_tasks(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
+        Host::of(&ctx)?.batch(ctx.call_position(), "runExtractTasks", &ids, serde_json::Map::new())
+    }
+
+    /// Delete extract tasks (`deleteExtractTasks`).
+    ///
+    /// ```rhai
+    /// delete_extract_tasks("12");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn delete_extract_tasks(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
+        Host::of(&ctx)?.batch(ctx.call_position(), "deleteExtractTasks", &ids, serde_json::Map::new())
+    }
+
+    /// Every subscription on the site (`getSubscriptions`, every page).
+    ///
+    /// ```rhai
+    /// for s in subscriptions() { print(s.subject); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn subscriptions(ctx: NativeCallContext) -> Out<Array> {
+        Host::of(&ctx)?.list_items(ctx.call_position(), "getSubscriptions", "subscriptions", None)
+    }
+
+    /// Subscriptions matching a filter.
+    ///
+    /// ```rhai
+    /// let mine = subscriptions(#{ scheduleId: "9" });
+    /// ```
+    #[rhai_fn(name = "subscriptions", return_raw)]
+    pub fn subscriptions_where(ctx: NativeCallContext, filter: Map) -> Out<Array> {
+        Host::of(&ctx)?.list_items(ctx.call_position(), "getSubscriptions", "subscriptions", Some(&filter))
+    }
+
+    /// Move subscriptions to a subscription schedule (`setSubscriptionsSchedule`), batched.
+    ///
+    /// ```rhai
+    /// set_subscriptions_schedule(["3", "4"], "9");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn set_subscriptions_schedule(ctx: NativeCallContext, ids: Dynamic, schedule_id: Dynamic) -> Out<Map> {
+        super::batch_with(&ctx, "setSubscriptionsSchedule", &ids, "scheduleId", &schedule_id)
+    }
+
+    /// Every workbook on the site (`getWorkbooks`, every page).
+    ///
+    /// ```rhai
+    /// print(workbooks().len());
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn workbooks(ctx: NativeCallContext) -> Out<Array> {
+        Host::of(&ctx)?.list_items(ctx.call_position(), "getWorkbooks", "workbooks", None)
+    }
+
+    /// Every data source on the site (`getDatasources`, every page).
+    ///
+    /// ```rhai
+    /// print(datasources().len());
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn datasources(ctx: NativeCallContext) -> Out<Array> {
+        Host::of(&ctx)?.list_items(ctx.call_position(), "getDatasources", "datasources", None)
+    }
+
+    /// Every project on the site (`getProjects`, every page).
+    ///
+    /// ```rhai
+    /// for p in projects() { print(p.name); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn projects(ctx: NativeCallContext) -> Out<Array> {
+        Host::of(&ctx)?.list_items(ctx.call_position(), "getProjects", "projects", None)
+    }
+
+    /// Every user of the site (`getUsers`, every page).
+    ///
+    /// ```rhai
+    /// for u in users() { print(`${u.username}: ${u.siteRole}`); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn users(ctx: NativeCallContext) -> Out<Array> {
+        Host::of(&ctx)?.list_items(ctx.call_position(), "getUsers", "users", None)
+    }
+}
+
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+use serde_json::Value;
+
+use crate::script::convert;
+use crate::script::error::usage;
+use crate::script::host::Host;
+
+type Out<T> = Result<T, Box<EvalAltResult>>;
+
+pub(super) fn batch_with(ctx: &NativeCallContext, method: &str, ids: &Dynamic, key: &str, value: &Dynamic) -> Out<Map> {
+    let pos = ctx.call_position();
+    let id = convert::one_id(value).map_err(|m| usage(format!("{method}: {key}: {m}"), pos))?;
+    let mut extra = serde_json::Map::new();
+    extra.insert(key.into(), Value::String(id));
+    Host::of(ctx)?.batch(pos, method, ids, extra)
+}
+
+pub(super) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) -> Out<Array> {
+    let listing = Host::of(ctx)?.list(ctx.call_position(), "getExtractTasks", "tasks", filter)?;
+    let schedules = listing.names("schedules");
+    let workbooks = listing.names("workbooks");
+    let datasources = listing.names("datasources");
+    let sites = listing.names("sites");
+    let name = |table: &std::collections::HashMap<String, String>, id: &Value| {
+        crate::vizportal::id_text(id).and_then(|id| table.get(&id).cloned()).map_or(Value::Null, Value::String)
+    };
+    Ok(listing
+        .items
+        .into_iter()
+        .map(|mut task| {
+            if let Value::Object(fields) = &mut task {
+                let targets = match fields.get("targetType").and_then(Value::as_str) {
+                    Some(t) if t.eq_ignore_ascii_case("workbook") => &workbooks,
+                    _ => &datasources,
+                };
+                let field = |key: &str| fields.get(key).cloned().unwrap_or(Value::Null);
+                let schedule = name(&schedules, &field("scheduleId"));
+                let target = name(targets, &field("targetId"));
+                let site = name(&sites, &field("siteId"));
+                fields.insert("scheduleName".into(), schedule);
+                fields.entry("targetName").or_insert(target);
+                fields.insert("siteName".into(), site);
+            }
+            convert::to_dynamic(task)
+        })
+        .collect())
+}

@@ -1,0 +1,118 @@
+//! Moving values between the server's JSON and Rhai: server values keep their wire field
+//! names; ids given as strings, integers, task maps or arrays of those become id strings;
+//! a plain filter map becomes a Vizportal `and` of `eq` clauses.
+
+use rhai::{Array, Dynamic, ImmutableString, Map};
+use serde_json::{Value, json};
+
+/// JSON to a Rhai value, without going through serde's data model (hot path for
+/// 100,000-task lists).
+pub fn to_dynamic(value: Value) -> Dynamic {
+    match value {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => b.into(),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i.into(),
+            None => n.as_f64().map_or(Dynamic::UNIT, Dynamic::from),
+        },
+        Value::String(s) => ImmutableString::from(s).into(),
+        Value::Array(items) => Dynamic::from_array(items.into_iter().map(to_dynamic).collect()),
+        Value::Object(fields) => Dynamic::from_map(to_map(fields)),
+    }
+}
+
+/// A JSON object as a Rhai map.
+pub fn to_map(fields: serde_json::Map<String, Value>) -> Map {
+    fields.into_iter().map(|(k, v)| (k.into(), to_dynamic(v))).collect()
+}
+
+/// A Rhai value as JSON (for params and `to_json`).
+pub fn to_json(value: &Dynamic) -> Result<Value, String> {
+    rhai::serde::from_dynamic::<Value>(value).map_err(|e| e.to_string())
+}
+
+/// Ids from what a script passes: `"55"`, `55`, a task map with `id`, or an array of those.
+pub fn ids(value: &Dynamic) -> Result<Vec<String>, String> {
+    if value.is_array() {
+        let items = value.read_lock::<Array>().ok_or("cannot read the id array")?;
+        items.iter().map(one_id).collect()
+    } else {
+        Ok(vec![one_id(value)?])
+    }
+}
+
+/// One id from a string, an integer, or a map with an `id` field.
+pub fn one_id(value: &Dynamic) -> Result<String, String> {
+    if let Ok(s) = value.as_immutable_string_ref() {
+        return Ok(s.to_string());
+    }
+    if let Ok(i) = value.as_int() {
+        return Ok(i.to_string());
+    }
+    if value.is_map()
+        && let Some(id) = value.read_lock::<Map>().and_then(|m| m.get("id").cloned())
+    {
+        return one_id(&id);
+    }
+    Err(format!(
+        "an id must be a string, an integer or a map with an `id`, not {}",
+        value.type_name()
+    ))
+}
+
+/// A filter: a Vizportal filter map (has `operator`) passes through; a plain map of
+/// field to value means "all equal". Integer values of `...Id` fields become strings, as
+/// the server sends ids.
+pub fn filter(value: &Map) -> Result<Value, String> {
+    if value.contains_key("operator") {
+        return to_json(&Dynamic::from_map(value.clone()));
+    }
+    let mut clauses = Vec::with_capacity(value.len());
+    for (field, v) in value {
+        let mut v = to_json(v)?;
+        if field.ends_with("Id")
+            && let Value::Number(n) = &v
+        {
+            v = Value::String(n.to_string());
+        }
+        let clause = match v {
+            Value::Array(values) => json!({"operator": "in", "field": field.as_str(), "values": values}),
+            v => json!({"operator": "eq", "field": field.as_str(), "value": v}),
+        };
+        clauses.push(clause);
+    }
+    Ok(json!({"operator": "and", "clauses": clauses}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_every_accepted_shape() {
+        let mut task = Map::new();
+        task.insert("id".into(), "7".into());
+        let array: Array = vec!["1".into(), Dynamic::from(2_i64), Dynamic::from_map(task)];
+        assert_eq!(ids(&Dynamic::from_array(array)).unwrap(), ["1", "2", "7"]);
+        assert_eq!(ids(&Dynamic::from(5_i64)).unwrap(), ["5"]);
+        assert!(ids(&Dynamic::from(1.5_f64)).unwrap_err().contains("string, an integer"));
+    }
+
+    #[test]
+    fn plain_maps_become_eq_clauses() {
+        let mut m = Map::new();
+        m.insert("scheduleId".into(), Dynamic::from(4_i64));
+        m.insert("type".into(), "RefreshExtract".into());
+        let f = filter(&m).unwrap();
+        assert_eq!(f["operator"], "and");
+        assert_eq!(f["clauses"][0], json!({"operator": "eq", "field": "scheduleId", "value": "4"}));
+        assert_eq!(f["clauses"][1]["value"], "RefreshExtract");
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let v = json!({"id": "1", "n": 3, "x": 1.5, "ok": true, "none": null, "list": [1, "a"]});
+        let d = to_dynamic(v.clone());
+        assert_eq!(to_json(&d).unwrap(), v);
+    }
+}

@@ -1,0 +1,148 @@
+//! Script failures as a user reads them: `file:line:col`, the source line and a caret,
+//! then what went wrong; and the exit code each failure maps to.
+
+use rhai::{Dynamic, EvalAltResult, Map, ParseError, Position};
+
+/// A script that did not finish.
+#[derive(Debug)]
+pub struct ScriptFailure {
+    /// The text to print on stderr.
+    pub report: String,
+    /// The documented exit code.
+    pub exit_code: i32,
+}
+
+/// Exit code for a script stopped by Ctrl-C.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// A parse error (exit 2).
+pub fn parse_failure(name: &str, source: &str, error: &ParseError) -> ScriptFailure {
+    let message = error.err_type().to_string();
+    ScriptFailure {
+        report: located(name, source, error.position(), &format!("syntax error: {message}")),
+        exit_code: 2,
+    }
+}
+
+/// An uncaught runtime error (exit 1; 4 when the server could not be reached; the code
+/// given to `exit(n)`; 130 when interrupted).
+pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> ScriptFailure {
+    let inner = error.unwrap_inner();
+    let position = innermost_position(error);
+    let (message, exit_code) = match inner {
+        EvalAltResult::ErrorRuntime(value, _) => describe_thrown(value),
+        EvalAltResult::ErrorTerminated(..) => ("interrupted".to_string(), EXIT_INTERRUPTED),
+        EvalAltResult::ErrorTooManyOperations(_) => (
+            "the script exceeded the operations limit (raise it with --max-operations)".to_string(),
+            1,
+        ),
+        other => (without_position(&other.to_string()), 1),
+    };
+    let mut report = located(name, source, position, &format!("error: {message}"));
+    if let Some(trace) = call_trace(error) {
+        report.push_str(&trace);
+    }
+    ScriptFailure { report, exit_code }
+}
+
+/// Rhai's messages end with " (line L, position C)"; the report shows that already.
+fn without_position(message: &str) -> String {
+    match message.rsplit_once(" (line ") {
+        Some((head, tail)) if tail.ends_with(')') => head.to_string(),
+        _ => message.to_string(),
+    }
+}
+
+/// The position of the innermost error that has one: inside a function, the line that
+/// failed, not the call site.
+fn innermost_position(error: &EvalAltResult) -> Position {
+    match error {
+        EvalAltResult::ErrorInFunctionCall(.., inner, pos) | EvalAltResult::ErrorInModule(_, inner, pos) => {
+            let p = innermost_position(inner);
+            if p.is_none() { *pos } else { p }
+        }
+        other => other.position(),
+    }
+}
+
+fn call_trace(error: &EvalAltResult) -> Option<String> {
+    let mut lines = String::new();
+    let mut current = error;
+    while let EvalAltResult::ErrorInFunctionCall(name, _, inner, pos) = current {
+        let at = pos.line().map(|l| format!(" (called at line {l})")).unwrap_or_default();
+        lines.push_str(&format!("  in function '{name}'{at}\n"));
+        current = inner;
+    }
+    (!lines.is_empty()).then_some(lines)
+}
+
+/// A thrown value: our error maps are spelled out, with batch outcomes; anything else
+/// is shown as it prints.
+fn describe_thrown(value: &Dynamic) -> (String, i32) {
+    let Some(map) = value.read_lock::<Map>() else {
+        return (format!("uncaught: {value}"), 1);
+    };
+    let text = |key: &str| map.get(key).filter(|v| !v.is_unit()).map(|v| v.to_string());
+    let Some(kind) = text("kind") else {
+        return (format!("uncaught: {value}"), 1);
+    };
+    let mut message = format!("{kind} error");
+    if let Some(method) = text("method") {
+        message.push_str(&format!(" in {method}"));
+    }
+    if let Some(code) = text("code") {
+        message.push_str(&format!(" (code {code})"));
+    }
+    message.push_str(&format!(": {}", text("message").unwrap_or_default()));
+    for (key, label) in [("succeeded", "applied"), ("failed", "failed"), ("skipped", "not sent")] {
+        if let Some(list) = map.get(key).and_then(|v| v.read_lock::<rhai::Array>().map(|a| a.len())) {
+            message.push_str(&format!("\n  {label}: {list} ids"));
+        }
+    }
+    let unknown = text("outcome").is_some_and(|o| o == "unknown");
+    let exit_code = if kind == "transport" && !unknown { 4 } else { 1 };
+    (message, exit_code)
+}
+
+/// `--> file:line:col`, the line, a caret, then the message.
+pub fn located(name: &str, source: &str, position: Position, message: &str) -> String {
+    let (Some(line), column) = (position.line(), position.position()) else {
+        return format!("{message}\n  --> {name}\n");
+    };
+    let column = column.unwrap_or(1).max(1);
+    let text = source.lines().nth(line - 1).unwrap_or("");
+    let gutter = line.to_string().len();
+    let pad = " ".repeat(gutter);
+    let caret_pad: String = text.chars().take(column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+    format!(
+        "{message}\n{pad}--> {name}:{line}:{column}\n{pad} |\n{line} | {text}\n{pad} | {caret_pad}^\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_errors_show_line_column_and_caret() {
+        let source = "let a = 1;\nlet b = ;\n";
+        let engine = rhai::Engine::new();
+        let err = engine.compile(source).unwrap_err();
+        let failure = parse_failure("bad.rhai", source, &err);
+        assert_eq!(failure.exit_code, 2);
+        assert!(failure.report.contains("bad.rhai:2:9"), "{}", failure.report);
+        assert!(failure.report.contains("2 | let b = ;"), "{}", failure.report);
+        assert!(failure.report.contains("  |         ^"), "{}", failure.report);
+    }
+
+    #[test]
+    fn runtime_errors_point_inside_functions() {
+        let source = "fn f(x) {\n  x.nope()\n}\nf(1);\n";
+        let engine = rhai::Engine::new();
+        let err = engine.run(source).unwrap_err();
+        let failure = runtime_failure("f.rhai", source, &err);
+        assert_eq!(failure.exit_code, 1);
+        assert!(failure.report.contains("f.rhai:2:"), "{}", failure.report);
+        assert!(failure.report.contains("in function 'f'"), "{}", failure.report);
+    }
+}

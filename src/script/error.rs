@@ -1,0 +1,99 @@
+//! Errors a script can catch. Every client error becomes one map,
+//! `#{kind, method, status, code, message}`, in this one place; a batch with failed ids
+//! also carries `succeeded`, `failed` and `skipped`.
+
+use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
+
+use crate::vizportal::{BatchSummary, ItemFailure, VizportalError};
+
+/// A catchable error map from a client error.
+pub fn error_map(error: &VizportalError) -> Map {
+    let mut map = Map::new();
+    map.insert("kind".into(), error.kind().into());
+    map.insert("method".into(), error.method().map_or(Dynamic::UNIT, |m| m.to_string().into()));
+    map.insert("status".into(), error.status().map_or(Dynamic::UNIT, |s| Dynamic::from(s as i64)));
+    map.insert("code".into(), error.code().map_or(Dynamic::UNIT, Dynamic::from));
+    map.insert("message".into(), error.message().into());
+    if error.is_outcome_unknown() {
+        map.insert("outcome".into(), "unknown".into());
+    }
+    map
+}
+
+/// Raise a client error at the caller's position.
+pub fn raise(error: &VizportalError, pos: Position) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from_map(error_map(error)), pos).into()
+}
+
+/// A `usage` error: the script passed something that cannot be sent.
+pub fn usage(message: impl Into<String>, pos: Position) -> Box<EvalAltResult> {
+    let mut map = Map::new();
+    map.insert("kind".into(), "usage".into());
+    map.insert("method".into(), Dynamic::UNIT);
+    map.insert("status".into(), Dynamic::UNIT);
+    map.insert("code".into(), Dynamic::UNIT);
+    map.insert("message".into(), message.into().into());
+    EvalAltResult::ErrorRuntime(Dynamic::from_map(map), pos).into()
+}
+
+/// The summary map of a batch call.
+pub fn summary_map(summary: &BatchSummary) -> Map {
+    let mut map = Map::new();
+    map.insert("requested".into(), Dynamic::from(summary.requested as i64));
+    map.insert("succeeded".into(), id_array(&summary.succeeded));
+    map.insert("failed".into(), failures(&summary.failed));
+    map.insert("skipped".into(), id_array(&summary.skipped));
+    map.insert("dry_run".into(), summary.dry_run.into());
+    map
+}
+
+/// The error for a batch in which some ids failed: a `vizportal` error (or the kind of
+/// the error that stopped it) carrying the summary's lists.
+pub fn batch_error(method: &str, summary: &BatchSummary, pos: Position) -> Box<EvalAltResult> {
+    let mut map = match &summary.error {
+        Some(error) => error_map(error),
+        None => {
+            let first = &summary.failed[0];
+            let mut m = Map::new();
+            m.insert("kind".into(), "vizportal".into());
+            m.insert("method".into(), method.to_string().into());
+            m.insert("status".into(), Dynamic::from(200_i64));
+            m.insert("code".into(), first.code.map_or(Dynamic::UNIT, Dynamic::from));
+            m.insert(
+                "message".into(),
+                format!(
+                    "{method}: {} of {} ids failed (first: id {}: {})",
+                    summary.failed.len(),
+                    summary.requested,
+                    first.id,
+                    first.message
+                )
+                .into(),
+            );
+            m
+        }
+    };
+    for (k, v) in summary_map(summary) {
+        map.insert(k, v);
+    }
+    EvalAltResult::ErrorRuntime(Dynamic::from_map(map), pos).into()
+}
+
+fn id_array(ids: &[String]) -> Dynamic {
+    Dynamic::from_array(ids.iter().map(|id| Dynamic::from(id.clone())).collect::<Array>())
+}
+
+fn failures(failed: &[ItemFailure]) -> Dynamic {
+    Dynamic::from_array(
+        failed
+            .iter()
+            .map(|f| {
+                let mut m = Map::new();
+                m.insert("id".into(), f.id.clone().into());
+                m.insert("code".into(), f.code.map_or(Dynamic::UNIT, Dynamic::from));
+                m.insert("message".into(), f.message.clone().into());
+                Dynamic::from_map(m)
+            })
+            .collect(),
+    )
+}

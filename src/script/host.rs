@@ -1,0 +1,107 @@
+//! What script functions reach through the engine's tag: the gated client (absent when no
+//! server is connected, e.g. for `vizscript functions`), the output sink for `print` and
+//! `table`, and whether to draw progress bars.
+
+use std::sync::Arc;
+
+use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext, Position};
+use serde_json::Value;
+
+use super::convert;
+use super::error::{batch_error, raise, summary_map, usage};
+use super::progress::Progress;
+use crate::vizportal::{Client, Listing};
+
+/// Where script output goes (stdout in the CLI, a buffer in tests).
+pub type Output = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The state behind every script function.
+pub struct Host {
+    client: Option<Arc<Client>>,
+    output: Output,
+    progress: bool,
+}
+
+impl Host {
+    /// A host for a connected client.
+    pub fn new(client: Option<Arc<Client>>, output: Output, progress: bool) -> Arc<Host> {
+        Arc::new(Host { client, output, progress })
+    }
+
+    /// The host installed in the engine running this call.
+    pub fn of(ctx: &NativeCallContext) -> Result<Arc<Host>, Box<EvalAltResult>> {
+        ctx.tag()
+            .and_then(|tag| tag.read_lock::<Arc<Host>>().map(|h| h.clone()))
+            .ok_or_else(|| usage("this engine has no vizscript host", ctx.call_position()))
+    }
+
+    /// Write a line of script output.
+    pub fn print(&self, text: &str) {
+        (self.output)(text);
+    }
+
+    /// The connected client, or a usage error when there is none.
+    pub fn client(&self, pos: Position) -> Result<&Client, Box<EvalAltResult>> {
+        self.client
+            .as_deref()
+            .ok_or_else(|| usage("not connected to a server (run with --server or --demo)", pos))
+    }
+
+    /// Call one method through the gate.
+    pub fn call(&self, pos: Position, method: &str, params: Value) -> Result<Value, Box<EvalAltResult>> {
+        self.client(pos)?.call(method, params).map_err(|e| raise(&e, pos))
+    }
+
+    /// Every page of a list method, with an optional filter.
+    pub fn list(
+        &self,
+        pos: Position,
+        method: &str,
+        items_key: &str,
+        filter: Option<&Map>,
+    ) -> Result<Listing, Box<EvalAltResult>> {
+        let client = self.client(pos)?;
+        let mut params = serde_json::Map::new();
+        if let Some(filter) = filter {
+            params.insert("filter".into(), convert::filter(filter).map_err(|m| usage(m, pos))?);
+        }
+        let bar = Progress::start(self.progress, method);
+        let report = |done: usize, total: Option<usize>| bar.update(done, total);
+        client
+            .session()
+            .list_all(method, &Value::Object(params), items_key, &report)
+            .map_err(|e| raise(&e, pos))
+    }
+
+    /// Every item of a list method as an array of maps.
+    pub fn list_items(
+        &self,
+        pos: Position,
+        method: &str,
+        items_key: &str,
+        filter: Option<&Map>,
+    ) -> Result<rhai::Array, Box<EvalAltResult>> {
+        let listing = self.list(pos, method, items_key, filter)?;
+        Ok(listing.items.into_iter().map(convert::to_dynamic).collect())
+    }
+
+    /// A batch method over `ids`, chunked; raises when any id failed.
+    pub fn batch(
+        &self,
+        pos: Position,
+        method: &str,
+        ids: &Dynamic,
+        extra: serde_json::Map<String, Value>,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let client = self.client(pos)?;
+        let ids = convert::ids(ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
+        let bar = Progress::start(self.progress && ids.len() > 1, method);
+        let report = |done: usize, total: usize| bar.update(done, Some(total));
+        let summary = client.batch(method, ids, extra, &report);
+        if summary.failed.is_empty() && summary.error.is_none() {
+            Ok(summary_map(&summary))
+        } else {
+            Err(batch_error(method, &summary, pos))
+        }
+    }
+}

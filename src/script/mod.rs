@@ -1,0 +1,21 @@
+//! The scripting host: a Rhai engine whose functions are Vizportal calls made through the
+//! gated client. Knows nothing of HTTP; every call goes through [`crate::vizportal::Client`].
+
+mod api;
+mod convert;
+mod diagnostic;
+mod docs;
+mod engine;
+mod error;
+mod host;
+mod output;
+mod progress;
+mod runner;
+pub mod table;
+
+pub use convert::{to_dynamic, to_json};
+pub use diagnostic::{EXIT_INTERRUPTED, ScriptFailure, located, runtime_failure};
+pub use docs::{FunctionDoc, functions, markdown};
+pub use engine::{Limits, build as build_engine};
+pub use host::{Host, Output};
+pub use runner::Script;

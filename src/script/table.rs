@@ -1,0 +1,109 @@
+//! Aligned tables for arrays of maps: what `table(rows)` prints in scripts and what the
+//! REPL shows for list results. Columns are the keys of the rows (or the ones asked for),
+//! long values are cut so a row stays on one line.
+
+use comfy_table::{ContentArrangement, Table, presets};
+use rhai::{Array, Dynamic, Map};
+
+/// Longest cell before it is cut with an ellipsis.
+const MAX_CELL: usize = 40;
+
+/// Render rows as a table. With `columns`, only those columns, in that order; without,
+/// the keys of the first rows in sorted order, preferring `id` and `name` first.
+pub fn render(rows: &Array, columns: Option<&[String]>) -> String {
+    let maps: Vec<Map> = rows.iter().filter_map(|r| r.read_lock::<Map>().map(|m| m.clone())).collect();
+    if maps.is_empty() {
+        return if rows.is_empty() { "(no rows)".to_string() } else { plain_rows(rows) };
+    }
+    let columns: Vec<String> = match columns {
+        Some(c) => c.to_vec(),
+        None => default_columns(&maps),
+    };
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_BORDERS_ONLY);
+    table.set_content_arrangement(ContentArrangement::Disabled);
+    table.set_header(columns.iter().map(String::as_str));
+    for map in &maps {
+        table.add_row(columns.iter().map(|c| cell(map.get(c.as_str()))));
+    }
+    table.to_string()
+}
+
+fn default_columns(maps: &[Map]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for map in maps.iter().take(50) {
+        for key in map.keys() {
+            if !keys.iter().any(|k| k == key.as_str()) {
+                keys.push(key.to_string());
+            }
+        }
+    }
+    keys.sort_by_key(|k| (rank(k), k.clone()));
+    keys
+}
+
+fn rank(key: &str) -> u8 {
+    match key {
+        "id" => 0,
+        "name" => 1,
+        _ => 2,
+    }
+}
+
+/// One cell: strings plain, unit empty, nested values compact, everything cut.
+pub fn cell(value: Option<&Dynamic>) -> String {
+    let text = match value {
+        None => String::new(),
+        Some(v) if v.is_unit() => String::new(),
+        Some(v) if v.is_string() => v.to_string(),
+        Some(v) if v.is_map() || v.is_array() => serde_json::to_string(v).unwrap_or_default(),
+        Some(v) => v.to_string(),
+    };
+    cut(&text, MAX_CELL)
+}
+
+fn cut(text: &str, max: usize) -> String {
+    let single: String = text.replace(['\n', '\r'], " ");
+    if single.chars().count() <= max {
+        single
+    } else {
+        let mut s: String = single.chars().take(max - 1).collect();
+        s.push('…');
+        s
+    }
+}
+
+fn plain_rows(rows: &Array) -> String {
+    rows.iter().map(|r| cell(Some(r))).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, name: &str) -> Dynamic {
+        let mut m = Map::new();
+        m.insert("id".into(), id.into());
+        m.insert("name".into(), name.into());
+        m.insert("zeta".into(), Dynamic::from(3_i64));
+        Dynamic::from_map(m)
+    }
+
+    #[test]
+    fn columns_put_id_and_name_first_and_align() {
+        let rows = vec![row("1", "Daily"), row("22", "A very long schedule name that goes on and on and on")];
+        let text = render(&rows, None);
+        let header = text.lines().nth(1).unwrap();
+        assert!(header.find("id").unwrap() < header.find("name").unwrap());
+        assert!(header.find("name").unwrap() < header.find("zeta").unwrap());
+        assert!(text.contains('…'), "{text}");
+        let widths: Vec<usize> = text.lines().map(|l| l.chars().count()).collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "{text}");
+    }
+
+    #[test]
+    fn chosen_columns_only() {
+        let text = render(&vec![row("1", "Daily")], Some(&["name".to_string()]));
+        assert!(text.contains("Daily") && !text.contains("zeta"));
+    }
+}
