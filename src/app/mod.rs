@@ -1,0 +1,67 @@
+//! The binary's logic: parse flags, set up diagnostics, dispatch to a command, and turn
+//! its outcome into the documented exit code.
+
+mod call;
+mod connect;
+mod failure;
+mod functions;
+mod password;
+mod run;
+mod serve;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Cli, Command};
+pub use failure::{Failure, exit_code};
+
+/// Run the command line and return the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { failure::EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging(cli.verbose, cli.quiet);
+    let outcome = match &cli.command {
+        Command::Run(args) => run::run(args, cli.quiet),
+        Command::Call(args) => call::call(args),
+        Command::Emulator(args) => serve::serve(args),
+        Command::Functions(args) => functions::functions(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "vizscript", &mut std::io::stdout());
+            Ok(())
+        }
+    };
+    match outcome {
+        Ok(()) => 0,
+        Err(failure) => {
+            if !failure.message.is_empty() {
+                eprint!("{}", failure.message);
+                if !failure.message.ends_with('\n') {
+                    eprintln!();
+                }
+            }
+            failure.code
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "vizscript=info",
+        (false, _) => "vizscript=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,51 @@
+//! `vizscript run`: check the script parses, sign in once, run it, print the plan.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::connect::connect;
+use super::failure::Failure;
+use crate::cli::RunArgs;
+use crate::script::{Host, Limits, Output, Script, build_engine};
+
+/// Native stack for the script thread: deep recursion ends at the call-level limit, not
+/// in a stack overflow.
+const SCRIPT_STACK: usize = 256 * 1024 * 1024;
+
+/// Run a script file against a server.
+pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
+    let script = Script::load(&args.script).map_err(|f| Failure { code: f.exit_code, message: f.report })?;
+    let limits = Limits { max_operations: args.max_operations, ..Limits::default() };
+    let checker = build_engine(Host::new(None, Arc::new(|_: &str| {}), false), &limits, Arc::default());
+    script.check(&checker).map_err(|f| Failure { code: f.exit_code, message: f.report })?;
+
+    let connection = connect(&args.connect)?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let progress = !quiet && std::io::stderr().is_terminal();
+    let host = Host::new(Some(connection.client.clone()), stdout_output(), progress);
+    let engine = build_engine(host, &limits, cancel);
+    let script_args = args.args.clone();
+    let outcome = std::thread::Builder::new()
+        .name("script".into())
+        .stack_size(SCRIPT_STACK)
+        .spawn(move || script.run(&engine, &script_args))
+        .map_err(|e| Failure { code: 1, message: format!("error: cannot start the script thread: {e}") })?
+        .join()
+        .unwrap_or_else(|_| {
+            Err(crate::script::ScriptFailure { report: "error: the script thread panicked\n".into(), exit_code: 1 })
+        });
+    let _ = std::io::stdout().flush();
+    connection.finish()?;
+    outcome.map_err(|f| Failure { code: f.exit_code, message: f.report })
+}
+
+/// Script output on stdout, a line per `print`. A closed pipe is not an error.
+pub fn stdout_output() -> Output {
+    Arc::new(|text: &str| {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes()).and_then(|_| out.write_all(b"\n"));
+    })
+}

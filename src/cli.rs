@@ -1,0 +1,173 @@
+//! Command-line types only: what the user can type. Field docs are the `--help` text.
+//! Meaning is resolved once, in `app`, into the options the library takes.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Script Tableau Server's Vizportal API: move extract tasks between schedules, change
+/// priorities, run tasks in bulk, from Rhai scripts or an interactive REPL.
+#[derive(Debug, Parser)]
+#[command(name = "vizscript", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// More diagnostics on stderr (-v: info, -vv: debug). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in once, run a Rhai script, exit.
+    Run(RunArgs),
+    /// One raw Vizportal call; the result as JSON on stdout.
+    Call(CallArgs),
+    /// Serve the bundled Vizportal emulator (sample admin: admin / admin).
+    Emulator(EmulatorArgs),
+    /// List every script function with its signature and documentation.
+    Functions(FunctionsArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Where and how to sign in; shared by `run`, `repl` and `call`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Server base URL, e.g. https://tableau.example.com
+    #[arg(long, env = "TABLEAU_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// User to sign in as.
+    #[arg(long, env = "TABLEAU_USERNAME", value_name = "NAME")]
+    pub username: Option<String>,
+    /// Site to work on, by URL name ("" = Default). The tool switches to it after login.
+    #[arg(long, env = "TABLEAU_SITE", value_name = "URLNAME")]
+    pub site: Option<String>,
+    /// Read the password from the first line of this file (else TABLEAU_PASSWORD, or a prompt).
+    #[arg(long, value_name = "PATH", conflicts_with = "password_stdin")]
+    pub password_file: Option<PathBuf>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Extra trusted root certificate(s) in PEM, for a private CA.
+    #[arg(long, env = "TABLEAU_CA_CERT", value_name = "PEM")]
+    pub ca_cert: Vec<PathBuf>,
+    /// Accept any TLS certificate (prints a warning every time).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Retries for transient failures (reads and set* calls; run/create/delete only when
+    /// the request certainly did not reach the server).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub retries: usize,
+    /// Record mutating calls instead of sending them, and print the plan at the end.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run, also write the plan as JSON to this file.
+    #[arg(long, value_name = "FILE", requires = "dry_run")]
+    pub plan_json: Option<PathBuf>,
+    /// Append one JSON line per mutating call to this file.
+    #[arg(long, env = "VIZSCRIPT_AUDIT", value_name = "FILE")]
+    pub audit: Option<PathBuf>,
+    /// Items asked for per page in list calls (the server may serve fewer).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub page_size: usize,
+    /// Pages fetched at once once the total is known (1 = one at a time).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub page_concurrency: usize,
+    /// Most ids sent in one batch request.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub chunk_size: usize,
+    /// Start the bundled emulator with sample data in-process and sign in to it as admin.
+    #[arg(long, conflicts_with = "server")]
+    pub demo: bool,
+}
+
+/// `vizscript run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The Rhai script.
+    #[arg(value_name = "SCRIPT.rhai")]
+    pub script: PathBuf,
+    /// Connection and safety options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Stop the script after this many operations (0 = no limit).
+    #[arg(long, value_name = "N", default_value_t = 500_000_000)]
+    pub max_operations: u64,
+    /// Arguments for the script, available as ARGS.
+    #[arg(last = true, value_name = "ARG")]
+    pub args: Vec<String>,
+}
+
+/// `vizscript call`.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The Vizportal method, e.g. getSessionInfo.
+    pub method: String,
+    /// The params as a JSON object (default {}).
+    #[arg(value_name = "PARAMS_JSON")]
+    pub params: Option<String>,
+    /// Connection and safety options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `vizscript emulator`.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Load this JSON dataset instead of the generated sample data.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Extract tasks in the sample data.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub tasks: usize,
+    /// Schedules in the sample data.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    pub schedules: usize,
+    /// Sites in the sample data.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub sites: usize,
+    /// Seed of the sample data generator.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+    /// Idle seconds before a session expires.
+    #[arg(long, value_name = "S", default_value_t = 1800)]
+    pub session_ttl: u64,
+    /// Probability (0..1) of answering 503 before applying anything.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Milliseconds added to every request.
+    #[arg(long, value_name = "L", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Largest page served by list calls.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_page: usize,
+    /// Most ids accepted by one batch call.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_batch: usize,
+}
+
+/// `vizscript functions`.
+#[derive(Debug, Args)]
+pub struct FunctionsArgs {
+    /// As JSON.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// As the Markdown reference (docs/scripting.md).
+    #[arg(long)]
+    pub markdown: bool,
+}
