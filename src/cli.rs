@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand};
 /// Script Tableau Server's Vizportal API: move extract tasks between schedules, change
 /// priorities, run tasks in bulk, from Rhai scripts or an interactive REPL.
 #[derive(Debug, Parser)]
-#[command(name = "vizscript", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "vizscript",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -26,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Log in once, run a Rhai script, exit.
     Run(RunArgs),
+    /// Log in once and explore interactively (or evaluate piped input).
+    Repl(ReplArgs),
     /// One raw Vizportal call; the result as JSON on stdout.
     Call(CallArgs),
     /// Serve the bundled Vizportal emulator (sample admin: admin / admin).
@@ -70,6 +77,14 @@ pub struct ConnectArgs {
     /// the request certainly did not reach the server).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub retries: usize,
+    /// First retry delay in milliseconds; it doubles each retry, with jitter.
+    #[arg(
+        long,
+        env = "VIZSCRIPT_RETRY_DELAY_MS",
+        value_name = "MS",
+        default_value_t = 200
+    )]
+    pub retry_delay_ms: u64,
     /// Record mutating calls instead of sending them, and print the plan at the end.
     #[arg(long)]
     pub dry_run: bool,
@@ -108,6 +123,17 @@ pub struct RunArgs {
     /// Arguments for the script, available as ARGS.
     #[arg(last = true, value_name = "ARG")]
     pub args: Vec<String>,
+}
+
+/// `vizscript repl`.
+#[derive(Debug, Args)]
+pub struct ReplArgs {
+    /// Connection and safety options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Stop one evaluation after this many operations (0 = no limit).
+    #[arg(long, value_name = "N", default_value_t = 500_000_000)]
+    pub max_operations: u64,
 }
 
 /// `vizscript call`.

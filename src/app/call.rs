@@ -16,7 +16,9 @@ pub fn call(args: &CallArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::usage(format!("PARAMS_JSON is not valid JSON: {e}")))?,
     };
     if !params.is_object() {
-        return Err(Failure::usage("PARAMS_JSON must be a JSON object, e.g. '{\"ids\": [\"12\"]}'"));
+        return Err(Failure::usage(
+            "PARAMS_JSON must be a JSON object, e.g. '{\"ids\": [\"12\"]}'",
+        ));
     }
     let connection = connect(&args.connect)?;
     let result = connection.client.call(&args.method, params)?;

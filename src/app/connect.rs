@@ -21,7 +21,7 @@ pub struct Connection {
     pub client: Arc<Client>,
     plan_json: Option<PathBuf>,
     /// The in-process emulator under `--demo`; it stops when the connection is dropped.
-    pub demo: Option<Emulator>,
+    _demo: Option<Emulator>,
 }
 
 /// Sign in as the flags say.
@@ -32,11 +32,14 @@ pub fn connect(args: &ConnectArgs) -> Result<Connection, Failure> {
         let server = args.server.clone().ok_or_else(|| {
             Failure::usage("no server: pass --server URL or set TABLEAU_SERVER (or try --demo)")
         })?;
-        let username = args
-            .username
-            .clone()
-            .ok_or_else(|| Failure::usage("no user: pass --username NAME or set TABLEAU_USERNAME"))?;
-        let password = password::resolve(args.password_file.as_deref(), args.password_stdin, &username)?;
+        let username = args.username.clone().ok_or_else(|| {
+            Failure::usage("no user: pass --username NAME or set TABLEAU_USERNAME")
+        })?;
+        let password = password::resolve(
+            args.password_file.as_deref(),
+            args.password_stdin,
+            &username,
+        )?;
         (None, server, username, password)
     };
     if args.insecure {
@@ -46,7 +49,8 @@ pub fn connect(args: &ConnectArgs) -> Result<Connection, Failure> {
     }
     let audit = match &args.audit {
         Some(path) => Some(
-            AuditLog::open(path).map_err(|e| Failure::usage(format!("--audit {}: {e}", path.display())))?,
+            AuditLog::open(path)
+                .map_err(|e| Failure::usage(format!("--audit {}: {e}", path.display())))?,
         ),
         None => None,
     };
@@ -55,19 +59,33 @@ pub fn connect(args: &ConnectArgs) -> Result<Connection, Failure> {
     options.ca_certs = args.ca_cert.clone();
     options.insecure = args.insecure;
     options.timeout = Duration::from_secs(args.timeout.max(1));
-    options.retry = RetryPolicy { max_retries: args.retries, ..RetryPolicy::default() };
+    options.retry = RetryPolicy {
+        max_retries: args.retries,
+        min_delay: Duration::from_millis(args.retry_delay_ms),
+        ..RetryPolicy::default()
+    };
     options.page_size = args.page_size;
     options.page_concurrency = args.page_concurrency;
     let session = Session::open(options)?;
     let client = Client::new(session, args.dry_run, audit, args.chunk_size);
-    Ok(Connection { client: Arc::new(client), plan_json: args.plan_json.clone(), demo })
+    Ok(Connection {
+        client: Arc::new(client),
+        plan_json: args.plan_json.clone(),
+        _demo: demo,
+    })
 }
 
 type DemoStart = (Option<Emulator>, String, String, SecretString);
 
 fn start_demo(args: &ConnectArgs) -> Result<DemoStart, Failure> {
-    let emulator = Emulator::start(EmulatorConfig { port: 0, ..EmulatorConfig::default() })
-        .map_err(|e| Failure { code: 4, message: format!("error: cannot start the demo emulator: {e}") })?;
+    let emulator = Emulator::start(EmulatorConfig {
+        port: 0,
+        ..EmulatorConfig::default()
+    })
+    .map_err(|e| Failure {
+        code: 4,
+        message: format!("error: cannot start the demo emulator: {e}"),
+    })?;
     let username = args.username.clone().unwrap_or_else(|| "admin".to_string());
     let password = SAMPLE_USERS
         .iter()
@@ -100,7 +118,14 @@ impl Connection {
             if let Some(map) = params.as_object_mut() {
                 map.remove("ids");
             }
-            let _ = writeln!(err, "  {:>3}. {} {} ids {}", n + 1, call.method, call.ids, params);
+            let _ = writeln!(
+                err,
+                "  {:>3}. {} {} ids {}",
+                n + 1,
+                call.method,
+                call.ids,
+                params
+            );
         }
         if let Some(path) = &self.plan_json {
             let text = serde_json::to_string_pretty(&plan).unwrap_or_else(|_| "[]".into());

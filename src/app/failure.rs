@@ -18,7 +18,10 @@ pub struct Failure {
 impl Failure {
     /// A usage error (exit 2).
     pub fn usage(message: impl Into<String>) -> Failure {
-        Failure { code: EXIT_USAGE, message: format!("error: {}", message.into()) }
+        Failure {
+            code: EXIT_USAGE,
+            message: format!("error: {}", message.into()),
+        }
     }
 }
 
@@ -37,6 +40,9 @@ pub fn exit_code(error: &VizportalError) -> i32 {
 
 impl From<VizportalError> for Failure {
     fn from(error: VizportalError) -> Failure {
-        Failure { code: exit_code(&error), message: format!("error: {error}") }
+        Failure {
+            code: exit_code(&error),
+            message: format!("error: {error}"),
+        }
     }
 }

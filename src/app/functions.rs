@@ -19,7 +19,7 @@ pub fn functions(args: &FunctionsArgs) -> Result<(), Failure> {
             text.push_str(&f.signature);
             text.push('\n');
             for line in f.doc.lines() {
-                text.push_str(&format!("    {line}").trim_end().to_string());
+                text.push_str(format!("    {line}").trim_end());
                 text.push('\n');
             }
             text.push('\n');

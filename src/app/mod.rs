@@ -6,6 +6,7 @@ mod connect;
 mod failure;
 mod functions;
 mod password;
+mod repl;
 mod run;
 mod serve;
 
@@ -19,7 +20,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { failure::EXIT_USAGE } else { 0 };
+            let code = if e.use_stderr() {
+                failure::EXIT_USAGE
+            } else {
+                0
+            };
             let _ = e.print();
             return code;
         }
@@ -27,11 +32,17 @@ pub fn main() -> i32 {
     init_logging(cli.verbose, cli.quiet);
     let outcome = match &cli.command {
         Command::Run(args) => run::run(args, cli.quiet),
+        Command::Repl(args) => repl::repl(args, cli.quiet),
         Command::Call(args) => call::call(args),
         Command::Emulator(args) => serve::serve(args),
         Command::Functions(args) => functions::functions(args),
         Command::Completions { shell } => {
-            clap_complete::generate(*shell, &mut Cli::command(), "vizscript", &mut std::io::stdout());
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "vizscript",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
     };

@@ -40,7 +40,12 @@ pub fn resolve(file: Option<&Path>, stdin: bool, username: &str) -> Result<Secre
 
 /// The first line without its line ending, as a secret; the source buffer is zeroed.
 fn first_line(text: &mut String) -> SecretString {
-    let line = text.lines().next().unwrap_or("").trim_end_matches('\r').to_string();
+    let line = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('\r')
+        .to_string();
     text.zeroize();
     SecretString::from(line)
 }

@@ -15,10 +15,23 @@ const SCRIPT_STACK: usize = 256 * 1024 * 1024;
 
 /// Run a script file against a server.
 pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
-    let script = Script::load(&args.script).map_err(|f| Failure { code: f.exit_code, message: f.report })?;
-    let limits = Limits { max_operations: args.max_operations, ..Limits::default() };
-    let checker = build_engine(Host::new(None, Arc::new(|_: &str| {}), false), &limits, Arc::default());
-    script.check(&checker).map_err(|f| Failure { code: f.exit_code, message: f.report })?;
+    let script = Script::load(&args.script).map_err(|f| Failure {
+        code: f.exit_code,
+        message: f.report,
+    })?;
+    let limits = Limits {
+        max_operations: args.max_operations,
+        ..Limits::default()
+    };
+    let checker = build_engine(
+        Host::new(None, Arc::new(|_: &str| {}), false),
+        &limits,
+        Arc::default(),
+    );
+    script.check(&checker).map_err(|f| Failure {
+        code: f.exit_code,
+        message: f.report,
+    })?;
 
     let connection = connect(&args.connect)?;
     let cancel = Arc::new(AtomicBool::new(false));
@@ -32,20 +45,31 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
         .name("script".into())
         .stack_size(SCRIPT_STACK)
         .spawn(move || script.run(&engine, &script_args))
-        .map_err(|e| Failure { code: 1, message: format!("error: cannot start the script thread: {e}") })?
+        .map_err(|e| Failure {
+            code: 1,
+            message: format!("error: cannot start the script thread: {e}"),
+        })?
         .join()
         .unwrap_or_else(|_| {
-            Err(crate::script::ScriptFailure { report: "error: the script thread panicked\n".into(), exit_code: 1 })
+            Err(crate::script::ScriptFailure {
+                report: "error: the script thread panicked\n".into(),
+                exit_code: 1,
+            })
         });
     let _ = std::io::stdout().flush();
     connection.finish()?;
-    outcome.map_err(|f| Failure { code: f.exit_code, message: f.report })
+    outcome.map_err(|f| Failure {
+        code: f.exit_code,
+        message: f.report,
+    })
 }
 
 /// Script output on stdout, a line per `print`. A closed pipe is not an error.
 pub fn stdout_output() -> Output {
     Arc::new(|text: &str| {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes()).and_then(|_| out.write_all(b"\n"));
+        let _ = out
+            .write_all(text.as_bytes())
+            .and_then(|_| out.write_all(b"\n"));
     })
 }

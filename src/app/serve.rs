@@ -25,13 +25,18 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         port: args.port,
         dataset,
         session_ttl: Duration::from_secs(args.session_ttl),
-        faults: Faults { fail_rate: args.fail_rate, latency: Duration::from_millis(args.latency_ms) },
+        faults: Faults {
+            fail_rate: args.fail_rate,
+            latency: Duration::from_millis(args.latency_ms),
+        },
         max_page: args.max_page.max(1),
         max_batch: args.max_batch.max(1),
         ..EmulatorConfig::default()
     };
-    let emulator = Emulator::start(config)
-        .map_err(|e| Failure { code: 4, message: format!("error: cannot listen on port {}: {e}", args.port) })?;
+    let emulator = Emulator::start(config).map_err(|e| Failure {
+        code: 4,
+        message: format!("error: cannot listen on port {}: {e}", args.port),
+    })?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on {}", emulator.url());
     if args.data.is_none() {

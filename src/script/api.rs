@@ -23,10 +23,10 @@ pub mod vizportal_api {
     /// print(`${r.totalCount} schedules`);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn vizportal(ctx: NativeCallContext, method: &str, params: Map) -> Out<Dynamic> {
+    pub fn vizportal(ctx: NativeCallContext, method: &str, params: Map) -> Out<Map> {
         let pos = ctx.call_position();
         let params = convert::to_json(&Dynamic::from_map(params)).map_err(|m| usage(m, pos))?;
-        Host::of(&ctx)?.call(pos, method, params).map(convert::to_dynamic)
+        Host::of(&ctx)?.call_map(pos, method, params)
     }
 
     /// Call a Vizportal method that takes no params.
@@ -36,9 +36,9 @@ pub mod vizportal_api {
     /// print(info.user.username);
     /// ```
     #[rhai_fn(name = "vizportal", return_raw)]
-    pub fn vizportal_no_params(ctx: NativeCallContext, method: &str) -> Out<Dynamic> {
+    pub fn vizportal_no_params(ctx: NativeCallContext, method: &str) -> Out<Map> {
         let pos = ctx.call_position();
-        Host::of(&ctx)?.call(pos, method, json!({})).map(convert::to_dynamic)
+        Host::of(&ctx)?.call_map(pos, method, json!({}))
     }
 
     /// The session's user, site and server (`getSessionInfo`).
@@ -48,7 +48,7 @@ pub mod vizportal_api {
     /// print(`${s.user.username} on ${s.site.name}`);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn session_info(ctx: NativeCallContext) -> Out<Dynamic> {
+    pub fn session_info(ctx: NativeCallContext) -> Out<Map> {
         vizportal_no_params(ctx, "getSessionInfo")
     }
 
@@ -60,9 +60,9 @@ pub mod vizportal_api {
     /// print(session_info().site.name);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn switch_site(ctx: NativeCallContext, url_name: &str) -> Out<Dynamic> {
+    pub fn switch_site(ctx: NativeCallContext, url_name: &str) -> Out<Map> {
         let pos = ctx.call_position();
-        Host::of(&ctx)?.call(pos, "switchSite", json!({ "urlName": url_name })).map(convert::to_dynamic)
+        Host::of(&ctx)?.call_map(pos, "switchSite", json!({ "urlName": url_name }))
     }
 
     /// All sites the user can reach, as maps with `name` and `urlName`
@@ -73,7 +73,12 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn sites(ctx: NativeCallContext) -> Out<Array> {
-        Host::of(&ctx)?.list_items(ctx.call_position(), "getSiteNamesAcrossAllPods", "siteNames", None)
+        Host::of(&ctx)?.list_items(
+            ctx.call_position(),
+            "getSiteNamesAcrossAllPods",
+            "siteNames",
+            None,
+        )
     }
 
     /// Every extract refresh task (`getExtractTasks`, every page). Each task keeps the wire
@@ -120,7 +125,12 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(name = "schedules", return_raw)]
     pub fn schedules_where(ctx: NativeCallContext, filter: Map) -> Out<Array> {
-        Host::of(&ctx)?.list_items(ctx.call_position(), "getSchedules", "schedules", Some(&filter))
+        Host::of(&ctx)?.list_items(
+            ctx.call_position(),
+            "getSchedules",
+            "schedules",
+            Some(&filter),
+        )
     }
 
     /// Move extract tasks to a schedule (`setExtractTasksSchedule`), in as few requests as
@@ -134,8 +144,18 @@ pub mod vizportal_api {
     /// print(`moved ${r.succeeded.len()} tasks`);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn set_extract_tasks_schedule(ctx: NativeCallContext, ids: Dynamic, schedule_id: Dynamic) -> Out<Map> {
-        super::batch_with(&ctx, "setExtractTasksSchedule", &ids, "scheduleId", &schedule_id)
+    pub fn set_extract_tasks_schedule(
+        ctx: NativeCallContext,
+        ids: Dynamic,
+        schedule_id: Dynamic,
+    ) -> Out<Map> {
+        super::batch_with(
+            &ctx,
+            "setExtractTasksSchedule",
+            &ids,
+            "scheduleId",
+            &schedule_id,
+        )
     }
 
     /// Set the priority (1 = first, 100 = last) of extract tasks
@@ -145,7 +165,11 @@ pub mod vizportal_api {
     /// set_extract_tasks_priority(["12", "13"], 10);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn set_extract_tasks_priority(ctx: NativeCallContext, ids: Dynamic, priority: INT) -> Out<Map> {
+    pub fn set_extract_tasks_priority(
+        ctx: NativeCallContext,
+        ids: Dynamic,
+        priority: INT,
+    ) -> Out<Map> {
         let mut extra = serde_json::Map::new();
         extra.insert("priority".into(), Value::from(priority));
         Host::of(&ctx)?.batch(ctx.call_position(), "setExtractTasksPriority", &ids, extra)
@@ -159,7 +183,12 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn run_extract_tasks(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
-        Host::of(&ctx)?.batch(ctx.call_position(), "runExtractTasks", &ids, serde_json::Map::new())
+        Host::of(&ctx)?.batch(
+            ctx.call_position(),
+            "runExtractTasks",
+            &ids,
+            serde_json::Map::new(),
+        )
     }
 
     /// Delete extract tasks (`deleteExtractTasks`).
@@ -169,7 +198,12 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn delete_extract_tasks(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
-        Host::of(&ctx)?.batch(ctx.call_position(), "deleteExtractTasks", &ids, serde_json::Map::new())
+        Host::of(&ctx)?.batch(
+            ctx.call_position(),
+            "deleteExtractTasks",
+            &ids,
+            serde_json::Map::new(),
+        )
     }
 
     /// Every subscription on the site (`getSubscriptions`, every page).
@@ -179,7 +213,12 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn subscriptions(ctx: NativeCallContext) -> Out<Array> {
-        Host::of(&ctx)?.list_items(ctx.call_position(), "getSubscriptions", "subscriptions", None)
+        Host::of(&ctx)?.list_items(
+            ctx.call_position(),
+            "getSubscriptions",
+            "subscriptions",
+            None,
+        )
     }
 
     /// Subscriptions matching a filter.
@@ -189,7 +228,12 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(name = "subscriptions", return_raw)]
     pub fn subscriptions_where(ctx: NativeCallContext, filter: Map) -> Out<Array> {
-        Host::of(&ctx)?.list_items(ctx.call_position(), "getSubscriptions", "subscriptions", Some(&filter))
+        Host::of(&ctx)?.list_items(
+            ctx.call_position(),
+            "getSubscriptions",
+            "subscriptions",
+            Some(&filter),
+        )
     }
 
     /// Move subscriptions to a subscription schedule (`setSubscriptionsSchedule`), batched.
@@ -198,8 +242,18 @@ pub mod vizportal_api {
     /// set_subscriptions_schedule(["3", "4"], "9");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn set_subscriptions_schedule(ctx: NativeCallContext, ids: Dynamic, schedule_id: Dynamic) -> Out<Map> {
-        super::batch_with(&ctx, "setSubscriptionsSchedule", &ids, "scheduleId", &schedule_id)
+    pub fn set_subscriptions_schedule(
+        ctx: NativeCallContext,
+        ids: Dynamic,
+        schedule_id: Dynamic,
+    ) -> Out<Map> {
+        super::batch_with(
+            &ctx,
+            "setSubscriptionsSchedule",
+            &ids,
+            "scheduleId",
+            &schedule_id,
+        )
     }
 
     /// Every workbook on the site (`getWorkbooks`, every page).
@@ -252,7 +306,13 @@ use crate::script::host::Host;
 
 type Out<T> = Result<T, Box<EvalAltResult>>;
 
-pub(super) fn batch_with(ctx: &NativeCallContext, method: &str, ids: &Dynamic, key: &str, value: &Dynamic) -> Out<Map> {
+pub(super) fn batch_with(
+    ctx: &NativeCallContext,
+    method: &str,
+    ids: &Dynamic,
+    key: &str,
+    value: &Dynamic,
+) -> Out<Map> {
     let pos = ctx.call_position();
     let id = convert::one_id(value).map_err(|m| usage(format!("{method}: {key}: {m}"), pos))?;
     let mut extra = serde_json::Map::new();
@@ -267,7 +327,9 @@ pub(super) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) ->
     let datasources = listing.names("datasources");
     let sites = listing.names("sites");
     let name = |table: &std::collections::HashMap<String, String>, id: &Value| {
-        crate::vizportal::id_text(id).and_then(|id| table.get(&id).cloned()).map_or(Value::Null, Value::String)
+        crate::vizportal::id_text(id)
+            .and_then(|id| table.get(&id).cloned())
+            .map_or(Value::Null, Value::String)
     };
     Ok(listing
         .items

@@ -23,7 +23,10 @@ pub fn to_dynamic(value: Value) -> Dynamic {
 
 /// A JSON object as a Rhai map.
 pub fn to_map(fields: serde_json::Map<String, Value>) -> Map {
-    fields.into_iter().map(|(k, v)| (k.into(), to_dynamic(v))).collect()
+    fields
+        .into_iter()
+        .map(|(k, v)| (k.into(), to_dynamic(v)))
+        .collect()
 }
 
 /// A Rhai value as JSON (for params and `to_json`).
@@ -34,7 +37,9 @@ pub fn to_json(value: &Dynamic) -> Result<Value, String> {
 /// Ids from what a script passes: `"55"`, `55`, a task map with `id`, or an array of those.
 pub fn ids(value: &Dynamic) -> Result<Vec<String>, String> {
     if value.is_array() {
-        let items = value.read_lock::<Array>().ok_or("cannot read the id array")?;
+        let items = value
+            .read_lock::<Array>()
+            .ok_or("cannot read the id array")?;
         items.iter().map(one_id).collect()
     } else {
         Ok(vec![one_id(value)?])
@@ -76,7 +81,9 @@ pub fn filter(value: &Map) -> Result<Value, String> {
             v = Value::String(n.to_string());
         }
         let clause = match v {
-            Value::Array(values) => json!({"operator": "in", "field": field.as_str(), "values": values}),
+            Value::Array(values) => {
+                json!({"operator": "in", "field": field.as_str(), "values": values})
+            }
             v => json!({"operator": "eq", "field": field.as_str(), "value": v}),
         };
         clauses.push(clause);
@@ -95,7 +102,11 @@ mod tests {
         let array: Array = vec!["1".into(), Dynamic::from(2_i64), Dynamic::from_map(task)];
         assert_eq!(ids(&Dynamic::from_array(array)).unwrap(), ["1", "2", "7"]);
         assert_eq!(ids(&Dynamic::from(5_i64)).unwrap(), ["5"]);
-        assert!(ids(&Dynamic::from(1.5_f64)).unwrap_err().contains("string, an integer"));
+        assert!(
+            ids(&Dynamic::from(1.5_f64))
+                .unwrap_err()
+                .contains("string, an integer")
+        );
     }
 
     #[test]
@@ -105,7 +116,10 @@ mod tests {
         m.insert("type".into(), "RefreshExtract".into());
         let f = filter(&m).unwrap();
         assert_eq!(f["operator"], "and");
-        assert_eq!(f["clauses"][0], json!({"operator": "eq", "field": "scheduleId", "value": "4"}));
+        assert_eq!(
+            f["clauses"][0],
+            json!({"operator": "eq", "field": "scheduleId", "value": "4"})
+        );
         assert_eq!(f["clauses"][1]["value"], "RefreshExtract");
     }
 

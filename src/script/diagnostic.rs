@@ -19,7 +19,12 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 pub fn parse_failure(name: &str, source: &str, error: &ParseError) -> ScriptFailure {
     let message = error.err_type().to_string();
     ScriptFailure {
-        report: located(name, source, error.position(), &format!("syntax error: {message}")),
+        report: located(
+            name,
+            source,
+            error.position(),
+            &format!("syntax error: {message}"),
+        ),
         exit_code: 2,
     }
 }
@@ -57,7 +62,8 @@ fn without_position(message: &str) -> String {
 /// failed, not the call site.
 fn innermost_position(error: &EvalAltResult) -> Position {
     match error {
-        EvalAltResult::ErrorInFunctionCall(.., inner, pos) | EvalAltResult::ErrorInModule(_, inner, pos) => {
+        EvalAltResult::ErrorInFunctionCall(.., inner, pos)
+        | EvalAltResult::ErrorInModule(_, inner, pos) => {
             let p = innermost_position(inner);
             if p.is_none() { *pos } else { p }
         }
@@ -69,7 +75,10 @@ fn call_trace(error: &EvalAltResult) -> Option<String> {
     let mut lines = String::new();
     let mut current = error;
     while let EvalAltResult::ErrorInFunctionCall(name, _, inner, pos) = current {
-        let at = pos.line().map(|l| format!(" (called at line {l})")).unwrap_or_default();
+        let at = pos
+            .line()
+            .map(|l| format!(" (called at line {l})"))
+            .unwrap_or_default();
         lines.push_str(&format!("  in function '{name}'{at}\n"));
         current = inner;
     }
@@ -94,13 +103,24 @@ fn describe_thrown(value: &Dynamic) -> (String, i32) {
         message.push_str(&format!(" (code {code})"));
     }
     message.push_str(&format!(": {}", text("message").unwrap_or_default()));
-    for (key, label) in [("succeeded", "applied"), ("failed", "failed"), ("skipped", "not sent")] {
-        if let Some(list) = map.get(key).and_then(|v| v.read_lock::<rhai::Array>().map(|a| a.len())) {
+    for (key, label) in [
+        ("succeeded", "applied"),
+        ("failed", "failed"),
+        ("skipped", "not sent"),
+    ] {
+        if let Some(list) = map
+            .get(key)
+            .and_then(|v| v.read_lock::<rhai::Array>().map(|a| a.len()))
+        {
             message.push_str(&format!("\n  {label}: {list} ids"));
         }
     }
     let unknown = text("outcome").is_some_and(|o| o == "unknown");
-    let exit_code = if kind == "transport" && !unknown { 4 } else { 1 };
+    let exit_code = if kind == "transport" && !unknown {
+        4
+    } else {
+        1
+    };
     (message, exit_code)
 }
 
@@ -113,7 +133,11 @@ pub fn located(name: &str, source: &str, position: Position, message: &str) -> S
     let text = source.lines().nth(line - 1).unwrap_or("");
     let gutter = line.to_string().len();
     let pad = " ".repeat(gutter);
-    let caret_pad: String = text.chars().take(column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+    let caret_pad: String = text
+        .chars()
+        .take(column - 1)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
     format!(
         "{message}\n{pad}--> {name}:{line}:{column}\n{pad} |\n{line} | {text}\n{pad} | {caret_pad}^\n"
     )
@@ -130,9 +154,21 @@ mod tests {
         let err = engine.compile(source).unwrap_err();
         let failure = parse_failure("bad.rhai", source, &err);
         assert_eq!(failure.exit_code, 2);
-        assert!(failure.report.contains("bad.rhai:2:9"), "{}", failure.report);
-        assert!(failure.report.contains("2 | let b = ;"), "{}", failure.report);
-        assert!(failure.report.contains("  |         ^"), "{}", failure.report);
+        assert!(
+            failure.report.contains("bad.rhai:2:9"),
+            "{}",
+            failure.report
+        );
+        assert!(
+            failure.report.contains("2 | let b = ;"),
+            "{}",
+            failure.report
+        );
+        assert!(
+            failure.report.contains("  |         ^"),
+            "{}",
+            failure.report
+        );
     }
 
     #[test]
@@ -143,6 +179,10 @@ mod tests {
         let failure = runtime_failure("f.rhai", source, &err);
         assert_eq!(failure.exit_code, 1);
         assert!(failure.report.contains("f.rhai:2:"), "{}", failure.report);
-        assert!(failure.report.contains("in function 'f'"), "{}", failure.report);
+        assert!(
+            failure.report.contains("in function 'f'"),
+            "{}",
+            failure.report
+        );
     }
 }

@@ -33,13 +33,21 @@ pub fn functions() -> Vec<FunctionDoc> {
         .as_array()
         .map(|list| list.iter().filter_map(function_doc).collect())
         .unwrap_or_default();
-    docs.sort_by(|a, b| a.name.cmp(&b.name).then(a.signature.len().cmp(&b.signature.len())));
+    docs.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then(a.signature.len().cmp(&b.signature.len()))
+    });
     docs
 }
 
 fn function_doc(meta: &Value) -> Option<FunctionDoc> {
     let name = meta["name"].as_str()?.to_string();
-    let comments: Vec<&str> = meta["docComments"].as_array()?.iter().filter_map(Value::as_str).collect();
+    let comments: Vec<&str> = meta["docComments"]
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     if comments.is_empty() {
         return None;
     }
@@ -67,9 +75,20 @@ fn function_doc(meta: &Value) -> Option<FunctionDoc> {
                 .collect()
         })
         .unwrap_or_default();
-    let ret = meta["returnType"].as_str().map(friendly_type).unwrap_or_default();
-    let ret = if ret.is_empty() || ret == "()" { String::new() } else { format!(" -> {ret}") };
-    Some(FunctionDoc { signature: format!("{name}({}){ret}", params.join(", ")), name, doc })
+    let ret = meta["returnType"]
+        .as_str()
+        .map(friendly_type)
+        .unwrap_or_default();
+    let ret = if ret.is_empty() || ret == "()" {
+        String::new()
+    } else {
+        format!(" -> {ret}")
+    };
+    Some(FunctionDoc {
+        signature: format!("{name}({}){ret}", params.join(", ")),
+        name,
+        doc,
+    })
 }
 
 /// Rust type names as a script writer reads them.
@@ -78,6 +97,7 @@ fn friendly_type(rust: &str) -> String {
     let t = t
         .strip_prefix("Result<")
         .and_then(|r| r.rsplit_once(',').map(|(ok, _)| ok.trim()))
+        .or_else(|| t.strip_prefix("Out<").and_then(|r| r.strip_suffix('>')))
         .unwrap_or(t);
     match t {
         "&str" | "ImmutableString" | "String" => "string".into(),

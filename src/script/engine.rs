@@ -58,7 +58,11 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
         Some(line) => eprintln!("debug [{}:{line}]: {text}", source.unwrap_or("script")),
         None => eprintln!("debug: {text}"),
     });
-    engine.on_progress(move |_| cancel.load(Ordering::Relaxed).then(|| Dynamic::from("interrupted")));
+    engine.on_progress(move |_| {
+        cancel
+            .load(Ordering::Relaxed)
+            .then(|| Dynamic::from("interrupted"))
+    });
     engine.set_default_tag(Dynamic::from(host));
     engine
 }

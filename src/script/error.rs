@@ -10,9 +10,22 @@ use crate::vizportal::{BatchSummary, ItemFailure, VizportalError};
 pub fn error_map(error: &VizportalError) -> Map {
     let mut map = Map::new();
     map.insert("kind".into(), error.kind().into());
-    map.insert("method".into(), error.method().map_or(Dynamic::UNIT, |m| m.to_string().into()));
-    map.insert("status".into(), error.status().map_or(Dynamic::UNIT, |s| Dynamic::from(s as i64)));
-    map.insert("code".into(), error.code().map_or(Dynamic::UNIT, Dynamic::from));
+    map.insert(
+        "method".into(),
+        error
+            .method()
+            .map_or(Dynamic::UNIT, |m| m.to_string().into()),
+    );
+    map.insert(
+        "status".into(),
+        error
+            .status()
+            .map_or(Dynamic::UNIT, |s| Dynamic::from(s as i64)),
+    );
+    map.insert(
+        "code".into(),
+        error.code().map_or(Dynamic::UNIT, Dynamic::from),
+    );
     map.insert("message".into(), error.message().into());
     if error.is_outcome_unknown() {
         map.insert("outcome".into(), "unknown".into());
@@ -58,7 +71,10 @@ pub fn batch_error(method: &str, summary: &BatchSummary, pos: Position) -> Box<E
             m.insert("kind".into(), "vizportal".into());
             m.insert("method".into(), method.to_string().into());
             m.insert("status".into(), Dynamic::from(200_i64));
-            m.insert("code".into(), first.code.map_or(Dynamic::UNIT, Dynamic::from));
+            m.insert(
+                "code".into(),
+                first.code.map_or(Dynamic::UNIT, Dynamic::from),
+            );
             m.insert(
                 "message".into(),
                 format!(
@@ -80,7 +96,11 @@ pub fn batch_error(method: &str, summary: &BatchSummary, pos: Position) -> Box<E
 }
 
 fn id_array(ids: &[String]) -> Dynamic {
-    Dynamic::from_array(ids.iter().map(|id| Dynamic::from(id.clone())).collect::<Array>())
+    Dynamic::from_array(
+        ids.iter()
+            .map(|id| Dynamic::from(id.clone()))
+            .collect::<Array>(),
+    )
 }
 
 fn failures(failed: &[ItemFailure]) -> Dynamic {

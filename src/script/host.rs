@@ -25,7 +25,11 @@ pub struct Host {
 impl Host {
     /// A host for a connected client.
     pub fn new(client: Option<Arc<Client>>, output: Output, progress: bool) -> Arc<Host> {
-        Arc::new(Host { client, output, progress })
+        Arc::new(Host {
+            client,
+            output,
+            progress,
+        })
     }
 
     /// The host installed in the engine running this call.
@@ -42,14 +46,37 @@ impl Host {
 
     /// The connected client, or a usage error when there is none.
     pub fn client(&self, pos: Position) -> Result<&Client, Box<EvalAltResult>> {
-        self.client
-            .as_deref()
-            .ok_or_else(|| usage("not connected to a server (run with --server or --demo)", pos))
+        self.client.as_deref().ok_or_else(|| {
+            usage(
+                "not connected to a server (run with --server or --demo)",
+                pos,
+            )
+        })
     }
 
     /// Call one method through the gate.
-    pub fn call(&self, pos: Position, method: &str, params: Value) -> Result<Value, Box<EvalAltResult>> {
-        self.client(pos)?.call(method, params).map_err(|e| raise(&e, pos))
+    pub fn call(
+        &self,
+        pos: Position,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, Box<EvalAltResult>> {
+        self.client(pos)?
+            .call(method, params)
+            .map_err(|e| raise(&e, pos))
+    }
+
+    /// Call one method; its `result` (always an object) as a map.
+    pub fn call_map(
+        &self,
+        pos: Position,
+        method: &str,
+        params: Value,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        match self.call(pos, method, params)? {
+            Value::Object(fields) => Ok(convert::to_map(fields)),
+            _ => Ok(Map::new()),
+        }
     }
 
     /// Every page of a list method, with an optional filter.
@@ -63,7 +90,10 @@ impl Host {
         let client = self.client(pos)?;
         let mut params = serde_json::Map::new();
         if let Some(filter) = filter {
-            params.insert("filter".into(), convert::filter(filter).map_err(|m| usage(m, pos))?);
+            params.insert(
+                "filter".into(),
+                convert::filter(filter).map_err(|m| usage(m, pos))?,
+            );
         }
         let bar = Progress::start(self.progress, method);
         let report = |done: usize, total: Option<usize>| bar.update(done, total);

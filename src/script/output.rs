@@ -29,7 +29,11 @@ pub mod output_api {
     /// table(extract_tasks(), ["id", "targetName", "scheduleName", "priority"]);
     /// ```
     #[rhai_fn(name = "table", return_raw)]
-    pub fn table_columns(ctx: NativeCallContext, rows: Array, columns: Array) -> Result<(), Box<EvalAltResult>> {
+    pub fn table_columns(
+        ctx: NativeCallContext,
+        rows: Array,
+        columns: Array,
+    ) -> Result<(), Box<EvalAltResult>> {
         let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
         Host::of(&ctx)?.print(&table::render(&rows, Some(&columns)));
         Ok(())
@@ -42,7 +46,8 @@ pub mod output_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn to_json(ctx: NativeCallContext, value: Dynamic) -> Result<String, Box<EvalAltResult>> {
-        serde_json::to_string_pretty(&value).map_err(|e| usage(format!("to_json: {e}"), ctx.call_position()))
+        serde_json::to_string_pretty(&value)
+            .map_err(|e| usage(format!("to_json: {e}"), ctx.call_position()))
     }
 
     /// Hours elapsed since an ISO-8601 timestamp such as a task's `lastRunAt`; `()` when
@@ -52,10 +57,13 @@ pub mod output_api {
     /// let stale = extract_tasks().filter(|t| hours_since(t.lastRunAt) > 24.0);
     /// ```
     pub fn hours_since(timestamp: Dynamic) -> Dynamic {
-        let Ok(text) = timestamp.into_immutable_string() else { return Dynamic::UNIT };
+        let Ok(text) = timestamp.into_immutable_string() else {
+            return Dynamic::UNIT;
+        };
         match chrono::DateTime::parse_from_rfc3339(text.as_str()) {
             Ok(t) => {
-                let seconds = (chrono::Utc::now() - t.to_utc()).num_milliseconds() as FLOAT / 1000.0;
+                let seconds =
+                    (chrono::Utc::now() - t.to_utc()).num_milliseconds() as FLOAT / 1000.0;
                 Dynamic::from(seconds / 3600.0)
             }
             Err(_) => Dynamic::UNIT,

@@ -20,13 +20,21 @@ impl Script {
     /// Read a script file.
     pub fn load(path: &Path) -> Result<Script, ScriptFailure> {
         std::fs::read_to_string(path)
-            .map(|source| Script { name: path.display().to_string(), source })
-            .map_err(|e| ScriptFailure { report: format!("cannot read {}: {e}\n", path.display()), exit_code: 2 })
+            .map(|source| Script {
+                name: path.display().to_string(),
+                source,
+            })
+            .map_err(|e| ScriptFailure {
+                report: format!("cannot read {}: {e}\n", path.display()),
+                exit_code: 2,
+            })
     }
 
     /// Check that the script parses, without running it.
     pub fn check(&self, engine: &Engine) -> Result<rhai::AST, ScriptFailure> {
-        let mut ast = engine.compile(&self.source).map_err(|e| parse_failure(&self.name, &self.source, &e))?;
+        let mut ast = engine
+            .compile(&self.source)
+            .map_err(|e| parse_failure(&self.name, &self.source, &e))?;
         ast.set_source(self.name.as_str());
         Ok(ast)
     }
@@ -50,7 +58,10 @@ impl Script {
 /// `exit()` / `exit(n)` in a script ends it with that code.
 fn exit_with(value: Dynamic) -> Result<(), ScriptFailure> {
     match value.as_int() {
-        Ok(code) if code != 0 => Err(ScriptFailure { report: String::new(), exit_code: code.clamp(1, 255) as i32 }),
+        Ok(code) if code != 0 => Err(ScriptFailure {
+            report: String::new(),
+            exit_code: code.clamp(1, 255) as i32,
+        }),
         _ => Ok(()),
     }
 }

@@ -11,9 +11,16 @@ const MAX_CELL: usize = 40;
 /// Render rows as a table. With `columns`, only those columns, in that order; without,
 /// the keys of the first rows in sorted order, preferring `id` and `name` first.
 pub fn render(rows: &Array, columns: Option<&[String]>) -> String {
-    let maps: Vec<Map> = rows.iter().filter_map(|r| r.read_lock::<Map>().map(|m| m.clone())).collect();
+    let maps: Vec<Map> = rows
+        .iter()
+        .filter_map(|r| r.read_lock::<Map>().map(|m| m.clone()))
+        .collect();
     if maps.is_empty() {
-        return if rows.is_empty() { "(no rows)".to_string() } else { plain_rows(rows) };
+        return if rows.is_empty() {
+            "(no rows)".to_string()
+        } else {
+            plain_rows(rows)
+        };
     }
     let columns: Vec<String> = match columns {
         Some(c) => c.to_vec(),
@@ -74,7 +81,10 @@ fn cut(text: &str, max: usize) -> String {
 }
 
 fn plain_rows(rows: &Array) -> String {
-    rows.iter().map(|r| cell(Some(r))).collect::<Vec<_>>().join("\n")
+    rows.iter()
+        .map(|r| cell(Some(r)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -91,7 +101,10 @@ mod tests {
 
     #[test]
     fn columns_put_id_and_name_first_and_align() {
-        let rows = vec![row("1", "Daily"), row("22", "A very long schedule name that goes on and on and on")];
+        let rows = vec![
+            row("1", "Daily"),
+            row("22", "A very long schedule name that goes on and on and on"),
+        ];
         let text = render(&rows, None);
         let header = text.lines().nth(1).unwrap();
         assert!(header.find("id").unwrap() < header.find("name").unwrap());

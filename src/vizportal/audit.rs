@@ -45,7 +45,10 @@ impl AuditLog {
     /// Open (or create) the file for appending.
     pub fn open(path: &Path) -> std::io::Result<AuditLog> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(AuditLog { path: path.to_path_buf(), file: Mutex::new(file) })
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
     }
 
     /// Append one entry. A failure to write is reported on stderr and does not stop the
@@ -61,7 +64,10 @@ impl AuditLog {
         line.push('\n');
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = file.write_all(line.as_bytes()).and_then(|_| file.flush()) {
-            eprintln!("warning: cannot write the audit file {}: {e}", self.path.display());
+            eprintln!(
+                "warning: cannot write the audit file {}: {e}",
+                self.path.display()
+            );
         }
     }
 }
@@ -73,7 +79,10 @@ pub fn redact_params(params: &Value) -> Value {
             map.iter()
                 .map(|(k, v)| {
                     let lower = k.to_ascii_lowercase();
-                    if lower.contains("password") || lower.contains("secret") || lower.contains("token") {
+                    if lower.contains("password")
+                        || lower.contains("secret")
+                        || lower.contains("token")
+                    {
                         (k.clone(), Value::String("(redacted)".into()))
                     } else {
                         (k.clone(), redact_params(v))

@@ -66,7 +66,12 @@ pub struct Client {
 
 impl Client {
     /// Wrap a session. `chunk_size` is the most ids sent in one batch request.
-    pub fn new(session: Session, dry_run: bool, audit: Option<AuditLog>, chunk_size: usize) -> Client {
+    pub fn new(
+        session: Session,
+        dry_run: bool,
+        audit: Option<AuditLog>,
+        chunk_size: usize,
+    ) -> Client {
         Client {
             session,
             dry_run: AtomicBool::new(dry_run),
@@ -102,12 +107,19 @@ impl Client {
             return self.session.call(method, &params);
         }
         if self.dry_run() {
-            let ids = params.get("ids").and_then(Value::as_array).map_or(0, Vec::len);
+            let ids = params
+                .get("ids")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
             self.audit_call(method, &params, "dry_run", Vec::new(), None);
             self.plan
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push(PlannedCall { method: method.to_string(), params, ids });
+                .push(PlannedCall {
+                    method: method.to_string(),
+                    params,
+                    ids,
+                });
             return Ok(json!({ "dry_run": true }));
         }
         let outcome = self.session.call(method, &params);
@@ -156,9 +168,12 @@ impl Client {
                     let failures = item_failures(&error);
                     let failed: std::collections::HashSet<&str> =
                         failures.iter().map(|f| f.id.as_str()).collect();
-                    summary
-                        .succeeded
-                        .extend(chunk.iter().filter(|id| !failed.contains(id.as_str())).cloned());
+                    summary.succeeded.extend(
+                        chunk
+                            .iter()
+                            .filter(|id| !failed.contains(id.as_str()))
+                            .cloned(),
+                    );
                     summary.failed.extend(failures);
                 }
                 Err(error) => {
@@ -171,13 +186,23 @@ impl Client {
                     break;
                 }
             }
-            progress(summary.succeeded.len() + summary.failed.len(), summary.requested);
+            progress(
+                summary.succeeded.len() + summary.failed.len(),
+                summary.requested,
+            );
         }
         summary.skipped = chunks.flatten().cloned().collect();
         summary
     }
 
-    fn audit_call(&self, method: &str, params: &Value, outcome: &str, failed: Vec<String>, error: Option<String>) {
+    fn audit_call(
+        &self,
+        method: &str,
+        params: &Value,
+        outcome: &str,
+        failed: Vec<String>,
+        error: Option<String>,
+    ) {
         let Some(audit) = &self.audit else { return };
         let info = self.session.info();
         audit.record(&AuditEntry {

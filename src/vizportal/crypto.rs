@@ -23,7 +23,11 @@ fn hex_bytes(field: &str, text: &str) -> Result<Vec<u8>, String> {
 
 /// Encrypt `password` with the modulus `n_hex` and exponent `e_hex` as Tableau's web client
 /// does. Returns `2*k` lowercase hex characters (k = modulus bytes).
-pub fn encrypt_password(n_hex: &str, e_hex: &str, password: &SecretString) -> Result<String, String> {
+pub fn encrypt_password(
+    n_hex: &str,
+    e_hex: &str,
+    password: &SecretString,
+) -> Result<String, String> {
     let n = BoxedUint::from_be_slice_vartime(&hex_bytes("key.n", n_hex)?);
     let e = BoxedUint::from_be_slice_vartime(&hex_bytes("key.e", e_hex)?);
     let key = PublicKey::new_with_size_limits(n, e, MODULUS_BITS)
@@ -51,7 +55,9 @@ mod tests {
         let sk = fixture_key();
         let pk = sk.to_public_key();
         let n_hex = hex::encode(pk.n_bytes());
-        let e_hex = hex::encode(pk.e_bytes()).trim_start_matches('0').to_string();
+        let e_hex = hex::encode(pk.e_bytes())
+            .trim_start_matches('0')
+            .to_string();
         assert_eq!(e_hex, "10001");
         let secret = SecretString::from("pässword");
         let ct = encrypt_password(&n_hex.to_uppercase(), &e_hex, &secret).unwrap();

@@ -96,9 +96,7 @@ impl VizportalError {
             VizportalError::Api { .. } => "vizportal",
             VizportalError::Http { .. } | VizportalError::NotVizportal { .. } => "http",
             VizportalError::Session { .. } | VizportalError::Login(_) => "session",
-            VizportalError::Transport { .. } | VizportalError::OutcomeUnknown { .. } => {
-                "transport"
-            }
+            VizportalError::Transport { .. } | VizportalError::OutcomeUnknown { .. } => "transport",
             VizportalError::Usage(_) => "usage",
         }
     }
@@ -139,8 +137,9 @@ impl VizportalError {
     pub fn message(&self) -> String {
         match self {
             VizportalError::Api { errors, .. } => describe_errors(errors),
-            VizportalError::Session { message, .. }
-            | VizportalError::Transport { message, .. } => message.clone(),
+            VizportalError::Session { message, .. } | VizportalError::Transport { message, .. } => {
+                message.clone()
+            }
             other => other.to_string(),
         }
     }
@@ -151,7 +150,10 @@ impl VizportalError {
     }
 
     pub(crate) fn transport(method: &str, message: impl Into<String>) -> Self {
-        VizportalError::Transport { method: method.to_string(), message: message.into() }
+        VizportalError::Transport {
+            method: method.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -180,7 +182,11 @@ fn describe_errors(errors: &[WireError]) -> String {
         })
         .collect();
     let more = errors.len().saturating_sub(3);
-    if more > 0 { format!("{} and {more} more", shown.join("; ")) } else { shown.join("; ") }
+    if more > 0 {
+        format!("{} and {more} more", shown.join("; "))
+    } else {
+        shown.join("; ")
+    }
 }
 
 fn describe_login(failure: &LoginFailure) -> String {
@@ -199,5 +205,9 @@ fn describe_login(failure: &LoginFailure) -> String {
 }
 
 fn excerpt_suffix(excerpt: &str) -> String {
-    if excerpt.is_empty() { String::new() } else { format!(": {excerpt}") }
+    if excerpt.is_empty() {
+        String::new()
+    } else {
+        format!(": {excerpt}")
+    }
 }

@@ -30,7 +30,9 @@ impl Listing {
             .get(table)
             .map(|rows| {
                 rows.iter()
-                    .filter_map(|row| Some((id_text(&row["id"])?, row["name"].as_str()?.to_string())))
+                    .filter_map(|row| {
+                        Some((id_text(&row["id"])?, row["name"].as_str()?.to_string()))
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -89,7 +91,12 @@ impl Session {
     }
 
     /// The first page, shrinking the page size if the server refuses it as too large.
-    fn first_page(&self, method: &str, params: &Value, items_key: &str) -> Result<(Page, usize), VizportalError> {
+    fn first_page(
+        &self,
+        method: &str,
+        params: &Value,
+        items_key: &str,
+    ) -> Result<(Page, usize), VizportalError> {
         let mut size = self.page_size;
         loop {
             match self.fetch_page(method, params, items_key, 0, size) {
@@ -115,11 +122,20 @@ impl Session {
             let results: Vec<Result<Page, VizportalError>> = std::thread::scope(|scope| {
                 let handles: Vec<_> = wave
                     .iter()
-                    .map(|&start| scope.spawn(move || self.fetch_page(method, params, items_key, start, size)))
+                    .map(|&start| {
+                        scope.spawn(move || self.fetch_page(method, params, items_key, start, size))
+                    })
                     .collect();
                 handles
                     .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(VizportalError::transport(method, "page fetch thread panicked"))))
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(VizportalError::transport(
+                                method,
+                                "page fetch thread panicked",
+                            ))
+                        })
+                    })
                     .collect()
             });
             for result in results {
@@ -140,23 +156,41 @@ impl Session {
         let mut body = match params {
             Value::Object(map) => map.clone(),
             Value::Null => Map::new(),
-            _ => return Err(VizportalError::Usage(format!("{method}: params must be a map"))),
+            _ => {
+                return Err(VizportalError::Usage(format!(
+                    "{method}: params must be a map"
+                )));
+            }
         };
-        body.insert("page".into(), json!({ "startIndex": start, "maxItems": size }));
+        body.insert(
+            "page".into(),
+            json!({ "startIndex": start, "maxItems": size }),
+        );
         let result = self.call(method, &Value::Object(body))?;
         let Value::Object(mut result) = result else {
-            return Err(VizportalError::transport(method, "the result is not an object"));
+            return Err(VizportalError::transport(
+                method,
+                "the result is not an object",
+            ));
         };
         let items = match result.remove(items_key) {
             Some(Value::Array(items)) => items,
             None | Some(Value::Null) => Vec::new(),
             Some(_) => {
-                return Err(VizportalError::transport(method, format!("`{items_key}` in the result is not an array")));
+                return Err(VizportalError::transport(
+                    method,
+                    format!("`{items_key}` in the result is not an array"),
+                ));
             }
         };
         let total = result.remove("totalCount").and_then(|v| as_count(&v));
         let more = result.remove("moreItems").and_then(|v| v.as_bool());
-        Ok(Page { items, side: result, total, more })
+        Ok(Page {
+            items,
+            side: result,
+            total,
+            more,
+        })
     }
 }
 
@@ -220,8 +254,20 @@ mod tests {
         let mut seen = BTreeMap::new();
         for _ in 0..2 {
             let mut side = Map::new();
-            side.insert("schedules".into(), json!([{"id": "1", "name": "Daily"}, {"id": 2, "name": "Hourly"}]));
-            absorb(&mut listing, &mut seen, Page { items: vec![json!({"id": "9"})], side, total: None, more: None });
+            side.insert(
+                "schedules".into(),
+                json!([{"id": "1", "name": "Daily"}, {"id": 2, "name": "Hourly"}]),
+            );
+            absorb(
+                &mut listing,
+                &mut seen,
+                Page {
+                    items: vec![json!({"id": "9"})],
+                    side,
+                    total: None,
+                    more: None,
+                },
+            );
         }
         assert_eq!(listing.items.len(), 2);
         assert_eq!(listing.side["schedules"].len(), 2);

@@ -37,7 +37,10 @@ impl MethodKind {
 
     /// True for calls that change server content (held back by `--dry-run`, audited).
     pub fn is_mutation(self) -> bool {
-        matches!(self, MethodKind::IdempotentWrite | MethodKind::NonIdempotentWrite)
+        matches!(
+            self,
+            MethodKind::IdempotentWrite | MethodKind::NonIdempotentWrite
+        )
     }
 
     /// True when repeating the call after an ambiguous failure cannot double its effect.

@@ -40,7 +40,11 @@ pub struct ConnectOptions {
 
 impl ConnectOptions {
     /// Options with the defaults for everything but the server and credentials.
-    pub fn new(server: impl Into<String>, username: impl Into<String>, password: SecretString) -> Self {
+    pub fn new(
+        server: impl Into<String>,
+        username: impl Into<String>,
+        password: SecretString,
+    ) -> Self {
         ConnectOptions {
             server: server.into(),
             username: username.into(),
@@ -57,7 +61,10 @@ impl ConnectOptions {
     }
 
     /// The blocking HTTP client these options describe.
-    pub(crate) fn http_client(&self, jar: Arc<Jar>) -> Result<reqwest::blocking::Client, VizportalError> {
+    pub(crate) fn http_client(
+        &self,
+        jar: Arc<Jar>,
+    ) -> Result<reqwest::blocking::Client, VizportalError> {
         let mut builder = reqwest::blocking::Client::builder()
             .cookie_provider(jar)
             .user_agent(concat!("vizscript/", env!("CARGO_PKG_VERSION")))
@@ -86,8 +93,11 @@ impl ConnectOptions {
         if self.insecure {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
-        builder
-            .build()
-            .map_err(|e| VizportalError::transport("connect", format!("cannot set up HTTP: {}", error_chain(&e))))
+        builder.build().map_err(|e| {
+            VizportalError::transport(
+                "connect",
+                format!("cannot set up HTTP: {}", error_chain(&e)),
+            )
+        })
     }
 }

@@ -87,7 +87,9 @@ impl Session {
             generation: AtomicU64::new(0),
         };
         let auth_type = session.preflight()?;
-        session.authenticate().map_err(|e| explain_auth(e, auth_type.as_deref()))?;
+        session
+            .authenticate()
+            .map_err(|e| explain_auth(e, auth_type.as_deref()))?;
         *session.logins.lock().unwrap_or_else(|p| p.into_inner()) = 1;
         Ok(session)
     }
@@ -126,7 +128,8 @@ impl Session {
     pub fn switch_site(&self, url_name: &str) -> Result<Value, VizportalError> {
         let result = self.call_renewing("switchSite", &json!({ "urlName": url_name }))?;
         let info = SessionInfo::from_result(&result);
-        *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) = Some(info.site_url_name.clone());
+        *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(info.site_url_name.clone());
         *self.info.lock().unwrap_or_else(|p| p.into_inner()) = info;
         Ok(result)
     }
@@ -140,7 +143,9 @@ impl Session {
             Err(Attempt::Unauthorized(..)) => {
                 tracing::info!("{method}: session expired; signing in again");
                 self.renew(generation)?;
-                self.retry.run(method, kind, attempt).map_err(|a| a.into_error(method, kind))
+                self.retry
+                    .run(method, kind, attempt)
+                    .map_err(|a| a.into_error(method, kind))
             }
             Err(failure) => Err(failure.into_error(method, kind)),
         }
@@ -162,8 +167,12 @@ impl Session {
     /// before the password is sent anywhere.
     fn preflight(&self) -> Result<Option<String>, VizportalError> {
         let method = "getServerSettingsUnauthenticated";
-        match self.retry.run(method, MethodKind::Read, || self.transport.post(method, &json!({}))) {
-            Ok(settings) => Ok(settings["authenticationType"]["type"].as_str().map(str::to_string)),
+        match self.retry.run(method, MethodKind::Read, || {
+            self.transport.post(method, &json!({}))
+        }) {
+            Ok(settings) => Ok(settings["authenticationType"]["type"]
+                .as_str()
+                .map(str::to_string)),
             Err(Attempt::Final(e @ VizportalError::NotVizportal { .. })) => Err(e),
             Err(Attempt::Final(_)) | Err(Attempt::Unauthorized(..)) => Ok(None),
             Err(other) => Err(other.into_error(method, MethodKind::Read)),
@@ -178,14 +187,19 @@ impl Session {
             .map_err(login_error)?;
         let landed = SessionInfo::from_result(&result);
         *self.info.lock().unwrap_or_else(|p| p.into_inner()) = landed.clone();
-        let wanted = self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let wanted = self
+            .wanted_site
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         match wanted {
             Some(site) if !site.eq_ignore_ascii_case(&landed.site_url_name) => {
                 self.switch_after_login(&site)?;
             }
             Some(_) => {}
             None => {
-                *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) = Some(landed.site_url_name);
+                *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(landed.site_url_name);
             }
         }
         self.generation.fetch_add(1, Ordering::SeqCst);
@@ -195,12 +209,16 @@ impl Session {
     fn login_once(&self) -> Result<Value, Attempt> {
         let key = self.transport.post("generatePublicKey", &json!({}))?;
         let field = |v: &Value| v.as_str().map(str::to_string);
-        let (Some(key_id), Some(n), Some(e)) =
-            (field(&key["keyId"]), field(&key["key"]["n"]), field(&key["key"]["e"]))
-        else {
-            return Err(Attempt::Final(VizportalError::Login(LoginFailure::Unexpected(
-                "generatePublicKey did not return keyId, key.n and key.e".to_string(),
-            ))));
+        let (Some(key_id), Some(n), Some(e)) = (
+            field(&key["keyId"]),
+            field(&key["key"]["n"]),
+            field(&key["key"]["e"]),
+        ) else {
+            return Err(Attempt::Final(VizportalError::Login(
+                LoginFailure::Unexpected(
+                    "generatePublicKey did not return keyId, key.n and key.e".to_string(),
+                ),
+            )));
         };
         let encrypted = encrypt_password(&n, &e, &self.password)
             .map_err(|m| Attempt::Final(VizportalError::Login(LoginFailure::Unexpected(m))))?;
@@ -217,7 +235,9 @@ impl Session {
         let params = json!({ "urlName": site });
         let result = self
             .retry
-            .run(method, MethodKind::Session, || self.transport.post(method, &params))
+            .run(method, MethodKind::Session, || {
+                self.transport.post(method, &params)
+            })
             .map_err(|failure| match failure {
                 Attempt::Final(VizportalError::Api { errors, .. })
                     if has_code(&errors, &[code::BAD_CREDENTIALS, code::SITE_NOT_FOUND]) =>
@@ -232,13 +252,18 @@ impl Session {
 }
 
 fn has_code(errors: &[WireError], codes: &[i64]) -> bool {
-    errors.iter().any(|e| e.code.is_some_and(|c| codes.contains(&c)))
+    errors
+        .iter()
+        .any(|e| e.code.is_some_and(|c| codes.contains(&c)))
 }
 
 /// What a failed `login` means for the user.
 fn login_error(failure: Attempt) -> VizportalError {
     const UNSUPPORTED: &[(i64, &str)] = &[
-        (code::POD_REDIRECT, "Tableau Cloud (the site lives on another pod)"),
+        (
+            code::POD_REDIRECT,
+            "Tableau Cloud (the site lives on another pod)",
+        ),
         (42, "SSPI (Windows integrated)"),
         (43, "Kerberos"),
         (59, "client certificate"),
@@ -247,13 +272,13 @@ fn login_error(failure: Attempt) -> VizportalError {
         (69, "OpenID Connect"),
     ];
     match failure {
-        Attempt::Unauthorized(_, errors) if errors.is_empty() || has_code(&errors, &[code::BAD_CREDENTIALS]) => {
+        Attempt::Unauthorized(_, errors)
+            if errors.is_empty() || has_code(&errors, &[code::BAD_CREDENTIALS]) =>
+        {
             VizportalError::Login(LoginFailure::BadCredentials)
         }
         Attempt::Unauthorized(_, errors) | Attempt::Final(VizportalError::Api { errors, .. }) => {
-            if let Some((_, what)) =
-                UNSUPPORTED.iter().find(|(c, _)| has_code(&errors, &[*c]))
-            {
+            if let Some((_, what)) = UNSUPPORTED.iter().find(|(c, _)| has_code(&errors, &[*c])) {
                 return VizportalError::Login(LoginFailure::UnsupportedAuth(what.to_string()));
             }
             if has_code(&errors, &[code::BAD_CREDENTIALS]) {
@@ -261,10 +286,18 @@ fn login_error(failure: Attempt) -> VizportalError {
             }
             let text = errors
                 .iter()
-                .map(|e| format!("code {}: {}", e.code.unwrap_or(0), e.message.clone().unwrap_or_default()))
+                .map(|e| {
+                    format!(
+                        "code {}: {}",
+                        e.code.unwrap_or(0),
+                        e.message.clone().unwrap_or_default()
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
-            VizportalError::Login(LoginFailure::Unexpected(format!("the server refused the login: {text}")))
+            VizportalError::Login(LoginFailure::Unexpected(format!(
+                "the server refused the login: {text}"
+            )))
         }
         other => other.into_error("login", MethodKind::Session),
     }

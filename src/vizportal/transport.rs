@@ -23,7 +23,8 @@ use crate::wire::{self, WireError, code};
 pub(crate) enum Attempt {
     /// The request never left: connection refused, DNS, TLS handshake.
     NotSent(String),
-    /// The server declined to act (503, 429): safe to repeat for every kind of call.
+    /// The server declined to act (503, 429). Repeated for reads and idempotent writes;
+    /// a `run*`/`create*`/`delete*` is not repeated, since the request did reach a server.
     Declined(u16),
     /// A gateway answered 502/504, or the connection broke after the request was sent:
     /// the server may have acted.
@@ -38,8 +39,10 @@ impl Attempt {
     /// Whether repeating the call is safe and useful for a method of this kind.
     pub(crate) fn may_retry(&self, kind: MethodKind) -> bool {
         match self {
-            Attempt::NotSent(_) | Attempt::Declined(_) => true,
-            Attempt::Ambiguous(_) => kind.is_repeatable() || kind == MethodKind::Session,
+            Attempt::NotSent(_) => true,
+            Attempt::Declined(_) | Attempt::Ambiguous(_) => {
+                kind.is_repeatable() || kind == MethodKind::Session
+            }
             Attempt::Unauthorized(..) | Attempt::Final(_) => false,
         }
     }
@@ -48,13 +51,25 @@ impl Attempt {
     pub(crate) fn into_error(self, method: &str, kind: MethodKind) -> VizportalError {
         match self {
             Attempt::NotSent(message) => VizportalError::transport(method, message),
+            Attempt::Declined(status) if kind.is_repeatable() || kind == MethodKind::Session => {
+                VizportalError::Http {
+                    method: method.to_string(),
+                    status,
+                    excerpt: "the server stayed unavailable after retries".to_string(),
+                }
+            }
             Attempt::Declined(status) => VizportalError::Http {
                 method: method.to_string(),
                 status,
-                excerpt: "the server stayed unavailable after retries".to_string(),
+                excerpt: format!(
+                    "the server is unavailable; {method} is not idempotent, so it was not sent again"
+                ),
             },
             Attempt::Ambiguous(message) if kind.is_mutation() && !kind.is_repeatable() => {
-                VizportalError::OutcomeUnknown { method: method.to_string(), message }
+                VizportalError::OutcomeUnknown {
+                    method: method.to_string(),
+                    message,
+                }
             }
             Attempt::Ambiguous(message) => VizportalError::transport(method, message),
             Attempt::Unauthorized(status, errors) => VizportalError::Session {
@@ -151,7 +166,8 @@ impl Transport {
     /// Forget the session cookies (before logging in again).
     pub(crate) fn clear_session_cookies(&self) {
         for name in [wire::SESSION_COOKIE, wire::XSRF_COOKIE] {
-            self.jar.add_cookie_str(&format!("{name}=; Path=/; Max-Age=0"), &self.base);
+            self.jar
+                .add_cookie_str(&format!("{name}=; Path=/; Max-Age=0"), &self.base);
         }
     }
 
@@ -169,7 +185,10 @@ impl Transport {
         let mut request = self
             .client
             .post(url)
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"))
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json;charset=UTF-8"),
+            )
             .body(body.to_vec());
         if !wire::UNAUTHENTICATED_METHODS.contains(&method)
             && let Some(token) = self.cookie(wire::XSRF_COOKIE)
@@ -199,20 +218,31 @@ impl Transport {
             .and_then(|v| v.to_str().ok())
             .and_then(|loc| reqwest::Url::parse(url).ok()?.join(loc).ok());
         let Some(target) = target else {
-            return Err(not_vizportal(url, status, "redirect without a usable Location", ""));
+            return Err(not_vizportal(
+                url,
+                status,
+                "redirect without a usable Location",
+                "",
+            ));
         };
         if target.host_str() != self.base.host_str() {
             return Err(Attempt::Final(VizportalError::NotVizportal {
                 url: url.to_string(),
                 status,
                 content_type: format!("a redirect to another host ({target})"),
-                excerpt: "credentials are not sent there; if that host is right, pass it as --server"
-                    .to_string(),
+                excerpt:
+                    "credentials are not sent there; if that host is right, pass it as --server"
+                        .to_string(),
             }));
         }
         let again = self.send(method, target.as_str(), body)?;
         if again.status().is_redirection() {
-            return Err(not_vizportal(url, again.status().as_u16(), "a second redirect", ""));
+            return Err(not_vizportal(
+                url,
+                again.status().as_u16(),
+                "a second redirect",
+                "",
+            ));
         }
         Ok(again)
     }
@@ -234,7 +264,12 @@ impl Transport {
             return Err(if status == StatusCode::UNAUTHORIZED {
                 Attempt::Unauthorized(401, Vec::new())
             } else {
-                not_vizportal(url, status.as_u16(), "JSON without a \"result\" member", &excerpt(&bytes))
+                not_vizportal(
+                    url,
+                    status.as_u16(),
+                    "JSON without a \"result\" member",
+                    &excerpt(&bytes),
+                )
             });
         };
         interpret_result(method, url, status, result, &bytes)
@@ -246,7 +281,9 @@ impl Transport {
         response
             .take(limit as u64 + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| Attempt::Ambiguous(format!("connection lost while reading the answer: {e}")))?;
+            .map_err(|e| {
+                Attempt::Ambiguous(format!("connection lost while reading the answer: {e}"))
+            })?;
         if bytes.len() > limit {
             return Err(Attempt::Final(VizportalError::transport(
                 method,
@@ -299,7 +336,12 @@ fn interpret_result(
         }));
     }
     if !result.is_object() {
-        return Err(not_vizportal(url, status.as_u16(), "a \"result\" that is not an object", &excerpt(bytes)));
+        return Err(not_vizportal(
+            url,
+            status.as_u16(),
+            "a \"result\" that is not an object",
+            &excerpt(bytes),
+        ));
     }
     Ok(result)
 }
@@ -318,7 +360,11 @@ fn lenient_error(value: &Value) -> WireError {
             other => Some(other.to_string()),
         })
     };
-    WireError { code, id: text("id"), message: text("message") }
+    WireError {
+        code,
+        id: text("id"),
+        message: text("message"),
+    }
 }
 
 fn classify_non_json(url: &str, status: StatusCode, content_type: &str, bytes: &[u8]) -> Attempt {

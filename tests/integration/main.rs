@@ -1,1 +1,8 @@
+//! The one integration-test binary: each module is one topic.
 
+mod client;
+mod docs;
+mod emulator_protocol;
+mod repl;
+mod scripts;
+mod support;

@@ -1,0 +1,42 @@
+//! `vizscript repl`: sign in once, then read inputs until Ctrl-D or `:quit`.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::connect::connect;
+use super::failure::Failure;
+use super::run::stdout_output;
+use crate::cli::ReplArgs;
+use crate::repl::Repl;
+use crate::script::{Limits, Output};
+
+/// Run the REPL; exit 1 when any piped input failed.
+pub fn repl(args: &ReplArgs, quiet: bool) -> Result<(), Failure> {
+    let connection = connect(&args.connect)?;
+    let limits = Limits {
+        max_operations: args.max_operations,
+        ..Limits::default()
+    };
+    let errors: Output = Arc::new(|text: &str| eprintln!("{text}"));
+    let progress = !quiet && std::io::stderr().is_terminal();
+    let mut repl = Repl::new(
+        Some(connection.client.clone()),
+        &limits,
+        stdout_output(),
+        errors,
+        progress,
+    );
+    let cancel = repl.cancel_flag();
+    let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
+    let interactive = std::io::stdin().is_terminal();
+    let failures = crate::repl::run(&mut repl);
+    connection.finish()?;
+    if failures > 0 && !interactive {
+        return Err(Failure {
+            code: 1,
+            message: String::new(),
+        });
+    }
+    Ok(())
+}

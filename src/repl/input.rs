@@ -1,0 +1,79 @@
+//! Is this input finished? Compiling the buffer tells: an unfinished block, call or
+//! string at the end of the input means "continue on the next line"; any other error is
+//! a real error to report.
+
+use rhai::{Engine, LexError, ParseErrorType, Position};
+
+/// What the buffer needs.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Completeness {
+    /// It compiles, or has an error that more input will not fix.
+    Complete,
+    /// An unfinished construct at its end: read another line.
+    NeedsMore,
+}
+
+/// Decide whether `input` is complete.
+pub fn completeness(engine: &Engine, input: &str) -> Completeness {
+    let Err(error) = engine.compile(input) else {
+        return Completeness::Complete;
+    };
+    let unfinished = match error.err_type() {
+        ParseErrorType::BadInput(LexError::UnterminatedString) => true,
+        ParseErrorType::UnexpectedEOF | ParseErrorType::MissingToken(..) => {
+            at_end(input, error.position())
+        }
+        _ => false,
+    };
+    if unfinished {
+        Completeness::NeedsMore
+    } else {
+        Completeness::Complete
+    }
+}
+
+/// True when `pos` is past the last non-blank character of `input`.
+fn at_end(input: &str, pos: Position) -> bool {
+    let (Some(line), column) = (pos.line(), pos.position()) else {
+        return true;
+    };
+    let lines: Vec<&str> = input.trim_end().lines().collect();
+    match line.cmp(&lines.len()) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => {
+            column.is_none_or(|c| c > lines[line - 1].trim_end().chars().count())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfinished_constructs_need_more() {
+        let engine = Engine::new();
+        assert_eq!(completeness(&engine, "fn f() {"), Completeness::NeedsMore);
+        assert_eq!(completeness(&engine, "foo(1,"), Completeness::NeedsMore);
+        assert_eq!(
+            completeness(&engine, "let s = `abc"),
+            Completeness::NeedsMore
+        );
+        assert_eq!(
+            completeness(&engine, "if true {\n let a = 1;\n"),
+            Completeness::NeedsMore
+        );
+    }
+
+    #[test]
+    fn finished_or_broken_input_is_complete() {
+        let engine = Engine::new();
+        assert_eq!(completeness(&engine, "1 + 2"), Completeness::Complete);
+        assert_eq!(completeness(&engine, "let x = ;"), Completeness::Complete);
+        assert_eq!(
+            completeness(&engine, "foo(1 2) + 3"),
+            Completeness::Complete
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! `_` holds the last result. Rhai reserves `_` for a `switch` catch-all, so the REPL keeps
+//! the value in the variable `_last` and reads a standalone `_` outside strings and
+//! comments as `_last`, except where it starts a catch-all arm (`_ =>`).
+
+use std::borrow::Cow;
+
+/// The variable that holds the last result.
+pub const LAST: &str = "_last";
+
+/// `code` with every standalone `_` that is not a catch-all arm replaced by [`LAST`].
+pub fn rewrite(code: &str) -> Cow<'_, str> {
+    if !code.contains('_') {
+        return Cow::Borrowed(code);
+    }
+    let chars: Vec<char> = code.chars().collect();
+    let mut out = String::with_capacity(code.len() + 8);
+    let mut i = 0;
+    let ident = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
+    while i < chars.len() {
+        let c = chars[i];
+        let skip = match c {
+            '"' | '`' | '\'' => quoted(&chars, i, c),
+            '/' if chars.get(i + 1) == Some(&'/') => chars[i..]
+                .iter()
+                .position(|&c| c == '\n')
+                .map_or(chars.len() - i, |n| n),
+            '/' if chars.get(i + 1) == Some(&'*') => block_comment(&chars, i),
+            _ => 0,
+        };
+        if skip > 0 {
+            out.extend(&chars[i..i + skip]);
+            i += skip;
+            continue;
+        }
+        let standalone = c == '_'
+            && !ident(i.checked_sub(1).and_then(|p| chars.get(p)))
+            && !ident(chars.get(i + 1));
+        if standalone && !starts_arm(&chars[i + 1..]) {
+            out.push_str(LAST);
+        } else {
+            out.push(c);
+        }
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
+/// Length of a quoted literal starting at `start` (to its closing quote, or the end).
+fn quoted(chars: &[char], start: usize, quote: char) -> usize {
+    let mut i = start + 1;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if quote != '`' => i += 2,
+            c if c == quote => return i + 1 - start,
+            _ => i += 1,
+        }
+    }
+    chars.len() - start
+}
+
+/// Length of a (possibly nested) block comment starting at `start`.
+fn block_comment(chars: &[char], start: usize) -> usize {
+    let (mut depth, mut i) = (0usize, start);
+    while i + 1 < chars.len() {
+        match (chars[i], chars[i + 1]) {
+            ('/', '*') => {
+                depth += 1;
+                i += 2;
+            }
+            ('*', '/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return i - start;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    chars.len() - start
+}
+
+fn starts_arm(rest: &[char]) -> bool {
+    let next: String = rest
+        .iter()
+        .skip_while(|c| c.is_whitespace())
+        .take(2)
+        .collect();
+    next == "=>"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_standalone_underscores_only() {
+        assert_eq!(rewrite("_ + 1"), "_last + 1");
+        assert_eq!(rewrite("double(_)"), "double(_last)");
+        assert_eq!(
+            rewrite("_.len() + my_var + _x"),
+            "_last.len() + my_var + _x"
+        );
+        assert_eq!(rewrite("\"_\" + `_` // _\n_"), "\"_\" + `_` // _\n_last");
+        assert_eq!(
+            rewrite("switch x { 1 => 2, _ => _ }"),
+            "switch x { 1 => 2, _ => _last }"
+        );
+        assert_eq!(rewrite("/* _ /* _ */ _ */ _"), "/* _ /* _ */ _ */ _last");
+    }
+}

@@ -1,0 +1,35 @@
+//! The REPL over piped input: no prompt, no editor, results only. Lines are gathered until
+//! they form a complete input, exactly as at the terminal.
+
+use std::io::BufRead;
+
+use super::input::{Completeness, completeness};
+use super::session::{Repl, Step};
+
+/// Read inputs from `reader` until it ends or `:quit`. Returns the number of failed inputs.
+pub fn run(repl: &mut Repl, reader: impl BufRead) -> usize {
+    let engine = repl.engine();
+    let mut buffer = String::new();
+    for line in reader.lines() {
+        let Ok(line) = line else { break };
+        if buffer.is_empty() && line.trim_start().starts_with(':') {
+            if repl.handle(&line) == Step::Quit {
+                return repl.failures();
+            }
+            continue;
+        }
+        buffer.push_str(&line);
+        buffer.push('\n');
+        if completeness(&engine, &buffer) == Completeness::NeedsMore {
+            continue;
+        }
+        let input = std::mem::take(&mut buffer);
+        if repl.handle(&input) == Step::Quit {
+            return repl.failures();
+        }
+    }
+    if !buffer.trim().is_empty() {
+        repl.handle(&buffer);
+    }
+    repl.failures()
+}

@@ -1,0 +1,308 @@
+//! One REPL session: an engine, one scope that lives across inputs (functions defined on
+//! one line stay callable, `_` holds the last result), the result format, and the
+//! commands. Both front ends (a terminal editor and piped stdin) drive this.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rhai::{AST, Dynamic, Engine, Map, Scope};
+
+use super::commands::{COMMANDS, Command, parse};
+use super::last;
+use super::render::{Format, render};
+use crate::script::{
+    Host, Limits, Output, Script, build_engine, functions, located, runtime_failure,
+};
+use crate::vizportal::Client;
+
+/// Names the editor can complete: variables and, for map variables, their keys.
+#[derive(Debug, Default, Clone)]
+pub struct Completions {
+    /// Variables in scope.
+    pub variables: Vec<String>,
+    /// Keys of map variables (for `var.` completion).
+    pub keys: BTreeMap<String, Vec<String>>,
+}
+
+/// Whether to go on after an input.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Read the next input.
+    Continue,
+    /// Leave the REPL.
+    Quit,
+}
+
+/// A REPL session.
+pub struct Repl {
+    engine: Arc<Engine>,
+    scope: Scope<'static>,
+    functions_ast: AST,
+    format: Format,
+    client: Option<Arc<Client>>,
+    out: Output,
+    err: Output,
+    cancel: Arc<AtomicBool>,
+    completions: Arc<Mutex<Completions>>,
+    failures: usize,
+}
+
+impl Repl {
+    /// A session over `client`; results go to `out`, errors to `err`.
+    pub fn new(
+        client: Option<Arc<Client>>,
+        limits: &Limits,
+        out: Output,
+        err: Output,
+        progress: bool,
+    ) -> Repl {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let host = Host::new(client.clone(), out.clone(), progress);
+        Repl {
+            engine: Arc::new(build_engine(host, limits, cancel.clone())),
+            scope: Scope::new(),
+            functions_ast: AST::empty(),
+            format: Format::Table,
+            client,
+            out,
+            err,
+            cancel,
+            completions: Arc::default(),
+            failures: 0,
+        }
+    }
+
+    /// The engine (for input validation).
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.clone()
+    }
+
+    /// Set this to stop the running evaluation (Ctrl-C).
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    /// What the editor can complete, kept up to date after every input.
+    pub fn completions(&self) -> Arc<Mutex<Completions>> {
+        self.completions.clone()
+    }
+
+    /// Inputs that ended in an error so far.
+    pub fn failures(&self) -> usize {
+        self.failures
+    }
+
+    /// Handle one complete input: a `:command` or script code.
+    pub fn handle(&mut self, input: &str) -> Step {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Step::Continue;
+        }
+        let step = if trimmed.starts_with(':') {
+            match parse(trimmed) {
+                Ok(command) => self.command(command),
+                Err(message) => {
+                    self.fail(&format!("error: {message}"));
+                    Step::Continue
+                }
+            }
+        } else {
+            self.eval(input, "<repl>");
+            Step::Continue
+        };
+        self.refresh_completions();
+        step
+    }
+
+    fn eval(&mut self, code: &str, name: &str) {
+        let code = &*last::rewrite(code);
+        let ast = match self.engine.compile_with_scope(&self.scope, code) {
+            Ok(ast) => ast,
+            Err(e) => {
+                let report = located(
+                    name,
+                    code,
+                    e.position(),
+                    &format!("syntax error: {}", e.err_type()),
+                );
+                self.fail(report.trim_end());
+                return;
+            }
+        };
+        self.cancel.store(false, Ordering::SeqCst);
+        self.functions_ast += ast;
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &self.functions_ast);
+        self.functions_ast.clear_statements();
+        match result {
+            Ok(value) if value.is_unit() => {}
+            Ok(value) => {
+                (self.out)(&render(&value, self.format));
+                self.scope.set_or_push(last::LAST, value);
+            }
+            Err(error) => {
+                let report = runtime_failure(name, code, &error).report;
+                self.fail(report.trim_end());
+            }
+        }
+    }
+
+    fn fail(&mut self, message: &str) {
+        self.failures += 1;
+        (self.err)(message);
+    }
+
+    fn command(&mut self, command: Command) -> Step {
+        match command {
+            Command::Quit => return Step::Quit,
+            Command::Help(None) => (self.out)(&help_text()),
+            Command::Help(Some(name)) => self.help_for(&name),
+            Command::Functions => {
+                let list: Vec<String> = functions().into_iter().map(|f| f.signature).collect();
+                (self.out)(&list.join("\n"));
+            }
+            Command::Scope => (self.out)(&self.scope_text()),
+            Command::Site(url) => self.switch_site(&url),
+            Command::DryRun(on) => self.dry_run(on),
+            Command::Plan => self.plan(),
+            Command::Load(path) => self.load(&path),
+            Command::Format(None) => (self.out)(&format!("{:?}", self.format).to_lowercase()),
+            Command::Format(Some(name)) => match Format::parse(&name) {
+                Some(format) => self.format = format,
+                None => self.fail("error: :fmt takes table, json or rhai"),
+            },
+        }
+        Step::Continue
+    }
+
+    fn help_for(&mut self, name: &str) {
+        let docs: Vec<String> = functions()
+            .into_iter()
+            .filter(|f| f.name == name)
+            .map(|f| format!("{}\n\n{}", f.signature, f.doc.trim_end()))
+            .collect();
+        if docs.is_empty() {
+            self.fail(&format!(
+                "error: no vizscript function named {name} (see :functions)"
+            ));
+        } else {
+            (self.out)(&docs.join("\n\n"));
+        }
+    }
+
+    fn scope_text(&self) -> String {
+        let lines: Vec<String> = self
+            .scope
+            .iter_raw()
+            .map(|(name, constant, value)| {
+                let kind = if constant { "const" } else { "let" };
+                let shown = render(value, Format::Rhai);
+                let shown: String = shown.chars().take(60).collect();
+                format!("{kind} {name}: {} = {shown}", value.type_name())
+            })
+            .collect();
+        if lines.is_empty() {
+            "(empty scope)".to_string()
+        } else {
+            lines.join("\n")
+        }
+    }
+
+    fn connected(&mut self) -> Option<Arc<Client>> {
+        let client = self.client.clone();
+        if client.is_none() {
+            self.fail("error: not connected to a server");
+        }
+        client
+    }
+
+    fn switch_site(&mut self, url: &str) {
+        let Some(client) = self.connected() else {
+            return;
+        };
+        match client.session().switch_site(url) {
+            Ok(result) => {
+                let site = &result["site"];
+                (self.out)(&format!(
+                    "now on site {} ({:?})",
+                    site["name"].as_str().unwrap_or("?"),
+                    site["urlName"].as_str().unwrap_or("")
+                ));
+            }
+            Err(e) => self.fail(&format!("error: {e}")),
+        }
+    }
+
+    fn dry_run(&mut self, on: Option<bool>) {
+        let Some(client) = self.connected() else {
+            return;
+        };
+        if let Some(on) = on {
+            client.set_dry_run(on);
+        }
+        let state = if client.dry_run() {
+            "on: mutating calls are held back"
+        } else {
+            "off"
+        };
+        (self.out)(&format!("dry-run {state}"));
+    }
+
+    fn plan(&mut self) {
+        let Some(client) = self.connected() else {
+            return;
+        };
+        let plan = client.plan();
+        if plan.is_empty() {
+            (self.out)("(no calls held back)");
+            return;
+        }
+        let lines: Vec<String> = plan
+            .iter()
+            .enumerate()
+            .map(|(n, call)| {
+                let mut params = call.params.clone();
+                if let Some(map) = params.as_object_mut() {
+                    map.remove("ids");
+                }
+                format!("{:>3}. {} {} ids {}", n + 1, call.method, call.ids, params)
+            })
+            .collect();
+        (self.out)(&lines.join("\n"));
+    }
+
+    fn load(&mut self, path: &str) {
+        match Script::load(std::path::Path::new(path)) {
+            Ok(script) => self.eval(&script.source, &script.name),
+            Err(failure) => self.fail(failure.report.trim_end()),
+        }
+    }
+
+    fn refresh_completions(&self) {
+        let mut data = Completions::default();
+        for (name, _, value) in self.scope.iter_raw() {
+            data.variables.push(name.to_string());
+            if let Some(map) = value.read_lock::<Map>() {
+                data.keys.insert(
+                    name.to_string(),
+                    map.keys().map(|k| k.to_string()).collect(),
+                );
+            }
+        }
+        *self.completions.lock().unwrap_or_else(|p| p.into_inner()) = data;
+    }
+}
+
+fn help_text() -> String {
+    let mut text = String::from(
+        "Type a Rhai expression or statement; results are shown, `_` holds the last one.\n\
+         An unfinished block continues on the next line. Functions: :functions, :help NAME.\n\n",
+    );
+    for (_, line) in COMMANDS {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.trim_end().to_string()
+}

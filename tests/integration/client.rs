@@ -1,0 +1,244 @@
+//! The client against the emulator: login, sites, cookies, XSRF, expiry, retries, and
+//! answers that are not Vizportal. Through the binary (`vizscript call`) where the exit
+//! code matters, through the library where the emulator must be changed mid-session.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use vizscript::emulator::Faults;
+use vizscript::vizportal::{ConnectOptions, RetryPolicy, Session, VizportalError};
+
+use crate::support::*;
+
+fn open(emu: &vizscript::emulator::Emulator, site: Option<&str>, retries: usize) -> Session {
+    let mut options = ConnectOptions::new(emu.url(), "admin", SecretString::from("admin"));
+    options.site = site.map(str::to_string);
+    options.retry = RetryPolicy {
+        max_retries: retries,
+        min_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    };
+    Session::open(options).expect("login")
+}
+
+fn method_count(emu: &vizscript::emulator::Emulator, method: &str) -> u64 {
+    emu.stats().by_method.get(method).copied().unwrap_or(0)
+}
+
+#[test]
+fn call_prints_the_sessions_user_and_site() {
+    let emu = emulator();
+    let (code, out, err) = run(vizscript(&emu), &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "{err}");
+    let info: Value = serde_json::from_str(&out).expect("JSON on stdout");
+    assert_eq!(info["user"]["username"], "admin");
+    assert!(info["site"]["name"].is_string());
+}
+
+#[test]
+fn bad_password_exits_3_and_never_shows_the_password() {
+    let emu = emulator();
+    let mut cmd = vizscript(&emu);
+    cmd.env("TABLEAU_PASSWORD", "Wr0ng-Secret-Pa55");
+    let (code, out, err) = run(cmd, &["call", "getSessionInfo", "-vv"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("rejected the username or password"), "{err}");
+    assert!(!out.contains("Wr0ng-Secret-Pa55") && !err.contains("Wr0ng-Secret-Pa55"));
+}
+
+#[test]
+fn site_flag_switches_when_the_server_lands_elsewhere() {
+    let emu = emulator();
+    // The sample admin's last-used site is not Default: the login lands there.
+    let landed = open(&emu, None, 0).info();
+    assert_ne!(landed.site_url_name, "");
+    emu.reset_stats();
+    let (code, out, err) = run(vizscript(&emu), &["call", "getSessionInfo", "--site", ""]);
+    assert_eq!(code, 0, "{err}");
+    let info: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["site"]["urlName"], "");
+    assert_eq!(method_count(&emu, "switchSite"), 1);
+}
+
+#[test]
+fn unknown_site_exits_3_naming_the_site() {
+    let emu = emulator();
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["call", "getSessionInfo", "--site", "nowhere"],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("\"nowhere\""), "{err}");
+}
+
+#[test]
+fn cookies_rotate_on_switch_site_without_a_new_login() {
+    let emu = emulator();
+    let session = open(&emu, Some(""), 0);
+    session.switch_site("marketing").expect("switch");
+    let info = session
+        .call("getSessionInfo", &json!({}))
+        .expect("call after rotation");
+    assert_eq!(info["site"]["urlName"], "marketing");
+    session
+        .call(
+            "getExtractTasks",
+            &json!({"page": {"startIndex": 0, "maxItems": 5}}),
+        )
+        .unwrap();
+    assert_eq!(
+        session.logins(),
+        1,
+        "the rotated XSRF token was used, no re-login needed"
+    );
+}
+
+#[test]
+fn expired_session_logs_in_again_and_returns_to_the_site() {
+    let emu = emulator();
+    let session = open(&emu, Some(""), 0);
+    emu.expire_all_sessions();
+    let info = session.call("getSessionInfo", &json!({})).expect("renewed");
+    assert_eq!(session.logins(), 2);
+    assert_eq!(
+        info["site"]["urlName"], "",
+        "back on Default, not the landing site"
+    );
+}
+
+#[test]
+fn reads_are_retried_through_503s_but_run_calls_are_not() {
+    let emu = emulator();
+    let session = open(&emu, Some(""), 3);
+    emu.reset_stats();
+    emu.set_faults(Faults {
+        fail_rate: 1.0,
+        ..Faults::default()
+    });
+    let err = session.call("getSchedules", &json!({})).unwrap_err();
+    assert!(
+        matches!(err, VizportalError::Http { status: 503, .. }),
+        "{err}"
+    );
+    assert_eq!(emu.stats().requests, 4, "1 attempt + 3 retries");
+
+    emu.reset_stats();
+    let err = session
+        .call("runExtractTasks", &json!({"ids": ["1"]}))
+        .unwrap_err();
+    assert!(err.to_string().contains("not idempotent"), "{err}");
+    assert_eq!(emu.stats().requests, 1, "never repeated");
+
+    emu.set_faults(Faults::default());
+    let session = open(&emu, Some(""), 40);
+    emu.set_faults(Faults {
+        fail_rate: 0.5,
+        ..Faults::default()
+    });
+    emu.reset_stats();
+    for _ in 0..5 {
+        session
+            .call("getSchedules", &json!({}))
+            .expect("a read survives a flaky server");
+    }
+    assert_eq!(
+        method_count(&emu, "getSchedules"),
+        5,
+        "each read applied once"
+    );
+    assert!(
+        emu.stats().requests > 5,
+        "some attempts were refused and retried"
+    );
+}
+
+#[test]
+fn html_answer_exits_4_with_a_clear_message() {
+    let html = "<html><head><title>Sign in - Corporate SSO</title></head><body>Please sign in</body></html>";
+    let server = fake_server(200, "text/html; charset=utf-8", html, &[]);
+    let mut cmd = vizscript(&emulator());
+    cmd.env("TABLEAU_SERVER", &server.url);
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("not the Vizportal API"), "{err}");
+    assert!(
+        err.contains("text/html") && err.contains("Corporate SSO"),
+        "{err}"
+    );
+}
+
+#[test]
+fn redirect_to_another_host_is_refused() {
+    let server = fake_server(
+        302,
+        "text/plain",
+        "",
+        &[("Location", "http://login.example.invalid/sso")],
+    );
+    let mut cmd = vizscript(&emulator());
+    cmd.env("TABLEAU_SERVER", &server.url);
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("another host") && err.contains("login.example.invalid"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unreachable_server_exits_4() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = vizscript(&emulator());
+    cmd.env("TABLEAU_SERVER", format!("http://127.0.0.1:{port}"))
+        .env("VIZSCRIPT_RETRY_DELAY_MS", "1");
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo", "--retries", "1"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("cannot connect"), "{err}");
+}
+
+#[test]
+fn server_errors_exit_1_with_code_and_message() {
+    let emu = emulator();
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &[
+            "call",
+            "setExtractTasksSchedule",
+            r#"{"ids": ["1"], "scheduleId": "987654"}"#,
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("code 120001"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let emu = emulator();
+    let (code, _, err) = run(vizscript(&emu), &["call", "getSessionInfo", "{not json"]);
+    assert_eq!(code, 2, "{err}");
+    let mut cmd = vizscript(&emu);
+    cmd.env_remove("TABLEAU_SERVER");
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--server"), "{err}");
+    let (code, _, _) = run(
+        vizscript(&emu),
+        &["call", "getSessionInfo", "--password", "x"],
+    );
+    assert_eq!(code, 2, "no password flag exists");
+}
+
+#[test]
+fn demo_call_works_without_a_server() {
+    let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
+    cmd.env_remove("TABLEAU_SERVER").env("NO_PROXY", "*");
+    let (code, out, err) = run(cmd, &["call", "getSessionInfo", "--demo"]);
+    assert_eq!(code, 0, "{err}");
+    let info: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["user"]["username"], "admin");
+}

@@ -1,0 +1,122 @@
+//! The REPL through piped stdin (results only) and through the library (state kept across
+//! an expired session).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use vizscript::repl::Repl;
+use vizscript::script::{Limits, Output};
+use vizscript::vizportal::{Client, ConnectOptions, RetryPolicy, Session};
+
+use crate::support::*;
+
+fn piped(emu: &vizscript::emulator::Emulator, input: &str) -> (i32, String, String) {
+    let mut cmd = vizscript(emu);
+    cmd.write_stdin(input.to_string());
+    run(cmd, &["repl", "--site", ""])
+}
+
+#[test]
+fn piped_expression_prints_just_the_result() {
+    let emu = emulator();
+    let (code, out, err) = piped(&emu, "schedules().len()\n");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("{}\n", schedules(&emu).len()));
+}
+
+#[test]
+fn multi_line_input_functions_and_the_last_result_persist() {
+    let emu = emulator();
+    let input = "fn double(x) {\n  x * 2\n}\nlet n = double(20);\nn + 1\n_ + 1\ndouble(_)\n";
+    let (code, out, err) = piped(&emu, input);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "41\n42\n84\n");
+}
+
+#[test]
+fn errors_are_reported_and_the_session_goes_on() {
+    let emu = emulator();
+    let (code, out, err) = piped(&emu, "let x = ;\nlet y = 2;\ny * 3\nnope(1)\n:bogus\n");
+    assert_eq!(code, 1, "piped input with errors exits 1");
+    assert_eq!(out, "6\n");
+    assert!(
+        err.contains("<repl>:1:") && err.contains("syntax error"),
+        "{err}"
+    );
+    assert!(err.contains("nope"), "{err}");
+    assert!(err.contains("unknown command :bogus"), "{err}");
+}
+
+#[test]
+fn dry_run_and_plan_hold_back_mutations() {
+    let emu = emulator();
+    let site = site_id(&emu, "");
+    let task = tasks(&emu)
+        .into_iter()
+        .find(|t| t["siteId"] == site.as_str())
+        .unwrap();
+    let id = task["id"].as_str().unwrap();
+    let new_priority = if task["priority"] == 5 { 6 } else { 5 };
+    let input = format!(
+        ":dry-run on\nlet r = set_extract_tasks_priority(\"{id}\", {new_priority});\nr.dry_run\n:plan\n"
+    );
+    let (code, out, err) = piped(&emu, &input);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("dry-run on"), "{out}");
+    assert!(out.contains("true"), "{out}");
+    assert!(out.contains("1. setExtractTasksPriority 1 ids"), "{out}");
+    assert_eq!(
+        crate::support::task(&emu, id)["priority"],
+        task["priority"],
+        "nothing changed"
+    );
+}
+
+#[test]
+fn site_command_and_tables() {
+    let emu = emulator();
+    let (code, out, err) = piped(
+        &emu,
+        ":site marketing\nsession_info().site.urlName\nschedules()\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("now on site"), "{out}");
+    assert!(out.contains("\nmarketing\n"), "{out}");
+    let header = out
+        .lines()
+        .find(|l| l.contains(" id ") && l.contains(" name "))
+        .expect("a table header");
+    assert!(header.contains("scheduleType"), "{header}");
+    assert!(
+        out.contains(&format!("{} rows", schedules(&emu).len())),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_expired_session_keeps_the_scope() {
+    let emu = emulator();
+    let mut options = ConnectOptions::new(emu.url(), "admin", SecretString::from("admin"));
+    options.retry = RetryPolicy {
+        max_retries: 0,
+        min_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(1),
+    };
+    let client = Arc::new(Client::new(
+        Session::open(options).unwrap(),
+        false,
+        None,
+        1000,
+    ));
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let out: Output = Arc::new(move |t: &str| sink.lock().unwrap().push(t.to_string()));
+    let err: Output = Arc::new(|t: &str| panic!("unexpected error: {t}"));
+    let mut repl = Repl::new(Some(client.clone()), &Limits::default(), out, err, false);
+    repl.handle("let before = schedules().len();");
+    emu.expire_all_sessions();
+    repl.handle("before == schedules().len()");
+    assert_eq!(lines.lock().unwrap().as_slice(), ["true"]);
+    assert_eq!(client.session().logins(), 2);
+}

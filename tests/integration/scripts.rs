@@ -1,0 +1,455 @@
+//! `vizscript run`: the example scripts change the emulator as they promise; dry-run
+//! changes nothing and prints the plan; audit lines; errors and their exit codes; batching.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn count_by_schedule(emu: &vizscript::emulator::Emulator, site: &str) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for t in tasks(emu).iter().filter(|t| t["siteId"] == site) {
+        *counts
+            .entry(t["scheduleId"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    counts
+}
+
+fn extract_schedules_by_type(emu: &vizscript::emulator::Emulator) -> HashMap<String, Vec<String>> {
+    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+    for s in schedules(emu)
+        .iter()
+        .filter(|s| s["scheduledAction"] == "Extract" && s["enabled"] != false)
+    {
+        groups
+            .entry(s["scheduleType"].as_str().unwrap().to_string())
+            .or_default()
+            .push(s["id"].as_str().unwrap().to_string());
+    }
+    groups
+}
+
+fn spread(counts: &HashMap<String, usize>, ids: &[String]) -> usize {
+    let values: Vec<usize> = ids
+        .iter()
+        .map(|id| counts.get(id).copied().unwrap_or(0))
+        .collect();
+    values.iter().max().unwrap() - values.iter().min().unwrap()
+}
+
+#[test]
+fn rebalance_evens_out_schedules_of_each_type() {
+    let emu = emulator_with(|c| c.dataset = one_site(400, 12));
+    let before = count_by_schedule(&emu, "1");
+    let groups = extract_schedules_by_type(&emu);
+    let (code, out, err) = run(vizscript(&emu), &["run", &example("rebalance.rhai")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Moved"), "{out}");
+    let after = count_by_schedule(&emu, "1");
+    let mut improved = false;
+    for ids in groups.values().filter(|ids| ids.len() > 1) {
+        let total_before: usize = ids
+            .iter()
+            .map(|id| before.get(id).copied().unwrap_or(0))
+            .sum();
+        let total_after: usize = ids
+            .iter()
+            .map(|id| after.get(id).copied().unwrap_or(0))
+            .sum();
+        assert_eq!(
+            total_before, total_after,
+            "tasks stay within their schedule type"
+        );
+        assert!(spread(&after, ids) <= spread(&before, ids));
+        improved |= spread(&after, ids) < spread(&before, ids);
+        let average = total_after.div_ceil(ids.len());
+        let limit = (average * 5).div_ceil(4);
+        assert!(
+            ids.iter()
+                .all(|id| after.get(id).copied().unwrap_or(0) <= limit.max(average))
+        );
+    }
+    assert!(improved, "the sample data has overloaded schedules to fix");
+    let (code, out, _) = run(vizscript(&emu), &["run", &example("rebalance.rhai")]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Nothing to rebalance"),
+        "a second run finds nothing: {out}"
+    );
+}
+
+#[test]
+fn dry_run_changes_nothing_and_prints_the_plan() {
+    let emu = emulator_with(|c| c.dataset = one_site(400, 12));
+    let before = emu.state();
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &[
+            "run",
+            &example("rebalance.rhai"),
+            "--dry-run",
+            "--plan-json",
+            plan_path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Would move"), "{out}");
+    assert_eq!(
+        emu.state()["extractTasks"],
+        before["extractTasks"],
+        "nothing changed"
+    );
+    assert!(
+        err.contains("dry run:") && err.contains("setExtractTasksSchedule"),
+        "{err}"
+    );
+    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    let calls = plan.as_array().unwrap();
+    assert!(!calls.is_empty());
+    assert!(
+        calls
+            .iter()
+            .all(|c| c["method"] == "setExtractTasksSchedule" && c["ids"].as_u64().unwrap() > 0)
+    );
+    assert_eq!(
+        emu.stats().by_method.get("setExtractTasksSchedule"),
+        None,
+        "no mutation reached the server"
+    );
+}
+
+#[test]
+fn move_tasks_moves_matching_tasks_by_name_or_id() {
+    let emu = emulator_with(|c| c.dataset = one_site(300, 8));
+    let counts = count_by_schedule(&emu, "1");
+    let all = schedules(&emu);
+    let extract: Vec<&Value> = all
+        .iter()
+        .filter(|s| s["scheduledAction"] == "Extract")
+        .collect();
+    let from = extract
+        .iter()
+        .max_by_key(|s| counts.get(s["id"].as_str().unwrap()).copied().unwrap_or(0))
+        .unwrap();
+    let to = extract.iter().find(|s| s["id"] != from["id"]).unwrap();
+    let from_id = from["id"].as_str().unwrap().to_string();
+    let workbooks_on_from: Vec<String> = tasks(&emu)
+        .iter()
+        .filter(|t| t["scheduleId"] == from_id.as_str() && t["targetType"] == "Workbook")
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!workbooks_on_from.is_empty());
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &[
+            "run",
+            &example("move_tasks.rhai"),
+            "--",
+            from["name"].as_str().unwrap(),
+            to["id"].as_str().unwrap(),
+            "targetType=Workbook",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("Moved {} tasks", workbooks_on_from.len())),
+        "{out}"
+    );
+    for id in &workbooks_on_from {
+        assert_eq!(task(&emu, id)["scheduleId"], to["id"]);
+    }
+    let datasources_left = tasks(&emu)
+        .iter()
+        .filter(|t| t["scheduleId"] == from_id.as_str())
+        .count();
+    assert_eq!(datasources_left, counts[&from_id] - workbooks_on_from.len());
+}
+
+#[test]
+fn prioritize_sets_priority_by_target_name_pattern() {
+    let emu = emulator_with(|c| c.dataset = one_site(200, 6));
+    let state = emu.state();
+    let names: HashMap<(String, String), String> =
+        [("Workbook", "workbooks"), ("Datasource", "datasources")]
+            .iter()
+            .flat_map(|(kind, key)| {
+                state[*key]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |o| {
+                        (
+                            (kind.to_string(), o["id"].as_str().unwrap().to_string()),
+                            o["name"].as_str().unwrap().to_string(),
+                        )
+                    })
+            })
+            .collect();
+    let target = |t: &Value| {
+        (
+            t["targetType"].as_str().unwrap().to_string(),
+            t["targetId"].as_str().unwrap().to_string(),
+        )
+    };
+    let before: HashMap<String, Value> = tasks(&emu)
+        .into_iter()
+        .map(|t| (t["id"].as_str().unwrap().to_string(), t["priority"].clone()))
+        .collect();
+    let first_task = &tasks(&emu)[0];
+    let name = names[&target(first_task)].clone();
+    let word = name.split_whitespace().next().unwrap().to_lowercase();
+    let pattern = format!("{word}*");
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &["run", &example("prioritize.rhai"), "--", &pattern, "7"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("priority 7"), "{out}");
+    let mut matched = 0;
+    for t in tasks(&emu) {
+        if names[&target(&t)].to_lowercase().starts_with(&word) {
+            matched += 1;
+            assert_eq!(t["priority"], 7, "{t}");
+        } else {
+            assert_eq!(
+                t["priority"],
+                before[t["id"].as_str().unwrap()],
+                "unmatched tasks keep their priority: {t}"
+            );
+        }
+    }
+    assert!(matched > 0);
+}
+
+#[test]
+fn report_lists_schedules_per_site_and_returns_to_the_start() {
+    let emu = emulator();
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &["run", &example("report.rhai"), "--site", "marketing"],
+    );
+    assert_eq!(code, 0, "{err}");
+    for site in emu.state()["sites"].as_array().unwrap() {
+        assert!(out.contains(site["name"].as_str().unwrap()), "{out}");
+    }
+    assert!(out.contains("site/schedule pairs"));
+    let last_switch = emu
+        .calls()
+        .into_iter()
+        .rev()
+        .find(|c| c.method == "switchSite")
+        .unwrap();
+    assert_eq!(last_switch.params["urlName"], "marketing");
+}
+
+#[test]
+fn run_stale_runs_exactly_the_stale_tasks_once() {
+    let emu = emulator_with(|c| c.dataset = one_site(150, 6));
+    let now = chrono::Utc::now();
+    let stale: Vec<String> = tasks(&emu)
+        .iter()
+        .filter(|t| match t["lastRunAt"].as_str() {
+            Some(ts) => {
+                (now - chrono::DateTime::parse_from_rfc3339(ts).unwrap().to_utc()).num_minutes()
+                    > 48 * 60
+            }
+            None => true,
+        })
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!stale.is_empty());
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &["run", &example("run_stale.rhai"), "--", "48"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("Started {} tasks", stale.len())),
+        "{out}"
+    );
+    let run_calls: Vec<_> = emu
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "runExtractTasks")
+        .collect();
+    let mut sent: Vec<String> = run_calls
+        .iter()
+        .flat_map(|c| {
+            c.params["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+        })
+        .collect();
+    sent.sort();
+    let mut expected = stale.clone();
+    expected.sort();
+    assert_eq!(sent, expected, "each stale task sent exactly once");
+}
+
+#[test]
+fn audit_file_has_one_line_per_mutating_call() {
+    let emu = emulator_with(|c| c.dataset = one_site(400, 12));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &[
+            "run",
+            &example("rebalance.rhai"),
+            "--audit",
+            audit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&audit).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sent = emu
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "setExtractTasksSchedule")
+        .count();
+    assert_eq!(lines.len(), sent);
+    for line in &lines {
+        assert_eq!(line["method"], "setExtractTasksSchedule");
+        assert_eq!(line["outcome"], "ok");
+        assert_eq!(line["user"], "admin");
+        assert_eq!(line["server"], emu.url());
+        assert!(line["time"].as_str().unwrap().ends_with('Z'));
+        assert!(
+            line["params"]["ids"]
+                .as_array()
+                .is_some_and(|ids| !ids.is_empty())
+        );
+    }
+}
+
+#[test]
+fn a_partial_batch_failure_can_be_caught() {
+    let emu = emulator_with(|c| c.dataset = one_site(50, 4));
+    let all = tasks(&emu);
+    let (good, schedule) = (
+        all[0]["id"].as_str().unwrap(),
+        all[0]["scheduleId"].as_str().unwrap(),
+    );
+    let other = schedules(&emu)
+        .into_iter()
+        .find(|s| s["scheduledAction"] == "Extract" && s["id"] != schedule)
+        .unwrap();
+    let (_dir, path) = script_file(&format!(
+        r#"
+        try {{
+            set_extract_tasks_schedule(["{good}", "999999"], "{}");
+            print("no error");
+        }} catch (e) {{
+            print(`${{e.kind}} ${{e.succeeded.len()}} ${{e.failed.len()}} ${{e.failed[0].id}} ${{e.failed[0].code}}`);
+        }}
+        "#,
+        other["id"].as_str().unwrap()
+    ));
+    let (code, out, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "vizportal 1 1 999999 120002");
+    assert_eq!(task(&emu, good)["scheduleId"], other["id"]);
+}
+
+#[test]
+fn an_uncaught_partial_failure_reports_what_was_applied() {
+    let emu = emulator_with(|c| c.dataset = one_site(50, 4));
+    let good = tasks(&emu)[0]["id"].as_str().unwrap().to_string();
+    let (_dir, path) = script_file(&format!(
+        "set_extract_tasks_priority([\"{good}\", \"999999\"], 3);\n"
+    ));
+    let (code, _, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("applied: 1 ids") && err.contains("failed: 1 ids"),
+        "{err}"
+    );
+    assert!(err.contains(":1:"), "{err}");
+    assert_eq!(task(&emu, &good)["priority"], 3);
+}
+
+#[test]
+fn parse_errors_exit_2_with_line_and_column_before_any_login() {
+    let emu = emulator();
+    let (_dir, path) = script_file("let a = 1;\nlet b = (a + ;\n");
+    let (code, _, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("{path}:2:")), "{err}");
+    assert!(
+        err.contains("2 | let b = (a + ;") && err.contains('^'),
+        "{err}"
+    );
+    assert_eq!(
+        emu.stats().requests,
+        0,
+        "no request for a script that does not parse"
+    );
+}
+
+#[test]
+fn runtime_errors_exit_1_with_the_line() {
+    let emu = emulator();
+    let (_dir, path) = script_file("let s = schedules();\nlet x = s[0].name.nope();\n");
+    let (code, _, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("{path}:2:")), "{err}");
+    let (_dir, path) = script_file("throw \"stop here\";\n");
+    let (code, _, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 1);
+    assert!(err.contains("stop here"), "{err}");
+}
+
+#[test]
+fn script_vizportal_errors_are_catchable_maps() {
+    let emu = emulator();
+    let (_dir, path) = script_file(
+        r#"
+        try { vizportal("setExtractTasksSchedule", #{ ids: ["1"], scheduleId: "424242" }); }
+        catch (e) { print(`${e.kind}|${e.method}|${e.status}|${e.code}`); }
+        try { set_extract_tasks_schedule(1.5, "1"); }
+        catch (e) { print(`${e.kind}`); }
+        print(ARGS);
+        "#,
+    );
+    let (code, out, err) = run(vizscript(&emu), &["run", &path, "--", "a", "b c"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "vizportal|setExtractTasksSchedule|200|120001");
+    assert_eq!(lines[1], "usage");
+    assert_eq!(lines[2], r#"["a", "b c"]"#);
+}
+
+#[test]
+fn moving_3000_tasks_takes_a_handful_of_requests() {
+    let emu = emulator_with(|c| c.dataset = one_site(3000, 6));
+    let target = schedules(&emu)
+        .into_iter()
+        .find(|s| s["scheduledAction"] == "Extract")
+        .unwrap();
+    let id = target["id"].as_str().unwrap();
+    let (_dir, path) = script_file(&format!(
+        "let r = set_extract_tasks_schedule(extract_tasks(), \"{id}\");\nprint(r.succeeded.len());\n"
+    ));
+    let (code, out, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "3000");
+    assert!(tasks(&emu).iter().all(|t| t["scheduleId"] == id));
+    let stats = emu.stats();
+    assert_eq!(
+        stats.by_method["setExtractTasksSchedule"], 3,
+        "chunks of 1000"
+    );
+    assert_eq!(stats.by_method["getExtractTasks"], 3, "pages of 1000");
+    assert!(stats.requests <= 10, "{stats:?}");
+}

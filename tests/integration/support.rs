@@ -1,0 +1,154 @@
+//! Shared test plumbing: an in-process emulator with the committed RSA key, the binary
+//! pointed at it through the environment, and readers for the emulator's state.
+
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use rsa::PrivateKey;
+use rsa::pkcs8::DecodePrivateKey;
+use serde_json::Value;
+use vizscript::emulator::{Dataset, Emulator, EmulatorConfig, SampleSpec};
+
+/// The committed test key (generating 2048-bit keys per test is slow).
+pub fn fixture_key() -> PrivateKey {
+    static KEY: OnceLock<PrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        PrivateKey::from_pkcs8_pem(include_str!("../fixtures/emulator_key.pem"))
+            .expect("fixture key")
+    })
+    .clone()
+}
+
+/// An emulator with the default sample data.
+pub fn emulator() -> Emulator {
+    emulator_with(|_| {})
+}
+
+/// An emulator with a changed configuration.
+pub fn emulator_with(change: impl FnOnce(&mut EmulatorConfig)) -> Emulator {
+    let mut config = EmulatorConfig {
+        port: 0,
+        key: Some(fixture_key()),
+        ..EmulatorConfig::default()
+    };
+    change(&mut config);
+    Emulator::start(config).expect("emulator starts")
+}
+
+/// Sample data of a given size on one site.
+pub fn one_site(tasks: usize, schedules: usize) -> Dataset {
+    Dataset::sample(&SampleSpec {
+        sites: 1,
+        tasks,
+        schedules,
+        seed: 7,
+    })
+}
+
+/// The binary, signed in to `emu` as admin through the environment.
+pub fn vizscript(emu: &Emulator) -> Command {
+    let mut cmd = Command::cargo_bin("vizscript").expect("binary");
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("NO_PROXY", "*")
+        .env("TABLEAU_SERVER", emu.url())
+        .env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin")
+        .env("VIZSCRIPT_RETRY_DELAY_MS", "5");
+    cmd
+}
+
+/// Run the binary with `args`; return (exit code, stdout, stderr).
+pub fn run(mut cmd: Command, args: &[&str]) -> (i32, String, String) {
+    let output = cmd.args(args).output().expect("binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Extract tasks in the emulator's state.
+pub fn tasks(emu: &Emulator) -> Vec<Value> {
+    emu.state()["extractTasks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// One task by id.
+pub fn task(emu: &Emulator, id: &str) -> Value {
+    tasks(emu)
+        .into_iter()
+        .find(|t| t["id"] == id)
+        .unwrap_or_else(|| panic!("task {id} exists"))
+}
+
+/// Schedules in the emulator's state.
+pub fn schedules(emu: &Emulator) -> Vec<Value> {
+    emu.state()["schedules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Site id of a URL name.
+pub fn site_id(emu: &Emulator, url_name: &str) -> String {
+    emu.state()["sites"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["urlName"] == url_name))
+        .and_then(|s| s["id"].as_str())
+        .unwrap_or_else(|| panic!("site {url_name:?}"))
+        .to_string()
+}
+
+/// Write a script to a temp file and return its path (the dir lives as long as the guard).
+pub fn script_file(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("test.rhai");
+    std::fs::write(&path, text).expect("write script");
+    let path = path.display().to_string();
+    (dir, path)
+}
+
+/// The path of a bundled example script.
+pub fn example(name: &str) -> String {
+    format!("{}/scripts/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A server on loopback that answers every request with the same status, content type
+/// and body: a proxy page, an SSO redirect, a broken server.
+pub struct FakeServer {
+    /// Its base URL.
+    pub url: String,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+/// Start a [`FakeServer`]; `extra` headers are added to every answer.
+pub fn fake_server(
+    status: u16,
+    content_type: &str,
+    body: &'static str,
+    extra: &[(&str, &str)],
+) -> FakeServer {
+    let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", server.server_addr().to_ip().expect("ip"));
+    let mut headers =
+        vec![tiny_http::Header::from_bytes("Content-Type", content_type).expect("header")];
+    for (k, v) in extra {
+        headers.push(tiny_http::Header::from_bytes(*k, *v).expect("header"));
+    }
+    let thread = std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let mut response = tiny_http::Response::from_string(body).with_status_code(status);
+            for h in &headers {
+                response.add_header(h.clone());
+            }
+            let _ = request.respond(response);
+        }
+    });
+    FakeServer {
+        url,
+        _thread: thread,
+    }
+}
