@@ -41,8 +41,20 @@ pub mod code {
     pub const TASK_NOT_FOUND: i64 = 120002;
     /// Schedule name empty.
     pub const SCHEDULE_NAME_EMPTY: i64 = 120003;
+    /// Schedule name too long.
+    pub const SCHEDULE_NAME_TOO_LONG: i64 = 120004;
     /// Schedule name already exists.
     pub const SCHEDULE_NAME_EXISTS: i64 = 120005;
+    /// Schedule start time invalid.
+    pub const SCHEDULE_START_TIME_INVALID: i64 = 120006;
+    /// Schedule end time invalid.
+    pub const SCHEDULE_END_TIME_INVALID: i64 = 120007;
+    /// Hourly schedule `recurrenceMinutes` invalid.
+    pub const SCHEDULE_RECURRENCE_MINUTES_INVALID: i64 = 120008;
+    /// Weekly schedule without `recurrenceDaysOfWeek`.
+    pub const SCHEDULE_DAYS_OF_WEEK_MISSING: i64 = 120009;
+    /// Monthly schedule without `recurrenceDayOfMonth`.
+    pub const SCHEDULE_DAY_OF_MONTH_MISSING: i64 = 120010;
     /// Priority out of range.
     pub const PRIORITY_INVALID: i64 = 120011;
     /// An extract task already exists for that target.
