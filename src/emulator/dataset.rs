@@ -1,0 +1,221 @@
+//! The emulated server's whole state as one value: what `--data FILE` loads, what
+//! `GET /__emulator/state` dumps, and what the request handlers change. Tables are keyed by
+//! id so a lookup or a delete among 100,000 tasks stays cheap.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::entities::{
+    Datasource, ExtractTask, Id, Project, Schedule, Site, Subscription, User, Workbook,
+};
+use super::{recurrence, timestamp, validate};
+
+/// The state of an emulated Tableau Server.
+///
+/// # Data file format (`vizscript emulator --data FILE`)
+///
+/// One JSON object with camelCase keys. Ids are decimal strings (`"12"`; plain numbers
+/// are accepted too) and unique per table; timestamps are ISO 8601
+/// (`"2017-01-06T18:54:51.095Z"`). Unknown keys are an error, so typos are caught.
+/// `GET /__emulator/state` writes this same format, so a dumped state loads again.
+///
+/// ```json
+/// {
+///   "sites": [{"id": "1", "name": "Default", "urlName": "", "luid": "ff66e08b-..."}],
+///   "users": [{"id": "1", "username": "admin", "password": "admin", "displayName": "Admin",
+///              "email": "admin@example.com", "serverAdmin": true,
+///              "siteRoles": {"2": "Publisher"}, "lastSiteId": "2"}],
+///   "projects": [{"id": "1", "siteId": "1", "name": "Default", "description": "",
+///                 "ownerId": "1", "createdAt": "..."}],
+///   "workbooks": [{"id": "1", "siteId": "1", "projectId": "1", "ownerId": "1",
+///                  "name": "Sales Pipeline", "repositoryUrl": "SalesPipeline", "size": 1024,
+///                  "sheetCount": 3, "displayTabs": true, "hasExtracts": true,
+///                  "hitsTotal": 12, "updatedAt": "...", "tags": []}],
+///   "datasources": [{"id": "1", "siteId": "1", "projectId": "1", "ownerId": "1",
+///                    "name": "Superstore Extract", "connectionType": "sqlserver",
+///                    "serverName": "sql01", "serverPort": 1433, "databaseUsername": "svc",
+///                    "isPublished": true, "hasExtracts": true, "hitsTotal": 3,
+///                    "updatedAt": "...", "lastRefreshedAt": "...", "tags": []}],
+///   "schedules": [{"id": "1", "name": "Weekday early mornings", "scheduledAction": "Extract",
+///                  "scheduleType": "Weekly",
+///                  "scheduleDetails": {"startTime": 240,
+///                                      "recurrenceDaysOfWeek": ["Mon", "Tue", "Wed", "Thu", "Fri"]},
+///                  "priority": 50, "parallel": true, "enabled": true,
+///                  "runNextAt": "2017-01-09T04:00:00.000+00:00"}],
+///   "extractTasks": [{"id": "1", "siteId": "1", "scheduleId": "1", "targetType": "Workbook",
+///                     "targetId": "1", "type": "RefreshExtract", "priority": 50,
+///                     "lastRunAt": "...", "runCount": 0}],
+///   "subscriptions": [{"id": "1", "siteId": "1", "userId": "1", "scheduleId": "11",
+///                      "subject": "Weekly Sales Pipeline", "targetType": "workbook",
+///                      "targetId": "1", "lastSentAt": "..."}]
+/// }
+/// ```
+///
+/// * `sites` (at least one): `urlName` `""` is the Default site; url names are unique
+///   ignoring case.
+/// * `users`: `password` in plain text (test data). A `serverAdmin` reaches every site as
+///   `ServerAdministrator`; others reach the sites in `siteRoles` (site id to one of
+///   `SiteAdministrator`, `Publisher`, `Interactor`, `ViewerWithPublish`, `Viewer`,
+///   `UnlicensedWithPublish`, `Unlicensed`). `lastSiteId` is where a login without
+///   `siteUrlName` lands; optional `lastSignIn`. Usernames are unique ignoring case.
+/// * `projects`, `workbooks`, `datasources`: belong to a site; their project is on the same
+///   site; owners are users. Optional fields default to 0, `false`, `""` or `[]`, except
+///   `sheetCount` (1), `displayTabs` and `isPublished` (true).
+/// * `schedules` are server-wide. `scheduledAction` is `Extract` or `Subscription`;
+///   `scheduleType` is `Hourly` (`startTime`, `endTime`, `recurrenceMinutes` in 15, 30, 60,
+///   120, 240, 360, 480, 720), `Daily` (`startTime`), `Weekly` (`startTime`,
+///   `recurrenceDaysOfWeek` from `Sun`..`Sat`) or `Monthly` (`startTime`,
+///   `recurrenceDayOfMonth` `"1"`..`"31"`); times are minutes after midnight UTC.
+///   `priority` 1-100 (default 50), `parallel` and `enabled` default true; `runNextAt` is
+///   computed from the details when absent.
+/// * `extractTasks`: on an `Extract` schedule; `targetType` `Workbook` or `Datasource`, a
+///   target on the task's site; `type` `RefreshExtract` or `IncrementExtract`, at most one
+///   task per target and type; `priority` 1-100 (default 50); `runCount` counts
+///   `runExtractTasks` calls that ran the task.
+/// * `subscriptions`: a user of the site e-mailed a workbook (`targetType` `workbook`) of
+///   the same site on a `Subscription` schedule.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Dataset {
+    #[serde(with = "table")]
+    pub(crate) sites: BTreeMap<Id, Site>,
+    #[serde(with = "table")]
+    pub(crate) users: BTreeMap<Id, User>,
+    #[serde(default, with = "table")]
+    pub(crate) projects: BTreeMap<Id, Project>,
+    #[serde(default, with = "table")]
+    pub(crate) workbooks: BTreeMap<Id, Workbook>,
+    #[serde(default, with = "table")]
+    pub(crate) datasources: BTreeMap<Id, Datasource>,
+    #[serde(default, with = "table")]
+    pub(crate) schedules: BTreeMap<Id, Schedule>,
+    #[serde(default, with = "table")]
+    pub(crate) extract_tasks: BTreeMap<Id, ExtractTask>,
+    #[serde(default, with = "table")]
+    pub(crate) subscriptions: BTreeMap<Id, Subscription>,
+}
+
+impl Dataset {
+    /// Reads a data file (format above) and checks that every reference resolves.
+    pub fn load(path: &Path) -> anyhow::Result<Dataset> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read emulator data file {}", path.display()))?;
+        let dataset: Dataset = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "emulator data file {} does not match the data format",
+                path.display()
+            )
+        })?;
+        dataset
+            .checked()
+            .with_context(|| format!("emulator data file {} is inconsistent", path.display()))
+    }
+
+    /// Builds a dataset from its JSON form (the data file format above), checking every
+    /// reference.
+    pub fn from_json(value: serde_json::Value) -> anyhow::Result<Dataset> {
+        let dataset: Dataset = serde_json::from_value(value)
+            .context("emulator data does not match the data format")?;
+        dataset.checked()
+    }
+
+    fn checked(mut self) -> anyhow::Result<Dataset> {
+        validate::check(&self)?;
+        self.fill_run_times(Utc::now());
+        Ok(self)
+    }
+
+    /// The dataset in the data file format.
+    pub fn to_json(&self) -> serde_json::Value {
+        // Serializing plain maps, strings and numbers cannot fail.
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// Sets `runNextAt` of schedules that have none, from their details.
+    pub(crate) fn fill_run_times(&mut self, now: DateTime<Utc>) {
+        for schedule in self
+            .schedules
+            .values_mut()
+            .filter(|s| s.run_next_at.is_none())
+        {
+            schedule.run_next_at =
+                recurrence::next_run(schedule.schedule_type, &schedule.schedule_details, now)
+                    .map(timestamp::with_offset);
+        }
+    }
+
+    /// The id a new row of `table` gets: one above the highest in use.
+    pub(crate) fn next_id<T>(table: &BTreeMap<Id, T>) -> Id {
+        Id(table.last_key_value().map_or(1, |(id, _)| id.0 + 1))
+    }
+
+    /// A user by name, ignoring case as Tableau does.
+    pub(crate) fn user_by_name(&self, username: &str) -> Option<&User> {
+        self.users
+            .values()
+            .find(|u| u.username.eq_ignore_ascii_case(username))
+    }
+
+    /// A site by url name, ignoring case (`""` is the Default site).
+    pub(crate) fn site_by_url(&self, url_name: &str) -> Option<&Site> {
+        self.sites
+            .values()
+            .find(|s| s.url_name.eq_ignore_ascii_case(url_name))
+    }
+}
+
+/// Rows that carry their own id, so a table can be written as a JSON array.
+pub(crate) trait Row {
+    fn id(&self) -> Id;
+}
+
+macro_rules! rows {
+    ($($t:ty),+) => { $(impl Row for $t { fn id(&self) -> Id { self.id } })+ };
+}
+rows!(
+    Site,
+    User,
+    Project,
+    Workbook,
+    Datasource,
+    Schedule,
+    ExtractTask,
+    Subscription
+);
+
+/// A table is an array of rows in JSON and a map by id in memory.
+mod table {
+    use std::collections::BTreeMap;
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Id, Row};
+
+    pub(super) fn serialize<S: Serializer, T: Serialize>(
+        table: &BTreeMap<Id, T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(table.values())
+    }
+
+    pub(super) fn deserialize<'de, D, T>(deserializer: D) -> Result<BTreeMap<Id, T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Row,
+    {
+        let rows = Vec::<T>::deserialize(deserializer)?;
+        let mut table = BTreeMap::new();
+        for row in rows {
+            let id = row.id();
+            if table.insert(id, row).is_some() {
+                return Err(D::Error::custom(format!("id \"{id}\" appears twice")));
+            }
+        }
+        Ok(table)
+    }
+}

@@ -1,0 +1,61 @@
+//! What the emulator saw: request counts, handling time and, optionally, every call in
+//! order, so tests and benchmarks can assert how a client behaved (how many calls, which
+//! methods, in what order, as which user).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// Counters since start or the last `reset_stats`.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Every HTTP request, including fault-injected ones and `/__emulator/*`.
+    pub requests: u64,
+    /// Vizportal calls per body `method` that reached a handler (not fault-injected), so
+    /// each counts what was applied; `requests` counts every attempt.
+    pub by_method: BTreeMap<String, u64>,
+    /// Server-side handling time of Vizportal calls, without injected latency.
+    pub handling: Duration,
+}
+
+impl Stats {
+    /// The JSON served at `GET /__emulator/stats`.
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "requests": self.requests,
+            "byMethod": self.by_method,
+            "handlingMicros": u64::try_from(self.handling.as_micros()).unwrap_or(u64::MAX),
+        })
+    }
+}
+
+/// One Vizportal call as the emulator handled it.
+#[derive(Clone, Debug)]
+pub struct CallRecord {
+    /// The body's `method`.
+    pub method: String,
+    /// The body's `params` (`{}` when absent or null).
+    pub params: Value,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// Username of the session that made the call; `None` for calls without one.
+    pub session_user: Option<String>,
+}
+
+/// Stats and the call log, behind one lock.
+#[derive(Default)]
+pub(crate) struct Recorder {
+    pub stats: Stats,
+    pub calls: Vec<CallRecord>,
+}
+
+impl Recorder {
+    /// Counts a call that reached a handler and, if asked, logs it.
+    pub(crate) fn record(&mut self, call: CallRecord, keep: bool) {
+        *self.stats.by_method.entry(call.method.clone()).or_default() += 1;
+        if keep {
+            self.calls.push(call);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! What the worker threads share. All server state (data, sessions, login keys) sits behind
+//! one lock, so concurrent clients moving the same tasks never lose an update and a call
+//! sees either all or nothing of another.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+
+use super::config::{Faults, Limits};
+use super::dataset::Dataset;
+use super::recorder::Recorder;
+use super::session::{LoginKeys, Sessions};
+
+/// The emulated server: its data, who is logged in, and the login key.
+pub(crate) struct ServerState {
+    pub data: Dataset,
+    pub sessions: Sessions,
+    pub keys: LoginKeys,
+}
+
+/// Shared by the [`Emulator`](super::Emulator) handle and its worker threads.
+pub(crate) struct Shared {
+    pub state: Mutex<ServerState>,
+    pub limits: Limits,
+    pub faults: RwLock<Faults>,
+    pub recorder: Mutex<Recorder>,
+    pub record_calls: bool,
+    pub stopping: AtomicBool,
+}
+
+/// Locks a mutex even if a thread panicked while holding it: handlers leave the state
+/// consistent at every step, and one failed request must not stop the server.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    /// The current faults.
+    pub(crate) fn faults(&self) -> Faults {
+        self.faults
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the faults.
+    pub(crate) fn set_faults(&self, faults: Faults) {
+        *self.faults.write().unwrap_or_else(PoisonError::into_inner) = faults;
+    }
+}
