@@ -4,5 +4,6 @@ mod client;
 mod docs;
 mod emulator_protocol;
 mod repl;
+mod repl_terminal;
 mod scripts;
 mod support;

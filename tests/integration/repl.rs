@@ -120,3 +120,44 @@ fn an_expired_session_keeps_the_scope() {
     assert_eq!(lines.lock().unwrap().as_slice(), ["true"]);
     assert_eq!(client.session().logins(), 2);
 }
+
+#[test]
+fn readme_walkthrough_is_true() {
+    let readme =
+        std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let start = readme
+        .find("<!-- repl-walkthrough:start -->")
+        .expect("walkthrough start marker");
+    let end = readme
+        .find("<!-- repl-walkthrough:end -->")
+        .expect("walkthrough end marker");
+    let block = &readme[start..end];
+    let body = block
+        .split("```text\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a text block");
+    let mut lines = body.lines();
+    assert_eq!(lines.next(), Some("$ vizscript repl --demo --site \"\""));
+    let (mut input, mut expected) = (String::new(), String::new());
+    for line in lines {
+        match line.strip_prefix("vizscript> ") {
+            Some(code) => {
+                input.push_str(code);
+                input.push('\n');
+            }
+            None => {
+                expected.push_str(line);
+                expected.push('\n');
+            }
+        }
+    }
+    let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
+    cmd.env_clear().env("NO_PROXY", "*").write_stdin(input);
+    let (code, out, err) = run(cmd, &["repl", "--demo", "--site", ""]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out, expected,
+        "README's REPL walkthrough no longer matches; update it"
+    );
+}

@@ -1,0 +1,141 @@
+//! The REPL at a real terminal (tmux): tab completion, signature hints, Ctrl-C cancelling
+//! a running evaluation, Ctrl-D leaving, history saved in the data directory.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// A tmux session running `vizscript repl`, removed on drop.
+struct Terminal {
+    name: String,
+}
+
+impl Terminal {
+    fn start(emu: &vizscript::emulator::Emulator, home: &std::path::Path) -> Terminal {
+        let name = format!(
+            "vizscript-test-{}-{}",
+            std::process::id(),
+            emu.url().rsplit(':').next().unwrap()
+        );
+        let command = format!("{} repl --site ''", env!("CARGO_BIN_EXE_vizscript"));
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &name, "-x", "160", "-y", "40"])
+            .args(["-e", &format!("TABLEAU_SERVER={}", emu.url())])
+            .args([
+                "-e",
+                "TABLEAU_USERNAME=admin",
+                "-e",
+                "TABLEAU_PASSWORD=admin",
+                "-e",
+                "NO_PROXY=*",
+            ])
+            .args(["-e", &format!("HOME={}", home.display())])
+            .args([
+                "-e",
+                &format!("XDG_DATA_HOME={}", home.join("data").display()),
+            ])
+            .arg(command)
+            .status()
+            .expect("tmux runs");
+        assert!(status.success());
+        let terminal = Terminal { name };
+        terminal.wait_for("vizscript>");
+        terminal
+    }
+
+    /// Send a mix of literal text and tmux key names (`Enter`, `Tab`, `C-c`, ...).
+    fn send(&self, keys: &[&str]) {
+        const KEYS: &[&str] = &["Enter", "Tab", "C-c", "C-d"];
+        for key in keys {
+            let mut cmd = Command::new("tmux");
+            cmd.args(["send-keys", "-t", &self.name]);
+            if !KEYS.contains(key) {
+                cmd.arg("-l");
+            }
+            assert!(cmd.arg(key).status().unwrap().success());
+        }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Wait until the screen shows `text` (at most 20 s).
+    fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "never saw {text:?} on:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["has-session", "-t", &self.name])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+#[test]
+fn completion_hints_ctrl_c_and_ctrl_d_at_a_terminal() {
+    let emu = emulator();
+    let home = tempfile::tempdir().unwrap();
+    let term = Terminal::start(&emu, home.path());
+
+    term.send(&["sched", "Tab"]);
+    term.wait_for("vizscript> schedules");
+    term.send(&["(", ")", ".len()", "Enter"]);
+    term.wait_for(&format!("\n{}\n", schedules(&emu).len()));
+
+    term.send(&["let s = session_info();", "Enter"]);
+    term.send(&["s.us", "Tab"]);
+    term.wait_for("vizscript> s.user");
+    term.send(&[".username", "Enter"]);
+    term.wait_for("\nadmin\n");
+
+    term.send(&["set_extract_tasks_priority("]);
+    term.wait_for("set_extract_tasks_priority(ids: any, priority: int) -> map");
+    term.send(&["C-c"]);
+
+    term.send(&["let n = 0; loop { n += 1; }", "Enter"]);
+    std::thread::sleep(Duration::from_millis(300));
+    term.send(&["C-c"]);
+    term.wait_for("interrupted");
+    term.send(&["n > 0", "Enter"]);
+    term.wait_for("\ntrue\n");
+
+    term.send(&["fn twice(x) {", "Enter", "x * 2", "Enter", "}", "Enter"]);
+    term.send(&["twice(21)", "Enter"]);
+    term.wait_for("\n42\n");
+
+    term.send(&["C-d"]);
+    let start = Instant::now();
+    while term.alive() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!term.alive(), "Ctrl-D leaves the REPL");
+    let history =
+        std::fs::read_to_string(home.path().join("data/vizscript/repl-history.txt")).unwrap();
+    assert!(history.contains("twice(21)"), "{history}");
+}
