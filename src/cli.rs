@@ -97,9 +97,10 @@ pub struct ConnectArgs {
     /// Items asked for per page in list calls (the server may serve fewer).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub page_size: usize,
-    /// Pages fetched at once once the total is known (1 = one at a time).
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub page_concurrency: usize,
+    /// Requests in flight at once when fetching the remaining pages of a list and when
+    /// sending the chunks of an idempotent batch (1 = strictly one at a time).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
     /// Most ids sent in one batch request.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub chunk_size: usize,

@@ -65,7 +65,7 @@ pub fn connect(args: &ConnectArgs) -> Result<Connection, Failure> {
         ..RetryPolicy::default()
     };
     options.page_size = args.page_size;
-    options.page_concurrency = args.page_concurrency;
+    options.concurrency = args.concurrency;
     let session = Session::open(options)?;
     let client = Client::new(session, args.dry_run, audit, args.chunk_size);
     Ok(Connection {

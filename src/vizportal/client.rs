@@ -3,8 +3,9 @@
 //! of their kind. Batch calls split ids into chunks and report per-id outcomes, so a
 //! partially applied batch is never silent.
 
+use std::collections::HashSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -13,6 +14,7 @@ use super::audit::{AuditEntry, AuditLog, redact_params};
 use super::error::VizportalError;
 use super::listing::id_text;
 use super::method::MethodKind;
+use super::parallel::in_order;
 use super::session::Session;
 
 /// A mutating call that `--dry-run` held back.
@@ -52,6 +54,35 @@ pub struct BatchSummary {
     pub dry_run: bool,
     /// The error that stopped the batch, if one did.
     pub error: Option<VizportalError>,
+}
+
+impl BatchSummary {
+    /// Count one chunk's outcome (`None`: never sent).
+    fn absorb(&mut self, chunk: &[String], outcome: Option<Result<Value, VizportalError>>) {
+        match outcome {
+            None => self.skipped.extend_from_slice(chunk),
+            Some(Ok(_)) => self.succeeded.extend_from_slice(chunk),
+            Some(Err(error)) if all_errors_have_ids(&error) => {
+                let failures = item_failures(&error);
+                let failed: HashSet<&str> = failures.iter().map(|f| f.id.as_str()).collect();
+                self.succeeded.extend(
+                    chunk
+                        .iter()
+                        .filter(|id| !failed.contains(id.as_str()))
+                        .cloned(),
+                );
+                self.failed.extend(failures);
+            }
+            Some(Err(error)) => {
+                self.failed.extend(chunk.iter().map(|id| ItemFailure {
+                    id: id.clone(),
+                    code: error.code(),
+                    message: error.message(),
+                }));
+                self.error.get_or_insert(error);
+            }
+        }
+    }
 }
 
 /// A session behind the mutation gate.
@@ -141,57 +172,49 @@ impl Client {
     }
 
     /// Apply a batch method to `ids` in chunks: `extra` holds the other params (e.g.
-    /// `scheduleId`). Stops at the first chunk that fails as a whole; ids after it are
+    /// `scheduleId`). Chunks of an idempotent method go out a few at a time; others one
+    /// by one. A chunk that fails as a whole stops the chunks not yet sent; their ids are
     /// reported as skipped.
     pub fn batch(
         &self,
         method: &str,
         ids: Vec<String>,
         extra: Map<String, Value>,
-        progress: &dyn Fn(usize, usize),
+        progress: &(dyn Fn(usize, usize) + Sync),
     ) -> BatchSummary {
+        let dry_run = self.dry_run();
+        let chunks: Vec<&[String]> = ids.chunks(self.chunk_size).collect();
+        let in_flight = if MethodKind::of(method).is_repeatable() && !dry_run {
+            self.session.concurrency
+        } else {
+            1
+        };
+        let done = AtomicUsize::new(0);
+        let send = |chunk: &&[String]| {
+            let mut params = extra.clone();
+            params.insert("ids".into(), Value::from(chunk.to_vec()));
+            let outcome = self.call(method, Value::Object(params));
+            progress(
+                done.fetch_add(chunk.len(), Ordering::SeqCst) + chunk.len(),
+                ids.len(),
+            );
+            outcome
+        };
+        let stops = |outcome: &Result<Value, VizportalError>| {
+            outcome.as_ref().is_err_and(|e| !all_errors_have_ids(e))
+        };
+        let outcomes = in_order(in_flight, &chunks, send, stops);
         let mut summary = BatchSummary {
             requested: ids.len(),
             succeeded: Vec::with_capacity(ids.len()),
             failed: Vec::new(),
             skipped: Vec::new(),
-            dry_run: self.dry_run(),
+            dry_run,
             error: None,
         };
-        let mut chunks = ids.chunks(self.chunk_size);
-        for chunk in chunks.by_ref() {
-            let mut params = extra.clone();
-            params.insert("ids".into(), Value::from(chunk.to_vec()));
-            match self.call(method, Value::Object(params)) {
-                Ok(_) => summary.succeeded.extend_from_slice(chunk),
-                Err(error) if all_errors_have_ids(&error) => {
-                    let failures = item_failures(&error);
-                    let failed: std::collections::HashSet<&str> =
-                        failures.iter().map(|f| f.id.as_str()).collect();
-                    summary.succeeded.extend(
-                        chunk
-                            .iter()
-                            .filter(|id| !failed.contains(id.as_str()))
-                            .cloned(),
-                    );
-                    summary.failed.extend(failures);
-                }
-                Err(error) => {
-                    summary.failed.extend(chunk.iter().map(|id| ItemFailure {
-                        id: id.clone(),
-                        code: error.code(),
-                        message: error.message(),
-                    }));
-                    summary.error = Some(error);
-                    break;
-                }
-            }
-            progress(
-                summary.succeeded.len() + summary.failed.len(),
-                summary.requested,
-            );
+        for (chunk, outcome) in chunks.iter().zip(outcomes) {
+            summary.absorb(chunk, outcome);
         }
-        summary.skipped = chunks.flatten().cloned().collect();
         summary
     }
 

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
+use super::parallel::in_order;
 use super::session::Session;
 use crate::wire::code;
 
@@ -68,7 +69,7 @@ impl Session {
         let mut next = served;
         absorb(&mut listing, &mut seen_side, first);
         progress(listing.items.len(), total);
-        if let (Some(total), true) = (total, self.page_concurrency > 1 && served > 0) {
+        if let (Some(total), true) = (total, self.concurrency > 1 && served > 0) {
             let starts: Vec<usize> = (served..total).step_by(served).collect();
             for page in self.fetch_concurrently(method, params, items_key, &starts, served)? {
                 more = page.more;
@@ -117,32 +118,11 @@ impl Session {
         starts: &[usize],
         size: usize,
     ) -> Result<Vec<Page>, VizportalError> {
-        let mut pages = Vec::with_capacity(starts.len());
-        for wave in starts.chunks(self.page_concurrency) {
-            let results: Vec<Result<Page, VizportalError>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = wave
-                    .iter()
-                    .map(|&start| {
-                        scope.spawn(move || self.fetch_page(method, params, items_key, start, size))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(VizportalError::transport(
-                                method,
-                                "page fetch thread panicked",
-                            ))
-                        })
-                    })
-                    .collect()
-            });
-            for result in results {
-                pages.push(result?);
-            }
-        }
-        Ok(pages)
+        let fetch = |start: &usize| self.fetch_page(method, params, items_key, *start, size);
+        in_order(self.concurrency, starts, fetch, Result::is_err)
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     fn fetch_page(

@@ -9,6 +9,7 @@ mod error;
 mod listing;
 mod method;
 mod options;
+mod parallel;
 mod retry;
 mod session;
 mod transport;

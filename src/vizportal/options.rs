@@ -34,8 +34,9 @@ pub struct ConnectOptions {
     pub max_response_bytes: usize,
     /// Items asked for per page in list calls (the server may serve fewer).
     pub page_size: usize,
-    /// Pages fetched at once after the first page (1 = strictly sequential).
-    pub page_concurrency: usize,
+    /// Requests in flight at once for the remaining pages of a list and the chunks of an
+    /// idempotent batch (1 = strictly sequential).
+    pub concurrency: usize,
 }
 
 impl ConnectOptions {
@@ -56,7 +57,7 @@ impl ConnectOptions {
             retry: RetryPolicy::default(),
             max_response_bytes: 64 * 1024 * 1024,
             page_size: 1000,
-            page_concurrency: 4,
+            concurrency: 8,
         }
     }
 

@@ -62,7 +62,7 @@ pub struct Session {
     password: SecretString,
     retry: RetryPolicy,
     pub(crate) page_size: usize,
-    pub(crate) page_concurrency: usize,
+    pub(crate) concurrency: usize,
     info: Mutex<SessionInfo>,
     wanted_site: Mutex<Option<String>>,
     /// Serialises re-logins; holds the number of logins done so far.
@@ -80,16 +80,18 @@ impl Session {
             password: options.password,
             retry: options.retry,
             page_size: options.page_size.max(1),
-            page_concurrency: options.page_concurrency.max(1),
+            concurrency: options.concurrency.max(1),
             info: Mutex::new(SessionInfo::default()),
             wanted_site: Mutex::new(options.site),
             logins: Mutex::new(0),
             generation: AtomicU64::new(0),
         };
-        let auth_type = session.preflight()?;
-        session
-            .authenticate()
-            .map_err(|e| explain_auth(e, auth_type.as_deref()))?;
+        if let Err(error) = session.authenticate() {
+            // Only now ask how the server signs users in: it explains a refused password
+            // (SAML/OpenID accounts) and costs the successful path no round trip.
+            let auth_type = session.auth_type();
+            return Err(explain_auth(error, auth_type.as_deref()));
+        }
         *session.logins.lock().unwrap_or_else(|p| p.into_inner()) = 1;
         Ok(session)
     }
@@ -107,6 +109,11 @@ impl Session {
     /// HTTP requests sent so far, retries and logins included.
     pub fn requests_sent(&self) -> u64 {
         self.transport.requests_sent()
+    }
+
+    /// Requests allowed in flight at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// Logins done so far (1 after opening; more after expired sessions).
@@ -163,20 +170,13 @@ impl Session {
         Ok(())
     }
 
-    /// Ask how the server signs users in. An answer that is not Vizportal stops here,
-    /// before the password is sent anywhere.
-    fn preflight(&self) -> Result<Option<String>, VizportalError> {
+    /// How the server signs users in (`getServerSettingsUnauthenticated`), if it says.
+    fn auth_type(&self) -> Option<String> {
         let method = "getServerSettingsUnauthenticated";
-        match self.retry.run(method, MethodKind::Read, || {
-            self.transport.post(method, &json!({}))
-        }) {
-            Ok(settings) => Ok(settings["authenticationType"]["type"]
-                .as_str()
-                .map(str::to_string)),
-            Err(Attempt::Final(e @ VizportalError::NotVizportal { .. })) => Err(e),
-            Err(Attempt::Final(_)) | Err(Attempt::Unauthorized(..)) => Ok(None),
-            Err(other) => Err(other.into_error(method, MethodKind::Read)),
-        }
+        let settings = self.transport.post(method, &json!({})).ok()?;
+        settings["authenticationType"]["type"]
+            .as_str()
+            .map(str::to_string)
     }
 
     /// Log in (fresh key each attempt: key ids are single-use) and go to the wanted site.
