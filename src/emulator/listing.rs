@@ -65,10 +65,10 @@ pub(crate) trait Listed<C: ?Sized> {
 }
 
 /// One page of a list.
-pub(crate) struct Page<'a, T> {
+pub(crate) struct Page<I> {
     pub total: usize,
     pub more: bool,
-    pub items: Vec<&'a T>,
+    pub items: Vec<I>,
 }
 
 /// Filters, sorts and pages `items` as the call's `filter`, `order` and `page` ask.
@@ -77,42 +77,66 @@ pub(crate) fn list<'a, T, C>(
     params: &Map<String, Value>,
     ctx: &'a C,
     limits: &Limits,
-) -> Result<Page<'a, T>, WireError>
+) -> Result<Page<&'a T>, WireError>
 where
     T: Listed<C> + 'a,
     C: ?Sized,
 {
-    let (start, max) = page(params, limits)?;
+    let bounds = page_bounds(params, limits)?;
+    let selected = select(items, params, ctx)?;
+    Ok(paginate(&selected, bounds))
+}
+
+/// The items the call's `filter` keeps, in the order its `order` asks; no paging.
+pub(crate) fn select<'a, T, C>(
+    items: impl Iterator<Item = &'a T>,
+    params: &Map<String, Value>,
+    ctx: &'a C,
+) -> Result<Vec<&'a T>, WireError>
+where
+    T: Listed<C> + 'a,
+    C: ?Sized,
+{
     let filter = match params.get("filter").filter(|f| !f.is_null()) {
         Some(f) => Some(Filter::parse(f, T::FIELDS)?),
         None => None,
     };
     let order = order(params, T::FIELDS)?;
-    let mut kept: Vec<&T> = match &filter {
+    let kept: Vec<&T> = match &filter {
         Some(f) => items.filter(|item| f.accepts(*item, ctx)).collect(),
         None => items.collect(),
     };
-    if !order.is_empty() {
-        let mut keyed: Vec<(Vec<Val<'a>>, &'a T)> = kept
-            .into_iter()
-            .map(|item| {
-                (
-                    order.iter().map(|(f, _)| item.field(f, ctx)).collect(),
-                    item,
-                )
-            })
-            .collect();
-        keyed.sort_by(|(a, _), (b, _)| compare_keys(a, b, &order));
-        kept = keyed.into_iter().map(|(_, item)| item).collect();
+    if order.is_empty() {
+        return Ok(kept);
     }
-    let total = kept.len();
-    let items: Vec<&T> = kept.into_iter().skip(start).take(max).collect();
-    let more = start.saturating_add(items.len()) < total;
-    Ok(Page { total, more, items })
+    let mut keyed: Vec<(Vec<Val<'a>>, &'a T)> = kept
+        .into_iter()
+        .map(|item| {
+            let key = order.iter().map(|(f, _)| sort_key(item.field(f, ctx)));
+            (key.collect(), item)
+        })
+        .collect();
+    keyed.sort_by(|(a, _), (b, _)| compare_keys(a, b, &order));
+    Ok(keyed.into_iter().map(|(_, item)| item).collect())
+}
+
+/// The page `(startIndex, maxItems)` of a selection.
+pub(crate) fn paginate<I: Clone>(selected: &[I], (start, max): (usize, usize)) -> Page<I> {
+    let total = selected.len();
+    let from = start.min(total);
+    let to = from.saturating_add(max).min(total);
+    Page {
+        total,
+        more: to < total,
+        items: selected[from..to].to_vec(),
+    }
 }
 
 /// `(startIndex, maxItems)`; no `page` means the first `max_page` items.
-fn page(params: &Map<String, Value>, limits: &Limits) -> Result<(usize, usize), WireError> {
+pub(crate) fn page_bounds(
+    params: &Map<String, Value>,
+    limits: &Limits,
+) -> Result<(usize, usize), WireError> {
     let page = match params.get("page") {
         None | Some(Value::Null) => return Ok((0, limits.max_page)),
         Some(Value::Object(page)) => page,
@@ -212,13 +236,18 @@ fn compare_keys(a: &[Val<'_>], b: &[Val<'_>], order: &[(&str, bool)]) -> Orderin
     Ordering::Equal
 }
 
-/// Sorting: numbers numerically, text ignoring case first, missing values last.
+/// Text sorts ignoring case; the lower-case copy is made once per item, not per comparison.
+fn sort_key(value: Val<'_>) -> Val<'_> {
+    match value {
+        Val::Str(text) => Val::Str(Cow::Owned(text.to_lowercase())),
+        other => other,
+    }
+}
+
+/// Sorting between [`sort_key`]s: numbers numerically, text lexically, missing values
+/// last; ties keep id order.
 fn sort_order(a: &Val<'_>, b: &Val<'_>) -> Ordering {
     match (a, b) {
-        (Val::Str(x), Val::Str(y)) => x
-            .to_lowercase()
-            .cmp(&y.to_lowercase())
-            .then_with(|| x.cmp(y)),
         (Val::Null, Val::Null) => Ordering::Equal,
         (Val::Null, _) => Ordering::Greater,
         (_, Val::Null) => Ordering::Less,

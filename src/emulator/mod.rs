@@ -40,7 +40,7 @@ pub use sample::{SAMPLE_USERS, SampleSpec};
 
 use config::Limits;
 use recorder::Recorder;
-use session::{LoginKeys, Sessions};
+use session::LoginKeys;
 use state::{ServerState, Shared, lock};
 
 /// A running emulator on 127.0.0.1. Dropping it stops the server.
@@ -68,11 +68,7 @@ impl Emulator {
             .map(|addr| addr.port())
             .ok_or_else(|| io::Error::other("the server is not listening on an IP address"))?;
         let shared = Arc::new(Shared {
-            state: Mutex::new(ServerState {
-                data: config.dataset,
-                sessions: Sessions::default(),
-                keys: LoginKeys::new(key),
-            }),
+            state: Mutex::new(ServerState::new(config.dataset, LoginKeys::new(key))),
             limits,
             faults: RwLock::new(config.faults),
             recorder: Mutex::new(Recorder::default()),

@@ -3,10 +3,11 @@
 //! sees either all or nothing of another.
 
 use std::sync::atomic::AtomicBool;
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use super::config::{Faults, Limits};
 use super::dataset::Dataset;
+use super::entities::Id;
 use super::recorder::Recorder;
 use super::session::{LoginKeys, Sessions};
 
@@ -15,6 +16,40 @@ pub(crate) struct ServerState {
     pub data: Dataset,
     pub sessions: Sessions,
     pub keys: LoginKeys,
+    /// Counts calls that may have changed `data` (every method but the `get*` reads).
+    pub generation: u64,
+    pub selection: SelectionCache,
+}
+
+impl ServerState {
+    pub(crate) fn new(data: Dataset, keys: LoginKeys) -> ServerState {
+        ServerState {
+            data,
+            sessions: Sessions::default(),
+            keys,
+            generation: 0,
+            selection: SelectionCache::default(),
+        }
+    }
+}
+
+/// The last selection (filter and order applied) of a list, by a key naming the list and
+/// the call's filter and order, kept while the data has not changed. A client paging through
+/// 100,000 sorted tasks would otherwise have them sorted once per page.
+#[derive(Default)]
+pub(crate) struct SelectionCache {
+    last: Option<(String, u64, Arc<[Id]>)>,
+}
+
+impl SelectionCache {
+    pub(crate) fn get(&self, key: &str, generation: u64) -> Option<Arc<[Id]>> {
+        let (k, g, ids) = self.last.as_ref()?;
+        (k == key && *g == generation).then(|| Arc::clone(ids))
+    }
+
+    pub(crate) fn put(&mut self, key: String, generation: u64, ids: Arc<[Id]>) {
+        self.last = Some((key, generation, ids));
+    }
 }
 
 /// Shared by the [`Emulator`](super::Emulator) handle and its worker threads.

@@ -2,16 +2,16 @@
 //! (`2017-01-06T18:54:51.095Z`), schedules carry an explicit offset
 //! (`2017-02-04T00:00:00.000-05:00`). The emulated server's time zone is UTC.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 
 /// An entity timestamp: `2017-01-06T18:54:51.095Z`.
 pub(crate) fn utc(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// A schedule timestamp: `2017-02-04T00:00:00.000+00:00`.
 pub(crate) fn with_offset(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
+    at.to_rfc3339_opts(SecondsFormat::Millis, false)
 }
 
 #[cfg(test)]

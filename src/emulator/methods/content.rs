@@ -1,53 +1,15 @@
 //! What lives on a site (protocol §4.4, §4.5): workbooks, datasources, projects and users of
-//! the session's site, and the names of the sites the user can reach. Read-only here; the
-//! side-table shapes (`users`, `projects`, `sites`) are shared with the other lists.
+//! the session's site, and the names of the sites the user can reach. Read-only here.
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::tasks::unique;
-use super::{Call, Outcome, Reply, session_user};
+use super::{Call, Outcome, Reply, session_user, side_tables};
 use crate::emulator::dataset::Dataset;
 use crate::emulator::entities::{Datasource, Id, Project, Site, User, Workbook};
 use crate::emulator::listing::{self, Listed, Val};
 use crate::emulator::state::ServerState;
-
-/// A user in a side table.
-pub(super) fn user_ref(user: &User) -> Value {
-    json!({
-        "id": user.id,
-        "username": user.username,
-        "displayName": user.display_name,
-        "domainName": "local",
-        "serverAdmin": user.server_admin,
-        "readOnly": false,
-    })
-}
-
-/// A site in a side table.
-pub(super) fn site_ref(site: &Site) -> Value {
-    json!({ "id": site.id, "name": site.name, "urlName": site.url_name, "luid": site.luid })
-}
-
-/// The `users` and `projects` side tables for items with an owner and a project.
-fn owners_and_projects(
-    data: &Dataset,
-    items: impl Iterator<Item = (Id, Id)> + Clone,
-) -> (Vec<Value>, Vec<Value>) {
-    let users = unique(items.clone().map(|(owner, _)| owner))
-        .into_iter()
-        .filter_map(|id| data.users.get(&id));
-    let projects = unique(items.map(|(_, project)| project))
-        .into_iter()
-        .filter_map(|id| data.projects.get(&id));
-    (
-        users.map(user_ref).collect(),
-        projects
-            .map(|p| json!({ "id": p.id, "name": p.name }))
-            .collect(),
-    )
-}
 
 fn owner_name(data: &Dataset, owner: Id) -> Val<'_> {
     Val::opt_text(data.users.get(&owner).map(|u| u.display_name.as_str()))
@@ -110,8 +72,8 @@ pub(super) fn workbooks(state: &mut ServerState, call: &Call) -> Outcome {
     let on_site = || data.workbooks.values().filter(move |w| w.site_id == site);
     let page = listing::list(on_site(), call.params, data, call.limits)?;
     let workbooks: Vec<Value> = page.items.iter().map(|w| workbook_json(w)).collect();
-    let (users, projects) =
-        owners_and_projects(data, page.items.iter().map(|w| (w.owner_id, w.project_id)));
+    let users = side_tables::users(data, page.items.iter().map(|w| w.owner_id));
+    let projects = side_tables::projects(data, page.items.iter().map(|w| w.project_id));
     let max_hits = on_site().map(|w| w.hits_total).max().unwrap_or(0);
     Ok(Reply::ok(json!({
         "totalCount": page.total,
@@ -199,8 +161,8 @@ pub(super) fn datasources(state: &mut ServerState, call: &Call) -> Outcome {
         call.limits,
     )?;
     let datasources: Vec<Value> = page.items.iter().map(|d| datasource_json(d)).collect();
-    let (users, projects) =
-        owners_and_projects(data, page.items.iter().map(|d| (d.owner_id, d.project_id)));
+    let users = side_tables::users(data, page.items.iter().map(|d| d.owner_id));
+    let projects = side_tables::projects(data, page.items.iter().map(|d| d.project_id));
     Ok(Reply::ok(json!({
         "totalCount": page.total,
         "moreItems": page.more,
@@ -329,11 +291,7 @@ pub(super) fn projects(state: &mut ServerState, call: &Call) -> Outcome {
             })
         })
         .collect();
-    let users: Vec<Value> = unique(page.items.iter().map(|p| p.owner_id))
-        .into_iter()
-        .filter_map(|id| data.users.get(&id))
-        .map(user_ref)
-        .collect();
+    let users = side_tables::users(data, page.items.iter().map(|p| p.owner_id));
     Ok(Reply::ok(
         json!({ "totalCount": page.total, "moreItems": page.more, "projects": projects, "users": users }),
     ))

@@ -6,6 +6,7 @@ mod auth;
 mod content;
 mod params;
 mod schedules;
+mod side_tables;
 mod subscriptions;
 mod tasks;
 
@@ -191,6 +192,9 @@ pub(crate) fn answer(
         .as_ref()
         .and_then(|s| state.data.users.get(&s.user))
         .map(|u| u.username.clone());
+    if !incoming.method.starts_with("get") {
+        state.generation += 1;
+    }
     let call = Call {
         params: incoming.params,
         session,

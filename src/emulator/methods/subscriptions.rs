@@ -3,9 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::content::{site_ref, user_ref};
-use super::tasks::{run_next_at, unique};
-use super::{Call, Outcome, Reply, batch_reply, params, schedules, session_user};
+use super::tasks::run_next_at;
+use super::{Call, Outcome, Reply, batch_reply, params, schedules, session_user, side_tables};
 use crate::emulator::dataset::Dataset;
 use crate::emulator::entities::{ScheduledAction, Subscription};
 use crate::emulator::listing::{self, Listed, Val};
@@ -75,28 +74,13 @@ pub(super) fn list(state: &mut ServerState, call: &Call) -> Outcome {
         .iter()
         .map(|s| subscription_json(data, s))
         .collect();
-    let schedules: Vec<Value> = unique(page.items.iter().map(|s| s.schedule_id))
-        .into_iter()
-        .filter_map(|id| data.schedules.get(&id))
-        .map(|s| json!({ "id": s.id, "name": s.name }))
-        .collect();
-    let sites: Vec<Value> = unique(page.items.iter().map(|s| s.site_id))
-        .into_iter()
-        .filter_map(|id| data.sites.get(&id))
-        .map(site_ref)
-        .collect();
-    let users: Vec<Value> = unique(page.items.iter().map(|s| s.user_id))
-        .into_iter()
-        .filter_map(|id| data.users.get(&id))
-        .map(user_ref)
-        .collect();
     Ok(Reply::ok(json!({
         "totalCount": page.total,
         "moreItems": page.more,
         "subscriptions": subscriptions,
-        "schedules": schedules,
-        "sites": sites,
-        "users": users,
+        "schedules": side_tables::schedules(data, page.items.iter().map(|s| s.schedule_id)),
+        "sites": side_tables::sites(data, page.items.iter().map(|s| s.site_id)),
+        "users": side_tables::users(data, page.items.iter().map(|s| s.user_id)),
     })))
 }
 

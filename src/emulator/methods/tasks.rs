@@ -2,12 +2,12 @@
 //! batch changes, which apply every valid id and report the others one by one.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::content::site_ref;
 use super::params::{self, RequestedId};
-use super::{Call, Outcome, Reply, batch_reply, require_site_admin, schedules};
+use super::{Call, Outcome, Reply, batch_reply, require_site_admin, schedules, side_tables};
 use crate::emulator::dataset::Dataset;
 use crate::emulator::entities::{
     DEFAULT_PRIORITY, ExtractTask, Id, ScheduledAction, TargetType, TaskType,
@@ -76,56 +76,55 @@ fn target_name(data: &Dataset, kind: TargetType, id: Id) -> Option<&str> {
     }
 }
 
-/// Ids in order of first appearance, each once.
-pub(super) fn unique(ids: impl Iterator<Item = Id>) -> Vec<Id> {
-    let mut seen = HashSet::new();
-    ids.filter(|id| seen.insert(*id)).collect()
-}
-
 /// `getExtractTasks`: the session site's tasks. Target names are not in the tasks; they
 /// come in the `workbooks`/`datasources` side tables, as on a real server.
 pub(super) fn list(state: &mut ServerState, call: &Call) -> Outcome {
     let site = call.session()?.site;
+    let bounds = listing::page_bounds(call.params, call.limits)?;
+    let ids = selected(state, site, call.params)?;
+    let page = listing::paginate(&ids, bounds);
     let data = &state.data;
-    let page = listing::list(
-        data.extract_tasks.values().filter(|t| t.site_id == site),
-        call.params,
-        data,
-        call.limits,
-    )?;
-    let tasks: Vec<Value> = page.items.iter().map(|t| task_json(data, t)).collect();
-    let named = |kind: TargetType| {
-        let ids = unique(
-            page.items
-                .iter()
-                .filter(|t| t.target_type == kind)
-                .map(|t| t.target_id),
-        );
-        ids.into_iter()
-            .filter_map(|id| {
-                target_name(data, kind, id).map(|name| json!({ "id": id, "name": name }))
-            })
-            .collect::<Vec<_>>()
-    };
-    let schedules: Vec<Value> = unique(page.items.iter().map(|t| t.schedule_id))
-        .into_iter()
-        .filter_map(|id| data.schedules.get(&id))
-        .map(|s| json!({ "id": s.id, "name": s.name }))
+    let tasks: Vec<&ExtractTask> = page
+        .items
+        .iter()
+        .filter_map(|id| data.extract_tasks.get(id))
         .collect();
-    let sites: Vec<Value> = unique(page.items.iter().map(|t| t.site_id))
-        .into_iter()
-        .filter_map(|id| data.sites.get(&id))
-        .map(site_ref)
-        .collect();
+    let targets = || tasks.iter().map(|t| (t.target_type, t.target_id));
     Ok(Reply::ok(json!({
         "totalCount": page.total,
         "moreItems": page.more,
-        "tasks": tasks,
-        "datasources": named(TargetType::Datasource),
-        "workbooks": named(TargetType::Workbook),
-        "schedules": schedules,
-        "sites": sites,
+        "tasks": tasks.iter().map(|t| task_json(data, t)).collect::<Vec<_>>(),
+        "datasources": side_tables::targets(data, TargetType::Datasource, targets()),
+        "workbooks": side_tables::targets(data, TargetType::Workbook, targets()),
+        "schedules": side_tables::schedules(data, tasks.iter().map(|t| t.schedule_id)),
+        "sites": side_tables::sites(data, tasks.iter().map(|t| t.site_id)),
     })))
+}
+
+/// Ids of the site's tasks as the call's filter and order select them; the last selection
+/// is reused while nothing has changed, so paging does not sort again for every page.
+fn selected(
+    state: &mut ServerState,
+    site: Id,
+    params: &Map<String, Value>,
+) -> Result<Arc<[Id]>, WireError> {
+    let part = |key: &str| params.get(key).map_or_else(String::new, Value::to_string);
+    let key = format!(
+        "getExtractTasks site {site} filter {} order {}",
+        part("filter"),
+        part("order")
+    );
+    if let Some(ids) = state.selection.get(&key, state.generation) {
+        return Ok(ids);
+    }
+    let data = &state.data;
+    let on_site = data.extract_tasks.values().filter(|t| t.site_id == site);
+    let ids: Arc<[Id]> = listing::select(on_site, params, data)?
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    state.selection.put(key, state.generation, Arc::clone(&ids));
+    Ok(ids)
 }
 
 fn task_json(data: &Dataset, task: &ExtractTask) -> Value {
