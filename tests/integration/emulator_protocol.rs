@@ -707,6 +707,36 @@ fn task_lists_join_names_through_side_tables() {
 }
 
 #[test]
+fn paging_a_sorted_list_sees_changes_made_between_pages() {
+    let emu = start(|c| c.dataset = one_site(60));
+    let s = login(&emu, "admin");
+    let on_schedule_1 = |start: u64| {
+        let params = json!({
+            "filter": {"operator": "eq", "field": "scheduleId", "value": "1"},
+            "order": [{"field": "targetName", "ascending": true}],
+            "page": {"startIndex": start, "maxItems": 5},
+        });
+        let answer = call(&emu, &s, "getExtractTasks", params);
+        let ids = answer.result()["tasks"].as_array().unwrap().iter();
+        let ids: Vec<String> = ids.map(|t| t["id"].as_str().unwrap().to_owned()).collect();
+        (answer.result()["totalCount"].as_u64().unwrap(), ids)
+    };
+    let (total, first) = on_schedule_1(0);
+    let (_, second) = on_schedule_1(5);
+    assert!(total > 10 && first.iter().all(|id| !second.contains(id)));
+    let moved = call(
+        &emu,
+        &s,
+        "setExtractTasksSchedule",
+        json!({"ids": [first[0]], "scheduleId": "2"}),
+    );
+    assert_eq!(moved.result(), &json!({}));
+    let (after, again) = on_schedule_1(0);
+    assert_eq!(after, total - 1);
+    assert_eq!(again[..4], first[1..], "the moved task left the list");
+}
+
+#[test]
 fn a_partial_batch_applies_the_valid_ids_and_reports_each_other_one() {
     let emu = start(|_| {});
     let s = login(&emu, "admin");
