@@ -219,3 +219,61 @@ mod table {
         Ok(table)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::sample::SampleSpec;
+
+    #[test]
+    fn a_dumped_state_loads_again() {
+        let sample = Dataset::sample(&SampleSpec::default());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.json");
+        std::fs::write(&path, sample.to_json().to_string()).unwrap();
+        assert_eq!(Dataset::load(&path).unwrap().to_json(), sample.to_json());
+    }
+
+    #[test]
+    fn load_errors_name_the_file_and_every_problem() {
+        let mut broken = Dataset::sample(&SampleSpec {
+            sites: 1,
+            tasks: 3,
+            schedules: 2,
+            seed: 1,
+        })
+        .to_json();
+        broken["extractTasks"][0]["scheduleId"] = "99".into();
+        broken["extractTasks"][1]["scheduleId"] = "2".into(); // the Subscription schedule
+        broken["users"][0]["lastSiteId"] = "7".into();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broken.json");
+        std::fs::write(&path, broken.to_string()).unwrap();
+        let message = format!("{:#}", Dataset::load(&path).unwrap_err());
+        assert!(message.contains("broken.json"), "{message}");
+        assert!(
+            message.contains("extractTasks id 1: scheduleId 99 does not exist"),
+            "{message}"
+        );
+        assert!(
+            message.contains("extractTasks id 2: schedule 2 is a Subscription schedule"),
+            "{message}"
+        );
+        assert!(message.contains("users id 1: lastSiteId 7"), "{message}");
+
+        std::fs::write(&path, r#"{"sites": [], "users": [], "shedules": []}"#).unwrap();
+        let message = format!("{:#}", Dataset::load(&path).unwrap_err());
+        assert!(
+            message.contains("unknown field `shedules`") && message.contains("line 1"),
+            "{message}"
+        );
+        let message = format!(
+            "{:#}",
+            Dataset::load(&dir.path().join("missing.json")).unwrap_err()
+        );
+        assert!(
+            message.contains("cannot read emulator data file") && message.contains("missing.json"),
+            "{message}"
+        );
+    }
+}
