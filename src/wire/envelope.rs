@@ -31,11 +31,19 @@ pub struct WireError {
 impl WireError {
     /// An error about the whole call (no item id).
     pub fn new(code: i64, message: impl Into<String>) -> Self {
-        WireError { code: Some(code), id: None, message: Some(message.into()) }
+        WireError {
+            code: Some(code),
+            id: None,
+            message: Some(message.into()),
+        }
     }
 
     /// An error about one item of a batch call.
     pub fn for_id(code: i64, id: impl Into<String>, message: impl Into<String>) -> Self {
-        WireError { code: Some(code), id: Some(id.into()), message: Some(message.into()) }
+        WireError {
+            code: Some(code),
+            id: Some(id.into()),
+            message: Some(message.into()),
+        }
     }
 }

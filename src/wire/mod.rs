@@ -21,8 +21,11 @@ pub const XSRF_COOKIE: &str = "XSRF-TOKEN";
 pub const XSRF_HEADER: &str = "X-XSRF-TOKEN";
 
 /// Methods a server answers without a session or an XSRF header.
-pub const UNAUTHENTICATED_METHODS: &[&str] =
-    &["getServerSettingsUnauthenticated", "generatePublicKey", "login"];
+pub const UNAUTHENTICATED_METHODS: &[&str] = &[
+    "getServerSettingsUnauthenticated",
+    "generatePublicKey",
+    "login",
+];
 
 /// The URL of one method on a server given by its base URL (a trailing `/` is tolerated).
 pub fn method_url(base: &str, method: &str) -> String {
