@@ -80,6 +80,7 @@ type DemoStart = (Option<Emulator>, String, String, SecretString);
 fn start_demo(args: &ConnectArgs) -> Result<DemoStart, Failure> {
     let emulator = Emulator::start(EmulatorConfig {
         port: 0,
+        record_calls: false,
         ..EmulatorConfig::default()
     })
     .map_err(|e| Failure {

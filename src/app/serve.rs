@@ -31,6 +31,7 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         },
         max_page: args.max_page.max(1),
         max_batch: args.max_batch.max(1),
+        record_calls: false,
         ..EmulatorConfig::default()
     };
     let emulator = Emulator::start(config).map_err(|e| Failure {

@@ -297,8 +297,12 @@ pub mod vizportal_api {
     }
 }
 
+use std::collections::HashMap;
+
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 use serde_json::Value;
+
+use crate::vizportal::{SideTables, id_text};
 
 use crate::script::convert;
 use crate::script::error::usage;
@@ -321,18 +325,25 @@ pub(super) fn batch_with(
 }
 
 pub(super) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) -> Out<Array> {
-    let listing = Host::of(ctx)?.list(ctx.call_position(), "getExtractTasks", "tasks", filter)?;
-    let schedules = listing.names("schedules");
-    let workbooks = listing.names("workbooks");
-    let datasources = listing.names("datasources");
-    let sites = listing.names("sites");
-    let name = |table: &std::collections::HashMap<String, String>, id: &Value| {
-        crate::vizportal::id_text(id)
+    let pos = ctx.call_position();
+    Ok(Host::of(ctx)?
+        .list(pos, "getExtractTasks", "tasks", filter, &join_names)?
+        .items)
+}
+
+/// Tasks of one page with `scheduleName`, `targetName` and `siteName` from the page's
+/// side tables (a `targetName` the server sent is kept).
+fn join_names(tasks: Vec<Value>, side: &SideTables) -> Vec<Dynamic> {
+    let schedules = side.names("schedules");
+    let workbooks = side.names("workbooks");
+    let datasources = side.names("datasources");
+    let sites = side.names("sites");
+    let name = |table: &HashMap<String, String>, id: Option<&Value>| {
+        id.and_then(id_text)
             .and_then(|id| table.get(&id).cloned())
             .map_or(Value::Null, Value::String)
     };
-    Ok(listing
-        .items
+    tasks
         .into_iter()
         .map(|mut task| {
             if let Value::Object(fields) = &mut task {
@@ -340,15 +351,14 @@ pub(super) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) ->
                     Some(t) if t.eq_ignore_ascii_case("workbook") => &workbooks,
                     _ => &datasources,
                 };
-                let field = |key: &str| fields.get(key).cloned().unwrap_or(Value::Null);
-                let schedule = name(&schedules, &field("scheduleId"));
-                let target = name(targets, &field("targetId"));
-                let site = name(&sites, &field("siteId"));
+                let schedule = name(&schedules, fields.get("scheduleId"));
+                let target = name(targets, fields.get("targetId"));
+                let site = name(&sites, fields.get("siteId"));
                 fields.insert("scheduleName".into(), schedule);
                 fields.entry("targetName").or_insert(target);
                 fields.insert("siteName".into(), site);
             }
             convert::to_dynamic(task)
         })
-        .collect())
+        .collect()
 }

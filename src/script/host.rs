@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::convert;
 use super::error::{batch_error, raise, summary_map, usage};
 use super::progress::Progress;
-use crate::vizportal::{Client, Listing};
+use crate::vizportal::{Client, ConvertFn, Listing, SideTables};
 
 /// Where script output goes (stdout in the CLI, a buffer in tests).
 pub type Output = Arc<dyn Fn(&str) + Send + Sync>;
@@ -79,14 +79,16 @@ impl Host {
         }
     }
 
-    /// Every page of a list method, with an optional filter.
+    /// Every page of a list method, with an optional filter; `convert` turns each
+    /// page's items into script values as the page arrives.
     pub fn list(
         &self,
         pos: Position,
         method: &str,
         items_key: &str,
         filter: Option<&Map>,
-    ) -> Result<Listing, Box<EvalAltResult>> {
+        convert: ConvertFn<'_, Dynamic>,
+    ) -> Result<Listing<Dynamic>, Box<EvalAltResult>> {
         let client = self.client(pos)?;
         let mut params = serde_json::Map::new();
         if let Some(filter) = filter {
@@ -99,7 +101,7 @@ impl Host {
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
         client
             .session()
-            .list_all(method, &Value::Object(params), items_key, &report)
+            .list_all(method, &Value::Object(params), items_key, convert, &report)
             .map_err(|e| raise(&e, pos))
     }
 
@@ -111,8 +113,10 @@ impl Host {
         items_key: &str,
         filter: Option<&Map>,
     ) -> Result<rhai::Array, Box<EvalAltResult>> {
-        let listing = self.list(pos, method, items_key, filter)?;
-        Ok(listing.items.into_iter().map(convert::to_dynamic).collect())
+        let plain = |items: Vec<Value>, _: &SideTables| {
+            items.into_iter().map(convert::to_dynamic).collect()
+        };
+        Ok(self.list(pos, method, items_key, filter, &plain)?.items)
     }
 
     /// A batch method over `ids`, chunked; raises when any id failed.

@@ -1,10 +1,12 @@
 //! List calls that fetch every page. Vizportal pages with `page {startIndex, maxItems}` and
 //! answers `totalCount` and `moreItems`, plus side tables (`schedules`, `sites`, ...) that
-//! the items refer to by id. The server may serve fewer items than asked; the next page
-//! starts where the last one ended. Once `totalCount` is known, the remaining pages can be
-//! fetched a few at a time.
+//! the items of that page refer to by id. The server may serve fewer items than asked;
+//! the next page starts where the last one ended. Once `totalCount` is known, the
+//! remaining pages are fetched a few at a time. Each page's items are converted as soon
+//! as the page arrives (with that page's side tables at hand), so a list of 100,000 items
+//! is never held twice.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
@@ -13,65 +15,105 @@ use super::parallel::in_order;
 use super::session::Session;
 use crate::wire::code;
 
-/// Every item of a list call, with the side tables of all pages merged.
-#[derive(Debug, Default)]
-pub struct Listing {
+/// Every item of a list call, converted, with the side tables of all pages merged.
+#[derive(Debug)]
+pub struct Listing<T> {
     /// The items, in server order.
-    pub items: Vec<Value>,
+    pub items: Vec<T>,
     /// Side tables by name (`schedules`, `sites`, `workbooks`, ...), de-duplicated by id.
     pub side: BTreeMap<String, Vec<Value>>,
     /// Pages requested.
     pub pages: usize,
 }
 
-impl Listing {
+/// Side tables of one page, with name lookups by id.
+pub struct SideTables {
+    tables: Map<String, Value>,
+}
+
+impl SideTables {
     /// Map `id -> name` of one side table.
-    pub fn names(&self, table: &str) -> std::collections::HashMap<String, String> {
-        self.side
-            .get(table)
-            .map(|rows| {
-                rows.iter()
-                    .filter_map(|row| {
-                        Some((id_text(&row["id"])?, row["name"].as_str()?.to_string()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    pub fn names(&self, table: &str) -> HashMap<String, String> {
+        match self.tables.get(table) {
+            Some(Value::Array(rows)) => rows
+                .iter()
+                .filter_map(|row| {
+                    Some((
+                        id_text(row.get("id")?)?,
+                        row.get("name")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect(),
+            _ => HashMap::new(),
+        }
     }
 }
+
+/// Converts one page's items; gets the page's side tables.
+pub type ConvertFn<'a, T> = &'a (dyn Fn(Vec<Value>, &SideTables) -> Vec<T> + Sync);
 
 /// Progress reports while paging: `(items so far, total if known)`.
 pub type ProgressFn<'a> = &'a (dyn Fn(usize, Option<usize>) + Sync);
 
-/// One page as the server answered it.
-struct Page {
-    items: Vec<Value>,
+/// One page as the server answered it, its items converted.
+struct Page<T> {
+    items: Vec<T>,
     side: Map<String, Value>,
     total: Option<usize>,
     more: Option<bool>,
 }
 
+/// What a list call needs besides the session.
+struct ListCall<'a, T> {
+    method: &'a str,
+    params: &'a Value,
+    items_key: &'a str,
+    convert: ConvertFn<'a, T>,
+}
+
 impl Session {
     /// Fetch every page of a list method. `params` holds `filter`/`order`; `page` is set
     /// here. `items_key` names the item array in the result (`tasks`, `schedules`, ...).
-    pub fn list_all(
+    pub fn list_all<T: Send>(
         &self,
         method: &str,
         params: &Value,
         items_key: &str,
+        convert: ConvertFn<'_, T>,
         progress: ProgressFn<'_>,
-    ) -> Result<Listing, VizportalError> {
-        let (first, page_size) = self.first_page(method, params, items_key)?;
-        let mut listing = Listing::default();
+    ) -> Result<Listing<T>, VizportalError> {
+        let call = ListCall {
+            method,
+            params,
+            items_key,
+            convert,
+        };
+        let (first, page_size) = self.first_page(&call)?;
+        let mut listing = Listing {
+            items: Vec::new(),
+            side: BTreeMap::new(),
+            pages: 0,
+        };
         let mut seen_side: BTreeMap<String, HashSet<String>> = BTreeMap::new();
         let served = first.items.len();
         let (total, mut more) = (first.total, first.more);
         let mut next = served;
+        if let Some(total) = total {
+            listing.items.reserve(total);
+        }
         absorb(&mut listing, &mut seen_side, first);
         progress(listing.items.len(), total);
-        if let (Some(total), true) = (total, self.concurrency > 1 && served > 0) {
+        if let (Some(total), true) = (
+            total,
+            self.concurrency > 1 && served > 0 && more != Some(false),
+        ) {
             let starts: Vec<usize> = (served..total).step_by(served).collect();
-            for page in self.fetch_concurrently(method, params, items_key, &starts, served)? {
+            let fetch = |start: &usize| self.fetch_page(&call, *start, served);
+            for page in in_order(self.concurrency, &starts, fetch, Result::is_err)
+                .into_iter()
+                .flatten()
+            {
+                let page = page?;
                 more = page.more;
                 next += page.items.len();
                 absorb(&mut listing, &mut seen_side, page);
@@ -79,7 +121,7 @@ impl Session {
             }
         }
         while has_more(more, total, next) {
-            let page = self.fetch_page(method, params, items_key, next, page_size)?;
+            let page = self.fetch_page(&call, next, page_size)?;
             if page.items.is_empty() {
                 break;
             }
@@ -92,48 +134,30 @@ impl Session {
     }
 
     /// The first page, shrinking the page size if the server refuses it as too large.
-    fn first_page(
-        &self,
-        method: &str,
-        params: &Value,
-        items_key: &str,
-    ) -> Result<(Page, usize), VizportalError> {
+    fn first_page<T>(&self, call: &ListCall<'_, T>) -> Result<(Page<T>, usize), VizportalError> {
         let mut size = self.page_size;
         loop {
-            match self.fetch_page(method, params, items_key, 0, size) {
+            match self.fetch_page(call, 0, size) {
                 Err(e) if e.code() == Some(code::INVALID_PAGE_SIZE) && size > 10 => {
                     size /= 2;
-                    tracing::info!("{method}: the server refused the page size; trying {size}");
+                    tracing::info!(
+                        "{}: the server refused the page size; trying {size}",
+                        call.method
+                    );
                 }
                 other => return other.map(|page| (page, size)),
             }
         }
     }
 
-    fn fetch_concurrently(
+    fn fetch_page<T>(
         &self,
-        method: &str,
-        params: &Value,
-        items_key: &str,
-        starts: &[usize],
-        size: usize,
-    ) -> Result<Vec<Page>, VizportalError> {
-        let fetch = |start: &usize| self.fetch_page(method, params, items_key, *start, size);
-        in_order(self.concurrency, starts, fetch, Result::is_err)
-            .into_iter()
-            .flatten()
-            .collect()
-    }
-
-    fn fetch_page(
-        &self,
-        method: &str,
-        params: &Value,
-        items_key: &str,
+        call: &ListCall<'_, T>,
         start: usize,
         size: usize,
-    ) -> Result<Page, VizportalError> {
-        let mut body = match params {
+    ) -> Result<Page<T>, VizportalError> {
+        let method = call.method;
+        let mut body = match call.params {
             Value::Object(map) => map.clone(),
             Value::Null => Map::new(),
             _ => {
@@ -146,28 +170,27 @@ impl Session {
             "page".into(),
             json!({ "startIndex": start, "maxItems": size }),
         );
-        let result = self.call(method, &Value::Object(body))?;
-        let Value::Object(mut result) = result else {
+        let Value::Object(mut result) = self.call(method, &Value::Object(body))? else {
             return Err(VizportalError::transport(
                 method,
                 "the result is not an object",
             ));
         };
-        let items = match result.remove(items_key) {
+        let items = match result.remove(call.items_key) {
             Some(Value::Array(items)) => items,
             None | Some(Value::Null) => Vec::new(),
             Some(_) => {
-                return Err(VizportalError::transport(
-                    method,
-                    format!("`{items_key}` in the result is not an array"),
-                ));
+                let what = format!("`{}` in the result is not an array", call.items_key);
+                return Err(VizportalError::transport(method, what));
             }
         };
         let total = result.remove("totalCount").and_then(|v| as_count(&v));
         let more = result.remove("moreItems").and_then(|v| v.as_bool());
+        let side = SideTables { tables: result };
+        let items = (call.convert)(items, &side);
         Ok(Page {
             items,
-            side: result,
+            side: side.tables,
             total,
             more,
         })
@@ -191,7 +214,11 @@ fn has_more(more: Option<bool>, total: Option<usize>, next: usize) -> bool {
     }
 }
 
-fn absorb(listing: &mut Listing, seen: &mut BTreeMap<String, HashSet<String>>, page: Page) {
+fn absorb<T>(
+    listing: &mut Listing<T>,
+    seen: &mut BTreeMap<String, HashSet<String>>,
+    page: Page<T>,
+) {
     listing.pages += 1;
     listing.items.extend(page.items);
     for (table, rows) in page.side {
@@ -199,7 +226,10 @@ fn absorb(listing: &mut Listing, seen: &mut BTreeMap<String, HashSet<String>>, p
         let seen = seen.entry(table.clone()).or_default();
         let merged = listing.side.entry(table).or_default();
         for row in rows {
-            let key = id_text(&row["id"]).unwrap_or_else(|| row.to_string());
+            let key = row
+                .get("id")
+                .and_then(id_text)
+                .unwrap_or_else(|| row.to_string());
             if seen.insert(key) {
                 merged.push(row);
             }
@@ -229,8 +259,12 @@ mod tests {
     }
 
     #[test]
-    fn side_tables_merge_without_duplicates() {
-        let mut listing = Listing::default();
+    fn side_tables_merge_without_duplicates_and_name_lookups_work() {
+        let mut listing = Listing {
+            items: Vec::new(),
+            side: BTreeMap::new(),
+            pages: 0,
+        };
         let mut seen = BTreeMap::new();
         for _ in 0..2 {
             let mut side = Map::new();
@@ -238,6 +272,10 @@ mod tests {
                 "schedules".into(),
                 json!([{"id": "1", "name": "Daily"}, {"id": 2, "name": "Hourly"}]),
             );
+            let lookup = SideTables {
+                tables: side.clone(),
+            };
+            assert_eq!(lookup.names("schedules")["2"], "Hourly");
             absorb(
                 &mut listing,
                 &mut seen,
@@ -251,6 +289,5 @@ mod tests {
         }
         assert_eq!(listing.items.len(), 2);
         assert_eq!(listing.side["schedules"].len(), 2);
-        assert_eq!(listing.names("schedules")["2"], "Hourly");
     }
 }

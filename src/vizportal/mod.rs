@@ -18,7 +18,7 @@ pub use audit::AuditLog;
 pub use client::{BatchSummary, Client, ItemFailure, PlannedCall, ids_from_json};
 pub use crypto::encrypt_password;
 pub use error::{LoginFailure, VizportalError};
-pub use listing::{Listing, ProgressFn, id_text};
+pub use listing::{ConvertFn, Listing, ProgressFn, SideTables, id_text};
 pub use method::MethodKind;
 pub use options::ConnectOptions;
 pub use retry::RetryPolicy;
