@@ -6,6 +6,7 @@ mod audit;
 mod client;
 mod crypto;
 mod error;
+mod jar;
 mod listing;
 mod method;
 mod options;

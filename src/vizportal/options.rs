@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::cookie::Jar;
 use secrecy::SecretString;
 
 use super::error::VizportalError;
+use super::jar::Jar;
 use super::retry::RetryPolicy;
 use super::transport::error_chain;
 
@@ -55,7 +55,7 @@ impl ConnectOptions {
             insecure: false,
             timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
-            max_response_bytes: 64 * 1024 * 1024,
+            max_response_bytes: 16 * 1024 * 1024,
             page_size: 1000,
             concurrency: 8,
         }

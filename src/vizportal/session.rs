@@ -179,31 +179,55 @@ impl Session {
             .map(str::to_string)
     }
 
-    /// Log in (fresh key each attempt: key ids are single-use) and go to the wanted site.
+    /// Log in and go to the wanted site, retrying the whole sign-in on transient
+    /// failures (a fresh key each attempt: key ids are single-use).
     fn authenticate(&self) -> Result<(), VizportalError> {
-        let result = self
-            .retry
-            .run("login", MethodKind::Session, || self.login_once())
-            .map_err(login_error)?;
-        let landed = SessionInfo::from_result(&result);
-        *self.info.lock().unwrap_or_else(|p| p.into_inner()) = landed.clone();
         let wanted = self
             .wanted_site
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        match wanted {
-            Some(site) if !site.eq_ignore_ascii_case(&landed.site_url_name) => {
-                self.switch_after_login(&site)?;
-            }
-            Some(_) => {}
-            None => {
-                *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(landed.site_url_name);
-            }
+        let result = self
+            .retry
+            .run("login", MethodKind::Session, || {
+                self.sign_in_once(wanted.as_deref())
+            })
+            .map_err(login_error)?;
+        let info = SessionInfo::from_result(&result);
+        if wanted.is_none() {
+            *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(info.site_url_name.clone());
         }
+        *self.info.lock().unwrap_or_else(|p| p.into_inner()) = info;
         self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// One sign-in: login, then `switchSite` when the server landed the session elsewhere.
+    /// A session lost between the two (expired, or its answer cut off) makes the whole
+    /// attempt worth repeating.
+    fn sign_in_once(&self, wanted: Option<&str>) -> Result<Value, Attempt> {
+        let landed = self.login_once()?;
+        let landed_site = landed["site"]["urlName"].as_str().unwrap_or_default();
+        let Some(site) = wanted.filter(|site| !site.eq_ignore_ascii_case(landed_site)) else {
+            return Ok(landed);
+        };
+        match self
+            .transport
+            .post("switchSite", &json!({ "urlName": site }))
+        {
+            Err(Attempt::Unauthorized(..)) => Err(Attempt::Ambiguous(
+                "the new session ended before the switch to the site".into(),
+            )),
+            Err(Attempt::Final(VizportalError::Api { errors, .. }))
+                if has_code(&errors, &[code::BAD_CREDENTIALS, code::SITE_NOT_FOUND]) =>
+            {
+                Err(Attempt::Final(VizportalError::Login(
+                    LoginFailure::UnknownSite(site.to_string()),
+                )))
+            }
+            other => other,
+        }
     }
 
     fn login_once(&self) -> Result<Value, Attempt> {
@@ -228,26 +252,6 @@ impl Session {
             "keyId": key_id,
         });
         self.transport.post("login", &params)
-    }
-
-    fn switch_after_login(&self, site: &str) -> Result<(), VizportalError> {
-        let method = "switchSite";
-        let params = json!({ "urlName": site });
-        let result = self
-            .retry
-            .run(method, MethodKind::Session, || {
-                self.transport.post(method, &params)
-            })
-            .map_err(|failure| match failure {
-                Attempt::Final(VizportalError::Api { errors, .. })
-                    if has_code(&errors, &[code::BAD_CREDENTIALS, code::SITE_NOT_FOUND]) =>
-                {
-                    VizportalError::Login(LoginFailure::UnknownSite(site.to_string()))
-                }
-                other => other.into_error(method, MethodKind::Session),
-            })?;
-        *self.info.lock().unwrap_or_else(|p| p.into_inner()) = SessionInfo::from_result(&result);
-        Ok(())
     }
 }
 

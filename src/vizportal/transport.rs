@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
-use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION};
 use serde_json::Value;
 
 use super::error::VizportalError;
+use super::jar::Jar;
 use super::method::MethodKind;
 use super::options::ConnectOptions;
 use crate::wire::{self, WireError, code};
@@ -155,20 +155,13 @@ impl Transport {
 
     /// The current value of a cookie for this server, if the jar holds one.
     pub(crate) fn cookie(&self, name: &str) -> Option<String> {
-        let header = self.jar.cookies(&self.base)?;
-        let text = header.to_str().ok()?;
-        text.split("; ").find_map(|pair| {
-            let (k, v) = pair.split_once('=')?;
-            (k == name).then(|| v.to_string())
-        })
+        self.jar.get(&self.base, name)
     }
 
     /// Forget the session cookies (before logging in again).
     pub(crate) fn clear_session_cookies(&self) {
-        for name in [wire::SESSION_COOKIE, wire::XSRF_COOKIE] {
-            self.jar
-                .add_cookie_str(&format!("{name}=; Path=/; Max-Age=0"), &self.base);
-        }
+        self.jar
+            .forget(&self.base, &[wire::SESSION_COOKIE, wire::XSRF_COOKIE]);
     }
 
     /// POST one call and return its `result`, or how the attempt failed.
@@ -256,23 +249,7 @@ impl Transport {
             .unwrap_or("no content type")
             .to_string();
         let bytes = self.read_capped(method, response)?;
-        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
-        let Some(Value::Object(mut top)) = parsed else {
-            return Err(classify_non_json(url, status, &content_type, &bytes));
-        };
-        let Some(result) = top.remove("result") else {
-            return Err(if status == StatusCode::UNAUTHORIZED {
-                Attempt::Unauthorized(401, Vec::new())
-            } else {
-                not_vizportal(
-                    url,
-                    status.as_u16(),
-                    "JSON without a \"result\" member",
-                    &excerpt(&bytes),
-                )
-            });
-        };
-        interpret_result(method, url, status, result, &bytes)
+        parse_answer(method, url, status, &content_type, &bytes)
     }
 
     fn read_capped(&self, method: &str, response: Response) -> Result<Vec<u8>, Attempt> {
@@ -295,6 +272,34 @@ impl Transport {
         }
         Ok(bytes)
     }
+}
+
+/// Turn an answer's status, content type and body into the call's `result` or a
+/// classified failure. Pure, so it can be tested against any bytes a server might send.
+pub(crate) fn parse_answer(
+    method: &str,
+    url: &str,
+    status: StatusCode,
+    content_type: &str,
+    bytes: &[u8],
+) -> Result<Value, Attempt> {
+    let parsed: Option<Value> = serde_json::from_slice(bytes).ok();
+    let Some(Value::Object(mut top)) = parsed else {
+        return Err(classify_non_json(url, status, content_type, bytes));
+    };
+    let Some(result) = top.remove("result") else {
+        return Err(if status == StatusCode::UNAUTHORIZED {
+            Attempt::Unauthorized(401, Vec::new())
+        } else {
+            not_vizportal(
+                url,
+                status.as_u16(),
+                "JSON without a \"result\" member",
+                &excerpt(bytes),
+            )
+        });
+    };
+    interpret_result(method, url, status, result, bytes)
 }
 
 fn interpret_result(
@@ -428,4 +433,64 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".{0,12}".prop_map(Value::from),
+            prop_oneof![
+                Just("result"),
+                Just("errors"),
+                Just("code"),
+                Just("id"),
+                Just("message")
+            ]
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("result".to_string()),
+                        Just("errors".to_string()),
+                        Just("code".to_string()),
+                        Just("id".to_string()),
+                        Just("message".to_string()),
+                        "[a-z]{1,6}"
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_parse_without_panic(status in 100u16..600, bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+            let status = StatusCode::from_u16(status).unwrap();
+            let _ = parse_answer("getSchedules", "http://h/x", status, "text/html", &bytes);
+        }
+
+        #[test]
+        fn any_json_parses_to_an_object_or_a_failure(status in prop_oneof![Just(200u16), Just(401), Just(403), Just(500), Just(503)], value in json_value()) {
+            let bytes = serde_json::to_vec(&value).unwrap();
+            let status = StatusCode::from_u16(status).unwrap();
+            if let Ok(result) = parse_answer("getSchedules", "http://h/x", status, "application/json", &bytes) {
+                prop_assert!(result.is_object());
+            }
+        }
+    }
 }
