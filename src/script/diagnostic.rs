@@ -37,6 +37,10 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
     let (message, exit_code) = match inner {
         EvalAltResult::ErrorRuntime(value, _) => describe_thrown(value),
         EvalAltResult::ErrorTerminated(..) => ("interrupted".to_string(), EXIT_INTERRUPTED),
+        EvalAltResult::ErrorStackOverflow(_) => (
+            "function calls nested too deeply (runaway recursion?)".to_string(),
+            1,
+        ),
         EvalAltResult::ErrorTooManyOperations(_) => (
             "the script exceeded the operations limit (raise it with --max-operations)".to_string(),
             1,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use rhai::{Dynamic, Engine, EvalAltResult, Scope};
+use rhai::{Dynamic, Engine, Scope};
 
 use super::diagnostic::{ScriptFailure, parse_failure, runtime_failure};
 
@@ -45,23 +45,8 @@ impl Script {
         let mut scope = Scope::new();
         let args: rhai::Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
         scope.push_constant("ARGS", args);
-        match engine.run_ast_with_scope(&mut scope, &ast) {
-            Ok(()) => Ok(()),
-            Err(error) => match *error {
-                EvalAltResult::Exit(value, _) => exit_with(value),
-                other => Err(runtime_failure(&self.name, &self.source, &other)),
-            },
-        }
-    }
-}
-
-/// `exit()` / `exit(n)` in a script ends it with that code.
-fn exit_with(value: Dynamic) -> Result<(), ScriptFailure> {
-    match value.as_int() {
-        Ok(code) if code != 0 => Err(ScriptFailure {
-            report: String::new(),
-            exit_code: code.clamp(1, 255) as i32,
-        }),
-        _ => Ok(()),
+        engine
+            .run_ast_with_scope(&mut scope, &ast)
+            .map_err(|error| runtime_failure(&self.name, &self.source, &error))
     }
 }

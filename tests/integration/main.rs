@@ -1,7 +1,9 @@
 //! The one integration-test binary: each module is one topic.
 
+mod bad_scripts;
 mod client;
 mod docs;
+mod hostile;
 mod emulator_protocol;
 mod repl;
 mod repl_terminal;

@@ -1,0 +1,104 @@
+//! Broken or hostile answers: each ends with a clear error and the documented exit code,
+//! within the timeout, with memory bounded by the answer size cap, and without a panic.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// Point the binary at `url` and make one call; (exit code, stderr, elapsed).
+fn call_against(url: &str, extra: &[&str]) -> (i32, String, Duration) {
+    let mut cmd = vizscript(&emulator());
+    cmd.env("TABLEAU_SERVER", url).env("VIZSCRIPT_RETRY_DELAY_MS", "1");
+    let mut args = vec!["call", "getSessionInfo"];
+    args.extend_from_slice(extra);
+    let start = Instant::now();
+    let (code, out, err) = run(cmd, &args);
+    assert!(out.is_empty(), "nothing on stdout: {out}");
+    assert!(!err.contains("panicked"), "{err}");
+    (code, err, start.elapsed())
+}
+
+fn answer(status: u16, content_type: &str, body: &'static str) -> (i32, String) {
+    let server = fake_server(status, content_type, body, &[]);
+    let (code, err, _) = call_against(&server.url, &[]);
+    (code, err)
+}
+
+#[test]
+fn truncated_json_is_not_vizportal() {
+    let (code, err) = answer(200, "application/json", r#"{"result": {"keyId": "abc", "key": {"n": "9c97"#);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("not the Vizportal API") && err.contains("keyId"), "{err}");
+}
+
+#[test]
+fn json_without_result_is_not_vizportal() {
+    let (code, err) = answer(200, "application/json", r#"{"error": "maintenance window"}"#);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("without a \"result\"") && err.contains("maintenance window"), "{err}");
+}
+
+#[test]
+fn a_result_that_is_not_an_object_is_refused() {
+    let (code, err) = answer(200, "application/json", r#"{"result": [1, 2, 3]}"#);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("not an object"), "{err}");
+}
+
+#[test]
+fn wrong_types_in_the_key_fail_the_login_clearly() {
+    let (code, err) = answer(200, "application/json", r#"{"result": {"keyId": 5, "key": {"n": [], "e": true}}}"#);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("did not return keyId, key.n and key.e"), "{err}");
+}
+
+#[test]
+fn errors_with_wrong_field_types_are_still_reported() {
+    let (code, err) = answer(200, "application/json", r#"{"result": {"errors": [{"code": "77", "message": 5, "id": 9}]}}"#);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("code 77"), "{err}");
+}
+
+#[test]
+fn a_server_error_page_is_not_vizportal() {
+    let (code, err) = answer(500, "text/html", "<html><body><h1>500 Internal Server Error</h1></body></html>");
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("HTTP 500") && err.contains("Internal Server Error"), "{err}");
+}
+
+#[test]
+fn a_50_mb_answer_is_cut_off_at_the_cap() {
+    let mut body = String::with_capacity(50 * 1024 * 1024 + 64);
+    body.push_str(r#"{"result": {"keyId": ""#);
+    body.push_str(&"x".repeat(50 * 1024 * 1024));
+    body.push_str(r#""}}"#);
+    let server = fake_server(200, "application/json", Box::leak(body.into_boxed_str()), &[]);
+    let (code, err, elapsed) = call_against(&server.url, &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("larger than the 16 MiB limit"), "{err}");
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let holder = std::thread::spawn(move || {
+        // Accept and read, never answer; keep the sockets open until the client gives up.
+        let mut open = Vec::new();
+        for stream in listener.incoming().take(2) {
+            let mut stream = stream.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            open.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(4));
+    });
+    let (code, err, elapsed) = call_against(&url, &["--timeout", "1", "--retries", "1"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("no answer within the timeout"), "{err}");
+    assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
+    drop(holder);
+}
