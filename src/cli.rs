@@ -180,12 +180,28 @@ pub struct EmulatorArgs {
     /// Milliseconds added to every request.
     #[arg(long, value_name = "L", default_value_t = 0)]
     pub latency_ms: u64,
+    /// Probability (0..1) of an extra --spike-ms delay before a call is handled.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub spike_rate: f64,
+    /// Milliseconds of a latency spike.
+    #[arg(long, value_name = "L", default_value_t = 1000)]
+    pub spike_ms: u64,
+    /// Probability (0..1) of applying a call and then resetting the connection halfway
+    /// through its answer.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub reset_rate: f64,
     /// Largest page served by list calls.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub max_page: usize,
     /// Most ids accepted by one batch call.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub max_batch: usize,
+    /// Serve HTTPS with this certificate chain (PEM, server certificate first).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `vizscript functions`.

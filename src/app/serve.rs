@@ -1,17 +1,22 @@
 //! `vizscript emulator`: serve the bundled emulator until stopped.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use super::failure::Failure;
 use crate::cli::EmulatorArgs;
-use crate::emulator::{Dataset, Emulator, EmulatorConfig, Faults, SAMPLE_USERS, SampleSpec};
+use crate::emulator::{
+    Dataset, Emulator, EmulatorConfig, Faults, SAMPLE_USERS, SampleSpec, TlsIdentity,
+};
 
 /// Start the emulator, print where it listens and who can sign in, and serve.
 pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
-    if !(0.0..=1.0).contains(&args.fail_rate) {
-        return Err(Failure::usage("--fail-rate must be between 0 and 1"));
-    }
+    let faults = faults(args)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls_identity(cert, key)?),
+        _ => None,
+    };
     let dataset = match &args.data {
         Some(path) => Dataset::load(path).map_err(|e| Failure::usage(format!("{e:#}")))?,
         None => Dataset::sample(&SampleSpec {
@@ -25,10 +30,8 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         port: args.port,
         dataset,
         session_ttl: Duration::from_secs(args.session_ttl),
-        faults: Faults {
-            fail_rate: args.fail_rate,
-            latency: Duration::from_millis(args.latency_ms),
-        },
+        tls,
+        faults,
         max_page: args.max_page.max(1),
         max_batch: args.max_batch.max(1),
         record_calls: false,
@@ -50,4 +53,34 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
     loop {
         std::thread::park();
     }
+}
+
+/// The injected faults, with every probability checked.
+fn faults(args: &EmulatorArgs) -> Result<Faults, Failure> {
+    for (flag, rate) in [
+        ("--fail-rate", args.fail_rate),
+        ("--spike-rate", args.spike_rate),
+        ("--reset-rate", args.reset_rate),
+    ] {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(Failure::usage(format!("{flag} must be between 0 and 1")));
+        }
+    }
+    Ok(Faults {
+        fail_rate: args.fail_rate,
+        latency: Duration::from_millis(args.latency_ms),
+        spike_rate: args.spike_rate,
+        spike: Duration::from_millis(args.spike_ms),
+        reset_rate: args.reset_rate,
+    })
+}
+
+/// The certificate chain and key of `--tls-cert` and `--tls-key`.
+fn tls_identity(cert: &Path, key: &Path) -> Result<TlsIdentity, Failure> {
+    let read = |path: &Path| {
+        std::fs::read(path)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))
+    };
+    TlsIdentity::from_pem(&read(cert)?, &read(key)?)
+        .map_err(|e| Failure::usage(format!("{} and {}: {e}", cert.display(), key.display())))
 }

@@ -1,4 +1,4 @@
-//! How an emulator instance is set up: port, data, limits the protocol leaves open
+//! How an emulator instance is set up: port, HTTPS, data, limits the protocol leaves open
 //! (page cap, batch cap, XSRF failure status), and injected faults. Resolved once here so
 //! the request handlers read plain values.
 
@@ -6,11 +6,15 @@ use std::time::Duration;
 
 use super::dataset::Dataset;
 use super::sample::SampleSpec;
+use super::tls::TlsIdentity;
 
 /// Everything [`Emulator::start`](super::Emulator::start) needs.
 pub struct EmulatorConfig {
     /// TCP port on 127.0.0.1; `0` picks a free port (see [`Emulator::url`](super::Emulator::url)).
     pub port: u16,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP. The URL then starts
+    /// with `https://` and both cookies carry `Secure`, as on a real server behind TLS.
+    pub tls: Option<TlsIdentity>,
     /// The server state to serve (sites, users, schedules, tasks, ...).
     pub dataset: Dataset,
     /// A session not used for this long is expired (HTTP 401, code 46).
@@ -27,7 +31,9 @@ pub struct EmulatorConfig {
     pub key: Option<rsa::PrivateKey>,
     /// HTTP status for a missing or wrong `X-XSRF-TOKEN` (unknown on real servers).
     pub xsrf_failure_status: u16,
-    /// Number of request-handling threads.
+    /// Most threads running method handlers at once. Handlers share one lock on the state,
+    /// so more threads only queue on it; network I/O runs on separate threads and never
+    /// waits for a handler.
     pub workers: usize,
     /// Keep a [`CallRecord`](super::CallRecord) per call for
     /// [`Emulator::calls`](super::Emulator::calls). Turn off for long-running servers,
@@ -39,6 +45,7 @@ impl Default for EmulatorConfig {
     fn default() -> Self {
         EmulatorConfig {
             port: 0,
+            tls: None,
             dataset: Dataset::sample(&SampleSpec::default()),
             session_ttl: Duration::from_secs(30 * 60),
             faults: Faults::default(),
@@ -53,14 +60,26 @@ impl Default for EmulatorConfig {
     }
 }
 
-/// Failures injected into Vizportal calls (never into `/__emulator/*`).
+/// Failures injected into Vizportal calls (never into `/__emulator/*`). The default injects
+/// nothing. Probabilities outside 0.0 to 1.0 count as the nearer bound.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
-    /// Probability (0.0 to 1.0) that a call is answered `503 Service Unavailable`
-    /// before anything in it is applied.
+    /// Probability that a call is answered `503 Service Unavailable` before anything in it
+    /// is applied.
     pub fail_rate: f64,
     /// Added before every Vizportal call is handled.
     pub latency: Duration,
+    /// Probability that a call waits an extra [`spike`](Self::spike) before it is handled,
+    /// on top of `latency`: the occasional slow answer of a busy server.
+    pub spike_rate: f64,
+    /// How long a latency spike lasts.
+    pub spike: Duration,
+    /// Probability that the answer to a call is lost after the call was handled and
+    /// applied: the status line, the headers and half the body go out, then the connection
+    /// is reset. The client sees a connection error for a call that took effect. Only calls
+    /// that reached a method handler are cut; each cut counts in
+    /// [`Stats::resets`](super::Stats::resets).
+    pub reset_rate: f64,
 }
 
 /// The answer to a list call asking for more than `max_page` items.

@@ -1,110 +1,157 @@
-//! The emulator on the wire: tiny_http worker loops, reading the body and the cookies,
+//! The emulator on the wire, one request at a time: reading the body and the cookies,
 //! injected faults and latency, the exact response framing Tableau's clients rely on
 //! (`{"result":...}` as the only key, `Server: Tableau`, `Set-Cookie` headers kept separate
-//! and in order), and the loopback-only `/__emulator/*` inspection endpoints.
+//! and in order, `Secure` on HTTPS), and the loopback-only `/__emulator/*` inspection
+//! endpoints. Method handlers are synchronous and share one lock, so they run on the
+//! runtime's blocking threads and a slow one never holds up another connection.
 
-use std::io::{Cursor, Read};
 use std::net::SocketAddr;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, SERVER, SET_COOKIE};
+use hyper::{Method, Request, Response, StatusCode};
 use rand::Rng;
 use serde_json::{Map, Value};
-use tiny_http::{Header, Method, Request, Response, Server};
+use tokio::sync::Notify;
 
-use super::methods::{self, Incoming};
+use super::methods::{self, Incoming as Call};
 use super::recorder::CallRecord;
+use super::reply::Reply;
 use super::state::{Shared, lock};
 use crate::wire::{API_PATH, RequestBody, SESSION_COOKIE, WireError, XSRF_HEADER, code};
 
 /// Largest request body read; anything longer is refused.
-const MAX_BODY: u64 = 32 * 1024 * 1024;
+const MAX_BODY: usize = 32 * 1024 * 1024;
 
-type Answer = Response<Cursor<Vec<u8>>>;
+const JSON: &str = "application/json;charset=UTF-8";
 
-/// One worker: answers requests until the emulator stops.
-pub(crate) fn work(server: &Server, shared: &Shared) {
-    loop {
-        match server.recv() {
-            // A handler bug must cost one request (tiny_http answers 500), not a worker.
-            Ok(request) => drop(catch_unwind(AssertUnwindSafe(|| handle(shared, request)))),
-            Err(_) if shared.stopping.load(Ordering::SeqCst) => return,
-            Err(_) => continue,
-        }
-    }
+/// What a request knows of the connection it came on.
+pub(crate) struct Connection {
+    pub peer: SocketAddr,
+    /// Over TLS: cookies get `Secure`.
+    pub secure: bool,
+    /// Notified to reset the connection (see [`Reply::cut_halfway`]).
+    pub cut: Arc<Notify>,
 }
 
-fn handle(shared: &Shared, mut request: Request) {
+/// Answers one request.
+pub(crate) async fn respond(
+    shared: Arc<Shared>,
+    connection: Arc<Connection>,
+    request: Request<Incoming>,
+) -> Response<Reply> {
     lock(&shared.recorder).stats.requests += 1;
-    let path = request
-        .url()
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let answer = if path.starts_with("/__emulator/") {
-        inspection(shared, &request, &path)
+    let path = request.uri().path();
+    if path.starts_with("/__emulator/") {
+        let path = path.to_owned();
+        inspection(shared, &connection, request.method(), path).await
     } else if path.starts_with(API_PATH) {
-        vizportal(shared, &mut request)
+        vizportal(shared, &connection, request).await
     } else {
-        text(404, "Not Found")
-    };
-    // The client may have gone away; there is nobody left to tell.
-    let _ = request.respond(answer);
+        text(StatusCode::NOT_FOUND)
+    }
 }
 
 /// `GET /__emulator/state` and `/__emulator/stats`, for local callers only.
-fn inspection(shared: &Shared, request: &Request, path: &str) -> Answer {
-    if !is_local(request.remote_addr()) {
-        return text(403, "Forbidden");
+async fn inspection(
+    shared: Arc<Shared>,
+    connection: &Connection,
+    method: &Method,
+    path: String,
+) -> Response<Reply> {
+    if !is_local(connection.peer) {
+        return text(StatusCode::FORBIDDEN);
     }
-    if *request.method() != Method::Get {
-        return text(405, "Method Not Allowed");
+    if method != Method::GET {
+        return text(StatusCode::METHOD_NOT_ALLOWED);
     }
-    let body = match path {
-        "/__emulator/state" => lock(&shared.state).data.to_json(),
-        "/__emulator/stats" => lock(&shared.recorder).stats.to_json(),
-        _ => return text(404, "Not Found"),
-    };
-    with_headers(
-        Response::from_data(body.to_string().into_bytes()),
-        "application/json;charset=UTF-8",
-    )
+    // Serializing a large state takes a while; keep it off the I/O threads.
+    let body = blocking(move || match path.as_str() {
+        "/__emulator/state" => Some(lock(&shared.state).data.to_json()),
+        "/__emulator/stats" => Some(lock(&shared.recorder).stats.to_json()),
+        _ => None,
+    })
+    .await;
+    match body {
+        Some(Some(body)) => answer(StatusCode::OK, JSON, body.to_string().into()),
+        Some(None) => text(StatusCode::NOT_FOUND),
+        None => text(StatusCode::INTERNAL_SERVER_ERROR),
+    }
 }
 
-fn is_local(peer: Option<&SocketAddr>) -> bool {
-    peer.is_some_and(|addr| addr.ip().is_loopback())
+fn is_local(peer: SocketAddr) -> bool {
+    peer.ip().is_loopback()
 }
 
 /// A Vizportal call: latency, maybe a fault (before anything is read or applied), then the
-/// call itself, timed and recorded.
-fn vizportal(shared: &Shared, request: &mut Request) -> Answer {
-    if *request.method() != Method::Post {
-        return text(405, "Method Not Allowed");
+/// call itself, timed and recorded, and maybe its answer lost after all.
+async fn vizportal(
+    shared: Arc<Shared>,
+    connection: &Connection,
+    request: Request<Incoming>,
+) -> Response<Reply> {
+    if request.method() != Method::POST {
+        return text(StatusCode::METHOD_NOT_ALLOWED);
     }
     let faults = shared.faults();
-    if !faults.latency.is_zero() {
-        std::thread::sleep(faults.latency);
+    pause(faults.latency).await;
+    if happens(faults.spike_rate) {
+        pause(faults.spike).await;
     }
-    if fails(faults.fail_rate) {
-        return text(503, "Service Unavailable");
+    if happens(faults.fail_rate) {
+        return text(StatusCode::SERVICE_UNAVAILABLE);
     }
-    let started = Instant::now();
-    let (answer, record) = match read_call(request) {
-        Ok((method, params)) => call(shared, request.headers(), method, params),
-        Err(answer) => (answer, None),
+    let (parts, body) = request.into_parts();
+    let reading = Instant::now();
+    let body = read_body(body).await;
+    let read_time = reading.elapsed();
+    let secure = connection.secure;
+    let handler_shared = Arc::clone(&shared);
+    let handled = blocking(move || {
+        let started = Instant::now();
+        let (answer, record) = match body.and_then(|body| read_call(&body)) {
+            Ok((method, params)) => call(&handler_shared, &parts.headers, method, params, secure),
+            Err(message) => {
+                let refusal = failure(StatusCode::BAD_REQUEST, code::BAD_PARAM_VALUE, message);
+                (refusal, None)
+            }
+        };
+        (answer, record, started.elapsed())
+    })
+    .await;
+    // A handler bug costs this request, not the server.
+    let Some((answer, record, handling)) = handled else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR);
     };
-    let handling = started.elapsed();
     let mut recorder = lock(&shared.recorder);
-    recorder.stats.handling += handling;
-    if let Some(record) = record {
-        recorder.record(record, shared.record_calls);
+    recorder.stats.handling += read_time + handling;
+    let Some(record) = record else {
+        return answer;
+    };
+    recorder.record(record, shared.record_calls);
+    if !happens(faults.reset_rate) {
+        return answer;
     }
-    answer
+    recorder.stats.resets += 1;
+    answer.map(|reply| reply.cut_halfway(Arc::clone(&connection.cut)))
 }
 
-fn fails(rate: f64) -> bool {
+/// Runs synchronous work on a blocking thread; `None` if it panicked.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+async fn pause(delay: Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Whether an injected fault of this probability happens this time.
+fn happens(rate: f64) -> bool {
     match rate {
         r if r >= 1.0 => true,
         r if r > 0.0 => rand::rng().random_bool(r),
@@ -112,36 +159,38 @@ fn fails(rate: f64) -> bool {
     }
 }
 
-/// The body's method and params (`{}` for null), or the error answer for a body that is
-/// not a Vizportal call.
-fn read_call(request: &mut Request) -> Result<(String, Map<String, Value>), Answer> {
-    let body =
-        read_body(request).map_err(|message| failure(400, code::BAD_PARAM_VALUE, message))?;
-    let parsed: RequestBody = serde_json::from_slice(&body).map_err(|e| {
-        let message =
-            format!("the body is not a Vizportal request {{\"method\", \"params\"}}: {e}");
-        failure(400, code::BAD_PARAM_VALUE, message)
+async fn read_body(body: Incoming) -> Result<Bytes, String> {
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => {
+            Err(format!("the request body is larger than {MAX_BODY} bytes"))
+        }
+        Err(e) => Err(format!("cannot read the request body: {e}")),
+    }
+}
+
+/// The body's method and params (`{}` for null), or why the body is not a Vizportal call.
+fn read_call(body: &[u8]) -> Result<(String, Map<String, Value>), String> {
+    let parsed: RequestBody = serde_json::from_slice(body).map_err(|e| {
+        format!("the body is not a Vizportal request {{\"method\", \"params\"}}: {e}")
     })?;
     match parsed.params {
         Value::Null => Ok((parsed.method, Map::new())),
         Value::Object(params) => Ok((parsed.method, params)),
-        _ => Err(failure(
-            400,
-            code::BAD_PARAM_VALUE,
-            "params must be an object".to_owned(),
-        )),
+        _ => Err("params must be an object".to_owned()),
     }
 }
 
 /// Authenticates and answers one call.
 fn call(
     shared: &Shared,
-    headers: &[Header],
+    headers: &HeaderMap,
     method: String,
     params: Map<String, Value>,
-) -> (Answer, Option<CallRecord>) {
+    secure: bool,
+) -> (Response<Reply>, Option<CallRecord>) {
     let (session_id, xsrf_header) = credentials(headers);
-    let incoming = Incoming {
+    let incoming = Call {
         method: &method,
         params: &params,
         session_id: session_id.as_deref(),
@@ -149,7 +198,19 @@ fn call(
     };
     let (reply, session_user) =
         methods::answer(&mut lock(&shared.state), &incoming, &shared.limits);
-    let answer = json(reply.status, &reply.result, &reply.cookies);
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut answer = json(status, &reply.result);
+    for cookie in &reply.cookies {
+        let cookie = if secure {
+            format!("{cookie}; Secure")
+        } else {
+            cookie.clone()
+        };
+        // Two headers of the same name, in order.
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            answer.headers_mut().append(SET_COOKIE, value);
+        }
+    }
     let record = CallRecord {
         method,
         params: Value::Object(params),
@@ -159,75 +220,53 @@ fn call(
     (answer, Some(record))
 }
 
-fn read_body(request: &mut Request) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    request
-        .as_reader()
-        .take(MAX_BODY + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| format!("cannot read the request body: {e}"))?;
-    if body.len() as u64 > MAX_BODY {
-        return Err(format!("the request body is larger than {MAX_BODY} bytes"));
-    }
-    Ok(body)
-}
-
 /// The session cookie (from any number of `Cookie` headers; the first one named
 /// `workgroup_session_id` counts) and the XSRF header. Header names ignore case.
-fn credentials(headers: &[Header]) -> (Option<String>, Option<String>) {
+fn credentials(headers: &HeaderMap) -> (Option<String>, Option<String>) {
     let session = headers
+        .get_all(COOKIE)
         .iter()
-        .filter(|h| h.field.equiv("Cookie"))
-        .flat_map(|h| h.value.as_str().split(';'))
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.split_once('='))
         .find(|(name, _)| name.trim() == SESSION_COOKIE)
         .map(|(_, value)| value.trim().trim_matches('"').to_owned())
         .filter(|value| !value.is_empty());
     let xsrf = headers
-        .iter()
-        .find(|h| h.field.equiv(XSRF_HEADER))
-        .map(|h| h.value.as_str().to_owned());
+        .get(XSRF_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     (session, xsrf)
 }
 
 /// `{"result":...}` with `result` as the first and only key, as Tableau's Java client slices it.
-fn json(status: u16, result: &Value, cookies: &[String]) -> Answer {
-    let body = format!("{{\"result\":{result}}}");
-    let mut answer = with_headers(
-        Response::from_data(body.into_bytes()),
-        "application/json;charset=UTF-8",
-    );
-    for cookie in cookies {
-        // Two headers of the same name, in order; tiny_http keeps both.
-        if let Ok(header) = Header::from_bytes(&b"Set-Cookie"[..], cookie.as_bytes()) {
-            answer.add_header(header);
-        }
-    }
-    answer.with_status_code(status)
+fn json(status: StatusCode, result: &Value) -> Response<Reply> {
+    answer(status, JSON, format!("{{\"result\":{result}}}").into())
 }
 
-fn failure(status: u16, code: i64, message: String) -> Answer {
+fn failure(status: StatusCode, code: i64, message: String) -> Response<Reply> {
     json(
         status,
         &serde_json::json!({ "errors": [WireError::new(code, message)] }),
-        &[],
     )
 }
 
-fn text(status: u16, body: &str) -> Answer {
-    with_headers(
-        Response::from_data(body.as_bytes().to_vec()),
+/// A plain-text answer: the status's reason phrase.
+fn text(status: StatusCode) -> Response<Reply> {
+    let body = status.canonical_reason().unwrap_or_default();
+    answer(
+        status,
         "text/plain;charset=UTF-8",
+        Bytes::from_static(body.as_bytes()),
     )
-    .with_status_code(status)
 }
 
-fn with_headers(mut answer: Answer, content_type: &str) -> Answer {
-    for (name, value) in [("Content-Type", content_type), ("Server", "Tableau")] {
-        if let Ok(header) = Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            answer.add_header(header);
-        }
-    }
+fn answer(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Reply> {
+    let mut answer = Response::new(Reply::new(body));
+    *answer.status_mut() = status;
+    let headers = answer.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(SERVER, HeaderValue::from_static("Tableau"));
     answer
 }
 
@@ -235,35 +274,51 @@ fn with_headers(mut answer: Answer, content_type: &str) -> Answer {
 mod tests {
     use super::*;
 
-    fn header(text: &str) -> Header {
-        text.parse().unwrap()
+    fn headers(lines: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in lines {
+            let name = hyper::header::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            map.append(name, HeaderValue::from_static(value));
+        }
+        map
     }
 
     #[test]
     fn cookies_merge_over_headers_and_names_ignore_case() {
-        let headers = [
-            header("cookie: XSRF-TOKEN=x"),
-            header("Cookie: a=1; workgroup_session_id=s1"),
-            header("x-xsrf-token: t"),
-        ];
+        let several = headers(&[
+            ("cookie", "XSRF-TOKEN=x"),
+            ("Cookie", "a=1; workgroup_session_id=s1"),
+            ("x-xsrf-token", "t"),
+        ]);
         assert_eq!(
-            credentials(&headers),
+            credentials(&several),
             (Some("s1".to_owned()), Some("t".to_owned()))
         );
-        let logged_out = [header("Cookie: workgroup_session_id=\"\"")];
+        let logged_out = headers(&[("Cookie", "workgroup_session_id=\"\"")]);
         assert_eq!(credentials(&logged_out), (None, None));
+        let spelled = headers(&[("X-Xsrf-Token", "u")]);
+        assert_eq!(credentials(&spelled).1.as_deref(), Some("u"));
     }
 
     #[test]
     fn inspection_is_for_loopback_peers_only() {
-        assert!(is_local(Some(&"127.0.0.1:9".parse().unwrap())));
-        assert!(!is_local(Some(&"10.1.2.3:9".parse().unwrap())));
-        assert!(!is_local(None));
+        assert!(is_local("127.0.0.1:9".parse().unwrap()));
+        assert!(is_local("[::1]:9".parse().unwrap()));
+        assert!(!is_local("10.1.2.3:9".parse().unwrap()));
     }
 
     #[test]
     fn fault_rates_outside_zero_to_one_are_clamped() {
-        assert!(fails(1.0) && fails(7.0));
-        assert!(!fails(0.0) && !fails(-1.0) && !fails(f64::NAN));
+        assert!(happens(1.0) && happens(7.0));
+        assert!(!happens(0.0) && !happens(-1.0) && !happens(f64::NAN));
+    }
+
+    #[test]
+    fn answers_carry_the_framing_tableau_clients_expect() {
+        let answer = json(StatusCode::OK, &serde_json::json!({"a": 1}));
+        assert_eq!(answer.headers()[CONTENT_TYPE], JSON);
+        assert_eq!(answer.headers()[SERVER], "Tableau");
+        let answer = text(StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.status(), 503);
     }
 }

@@ -22,33 +22,35 @@ mod listing;
 mod methods;
 mod recorder;
 mod recurrence;
+mod reply;
 mod sample;
+mod server;
 mod session;
 mod state;
 mod timestamp;
+mod tls;
 mod validate;
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::thread::JoinHandle;
 
 pub use config::{EmulatorConfig, Faults, PageOverflow};
 pub use dataset::Dataset;
 pub use recorder::{CallRecord, Stats};
 pub use sample::{SAMPLE_USERS, SampleSpec};
+pub use tls::TlsIdentity;
 
 use config::Limits;
 use recorder::Recorder;
+use server::Server;
 use session::LoginKeys;
 use state::{ServerState, Shared, lock};
 
 /// A running emulator on 127.0.0.1. Dropping it stops the server.
 pub struct Emulator {
     shared: Arc<Shared>,
-    server: Arc<tiny_http::Server>,
-    workers: Vec<JoinHandle<()>>,
-    port: u16,
+    server: Server,
+    secure: bool,
 }
 
 impl Emulator {
@@ -59,42 +61,30 @@ impl Emulator {
             Some(key) => key,
             None => rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).map_err(io::Error::other)?,
         };
-        let server = Arc::new(
-            tiny_http::Server::http(("127.0.0.1", config.port)).map_err(io::Error::other)?,
-        );
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|addr| addr.port())
-            .ok_or_else(|| io::Error::other("the server is not listening on an IP address"))?;
         let shared = Arc::new(Shared {
             state: Mutex::new(ServerState::new(config.dataset, LoginKeys::new(key))),
             limits,
             faults: RwLock::new(config.faults),
             recorder: Mutex::new(Recorder::default()),
             record_calls: config.record_calls,
-            stopping: AtomicBool::new(false),
         });
-        let mut emulator = Emulator {
+        let server = Server::start(
+            config.port,
+            config.tls.as_ref(),
+            config.workers,
+            Arc::clone(&shared),
+        )?;
+        Ok(Emulator {
             shared,
             server,
-            workers: Vec::new(),
-            port,
-        };
-        for n in 0..config.workers.max(1) {
-            let (server, shared) = (Arc::clone(&emulator.server), Arc::clone(&emulator.shared));
-            // On failure, dropping `emulator` stops the workers started so far.
-            let worker = std::thread::Builder::new()
-                .name(format!("vizportal-emulator-{n}"))
-                .spawn(move || http::work(&server, &shared))?;
-            emulator.workers.push(worker);
-        }
-        Ok(emulator)
+            secure: config.tls.is_some(),
+        })
     }
 
-    /// The base URL, `http://127.0.0.1:PORT`.
+    /// The base URL, `http://127.0.0.1:PORT`, or `https://` when serving TLS.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.secure { "https" } else { "http" };
+        format!("{scheme}://{}", self.server.addr())
     }
 
     /// The current server state in the data file format (as `GET /__emulator/state`).
@@ -127,28 +117,9 @@ impl Emulator {
         *lock(&self.shared.recorder) = Recorder::default();
     }
 
-    /// Stops accepting requests and waits for the workers (also done on drop).
+    /// Stops accepting requests, lets those in flight finish and waits for the server
+    /// thread (also done on drop).
     pub fn shutdown(mut self) {
-        self.stop();
-    }
-
-    fn stop(&mut self) {
-        if self.workers.is_empty() {
-            return;
-        }
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        for _ in &self.workers {
-            self.server.unblock();
-        }
-        for worker in self.workers.drain(..) {
-            // A worker that panicked has nothing left to clean up.
-            let _ = worker.join();
-        }
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        self.stop();
+        self.server.stop();
     }
 }

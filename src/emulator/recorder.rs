@@ -15,8 +15,10 @@ pub struct Stats {
     /// Vizportal calls per body `method` that reached a handler (not fault-injected), so
     /// each counts what was applied; `requests` counts every attempt.
     pub by_method: BTreeMap<String, u64>,
-    /// Server-side handling time of Vizportal calls, without injected latency.
+    /// Server-side handling time of Vizportal calls, without injected latency or spikes.
     pub handling: Duration,
+    /// Answers cut off after their call was applied (`Faults::reset_rate`).
+    pub resets: u64,
 }
 
 impl Stats {
@@ -26,6 +28,7 @@ impl Stats {
             "requests": self.requests,
             "byMethod": self.by_method,
             "handlingMicros": u64::try_from(self.handling.as_micros()).unwrap_or(u64::MAX),
+            "resets": self.resets,
         })
     }
 }

@@ -1,8 +1,7 @@
-//! What the worker threads share. All server state (data, sessions, login keys) sits behind
+//! What the request handlers share. All server state (data, sessions, login keys) sits behind
 //! one lock, so concurrent clients moving the same tasks never lose an update and a call
 //! sees either all or nothing of another.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use super::config::{Faults, Limits};
@@ -52,14 +51,13 @@ impl SelectionCache {
     }
 }
 
-/// Shared by the [`Emulator`](super::Emulator) handle and its worker threads.
+/// Shared by the [`Emulator`](super::Emulator) handle and its request handlers.
 pub(crate) struct Shared {
     pub state: Mutex<ServerState>,
     pub limits: Limits,
     pub faults: RwLock<Faults>,
     pub recorder: Mutex<Recorder>,
     pub record_calls: bool,
-    pub stopping: AtomicBool,
 }
 
 /// Locks a mutex even if a thread panicked while holding it: handlers leave the state

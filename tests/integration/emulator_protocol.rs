@@ -886,7 +886,7 @@ fn faults_answer_503_before_anything_is_applied() {
     let emu = start(|c| {
         c.faults = Faults {
             fail_rate: 1.0,
-            latency: Duration::ZERO,
+            ..Faults::default()
         }
     });
     let before = emu.state();
@@ -905,6 +905,7 @@ fn faults_answer_503_before_anything_is_applied() {
     emu.set_faults(Faults {
         fail_rate: 1.0,
         latency: Duration::from_millis(5),
+        ..Faults::default()
     });
     let failed = call(
         &emu,

@@ -1,7 +1,10 @@
 //! Shared test plumbing: an in-process emulator with the committed RSA key, the binary
 //! pointed at it through the environment, and readers for the emulator's state.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use assert_cmd::Command;
 use rsa::PrivateKey;
@@ -131,24 +134,57 @@ pub fn fake_server(
     body: &'static str,
     extra: &[(&str, &str)],
 ) -> FakeServer {
-    let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", server.server_addr().to_ip().expect("ip"));
-    let mut headers =
-        vec![tiny_http::Header::from_bytes("Content-Type", content_type).expect("header")];
-    for (k, v) in extra {
-        headers.push(tiny_http::Header::from_bytes(*k, *v).expect("header"));
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Unknown");
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
+    head.push_str("\r\n");
+    let answer = [head.as_bytes(), body.as_bytes()].concat();
     let thread = std::thread::spawn(move || {
-        for request in server.incoming_requests() {
-            let mut response = tiny_http::Response::from_string(body).with_status_code(status);
-            for h in &headers {
-                response.add_header(h.clone());
-            }
-            let _ = request.respond(response);
+        for stream in listener.incoming().flatten() {
+            answer_once(stream, &answer);
         }
     });
     FakeServer {
         url,
         _thread: thread,
     }
+}
+
+/// Reads one request (its head, then a `Content-Length` body) and writes `answer`. The
+/// request is read to the end first: closing a socket with unread input resets it, and the
+/// client could lose the answer.
+fn answer_once(mut stream: TcpStream, answer: &[u8]) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(&stream);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) if line.trim_end().is_empty() => break,
+            Ok(_) => {}
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.trim().eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let _ = stream.write_all(answer);
+    let _ = stream.shutdown(Shutdown::Write);
 }
