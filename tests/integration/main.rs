@@ -3,6 +3,7 @@
 mod bad_scripts;
 mod client;
 mod docs;
+mod emulator_http;
 mod hostile;
 mod emulator_protocol;
 mod repl;
