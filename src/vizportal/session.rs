@@ -141,21 +141,27 @@ impl Session {
         Ok(result)
     }
 
+    /// A call that renews an expired session and repeats itself. Each expiry costs one
+    /// login; a session that keeps expiring between the login and the repeat is given
+    /// up on after a few rounds.
     fn call_renewing(&self, method: &str, params: &Value) -> Result<Value, VizportalError> {
+        const RENEWALS: usize = 3;
         let kind = MethodKind::of(method);
-        let generation = self.generation.load(Ordering::SeqCst);
         let attempt = || self.transport.post(method, params);
-        match self.retry.run(method, kind, attempt) {
-            Ok(result) => Ok(result),
-            Err(Attempt::Unauthorized(..)) => {
-                tracing::info!("{method}: session expired; signing in again");
-                self.renew(generation)?;
-                self.retry
-                    .run(method, kind, attempt)
-                    .map_err(|a| a.into_error(method, kind))
+        for _ in 0..RENEWALS {
+            let generation = self.generation.load(Ordering::SeqCst);
+            match self.retry.run(method, kind, attempt) {
+                Ok(result) => return Ok(result),
+                Err(Attempt::Unauthorized(..)) => {
+                    tracing::info!("{method}: session expired; signing in again");
+                    self.renew(generation)?;
+                }
+                Err(failure) => return Err(failure.into_error(method, kind)),
             }
-            Err(failure) => Err(failure.into_error(method, kind)),
         }
+        self.retry
+            .run(method, kind, attempt)
+            .map_err(|a| a.into_error(method, kind))
     }
 
     /// Sign in again unless another thread already did since `seen_generation`.
