@@ -13,28 +13,60 @@ struct Expectation {
 
 fn expectation(path: &std::path::Path) -> Expectation {
     let source = std::fs::read_to_string(path).unwrap();
-    let header = source.lines().next().and_then(|l| l.strip_prefix("// expect: ")).expect("an expect header");
+    let header = source
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("// expect: "))
+        .expect("an expect header");
     let mut parts = header.splitn(3, ", ");
-    let exit = parts.next().and_then(|p| p.strip_prefix("exit ")).unwrap().parse().unwrap();
-    let line = parts.next().and_then(|p| p.strip_prefix("line ")).unwrap().parse().unwrap();
-    Expectation { exit, line, text: parts.next().unwrap_or("").to_string() }
+    let exit = parts
+        .next()
+        .and_then(|p| p.strip_prefix("exit "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let line = parts
+        .next()
+        .and_then(|p| p.strip_prefix("line "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    Expectation {
+        exit,
+        line,
+        text: parts.next().unwrap_or("").to_string(),
+    }
 }
 
 #[test]
 fn every_bad_script_ends_with_its_exit_code_and_line() {
     let emu = emulator();
     let dir = format!("{}/tests/fixtures/bad_scripts", env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(files.len() >= 15, "the corpus is there");
     for path in files {
         let expect = expectation(&path);
         let shown = path.display().to_string();
-        let (code, _, err) = run(vizscript(&emu), &["run", &shown, "--max-operations", "3000000"]);
+        let (code, _, err) = run(
+            vizscript(&emu),
+            &["run", &shown, "--max-operations", "3000000"],
+        );
         assert_eq!(code, expect.exit, "{shown}: {err}");
         if expect.line > 0 {
-            assert!(err.contains(&format!("{shown}:{}:", expect.line)), "{shown} names line {}: {err}", expect.line);
-            assert!(err.contains(&expect.text), "{shown} says {:?}: {err}", expect.text);
+            assert!(
+                err.contains(&format!("{shown}:{}:", expect.line)),
+                "{shown} names line {}: {err}",
+                expect.line
+            );
+            assert!(
+                err.contains(&expect.text),
+                "{shown} says {:?}: {err}",
+                expect.text
+            );
             assert!(err.contains('^'), "{shown} shows a caret: {err}");
         }
         assert!(!err.contains("panicked"), "{shown}: {err}");
