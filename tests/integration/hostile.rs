@@ -10,7 +10,8 @@ use crate::support::*;
 /// Point the binary at `url` and make one call; (exit code, stderr, elapsed).
 fn call_against(url: &str, extra: &[&str]) -> (i32, String, Duration) {
     let mut cmd = vizscript(&emulator());
-    cmd.env("TABLEAU_SERVER", url).env("VIZSCRIPT_RETRY_DELAY_MS", "1");
+    cmd.env("TABLEAU_SERVER", url)
+        .env("VIZSCRIPT_RETRY_DELAY_MS", "1");
     let mut args = vec!["call", "getSessionInfo"];
     args.extend_from_slice(extra);
     let start = Instant::now();
@@ -28,16 +29,30 @@ fn answer(status: u16, content_type: &str, body: &'static str) -> (i32, String) 
 
 #[test]
 fn truncated_json_is_not_vizportal() {
-    let (code, err) = answer(200, "application/json", r#"{"result": {"keyId": "abc", "key": {"n": "9c97"#);
+    let (code, err) = answer(
+        200,
+        "application/json",
+        r#"{"result": {"keyId": "abc", "key": {"n": "9c97"#,
+    );
     assert_eq!(code, 4, "{err}");
-    assert!(err.contains("not the Vizportal API") && err.contains("keyId"), "{err}");
+    assert!(
+        err.contains("not the Vizportal API") && err.contains("keyId"),
+        "{err}"
+    );
 }
 
 #[test]
 fn json_without_result_is_not_vizportal() {
-    let (code, err) = answer(200, "application/json", r#"{"error": "maintenance window"}"#);
+    let (code, err) = answer(
+        200,
+        "application/json",
+        r#"{"error": "maintenance window"}"#,
+    );
     assert_eq!(code, 4, "{err}");
-    assert!(err.contains("without a \"result\"") && err.contains("maintenance window"), "{err}");
+    assert!(
+        err.contains("without a \"result\"") && err.contains("maintenance window"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -49,23 +64,41 @@ fn a_result_that_is_not_an_object_is_refused() {
 
 #[test]
 fn wrong_types_in_the_key_fail_the_login_clearly() {
-    let (code, err) = answer(200, "application/json", r#"{"result": {"keyId": 5, "key": {"n": [], "e": true}}}"#);
+    let (code, err) = answer(
+        200,
+        "application/json",
+        r#"{"result": {"keyId": 5, "key": {"n": [], "e": true}}}"#,
+    );
     assert_eq!(code, 3, "{err}");
-    assert!(err.contains("did not return keyId, key.n and key.e"), "{err}");
+    assert!(
+        err.contains("did not return keyId, key.n and key.e"),
+        "{err}"
+    );
 }
 
 #[test]
 fn errors_with_wrong_field_types_are_still_reported() {
-    let (code, err) = answer(200, "application/json", r#"{"result": {"errors": [{"code": "77", "message": 5, "id": 9}]}}"#);
+    let (code, err) = answer(
+        200,
+        "application/json",
+        r#"{"result": {"errors": [{"code": "77", "message": 5, "id": 9}]}}"#,
+    );
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("code 77"), "{err}");
 }
 
 #[test]
 fn a_server_error_page_is_not_vizportal() {
-    let (code, err) = answer(500, "text/html", "<html><body><h1>500 Internal Server Error</h1></body></html>");
+    let (code, err) = answer(
+        500,
+        "text/html",
+        "<html><body><h1>500 Internal Server Error</h1></body></html>",
+    );
     assert_eq!(code, 4, "{err}");
-    assert!(err.contains("HTTP 500") && err.contains("Internal Server Error"), "{err}");
+    assert!(
+        err.contains("HTTP 500") && err.contains("Internal Server Error"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -74,7 +107,12 @@ fn a_50_mb_answer_is_cut_off_at_the_cap() {
     body.push_str(r#"{"result": {"keyId": ""#);
     body.push_str(&"x".repeat(50 * 1024 * 1024));
     body.push_str(r#""}}"#);
-    let server = fake_server(200, "application/json", Box::leak(body.into_boxed_str()), &[]);
+    let server = fake_server(
+        200,
+        "application/json",
+        Box::leak(body.into_boxed_str()),
+        &[],
+    );
     let (code, err, elapsed) = call_against(&server.url, &[]);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("larger than the 16 MiB limit"), "{err}");
