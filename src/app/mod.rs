@@ -62,8 +62,8 @@ pub fn main() -> i32 {
 
 fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
+        (true, _) => "vizscript=error",
+        (false, 0) => "vizscript=warn",
         (false, 1) => "vizscript=info",
         (false, _) => "vizscript=debug",
     };

@@ -87,6 +87,12 @@ impl ConnectOptions {
                         error_chain(&e)
                     ))
                 })?;
+                if bundle.is_empty() {
+                    return Err(VizportalError::Usage(format!(
+                        "--ca-cert {}: no PEM certificate in the file",
+                        path.display()
+                    )));
+                }
                 certs.extend(bundle);
             }
             builder = builder.tls_certs_merge(certs);

@@ -13,3 +13,4 @@ mod repl_terminal;
 mod scripts;
 mod secrets;
 mod support;
+mod tls;

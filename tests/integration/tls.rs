@@ -1,0 +1,72 @@
+//! The binary against the emulator over HTTPS with a private test CA: refused without
+//! `--ca-cert` (exit 4, naming the fix), trusted with it, and accepted with `--insecure`
+//! which warns.
+
+use vizscript::emulator::TlsIdentity;
+
+use crate::support::*;
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn https_emulator() -> vizscript::emulator::Emulator {
+    let cert = std::fs::read(fixture("server.pem")).unwrap();
+    let key = std::fs::read(fixture("server.key")).unwrap();
+    let identity = TlsIdentity::from_pem(&cert, &key).unwrap();
+    emulator_with(|c| c.tls = Some(identity))
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused_with_the_fix_named() {
+    let emu = https_emulator();
+    assert!(emu.url().starts_with("https://"));
+    let (code, out, err) = run(vizscript(&emu), &["call", "getSessionInfo"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains("certificate") && err.contains("--ca-cert"),
+        "{err}"
+    );
+    assert_eq!(
+        emu.stats().by_method.get("login"),
+        None,
+        "no password was sent"
+    );
+}
+
+#[test]
+fn the_private_ca_is_trusted_with_ca_cert() {
+    let emu = https_emulator();
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &["call", "getSessionInfo", "--ca-cert", &fixture("ca.pem")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"username\": \"admin\""), "{out}");
+    assert!(!err.contains("warning"), "{err}");
+    let mut cmd = vizscript(&emu);
+    cmd.env("TABLEAU_CA_CERT", fixture("ca.pem"));
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "TABLEAU_CA_CERT works too: {err}");
+}
+
+#[test]
+fn insecure_connects_and_warns() {
+    let emu = https_emulator();
+    let (code, out, err) = run(vizscript(&emu), &["call", "getSessionInfo", "--insecure"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("admin"));
+    assert!(err.contains("warning: --insecure"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_a_certificate_is_a_usage_error() {
+    let emu = https_emulator();
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["call", "getSessionInfo", "--ca-cert", &fixture("README.md")],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--ca-cert"), "{err}");
+}
