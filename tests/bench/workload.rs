@@ -394,15 +394,8 @@ fn overhead(run: Run) -> Duration {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<30} {:>14} {:>10} {:>9} {:>11} {:>10} {:>9}  {}",
-        "workload",
-        "size",
-        "wall ms",
-        "requests",
-        "server ms",
-        "client ms",
-        "RSS MiB",
-        "vs baseline"
+        "{:<30} {:>14} {:>10} {:>9} {:>11} {:>10} {:>9}  vs baseline",
+        "workload", "size", "wall ms", "requests", "server ms", "client ms", "RSS MiB",
     );
     for row in rows {
         let r = row.run;

@@ -129,7 +129,7 @@ fn check_state(name: &str, emu: &Emulator, before: &HashMap<String, Value>, out:
     let after = tasks(emu);
     let expected_moves = before
         .values()
-        .filter(|t| t["scheduleId"] != TARGET && id(t) % 3 == 0)
+        .filter(|t| t["scheduleId"] != TARGET && id(t).is_multiple_of(3))
         .count();
     assert!(
         out.contains(&format!("moved {expected_moves}\n")),
@@ -137,7 +137,7 @@ fn check_state(name: &str, emu: &Emulator, before: &HashMap<String, Value>, out:
     );
     for task in &after {
         let old = &before[task["id"].as_str().unwrap()];
-        let expected = if id(task) % 3 == 0 {
+        let expected = if id(task).is_multiple_of(3) {
             TARGET.into()
         } else {
             old["scheduleId"].clone()
