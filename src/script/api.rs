@@ -338,6 +338,7 @@ fn join_names(tasks: Vec<Value>, side: &SideTables) -> Vec<Dynamic> {
     let workbooks = side.names("workbooks");
     let datasources = side.names("datasources");
     let sites = side.names("sites");
+    let mut interner = convert::Interner::default();
     let name = |table: &HashMap<String, String>, id: Option<&Value>| {
         id.and_then(id_text)
             .and_then(|id| table.get(&id).cloned())
@@ -358,7 +359,7 @@ fn join_names(tasks: Vec<Value>, side: &SideTables) -> Vec<Dynamic> {
                 fields.entry("targetName").or_insert(target);
                 fields.insert("siteName".into(), site);
             }
-            convert::to_dynamic(task)
+            interner.to_dynamic(task)
         })
         .collect()
 }
