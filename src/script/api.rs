@@ -359,7 +359,7 @@ fn join_names(tasks: Vec<Value>, side: &SideTables) -> Vec<Dynamic> {
                 fields.entry("targetName").or_insert(target);
                 fields.insert("siteName".into(), site);
             }
-            interner.to_dynamic(task)
+            interner.convert(task)
         })
         .collect()
 }

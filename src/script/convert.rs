@@ -34,7 +34,7 @@ impl Interner {
     const MAX_LEN: usize = 64;
 
     /// JSON to a Rhai value, sharing repeated strings.
-    pub fn to_dynamic(&mut self, value: Value) -> Dynamic {
+    pub fn convert(&mut self, value: Value) -> Dynamic {
         match value {
             Value::String(s) if s.len() <= Self::MAX_LEN => match self.seen.get(&s) {
                 Some(shared) => shared.clone().into(),
@@ -45,12 +45,12 @@ impl Interner {
                 }
             },
             Value::Array(items) => {
-                Dynamic::from_array(items.into_iter().map(|v| self.to_dynamic(v)).collect())
+                Dynamic::from_array(items.into_iter().map(|v| self.convert(v)).collect())
             }
             Value::Object(fields) => Dynamic::from_map(
                 fields
                     .into_iter()
-                    .map(|(k, v)| (k.into(), self.to_dynamic(v)))
+                    .map(|(k, v)| (k.into(), self.convert(v)))
                     .collect(),
             ),
             other => to_dynamic(other),
@@ -163,8 +163,8 @@ mod tests {
     #[test]
     fn interned_strings_are_shared_and_equal() {
         let mut interner = Interner::default();
-        let a = interner.to_dynamic(json!({"type": "RefreshExtract"}));
-        let b = interner.to_dynamic(json!({"type": "RefreshExtract", "n": 1}));
+        let a = interner.convert(json!({"type": "RefreshExtract"}));
+        let b = interner.convert(json!({"type": "RefreshExtract", "n": 1}));
         let text = |d: &Dynamic| {
             d.read_lock::<Map>().unwrap()["type"]
                 .clone()

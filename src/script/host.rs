@@ -114,7 +114,11 @@ impl Host {
         filter: Option<&Map>,
     ) -> Result<rhai::Array, Box<EvalAltResult>> {
         let plain = |items: Vec<Value>, _: &SideTables| {
-            items.into_iter().map(convert::to_dynamic).collect()
+            let mut interner = convert::Interner::default();
+            items
+                .into_iter()
+                .map(|item| interner.convert(item))
+                .collect()
         };
         Ok(self.list(pos, method, items_key, filter, &plain)?.items)
     }
