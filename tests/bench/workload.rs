@@ -50,6 +50,8 @@ struct Run {
     requests: u64,
     server: Duration,
     rss_kib: u64,
+    /// The client's own CPU time (user + system).
+    cpu: Duration,
     moved: usize,
 }
 
@@ -58,6 +60,18 @@ struct Row {
     size: String,
     run: Run,
     baseline: Option<(String, Run)>,
+}
+
+impl Row {
+    fn new(workload: &str, size: String, run: Run, baseline: Option<(&str, Run)>) -> Row {
+        let baseline = baseline.map(|(name, b)| (name.to_string(), b));
+        Row {
+            workload: workload.to_string(),
+            size,
+            run,
+            baseline,
+        }
+    }
 }
 
 fn main() {
@@ -77,68 +91,54 @@ fn main() {
         write("move.rhai", MOVE_SCRIPT),
         write("naive.rhai", NAIVE_SCRIPT),
     );
-    let mut rows = Vec::new();
-
     let w1 = move_run(&move_script, small, Duration::ZERO, &[]);
     let naive = move_run(&naive_script, small, Duration::ZERO, &[]);
     assert_eq!(w1.moved, naive.moved, "both ways move the same tasks");
-    rows.push(Row {
-        workload: "W1 move (batched)".into(),
-        size: format!("{small} tasks"),
-        run: w1,
-        baseline: Some(("naive".into(), naive)),
-    });
-    rows.push(Row {
-        workload: "W1 baseline: naive".into(),
-        size: format!("{} moved", naive.moved),
-        run: naive,
-        baseline: None,
-    });
-
     let cold = cold_calls(if quick { 7 } else { 21 });
-    rows.push(Row {
-        workload: "W2 cold call (median)".into(),
-        size: "getSessionInfo".into(),
-        run: cold,
-        baseline: None,
-    });
-
     let w3 = move_run(&move_script, large, Duration::ZERO, &[]);
-    rows.push(Row {
-        workload: "W3 scale".into(),
-        size: format!("{large} tasks"),
-        run: w3,
-        baseline: Some(("W1".into(), w1)),
-    });
-
     let latency = Duration::from_millis(50);
     let sequential = move_run(&move_script, small, latency, &["--concurrency", "1"]);
     let concurrent = move_run(&move_script, small, latency, &["--concurrency", "8"]);
-    rows.push(Row {
-        workload: "W5 latency 50ms, concurrent".into(),
-        size: format!("{small} tasks"),
-        run: concurrent,
-        baseline: Some(("sequential".into(), sequential)),
-    });
-    rows.push(Row {
-        workload: "W5 baseline: sequential".into(),
-        size: format!("{small} tasks"),
-        run: sequential,
-        baseline: None,
-    });
-
+    // Last: it holds 100,000 tasks in this process.
     let (rhai, native) = script_cost(large);
     let as_run = |wall| Run {
         wall,
         ..Run::default()
     };
-    rows.push(Row {
-        workload: "W4 script cost (Rhai)".into(),
-        size: format!("{large} maps"),
-        run: as_run(rhai),
-        baseline: Some(("native Rust".into(), as_run(native))),
-    });
-
+    let rows = [
+        Row::new(
+            "W1 move (batched)",
+            format!("{small} tasks"),
+            w1,
+            Some(("naive", naive)),
+        ),
+        Row::new(
+            "W1 baseline: naive",
+            format!("{} moved", naive.moved),
+            naive,
+            None,
+        ),
+        Row::new("W2 cold call (median)", "getSessionInfo".into(), cold, None),
+        Row::new("W3 scale", format!("{large} tasks"), w3, Some(("W1", w1))),
+        Row::new(
+            "W4 script cost (Rhai)",
+            format!("{large} maps"),
+            as_run(rhai),
+            Some(("native Rust", as_run(native))),
+        ),
+        Row::new(
+            "W5 latency 50ms, concurrent",
+            format!("{small} tasks"),
+            concurrent,
+            Some(("sequential", sequential)),
+        ),
+        Row::new(
+            "W5 baseline: sequential",
+            format!("{small} tasks"),
+            sequential,
+            None,
+        ),
+    ];
     print_table(&rows);
     println!();
     println!(
@@ -151,8 +151,9 @@ fn main() {
         ratio(naive.wall, w1.wall)
     );
     println!(
-        "W1 client overhead: {:.0}% of wall (target < 25%)",
-        100.0 * overhead(w1).as_secs_f64() / w1.wall.as_secs_f64()
+        "W1 client overhead: wall - server = {:.0}% of wall; client CPU = {:.0}% of wall (target < 25%)",
+        100.0 * overhead(w1).as_secs_f64() / w1.wall.as_secs_f64(),
+        100.0 * w1.cpu.as_secs_f64() / w1.wall.as_secs_f64()
     );
     println!("W2 median: {:.1} ms (target < 50 ms)", ms(cold.wall));
     println!(
@@ -250,39 +251,80 @@ fn vizscript(emu: &ExternalEmulator) -> Command {
     cmd
 }
 
-/// Run the child and return its wall time, peak RSS (KiB) and stdout. The peak is the
-/// child's own high-water mark (`VmHWM` in /proc), read every 2 ms while it runs; it
-/// covers only the new program, not the memory of this process it was spawned from.
-fn measure(mut cmd: Command) -> (Duration, u64, String) {
+/// What one child run cost.
+struct Measured {
+    wall: Duration,
+    rss_kib: u64,
+    cpu: Duration,
+    stdout: String,
+}
+
+/// Run the child and measure it. Peak RSS is the child's own high-water mark (`VmHWM`
+/// in /proc; it covers only the new program, not the memory of this process it was
+/// spawned from) and CPU its user + system time, both read every 2 ms while it runs.
+fn measure(mut cmd: Command) -> Measured {
     let start = Instant::now();
     let mut child = cmd.stdout(Stdio::piped()).spawn().expect("spawn vizscript");
-    let status_path = format!("/proc/{}/status", child.id());
+    let proc_dir = format!("/proc/{}", child.id());
     let mut stdout = child.stdout.take().expect("stdout");
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut stdout, &mut text).expect("read stdout");
         text
     });
-    let mut peak = 0;
+    let (mut rss_kib, mut ticks) = (0, 0);
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
-        let hwm = std::fs::read_to_string(&status_path).ok().and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))?
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()
-        });
-        peak = peak.max(hwm.unwrap_or(0));
+        rss_kib = rss_kib.max(high_water_kib(&proc_dir).unwrap_or(0));
+        ticks = ticks.max(cpu_ticks(&proc_dir).unwrap_or(0));
         std::thread::sleep(Duration::from_millis(2));
     };
     let wall = start.elapsed();
-    let text = reader.join().expect("stdout reader");
-    assert!(status.success(), "vizscript failed: {text}");
-    (wall, peak, text)
+    let stdout = reader.join().expect("stdout reader");
+    assert!(status.success(), "vizscript failed: {stdout}");
+    // Linux reports CPU time in clock ticks of 10 ms.
+    Measured {
+        wall,
+        rss_kib,
+        cpu: Duration::from_millis(ticks * 10),
+        stdout,
+    }
+}
+
+fn high_water_kib(proc_dir: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("{proc_dir}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn cpu_ticks(proc_dir: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("{proc_dir}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Measure a child run against `emu`: wall, peak RSS, CPU, and the emulator's requests
+/// and handling time during it (the inspection call itself excluded).
+fn measured_run(emu: &ExternalEmulator, cmd: Command) -> (Run, String) {
+    let (requests_before, server_before) = emu.stats();
+    let m = measure(cmd);
+    let (requests_after, server_after) = emu.stats();
+    let run = Run {
+        wall: m.wall,
+        requests: requests_after - requests_before - 1,
+        server: server_after - server_before,
+        rss_kib: m.rss_kib,
+        cpu: m.cpu,
+        moved: 0,
+    };
+    (run, m.stdout)
 }
 
 fn move_run(script: &Path, tasks: usize, latency: Duration, extra: &[&str]) -> Run {
@@ -290,10 +332,8 @@ fn move_run(script: &Path, tasks: usize, latency: Duration, extra: &[&str]) -> R
     let target = "5";
     let mut cmd = vizscript(&emu);
     cmd.arg("run").arg(script).args(extra).args(["--", target]);
-    let (requests_before, server_before) = emu.stats();
-    let (wall, rss_kib, out) = measure(cmd);
-    let (requests_after, server_after) = emu.stats();
-    let moved = out
+    let (mut run, out) = measured_run(&emu, cmd);
+    run.moved = out
         .trim()
         .parse()
         .expect("the script prints how many tasks it moved");
@@ -305,18 +345,10 @@ fn move_run(script: &Path, tasks: usize, latency: Duration, extra: &[&str]) -> R
         .filter(|t| t["scheduleId"] == target)
         .count();
     assert!(
-        on_target >= moved,
+        on_target >= run.moved,
         "the moved tasks are on the target schedule"
     );
-    // The inspection GET itself counts as one request.
-    let requests = requests_after - requests_before - 1;
-    Run {
-        wall,
-        requests,
-        server: server_after - server_before,
-        rss_kib,
-        moved,
-    }
+    run
 }
 
 fn cold_calls(times: usize) -> Run {
@@ -325,17 +357,7 @@ fn cold_calls(times: usize) -> Run {
         .map(|_| {
             let mut cmd = vizscript(&emu);
             cmd.args(["call", "getSessionInfo"]);
-            let (requests_before, server_before) = emu.stats();
-            let (wall, rss_kib, _) = measure(cmd);
-            let (requests_after, server_after) = emu.stats();
-            let requests = requests_after - requests_before - 1;
-            Run {
-                wall,
-                requests,
-                server: server_after - server_before,
-                rss_kib,
-                moved: 0,
-            }
+            measured_run(&emu, cmd).0
         })
         .collect();
     runs.sort_by_key(|r| r.wall);
@@ -394,8 +416,15 @@ fn overhead(run: Run) -> Duration {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<30} {:>14} {:>10} {:>9} {:>11} {:>10} {:>9}  vs baseline",
-        "workload", "size", "wall ms", "requests", "server ms", "client ms", "RSS MiB",
+        "{:<28} {:>13} {:>9} {:>8} {:>9} {:>12} {:>10} {:>7}  vs baseline",
+        "workload",
+        "size",
+        "wall ms",
+        "requests",
+        "server ms",
+        "wall-server",
+        "client CPU",
+        "RSS MiB",
     );
     for row in rows {
         let r = row.run;
@@ -407,16 +436,18 @@ fn print_table(rows: &[Row]) {
             ),
             None => String::new(),
         };
-        let dash = |v: String, show: bool| if show { v } else { "-".into() };
+        let measured = r.requests > 0;
+        let dash = |v: String| if measured { v } else { "-".into() };
         println!(
-            "{:<30} {:>14} {:>10.1} {:>9} {:>11.1} {:>10.1} {:>9}  {}",
+            "{:<28} {:>13} {:>9.1} {:>8} {:>9} {:>12} {:>10} {:>7}  {}",
             row.workload,
             row.size,
             ms(r.wall),
-            dash(r.requests.to_string(), r.requests > 0),
-            ms(r.server),
-            ms(overhead(r)),
-            dash((r.rss_kib / 1024).to_string(), r.rss_kib > 0),
+            dash(r.requests.to_string()),
+            dash(format!("{:.1}", ms(r.server))),
+            dash(format!("{:.1}", ms(overhead(r)))),
+            dash(format!("{:.0}", ms(r.cpu))),
+            dash((r.rss_kib / 1024).to_string()),
             vs
         );
     }
