@@ -37,12 +37,10 @@ pub fn main() -> i32 {
         Command::Emulator(args) => serve::serve(args),
         Command::Functions(args) => functions::functions(args),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "vizscript",
-                &mut std::io::stdout(),
-            );
+            // Generated into memory first: a closed pipe (`| head`) must not panic.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "vizscript", &mut script);
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
             Ok(())
         }
     };

@@ -142,10 +142,10 @@ impl Session {
     }
 
     /// A call that renews an expired session and repeats itself. Each expiry costs one
-    /// login; a session that keeps expiring between the login and the repeat is given
-    /// up on after a few rounds.
+    /// login; a server that keeps rejecting fresh sessions is given up on after ten
+    /// (a call that backs off through many refusals can outlive several short sessions).
     fn call_renewing(&self, method: &str, params: &Value) -> Result<Value, VizportalError> {
-        const RENEWALS: usize = 3;
+        const RENEWALS: usize = 10;
         let kind = MethodKind::of(method);
         let attempt = || self.transport.post(method, params);
         for _ in 0..RENEWALS {

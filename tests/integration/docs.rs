@@ -56,3 +56,15 @@ fn functions_lists_the_contract_api_with_docs() {
     let overloads = list.iter().filter(|f| f["name"] == "extract_tasks").count();
     assert_eq!(overloads, 2, "with and without a filter");
 }
+
+#[test]
+fn completions_are_generated_for_the_shell() {
+    let cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
+    let (code, out, _) = run(cmd, &["completions", "bash"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("_vizscript()") && out.contains("--dry-run"),
+        "{}",
+        &out[..out.len().min(200)]
+    );
+}
