@@ -299,10 +299,10 @@ pub mod vizportal_api {
 
 use std::collections::HashMap;
 
-use rhai::{Array, Dynamic, EvalAltResult, Map};
+use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
 use serde_json::Value;
 
-use crate::vizportal::{SideTables, id_text};
+use crate::vizportal::SideTables;
 
 use crate::script::convert;
 use crate::script::error::usage;
@@ -332,34 +332,49 @@ pub(super) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) ->
 }
 
 /// Tasks of one page with `scheduleName`, `targetName` and `siteName` from the page's
-/// side tables (a `targetName` the server sent is kept).
-fn join_names(tasks: Vec<Value>, side: &SideTables) -> Vec<Dynamic> {
-    let schedules = side.names("schedules");
-    let workbooks = side.names("workbooks");
-    let datasources = side.names("datasources");
-    let sites = side.names("sites");
-    let mut interner = convert::Interner::default();
-    let name = |table: &HashMap<String, String>, id: Option<&Value>| {
-        id.and_then(id_text)
-            .and_then(|id| table.get(&id).cloned())
-            .map_or(Value::Null, Value::String)
+/// side tables (a `targetName` the server sent is kept). Each name is one shared string.
+fn join_names(mut tasks: Vec<Dynamic>, side: &SideTables) -> Vec<Dynamic> {
+    let shared = |table: &str| -> HashMap<String, Dynamic> {
+        side.names(table)
+            .into_iter()
+            .map(|(id, name)| (id, Dynamic::from(ImmutableString::from(name))))
+            .collect()
     };
+    let (schedules, workbooks, datasources, sites) = (
+        shared("schedules"),
+        shared("workbooks"),
+        shared("datasources"),
+        shared("sites"),
+    );
+    let name = |table: &HashMap<String, Dynamic>, map: &Map, key: &str| {
+        map.get(key)
+            .and_then(id_of)
+            .and_then(|id| table.get(&id).cloned())
+            .unwrap_or(Dynamic::UNIT)
+    };
+    for task in &mut tasks {
+        let Some(mut map) = task.write_lock::<Map>() else {
+            continue;
+        };
+        let workbook = map
+            .get("targetType")
+            .and_then(id_of)
+            .is_some_and(|t| t.eq_ignore_ascii_case("workbook"));
+        let targets = if workbook { &workbooks } else { &datasources };
+        let schedule = name(&schedules, &map, "scheduleId");
+        let target = name(targets, &map, "targetId");
+        let site = name(&sites, &map, "siteId");
+        map.insert("scheduleName".into(), schedule);
+        map.entry("targetName".into()).or_insert(target);
+        map.insert("siteName".into(), site);
+    }
     tasks
-        .into_iter()
-        .map(|mut task| {
-            if let Value::Object(fields) = &mut task {
-                let targets = match fields.get("targetType").and_then(Value::as_str) {
-                    Some(t) if t.eq_ignore_ascii_case("workbook") => &workbooks,
-                    _ => &datasources,
-                };
-                let schedule = name(&schedules, fields.get("scheduleId"));
-                let target = name(targets, fields.get("targetId"));
-                let site = name(&sites, fields.get("siteId"));
-                fields.insert("scheduleName".into(), schedule);
-                fields.entry("targetName").or_insert(target);
-                fields.insert("siteName".into(), site);
-            }
-            interner.convert(task)
-        })
-        .collect()
+}
+
+/// An id (or any short text field) as text, whether the server sent a string or a number.
+fn id_of(value: &Dynamic) -> Option<String> {
+    if let Ok(text) = value.as_immutable_string_ref() {
+        return Some(text.to_string());
+    }
+    value.as_int().ok().map(|n| n.to_string())
 }

@@ -21,43 +21,6 @@ pub fn to_dynamic(value: Value) -> Dynamic {
     }
 }
 
-/// Converts JSON to Rhai values sharing one copy of each repeated short string (site and
-/// schedule names, types, timestamps of a schedule): a page of 1,000 tasks repeats most of
-/// its strings, and 100,000 tasks should not hold 100,000 copies of "RefreshExtract".
-#[derive(Default)]
-pub struct Interner {
-    seen: std::collections::HashMap<String, ImmutableString>,
-}
-
-impl Interner {
-    /// Strings longer than this are rarely repeated; they are not looked up.
-    const MAX_LEN: usize = 64;
-
-    /// JSON to a Rhai value, sharing repeated strings.
-    pub fn convert(&mut self, value: Value) -> Dynamic {
-        match value {
-            Value::String(s) if s.len() <= Self::MAX_LEN => match self.seen.get(&s) {
-                Some(shared) => shared.clone().into(),
-                None => {
-                    let shared = ImmutableString::from(s.as_str());
-                    self.seen.insert(s, shared.clone());
-                    shared.into()
-                }
-            },
-            Value::Array(items) => {
-                Dynamic::from_array(items.into_iter().map(|v| self.convert(v)).collect())
-            }
-            Value::Object(fields) => Dynamic::from_map(
-                fields
-                    .into_iter()
-                    .map(|(k, v)| (k.into(), self.convert(v)))
-                    .collect(),
-            ),
-            other => to_dynamic(other),
-        }
-    }
-}
-
 /// A JSON object as a Rhai map.
 pub fn to_map(fields: serde_json::Map<String, Value>) -> Map {
     fields
@@ -158,24 +121,6 @@ mod tests {
             json!({"operator": "eq", "field": "scheduleId", "value": "4"})
         );
         assert_eq!(f["clauses"][1]["value"], "RefreshExtract");
-    }
-
-    #[test]
-    fn interned_strings_are_shared_and_equal() {
-        let mut interner = Interner::default();
-        let a = interner.convert(json!({"type": "RefreshExtract"}));
-        let b = interner.convert(json!({"type": "RefreshExtract", "n": 1}));
-        let text = |d: &Dynamic| {
-            d.read_lock::<Map>().unwrap()["type"]
-                .clone()
-                .into_immutable_string()
-                .unwrap()
-        };
-        assert!(text(&a).ptr_eq(&text(&b)));
-        assert_eq!(
-            to_json(&b).unwrap(),
-            json!({"type": "RefreshExtract", "n": 1})
-        );
     }
 
     #[test]

@@ -87,7 +87,7 @@ impl Host {
         method: &str,
         items_key: &str,
         filter: Option<&Map>,
-        convert: ConvertFn<'_, Dynamic>,
+        convert: ConvertFn<'_, Dynamic, Dynamic>,
     ) -> Result<Listing<Dynamic>, Box<EvalAltResult>> {
         let client = self.client(pos)?;
         let mut params = serde_json::Map::new();
@@ -113,13 +113,7 @@ impl Host {
         items_key: &str,
         filter: Option<&Map>,
     ) -> Result<rhai::Array, Box<EvalAltResult>> {
-        let plain = |items: Vec<Value>, _: &SideTables| {
-            let mut interner = convert::Interner::default();
-            items
-                .into_iter()
-                .map(|item| interner.convert(item))
-                .collect()
-        };
+        let plain = |items: Vec<Dynamic>, _: &SideTables| items;
         Ok(self.list(pos, method, items_key, filter, &plain)?.items)
     }
 

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
@@ -49,8 +50,9 @@ impl SideTables {
     }
 }
 
-/// Converts one page's items; gets the page's side tables.
-pub type ConvertFn<'a, T> = &'a (dyn Fn(Vec<Value>, &SideTables) -> Vec<T> + Sync);
+/// Converts one page's items (read straight from the answer as `I`); gets the page's
+/// side tables.
+pub type ConvertFn<'a, I, T> = &'a (dyn Fn(Vec<I>, &SideTables) -> Vec<T> + Sync);
 
 /// Progress reports while paging: `(items so far, total if known)`.
 pub type ProgressFn<'a> = &'a (dyn Fn(usize, Option<usize>) + Sync);
@@ -64,22 +66,22 @@ struct Page<T> {
 }
 
 /// What a list call needs besides the session.
-struct ListCall<'a, T> {
+struct ListCall<'a, I, T> {
     method: &'a str,
     params: &'a Value,
     items_key: &'a str,
-    convert: ConvertFn<'a, T>,
+    convert: ConvertFn<'a, I, T>,
 }
 
 impl Session {
     /// Fetch every page of a list method. `params` holds `filter`/`order`; `page` is set
     /// here. `items_key` names the item array in the result (`tasks`, `schedules`, ...).
-    pub fn list_all<T: Send>(
+    pub fn list_all<I: DeserializeOwned, T: Send>(
         &self,
         method: &str,
         params: &Value,
         items_key: &str,
-        convert: ConvertFn<'_, T>,
+        convert: ConvertFn<'_, I, T>,
         progress: ProgressFn<'_>,
     ) -> Result<Listing<T>, VizportalError> {
         let call = ListCall {
@@ -134,7 +136,10 @@ impl Session {
     }
 
     /// The first page, shrinking the page size if the server refuses it as too large.
-    fn first_page<T>(&self, call: &ListCall<'_, T>) -> Result<(Page<T>, usize), VizportalError> {
+    fn first_page<I: DeserializeOwned, T>(
+        &self,
+        call: &ListCall<'_, I, T>,
+    ) -> Result<(Page<T>, usize), VizportalError> {
         let mut size = self.page_size;
         loop {
             match self.fetch_page(call, 0, size) {
@@ -150,9 +155,9 @@ impl Session {
         }
     }
 
-    fn fetch_page<T>(
+    fn fetch_page<I: DeserializeOwned, T>(
         &self,
-        call: &ListCall<'_, T>,
+        call: &ListCall<'_, I, T>,
         start: usize,
         size: usize,
     ) -> Result<Page<T>, VizportalError> {
@@ -170,23 +175,29 @@ impl Session {
             "page".into(),
             json!({ "startIndex": start, "maxItems": size }),
         );
-        let Value::Object(mut result) = self.call(method, &Value::Object(body))? else {
-            return Err(VizportalError::transport(
-                method,
-                "the result is not an object",
-            ));
+        let mut result = self.call_raw(method, &Value::Object(body))?;
+        let broken = |what: String| VizportalError::transport(method, what);
+        let items: Vec<I> = match result.remove(call.items_key) {
+            Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get()).map_err(|e| {
+                broken(format!(
+                    "`{}` in the result is not a list of items: {e}",
+                    call.items_key
+                ))
+            })?,
+            _ => Vec::new(),
         };
-        let items = match result.remove(call.items_key) {
-            Some(Value::Array(items)) => items,
-            None | Some(Value::Null) => Vec::new(),
-            Some(_) => {
-                let what = format!("`{}` in the result is not an array", call.items_key);
-                return Err(VizportalError::transport(method, what));
-            }
+        let mut number = |key: &str| {
+            result
+                .remove(key)
+                .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
         };
-        let total = result.remove("totalCount").and_then(|v| as_count(&v));
-        let more = result.remove("moreItems").and_then(|v| v.as_bool());
-        let side = SideTables { tables: result };
+        let total = number("totalCount").and_then(|v| as_count(&v));
+        let more = number("moreItems").and_then(|v| v.as_bool());
+        let tables = result
+            .into_iter()
+            .filter_map(|(key, raw)| Some((key, serde_json::from_str::<Value>(raw.get()).ok()?)))
+            .collect();
+        let side = SideTables { tables };
         let items = (call.convert)(items, &side);
         Ok(Page {
             items,

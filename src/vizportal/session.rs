@@ -13,7 +13,7 @@ use super::error::{LoginFailure, VizportalError};
 use super::method::MethodKind;
 use super::options::ConnectOptions;
 use super::retry::RetryPolicy;
-use super::transport::{Attempt, Transport};
+use super::transport::{Attempt, RawResult, Transport};
 use crate::wire::{WireError, code};
 
 /// Who is signed in, and on which site.
@@ -141,13 +141,31 @@ impl Session {
         Ok(result)
     }
 
-    /// A call that renews an expired session and repeats itself. Each expiry costs one
-    /// login; a server that keeps rejecting fresh sessions is given up on after ten
-    /// (a call that backs off through many refusals can outlive several short sessions).
     fn call_renewing(&self, method: &str, params: &Value) -> Result<Value, VizportalError> {
+        self.renewing(method, || self.transport.post(method, params))
+    }
+
+    /// A call whose `result` members stay unparsed (for large list pages); otherwise
+    /// exactly like [`Session::call`].
+    pub(crate) fn call_raw(
+        &self,
+        method: &str,
+        params: &Value,
+    ) -> Result<RawResult, VizportalError> {
+        self.renewing(method, || self.transport.post_raw(method, params))
+    }
+
+    /// Run `attempt` with the retry policy of `method`, renewing an expired session and
+    /// repeating. Each expiry costs one login; a server that keeps rejecting fresh
+    /// sessions is given up on after ten (a call that backs off through many refusals can
+    /// outlive several short sessions).
+    fn renewing<T>(
+        &self,
+        method: &str,
+        attempt: impl FnMut() -> Result<T, Attempt> + Copy,
+    ) -> Result<T, VizportalError> {
         const RENEWALS: usize = 10;
         let kind = MethodKind::of(method);
-        let attempt = || self.transport.post(method, params);
         for _ in 0..RENEWALS {
             let generation = self.generation.load(Ordering::SeqCst);
             match self.retry.run(method, kind, attempt) {

@@ -100,6 +100,25 @@ impl fmt::Display for Attempt {
     }
 }
 
+/// The members of a `result` object, each still JSON text.
+pub(crate) type RawResult = std::collections::HashMap<String, Box<serde_json::value::RawValue>>;
+
+/// An answer as it came: where from, status, content type and body.
+struct RawAnswer {
+    url: String,
+    status: StatusCode,
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+/// True when a raw result carries a non-empty `errors` list.
+fn has_errors(result: &RawResult) -> bool {
+    result.get("errors").is_some_and(|raw| {
+        serde_json::from_str::<Vec<serde::de::IgnoredAny>>(raw.get())
+            .map_or(true, |list| !list.is_empty())
+    })
+}
+
 /// The HTTP side of a session: a client with a cookie jar bound to one server.
 pub(crate) struct Transport {
     client: Client,
@@ -166,12 +185,69 @@ impl Transport {
 
     /// POST one call and return its `result`, or how the attempt failed.
     pub(crate) fn post(&self, method: &str, params: &Value) -> Result<Value, Attempt> {
+        let answer = self.exchange(method, params)?;
+        parse_answer(
+            method,
+            &answer.url,
+            answer.status,
+            &answer.content_type,
+            &answer.bytes,
+        )
+    }
+
+    /// POST one call and return the members of its `result` unparsed, so a large list
+    /// can be read straight into the caller's types. Anything but a plain successful
+    /// result goes through [`parse_answer`] and fails the same way as [`Transport::post`].
+    pub(crate) fn post_raw(&self, method: &str, params: &Value) -> Result<RawResult, Attempt> {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            result: RawResult,
+        }
+        let answer = self.exchange(method, params)?;
+        let raw = serde_json::from_slice::<Envelope>(&answer.bytes)
+            .ok()
+            .map(|e| e.result);
+        match raw {
+            Some(result) if answer.status.is_success() && !has_errors(&result) => Ok(result),
+            _ => parse_answer(
+                method,
+                &answer.url,
+                answer.status,
+                &answer.content_type,
+                &answer.bytes,
+            )
+            .and_then(|_| {
+                Err(not_vizportal(
+                    &answer.url,
+                    answer.status.as_u16(),
+                    "a result that is not an object",
+                    "",
+                ))
+            }),
+        }
+    }
+
+    /// Send a call and read its answer, following one same-host redirect.
+    fn exchange(&self, method: &str, params: &Value) -> Result<RawAnswer, Attempt> {
         let body = serde_json::to_vec(&serde_json::json!({"method": method, "params": params}))
             .map_err(|e| Attempt::Final(VizportalError::Usage(format!("{method}: {e}"))))?;
         let url = wire::method_url(self.base(), method);
         let response = self.send(method, &url, &body)?;
         let response = self.follow_redirect(method, &url, &body, response)?;
-        self.read_answer(method, &url, response)
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no content type")
+            .to_string();
+        let bytes = self.read_capped(method, response)?;
+        Ok(RawAnswer {
+            url,
+            status,
+            content_type,
+            bytes,
+        })
     }
 
     fn send(&self, method: &str, url: &str, body: &[u8]) -> Result<Response, Attempt> {
@@ -238,18 +314,6 @@ impl Transport {
             ));
         }
         Ok(again)
-    }
-
-    fn read_answer(&self, method: &str, url: &str, response: Response) -> Result<Value, Attempt> {
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("no content type")
-            .to_string();
-        let bytes = self.read_capped(method, response)?;
-        parse_answer(method, url, status, &content_type, &bytes)
     }
 
     fn read_capped(&self, method: &str, response: Response) -> Result<Vec<u8>, Attempt> {

@@ -53,7 +53,7 @@ fn concurrent_clients_changing_the_same_tasks_lose_no_update() {
                     "getExtractTasks",
                     &json!({}),
                     "tasks",
-                    &|items, _| items,
+                    &|items: Vec<serde_json::Value>, _| items,
                     &|_, _| {},
                 );
                 assert_eq!(
