@@ -242,3 +242,19 @@ fn demo_call_works_without_a_server() {
     let info: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(info["user"]["username"], "admin");
 }
+
+#[test]
+fn a_server_refusing_large_pages_gets_smaller_ones() {
+    let emu = emulator_with(|c| {
+        c.dataset = one_site(1200, 6);
+        c.max_page = 300;
+        c.page_overflow = vizscript::emulator::PageOverflow::Reject;
+    });
+    let (_dir, path) = script_file("print(extract_tasks().len());\n");
+    let (code, out, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "1200");
+    let stats = emu.stats();
+    // 1000 and 500 are refused (code 19), 250 is served: 1200 tasks in 5 pages.
+    assert_eq!(stats.by_method["getExtractTasks"], 2 + 5, "{stats:?}");
+}
