@@ -142,16 +142,7 @@ pub(super) fn schedule_for(
     params: &Map<String, Value>,
     action: ScheduledAction,
 ) -> Result<Id, Failure> {
-    let requested = params::id(params, "scheduleId")?;
-    let schedule = requested
-        .id
-        .and_then(|id| state.data.schedules.get(&id))
-        .ok_or_else(|| {
-            Failure::business(
-                code::SCHEDULE_NOT_FOUND,
-                format!("schedule {} does not exist", requested.text),
-            )
-        })?;
+    let (requested, schedule) = existing(state, params, "scheduleId")?;
     if schedule.scheduled_action != action {
         let code = match action {
             ScheduledAction::Extract => code::SCHEDULE_NOT_FOUND,
@@ -166,6 +157,22 @@ pub(super) fn schedule_for(
         return Err(Failure::business(code, message));
     }
     Ok(schedule.id)
+}
+
+/// The schedule whose id is `params[key]`, or code 120001 naming the id asked for.
+fn existing<'a>(
+    state: &'a ServerState,
+    params: &Map<String, Value>,
+    key: &str,
+) -> Result<(RequestedId, &'a Schedule), Failure> {
+    let requested = params::id(params, key)?;
+    match requested.id.and_then(|id| state.data.schedules.get(&id)) {
+        Some(schedule) => Ok((requested, schedule)),
+        None => Err(Failure::business(
+            code::SCHEDULE_NOT_FOUND,
+            format!("schedule {} does not exist", requested.text),
+        )),
+    }
 }
 
 /// A schedule name: not empty, not too long, not taken by another schedule (ignoring case).
@@ -259,16 +266,7 @@ pub(super) fn create(state: &mut ServerState, call: &Call) -> Outcome {
 pub(super) fn update(state: &mut ServerState, call: &Call) -> Outcome {
     let session = call.session()?;
     require_server_admin(state, session)?;
-    let requested = params::id(call.params, "id")?;
-    let current = requested
-        .id
-        .and_then(|id| state.data.schedules.get(&id))
-        .ok_or_else(|| {
-            Failure::business(
-                code::SCHEDULE_NOT_FOUND,
-                format!("schedule {} does not exist", requested.text),
-            )
-        })?;
+    let (_, current) = existing(state, call.params, "id")?;
     let mut changed = current.clone();
     if let Some(name) = params::opt_text(call.params, "name")? {
         changed.name = checked_name(&state.data, name, Some(current.id))?;
