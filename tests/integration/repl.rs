@@ -161,3 +161,14 @@ fn readme_walkthrough_is_true() {
         "README's REPL walkthrough no longer matches; update it"
     );
 }
+
+#[test]
+fn load_runs_a_script_into_the_session() {
+    let emu = emulator();
+    let (_dir, path) = script_file("fn busiest() { schedules().len() }\nlet loaded = true;\n");
+    let input = format!(":load {path}\nloaded\nbusiest()\n:load /no/such/file.rhai\n");
+    let (code, out, err) = piped(&emu, &input);
+    assert_eq!(code, 1, "the missing file counts as a failed input: {err}");
+    assert_eq!(out, format!("true\n{}\n", schedules(&emu).len()));
+    assert!(err.contains("cannot read /no/such/file.rhai"), "{err}");
+}
