@@ -326,9 +326,7 @@ pub(super) fn batch_with(
 
 pub(super) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) -> Out<Array> {
     let pos = ctx.call_position();
-    Ok(Host::of(ctx)?
-        .list(pos, "getExtractTasks", "tasks", filter, &join_names)?
-        .items)
+    Host::of(ctx)?.list(pos, "getExtractTasks", "tasks", filter, &join_names)
 }
 
 /// Tasks of one page with `scheduleName`, `targetName` and `siteName` from the page's

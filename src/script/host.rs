@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::convert;
 use super::error::{batch_error, raise, summary_map, usage};
 use super::progress::Progress;
-use crate::vizportal::{Client, ConvertFn, Listing, SideTables};
+use crate::vizportal::{Client, ConvertFn, SideTables};
 
 /// Where script output goes (stdout in the CLI, a buffer in tests).
 pub type Output = Arc<dyn Fn(&str) + Send + Sync>;
@@ -88,7 +88,7 @@ impl Host {
         items_key: &str,
         filter: Option<&Map>,
         convert: ConvertFn<'_, Dynamic, Dynamic>,
-    ) -> Result<Listing<Dynamic>, Box<EvalAltResult>> {
+    ) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
         let client = self.client(pos)?;
         let mut params = serde_json::Map::new();
         if let Some(filter) = filter {
@@ -114,7 +114,7 @@ impl Host {
         filter: Option<&Map>,
     ) -> Result<rhai::Array, Box<EvalAltResult>> {
         let plain = |items: Vec<Dynamic>, _: &SideTables| items;
-        Ok(self.list(pos, method, items_key, filter, &plain)?.items)
+        self.list(pos, method, items_key, filter, &plain)
     }
 
     /// A batch method over `ids`, chunked; raises when any id failed.

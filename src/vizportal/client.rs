@@ -12,7 +12,6 @@ use serde_json::{Map, Value, json};
 
 use super::audit::{AuditEntry, AuditLog, redact_params};
 use super::error::VizportalError;
-use super::listing::id_text;
 use super::method::MethodKind;
 use super::parallel::in_order;
 use super::session::Session;
@@ -265,13 +264,5 @@ fn item_failures(error: &VizportalError) -> Vec<ItemFailure> {
             })
             .collect(),
         _ => Vec::new(),
-    }
-}
-
-/// Normalise ids given as strings or numbers.
-pub fn ids_from_json(value: &Value) -> Option<Vec<String>> {
-    match value {
-        Value::Array(items) => items.iter().map(id_text).collect(),
-        single => id_text(single).map(|id| vec![id]),
     }
 }

@@ -6,7 +6,7 @@
 //! as the page arrives (with that page's side tables at hand), so a list of 100,000 items
 //! is never held twice.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -15,17 +15,6 @@ use super::error::VizportalError;
 use super::parallel::in_order;
 use super::session::Session;
 use crate::wire::code;
-
-/// Every item of a list call, converted, with the side tables of all pages merged.
-#[derive(Debug)]
-pub struct Listing<T> {
-    /// The items, in server order.
-    pub items: Vec<T>,
-    /// Side tables by name (`schedules`, `sites`, `workbooks`, ...), de-duplicated by id.
-    pub side: BTreeMap<String, Vec<Value>>,
-    /// Pages requested.
-    pub pages: usize,
-}
 
 /// Side tables of one page, with name lookups by id.
 pub struct SideTables {
@@ -60,7 +49,6 @@ pub type ProgressFn<'a> = &'a (dyn Fn(usize, Option<usize>) + Sync);
 /// One page as the server answered it, its items converted.
 struct Page<T> {
     items: Vec<T>,
-    side: Map<String, Value>,
     total: Option<usize>,
     more: Option<bool>,
 }
@@ -83,7 +71,7 @@ impl Session {
         items_key: &str,
         convert: ConvertFn<'_, I, T>,
         progress: ProgressFn<'_>,
-    ) -> Result<Listing<T>, VizportalError> {
+    ) -> Result<Vec<T>, VizportalError> {
         let call = ListCall {
             method,
             params,
@@ -91,20 +79,12 @@ impl Session {
             convert,
         };
         let (first, page_size) = self.first_page(&call)?;
-        let mut listing = Listing {
-            items: Vec::new(),
-            side: BTreeMap::new(),
-            pages: 0,
-        };
-        let mut seen_side: BTreeMap<String, HashSet<String>> = BTreeMap::new();
+        let mut items = Vec::with_capacity(first.total.unwrap_or(0));
         let served = first.items.len();
         let (total, mut more) = (first.total, first.more);
         let mut next = served;
-        if let Some(total) = total {
-            listing.items.reserve(total);
-        }
-        absorb(&mut listing, &mut seen_side, first);
-        progress(listing.items.len(), total);
+        items.extend(first.items);
+        progress(items.len(), total);
         if let (Some(total), true) = (
             total,
             self.concurrency > 1 && served > 0 && more != Some(false),
@@ -118,8 +98,8 @@ impl Session {
                 let page = page?;
                 more = page.more;
                 next += page.items.len();
-                absorb(&mut listing, &mut seen_side, page);
-                progress(listing.items.len(), Some(total));
+                items.extend(page.items);
+                progress(items.len(), Some(total));
             }
         }
         while has_more(more, total, next) {
@@ -129,10 +109,10 @@ impl Session {
             }
             next += page.items.len();
             more = page.more;
-            absorb(&mut listing, &mut seen_side, page);
-            progress(listing.items.len(), total);
+            items.extend(page.items);
+            progress(items.len(), total);
         }
-        Ok(listing)
+        Ok(items)
     }
 
     /// The first page, shrinking the page size if the server refuses it as too large.
@@ -199,12 +179,7 @@ impl Session {
             .collect();
         let side = SideTables { tables };
         let items = (call.convert)(items, &side);
-        Ok(Page {
-            items,
-            side: side.tables,
-            total,
-            more,
-        })
+        Ok(Page { items, total, more })
     }
 }
 
@@ -225,31 +200,8 @@ fn has_more(more: Option<bool>, total: Option<usize>, next: usize) -> bool {
     }
 }
 
-fn absorb<T>(
-    listing: &mut Listing<T>,
-    seen: &mut BTreeMap<String, HashSet<String>>,
-    page: Page<T>,
-) {
-    listing.pages += 1;
-    listing.items.extend(page.items);
-    for (table, rows) in page.side {
-        let Value::Array(rows) = rows else { continue };
-        let seen = seen.entry(table.clone()).or_default();
-        let merged = listing.side.entry(table).or_default();
-        for row in rows {
-            let key = row
-                .get("id")
-                .and_then(id_text)
-                .unwrap_or_else(|| row.to_string());
-            if seen.insert(key) {
-                merged.push(row);
-            }
-        }
-    }
-}
-
 /// Ids arrive as strings; some servers send numbers.
-pub fn id_text(value: &Value) -> Option<String> {
+fn id_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -270,35 +222,15 @@ mod tests {
     }
 
     #[test]
-    fn side_tables_merge_without_duplicates_and_name_lookups_work() {
-        let mut listing = Listing {
-            items: Vec::new(),
-            side: BTreeMap::new(),
-            pages: 0,
-        };
-        let mut seen = BTreeMap::new();
-        for _ in 0..2 {
-            let mut side = Map::new();
-            side.insert(
-                "schedules".into(),
-                json!([{"id": "1", "name": "Daily"}, {"id": 2, "name": "Hourly"}]),
-            );
-            let lookup = SideTables {
-                tables: side.clone(),
-            };
-            assert_eq!(lookup.names("schedules")["2"], "Hourly");
-            absorb(
-                &mut listing,
-                &mut seen,
-                Page {
-                    items: vec![json!({"id": "9"})],
-                    side,
-                    total: None,
-                    more: None,
-                },
-            );
-        }
-        assert_eq!(listing.items.len(), 2);
-        assert_eq!(listing.side["schedules"].len(), 2);
+    fn side_table_names_accept_string_and_number_ids() {
+        let mut tables = Map::new();
+        tables.insert(
+            "schedules".into(),
+            json!([{"id": "1", "name": "Daily"}, {"id": 2, "name": "Hourly"}, {"name": "no id"}]),
+        );
+        let names = SideTables { tables }.names("schedules");
+        assert_eq!(names["1"], "Daily");
+        assert_eq!(names["2"], "Hourly");
+        assert_eq!(names.len(), 2);
     }
 }

@@ -16,10 +16,10 @@ mod session;
 mod transport;
 
 pub use audit::AuditLog;
-pub use client::{BatchSummary, Client, ItemFailure, PlannedCall, ids_from_json};
+pub use client::{BatchSummary, Client, ItemFailure, PlannedCall};
 pub use crypto::encrypt_password;
 pub use error::{LoginFailure, VizportalError};
-pub use listing::{ConvertFn, Listing, ProgressFn, SideTables, id_text};
+pub use listing::{ConvertFn, ProgressFn, SideTables};
 pub use method::MethodKind;
 pub use options::ConnectOptions;
 pub use retry::RetryPolicy;

@@ -57,7 +57,7 @@ fn concurrent_clients_changing_the_same_tasks_lose_no_update() {
                     &|_, _| {},
                 );
                 assert_eq!(
-                    all.unwrap().items.len(),
+                    all.unwrap().len(),
                     ids.len(),
                     "reads page consistently under load"
                 );
