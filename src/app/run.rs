@@ -28,7 +28,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
         &limits,
         Arc::default(),
     );
-    script.check(&checker).map_err(|f| Failure {
+    // Compiled once, before signing in: a script that does not parse costs no request.
+    let ast = script.check(&checker).map_err(|f| Failure {
         code: f.exit_code,
         message: f.report,
     })?;
@@ -44,7 +45,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
     let outcome = std::thread::Builder::new()
         .name("script".into())
         .stack_size(SCRIPT_STACK)
-        .spawn(move || script.run(&engine, &script_args))
+        .spawn(move || script.run(&engine, &ast, &script_args))
         .map_err(|e| Failure {
             code: 1,
             message: format!("error: cannot start the script thread: {e}"),

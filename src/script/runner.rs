@@ -39,14 +39,18 @@ impl Script {
         Ok(ast)
     }
 
-    /// Run the script with `args` as `ARGS`.
-    pub fn run(&self, engine: &Engine, args: &[String]) -> Result<(), ScriptFailure> {
-        let ast = self.check(engine)?;
+    /// Run the script, as compiled by [`Script::check`], with `args` as `ARGS`.
+    pub fn run(
+        &self,
+        engine: &Engine,
+        ast: &rhai::AST,
+        args: &[String],
+    ) -> Result<(), ScriptFailure> {
         let mut scope = Scope::new();
         let args: rhai::Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
         scope.push_constant("ARGS", args);
         engine
-            .run_ast_with_scope(&mut scope, &ast)
+            .run_ast_with_scope(&mut scope, ast)
             .map_err(|error| runtime_failure(&self.name, &self.source, &error))
     }
 }
