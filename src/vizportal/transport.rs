@@ -111,6 +111,19 @@ struct RawAnswer {
     bytes: Vec<u8>,
 }
 
+impl RawAnswer {
+    /// The answer's `result`, or how it failed (see [`parse_answer`]).
+    fn parse(&self, method: &str) -> Result<Value, Attempt> {
+        parse_answer(
+            method,
+            &self.url,
+            self.status,
+            &self.content_type,
+            &self.bytes,
+        )
+    }
+}
+
 /// True when a raw result carries a non-empty `errors` list.
 fn has_errors(result: &RawResult) -> bool {
     result.get("errors").is_some_and(|raw| {
@@ -185,14 +198,7 @@ impl Transport {
 
     /// POST one call and return its `result`, or how the attempt failed.
     pub(crate) fn post(&self, method: &str, params: &Value) -> Result<Value, Attempt> {
-        let answer = self.exchange(method, params)?;
-        parse_answer(
-            method,
-            &answer.url,
-            answer.status,
-            &answer.content_type,
-            &answer.bytes,
-        )
+        self.exchange(method, params)?.parse(method)
     }
 
     /// POST one call and return the members of its `result` unparsed, so a large list
@@ -209,21 +215,16 @@ impl Transport {
             .map(|e| e.result);
         match raw {
             Some(result) if answer.status.is_success() && !has_errors(&result) => Ok(result),
-            _ => parse_answer(
-                method,
-                &answer.url,
-                answer.status,
-                &answer.content_type,
-                &answer.bytes,
-            )
-            .and_then(|_| {
-                Err(not_vizportal(
+            // Errors, odd statuses and broken bodies fail exactly as in `post`.
+            _ => match answer.parse(method) {
+                Err(failure) => Err(failure),
+                Ok(_) => Err(not_vizportal(
                     &answer.url,
                     answer.status.as_u16(),
-                    "a result that is not an object",
-                    "",
-                ))
-            }),
+                    "a result whose members cannot be read",
+                    &excerpt(&answer.bytes),
+                )),
+            },
         }
     }
 
@@ -391,11 +392,8 @@ fn interpret_result(
             errors,
         }));
     }
-    if matches!(status.as_u16(), 429 | 503) {
-        return Err(Attempt::Declined(status.as_u16()));
-    }
-    if matches!(status.as_u16(), 502 | 504) {
-        return Err(Attempt::Ambiguous(format!("gateway error HTTP {status}")));
+    if let Some(transient) = transient(status) {
+        return Err(transient);
     }
     if !status.is_success() {
         return Err(Attempt::Final(VizportalError::Http {
@@ -437,11 +435,20 @@ fn lenient_error(value: &Value) -> WireError {
 }
 
 fn classify_non_json(url: &str, status: StatusCode, content_type: &str, bytes: &[u8]) -> Attempt {
+    match (transient(status), status.as_u16()) {
+        (Some(transient), _) => transient,
+        (None, 401) => Attempt::Unauthorized(401, Vec::new()),
+        (None, s) => not_vizportal(url, s, content_type, &excerpt(bytes)),
+    }
+}
+
+/// Statuses that say "try again": refused before acting (429, 503), or a gateway that
+/// cannot tell whether the server acted (502, 504).
+fn transient(status: StatusCode) -> Option<Attempt> {
     match status.as_u16() {
-        429 | 503 => Attempt::Declined(status.as_u16()),
-        502 | 504 => Attempt::Ambiguous(format!("gateway error HTTP {status}")),
-        401 => Attempt::Unauthorized(401, Vec::new()),
-        s => not_vizportal(url, s, content_type, &excerpt(bytes)),
+        429 | 503 => Some(Attempt::Declined(status.as_u16())),
+        502 | 504 => Some(Attempt::Ambiguous(format!("gateway error HTTP {status}"))),
+        _ => None,
     }
 }
 
