@@ -191,7 +191,8 @@ fn survives_20_percent_503s() {
 
 #[test]
 fn survives_sessions_expiring_every_few_seconds() {
-    let every = Some(Duration::from_millis(300));
+    // Often enough to land several times inside a run that takes a few hundred ms.
+    let every = Some(Duration::from_millis(100));
     scenario("expiry", Faults::default(), every, &[relogged]);
 }
 
