@@ -71,7 +71,7 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub insecure: bool,
     /// Per-request timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
     /// Retries for transient failures (reads and set* calls; run/create/delete only when
     /// the request certainly did not reach the server).
@@ -95,14 +95,14 @@ pub struct ConnectArgs {
     #[arg(long, env = "VIZSCRIPT_AUDIT", value_name = "FILE")]
     pub audit: Option<PathBuf>,
     /// Items asked for per page in list calls (the server may serve fewer).
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub page_size: usize,
     /// Requests in flight at once when fetching the remaining pages of a list and when
     /// sending the chunks of an idempotent batch (1 = strictly one at a time).
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = at_least_one)]
     pub concurrency: usize,
     /// Most ids sent in one batch request.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub chunk_size: usize,
     /// Start the bundled emulator with sample data in-process and sign in to it as admin.
     #[arg(long, conflicts_with = "server")]
@@ -166,7 +166,7 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "N", default_value_t = 12)]
     pub schedules: usize,
     /// Sites in the sample data.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = at_least_one)]
     pub sites: usize,
     /// Seed of the sample data generator.
     #[arg(long, value_name = "S", default_value_t = 42)]
@@ -175,26 +175,26 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "S", default_value_t = 1800)]
     pub session_ttl: u64,
     /// Probability (0..1) of answering 503 before applying anything.
-    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub fail_rate: f64,
     /// Milliseconds added to every request.
     #[arg(long, value_name = "L", default_value_t = 0)]
     pub latency_ms: u64,
     /// Probability (0..1) of an extra --spike-ms delay before a call is handled.
-    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub spike_rate: f64,
     /// Milliseconds of a latency spike.
     #[arg(long, value_name = "L", default_value_t = 1000)]
     pub spike_ms: u64,
     /// Probability (0..1) of applying a call and then resetting the connection halfway
     /// through its answer.
-    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub reset_rate: f64,
     /// Largest page served by list calls.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub max_page: usize,
     /// Most ids accepted by one batch call.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub max_batch: usize,
     /// Serve HTTPS with this certificate chain (PEM, server certificate first).
     #[arg(long, value_name = "PEM", requires = "tls_key")]
@@ -213,4 +213,22 @@ pub struct FunctionsArgs {
     /// As the Markdown reference (docs/scripting.md).
     #[arg(long)]
     pub markdown: bool,
+}
+
+/// A count of at least 1 (`0` is refused, not quietly raised).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a whole number (1 or more)")),
+    }
+}
+
+/// A probability from 0 to 1.
+fn probability(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        Ok(_) => Err("must be between 0 and 1 (e.g. 0.2 for 20%)".to_string()),
+        Err(_) => Err(format!("{text:?} is not a number between 0 and 1")),
+    }
 }

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cli;
 pub mod emulator;
+pub mod exit;
 pub mod repl;
 pub mod script;
 pub mod vizportal;

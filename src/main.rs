@@ -1,5 +1,5 @@
 //! The `vizscript` binary: all logic lives in the library.
 
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(vizscript::app::main().clamp(0, 255) as u8)
+    vizscript::app::main().into()
 }

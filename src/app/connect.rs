@@ -13,7 +13,8 @@ use super::failure::Failure;
 use super::password;
 use crate::cli::ConnectArgs;
 use crate::emulator::{Emulator, EmulatorConfig, SAMPLE_USERS};
-use crate::vizportal::{AuditLog, Client, ConnectOptions, RetryPolicy, Session};
+use crate::exit::ExitCode;
+use crate::vizportal::{AuditLog, Client, ConnectOptions, PlannedCall, RetryPolicy, Session};
 
 /// A signed-in client and what keeps it working (the demo emulator, if any).
 pub struct Connection {
@@ -58,7 +59,7 @@ pub fn connect(args: &ConnectArgs) -> Result<Connection, Failure> {
     options.site = args.site.clone();
     options.ca_certs = args.ca_cert.clone();
     options.insecure = args.insecure;
-    options.timeout = Duration::from_secs(args.timeout.max(1));
+    options.timeout = Duration::from_secs(args.timeout);
     options.retry = RetryPolicy {
         max_retries: args.retries,
         min_delay: Duration::from_millis(args.retry_delay_ms),
@@ -83,9 +84,11 @@ fn start_demo(args: &ConnectArgs) -> Result<DemoStart, Failure> {
         record_calls: false,
         ..EmulatorConfig::default()
     })
-    .map_err(|e| Failure {
-        code: 4,
-        message: format!("error: cannot start the demo emulator: {e}"),
+    .map_err(|e| {
+        Failure::new(
+            ExitCode::Unreachable,
+            format!("error: cannot start the demo emulator: {e}"),
+        )
     })?;
     let username = args.username.clone().unwrap_or_else(|| "admin".to_string());
     let password = SAMPLE_USERS
@@ -114,19 +117,8 @@ impl Connection {
             "dry run: {} mutating call(s) held back; nothing was changed on the server",
             plan.len()
         );
-        for (n, call) in plan.iter().enumerate() {
-            let mut params = call.params.clone();
-            if let Some(map) = params.as_object_mut() {
-                map.remove("ids");
-            }
-            let _ = writeln!(
-                err,
-                "  {:>3}. {} {} ids {}",
-                n + 1,
-                call.method,
-                call.ids,
-                params
-            );
+        for line in PlannedCall::render(&plan) {
+            let _ = writeln!(err, "  {line}");
         }
         if let Some(path) = &self.plan_json {
             let text = serde_json::to_string_pretty(&plan).unwrap_or_else(|_| "[]".into());

@@ -1,48 +1,42 @@
-//! How a command ends badly: a message for stderr and the documented exit code. Every
-//! client error maps to its exit code here and nowhere else.
+//! How a command ends badly: a message for stderr and the documented exit code, which
+//! always comes from [`ExitCode`] (decided from the typed error, never from text).
 
+use crate::exit::{self, ExitCode};
+use crate::script::ScriptFailure;
 use crate::vizportal::VizportalError;
-
-/// Exit code: usage error (bad flags, script does not parse).
-pub const EXIT_USAGE: i32 = 2;
 
 /// A failed command.
 #[derive(Debug)]
 pub struct Failure {
     /// The exit code.
-    pub code: i32,
+    pub code: ExitCode,
     /// What to print on stderr (may be empty when already printed).
     pub message: String,
 }
 
 impl Failure {
-    /// A usage error (exit 2).
-    pub fn usage(message: impl Into<String>) -> Failure {
+    /// A failure with its message.
+    pub fn new(code: ExitCode, message: impl Into<String>) -> Failure {
         Failure {
-            code: EXIT_USAGE,
-            message: format!("error: {}", message.into()),
+            code,
+            message: message.into(),
         }
     }
-}
 
-/// The exit code of a client error (CONTRACT.md, "Exit codes").
-pub fn exit_code(error: &VizportalError) -> i32 {
-    match error {
-        VizportalError::Login(_) => 3,
-        VizportalError::NotVizportal { .. } | VizportalError::Transport { .. } => 4,
-        VizportalError::Usage(_) => EXIT_USAGE,
-        VizportalError::Api { .. }
-        | VizportalError::Http { .. }
-        | VizportalError::Session { .. }
-        | VizportalError::OutcomeUnknown { .. } => 1,
+    /// A usage error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure::new(ExitCode::Usage, format!("error: {}", message.into()))
     }
 }
 
 impl From<VizportalError> for Failure {
     fn from(error: VizportalError) -> Failure {
-        Failure {
-            code: exit_code(&error),
-            message: format!("error: {error}"),
-        }
+        Failure::new(ExitCode::of(&error), exit::describe(&error))
+    }
+}
+
+impl From<ScriptFailure> for Failure {
+    fn from(failure: ScriptFailure) -> Failure {
+        Failure::new(failure.exit_code, failure.report)
     }
 }

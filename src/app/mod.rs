@@ -13,17 +13,18 @@ mod serve;
 use clap::{CommandFactory, Parser};
 
 use crate::cli::{Cli, Command};
-pub use failure::{Failure, exit_code};
+use crate::exit::ExitCode;
+pub use failure::Failure;
 
 /// Run the command line and return the process exit code.
-pub fn main() -> i32 {
+pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
-                failure::EXIT_USAGE
+                ExitCode::Usage
             } else {
-                0
+                ExitCode::Success
             };
             let _ = e.print();
             return code;
@@ -45,7 +46,7 @@ pub fn main() -> i32 {
         }
     };
     match outcome {
-        Ok(()) => 0,
+        Ok(()) => ExitCode::Success,
         Err(failure) => {
             if !failure.message.is_empty() {
                 eprint!("{}", failure.message);

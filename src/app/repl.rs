@@ -8,10 +8,11 @@ use super::connect::connect;
 use super::failure::Failure;
 use super::run::stdout_output;
 use crate::cli::ReplArgs;
+use crate::exit::ExitCode;
 use crate::repl::Repl;
 use crate::script::{Limits, Output};
 
-/// Run the REPL; exit 1 when any piped input failed.
+/// Run the REPL; piped input that failed ends with the first failure's exit code.
 pub fn repl(args: &ReplArgs, quiet: bool) -> Result<(), Failure> {
     let connection = connect(&args.connect)?;
     let limits = Limits {
@@ -30,13 +31,11 @@ pub fn repl(args: &ReplArgs, quiet: bool) -> Result<(), Failure> {
     let cancel = repl.cancel_flag();
     let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
     let interactive = std::io::stdin().is_terminal();
-    let failures = crate::repl::run(&mut repl);
+    crate::repl::run(&mut repl).map_err(|message| Failure::new(ExitCode::Failed, message))?;
     connection.finish()?;
-    if failures > 0 && !interactive {
-        return Err(Failure {
-            code: 1,
-            message: String::new(),
-        });
+    match repl.outcome() {
+        ExitCode::Success => Ok(()),
+        _ if interactive => Ok(()),
+        code => Err(Failure::new(code, "")),
     }
-    Ok(())
 }

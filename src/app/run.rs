@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::connect::connect;
 use super::failure::Failure;
 use crate::cli::RunArgs;
+use crate::exit::ExitCode;
 use crate::script::{Host, Limits, Output, Script, build_engine};
 
 /// Native stack for the script thread: deep recursion ends at the call-level limit, not
@@ -15,10 +16,7 @@ const SCRIPT_STACK: usize = 256 * 1024 * 1024;
 
 /// Run a script file against a server.
 pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
-    let script = Script::load(&args.script).map_err(|f| Failure {
-        code: f.exit_code,
-        message: f.report,
-    })?;
+    let script = Script::load(&args.script)?;
     let limits = Limits {
         max_operations: args.max_operations,
         ..Limits::default()
@@ -29,10 +27,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
         Arc::default(),
     );
     // Compiled once, before signing in: a script that does not parse costs no request.
-    let ast = script.check(&checker).map_err(|f| Failure {
-        code: f.exit_code,
-        message: f.report,
-    })?;
+    let ast = script.check(&checker)?;
 
     let connection = connect(&args.connect)?;
     let cancel = Arc::new(AtomicBool::new(false));
@@ -46,23 +41,22 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
         .name("script".into())
         .stack_size(SCRIPT_STACK)
         .spawn(move || script.run(&engine, &ast, &script_args))
-        .map_err(|e| Failure {
-            code: 1,
-            message: format!("error: cannot start the script thread: {e}"),
+        .map_err(|e| {
+            Failure::new(
+                ExitCode::Failed,
+                format!("error: cannot start the script thread: {e}"),
+            )
         })?
         .join()
         .unwrap_or_else(|_| {
             Err(crate::script::ScriptFailure {
                 report: "error: the script thread panicked\n".into(),
-                exit_code: 1,
+                exit_code: ExitCode::Failed,
             })
         });
     let _ = std::io::stdout().flush();
     connection.finish()?;
-    outcome.map_err(|f| Failure {
-        code: f.exit_code,
-        message: f.report,
-    })
+    outcome.map_err(Failure::from)
 }
 
 /// Script output on stdout, a line per `print`. A closed pipe is not an error.

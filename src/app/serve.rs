@@ -9,6 +9,7 @@ use crate::cli::EmulatorArgs;
 use crate::emulator::{
     Dataset, Emulator, EmulatorConfig, Faults, SAMPLE_USERS, SampleSpec, TlsIdentity,
 };
+use crate::exit::ExitCode;
 
 /// Start the emulator, print where it listens and who can sign in, and serve.
 pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
@@ -20,7 +21,7 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
     let dataset = match &args.data {
         Some(path) => Dataset::load(path).map_err(|e| Failure::usage(format!("{e:#}")))?,
         None => Dataset::sample(&SampleSpec {
-            sites: args.sites.max(1),
+            sites: args.sites,
             tasks: args.tasks,
             schedules: args.schedules,
             seed: args.seed,
@@ -32,14 +33,16 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         session_ttl: Duration::from_secs(args.session_ttl),
         tls,
         faults,
-        max_page: args.max_page.max(1),
-        max_batch: args.max_batch.max(1),
+        max_page: args.max_page,
+        max_batch: args.max_batch,
         record_calls: false,
         ..EmulatorConfig::default()
     };
-    let emulator = Emulator::start(config).map_err(|e| Failure {
-        code: 4,
-        message: format!("error: cannot listen on port {}: {e}", args.port),
+    let emulator = Emulator::start(config).map_err(|e| {
+        Failure::new(
+            ExitCode::Unreachable,
+            format!("error: cannot listen on port {}: {e}", args.port),
+        )
     })?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on {}", emulator.url());

@@ -157,8 +157,8 @@ fn history_path() -> Option<PathBuf> {
     Some(dir.join("repl-history.txt"))
 }
 
-/// Run the REPL at the terminal. Returns the number of failed inputs.
-pub fn run(repl: &mut Repl) -> usize {
+/// Run the REPL at the terminal; fails only when the line editor cannot start.
+pub fn run(repl: &mut Repl) -> Result<(), String> {
     let mut signatures: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for f in functions() {
         signatures.entry(f.name).or_default().push(f.signature);
@@ -174,10 +174,7 @@ pub fn run(repl: &mut Repl) -> usize {
         .build();
     let mut editor: Editor<ReplHelper, DefaultHistory> = match Editor::with_config(config) {
         Ok(editor) => editor,
-        Err(e) => {
-            eprintln!("error: cannot start the line editor: {e}");
-            return 1;
-        }
+        Err(e) => return Err(format!("error: cannot start the line editor: {e}")),
     };
     editor.set_helper(Some(helper));
     let history = history_path();
@@ -206,7 +203,7 @@ pub fn run(repl: &mut Repl) -> usize {
     if let Some(path) = &history {
         let _ = editor.save_history(path);
     }
-    repl.failures()
+    Ok(())
 }
 
 #[cfg(test)]

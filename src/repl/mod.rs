@@ -14,17 +14,14 @@ pub use render::Format;
 pub use session::{Repl, Step};
 
 /// Drive `repl` from a terminal editor when stdin is a terminal, else from piped stdin.
-/// Returns the number of inputs that failed.
-pub fn run(repl: &mut Repl) -> usize {
+/// [`Repl::outcome`] then tells how it went; this fails only when the terminal's line
+/// editor cannot start.
+pub fn run(repl: &mut Repl) -> Result<(), String> {
     use std::io::IsTerminal;
     if std::io::stdin().is_terminal() {
         editor::run(repl)
     } else {
-        piped::run(repl, std::io::stdin().lock())
+        piped::run(repl, std::io::stdin().lock());
+        Ok(())
     }
-}
-
-/// Drive `repl` from any reader, as piped stdin is (for tests and `:load`-like use).
-pub fn run_reader(repl: &mut Repl, reader: impl std::io::BufRead) -> usize {
-    piped::run(repl, reader)
 }

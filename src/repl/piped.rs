@@ -6,15 +6,15 @@ use std::io::BufRead;
 use super::input::{Completeness, completeness};
 use super::session::{Repl, Step};
 
-/// Read inputs from `reader` until it ends or `:quit`. Returns the number of failed inputs.
-pub fn run(repl: &mut Repl, reader: impl BufRead) -> usize {
+/// Read inputs from `reader` until it ends or `:quit`.
+pub fn run(repl: &mut Repl, reader: impl BufRead) {
     let engine = repl.engine();
     let mut buffer = String::new();
     for line in reader.lines() {
         let Ok(line) = line else { break };
         if buffer.is_empty() && line.trim_start().starts_with(':') {
             if repl.handle(&line) == Step::Quit {
-                return repl.failures();
+                return;
             }
             continue;
         }
@@ -25,11 +25,10 @@ pub fn run(repl: &mut Repl, reader: impl BufRead) -> usize {
         }
         let input = std::mem::take(&mut buffer);
         if repl.handle(&input) == Step::Quit {
-            return repl.failures();
+            return;
         }
     }
     if !buffer.trim().is_empty() {
         repl.handle(&buffer);
     }
-    repl.failures()
 }

@@ -11,10 +11,11 @@ use rhai::{AST, Dynamic, Engine, Map, Scope};
 use super::commands::{COMMANDS, Command, parse};
 use super::last;
 use super::render::{Format, render};
+use crate::exit::ExitCode;
 use crate::script::{
     Host, Limits, Output, Script, build_engine, functions, located, runtime_failure,
 };
-use crate::vizportal::Client;
+use crate::vizportal::{Client, PlannedCall};
 
 /// Names the editor can complete: variables and, for map variables, their keys.
 #[derive(Debug, Default, Clone)]
@@ -45,7 +46,7 @@ pub struct Repl {
     err: Output,
     cancel: Arc<AtomicBool>,
     completions: Arc<Mutex<Completions>>,
-    failures: usize,
+    first_failure: Option<ExitCode>,
 }
 
 impl Repl {
@@ -69,7 +70,7 @@ impl Repl {
             err,
             cancel,
             completions: Arc::default(),
-            failures: 0,
+            first_failure: None,
         }
     }
 
@@ -88,9 +89,11 @@ impl Repl {
         self.completions.clone()
     }
 
-    /// Inputs that ended in an error so far.
-    pub fn failures(&self) -> usize {
-        self.failures
+    /// How the session ends: success, or the exit code of the first input that failed
+    /// (1 for a script or command error; a client error's own code, e.g. 4 when the
+    /// server stopped answering as Vizportal).
+    pub fn outcome(&self) -> ExitCode {
+        self.first_failure.unwrap_or(ExitCode::Success)
     }
 
     /// Handle one complete input: a `:command` or script code.
@@ -103,7 +106,7 @@ impl Repl {
             match parse(trimmed) {
                 Ok(command) => self.command(command),
                 Err(message) => {
-                    self.fail(&format!("error: {message}"));
+                    self.fail(&format!("error: {message}"), ExitCode::Failed);
                     Step::Continue
                 }
             }
@@ -126,7 +129,7 @@ impl Repl {
                     e.position(),
                     &format!("syntax error: {}", e.err_type()),
                 );
-                self.fail(report.trim_end());
+                self.fail(report.trim_end(), ExitCode::Failed);
                 return;
             }
         };
@@ -143,14 +146,14 @@ impl Repl {
                 self.scope.set_or_push(last::LAST, value);
             }
             Err(error) => {
-                let report = runtime_failure(name, code, &error).report;
-                self.fail(report.trim_end());
+                let failure = runtime_failure(name, code, &error);
+                self.fail(failure.report.trim_end(), failure.exit_code);
             }
         }
     }
 
-    fn fail(&mut self, message: &str) {
-        self.failures += 1;
+    fn fail(&mut self, message: &str, code: ExitCode) {
+        self.first_failure.get_or_insert(code);
         (self.err)(message);
     }
 
@@ -171,7 +174,7 @@ impl Repl {
             Command::Format(None) => (self.out)(&format!("{:?}", self.format).to_lowercase()),
             Command::Format(Some(name)) => match Format::parse(&name) {
                 Some(format) => self.format = format,
-                None => self.fail("error: :fmt takes table, json or rhai"),
+                None => self.fail("error: :fmt takes table, json or rhai", ExitCode::Failed),
             },
         }
         Step::Continue
@@ -184,9 +187,10 @@ impl Repl {
             .map(|f| format!("{}\n\n{}", f.signature, f.doc.trim_end()))
             .collect();
         if docs.is_empty() {
-            self.fail(&format!(
-                "error: no vizscript function named {name} (see :functions)"
-            ));
+            self.fail(
+                &format!("error: no vizscript function named {name} (see :functions)"),
+                ExitCode::Failed,
+            );
         } else {
             (self.out)(&docs.join("\n\n"));
         }
@@ -213,7 +217,7 @@ impl Repl {
     fn connected(&mut self) -> Option<Arc<Client>> {
         let client = self.client.clone();
         if client.is_none() {
-            self.fail("error: not connected to a server");
+            self.fail("error: not connected to a server", ExitCode::Failed);
         }
         client
     }
@@ -231,7 +235,7 @@ impl Repl {
                     site["urlName"].as_str().unwrap_or("")
                 ));
             }
-            Err(e) => self.fail(&format!("error: {e}")),
+            Err(e) => self.fail(&crate::exit::describe(&e), ExitCode::of(&e)),
         }
     }
 
@@ -259,24 +263,13 @@ impl Repl {
             (self.out)("(no calls held back)");
             return;
         }
-        let lines: Vec<String> = plan
-            .iter()
-            .enumerate()
-            .map(|(n, call)| {
-                let mut params = call.params.clone();
-                if let Some(map) = params.as_object_mut() {
-                    map.remove("ids");
-                }
-                format!("{:>3}. {} {} ids {}", n + 1, call.method, call.ids, params)
-            })
-            .collect();
-        (self.out)(&lines.join("\n"));
+        (self.out)(&PlannedCall::render(&plan).join("\n"));
     }
 
     fn load(&mut self, path: &str) {
         match Script::load(std::path::Path::new(path)) {
             Ok(script) => self.eval(&script.source, &script.name),
-            Err(failure) => self.fail(failure.report.trim_end()),
+            Err(failure) => self.fail(failure.report.trim_end(), ExitCode::Failed),
         }
     }
 

@@ -1,7 +1,11 @@
 //! Script failures as a user reads them: `file:line:col`, the source line and a caret,
-//! then what went wrong; and the exit code each failure maps to.
+//! then what went wrong; and the exit code each failure maps to. A client error thrown
+//! into the script carries its class in the value's tag (`crate::exit::tag`), so an
+//! uncaught one ends with the same code and hint as it would outside a script.
 
 use rhai::{Dynamic, EvalAltResult, Map, ParseError, Position};
+
+use crate::exit::{self, ExitCode};
 
 /// A script that did not finish.
 #[derive(Debug)]
@@ -9,11 +13,8 @@ pub struct ScriptFailure {
     /// The text to print on stderr.
     pub report: String,
     /// The documented exit code.
-    pub exit_code: i32,
+    pub exit_code: ExitCode,
 }
-
-/// Exit code for a script stopped by Ctrl-C.
-pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// A parse error (exit 2).
 pub fn parse_failure(name: &str, source: &str, error: &ParseError) -> ScriptFailure {
@@ -25,27 +26,27 @@ pub fn parse_failure(name: &str, source: &str, error: &ParseError) -> ScriptFail
             error.position(),
             &format!("syntax error: {message}"),
         ),
-        exit_code: 2,
+        exit_code: ExitCode::Usage,
     }
 }
 
-/// An uncaught runtime error (exit 1; 4 when the server could not be reached; the code
-/// given to `exit(n)`; 130 when interrupted).
+/// An uncaught runtime error: exit 1, or the exit code of the client error that was
+/// thrown (4 when the server could not be reached, ...), or 130 when interrupted.
 pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> ScriptFailure {
     let inner = error.unwrap_inner();
     let position = innermost_position(error);
     let (message, exit_code) = match inner {
         EvalAltResult::ErrorRuntime(value, _) => describe_thrown(value),
-        EvalAltResult::ErrorTerminated(..) => ("interrupted".to_string(), EXIT_INTERRUPTED),
+        EvalAltResult::ErrorTerminated(..) => ("interrupted".to_string(), ExitCode::Interrupted),
         EvalAltResult::ErrorStackOverflow(_) => (
             "function calls nested too deeply (runaway recursion?)".to_string(),
-            1,
+            ExitCode::Failed,
         ),
         EvalAltResult::ErrorTooManyOperations(_) => (
             "the script exceeded the operations limit (raise it with --max-operations)".to_string(),
-            1,
+            ExitCode::Failed,
         ),
-        other => (without_position(&other.to_string()), 1),
+        other => (without_position(&other.to_string()), ExitCode::Failed),
     };
     let mut report = located(name, source, position, &format!("error: {message}"));
     if let Some(trace) = call_trace(error) {
@@ -89,15 +90,23 @@ fn call_trace(error: &EvalAltResult) -> Option<String> {
     (!lines.is_empty()).then_some(lines)
 }
 
-/// A thrown value: our error maps are spelled out, with batch outcomes; anything else
-/// is shown as it prints.
-fn describe_thrown(value: &Dynamic) -> (String, i32) {
+/// A thrown value: our error maps are spelled out, with batch outcomes and the hint of
+/// their class; anything else is shown as it prints. The exit code comes from the class
+/// in the value's tag.
+fn describe_thrown(value: &Dynamic) -> (String, ExitCode) {
+    let class = exit::tag::class(value.tag());
+    // Something the script passed that cannot be sent is the script's own error (1),
+    // not a usage error of the command line (2).
+    let exit_code = match class.map(ExitCode::of_class) {
+        None | Some(ExitCode::Usage) => ExitCode::Failed,
+        Some(code) => code,
+    };
     let Some(map) = value.read_lock::<Map>() else {
-        return (format!("uncaught: {value}"), 1);
+        return (format!("uncaught: {value}"), exit_code);
     };
     let text = |key: &str| map.get(key).filter(|v| !v.is_unit()).map(|v| v.to_string());
     let Some(kind) = text("kind") else {
-        return (format!("uncaught: {value}"), 1);
+        return (format!("uncaught: {value}"), exit_code);
     };
     let mut message = format!("{kind} error");
     if let Some(method) = text("method") {
@@ -119,13 +128,10 @@ fn describe_thrown(value: &Dynamic) -> (String, i32) {
             message.push_str(&format!("\n  {label}: {list} ids"));
         }
     }
-    let unknown = text("outcome").is_some_and(|o| o == "unknown");
-    let exit_code = if kind == "transport" && !unknown {
-        4
-    } else {
-        1
-    };
-    (message, exit_code)
+    match class {
+        Some(class) => (exit::with_hint(message, class), exit_code),
+        None => (message, exit_code),
+    }
 }
 
 /// `--> file:line:col`, the line, a caret, then the message.
@@ -157,7 +163,7 @@ mod tests {
         let engine = rhai::Engine::new();
         let err = engine.compile(source).unwrap_err();
         let failure = parse_failure("bad.rhai", source, &err);
-        assert_eq!(failure.exit_code, 2);
+        assert_eq!(failure.exit_code, ExitCode::Usage);
         assert!(
             failure.report.contains("bad.rhai:2:9"),
             "{}",
@@ -181,7 +187,7 @@ mod tests {
         let engine = rhai::Engine::new();
         let err = engine.run(source).unwrap_err();
         let failure = runtime_failure("f.rhai", source, &err);
-        assert_eq!(failure.exit_code, 1);
+        assert_eq!(failure.exit_code, ExitCode::Failed);
         assert!(failure.report.contains("f.rhai:2:"), "{}", failure.report);
         assert!(
             failure.report.contains("in function 'f'"),

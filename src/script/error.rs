@@ -4,7 +4,8 @@
 
 use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
 
-use crate::vizportal::{BatchSummary, ItemFailure, VizportalError};
+use crate::exit;
+use crate::vizportal::{BatchSummary, ErrorClass, ItemFailure, VizportalError};
 
 /// A catchable error map from a client error.
 pub fn error_map(error: &VizportalError) -> Map {
@@ -33,9 +34,17 @@ pub fn error_map(error: &VizportalError) -> Map {
     map
 }
 
-/// Raise a client error at the caller's position.
+/// Raise a client error at the caller's position. The thrown map is tagged with the
+/// error's class, which decides the exit code if the script does not catch it.
 pub fn raise(error: &VizportalError, pos: Position) -> Box<EvalAltResult> {
-    EvalAltResult::ErrorRuntime(Dynamic::from_map(error_map(error)), pos).into()
+    thrown(error_map(error), error.class(), pos)
+}
+
+/// A thrown error map, tagged with its class.
+fn thrown(map: Map, class: ErrorClass, pos: Position) -> Box<EvalAltResult> {
+    let mut value = Dynamic::from_map(map);
+    value.set_tag(exit::tag::of(class));
+    EvalAltResult::ErrorRuntime(value, pos).into()
 }
 
 /// A `usage` error: the script passed something that cannot be sent.
@@ -46,7 +55,7 @@ pub fn usage(message: impl Into<String>, pos: Position) -> Box<EvalAltResult> {
     map.insert("status".into(), Dynamic::UNIT);
     map.insert("code".into(), Dynamic::UNIT);
     map.insert("message".into(), message.into().into());
-    EvalAltResult::ErrorRuntime(Dynamic::from_map(map), pos).into()
+    thrown(map, ErrorClass::Usage, pos)
 }
 
 /// The summary map of a batch call.
@@ -92,7 +101,11 @@ pub fn batch_error(method: &str, summary: &BatchSummary, pos: Position) -> Box<E
     for (k, v) in summary_map(summary) {
         map.insert(k, v);
     }
-    EvalAltResult::ErrorRuntime(Dynamic::from_map(map), pos).into()
+    let class = summary
+        .error
+        .as_ref()
+        .map_or(ErrorClass::CallFailed, VizportalError::class);
+    thrown(map, class, pos)
 }
 
 fn id_array(ids: &[String]) -> Dynamic {

@@ -14,7 +14,7 @@ mod runner;
 pub mod table;
 
 pub use convert::{to_dynamic, to_json};
-pub use diagnostic::{EXIT_INTERRUPTED, ScriptFailure, located, runtime_failure};
+pub use diagnostic::{ScriptFailure, located, runtime_failure};
 pub use docs::{FunctionDoc, functions, markdown};
 pub use engine::{Limits, build as build_engine};
 pub use host::{Host, Output};

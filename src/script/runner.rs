@@ -26,7 +26,7 @@ impl Script {
             })
             .map_err(|e| ScriptFailure {
                 report: format!("cannot read {}: {e}\n", path.display()),
-                exit_code: 2,
+                exit_code: crate::exit::ExitCode::Usage,
             })
     }
 

@@ -27,6 +27,23 @@ pub struct PlannedCall {
     pub ids: usize,
 }
 
+impl PlannedCall {
+    /// The plan as `run` and the REPL print it: one numbered line per call, with the
+    /// number of ids and the other params (the ids themselves are left out).
+    pub fn render(plan: &[PlannedCall]) -> Vec<String> {
+        plan.iter()
+            .enumerate()
+            .map(|(n, call)| {
+                let mut params = call.params.clone();
+                if let Some(map) = params.as_object_mut() {
+                    map.remove("ids");
+                }
+                format!("{:>3}. {} {} ids {}", n + 1, call.method, call.ids, params)
+            })
+            .collect()
+    }
+}
+
 /// One id that a batch call did not apply.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemFailure {

@@ -42,7 +42,7 @@ pub enum VizportalError {
     },
     /// The answer is not the Vizportal API (an HTML page, a proxy, an SSO redirect ...).
     #[error(
-        "this is not the Vizportal API at {url}: HTTP {status}, {content_type}{}; check --server (and any proxy or SSO in front of it)",
+        "this is not the Vizportal API at {url}: HTTP {status}, {content_type}{}",
         excerpt_suffix(.excerpt)
     )]
     NotVizportal {
@@ -54,6 +54,40 @@ pub enum VizportalError {
         content_type: String,
         /// A short excerpt of the body.
         excerpt: String,
+    },
+    /// The server redirected the call to another host; credentials are not sent there.
+    #[error("{url}: HTTP {status} redirects to another host ({target}); not followed")]
+    ForeignRedirect {
+        /// The URL that was called.
+        url: String,
+        /// HTTP status of the redirect.
+        status: u16,
+        /// Where it pointed.
+        target: String,
+    },
+    /// The server's TLS certificate is not trusted.
+    #[error("{method}: TLS failure: {message}; the server's certificate is not trusted")]
+    UntrustedCertificate {
+        /// The Vizportal method.
+        method: String,
+        /// The TLS error chain.
+        message: String,
+    },
+    /// The server URL cannot be used.
+    #[error("server URL {given:?} is not usable: {reason}")]
+    BadServerUrl {
+        /// The URL as given.
+        given: String,
+        /// Why not.
+        reason: String,
+    },
+    /// An extra CA certificate file cannot be used.
+    #[error("CA certificate file {}: {problem}", .path.display())]
+    CaCertificate {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: String,
     },
     /// The session expired or was rejected and logging in again did not help.
     #[error("{method}: session rejected by the server: {message}")]
@@ -89,15 +123,78 @@ pub enum VizportalError {
     Usage(String),
 }
 
+/// Classes of client error, for the binary's edge: each decides an exit code and a hint
+/// (see `crate::exit`), and travels with an error thrown into a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// A call failed: server errors, HTTP errors, a rejected session, an unknown outcome.
+    CallFailed,
+    /// Signing in failed.
+    Login,
+    /// No usable connection to the server.
+    Unreachable,
+    /// The server's certificate is not trusted.
+    UntrustedCertificate,
+    /// The answer is not the Vizportal API.
+    NotVizportal,
+    /// A redirect to another host.
+    ForeignRedirect,
+    /// The server URL cannot be used.
+    BadServerUrl,
+    /// An extra CA file cannot be used.
+    CaCertificate,
+    /// The caller passed something that cannot be sent.
+    Usage,
+}
+
+impl ErrorClass {
+    /// Every class, in declaration order.
+    pub const ALL: &'static [ErrorClass] = &[
+        ErrorClass::CallFailed,
+        ErrorClass::Login,
+        ErrorClass::Unreachable,
+        ErrorClass::UntrustedCertificate,
+        ErrorClass::NotVizportal,
+        ErrorClass::ForeignRedirect,
+        ErrorClass::BadServerUrl,
+        ErrorClass::CaCertificate,
+        ErrorClass::Usage,
+    ];
+}
+
 impl VizportalError {
+    /// The class that decides the exit code and hint.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            VizportalError::Api { .. }
+            | VizportalError::Http { .. }
+            | VizportalError::Session { .. }
+            | VizportalError::OutcomeUnknown { .. } => ErrorClass::CallFailed,
+            VizportalError::Login(_) => ErrorClass::Login,
+            VizportalError::Transport { .. } => ErrorClass::Unreachable,
+            VizportalError::UntrustedCertificate { .. } => ErrorClass::UntrustedCertificate,
+            VizportalError::NotVizportal { .. } => ErrorClass::NotVizportal,
+            VizportalError::ForeignRedirect { .. } => ErrorClass::ForeignRedirect,
+            VizportalError::BadServerUrl { .. } => ErrorClass::BadServerUrl,
+            VizportalError::CaCertificate { .. } => ErrorClass::CaCertificate,
+            VizportalError::Usage(_) => ErrorClass::Usage,
+        }
+    }
+
     /// The script-visible kind: `vizportal`, `http`, `session`, `transport` or `usage`.
     pub fn kind(&self) -> &'static str {
         match self {
             VizportalError::Api { .. } => "vizportal",
-            VizportalError::Http { .. } | VizportalError::NotVizportal { .. } => "http",
+            VizportalError::Http { .. }
+            | VizportalError::NotVizportal { .. }
+            | VizportalError::ForeignRedirect { .. } => "http",
             VizportalError::Session { .. } | VizportalError::Login(_) => "session",
-            VizportalError::Transport { .. } | VizportalError::OutcomeUnknown { .. } => "transport",
-            VizportalError::Usage(_) => "usage",
+            VizportalError::Transport { .. }
+            | VizportalError::UntrustedCertificate { .. }
+            | VizportalError::OutcomeUnknown { .. } => "transport",
+            VizportalError::Usage(_)
+            | VizportalError::BadServerUrl { .. }
+            | VizportalError::CaCertificate { .. } => "usage",
         }
     }
 
@@ -108,8 +205,12 @@ impl VizportalError {
             | VizportalError::Http { method, .. }
             | VizportalError::Session { method, .. }
             | VizportalError::Transport { method, .. }
+            | VizportalError::UntrustedCertificate { method, .. }
             | VizportalError::OutcomeUnknown { method, .. } => Some(method),
-            VizportalError::NotVizportal { .. } => None,
+            VizportalError::NotVizportal { .. }
+            | VizportalError::ForeignRedirect { .. }
+            | VizportalError::BadServerUrl { .. }
+            | VizportalError::CaCertificate { .. } => None,
             VizportalError::Login(_) => Some("login"),
             VizportalError::Usage(_) => None,
         }
@@ -120,7 +221,8 @@ impl VizportalError {
         match self {
             VizportalError::Api { status, .. }
             | VizportalError::Http { status, .. }
-            | VizportalError::NotVizportal { status, .. } => Some(*status),
+            | VizportalError::NotVizportal { status, .. }
+            | VizportalError::ForeignRedirect { status, .. } => Some(*status),
             _ => None,
         }
     }

@@ -18,7 +18,7 @@ mod transport;
 pub use audit::AuditLog;
 pub use client::{BatchSummary, Client, ItemFailure, PlannedCall};
 pub use crypto::encrypt_password;
-pub use error::{LoginFailure, VizportalError};
+pub use error::{ErrorClass, LoginFailure, VizportalError};
 pub use listing::{ConvertFn, ProgressFn, SideTables};
 pub use method::MethodKind;
 pub use options::ConnectOptions;

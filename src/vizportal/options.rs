@@ -77,21 +77,16 @@ impl ConnectOptions {
         if !self.ca_certs.is_empty() {
             let mut certs = Vec::new();
             for path in &self.ca_certs {
-                let pem = std::fs::read(path).map_err(|e| {
-                    VizportalError::Usage(format!("--ca-cert {}: {e}", path.display()))
-                })?;
+                let unusable = |problem: String| VizportalError::CaCertificate {
+                    path: path.clone(),
+                    problem,
+                };
+                let pem = std::fs::read(path).map_err(|e| unusable(e.to_string()))?;
                 let bundle = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                    VizportalError::Usage(format!(
-                        "--ca-cert {}: not a PEM certificate file: {}",
-                        path.display(),
-                        error_chain(&e)
-                    ))
+                    unusable(format!("not a PEM certificate file: {}", error_chain(&e)))
                 })?;
                 if bundle.is_empty() {
-                    return Err(VizportalError::Usage(format!(
-                        "--ca-cert {}: no PEM certificate in the file",
-                        path.display()
-                    )));
+                    return Err(unusable("no PEM certificate in the file".to_string()));
                 }
                 certs.extend(bundle);
             }

@@ -106,16 +106,6 @@ impl Session {
         self.info.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// HTTP requests sent so far, retries and logins included.
-    pub fn requests_sent(&self) -> u64 {
-        self.transport.requests_sent()
-    }
-
-    /// Requests allowed in flight at once.
-    pub fn concurrency(&self) -> usize {
-        self.concurrency
-    }
-
     /// Logins done so far (1 after opening; more after expired sessions).
     pub fn logins(&self) -> u64 {
         *self.logins.lock().unwrap_or_else(|p| p.into_inner())

@@ -5,7 +5,6 @@
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
@@ -138,7 +137,6 @@ pub(crate) struct Transport {
     jar: Arc<Jar>,
     base: reqwest::Url,
     max_response_bytes: usize,
-    sent: AtomicU64,
 }
 
 impl fmt::Debug for Transport {
@@ -152,17 +150,14 @@ impl fmt::Debug for Transport {
 
 impl Transport {
     pub(crate) fn new(options: &ConnectOptions) -> Result<Transport, VizportalError> {
-        let base = reqwest::Url::parse(&options.server).map_err(|e| {
-            VizportalError::Usage(format!(
-                "--server {:?} is not a URL ({e}); expected e.g. https://tableau.example.com",
-                options.server
-            ))
-        })?;
+        let unusable = |reason: String| VizportalError::BadServerUrl {
+            given: options.server.clone(),
+            reason,
+        };
+        let base = reqwest::Url::parse(&options.server)
+            .map_err(|e| unusable(format!("not a URL ({e})")))?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(VizportalError::Usage(format!(
-                "--server must start with https:// or http://, got {:?}",
-                options.server
-            )));
+            return Err(unusable("it must start with https:// or http://".into()));
         }
         let jar = Arc::new(Jar::default());
         let client = options.http_client(jar.clone())?;
@@ -171,18 +166,12 @@ impl Transport {
             jar,
             base,
             max_response_bytes: options.max_response_bytes,
-            sent: AtomicU64::new(0),
         })
     }
 
     /// The server's base URL, as given.
     pub(crate) fn base(&self) -> &str {
         self.base.as_str().trim_end_matches('/')
-    }
-
-    /// Requests sent so far (every attempt counts).
-    pub(crate) fn requests_sent(&self) -> u64 {
-        self.sent.load(Ordering::Relaxed)
     }
 
     /// The current value of a cookie for this server, if the jar holds one.
@@ -265,7 +254,6 @@ impl Transport {
         {
             request = request.header(wire::XSRF_HEADER, token);
         }
-        self.sent.fetch_add(1, Ordering::Relaxed);
         request.send().map_err(|e| classify_send_error(method, &e))
     }
 
@@ -296,13 +284,10 @@ impl Transport {
             ));
         };
         if target.host_str() != self.base.host_str() {
-            return Err(Attempt::Final(VizportalError::NotVizportal {
+            return Err(Attempt::Final(VizportalError::ForeignRedirect {
                 url: url.to_string(),
                 status,
-                content_type: format!("a redirect to another host ({target})"),
-                excerpt:
-                    "credentials are not sent there; if that host is right, pass it as --server"
-                        .to_string(),
+                target: target.to_string(),
             }));
         }
         let again = self.send(method, target.as_str(), body)?;
@@ -476,12 +461,10 @@ fn classify_send_error(method: &str, error: &reqwest::Error) -> Attempt {
     let chain = error_chain(error);
     if error.is_connect() && chain.to_lowercase().contains("certificate") {
         // Retrying cannot fix trust: fail at once and name the fix.
-        Attempt::Final(VizportalError::transport(
-            method,
-            format!(
-                "TLS failure: {chain}; the server's certificate is not trusted: pass --ca-cert with your CA's PEM file (or --insecure to skip verification, not recommended)"
-            ),
-        ))
+        Attempt::Final(VizportalError::UntrustedCertificate {
+            method: method.to_string(),
+            message: chain,
+        })
     } else if error.is_connect() {
         Attempt::NotSent(format!("cannot connect: {chain}"))
     } else if error.is_timeout() {
