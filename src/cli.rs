@@ -190,6 +190,10 @@ pub struct EmulatorArgs {
     /// through its answer.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub reset_rate: f64,
+    /// Answer this method with an HTML sign-in page instead of JSON, as a single sign-on
+    /// gateway in front of a server would (repeatable).
+    #[arg(long, value_name = "METHOD")]
+    pub html_for: Vec<String>,
     /// Largest page served by list calls.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub max_page: usize,

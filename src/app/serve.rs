@@ -13,7 +13,7 @@ use crate::exit::ExitCode;
 
 /// Start the emulator, print where it listens and who can sign in, and serve.
 pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
-    let faults = faults(args)?;
+    let faults = faults(args);
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tls_identity(cert, key)?),
         _ => None,
@@ -58,24 +58,16 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
     }
 }
 
-/// The injected faults, with every probability checked.
-fn faults(args: &EmulatorArgs) -> Result<Faults, Failure> {
-    for (flag, rate) in [
-        ("--fail-rate", args.fail_rate),
-        ("--spike-rate", args.spike_rate),
-        ("--reset-rate", args.reset_rate),
-    ] {
-        if !(0.0..=1.0).contains(&rate) {
-            return Err(Failure::usage(format!("{flag} must be between 0 and 1")));
-        }
-    }
-    Ok(Faults {
+/// The injected faults (clap has checked every probability).
+fn faults(args: &EmulatorArgs) -> Faults {
+    Faults {
         fail_rate: args.fail_rate,
         latency: Duration::from_millis(args.latency_ms),
         spike_rate: args.spike_rate,
         spike: Duration::from_millis(args.spike_ms),
         reset_rate: args.reset_rate,
-    })
+        html_for_methods: args.html_for.clone(),
+    }
 }
 
 /// The certificate chain and key of `--tls-cert` and `--tls-key`.

@@ -80,6 +80,10 @@ pub struct Faults {
     /// that reached a method handler are cut; each cut counts in
     /// [`Stats::resets`](super::Stats::resets).
     pub reset_rate: f64,
+    /// Methods answered with an HTML sign-in page (HTTP 200, `text/html`) instead of
+    /// Vizportal JSON, as when a proxy or single sign-on gateway in front of the server
+    /// starts intercepting calls in the middle of a run.
+    pub html_for_methods: Vec<String>,
 }
 
 /// The answer to a list call asking for more than `max_page` items.

@@ -28,6 +28,11 @@ const MAX_BODY: usize = 32 * 1024 * 1024;
 
 const JSON: &str = "application/json;charset=UTF-8";
 
+/// What a single sign-on gateway answers in place of the API (`Faults::html_for_methods`).
+const HTML: &str = "text/html; charset=utf-8";
+const SIGN_IN_PAGE: &str = "<!DOCTYPE html><html><head><title>Sign In</title></head>\
+    <body><form method=\"post\" action=\"/sso/login\"><input name=\"username\"></form></body></html>";
+
 /// What a request knows of the connection it came on.
 pub(crate) struct Connection {
     pub peer: SocketAddr,
@@ -103,6 +108,10 @@ async fn vizportal(
     }
     if happens(faults.fail_rate) {
         return text(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let tail = request.uri().path().rsplit('/').next().unwrap_or("");
+    if faults.html_for_methods.iter().any(|m| m == tail) {
+        return answer(StatusCode::OK, HTML, SIGN_IN_PAGE.into());
     }
     let (parts, body) = request.into_parts();
     let reading = Instant::now();

@@ -5,6 +5,7 @@ mod client;
 mod docs;
 mod emulator_http;
 mod emulator_protocol;
+mod exit_codes;
 mod faults;
 mod hostile;
 mod load;

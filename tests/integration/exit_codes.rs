@@ -1,0 +1,174 @@
+//! Every row of the exit-code table, for `run`, piped `repl` and `call`: the code comes
+//! from one place, so the three commands agree, including when an answer stops being the
+//! Vizportal API in the middle of a script.
+
+use std::net::TcpListener;
+
+use vizscript::emulator::{Emulator, Faults};
+
+use crate::support::*;
+
+/// The three commands doing the same thing: `code` as a script, as piped REPL input, and
+/// (for `call`) the method and params.
+struct Case<'a> {
+    code: &'a str,
+    call: (&'a str, &'a str),
+}
+
+/// Exit codes of `run`, piped `repl` and `call` for one case, with their stderr.
+fn codes(emu: &Emulator, case: &Case, env: &[(&str, &str)], extra: &[&str]) -> [(i32, String); 3] {
+    let (_dir, path) = script_file(case.code);
+    let command = |args: Vec<&str>, stdin: Option<&str>| {
+        let mut cmd = vizscript(emu);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        if let Some(input) = stdin {
+            cmd.write_stdin(input.to_string());
+        }
+        let mut all = args;
+        all.extend_from_slice(extra);
+        let (code, _, err) = run(cmd, &all);
+        (code, err)
+    };
+    [
+        command(vec!["run", &path], None),
+        command(vec!["repl"], Some(&format!("{}\n", case.code))),
+        command(vec!["call", case.call.0, case.call.1], None),
+    ]
+}
+
+fn assert_all(results: &[(i32, String); 3], expected: i32, mentions: &str) {
+    for ((code, err), command) in results.iter().zip(["run", "repl", "call"]) {
+        assert_eq!(*code, expected, "{command}: {err}");
+        assert!(
+            err.contains(mentions),
+            "{command} should mention {mentions:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{command}: {err}");
+    }
+}
+
+#[test]
+fn zero_when_everything_succeeds() {
+    let emu = emulator();
+    let case = Case {
+        code: "session_info().user.username",
+        call: ("getSessionInfo", "{}"),
+    };
+    assert_all(&codes(&emu, &case, &[], &[]), 0, "");
+}
+
+#[test]
+fn one_when_a_call_fails_or_the_script_throws() {
+    let emu = emulator();
+    let failing = Case {
+        code: r#"vizportal("runExtractTasks", #{ ids: ["no-such-task"] })"#,
+        call: ("runExtractTasks", r#"{"ids": ["no-such-task"]}"#),
+    };
+    assert_all(&codes(&emu, &failing, &[], &[]), 1, "code");
+    let thrown = Case {
+        code: r#"throw "stop here""#,
+        call: ("getSessionInfo", "{}"),
+    };
+    let [run, repl, _] = codes(&emu, &thrown, &[], &[]);
+    assert_eq!(run.0, 1, "{}", run.1);
+    assert_eq!(repl.0, 1, "{}", repl.1);
+    assert!(run.1.contains("stop here"), "{}", run.1);
+}
+
+#[test]
+fn two_for_usage_errors() {
+    let emu = emulator();
+    let case = Case {
+        code: "1",
+        call: ("getSessionInfo", "{}"),
+    };
+    for flag in ["--concurrency", "--chunk-size", "--page-size"] {
+        let results = codes(&emu, &case, &[], &[flag, "0"]);
+        assert_all(&results, 2, "at least 1");
+    }
+    let (_dir, path) = script_file("let x = ;");
+    let (code, _, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("test.rhai:1:"), "{err}");
+    let (code, _, err) = run(vizscript(&emu), &["call", "getSessionInfo", "[1]"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(vizscript(&emu), &["emulator", "--fail-rate", "1.5"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("between 0 and 1"), "{err}");
+}
+
+#[test]
+fn three_when_the_login_fails() {
+    let emu = emulator();
+    let case = Case {
+        code: "1",
+        call: ("getSessionInfo", "{}"),
+    };
+    let bad_password = codes(&emu, &case, &[("TABLEAU_PASSWORD", "wrong")], &[]);
+    assert_all(&bad_password, 3, "rejected the username or password");
+    let unknown_site = codes(&emu, &case, &[("TABLEAU_SITE", "atlantis")], &[]);
+    assert_all(&unknown_site, 3, "atlantis");
+}
+
+#[test]
+fn four_when_the_server_is_unreachable() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let emu = emulator();
+    let case = Case {
+        code: "1",
+        call: ("getSessionInfo", "{}"),
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let env = [("TABLEAU_SERVER", url.as_str())];
+    assert_all(
+        &codes(&emu, &case, &env, &["--retries", "0"]),
+        4,
+        "hint: check --server",
+    );
+}
+
+#[test]
+fn four_when_an_answer_stops_being_vizportal_in_the_middle() {
+    let emu = emulator();
+    emu.set_faults(Faults {
+        html_for_methods: vec!["getSchedules".into()],
+        ..Faults::default()
+    });
+    let case = Case {
+        code: "let me = session_info();\nschedules().len()",
+        call: ("getSchedules", "{}"),
+    };
+    let results = codes(&emu, &case, &[], &[]);
+    assert_all(&results, 4, "not the Vizportal API");
+    for (_, err) in &results {
+        assert!(err.contains("hint: check --server"), "{err}");
+    }
+    let (run_err, repl_err) = (&results[0].1, &results[1].1);
+    assert!(
+        run_err.contains("test.rhai:2:"),
+        "the script's line: {run_err}"
+    );
+    assert!(repl_err.contains("<repl>:1:"), "the input line: {repl_err}");
+}
+
+#[test]
+fn a_caught_error_does_not_decide_the_exit_code() {
+    let emu = emulator();
+    emu.set_faults(Faults {
+        html_for_methods: vec!["getSchedules".into()],
+        ..Faults::default()
+    });
+    let (_dir, path) = script_file(
+        r#"let kind = "none";
+try { schedules(); } catch (e) { kind = e.kind; }
+print(kind);"#,
+    );
+    let (code, out, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "http");
+}
