@@ -21,12 +21,12 @@ use super::methods::{self, Incoming as Call};
 use super::recorder::CallRecord;
 use super::reply::Reply;
 use super::state::{Shared, lock};
-use crate::wire::{API_PATH, RequestBody, SESSION_COOKIE, WireError, XSRF_HEADER, code};
+use crate::wire::{API_PATH, Answer, RequestBody, SESSION_COOKIE, WireError, XSRF_HEADER, code};
 
 /// Largest request body read; anything longer is refused.
 const MAX_BODY: usize = 32 * 1024 * 1024;
 
-const JSON: &str = "application/json;charset=UTF-8";
+const JSON: &str = crate::wire::JSON_CONTENT_TYPE;
 
 /// What a single sign-on gateway answers in place of the API (`Faults::html_for_methods`).
 const HTML: &str = "text/html; charset=utf-8";
@@ -250,7 +250,7 @@ fn credentials(headers: &HeaderMap) -> (Option<String>, Option<String>) {
 
 /// `{"result":...}` with `result` as the first and only key, as Tableau's Java client slices it.
 fn json(status: StatusCode, result: &Value) -> Response<Reply> {
-    answer(status, JSON, format!("{{\"result\":{result}}}").into())
+    answer(status, JSON, Answer { result }.to_bytes().into())
 }
 
 fn failure(status: StatusCode, code: i64, message: String) -> Response<Reply> {

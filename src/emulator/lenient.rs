@@ -30,13 +30,10 @@ pub(crate) fn as_bool(value: &Value) -> Option<bool> {
     }
 }
 
-/// The text of a string or number value (`"55"` and `55` both give `55`).
+/// The text of a string or number value (`"55"` and `55` both give `55`): the wire's
+/// one rule for ids.
 pub(crate) fn as_text(value: &Value) -> Option<Cow<'_, str>> {
-    match value {
-        Value::String(s) => Some(Cow::Borrowed(s)),
-        Value::Number(n) => Some(Cow::Owned(n.to_string())),
-        _ => None,
-    }
+    crate::wire::id_text(value)
 }
 
 #[cfg(test)]

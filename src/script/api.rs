@@ -11,6 +11,7 @@ pub mod vizportal_api {
     use crate::script::convert;
     use crate::script::error::usage;
     use crate::script::host::Host;
+    use crate::wire::method;
 
     type Out<T> = Result<T, Box<EvalAltResult>>;
 
@@ -49,7 +50,7 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn session_info(ctx: NativeCallContext) -> Out<Map> {
-        vizportal_no_params(ctx, "getSessionInfo")
+        vizportal_no_params(ctx, method::GET_SESSION_INFO)
     }
 
     /// Switch the session to another site by URL name (`""` = Default) and return the new
@@ -62,7 +63,7 @@ pub mod vizportal_api {
     #[rhai_fn(return_raw)]
     pub fn switch_site(ctx: NativeCallContext, url_name: &str) -> Out<Map> {
         let pos = ctx.call_position();
-        Host::of(&ctx)?.call_map(pos, "switchSite", json!({ "urlName": url_name }))
+        Host::of(&ctx)?.call_map(pos, method::SWITCH_SITE, json!({ "urlName": url_name }))
     }
 
     /// All sites the user can reach, as maps with `name` and `urlName`
@@ -75,7 +76,7 @@ pub mod vizportal_api {
     pub fn sites(ctx: NativeCallContext) -> Out<Array> {
         Host::of(&ctx)?.list_items(
             ctx.call_position(),
-            "getSiteNamesAcrossAllPods",
+            method::GET_SITE_NAMES_ACROSS_ALL_PODS,
             "siteNames",
             None,
         )
@@ -115,7 +116,12 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn schedules(ctx: NativeCallContext) -> Out<Array> {
-        Host::of(&ctx)?.list_items(ctx.call_position(), "getSchedules", "schedules", None)
+        Host::of(&ctx)?.list_items(
+            ctx.call_position(),
+            method::GET_SCHEDULES,
+            "schedules",
+            None,
+        )
     }
 
     /// Schedules matching a filter.
@@ -127,7 +133,7 @@ pub mod vizportal_api {
     pub fn schedules_where(ctx: NativeCallContext, filter: Map) -> Out<Array> {
         Host::of(&ctx)?.list_items(
             ctx.call_position(),
-            "getSchedules",
+            method::GET_SCHEDULES,
             "schedules",
             Some(&filter),
         )
@@ -151,7 +157,7 @@ pub mod vizportal_api {
     ) -> Out<Map> {
         super::batch_with(
             &ctx,
-            "setExtractTasksSchedule",
+            method::SET_EXTRACT_TASKS_SCHEDULE,
             &ids,
             "scheduleId",
             &schedule_id,
@@ -172,7 +178,12 @@ pub mod vizportal_api {
     ) -> Out<Map> {
         let mut extra = serde_json::Map::new();
         extra.insert("priority".into(), Value::from(priority));
-        Host::of(&ctx)?.batch(ctx.call_position(), "setExtractTasksPriority", &ids, extra)
+        Host::of(&ctx)?.batch(
+            ctx.call_position(),
+            method::SET_EXTRACT_TASKS_PRIORITY,
+            &ids,
+            extra,
+        )
     }
 
     /// Run extract tasks now (`runExtractTasks`). Never retried once the request may have
@@ -185,7 +196,7 @@ pub mod vizportal_api {
     pub fn run_extract_tasks(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
         Host::of(&ctx)?.batch(
             ctx.call_position(),
-            "runExtractTasks",
+            method::RUN_EXTRACT_TASKS,
             &ids,
             serde_json::Map::new(),
         )
@@ -200,7 +211,7 @@ pub mod vizportal_api {
     pub fn delete_extract_tasks(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
         Host::of(&ctx)?.batch(
             ctx.call_position(),
-            "deleteExtractTasks",
+            method::DELETE_EXTRACT_TASKS,
             &ids,
             serde_json::Map::new(),
         )
@@ -215,7 +226,7 @@ pub mod vizportal_api {
     pub fn subscriptions(ctx: NativeCallContext) -> Out<Array> {
         Host::of(&ctx)?.list_items(
             ctx.call_position(),
-            "getSubscriptions",
+            method::GET_SUBSCRIPTIONS,
             "subscriptions",
             None,
         )
@@ -230,7 +241,7 @@ pub mod vizportal_api {
     pub fn subscriptions_where(ctx: NativeCallContext, filter: Map) -> Out<Array> {
         Host::of(&ctx)?.list_items(
             ctx.call_position(),
-            "getSubscriptions",
+            method::GET_SUBSCRIPTIONS,
             "subscriptions",
             Some(&filter),
         )
@@ -249,7 +260,7 @@ pub mod vizportal_api {
     ) -> Out<Map> {
         super::batch_with(
             &ctx,
-            "setSubscriptionsSchedule",
+            method::SET_SUBSCRIPTIONS_SCHEDULE,
             &ids,
             "scheduleId",
             &schedule_id,
@@ -263,7 +274,12 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn workbooks(ctx: NativeCallContext) -> Out<Array> {
-        Host::of(&ctx)?.list_items(ctx.call_position(), "getWorkbooks", "workbooks", None)
+        Host::of(&ctx)?.list_items(
+            ctx.call_position(),
+            method::GET_WORKBOOKS,
+            "workbooks",
+            None,
+        )
     }
 
     /// Every data source on the site (`getDatasources`, every page).
@@ -273,7 +289,12 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn datasources(ctx: NativeCallContext) -> Out<Array> {
-        Host::of(&ctx)?.list_items(ctx.call_position(), "getDatasources", "datasources", None)
+        Host::of(&ctx)?.list_items(
+            ctx.call_position(),
+            method::GET_DATASOURCES,
+            "datasources",
+            None,
+        )
     }
 
     /// Every project on the site (`getProjects`, every page).
@@ -283,7 +304,7 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn projects(ctx: NativeCallContext) -> Out<Array> {
-        Host::of(&ctx)?.list_items(ctx.call_position(), "getProjects", "projects", None)
+        Host::of(&ctx)?.list_items(ctx.call_position(), method::GET_PROJECTS, "projects", None)
     }
 
     /// Every user of the site (`getUsers`, every page).
@@ -293,16 +314,15 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn users(ctx: NativeCallContext) -> Out<Array> {
-        Host::of(&ctx)?.list_items(ctx.call_position(), "getUsers", "users", None)
+        Host::of(&ctx)?.list_items(ctx.call_position(), method::GET_USERS, "users", None)
     }
 }
-
-use std::collections::HashMap;
 
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
 use serde_json::Value;
 
-use crate::vizportal::SideTables;
+use crate::vizportal::{SideTables, TaskNames};
+use crate::wire::method;
 
 use crate::script::convert;
 use crate::script::error::usage;
@@ -326,45 +346,26 @@ pub(super) fn batch_with(
 
 pub(super) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) -> Out<Array> {
     let pos = ctx.call_position();
-    Host::of(ctx)?.list(pos, "getExtractTasks", "tasks", filter, &join_names)
+    Host::of(ctx)?.list(pos, method::GET_EXTRACT_TASKS, "tasks", filter, &join_names)
 }
 
-/// Tasks of one page with `scheduleName`, `targetName` and `siteName` from the page's
-/// side tables (a `targetName` the server sent is kept). Each name is one shared string.
+/// Tasks of one page with the names the listing joins from the page's side tables
+/// ([`TaskNames`]). Each name is one shared string per page.
 fn join_names(mut tasks: Vec<Dynamic>, side: &SideTables) -> Vec<Dynamic> {
-    let shared = |table: &str| -> HashMap<String, Dynamic> {
-        side.names(table)
-            .into_iter()
-            .map(|(id, name)| (id, Dynamic::from(ImmutableString::from(name))))
-            .collect()
-    };
-    let (schedules, workbooks, datasources, sites) = (
-        shared("schedules"),
-        shared("workbooks"),
-        shared("datasources"),
-        shared("sites"),
-    );
-    let name = |table: &HashMap<String, Dynamic>, map: &Map, key: &str| {
-        map.get(key)
-            .and_then(id_of)
-            .and_then(|id| table.get(&id).cloned())
-            .unwrap_or(Dynamic::UNIT)
-    };
+    let names = TaskNames::new(side, |name| Dynamic::from(ImmutableString::from(name)));
     for task in &mut tasks {
         let Some(mut map) = task.write_lock::<Map>() else {
             continue;
         };
-        let workbook = map
-            .get("targetType")
-            .and_then(id_of)
-            .is_some_and(|t| t.eq_ignore_ascii_case("workbook"));
-        let targets = if workbook { &workbooks } else { &datasources };
-        let schedule = name(&schedules, &map, "scheduleId");
-        let target = name(targets, &map, "targetId");
-        let site = name(&sites, &map, "siteId");
-        map.insert("scheduleName".into(), schedule);
-        map.entry("targetName".into()).or_insert(target);
-        map.insert("siteName".into(), site);
+        let joined = names.for_task(|key| map.get(key).and_then(id_of));
+        for (field, name) in joined {
+            let name = name.unwrap_or(Dynamic::UNIT);
+            if field == TaskNames::<Dynamic>::SENT_BY_SOME_SERVERS {
+                map.entry(field.into()).or_insert(name);
+            } else {
+                map.insert(field.into(), name);
+            }
+        }
     }
     tasks
 }

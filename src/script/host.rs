@@ -100,7 +100,6 @@ impl Host {
         let bar = Progress::start(self.progress, method);
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
         client
-            .session()
             .list_all(method, &Value::Object(params), items_key, convert, &report)
             .map_err(|e| raise(&e, pos))
     }

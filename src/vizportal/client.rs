@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::audit::{AuditEntry, AuditLog, redact_params};
 use super::error::VizportalError;
+use super::listing::{ConvertFn, ProgressFn};
 use super::method::MethodKind;
 use super::parallel::in_order;
 use super::session::Session;
@@ -185,6 +186,26 @@ impl Client {
             }
         }
         outcome
+    }
+
+    /// Every page of a list method (see [`Session::list_all`]). Only reads page: a list
+    /// call whose method is not a read is refused before anything is sent, so paging
+    /// can never repeat a write.
+    pub fn list_all<I: serde::de::DeserializeOwned, T: Send>(
+        &self,
+        method: &str,
+        params: &Value,
+        items_key: &str,
+        convert: ConvertFn<'_, I, T>,
+        progress: ProgressFn<'_>,
+    ) -> Result<Vec<T>, VizportalError> {
+        if MethodKind::of(method) != MethodKind::Read {
+            return Err(VizportalError::Usage(format!(
+                "{method} is not a read (get...), so it cannot be paged through"
+            )));
+        }
+        self.session
+            .list_all(method, params, items_key, convert, progress)
     }
 
     /// Apply a batch method to `ids` in chunks: `extra` holds the other params (e.g.

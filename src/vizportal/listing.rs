@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::error::VizportalError;
 use super::parallel::in_order;
 use super::session::Session;
-use crate::wire::code;
+use crate::wire::{code, id_text};
 
 /// Side tables of one page, with name lookups by id.
 pub struct SideTables {
@@ -22,6 +22,14 @@ pub struct SideTables {
 }
 
 impl SideTables {
+    /// The side tables of a result object (every member but the items and counters).
+    pub fn from_value(value: Value) -> SideTables {
+        match value {
+            Value::Object(tables) => SideTables { tables },
+            _ => SideTables { tables: Map::new() },
+        }
+    }
+
     /// Map `id -> name` of one side table.
     pub fn names(&self, table: &str) -> HashMap<String, String> {
         match self.tables.get(table) {
@@ -29,7 +37,7 @@ impl SideTables {
                 .iter()
                 .filter_map(|row| {
                     Some((
-                        id_text(row.get("id")?)?,
+                        id_text(row.get("id")?)?.into_owned(),
                         row.get("name")?.as_str()?.to_string(),
                     ))
                 })
@@ -64,7 +72,7 @@ struct ListCall<'a, I, T> {
 impl Session {
     /// Fetch every page of a list method. `params` holds `filter`/`order`; `page` is set
     /// here. `items_key` names the item array in the result (`tasks`, `schedules`, ...).
-    pub fn list_all<I: DeserializeOwned, T: Send>(
+    pub(crate) fn list_all<I: DeserializeOwned, T: Send>(
         &self,
         method: &str,
         params: &Value,
@@ -197,15 +205,6 @@ fn has_more(more: Option<bool>, total: Option<usize>, next: usize) -> bool {
         (Some(more), _) => more,
         (None, Some(total)) => next < total,
         (None, None) => false,
-    }
-}
-
-/// Ids arrive as strings; some servers send numbers.
-fn id_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 

@@ -1,6 +1,8 @@
 //! What kind of call a Vizportal method is. The kind decides the safety policy: whether the
 //! call may be retried, whether `--dry-run` holds it back, and whether it is audited.
 
+use crate::wire;
+
 /// The safety class of a method, decided from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MethodKind {
@@ -21,10 +23,9 @@ pub enum MethodKind {
 impl MethodKind {
     /// Classify a method name.
     pub fn of(method: &str) -> MethodKind {
-        const SESSION: &[&str] = &["generatePublicKey", "login", "switchSite", "logout"];
         const READ_PREFIXES: &[&str] = &["get"];
         const IDEMPOTENT_PREFIXES: &[&str] = &["set", "update"];
-        if SESSION.contains(&method) {
+        if wire::method::SESSION.contains(&method) {
             MethodKind::Session
         } else if has_verb(method, READ_PREFIXES) {
             MethodKind::Read

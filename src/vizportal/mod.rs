@@ -13,6 +13,7 @@ mod options;
 mod parallel;
 mod retry;
 mod session;
+mod task_names;
 mod transport;
 
 pub use audit::AuditLog;
@@ -24,3 +25,4 @@ pub use method::MethodKind;
 pub use options::ConnectOptions;
 pub use retry::RetryPolicy;
 pub use session::{Session, SessionInfo};
+pub use task_names::TaskNames;

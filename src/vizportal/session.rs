@@ -14,7 +14,7 @@ use super::method::MethodKind;
 use super::options::ConnectOptions;
 use super::retry::RetryPolicy;
 use super::transport::{Attempt, RawResult, Transport};
-use crate::wire::{WireError, code};
+use crate::wire::{WireError, code, id_text, method};
 
 /// Who is signed in, and on which site.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,11 +38,7 @@ impl SessionInfo {
             for key in path {
                 v = &v[*key];
             }
-            match v {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => String::new(),
-            }
+            id_text(v).map(|t| t.into_owned()).unwrap_or_default()
         };
         SessionInfo {
             username: text(&["user", "username"]),
@@ -114,7 +110,7 @@ impl Session {
     /// Call a method and return its `result`. Retries follow the method's kind; an
     /// expired session is renewed once. `switchSite` also moves where re-logins return.
     pub fn call(&self, method: &str, params: &Value) -> Result<Value, VizportalError> {
-        if method == "switchSite" {
+        if method == method::SWITCH_SITE {
             let url_name = params.get("urlName").and_then(Value::as_str).unwrap_or("");
             return self.switch_site(url_name);
         }
@@ -123,7 +119,7 @@ impl Session {
 
     /// Switch the session to the site with this URL name (`""` = Default). Cookies rotate.
     pub fn switch_site(&self, url_name: &str) -> Result<Value, VizportalError> {
-        let result = self.call_renewing("switchSite", &json!({ "urlName": url_name }))?;
+        let result = self.call_renewing(method::SWITCH_SITE, &json!({ "urlName": url_name }))?;
         let info = SessionInfo::from_result(&result);
         *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(info.site_url_name.clone());
@@ -186,7 +182,7 @@ impl Session {
 
     /// How the server signs users in (`getServerSettingsUnauthenticated`), if it says.
     fn auth_type(&self) -> Option<String> {
-        let method = "getServerSettingsUnauthenticated";
+        let method = method::GET_SERVER_SETTINGS_UNAUTHENTICATED;
         let settings = self.transport.post(method, &json!({})).ok()?;
         settings["authenticationType"]["type"]
             .as_str()
@@ -203,7 +199,7 @@ impl Session {
             .clone();
         let result = self
             .retry
-            .run("login", MethodKind::Session, || {
+            .run(method::LOGIN, MethodKind::Session, || {
                 self.sign_in_once(wanted.as_deref())
             })
             .map_err(login_error)?;
@@ -228,7 +224,7 @@ impl Session {
         };
         match self
             .transport
-            .post("switchSite", &json!({ "urlName": site }))
+            .post(method::SWITCH_SITE, &json!({ "urlName": site }))
         {
             Err(Attempt::Unauthorized(..)) => Err(Attempt::Ambiguous(
                 "the new session ended before the switch to the site".into(),
@@ -245,7 +241,9 @@ impl Session {
     }
 
     fn login_once(&self) -> Result<Value, Attempt> {
-        let key = self.transport.post("generatePublicKey", &json!({}))?;
+        let key = self
+            .transport
+            .post(method::GENERATE_PUBLIC_KEY, &json!({}))?;
         let field = |v: &Value| v.as_str().map(str::to_string);
         let (Some(key_id), Some(n), Some(e)) = (
             field(&key["keyId"]),
@@ -265,7 +263,7 @@ impl Session {
             "encryptedPassword": encrypted,
             "keyId": key_id,
         });
-        self.transport.post("login", &params)
+        self.transport.post(method::LOGIN, &params)
     }
 }
 
@@ -317,7 +315,7 @@ fn login_error(failure: Attempt) -> VizportalError {
                 "the server refused the login: {text}"
             )))
         }
-        other => other.into_error("login", MethodKind::Session),
+        other => other.into_error(method::LOGIN, MethodKind::Session),
     }
 }
 

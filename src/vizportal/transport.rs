@@ -125,7 +125,7 @@ impl RawAnswer {
 
 /// True when a raw result carries a non-empty `errors` list.
 fn has_errors(result: &RawResult) -> bool {
-    result.get("errors").is_some_and(|raw| {
+    result.get(wire::ERRORS).is_some_and(|raw| {
         serde_json::from_str::<Vec<serde::de::IgnoredAny>>(raw.get())
             .map_or(true, |list| !list.is_empty())
     })
@@ -194,12 +194,8 @@ impl Transport {
     /// can be read straight into the caller's types. Anything but a plain successful
     /// result goes through [`parse_answer`] and fails the same way as [`Transport::post`].
     pub(crate) fn post_raw(&self, method: &str, params: &Value) -> Result<RawResult, Attempt> {
-        #[derive(serde::Deserialize)]
-        struct Envelope {
-            result: RawResult,
-        }
         let answer = self.exchange(method, params)?;
-        let raw = serde_json::from_slice::<Envelope>(&answer.bytes)
+        let raw = serde_json::from_slice::<wire::Answer<RawResult>>(&answer.bytes)
             .ok()
             .map(|e| e.result);
         match raw {
@@ -219,7 +215,7 @@ impl Transport {
 
     /// Send a call and read its answer, following one same-host redirect.
     fn exchange(&self, method: &str, params: &Value) -> Result<RawAnswer, Attempt> {
-        let body = serde_json::to_vec(&serde_json::json!({"method": method, "params": params}))
+        let body = serde_json::to_vec(&wire::RequestBody::new(method, params))
             .map_err(|e| Attempt::Final(VizportalError::Usage(format!("{method}: {e}"))))?;
         let url = wire::method_url(self.base(), method);
         let response = self.send(method, &url, &body)?;
@@ -246,7 +242,7 @@ impl Transport {
             .post(url)
             .header(
                 CONTENT_TYPE,
-                HeaderValue::from_static("application/json;charset=UTF-8"),
+                HeaderValue::from_static(wire::JSON_CONTENT_TYPE),
             )
             .body(body.to_vec());
         if !wire::UNAUTHENTICATED_METHODS.contains(&method)
@@ -359,7 +355,7 @@ fn interpret_result(
     result: Value,
     bytes: &[u8],
 ) -> Result<Value, Attempt> {
-    let errors: Vec<WireError> = match result.get("errors") {
+    let errors: Vec<WireError> = match result.get(wire::ERRORS) {
         Some(Value::Array(list)) if !list.is_empty() => list
             .iter()
             .map(|e| serde_json::from_value(e.clone()).unwrap_or_else(|_| lenient_error(e)))

@@ -1,12 +1,15 @@
 //! The Vizportal wire format: the one piece of code that the client (`vizportal/`) and the
 //! emulator (`emulator/`) share. Everything here is a fact about the protocol (see
-//! `shared/vizportal-protocol.md`), not about either side's behaviour.
+//! `docs/protocol.md`), not about either side's behaviour.
 
 mod codes;
 mod envelope;
+mod id;
+pub mod method;
 
 pub use codes::code;
-pub use envelope::{RequestBody, WireError};
+pub use envelope::{Answer, ERRORS, JSON_CONTENT_TYPE, RequestBody, WireError};
+pub use id::id_text;
 
 /// Path prefix of every Vizportal call: `POST {server}/vizportal/api/web/v1/{method}`.
 pub const API_PATH: &str = "/vizportal/api/web/v1/";
@@ -21,11 +24,7 @@ pub const XSRF_COOKIE: &str = "XSRF-TOKEN";
 pub const XSRF_HEADER: &str = "X-XSRF-TOKEN";
 
 /// Methods a server answers without a session or an XSRF header.
-pub const UNAUTHENTICATED_METHODS: &[&str] = &[
-    "getServerSettingsUnauthenticated",
-    "generatePublicKey",
-    "login",
-];
+pub const UNAUTHENTICATED_METHODS: &[&str] = method::UNAUTHENTICATED;
 
 /// The URL of one method on a server given by its base URL (a trailing `/` is tolerated).
 pub fn method_url(base: &str, method: &str) -> String {

@@ -258,3 +258,42 @@ fn a_server_refusing_large_pages_gets_smaller_ones() {
     // 1000 and 500 are refused (code 19), 250 is served: 1200 tasks in 5 pages.
     assert_eq!(stats.by_method["getExtractTasks"], 2 + 5, "{stats:?}");
 }
+
+#[test]
+fn only_reads_can_be_paged_through() {
+    let emu = emulator();
+    let client = vizscript::vizportal::Client::new(open(&emu, None, 0), false, None, 1000);
+    let before = emu.stats().by_method.clone();
+    let refused = client.list_all(
+        "runExtractTasks",
+        &json!({}),
+        "tasks",
+        &|items: Vec<Value>, _| items,
+        &|_, _| {},
+    );
+    assert!(
+        matches!(&refused, Err(VizportalError::Usage(m)) if m.contains("not a read")),
+        "{refused:?}"
+    );
+    assert_eq!(emu.stats().by_method, before, "nothing was sent");
+    let tasks = client
+        .list_all(
+            "getExtractTasks",
+            &json!({}),
+            "tasks",
+            &|items: Vec<Value>, _| items,
+            &|_, _| {},
+        )
+        .expect("a read pages");
+    let site = client.session().info().site_id;
+    let mut listed: Vec<&str> = tasks.iter().filter_map(|t| t["id"].as_str()).collect();
+    let all = super::support::tasks(&emu);
+    let mut expected: Vec<&str> = all
+        .iter()
+        .filter(|t| t["siteId"] == site.as_str())
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    listed.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
+}

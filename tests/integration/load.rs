@@ -49,7 +49,7 @@ fn concurrent_clients_changing_the_same_tasks_lose_no_update() {
                     "{method}: {:?}",
                     summary.error
                 );
-                let all = client.session().list_all(
+                let all = client.list_all(
                     "getExtractTasks",
                     &json!({}),
                     "tasks",
