@@ -75,14 +75,14 @@ mod tests {
         let names = TaskNames::new(&side, |n| n);
         let task = |target_type: &'static str| {
             move |key: &str| {
-                Some(match key {
+                let value = match key {
                     "targetType" => target_type,
                     "scheduleId" => "1",
                     "targetId" => "7",
                     "siteId" => "3",
                     _ => return None,
-                })
-                .map(str::to_string)
+                };
+                Some(value.to_string())
             }
         };
         let joined = names.for_task(task("Workbook"));
