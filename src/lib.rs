@@ -1,9 +1,10 @@
 //! vizscript: script Tableau Server's Vizportal web API.
 //!
-//! Layers, top-down: [`cli`] parses flags and dispatches; [`script`] turns a logged-in
-//! [`vizportal::Session`] into Rhai functions; [`vizportal`] speaks the protocol; the
-//! [`emulator`] is a strict Vizportal server for tests and `--demo`. Client and emulator
-//! share only [`wire`].
+//! Layers, top-down: [`app`] runs a command line (parsed by the clap types in [`cli`]) and
+//! dispatches to a command; [`exit`] decides every exit code; [`script`] turns a signed-in
+//! [`vizportal::Client`] into Rhai functions and [`repl`] is a front end over it;
+//! [`vizportal`] speaks the protocol; the [`emulator`] is a strict Vizportal server for
+//! tests, `--demo` and rehearsals. Client and emulator share only [`wire`].
 
 pub mod app;
 pub mod cli;

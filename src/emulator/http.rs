@@ -17,9 +17,9 @@ use rand::Rng;
 use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
-use super::methods::{self, Incoming as Call};
+use super::methods::{self, RawCall};
 use super::recorder::CallRecord;
-use super::reply::Reply;
+use super::response_body::ResponseBody;
 use super::state::{Shared, lock};
 use crate::wire::{API_PATH, Answer, RequestBody, SESSION_COOKIE, WireError, XSRF_HEADER, code};
 
@@ -38,7 +38,7 @@ pub(crate) struct Connection {
     pub peer: SocketAddr,
     /// Over TLS: cookies get `Secure`.
     pub secure: bool,
-    /// Notified to reset the connection (see [`Reply::cut_halfway`]).
+    /// Notified to reset the connection (see [`ResponseBody::cut_halfway`]).
     pub cut: Arc<Notify>,
 }
 
@@ -47,7 +47,7 @@ pub(crate) async fn respond(
     shared: Arc<Shared>,
     connection: Arc<Connection>,
     request: Request<Incoming>,
-) -> Response<Reply> {
+) -> Response<ResponseBody> {
     lock(&shared.recorder).stats.requests += 1;
     let path = request.uri().path();
     if path.starts_with("/__emulator/") {
@@ -66,7 +66,7 @@ async fn inspection(
     connection: &Connection,
     method: &Method,
     path: String,
-) -> Response<Reply> {
+) -> Response<ResponseBody> {
     if !is_local(connection.peer) {
         return text(StatusCode::FORBIDDEN);
     }
@@ -97,7 +97,7 @@ async fn vizportal(
     shared: Arc<Shared>,
     connection: &Connection,
     request: Request<Incoming>,
-) -> Response<Reply> {
+) -> Response<ResponseBody> {
     if request.method() != Method::POST {
         return text(StatusCode::METHOD_NOT_ALLOWED);
     }
@@ -197,9 +197,9 @@ fn call(
     method: String,
     params: Map<String, Value>,
     secure: bool,
-) -> (Response<Reply>, Option<CallRecord>) {
+) -> (Response<ResponseBody>, Option<CallRecord>) {
     let (session_id, xsrf_header) = credentials(headers);
-    let incoming = Call {
+    let incoming = RawCall {
         method: &method,
         params: &params,
         session_id: session_id.as_deref(),
@@ -249,11 +249,11 @@ fn credentials(headers: &HeaderMap) -> (Option<String>, Option<String>) {
 }
 
 /// `{"result":...}` with `result` as the first and only key, as Tableau's Java client slices it.
-fn json(status: StatusCode, result: &Value) -> Response<Reply> {
+fn json(status: StatusCode, result: &Value) -> Response<ResponseBody> {
     answer(status, JSON, Answer { result }.to_bytes().into())
 }
 
-fn failure(status: StatusCode, code: i64, message: String) -> Response<Reply> {
+fn failure(status: StatusCode, code: i64, message: String) -> Response<ResponseBody> {
     json(
         status,
         &serde_json::json!({ "errors": [WireError::new(code, message)] }),
@@ -261,7 +261,7 @@ fn failure(status: StatusCode, code: i64, message: String) -> Response<Reply> {
 }
 
 /// A plain-text answer: the status's reason phrase.
-fn text(status: StatusCode) -> Response<Reply> {
+fn text(status: StatusCode) -> Response<ResponseBody> {
     let body = status.canonical_reason().unwrap_or_default();
     answer(
         status,
@@ -270,8 +270,8 @@ fn text(status: StatusCode) -> Response<Reply> {
     )
 }
 
-fn answer(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Reply> {
-    let mut answer = Response::new(Reply::new(body));
+fn answer(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<ResponseBody> {
+    let mut answer = Response::new(ResponseBody::new(body));
     *answer.status_mut() = status;
     let headers = answer.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

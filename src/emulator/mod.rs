@@ -22,10 +22,10 @@ mod listing;
 mod methods;
 mod recorder;
 mod recurrence;
-mod reply;
+mod response_body;
 mod sample;
 mod server;
-mod session;
+mod sessions;
 mod state;
 mod timestamp;
 mod tls;
@@ -43,7 +43,7 @@ pub use tls::TlsIdentity;
 use config::Limits;
 use recorder::Recorder;
 use server::Server;
-use session::LoginKeys;
+use sessions::LoginKeys;
 use state::{ServerState, Shared, lock};
 
 /// A running emulator on 127.0.0.1. Dropping it stops the server.

@@ -8,7 +8,7 @@ use super::config::{Faults, Limits};
 use super::dataset::Dataset;
 use super::entities::Id;
 use super::recorder::Recorder;
-use super::session::{LoginKeys, Sessions};
+use super::sessions::{LoginKeys, Sessions};
 
 /// The emulated server: its data, who is logged in, and the login key.
 pub(crate) struct ServerState {

@@ -18,8 +18,8 @@ use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Config, Context, Editor, Helper};
 
 use super::commands::COMMANDS;
+use super::evaluator::{Completions, Repl, Step};
 use super::input::{Completeness, completeness};
-use super::session::{Completions, Repl, Step};
 use crate::script::functions;
 
 /// Script keywords offered beside functions and variables.

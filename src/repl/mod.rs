@@ -4,14 +4,14 @@
 
 mod commands;
 mod editor;
+mod evaluator;
 mod input;
 mod last;
 mod piped;
 mod render;
-mod session;
 
+pub use evaluator::{Repl, Step};
 pub use render::Format;
-pub use session::{Repl, Step};
 
 /// Drive `repl` from a terminal editor when stdin is a terminal, else from piped stdin.
 /// [`Repl::outcome`] then tells how it went; this fails only when the terminal's line

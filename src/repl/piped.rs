@@ -3,8 +3,8 @@
 
 use std::io::BufRead;
 
+use super::evaluator::{Repl, Step};
 use super::input::{Completeness, completeness};
-use super::session::{Repl, Step};
 
 /// Read inputs from `reader` until it ends or `:quit`.
 pub fn run(repl: &mut Repl, reader: impl BufRead) {

@@ -10,6 +10,7 @@ use rhai::{Dynamic, Engine, exported_module};
 use super::api::vizportal_api;
 use super::host::Host;
 use super::output::output_api;
+use super::time::time_api;
 
 /// Sandbox limits; generous by default, configurable from the command line.
 #[derive(Debug, Clone)]
@@ -52,6 +53,7 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
     engine.disable_symbol("eval");
     engine.register_global_module(exported_module!(vizportal_api).into());
     engine.register_global_module(exported_module!(output_api).into());
+    engine.register_global_module(exported_module!(time_api).into());
     let out = host.clone();
     engine.on_print(move |text| out.print(text));
     engine.on_debug(|text, source, pos| match pos.line() {

@@ -12,6 +12,7 @@ mod output;
 mod progress;
 mod runner;
 pub mod table;
+mod time;
 
 pub use convert::{to_dynamic, to_json};
 pub use diagnostic::{ScriptFailure, located, runtime_failure};

@@ -1,11 +1,10 @@
-//! Output helpers for scripts: tables, JSON and time arithmetic on the server's ISO
-//! timestamps.
+//! Output helpers for scripts: tables and JSON.
 
 use rhai::plugin::*;
 
 #[export_module]
 pub mod output_api {
-    use rhai::{Array, Dynamic, EvalAltResult, FLOAT, NativeCallContext};
+    use rhai::{Array, Dynamic, EvalAltResult, NativeCallContext};
 
     use crate::script::error::usage;
     use crate::script::host::Host;
@@ -48,34 +47,5 @@ pub mod output_api {
     pub fn to_json(ctx: NativeCallContext, value: Dynamic) -> Result<String, Box<EvalAltResult>> {
         serde_json::to_string_pretty(&value)
             .map_err(|e| usage(format!("to_json: {e}"), ctx.call_position()))
-    }
-
-    /// Hours elapsed since an ISO-8601 timestamp such as a task's `lastRunAt`; `()` when
-    /// the value is empty or not a timestamp.
-    ///
-    /// ```rhai
-    /// let stale = extract_tasks().filter(|t| hours_since(t.lastRunAt) > 24.0);
-    /// ```
-    pub fn hours_since(timestamp: Dynamic) -> Dynamic {
-        let Ok(text) = timestamp.into_immutable_string() else {
-            return Dynamic::UNIT;
-        };
-        match chrono::DateTime::parse_from_rfc3339(text.as_str()) {
-            Ok(t) => {
-                let seconds =
-                    (chrono::Utc::now() - t.to_utc()).num_milliseconds() as FLOAT / 1000.0;
-                Dynamic::from(seconds / 3600.0)
-            }
-            Err(_) => Dynamic::UNIT,
-        }
-    }
-
-    /// The current time as an ISO-8601 UTC timestamp, comparable with the server's.
-    ///
-    /// ```rhai
-    /// print(now_utc());
-    /// ```
-    pub fn now_utc() -> String {
-        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     }
 }

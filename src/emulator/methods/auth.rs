@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Call, Failure, Outcome, Reply, params, session_user};
 use crate::emulator::entities::{Id, Site, User};
-use crate::emulator::session::Issued;
+use crate::emulator::sessions::Issued;
 use crate::emulator::state::ServerState;
 use crate::emulator::timestamp;
 use crate::wire::{SESSION_COOKIE, XSRF_COOKIE, code};

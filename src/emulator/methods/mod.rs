@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::config::Limits;
 use super::entities::User;
-use super::session::{Refusal, SessionView};
+use super::sessions::{Refusal, SessionView};
 use super::state::ServerState;
 use crate::wire::{UNAUTHENTICATED_METHODS, WireError, code};
 
@@ -144,7 +144,7 @@ fn handler(method: &str) -> Option<Handler> {
 }
 
 /// One call as it arrived.
-pub(crate) struct Incoming<'a> {
+pub(crate) struct RawCall<'a> {
     pub method: &'a str,
     pub params: &'a Map<String, Value>,
     pub session_id: Option<&'a str>,
@@ -154,7 +154,7 @@ pub(crate) struct Incoming<'a> {
 /// Authenticates and runs a call; returns the reply and the session's username.
 pub(crate) fn answer(
     state: &mut ServerState,
-    incoming: &Incoming,
+    incoming: &RawCall,
     limits: &Limits,
 ) -> (Reply, Option<String>) {
     let Some(handler) = handler(incoming.method) else {

@@ -1,4 +1,4 @@
-//! One REPL session: an engine, one scope that lives across inputs (functions defined on
+//! The REPL evaluator: an engine, one scope that lives across inputs (functions defined on
 //! one line stay callable, `_` holds the last result), the result format, and the
 //! commands. Both front ends (a terminal editor and piped stdin) drive this.
 

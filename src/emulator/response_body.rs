@@ -12,7 +12,7 @@ use hyper::body::{Body, Bytes, Frame, SizeHint};
 use tokio::sync::Notify;
 
 /// An answer body of known length.
-pub(crate) struct Reply {
+pub(crate) struct ResponseBody {
     /// What is left to send.
     chunk: Option<Bytes>,
     /// The announced length (`Content-Length`).
@@ -29,9 +29,9 @@ enum Ending {
     Hanging,
 }
 
-impl Reply {
-    pub(crate) fn new(bytes: Bytes) -> Reply {
-        Reply {
+impl ResponseBody {
+    pub(crate) fn new(bytes: Bytes) -> ResponseBody {
+        ResponseBody {
             len: bytes.len() as u64,
             chunk: Some(bytes).filter(|b| !b.is_empty()),
             ending: Ending::Complete,
@@ -40,9 +40,9 @@ impl Reply {
 
     /// The same answer, cut after half its body: `cut` is notified once the first half
     /// has been handed to the connection.
-    pub(crate) fn cut_halfway(self, cut: Arc<Notify>) -> Reply {
+    pub(crate) fn cut_halfway(self, cut: Arc<Notify>) -> ResponseBody {
         let chunk = self.chunk.map(|mut bytes| bytes.split_to(bytes.len() / 2));
-        Reply {
+        ResponseBody {
             chunk: chunk.filter(|b| !b.is_empty()),
             len: self.len,
             ending: Ending::Cut(cut),
@@ -50,7 +50,7 @@ impl Reply {
     }
 }
 
-impl Body for Reply {
+impl Body for ResponseBody {
     type Data = Bytes;
     type Error = Infallible;
 
@@ -92,7 +92,7 @@ mod tests {
 
     use super::*;
 
-    fn poll(reply: &mut Reply) -> Poll<Option<Bytes>> {
+    fn poll(reply: &mut ResponseBody) -> Poll<Option<Bytes>> {
         let mut cx = Context::from_waker(Waker::noop());
         Pin::new(reply)
             .poll_frame(&mut cx)
@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn a_whole_reply_sends_its_bytes_and_ends() {
-        let mut reply = Reply::new(Bytes::from_static(b"{\"result\":{}}"));
+        let mut reply = ResponseBody::new(Bytes::from_static(b"{\"result\":{}}"));
         assert_eq!(reply.size_hint().exact(), Some(13));
         assert_eq!(
             poll(&mut reply),
@@ -114,7 +114,8 @@ mod tests {
     #[test]
     fn a_cut_reply_announces_everything_sends_half_and_never_ends() {
         let cut = Arc::new(Notify::new());
-        let mut reply = Reply::new(Bytes::from_static(b"0123456789")).cut_halfway(Arc::clone(&cut));
+        let mut reply =
+            ResponseBody::new(Bytes::from_static(b"0123456789")).cut_halfway(Arc::clone(&cut));
         assert_eq!(reply.size_hint().exact(), Some(10));
         assert_eq!(
             poll(&mut reply),
