@@ -1,6 +1,6 @@
 //! How leniently the server reads values from requests. Clients disagree on types: Tableau's
 //! Java client sends ids, priorities and schedule ids as strings, browsers and the API
-//! guide send numbers (protocol §1.5), and booleans sometimes arrive as strings. Every
+//! guide send numbers (docs/protocol.md §1.5), and booleans sometimes arrive as strings. Every
 //! request parameter is read through these functions so the leniency is the same everywhere.
 
 use std::borrow::Cow;

@@ -1,4 +1,4 @@
-//! The list-call conventions every `get*` method shares (protocol §3): `filter` (a tree of
+//! The list-call conventions every `get*` method shares (docs/protocol.md §3): `filter` (a tree of
 //! `and`/`or` over `eq`, `in`, `has`, `lt`, `lte`, `gt`, `gte`, `matches` leaves), `order`
 //! (fields with a direction) and `page` (`startIndex`, `maxItems`), answered with
 //! `totalCount` and `moreItems`. Each list names the fields it can filter and sort on;

@@ -3,7 +3,7 @@
 //! The Vizportal API is undocumented and a real Tableau Server is not something a test, a
 //! benchmark or a first-time user can count on. The emulator stands in for one: it speaks
 //! the wire protocol as observed from real servers and Tableau's own clients (see
-//! `shared/vizportal-protocol.md`), including the parts clients get wrong (RSA login with
+//! `docs/protocol.md`), including the parts clients get wrong (RSA login with
 //! single-use key ids, cookies rotating on `switchSite`, XSRF tokens bound to the session,
 //! errors inside HTTP 200, paging limits, per-id errors of batch calls). It is strict on
 //! purpose: a client that works against it has handled what a real server does. Its state

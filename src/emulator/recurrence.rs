@@ -1,4 +1,4 @@
-//! When a schedule runs: the `scheduleDetails` object of each schedule type (protocol §4.2),
+//! When a schedule runs: the `scheduleDetails` object of each schedule type (docs/protocol.md §4.2),
 //! its validation with Tableau's error codes, and the next run time it implies. Times are
 //! minutes after midnight in the server's time zone, which for the emulator is UTC.
 

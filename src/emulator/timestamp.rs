@@ -1,4 +1,4 @@
-//! The two timestamp spellings of the protocol (§1.5): entities carry UTC with a `Z`
+//! The two timestamp spellings of the protocol (docs/protocol.md §1.5): entities carry UTC with a `Z`
 //! (`2017-01-06T18:54:51.095Z`), schedules carry an explicit offset
 //! (`2017-02-04T00:00:00.000-05:00`). The emulated server's time zone is UTC.
 

@@ -1,4 +1,4 @@
-//! The script API of CONTRACT.md: Vizportal calls as Rhai functions. Doc comments here are
+//! The script API (README.md and docs/scripting.md): Vizportal calls as Rhai functions. Doc comments here are
 //! what `vizscript functions`, `docs/scripting.md` and the REPL's `:help` show.
 
 use rhai::plugin::*;

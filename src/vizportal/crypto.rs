@@ -5,7 +5,7 @@ use rsa::{BoxedUint, PublicKey};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Smallest and largest modulus accepted from a server. Tableau's real key size is not
-/// known (protocol §2.2), so anything a sane server could use is accepted.
+/// known (docs/protocol.md §2.2), so anything a sane server could use is accepted.
 const MODULUS_BITS: std::ops::RangeInclusive<usize> = 512..=8192;
 
 /// Parse a hex string of either case and any length (`"10001"` is odd) into bytes.

@@ -1,7 +1,7 @@
 //! Numeric error codes that travel in `result.errors[].code`, as named in Tableau's own
-//! web-client typings (protocol document, sections 2.4, 2.7, 3 and 4.1).
+//! web-client typings (docs/protocol.md §2.4, §2.7, §3 and §4.1).
 
-/// Error codes, grouped as the protocol document lists them.
+/// Error codes, grouped by the part of the protocol they belong to.
 pub mod code {
     /// Insufficient permissions.
     pub const PERMISSION_DENIED: i64 = 1;

@@ -1,6 +1,6 @@
 //! Ids and other short text fields travel as JSON strings, but some clients and servers
 //! send numbers (Tableau's Java client sends strings, browsers and the 10.0 API guide send
-//! numbers: docs/protocol.md, "Ids"). Both sides read them through this one rule.
+//! numbers: docs/protocol.md §1.5). Both sides read them through this one rule.
 
 use std::borrow::Cow;
 

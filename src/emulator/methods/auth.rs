@@ -1,4 +1,4 @@
-//! Signing in and out (protocol §2): the pre-login settings, the RSA key exchange, `login`
+//! Signing in and out (docs/protocol.md §2): the pre-login settings, the RSA key exchange, `login`
 //! landing on the user's last-used site unless `siteUrlName` says otherwise, `switchSite`
 //! with cookie rotation, `getSessionInfo` and `logout`.
 
@@ -11,7 +11,7 @@ use crate::emulator::state::ServerState;
 use crate::emulator::timestamp;
 use crate::wire::{SESSION_COOKIE, XSRF_COOKIE, code};
 
-/// What Tableau's Java client requires before it logs in (protocol §8).
+/// What Tableau's Java client requires before it logs in (docs/protocol.md §8).
 pub(super) fn server_settings(_: &mut ServerState, _: &Call) -> Outcome {
     Ok(Reply::ok(json!({
         "authenticationType": { "type": "LOCAL", "authAPI": "vizportal" },
@@ -158,7 +158,7 @@ fn signed_in(state: &ServerState, user: Id, site: Id, call: &Call, issued: Issue
     Ok(reply)
 }
 
-/// `server`, `site`, `user` and `isRestrictedTrustedTicketSession` (protocol §2.6).
+/// `server`, `site`, `user` and `isRestrictedTrustedTicketSession` (docs/protocol.md §2.6).
 fn session_info_json(
     state: &ServerState,
     user: Id,

@@ -1,4 +1,4 @@
-//! What lives on a site (protocol §4.4, §4.5): workbooks, datasources, projects and users of
+//! What lives on a site (docs/protocol.md §4.4, §4.5): workbooks, datasources, projects and users of
 //! the session's site, and the names of the sites the user can reach. Read-only here.
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! Server-wide schedules (protocol §4.2): the list with live task counts, and creating,
+//! Server-wide schedules (docs/protocol.md §4.2): the list with live task counts, and creating,
 //! changing, enabling and disabling schedules (server administrators only).
 
 use std::cell::OnceCell;

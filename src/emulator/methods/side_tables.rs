@@ -1,4 +1,4 @@
-//! The side tables a list result carries beside its items (protocol §3): each related user,
+//! The side tables a list result carries beside its items (docs/protocol.md §3): each related user,
 //! project, schedule, site, workbook or datasource of the page once, in order of first
 //! appearance, so items can refer to them by id.
 

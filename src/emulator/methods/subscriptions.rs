@@ -1,4 +1,4 @@
-//! Subscriptions of the session's site (protocol §4.3): the list with its side tables, and
+//! Subscriptions of the session's site (docs/protocol.md §4.3): the list with its side tables, and
 //! moving subscriptions to another subscription schedule.
 
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! Extract refresh tasks (protocol §4.1): the site-scoped list with its side tables, and the
+//! Extract refresh tasks (docs/protocol.md §4.1): the site-scoped list with its side tables, and the
 //! batch changes, which apply every valid id and report the others one by one.
 
 use std::collections::HashSet;
