@@ -108,7 +108,8 @@ impl Session {
     }
 
     /// Call a method and return its `result`. Retries follow the method's kind; an
-    /// expired session is renewed once. `switchSite` also moves where re-logins return.
+    /// expired session is renewed (see `renewing`). `switchSite` also moves where
+    /// re-logins return.
     pub fn call(&self, method: &str, params: &Value) -> Result<Value, VizportalError> {
         if method == method::SWITCH_SITE {
             let url_name = params.get("urlName").and_then(Value::as_str).unwrap_or("");
