@@ -44,6 +44,49 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Sign in; with --save keep the session so later commands need no credential.
+    Login(LoginArgs),
+    /// End the saved session on the server and delete it.
+    Logout(LogoutArgs),
+    /// Show the resolved settings and where each came from.
+    Config(ConfigArgs),
+}
+
+/// `vizscript login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Keep the session (server, site, user, session id; never a password or token secret)
+    /// in the user's state directory for later commands.
+    #[arg(long)]
+    pub save: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `vizscript logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `vizscript config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// What to do with the configuration.
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+/// `vizscript config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the settings `run`, `repl` and `call` would use, each with its source
+    /// (flag, environment, profile or default); secrets redacted.
+    Show {
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
 }
 
 /// Where and how to sign in; shared by `run`, `repl` and `call`.
@@ -64,6 +107,31 @@ pub struct ConnectArgs {
     /// Read the password from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Sign in with this personal access token (its secret from TABLEAU_PAT_SECRET,
+    /// --token-file or a prompt; never a flag value).
+    #[arg(long, env = "TABLEAU_PAT_NAME", value_name = "NAME")]
+    pub token_name: Option<String>,
+    /// Read the personal access token's secret from the first line of this file.
+    #[arg(long, value_name = "PATH", requires = "token_name")]
+    pub token_file: Option<PathBuf>,
+    /// Use this existing workgroup_session_id (e.g. from a browser after single sign-on);
+    /// TABLEAU_XSRF_TOKEN may give the session's XSRF token.
+    #[arg(
+        long,
+        env = "TABLEAU_SESSION_ID",
+        value_name = "ID",
+        hide_env_values = true
+    )]
+    pub session_id: Option<String>,
+    /// Named settings from the config file (see `vizscript config show`).
+    #[arg(long, env = "VIZSCRIPT_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send every request through this proxy (default: the environment's HTTPS_PROXY etc.).
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub proxy: Option<String>,
+    /// Use no proxy, not even one from the environment.
+    #[arg(long)]
+    pub no_proxy: bool,
     /// Extra trusted root certificate(s) in PEM, for a private CA.
     #[arg(long, env = "TABLEAU_CA_CERT", value_name = "PEM")]
     pub ca_cert: Vec<PathBuf>,

@@ -11,37 +11,51 @@ use secrecy::SecretString;
 
 use super::failure::Failure;
 use super::password;
+use super::saved::{self, SavedSession};
 use crate::cli::ConnectArgs;
 use crate::emulator::{Emulator, EmulatorConfig, SAMPLE_USERS};
 use crate::exit::ExitCode;
-use crate::vizportal::{AuditLog, Client, ConnectOptions, PlannedCall, RetryPolicy, Session};
+use crate::vizportal::{
+    AuditLog, Client, ConnectOptions, ExistingSession, PlannedCall, RetryPolicy, Session,
+    SessionOrigin, SignIn, VizportalError,
+};
 
 /// A signed-in client and what keeps it working (the demo emulator, if any).
 pub struct Connection {
     /// The gated client.
     pub client: Arc<Client>,
     plan_json: Option<PathBuf>,
+    /// The saved session this connection started from: kept (and replaced when it had to
+    /// be renewed) instead of signed out.
+    saved: Option<(PathBuf, SavedSession)>,
     /// The in-process emulator under `--demo`; it stops when the connection is dropped.
     _demo: Option<Emulator>,
 }
 
-/// Sign in as the flags say.
+/// How to sign in, resolved from flags, environment and saved sessions.
+struct Credentials {
+    server: String,
+    sign_in: Option<SignIn>,
+    existing: Option<ExistingSession>,
+    saved: Option<(PathBuf, SavedSession)>,
+}
+
+/// Sign in as the flags say, reusing a saved session for the same server and user.
 pub fn connect(args: &ConnectArgs) -> Result<Connection, Failure> {
-    let (demo, server, username, password) = if args.demo {
-        start_demo(args)?
+    open(args, true)
+}
+
+/// Sign in by the means the flags give, never with a saved session (`vizscript login`).
+pub fn connect_fresh(args: &ConnectArgs) -> Result<Connection, Failure> {
+    open(args, false)
+}
+
+fn open(args: &ConnectArgs, use_saved: bool) -> Result<Connection, Failure> {
+    let (demo, credentials) = if args.demo {
+        let (emulator, credentials) = start_demo(args)?;
+        (Some(emulator), credentials)
     } else {
-        let server = args.server.clone().ok_or_else(|| {
-            Failure::usage("no server: pass --server URL or set TABLEAU_SERVER (or try --demo)")
-        })?;
-        let username = args.username.clone().ok_or_else(|| {
-            Failure::usage("no user: pass --username NAME or set TABLEAU_USERNAME")
-        })?;
-        let password = password::resolve(
-            args.password_file.as_deref(),
-            args.password_stdin,
-            &username,
-        )?;
-        (None, server, username, password)
+        (None, credentials(args, use_saved)?)
     };
     if args.insecure {
         eprintln!(
@@ -55,10 +69,16 @@ pub fn connect(args: &ConnectArgs) -> Result<Connection, Failure> {
         ),
         None => None,
     };
-    let mut options = ConnectOptions::new(server, username, password);
+    let mut options = ConnectOptions::signing_in(
+        credentials.server,
+        credentials.sign_in,
+        credentials.existing,
+    );
     options.site = args.site.clone();
     options.ca_certs = args.ca_cert.clone();
     options.insecure = args.insecure;
+    options.proxy = args.proxy.clone();
+    options.no_proxy = args.no_proxy;
     options.timeout = Duration::from_secs(args.timeout);
     options.retry = RetryPolicy {
         max_retries: args.retries,
@@ -67,18 +87,109 @@ pub fn connect(args: &ConnectArgs) -> Result<Connection, Failure> {
     };
     options.page_size = args.page_size;
     options.concurrency = args.concurrency;
-    let session = Session::open(options)?;
+    let session = Session::open(options).map_err(|e| through_proxy(e, args))?;
     let client = Client::new(session, args.dry_run, audit, args.chunk_size);
     Ok(Connection {
         client: Arc::new(client),
         plan_json: args.plan_json.clone(),
+        saved: credentials.saved,
         _demo: demo,
     })
 }
 
-type DemoStart = (Option<Emulator>, String, String, SecretString);
+/// The existing session (`--session-id`, else a saved one) and the means to sign in
+/// (a token, else a password). With an existing session nothing is prompted for: the
+/// means are only used when that session has expired, and only if given without asking.
+fn credentials(args: &ConnectArgs, use_saved: bool) -> Result<Credentials, Failure> {
+    let server = args.server.clone().ok_or_else(|| {
+        Failure::usage("no server: pass --server URL or set TABLEAU_SERVER (or try --demo)")
+    })?;
+    let given = args.session_id.as_ref().map(|id| ExistingSession {
+        session_id: SecretString::from(id.clone()),
+        xsrf: std::env::var("TABLEAU_XSRF_TOKEN")
+            .ok()
+            .filter(|x| !x.is_empty())
+            .map(SecretString::from),
+        origin: SessionOrigin::Given,
+    });
+    let who = args.token_name.as_deref().or(args.username.as_deref());
+    let saved = match given {
+        None if use_saved => saved::find(&server, who)?,
+        _ => None,
+    };
+    let existing = given.or_else(|| saved.as_ref().map(|(_, s)| s.existing()));
+    let prompt = existing.is_none();
+    let sign_in = if let Some(name) = &args.token_name {
+        password::token_secret(args.token_file.as_deref(), name, prompt)?.map(|secret| {
+            SignIn::Token {
+                name: name.clone(),
+                secret,
+            }
+        })
+    } else if let Some(username) = &args.username {
+        password::resolve(
+            args.password_file.as_deref(),
+            args.password_stdin,
+            username,
+            prompt,
+        )?
+        .map(|password| SignIn::Password {
+            username: username.clone(),
+            password,
+        })
+    } else {
+        None
+    };
+    if existing.is_none() && sign_in.is_none() {
+        return Err(Failure::usage(missing_credentials(args)));
+    }
+    Ok(Credentials {
+        server,
+        sign_in,
+        existing,
+        saved,
+    })
+}
 
-fn start_demo(args: &ConnectArgs) -> Result<DemoStart, Failure> {
+fn missing_credentials(args: &ConnectArgs) -> String {
+    match (&args.token_name, &args.username) {
+        (Some(name), _) => format!(
+            "no secret for the token {name}: set TABLEAU_PAT_SECRET or pass --token-file PATH"
+        ),
+        (None, Some(_)) => {
+            "no password: set TABLEAU_PASSWORD, or pass --password-file PATH or --password-stdin"
+                .to_string()
+        }
+        (None, None) => "no credentials: pass --username NAME (TABLEAU_USERNAME) with a password, --token-name NAME (TABLEAU_PAT_NAME) with its secret, or --session-id ID (TABLEAU_SESSION_ID); or sign in once with vizscript login --save".to_string(),
+    }
+}
+
+/// An answer that is not Tableau's while a proxy is in the way most likely comes from the
+/// proxy (its own sign-in page): say so, naming it.
+fn through_proxy(error: VizportalError, args: &ConnectArgs) -> Failure {
+    let proxy = args.proxy.clone().or_else(|| {
+        [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "HTTP_PROXY",
+            "http_proxy",
+        ]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|p| !p.is_empty()))
+    });
+    let mut failure = Failure::from(error);
+    if let (Some(proxy), false) = (proxy, args.no_proxy)
+        && failure.message.contains("not the Vizportal API")
+    {
+        failure.message.push_str(&format!(
+            "\n  note: requests went through the proxy {proxy}; this answer probably comes from the proxy (its own sign-in page?). Sign in to the proxy, or use --no-proxy if the server is reachable directly"
+        ));
+    }
+    failure
+}
+
+fn start_demo(args: &ConnectArgs) -> Result<(Emulator, Credentials), Failure> {
     let emulator = Emulator::start(EmulatorConfig {
         port: 0,
         record_calls: false,
@@ -101,12 +212,41 @@ fn start_demo(args: &ConnectArgs) -> Result<DemoStart, Failure> {
         })?;
     let url = emulator.url();
     eprintln!("demo: bundled emulator at {url}, signed in as {username}");
-    Ok((Some(emulator), url, username, password))
+    let credentials = Credentials {
+        server: url,
+        sign_in: Some(SignIn::Password { username, password }),
+        existing: None,
+        saved: None,
+    };
+    Ok((emulator, credentials))
 }
 
 impl Connection {
-    /// Print the dry-run plan on stderr (and write it as JSON when asked).
+    /// End the connection: keep a saved session (replaced when it was renewed), sign a
+    /// token session out, and print the dry-run plan on stderr (and write it as JSON when
+    /// asked).
     pub fn finish(&self) -> Result<(), Failure> {
+        let session = self.client.session();
+        match &self.saved {
+            Some((path, saved)) => {
+                if let Some(current) = session.current_session()
+                    && !saved.is(&current.0)
+                {
+                    let info = session.info();
+                    let renewed = SavedSession::new(
+                        &saved.server,
+                        &info.site_url_name,
+                        &info.username,
+                        saved.token_name.as_deref(),
+                        session.origin(),
+                        current,
+                    );
+                    saved::write(path, &renewed)?;
+                    tracing::info!("the saved session was renewed: {}", path.display());
+                }
+            }
+            None => session.sign_out_rest(),
+        }
         if !self.client.dry_run() {
             return Ok(());
         }

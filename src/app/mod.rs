@@ -5,21 +5,28 @@ mod call;
 mod connect;
 mod failure;
 mod functions;
+mod login;
 mod password;
+mod profile;
 mod repl;
 mod run;
+mod saved;
 mod serve;
 
-use clap::{CommandFactory, Parser};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ConfigAction, ConfigArgs};
 use crate::exit::ExitCode;
 pub use failure::Failure;
+use profile::Provenance;
 
 /// Run the command line and return the process exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let code = if e.use_stderr() {
                 ExitCode::Usage
@@ -31,20 +38,8 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose, cli.quiet);
-    let outcome = match &cli.command {
-        Command::Run(args) => run::run(args, cli.quiet),
-        Command::Repl(args) => repl::repl(args, cli.quiet),
-        Command::Call(args) => call::call(args),
-        Command::Emulator(args) => serve::serve(args),
-        Command::Functions(args) => functions::functions(args),
-        Command::Completions { shell } => {
-            // Generated into memory first: a closed pipe (`| head`) must not panic.
-            let mut script = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "vizscript", &mut script);
-            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
-            Ok(())
-        }
-    };
+    let outcome =
+        with_profile(&mut cli, &matches).and_then(|provenance| dispatch(&cli, &provenance));
     match outcome {
         Ok(()) => ExitCode::Success,
         Err(failure) => {
@@ -55,6 +50,50 @@ pub fn main() -> ExitCode {
                 }
             }
             failure.code
+        }
+    }
+}
+
+/// Apply the profile to the command's connection settings (flags > environment >
+/// profile) and tell where each setting came from.
+fn with_profile(cli: &mut Cli, matches: &ArgMatches) -> Result<Provenance, Failure> {
+    let mut sub = matches;
+    while let Some((_, deeper)) = sub.subcommand() {
+        sub = deeper;
+    }
+    let connect = match &mut cli.command {
+        Command::Run(args) => &mut args.connect,
+        Command::Repl(args) => &mut args.connect,
+        Command::Call(args) => &mut args.connect,
+        Command::Login(args) => &mut args.connect,
+        Command::Logout(args) => &mut args.connect,
+        Command::Config(ConfigArgs {
+            action: ConfigAction::Show { connect },
+        }) => connect,
+        _ => return Ok(Provenance::default()),
+    };
+    profile::apply(connect, sub)
+}
+
+/// Run the command.
+fn dispatch(cli: &Cli, provenance: &Provenance) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Run(args) => run::run(args, cli.quiet),
+        Command::Repl(args) => repl::repl(args, cli.quiet),
+        Command::Call(args) => call::call(args),
+        Command::Emulator(args) => serve::serve(args),
+        Command::Functions(args) => functions::functions(args),
+        Command::Login(args) => login::login(args),
+        Command::Logout(args) => login::logout(args),
+        Command::Config(ConfigArgs {
+            action: ConfigAction::Show { connect },
+        }) => login::show_config(connect, provenance),
+        Command::Completions { shell } => {
+            // Generated into memory first: a closed pipe (`| head`) must not panic.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "vizscript", &mut script);
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+            Ok(())
         }
     }
 }

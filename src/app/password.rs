@@ -1,5 +1,6 @@
-//! Where the password comes from: `--password-file`, `--password-stdin`, the
-//! `TABLEAU_PASSWORD` environment variable, or a prompt without echo. Never a flag value.
+//! Where secrets come from: the password from `--password-file`, `--password-stdin`, the
+//! `TABLEAU_PASSWORD` environment variable or a prompt without echo; a personal access
+//! token's secret from `--token-file`, `TABLEAU_PAT_SECRET` or a prompt. Never a flag value.
 //! The text goes straight into a secret that zeroes itself when dropped.
 
 use std::io::{BufRead, IsTerminal};
@@ -10,12 +11,18 @@ use zeroize::Zeroize;
 
 use super::failure::Failure;
 
-/// Read the password from the first source given: file, stdin, environment, prompt.
-pub fn resolve(file: Option<&Path>, stdin: bool, username: &str) -> Result<SecretString, Failure> {
+/// Read the password from the first source given: file, stdin, environment, and, when
+/// `prompt` allows and a terminal is there, a prompt. `None` when no source has one.
+pub fn resolve(
+    file: Option<&Path>,
+    stdin: bool,
+    username: &str,
+    prompt: bool,
+) -> Result<Option<SecretString>, Failure> {
     if let Some(path) = file {
         let mut text = std::fs::read_to_string(path)
             .map_err(|e| Failure::usage(format!("--password-file {}: {e}", path.display())))?;
-        return Ok(first_line(&mut text));
+        return Ok(Some(first_line(&mut text)));
     }
     if stdin {
         let mut text = String::new();
@@ -23,19 +30,41 @@ pub fn resolve(file: Option<&Path>, stdin: bool, username: &str) -> Result<Secre
             .lock()
             .read_line(&mut text)
             .map_err(|e| Failure::usage(format!("--password-stdin: {e}")))?;
-        return Ok(first_line(&mut text));
+        return Ok(Some(first_line(&mut text)));
     }
     if let Ok(mut text) = std::env::var("TABLEAU_PASSWORD") {
-        return Ok(first_line(&mut text));
+        return Ok(Some(first_line(&mut text)));
     }
-    if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
-        return Err(Failure::usage(
-            "no password: set TABLEAU_PASSWORD, or pass --password-file PATH or --password-stdin",
-        ));
+    ask(prompt, &format!("Password for {username}: "))
+}
+
+/// The secret of a personal access token: `--token-file`, `TABLEAU_PAT_SECRET`, or a
+/// prompt when allowed and a terminal is there. `None` when no source has one.
+pub fn token_secret(
+    file: Option<&Path>,
+    name: &str,
+    prompt: bool,
+) -> Result<Option<SecretString>, Failure> {
+    if let Some(path) = file {
+        let mut text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("--token-file {}: {e}", path.display())))?;
+        return Ok(Some(first_line(&mut text)));
     }
-    let mut text = rpassword::prompt_password(format!("Password for {username}: "))
-        .map_err(|e| Failure::usage(format!("cannot read the password from the terminal: {e}")))?;
-    Ok(first_line(&mut text))
+    if let Ok(mut text) = std::env::var("TABLEAU_PAT_SECRET") {
+        return Ok(Some(first_line(&mut text)));
+    }
+    ask(prompt, &format!("Secret of personal access token {name}: "))
+}
+
+/// A prompt without echo, only when allowed and stdin is a terminal (a run from cron or
+/// a pipe never waits for an answer nobody can give).
+fn ask(prompt: bool, label: &str) -> Result<Option<SecretString>, Failure> {
+    if !prompt || !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let mut text = rpassword::prompt_password(label)
+        .map_err(|e| Failure::usage(format!("cannot read a secret from the terminal: {e}")))?;
+    Ok(Some(first_line(&mut text)))
 }
 
 /// The first line without its line ending, as a secret; the source buffer is zeroed.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::failure::Failure;
 use crate::cli::EmulatorArgs;
 use crate::emulator::{
-    Dataset, Emulator, EmulatorConfig, Faults, SAMPLE_USERS, SampleSpec, TlsIdentity,
+    Dataset, Emulator, EmulatorConfig, Faults, SAMPLE_TOKEN, SAMPLE_USERS, SampleSpec, TlsIdentity,
 };
 use crate::exit::ExitCode;
 
@@ -50,6 +50,8 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         for (user, password) in SAMPLE_USERS {
             let _ = writeln!(out, "sample user: {user} / {password}");
         }
+        let (name, secret, user) = SAMPLE_TOKEN;
+        let _ = writeln!(out, "sample access token of {user}: {name} / {secret}");
     }
     let _ = out.flush();
     drop(out);

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::entities::{
-    Datasource, ExtractTask, Id, Project, Schedule, Site, Subscription, User, Workbook,
+    AccessToken, Datasource, ExtractTask, Id, Project, Schedule, Site, Subscription, User, Workbook,
 };
 use super::{recurrence, timestamp, validate};
 
@@ -51,7 +51,8 @@ use super::{recurrence, timestamp, validate};
 ///                     "lastRunAt": "...", "runCount": 0}],
 ///   "subscriptions": [{"id": "1", "siteId": "1", "userId": "1", "scheduleId": "11",
 ///                      "subject": "Weekly Sales Pipeline", "targetType": "workbook",
-///                      "targetId": "1", "lastSentAt": "..."}]
+///                      "targetId": "1", "lastSentAt": "..."}],
+///   "accessTokens": [{"name": "vizscript-demo", "secret": "...", "userId": "1"}]
 /// }
 /// ```
 ///
@@ -78,6 +79,8 @@ use super::{recurrence, timestamp, validate};
 ///   `runExtractTasks` calls that ran the task.
 /// * `subscriptions`: a user of the site e-mailed a workbook (`targetType` `workbook`) of
 ///   the same site on a `Subscription` schedule.
+/// * `accessTokens`: personal access tokens for REST `auth/signin`; names are unique, each
+///   belongs to a user.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Dataset {
@@ -97,6 +100,8 @@ pub struct Dataset {
     pub(crate) extract_tasks: BTreeMap<Id, ExtractTask>,
     #[serde(default, with = "table")]
     pub(crate) subscriptions: BTreeMap<Id, Subscription>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) access_tokens: Vec<AccessToken>,
 }
 
 impl Dataset {

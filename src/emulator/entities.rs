@@ -124,6 +124,18 @@ pub(crate) const SITE_ROLES: &[&str] = &[
     "Unlicensed",
 ];
 
+/// A personal access token: REST `auth/signin` with its name and secret signs its user in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct AccessToken {
+    /// The token's name (`personalAccessTokenName`).
+    pub name: String,
+    /// The secret (`personalAccessTokenSecret`), in plain text: test data.
+    pub secret: String,
+    /// The user it signs in.
+    pub user_id: Id,
+}
+
 /// The role a server administrator has on a site where no explicit role is stored.
 pub(crate) const SERVER_ADMIN_ROLE: &str = "ServerAdministrator";
 

@@ -20,8 +20,12 @@ use tokio::sync::Notify;
 use super::methods::{self, RawCall};
 use super::recorder::CallRecord;
 use super::response_body::ResponseBody;
+use super::rest;
+use super::sessions::XsrfPair;
 use super::state::{Shared, lock};
-use crate::wire::{API_PATH, Answer, RequestBody, SESSION_COOKIE, WireError, XSRF_HEADER, code};
+use crate::wire::{
+    API_PATH, Answer, RequestBody, SESSION_COOKIE, WireError, XSRF_COOKIE, XSRF_HEADER, code,
+};
 
 /// Largest request body read; anything longer is refused.
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -55,9 +59,50 @@ pub(crate) async fn respond(
         inspection(shared, &connection, request.method(), path).await
     } else if path.starts_with(API_PATH) {
         vizportal(shared, &connection, request).await
+    } else if path.starts_with("/api/") {
+        rest_api(shared, request).await
     } else {
         text(StatusCode::NOT_FOUND)
     }
+}
+
+/// A REST API call (token sign-in and sign-out, server info).
+async fn rest_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response<ResponseBody> {
+    let faults = shared.faults();
+    pause(faults.latency).await;
+    let (parts, body) = request.into_parts();
+    let Ok(body) = read_body(body).await else {
+        return text(StatusCode::BAD_REQUEST);
+    };
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    let wants_json = header("accept").is_some_and(|accept| accept.contains("json"));
+    let request = rest::RestRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        body: &body,
+        wants_json,
+        auth: header("x-tableau-auth"),
+    };
+    let (reply, counted) = rest::answer(&mut lock(&shared.state), &shared.limits, &request);
+    if let Some(name) = counted {
+        *lock(&shared.recorder)
+            .stats
+            .by_method
+            .entry(name.to_owned())
+            .or_default() += 1;
+    }
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let content_type = if reply.json {
+        "application/json;charset=UTF-8"
+    } else {
+        "application/xml;charset=UTF-8"
+    };
+    answer(status, content_type, reply.body.into())
 }
 
 /// `GET /__emulator/state` and `/__emulator/stats`, for local callers only.
@@ -198,12 +243,15 @@ fn call(
     params: Map<String, Value>,
     secure: bool,
 ) -> (Response<ResponseBody>, Option<CallRecord>) {
-    let (session_id, xsrf_header) = credentials(headers);
+    let sent = credentials(headers);
     let incoming = RawCall {
         method: &method,
         params: &params,
-        session_id: session_id.as_deref(),
-        xsrf_header: xsrf_header.as_deref(),
+        session_id: sent.session_id.as_deref(),
+        xsrf: XsrfPair {
+            header: sent.xsrf_header.as_deref(),
+            cookie: sent.xsrf_cookie.as_deref(),
+        },
     };
     let (reply, session_user) =
         methods::answer(&mut lock(&shared.state), &incoming, &shared.limits);
@@ -229,23 +277,35 @@ fn call(
     (answer, Some(record))
 }
 
-/// The session cookie (from any number of `Cookie` headers; the first one named
-/// `workgroup_session_id` counts) and the XSRF header. Header names ignore case.
-fn credentials(headers: &HeaderMap) -> (Option<String>, Option<String>) {
-    let session = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(name, _)| name.trim() == SESSION_COOKIE)
-        .map(|(_, value)| value.trim().trim_matches('"').to_owned())
-        .filter(|value| !value.is_empty());
-    let xsrf = headers
-        .get(XSRF_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    (session, xsrf)
+/// What a call sent to prove its session.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Sent {
+    pub session_id: Option<String>,
+    pub xsrf_header: Option<String>,
+    pub xsrf_cookie: Option<String>,
+}
+
+/// The session cookie and the `XSRF-TOKEN` cookie (from any number of `Cookie` headers;
+/// the first of each name counts) and the XSRF header. Header names ignore case.
+pub(crate) fn credentials(headers: &HeaderMap) -> Sent {
+    let cookie = |wanted: &str| {
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(name, _)| name.trim() == wanted)
+            .map(|(_, value)| value.trim().trim_matches('"').to_owned())
+    };
+    Sent {
+        session_id: cookie(SESSION_COOKIE).filter(|value| !value.is_empty()),
+        xsrf_header: headers
+            .get(XSRF_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+        xsrf_cookie: cookie(XSRF_COOKIE),
+    }
 }
 
 /// `{"result":...}` with `result` as the first and only key, as Tableau's Java client slices it.
@@ -301,12 +361,16 @@ mod tests {
         ]);
         assert_eq!(
             credentials(&several),
-            (Some("s1".to_owned()), Some("t".to_owned()))
+            Sent {
+                session_id: Some("s1".to_owned()),
+                xsrf_header: Some("t".to_owned()),
+                xsrf_cookie: Some("x".to_owned()),
+            }
         );
         let logged_out = headers(&[("Cookie", "workgroup_session_id=\"\"")]);
-        assert_eq!(credentials(&logged_out), (None, None));
+        assert_eq!(credentials(&logged_out), Sent::default());
         let spelled = headers(&[("X-Xsrf-Token", "u")]);
-        assert_eq!(credentials(&spelled).1.as_deref(), Some("u"));
+        assert_eq!(credentials(&spelled).xsrf_header.as_deref(), Some("u"));
     }
 
     #[test]

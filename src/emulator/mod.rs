@@ -23,6 +23,7 @@ mod methods;
 mod recorder;
 mod recurrence;
 mod response_body;
+mod rest;
 mod sample;
 mod server;
 mod sessions;
@@ -37,7 +38,7 @@ use std::sync::{Arc, Mutex, RwLock};
 pub use config::{EmulatorConfig, Faults, PageOverflow};
 pub use dataset::Dataset;
 pub use recorder::{CallRecord, Stats};
-pub use sample::{SAMPLE_USERS, SampleSpec};
+pub use sample::{SAMPLE_TOKEN, SAMPLE_USERS, SampleSpec};
 pub use tls::TlsIdentity;
 
 use config::Limits;

@@ -12,8 +12,8 @@ use rand::{Rng, SeedableRng};
 
 use super::dataset::Dataset;
 use super::entities::{
-    Datasource, ExtractTask, Id, Project, Schedule, ScheduleType, ScheduledAction, Site,
-    Subscription, SubscriptionTarget, TargetType, TaskType, User, Workbook,
+    AccessToken, Datasource, ExtractTask, Id, Project, Schedule, ScheduleType, ScheduledAction,
+    Site, Subscription, SubscriptionTarget, TargetType, TaskType, User, Workbook,
 };
 use super::recurrence::ScheduleDetails;
 use super::timestamp;
@@ -29,6 +29,11 @@ pub const SAMPLE_USERS: &[(&str, &str)] = &[
     ("analyst", "analyst"),
     ("siteadmin", "siteadmin"),
 ];
+
+/// The personal access token of the sample data as (name, secret, username): it signs
+/// `admin` in through REST `auth/signin`.
+pub const SAMPLE_TOKEN: (&str, &str, &str) =
+    ("vizscript-demo", "demo-secret-QX4TzN7Lk2pW9bV3", "admin");
 
 /// The size of the sample server.
 #[derive(Clone, Debug)]
@@ -273,6 +278,7 @@ impl Generator {
                 schedules: BTreeMap::new(),
                 extract_tasks: BTreeMap::new(),
                 subscriptions: BTreeMap::new(),
+                access_tokens: Vec::new(),
             },
             projects_by_site: Vec::new(),
             members_by_site: Vec::new(),
@@ -336,6 +342,13 @@ impl Generator {
                 last_site_id: Some(last_site),
                 last_sign_in: None,
             };
+            if *username == SAMPLE_TOKEN.2 {
+                self.data.access_tokens.push(AccessToken {
+                    name: SAMPLE_TOKEN.0.to_string(),
+                    secret: SAMPLE_TOKEN.1.to_string(),
+                    user_id: id,
+                });
+            }
             self.data.users.insert(id, user);
         }
         self.members_by_site = (self.data.sites.keys())

@@ -87,8 +87,19 @@ impl LoginKeys {
 struct Session {
     user: Id,
     site: Id,
-    xsrf: String,
+    xsrf: Xsrf,
+    /// The personal access token that made it (REST sign-in), if any.
+    token: Option<String>,
     last_used: Instant,
+}
+
+/// What a session's calls must send as `X-XSRF-TOKEN`.
+enum Xsrf {
+    /// The token issued with the session (`login`, `switchSite`): the strict reading.
+    Issued(String),
+    /// A REST token used as a Vizportal session has no issued XSRF token: any non-empty
+    /// value sent both as the `XSRF-TOKEN` cookie and as the header (docs/protocol.md §2.8).
+    DoubleSubmit,
 }
 
 /// What a request handler learns about the session that made the call.
@@ -103,6 +114,24 @@ pub(crate) struct SessionView {
 pub(crate) struct Issued {
     pub session_id: String,
     pub xsrf: String,
+}
+
+/// The XSRF values a call sent: the header and the `XSRF-TOKEN` cookie.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct XsrfPair<'a> {
+    pub header: Option<&'a str>,
+    pub cookie: Option<&'a str>,
+}
+
+impl<'a> XsrfPair<'a> {
+    /// Only a header (tests of issued tokens).
+    #[cfg(test)]
+    fn header(header: Option<&'a str>) -> XsrfPair<'a> {
+        XsrfPair {
+            header,
+            cookie: None,
+        }
+    }
 }
 
 /// Why a call was refused: no or expired session (401), or a bad XSRF header.
@@ -129,18 +158,50 @@ impl Sessions {
         let session = Session {
             user,
             site,
-            xsrf: issued.xsrf.clone(),
+            xsrf: Xsrf::Issued(issued.xsrf.clone()),
+            token: None,
             last_used: now,
         };
         self.live.insert(issued.session_id.clone(), session);
         issued
     }
 
+    /// Starts a session from a REST sign-in with a personal access token and returns its
+    /// id (the REST token). One token is one session: an earlier session of the same
+    /// token ends.
+    pub(crate) fn open_for_token(
+        &mut self,
+        token: &str,
+        user: Id,
+        site: Id,
+        now: Instant,
+        ttl: Duration,
+    ) -> String {
+        self.live.retain(|_, s| {
+            now.duration_since(s.last_used) <= ttl && s.token.as_deref() != Some(token)
+        });
+        let id = self::token(32);
+        let session = Session {
+            user,
+            site,
+            xsrf: Xsrf::DoubleSubmit,
+            token: Some(token.to_owned()),
+            last_used: now,
+        };
+        self.live.insert(id.clone(), session);
+        id
+    }
+
+    /// The user and site of a live session (REST calls), without touching it.
+    pub(crate) fn peek(&self, session_id: &str) -> Option<(Id, Id)> {
+        self.live.get(session_id).map(|s| (s.user, s.site))
+    }
+
     /// Checks the session cookie and the XSRF header of a call and marks the session used.
     pub(crate) fn authenticate(
         &mut self,
         session_id: Option<&str>,
-        xsrf_header: Option<&str>,
+        xsrf: XsrfPair<'_>,
         now: Instant,
         ttl: Duration,
     ) -> Result<SessionView, Refusal> {
@@ -156,16 +217,22 @@ impl Sessions {
             self.live.remove(id);
             return Err(invalid("the session expired"));
         }
-        match xsrf_header {
-            None => Err(Refusal::Xsrf(WireError::new(
+        let refuse = |message: &str| {
+            Err(Refusal::Xsrf(WireError::new(
                 code::INVALID_SESSION,
-                "missing X-XSRF-TOKEN header",
-            ))),
-            Some(token) if token != session.xsrf => Err(Refusal::Xsrf(WireError::new(
-                code::INVALID_SESSION,
-                "X-XSRF-TOKEN does not match the XSRF token of this session",
-            ))),
-            Some(_) => {
+                message,
+            )))
+        };
+        match (xsrf.header, &session.xsrf) {
+            (None, _) => refuse("missing X-XSRF-TOKEN header"),
+            (Some(token), Xsrf::Issued(issued)) if token != issued => {
+                refuse("X-XSRF-TOKEN does not match the XSRF token of this session")
+            }
+            (Some(""), Xsrf::DoubleSubmit) => refuse("X-XSRF-TOKEN is empty"),
+            (Some(token), Xsrf::DoubleSubmit) if xsrf.cookie != Some(token) => {
+                refuse("X-XSRF-TOKEN does not match the XSRF-TOKEN cookie")
+            }
+            (Some(_), _) => {
                 session.last_used = now;
                 Ok(SessionView {
                     id: id.to_owned(),
@@ -222,19 +289,29 @@ mod tests {
         let b = sessions.open(Id(2), Id(1), now, TTL);
         assert!(
             sessions
-                .authenticate(Some(&a.session_id), Some(&a.xsrf), now, TTL)
+                .authenticate(
+                    Some(&a.session_id),
+                    XsrfPair::header(Some(&a.xsrf)),
+                    now,
+                    TTL
+                )
                 .is_ok()
         );
         assert!(matches!(
-            sessions.authenticate(Some(&a.session_id), Some(&b.xsrf), now, TTL),
+            sessions.authenticate(
+                Some(&a.session_id),
+                XsrfPair::header(Some(&b.xsrf)),
+                now,
+                TTL
+            ),
             Err(Refusal::Xsrf(_))
         ));
         assert!(matches!(
-            sessions.authenticate(Some(&a.session_id), None, now, TTL),
+            sessions.authenticate(Some(&a.session_id), XsrfPair::header(None), now, TTL),
             Err(Refusal::Xsrf(_))
         ));
         assert!(matches!(
-            sessions.authenticate(None, Some(&a.xsrf), now, TTL),
+            sessions.authenticate(None, XsrfPair::header(Some(&a.xsrf)), now, TTL),
             Err(Refusal::Session(_))
         ));
     }
@@ -246,18 +323,33 @@ mod tests {
         let a = sessions.open(Id(1), Id(1), start, TTL);
         let later = start + TTL + Duration::from_secs(1);
         assert!(matches!(
-            sessions.authenticate(Some(&a.session_id), Some(&a.xsrf), later, TTL),
+            sessions.authenticate(
+                Some(&a.session_id),
+                XsrfPair::header(Some(&a.xsrf)),
+                later,
+                TTL
+            ),
             Err(Refusal::Session(_))
         ));
         let b = sessions.open(Id(1), Id(1), start, TTL);
         let c = sessions.rotate(&b.session_id, Id(2), start, TTL).unwrap();
         assert!(
             sessions
-                .authenticate(Some(&b.session_id), Some(&b.xsrf), start, TTL)
+                .authenticate(
+                    Some(&b.session_id),
+                    XsrfPair::header(Some(&b.xsrf)),
+                    start,
+                    TTL
+                )
                 .is_err()
         );
         let view = sessions
-            .authenticate(Some(&c.session_id), Some(&c.xsrf), start, TTL)
+            .authenticate(
+                Some(&c.session_id),
+                XsrfPair::header(Some(&c.xsrf)),
+                start,
+                TTL,
+            )
             .ok()
             .unwrap();
         assert_eq!(view.site, Id(2));

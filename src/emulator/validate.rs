@@ -19,6 +19,7 @@ pub(crate) fn check(data: &Dataset) -> anyhow::Result<()> {
     schedules(data, &mut problems);
     extract_tasks(data, &mut problems);
     subscriptions(data, &mut problems);
+    access_tokens(data, &mut problems);
     if problems.is_empty() {
         return Ok(());
     }
@@ -31,6 +32,27 @@ pub(crate) fn check(data: &Dataset) -> anyhow::Result<()> {
         text.push_str(&format!("\n  ... and {} more", problems.len() - MAX_LISTED));
     }
     anyhow::bail!(text)
+}
+
+fn access_tokens(data: &Dataset, problems: &mut Vec<String>) {
+    let mut names = std::collections::HashSet::new();
+    for token in &data.access_tokens {
+        if token.name.is_empty() || token.secret.is_empty() {
+            problems.push("accessTokens: a token needs a name and a secret".to_owned());
+        }
+        if !names.insert(token.name.as_str()) {
+            problems.push(format!(
+                "accessTokens: the name {:?} is used twice",
+                token.name
+            ));
+        }
+        if !data.users.contains_key(&token.user_id) {
+            problems.push(format!(
+                "accessTokens: token {:?} belongs to user {}, who does not exist",
+                token.name, token.user_id.0
+            ));
+        }
+    }
 }
 
 fn sites(data: &Dataset, problems: &mut Vec<String>) {

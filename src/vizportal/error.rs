@@ -15,6 +15,18 @@ pub enum LoginFailure {
     UnsupportedAuth(String),
     /// The server answered `login` in a way the client does not understand.
     Unexpected(String),
+    /// REST `auth/signin` refused the personal access token.
+    TokenRefused {
+        /// The REST error code (`401001`, ...).
+        code: String,
+        /// The server's detail text.
+        detail: String,
+        /// The site signed in to.
+        site: String,
+    },
+    /// A session made elsewhere (given, or saved) is no longer valid and nothing is
+    /// configured to sign in again with.
+    SessionEnded(String),
 }
 
 /// Everything that can go wrong talking to Vizportal.
@@ -303,6 +315,26 @@ fn describe_login(failure: &LoginFailure) -> String {
             "the server uses {kind} sign-in, which the Vizportal password login cannot do; use a local or Active Directory account"
         ),
         LoginFailure::Unexpected(what) => what.clone(),
+        LoginFailure::TokenRefused { code, detail, site } => {
+            let meaning = match code.as_str() {
+                "401001" => format!(
+                    "the token name or secret is wrong, the token was revoked or has expired, or site {site:?} is not one its user can reach"
+                ),
+                "401002" => "the token's session is invalid or has expired".to_string(),
+                "401000" => "no credentials reached the server".to_string(),
+                _ => "the server did not accept the token".to_string(),
+            };
+            let code = if code.is_empty() { "no code" } else { code };
+            format!(
+                "the server refused the personal access token (REST error {code}: {meaning}){}",
+                if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!("; the server says: {detail}")
+                }
+            )
+        }
+        LoginFailure::SessionEnded(what) => what.clone(),
     }
 }
 

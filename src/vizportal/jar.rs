@@ -26,7 +26,6 @@ impl Jar {
     }
 
     /// Store cookies as a `Set-Cookie` header value would.
-    #[cfg(test)]
     pub(crate) fn set(&self, url: &Url, set_cookie: &str) {
         self.store_all(url, std::iter::once(set_cookie));
     }

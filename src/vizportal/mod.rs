@@ -11,8 +11,10 @@ mod listing;
 mod method;
 mod options;
 mod parallel;
+mod rest;
 mod retry;
 mod session;
+mod sign_in;
 mod task_names;
 mod transport;
 
@@ -25,4 +27,5 @@ pub use method::MethodKind;
 pub use options::ConnectOptions;
 pub use retry::RetryPolicy;
 pub use session::{Session, SessionInfo};
+pub use sign_in::{ExistingSession, SessionOrigin, SignIn};
 pub use task_names::TaskNames;

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use super::error::VizportalError;
 use super::jar::Jar;
 use super::retry::RetryPolicy;
+use super::sign_in::{ExistingSession, SignIn};
 use super::transport::error_chain;
 
 /// How to reach and sign in to a server.
@@ -16,10 +17,15 @@ use super::transport::error_chain;
 pub struct ConnectOptions {
     /// Base URL, e.g. `https://tableau.example.com`.
     pub server: String,
-    /// The user to sign in as.
-    pub username: String,
-    /// The password; it stays in this secret until it is encrypted for `login`.
-    pub password: SecretString,
+    /// How to sign in (and again after an expiry); `None` with an existing session that
+    /// cannot be renewed.
+    pub sign_in: Option<SignIn>,
+    /// A session to use first, made elsewhere.
+    pub existing: Option<ExistingSession>,
+    /// A proxy for every request (`None`: the environment's proxies, if any).
+    pub proxy: Option<String>,
+    /// Use no proxy at all, not even the environment's.
+    pub no_proxy: bool,
     /// The site to work on (`Some("")` = Default); `None` keeps the site the server picks.
     pub site: Option<String>,
     /// Extra trusted root certificates (PEM files).
@@ -40,16 +46,31 @@ pub struct ConnectOptions {
 }
 
 impl ConnectOptions {
-    /// Options with the defaults for everything but the server and credentials.
+    /// Options for a password sign-in, with the defaults for everything else.
     pub fn new(
         server: impl Into<String>,
         username: impl Into<String>,
         password: SecretString,
     ) -> Self {
-        ConnectOptions {
-            server: server.into(),
+        let sign_in = SignIn::Password {
             username: username.into(),
             password,
+        };
+        ConnectOptions::signing_in(server, Some(sign_in), None)
+    }
+
+    /// Options for any way of signing in, with the defaults for everything else.
+    pub fn signing_in(
+        server: impl Into<String>,
+        sign_in: Option<SignIn>,
+        existing: Option<ExistingSession>,
+    ) -> Self {
+        ConnectOptions {
+            server: server.into(),
+            sign_in,
+            existing,
+            proxy: None,
+            no_proxy: false,
             site: None,
             ca_certs: Vec::new(),
             insecure: false,
@@ -94,6 +115,17 @@ impl ConnectOptions {
         }
         if self.insecure {
             builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        if self.no_proxy {
+            builder = builder.no_proxy();
+        } else if let Some(proxy) = &self.proxy {
+            let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
+                VizportalError::Usage(format!(
+                    "proxy {proxy:?} is not usable: {}",
+                    error_chain(&e)
+                ))
+            })?;
+            builder = builder.proxy(proxy);
         }
         builder.build().map_err(|e| {
             VizportalError::transport(

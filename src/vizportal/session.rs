@@ -1,20 +1,23 @@
-//! A signed-in Vizportal session: the RSA password login, the switch to the wanted site,
-//! and calls that survive an expired session by signing in again once and returning to
-//! the same site before repeating the call.
+//! A signed-in Vizportal session: made by the RSA password login, a personal access token
+//! (REST), or adopted from elsewhere; on the wanted site; and calls that survive an
+//! expired session by signing in again the same way and returning to the same site
+//! before repeating the call.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use super::crypto::encrypt_password;
 use super::error::{LoginFailure, VizportalError};
 use super::method::MethodKind;
 use super::options::ConnectOptions;
+use super::rest::{self, RestSession};
 use super::retry::RetryPolicy;
+use super::sign_in::{ExistingSession, SessionOrigin, SignIn};
 use super::transport::{Attempt, RawResult, Transport};
-use crate::wire::{WireError, code, id_text, method};
+use crate::wire::{self, WireError, code, id_text, method};
 
 /// Who is signed in, and on which site.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,8 +57,15 @@ impl SessionInfo {
 #[derive(Debug)]
 pub struct Session {
     transport: Transport,
-    username: String,
-    password: SecretString,
+    /// How to sign in again; `None` when only an existing session was given.
+    means: Option<SignIn>,
+    /// A session made elsewhere, used for the first sign-in only.
+    existing: Mutex<Option<ExistingSession>>,
+    /// How the current session was made.
+    origin: Mutex<SessionOrigin>,
+    /// The REST session behind a token sign-in (signed out at the end).
+    rest: Mutex<Option<RestSession>>,
+    rest_version: Mutex<Option<String>>,
     retry: RetryPolicy,
     pub(crate) page_size: usize,
     pub(crate) concurrency: usize,
@@ -70,10 +80,22 @@ impl Session {
     /// Sign in as the options say and make sure the session is on the wanted site.
     pub fn open(options: ConnectOptions) -> Result<Session, VizportalError> {
         let transport = Transport::new(&options)?;
+        let origin = match (&options.existing, &options.sign_in) {
+            (Some(existing), _) => existing.origin,
+            (None, Some(means)) => means.kind(),
+            (None, None) => {
+                return Err(VizportalError::Usage(
+                    "no way to sign in was given".to_string(),
+                ));
+            }
+        };
         let session = Session {
             transport,
-            username: options.username,
-            password: options.password,
+            means: options.sign_in,
+            existing: Mutex::new(options.existing),
+            origin: Mutex::new(origin),
+            rest: Mutex::new(None),
+            rest_version: Mutex::new(None),
             retry: options.retry,
             page_size: options.page_size.max(1),
             concurrency: options.concurrency.max(1),
@@ -119,8 +141,17 @@ impl Session {
     }
 
     /// Switch the session to the site with this URL name (`""` = Default). Cookies rotate.
+    /// A token session is bound to the site it signed in to, so it signs in again there.
     pub fn switch_site(&self, url_name: &str) -> Result<Value, VizportalError> {
-        let result = self.call_renewing(method::SWITCH_SITE, &json!({ "urlName": url_name }))?;
+        let result = match &self.means {
+            Some(SignIn::Token { name, secret }) if self.origin() == SessionOrigin::Token => {
+                let _serialised = self.logins.lock().unwrap_or_else(|p| p.into_inner());
+                let result = self.token_sign_in(name, secret, Some(url_name))?;
+                self.generation.fetch_add(1, Ordering::SeqCst);
+                result
+            }
+            _ => self.call_renewing(method::SWITCH_SITE, &json!({ "urlName": url_name }))?,
+        };
         let info = SessionInfo::from_result(&result);
         *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(info.site_url_name.clone());
@@ -190,20 +221,27 @@ impl Session {
             .map(str::to_string)
     }
 
-    /// Log in and go to the wanted site, retrying the whole sign-in on transient
-    /// failures (a fresh key each attempt: key ids are single-use).
+    /// Sign in and go to the wanted site: with the existing session first if one was
+    /// given, else (and after it expires) by the configured means.
     fn authenticate(&self) -> Result<(), VizportalError> {
         let wanted = self
             .wanted_site
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let result = self
-            .retry
-            .run(method::LOGIN, MethodKind::Session, || {
-                self.sign_in_once(wanted.as_deref())
-            })
-            .map_err(login_error)?;
+        let existing = self
+            .existing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let adopted = match existing {
+            Some(existing) => self.adopt(&existing, wanted.as_deref())?,
+            None => None,
+        };
+        let result = match adopted {
+            Some(result) => result,
+            None => self.sign_in_by_means(wanted.as_deref())?,
+        };
         let info = SessionInfo::from_result(&result);
         if wanted.is_none() {
             *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -214,11 +252,156 @@ impl Session {
         Ok(())
     }
 
+    /// Sign in with the configured means; with none, the session has ended for good.
+    fn sign_in_by_means(&self, wanted: Option<&str>) -> Result<Value, VizportalError> {
+        let result = match &self.means {
+            None => {
+                return Err(VizportalError::Login(LoginFailure::SessionEnded(
+                    "the session is no longer valid (expired or signed out) and nothing is configured to sign in again with: give a password or a token, or sign in again (vizscript login --save)".to_string(),
+                )));
+            }
+            Some(SignIn::Password { username, password }) => self
+                .retry
+                .run(method::LOGIN, MethodKind::Session, || {
+                    self.sign_in_once(username, password, wanted)
+                })
+                .map_err(login_error)?,
+            Some(SignIn::Token { name, secret }) => self.token_sign_in(name, secret, wanted)?,
+        };
+        if let Some(means) = &self.means {
+            *self.origin.lock().unwrap_or_else(|p| p.into_inner()) = means.kind();
+        }
+        Ok(result)
+    }
+
+    /// Use a session made elsewhere: its session info, then the wanted site. `None` when
+    /// the server no longer accepts it (the caller then signs in by other means).
+    fn adopt(
+        &self,
+        existing: &ExistingSession,
+        wanted: Option<&str>,
+    ) -> Result<Option<Value>, VizportalError> {
+        let xsrf = existing
+            .xsrf
+            .as_ref()
+            .map_or_else(random_xsrf, |x| x.expose_secret().to_string());
+        self.transport
+            .adopt_session(existing.session_id.expose_secret(), &xsrf);
+        let info = self
+            .retry
+            .run(method::GET_SESSION_INFO, MethodKind::Read, || {
+                self.transport.post(method::GET_SESSION_INFO, &json!({}))
+            });
+        let landed = match info {
+            Ok(info) => info,
+            Err(Attempt::Unauthorized(..)) => {
+                tracing::info!("the given session is no longer valid");
+                return Ok(None);
+            }
+            Err(other) => return Err(other.into_error(method::GET_SESSION_INFO, MethodKind::Read)),
+        };
+        self.go_to_site(landed, wanted)
+            .map(Some)
+            .map_err(|a| a.into_error(method::SWITCH_SITE, MethodKind::Session))
+    }
+
+    /// Sign in with a personal access token to the wanted site (Default when none), then
+    /// use the REST token as the Vizportal session with a fresh XSRF pair. One token is
+    /// one session, so any earlier REST session of this client is signed out first.
+    fn token_sign_in(
+        &self,
+        name: &str,
+        secret: &SecretString,
+        wanted: Option<&str>,
+    ) -> Result<Value, VizportalError> {
+        self.sign_out_rest();
+        let version = self.rest_version()?;
+        let site = wanted.unwrap_or("");
+        let session = rest::sign_in(&self.transport, &version, name, secret, site)?;
+        self.transport
+            .adopt_session(session.token.expose_secret(), &random_xsrf());
+        *self.rest.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+        self.retry
+            .run(method::GET_SESSION_INFO, MethodKind::Read, || {
+                self.transport.post(method::GET_SESSION_INFO, &json!({}))
+            })
+            .map_err(|a| a.into_error(method::GET_SESSION_INFO, MethodKind::Read))
+    }
+
+    /// The server's REST API version, asked once.
+    fn rest_version(&self) -> Result<String, VizportalError> {
+        let mut known = self.rest_version.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(version) = known.as_ref() {
+            return Ok(version.clone());
+        }
+        let version = rest::discover_version(&self.transport)?;
+        *known = Some(version.clone());
+        Ok(version)
+    }
+
+    /// End the REST session behind a token sign-in, if there is one. Failures are logged:
+    /// the session ends by itself when it expires.
+    pub fn sign_out_rest(&self) {
+        let session = self.rest.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(session) = session
+            && let Err(error) = rest::sign_out(&self.transport, &session)
+        {
+            tracing::warn!("signing out the token session failed: {error}");
+        }
+    }
+
+    /// End the session on the server: REST sign-out for a token session, Vizportal
+    /// `logout` otherwise.
+    pub fn log_out(&self) -> Result<(), VizportalError> {
+        if self
+            .rest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        {
+            self.sign_out_rest();
+            return Ok(());
+        }
+        if self.origin() == SessionOrigin::Token
+            && let Some((token, _)) = self.current_session()
+        {
+            let version = self.rest_version()?;
+            return rest::sign_out(&self.transport, &RestSession { version, token });
+        }
+        match self.transport.post(method::LOGOUT, &json!({})) {
+            Ok(_) | Err(Attempt::Unauthorized(..)) => Ok(()),
+            Err(other) => Err(other.into_error(method::LOGOUT, MethodKind::Session)),
+        }
+    }
+
+    /// How the current session was made.
+    pub fn origin(&self) -> SessionOrigin {
+        *self.origin.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current session's id and XSRF token, to save it for later runs. Both are
+    /// secrets.
+    pub fn current_session(&self) -> Option<(SecretString, SecretString)> {
+        let id = self.transport.cookie(wire::SESSION_COOKIE)?;
+        let xsrf = self.transport.cookie(wire::XSRF_COOKIE)?;
+        Some((SecretString::from(id), SecretString::from(xsrf)))
+    }
+
     /// One sign-in: login, then `switchSite` when the server landed the session elsewhere.
     /// A session lost between the two (expired, or its answer cut off) makes the whole
     /// attempt worth repeating.
-    fn sign_in_once(&self, wanted: Option<&str>) -> Result<Value, Attempt> {
-        let landed = self.login_once()?;
+    fn sign_in_once(
+        &self,
+        username: &str,
+        password: &SecretString,
+        wanted: Option<&str>,
+    ) -> Result<Value, Attempt> {
+        let landed = self.login_once(username, password)?;
+        self.go_to_site(landed, wanted)
+    }
+
+    /// `switchSite` to `wanted` unless the session `landed` there already.
+    fn go_to_site(&self, landed: Value, wanted: Option<&str>) -> Result<Value, Attempt> {
         let landed_site = landed["site"]["urlName"].as_str().unwrap_or_default();
         let Some(site) = wanted.filter(|site| !site.eq_ignore_ascii_case(landed_site)) else {
             return Ok(landed);
@@ -241,7 +424,7 @@ impl Session {
         }
     }
 
-    fn login_once(&self) -> Result<Value, Attempt> {
+    fn login_once(&self, username: &str, password: &SecretString) -> Result<Value, Attempt> {
         let key = self
             .transport
             .post(method::GENERATE_PUBLIC_KEY, &json!({}))?;
@@ -257,10 +440,10 @@ impl Session {
                 ),
             )));
         };
-        let encrypted = encrypt_password(&n, &e, &self.password)
+        let encrypted = encrypt_password(&n, &e, password)
             .map_err(|m| Attempt::Final(VizportalError::Login(LoginFailure::Unexpected(m))))?;
         let params = json!({
-            "username": self.username,
+            "username": username,
             "encryptedPassword": encrypted,
             "keyId": key_id,
         });
@@ -333,4 +516,14 @@ fn explain_auth(error: VizportalError, auth_type: Option<&str>) -> VizportalErro
         }
         (error, _) => error,
     }
+}
+
+/// A fresh XSRF value for a session made elsewhere: random, non-empty, cookie-safe.
+fn random_xsrf() -> String {
+    use rand::Rng;
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect()
 }

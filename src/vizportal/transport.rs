@@ -179,6 +179,24 @@ impl Transport {
         self.jar.get(&self.base, name)
     }
 
+    /// Use a session made elsewhere (a REST token, a browser's session, a saved one):
+    /// its id as the session cookie and `xsrf` as the `XSRF-TOKEN` cookie, which every
+    /// call then also sends as the header.
+    pub(crate) fn adopt_session(&self, session_id: &str, xsrf: &str) {
+        self.clear_session_cookies();
+        for (name, value) in [
+            (wire::SESSION_COOKIE, session_id),
+            (wire::XSRF_COOKIE, xsrf),
+        ] {
+            self.jar.set(&self.base, &format!("{name}={value}; Path=/"));
+        }
+    }
+
+    /// The HTTP client and the server's base URL, for the REST sign-in.
+    pub(crate) fn http(&self) -> (&Client, &reqwest::Url) {
+        (&self.client, &self.base)
+    }
+
     /// Forget the session cookies (before logging in again).
     pub(crate) fn clear_session_cookies(&self) {
         self.jar

@@ -13,5 +13,6 @@ mod repl;
 mod repl_terminal;
 mod scripts;
 mod secrets;
+mod sign_in;
 mod support;
 mod tls;

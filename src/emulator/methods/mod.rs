@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::config::Limits;
 use super::entities::User;
-use super::sessions::{Refusal, SessionView};
+use super::sessions::{Refusal, SessionView, XsrfPair};
 use super::state::ServerState;
 use crate::wire::{UNAUTHENTICATED_METHODS, WireError, code};
 
@@ -148,7 +148,7 @@ pub(crate) struct RawCall<'a> {
     pub method: &'a str,
     pub params: &'a Map<String, Value>,
     pub session_id: Option<&'a str>,
-    pub xsrf_header: Option<&'a str>,
+    pub xsrf: XsrfPair<'a>,
 }
 
 /// Authenticates and runs a call; returns the reply and the session's username.
@@ -170,7 +170,7 @@ pub(crate) fn answer(
     } else {
         let checked = state.sessions.authenticate(
             incoming.session_id,
-            incoming.xsrf_header,
+            incoming.xsrf,
             instant,
             limits.session_ttl,
         );

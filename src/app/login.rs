@@ -1,0 +1,201 @@
+//! `vizscript login [--save]`, `vizscript logout` and `vizscript config show`: signing in
+//! once for later commands, ending that session, and showing which settings apply.
+
+use std::io::Write;
+
+use super::connect::{Connection, connect_fresh};
+use super::failure::Failure;
+use super::profile::{self, Provenance};
+use super::saved::{self, SavedSession};
+use crate::cli::{ConnectArgs, LoginArgs, LogoutArgs};
+use crate::exit::ExitCode;
+use crate::vizportal::{ConnectOptions, Session, VizportalError};
+
+/// Sign in by the means given (never a saved session); with `--save`, keep the session.
+pub fn login(args: &LoginArgs) -> Result<(), Failure> {
+    let connection = connect_fresh(&args.connect)?;
+    let session = connection.client.session();
+    let info = session.info();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "signed in to {} as {} on site {:?} (by {})",
+        session.server(),
+        info.username,
+        info.site_url_name,
+        session.origin().name()
+    );
+    if !args.save {
+        return end(&connection);
+    }
+    let Some(current) = session.current_session() else {
+        return Err(Failure::new(
+            ExitCode::Login,
+            "error: the server set no session cookie to save",
+        ));
+    };
+    let who = args
+        .connect
+        .token_name
+        .clone()
+        .or_else(|| args.connect.username.clone())
+        .unwrap_or_else(|| info.username.clone());
+    let path = saved::path_for(session.server(), &who)?;
+    let record = SavedSession::new(
+        session.server(),
+        &info.site_url_name,
+        &info.username,
+        args.connect.token_name.as_deref(),
+        session.origin(),
+        current,
+    );
+    saved::write(&path, &record)?;
+    let _ = writeln!(out, "session saved in {}", path.display());
+    Ok(())
+}
+
+/// A login without `--save` only checks the credentials: end the session it made.
+fn end(connection: &Connection) -> Result<(), Failure> {
+    connection.client.session().log_out().map_err(Failure::from)
+}
+
+/// End the saved session on the server and delete its file.
+pub fn logout(args: &LogoutArgs) -> Result<(), Failure> {
+    let server = args
+        .connect
+        .server
+        .clone()
+        .ok_or_else(|| Failure::usage("no server: pass --server URL or set TABLEAU_SERVER"))?;
+    let who = args
+        .connect
+        .token_name
+        .as_deref()
+        .or(args.connect.username.as_deref());
+    let Some((path, record)) = saved::find(&server, who)? else {
+        return Err(Failure::new(
+            ExitCode::Login,
+            format!(
+                "error: no saved session for {server}{}",
+                who.map(|w| format!(" and {w}")).unwrap_or_default()
+            ),
+        ));
+    };
+    let mut options = ConnectOptions::signing_in(server, None, Some(record.existing()));
+    options.ca_certs = args.connect.ca_cert.clone();
+    options.insecure = args.connect.insecure;
+    options.proxy = args.connect.proxy.clone();
+    options.no_proxy = args.connect.no_proxy;
+    let ended = match Session::open(options) {
+        Ok(session) => {
+            session.log_out()?;
+            "ended on the server"
+        }
+        Err(VizportalError::Login(_)) => "had already ended on the server",
+        Err(other) => return Err(other.into()),
+    };
+    saved::delete(&path)?;
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "the saved session of {} {ended}; deleted {}",
+        record.username,
+        path.display()
+    );
+    Ok(())
+}
+
+/// Print every connection setting with its value and source; secrets only as "set".
+pub fn show_config(args: &ConnectArgs, provenance: &Provenance) -> Result<(), Failure> {
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let text = |value: Option<String>| value.unwrap_or_else(|| "-".to_string());
+    for (setting, _) in profile::SETTINGS {
+        let value = match *setting {
+            "server" => text(args.server.clone()),
+            "username" => text(args.username.clone()),
+            "token_name" => text(args.token_name.clone()),
+            "site" => text(args.site.clone().map(|s| format!("{s:?}"))),
+            "ca_cert" => text((!args.ca_cert.is_empty()).then(|| {
+                args.ca_cert
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })),
+            "proxy" if args.no_proxy => "none (--no-proxy)".to_string(),
+            "proxy" => text(args.proxy.clone()),
+            "timeout" => format!("{} s", args.timeout),
+            "concurrency" => args.concurrency.to_string(),
+            _ => continue,
+        };
+        rows.push((
+            setting.to_string(),
+            value,
+            provenance.of(setting).to_string(),
+        ));
+    }
+    let secret = |set: Option<&str>| match set {
+        Some(source) => ("(set, redacted)".to_string(), source.to_string()),
+        None => ("-".to_string(), "not set".to_string()),
+    };
+    let password = if args.password_file.is_some() {
+        Some("flag (--password-file)")
+    } else if args.password_stdin {
+        Some("flag (--password-stdin)")
+    } else {
+        std::env::var_os("TABLEAU_PASSWORD").map(|_| "environment (TABLEAU_PASSWORD)")
+    };
+    let token = if args.token_file.is_some() {
+        Some("flag (--token-file)")
+    } else {
+        std::env::var_os("TABLEAU_PAT_SECRET").map(|_| "environment (TABLEAU_PAT_SECRET)")
+    };
+    let session_id = args.session_id.as_ref().map(|_| {
+        if std::env::var_os("TABLEAU_SESSION_ID").is_some() {
+            "environment (TABLEAU_SESSION_ID)"
+        } else {
+            "flag"
+        }
+    });
+    for (name, source) in [
+        ("password", password),
+        ("token_secret", token),
+        ("session_id", session_id),
+    ] {
+        let (value, source) = secret(source);
+        rows.push((name.to_string(), value, source));
+    }
+    let saved_session = match &args.server {
+        Some(server) => {
+            let who = args.token_name.as_deref().or(args.username.as_deref());
+            match saved::find(server, who) {
+                Ok(Some((path, record))) => (
+                    format!(
+                        "{} on {:?}, made by {}",
+                        record.username, record.site, record.made_by
+                    ),
+                    path.display().to_string(),
+                ),
+                Ok(None) => ("-".to_string(), "none".to_string()),
+                Err(failure) => ("unusable".to_string(), failure.message.trim().to_string()),
+            }
+        }
+        None => ("-".to_string(), "none".to_string()),
+    };
+    rows.push((
+        "saved_session".to_string(),
+        saved_session.0,
+        saved_session.1,
+    ));
+    let config = profile::config_path().map_or("-".to_string(), |p| p.display().to_string());
+    rows.push((
+        "profile".to_string(),
+        text(args.profile.clone()),
+        format!("config file {config}"),
+    ));
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let value_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    let mut out = std::io::stdout().lock();
+    for (name, value, source) in rows {
+        let _ = writeln!(out, "{name:width$}  {value:value_width$}  {source}");
+    }
+    Ok(())
+}

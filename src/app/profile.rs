@@ -1,0 +1,183 @@
+//! Named profiles from the config file, and where each connection setting came from.
+//! Precedence: a flag beats the environment, which beats the profile, which beats the
+//! default. The file is TOML, in the user's config directory (or `VIZSCRIPT_CONFIG`):
+//!
+//! ```toml
+//! [profiles.prod]
+//! server = "https://tableau.example.com"
+//! username = "admin"          # or token_name = "nightly-pat"
+//! site = "finance"
+//! ca_cert = "/etc/ssl/corp-ca.pem"
+//! proxy = "http://proxy.example.com:3128"
+//! timeout = 120
+//! concurrency = 4
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+use serde::Deserialize;
+
+use super::failure::Failure;
+use crate::cli::ConnectArgs;
+
+/// The settings one profile may give.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    server: Option<String>,
+    username: Option<String>,
+    token_name: Option<String>,
+    site: Option<String>,
+    ca_cert: Option<PathBuf>,
+    proxy: Option<String>,
+    timeout: Option<u64>,
+    concurrency: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+/// Where each setting came from, by flag name (`server`, `site`, ...).
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    sources: BTreeMap<&'static str, String>,
+}
+
+impl Provenance {
+    /// The source of a setting: `flag`, `environment (VAR)`, `profile NAME`, `default`,
+    /// or `not set`.
+    pub fn of(&self, setting: &str) -> &str {
+        self.sources.get(setting).map_or("not set", String::as_str)
+    }
+}
+
+/// The settings a profile can give, with their environment variables.
+pub const SETTINGS: &[(&str, Option<&str>)] = &[
+    ("server", Some("TABLEAU_SERVER")),
+    ("username", Some("TABLEAU_USERNAME")),
+    ("token_name", Some("TABLEAU_PAT_NAME")),
+    ("site", Some("TABLEAU_SITE")),
+    ("ca_cert", Some("TABLEAU_CA_CERT")),
+    ("proxy", None),
+    ("timeout", None),
+    ("concurrency", None),
+];
+
+/// The config file's path: `VIZSCRIPT_CONFIG`, else `config.toml` in the user's config
+/// directory.
+pub fn config_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("VIZSCRIPT_CONFIG") {
+        return Some(PathBuf::from(path));
+    }
+    directories::ProjectDirs::from("", "", "vizscript").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Fill the settings that no flag or environment variable gave from the profile named by
+/// `--profile`/`VIZSCRIPT_PROFILE`, and record where every setting came from.
+pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance, Failure> {
+    let mut provenance = Provenance::default();
+    for (setting, env) in SETTINGS {
+        let source = match matches.value_source(setting) {
+            Some(ValueSource::CommandLine) => "flag".to_string(),
+            Some(ValueSource::EnvVariable) => format!("environment ({})", env.unwrap_or("?")),
+            Some(ValueSource::DefaultValue) => "default".to_string(),
+            _ => continue,
+        };
+        provenance.sources.insert(setting, source);
+    }
+    let Some(name) = args.profile.clone() else {
+        return Ok(provenance);
+    };
+    let path = config_path()
+        .ok_or_else(|| Failure::usage("--profile: no config directory for this user"))?;
+    let profile = load(&path, &name)?;
+    let open = |setting: &str| {
+        !matches!(
+            matches.value_source(setting),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+    };
+    let label = format!("profile {name} ({})", path.display());
+    let mut took = |setting: &'static str| {
+        provenance.sources.insert(setting, label.clone());
+    };
+    macro_rules! fill {
+        ($field:ident, $value:expr) => {
+            if let Some(value) = profile.$field.clone()
+                && open(stringify!($field))
+            {
+                args.$field = $value(value);
+                took(stringify!($field));
+            }
+        };
+    }
+    fill!(server, Some);
+    fill!(username, Some);
+    fill!(token_name, Some);
+    fill!(site, Some);
+    fill!(ca_cert, |path| vec![path]);
+    fill!(proxy, Some);
+    fill!(timeout, |t| t);
+    fill!(concurrency, |c| c);
+    if args.timeout == 0 || args.concurrency == 0 {
+        return Err(Failure::usage(format!(
+            "{}: profile {name}: timeout and concurrency must be at least 1",
+            path.display()
+        )));
+    }
+    Ok(provenance)
+}
+
+/// One profile of the config file; a malformed file names the file, line and key.
+fn load(path: &Path, name: &str) -> Result<Profile, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::usage(format!(
+            "--profile {name}: cannot read the config file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let mut file: ConfigFile = toml::from_str(&text)
+        .map_err(|e| Failure::usage(format!("config file {}: {e}", path.display())))?;
+    file.profiles.remove(name).ok_or_else(|| {
+        let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
+        Failure::usage(format!(
+            "config file {}: no profile {name:?} (profiles: {})",
+            path.display(),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_file_names_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[profiles.prod]\nserver = \"https://x\"\ntimeout = \"soon\"\n",
+        )
+        .unwrap();
+        let error = load(&path, "prod").unwrap_err().message;
+        assert!(error.contains("config.toml"), "{error}");
+        assert!(error.contains("line 3"), "{error}");
+        assert!(error.contains("timeout"), "{error}");
+        std::fs::write(&path, "[profiles.prod]\nservr = \"https://x\"\n").unwrap();
+        let error = load(&path, "prod").unwrap_err().message;
+        assert!(error.contains("servr"), "{error}");
+    }
+}

@@ -1,0 +1,243 @@
+//! Sessions kept by `vizscript login --save` for later commands: one JSON file per server
+//! and user in the user's state directory (`VIZSCRIPT_STATE_DIR` overrides it), the
+//! directory private to the user (0700), each file readable by the user only (0600). A
+//! file anyone else could read is refused, since it holds a live session. Never a
+//! password or a token secret: only what the server issued (session id, XSRF token).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::failure::Failure;
+use crate::exit::ExitCode;
+use crate::vizportal::{ExistingSession, SessionOrigin};
+
+/// A saved session as it is stored.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedSession {
+    /// The server's base URL.
+    pub server: String,
+    /// The site the session was on.
+    pub site: String,
+    /// The signed-in user.
+    pub username: String,
+    /// The personal access token's name, for token sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_name: Option<String>,
+    /// `password`, `token` or `session-id`.
+    pub made_by: String,
+    /// When it was saved (UTC).
+    pub saved_at: String,
+    session_id: String,
+    xsrf_token: String,
+}
+
+impl std::fmt::Debug for SavedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SavedSession")
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .field("session_id", &"(redacted)")
+            .finish()
+    }
+}
+
+impl SavedSession {
+    /// A session to save.
+    pub fn new(
+        server: &str,
+        site: &str,
+        username: &str,
+        token_name: Option<&str>,
+        origin: SessionOrigin,
+        session: (SecretString, SecretString),
+    ) -> SavedSession {
+        SavedSession {
+            server: normalize(server),
+            site: site.to_string(),
+            username: username.to_string(),
+            token_name: token_name.map(str::to_string),
+            made_by: origin.name().to_string(),
+            saved_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            session_id: session.0.expose_secret().to_string(),
+            xsrf_token: session.1.expose_secret().to_string(),
+        }
+    }
+
+    /// The session, to use first.
+    pub fn existing(&self) -> ExistingSession {
+        ExistingSession {
+            session_id: SecretString::from(self.session_id.clone()),
+            xsrf: Some(SecretString::from(self.xsrf_token.clone())),
+            origin: SessionOrigin::from_name(&self.made_by).unwrap_or(SessionOrigin::Given),
+        }
+    }
+
+    /// Whether this is the session whose id is `id`.
+    pub fn is(&self, id: &SecretString) -> bool {
+        self.session_id == id.expose_secret()
+    }
+}
+
+/// The directory of saved sessions.
+pub fn directory() -> Result<PathBuf, Failure> {
+    if let Some(dir) = std::env::var_os("VIZSCRIPT_STATE_DIR") {
+        return Ok(PathBuf::from(dir).join("sessions"));
+    }
+    let dirs = directories::ProjectDirs::from("", "", "vizscript")
+        .ok_or_else(|| Failure::usage("no home directory to keep saved sessions in"))?;
+    let base = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
+    Ok(base.join("sessions"))
+}
+
+/// The file of a server and user (or token name).
+pub fn path_for(server: &str, who: &str) -> Result<PathBuf, Failure> {
+    Ok(directory()?.join(format!("{}--{}.json", slug(&normalize(server)), slug(who))))
+}
+
+/// The saved session for `server` and `who` (user or token name); without `who`, the only
+/// session saved for the server. A file with permissions wider than 0600 is refused.
+pub fn find(server: &str, who: Option<&str>) -> Result<Option<(PathBuf, SavedSession)>, Failure> {
+    let path = match who {
+        Some(who) => path_for(server, who)?,
+        None => {
+            let prefix = format!("{}--", slug(&normalize(server)));
+            let dir = directory()?;
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                return Ok(None);
+            };
+            let mut matching: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".json"))
+                })
+                .collect();
+            if matching.len() != 1 {
+                return Ok(None);
+            }
+            matching.remove(0)
+        }
+    };
+    if !path.exists() {
+        return Ok(None);
+    }
+    check_private(&path)?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    let saved: SavedSession = serde_json::from_str(&text).map_err(|e| {
+        Failure::new(
+            ExitCode::Login,
+            format!(
+                "error: the saved session {} is damaged ({e}); delete it and sign in again with vizscript login --save",
+                path.display()
+            ),
+        )
+    })?;
+    Ok(Some((path, saved)))
+}
+
+/// Write a saved session: the directory 0700, the file 0600 from its first byte.
+pub fn write(path: &Path, saved: &SavedSession) -> Result<(), Failure> {
+    let failed = |e: std::io::Error| {
+        Failure::usage(format!(
+            "cannot save the session in {}: {e}",
+            path.display()
+        ))
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    make_private_dir(dir).map_err(failed)?;
+    let text = serde_json::to_string_pretty(saved).unwrap_or_default();
+    let temporary = path.with_extension("json.new");
+    let mut file = private_file(&temporary).map_err(failed)?;
+    file.write_all(text.as_bytes())
+        .and_then(|_| file.write_all(b"\n"))
+        .and_then(|_| file.sync_all())
+        .map_err(failed)?;
+    std::fs::rename(&temporary, path).map_err(failed)
+}
+
+/// Delete a saved session.
+pub fn delete(path: &Path) -> Result<(), Failure> {
+    std::fs::remove_file(path)
+        .map_err(|e| Failure::usage(format!("cannot delete {}: {e}", path.display())))
+}
+
+/// `https://Host:8443/` -> `https://host:8443`.
+fn normalize(server: &str) -> String {
+    server.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+fn slug(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), Failure> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Failure::new(
+            ExitCode::Login,
+            format!(
+                "error: refusing the saved session {}: its permissions are {mode:04o}, so other users may read a live session\n  hint: chmod 600 {} (or delete it and run vizscript login --save again)",
+                path.display(),
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> Result<(), Failure> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::create(path)
+}

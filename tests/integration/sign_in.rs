@@ -1,0 +1,446 @@
+//! Every way to a session, against the emulator: personal access tokens through REST, a
+//! session id from a browser, saved sessions (`login --save`, reuse, renewal, `logout`),
+//! profiles, and proxies. Each test counts on the emulator how the session was made.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use vizscript::emulator::{Emulator, SAMPLE_TOKEN};
+use vizscript::vizportal::{ConnectOptions, Session, SignIn};
+
+use crate::support::*;
+
+/// The binary pointed at `emu` with no credential at all; `state` is the state directory.
+fn bare(emu: &Emulator, state: &Path) -> Command {
+    let mut cmd = vizscript(emu);
+    cmd.env_remove("TABLEAU_USERNAME")
+        .env_remove("TABLEAU_PASSWORD")
+        .env("VIZSCRIPT_STATE_DIR", state)
+        .env("VIZSCRIPT_CONFIG", state.join("no-config.toml"));
+    cmd
+}
+
+/// The binary signing in with the sample token.
+fn with_token(emu: &Emulator, state: &Path) -> Command {
+    let mut cmd = bare(emu, state);
+    cmd.env("TABLEAU_PAT_NAME", SAMPLE_TOKEN.0)
+        .env("TABLEAU_PAT_SECRET", SAMPLE_TOKEN.1);
+    cmd
+}
+
+fn count(emu: &Emulator, method: &str) -> u64 {
+    emu.stats().by_method.get(method).copied().unwrap_or(0)
+}
+
+/// A session opened in-process, as another program (or a browser) would have it.
+fn password_session(emu: &Emulator) -> Session {
+    Session::open(ConnectOptions::new(
+        emu.url(),
+        "admin",
+        SecretString::from("admin"),
+    ))
+    .expect("login")
+}
+
+#[test]
+fn a_token_signs_in_through_rest_and_a_script_moves_tasks_without_vizportal_login() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let site = site_id(&emu, "finance");
+    let on_site: Vec<_> = tasks(&emu)
+        .into_iter()
+        .filter(|t| t["siteId"] == site.as_str())
+        .collect();
+    let from = on_site[0]["scheduleId"].as_str().unwrap().to_string();
+    let to = schedules(&emu)
+        .into_iter()
+        .find(|s| s["scheduledAction"] == "Extract" && s["id"] != from.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let moving: Vec<String> = on_site
+        .iter()
+        .filter(|t| t["scheduleId"] == from.as_str())
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    let (_dir, script) = script_file(&format!(
+        r#"let info = session_info();
+print(`${{info.user.username}}@${{info.site.urlName}}`);
+let ids = extract_tasks(#{{ scheduleId: "{from}" }}).map(|t| t.id);
+print(set_extract_tasks_schedule(ids, "{to}").succeeded.len());"#
+    ));
+    let (code, out, err) = run(
+        with_token(&emu, state.path()),
+        &["run", &script, "--site", "finance"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("admin@finance\n{}\n", moving.len()));
+    for id in &moving {
+        assert_eq!(task(&emu, id)["scheduleId"], to.as_str(), "task {id} moved");
+    }
+    assert_eq!(count(&emu, "login"), 0, "no Vizportal login");
+    assert_eq!(count(&emu, "generatePublicKey"), 0);
+    assert_eq!(count(&emu, "REST auth/signin"), 1);
+    assert_eq!(count(&emu, "REST auth/signout"), 1, "signed out at the end");
+    assert!(!err.contains(SAMPLE_TOKEN.1) && !out.contains(SAMPLE_TOKEN.1));
+}
+
+#[test]
+fn switching_site_with_a_token_signs_in_again_there() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let (_dir, script) = script_file(
+        r#"print(session_info().site.urlName);
+switch_site("finance");
+print(session_info().site.urlName);"#,
+    );
+    let (code, out, err) = run(
+        with_token(&emu, state.path()),
+        &["run", &script, "--site", "marketing"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "marketing\nfinance\n");
+    assert_eq!(count(&emu, "REST auth/signin"), 2);
+    assert_eq!(
+        count(&emu, "switchSite"),
+        0,
+        "a token session signs in again instead"
+    );
+    assert_eq!(
+        count(&emu, "REST auth/signout"),
+        2,
+        "the first session ended before the second began"
+    );
+}
+
+#[test]
+fn a_wrong_token_exits_3_with_the_rest_code_and_its_meaning() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_PAT_NAME", SAMPLE_TOKEN.0)
+        .env("TABLEAU_PAT_SECRET", "not-the-secret-4711");
+    let (code, out, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("401001"), "{err}");
+    assert!(err.contains("revoked"), "{err}");
+    assert!(!err.contains("not-the-secret-4711") && !out.contains("not-the-secret-4711"));
+}
+
+#[test]
+fn a_second_sign_in_with_the_same_token_ends_the_first_which_recovers() {
+    let emu = emulator();
+    let token = || {
+        let sign_in = SignIn::Token {
+            name: SAMPLE_TOKEN.0.to_string(),
+            secret: SecretString::from(SAMPLE_TOKEN.1),
+        };
+        let mut options = ConnectOptions::signing_in(emu.url(), Some(sign_in), None);
+        options.site = Some("finance".into());
+        Session::open(options).expect("token sign-in")
+    };
+    let first = token();
+    let second = token();
+    let again = first
+        .call("getSessionInfo", &json!({}))
+        .expect("the first recovers");
+    assert_eq!(again["site"]["urlName"], "finance");
+    assert_eq!(first.logins(), 2, "it signed in again with its token");
+    assert_eq!(count(&emu, "REST auth/signin"), 3);
+    // And now the second is the one that was ended; it recovers the same way.
+    second
+        .call("getSessionInfo", &json!({}))
+        .expect("the second recovers");
+    assert_eq!(second.logins(), 2);
+}
+
+#[test]
+fn a_session_id_from_a_browser_is_used_as_is() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let browser = password_session(&emu);
+    let (id, xsrf) = browser.current_session().expect("cookies");
+    let logins = count(&emu, "login");
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_SESSION_ID", id.expose_secret())
+        .env("TABLEAU_XSRF_TOKEN", xsrf.expose_secret());
+    let (code, out, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"username\": \"admin\""), "{out}");
+    assert_eq!(count(&emu, "login"), logins, "no new login");
+
+    browser.log_out().expect("logout");
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_SESSION_ID", id.expose_secret())
+        .env("TABLEAU_XSRF_TOKEN", xsrf.expose_secret());
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(
+        code, 3,
+        "an ended session with nothing to sign in again with: {err}"
+    );
+    assert!(err.contains("no longer valid"), "{err}");
+    assert!(!err.contains(id.expose_secret()), "{err}");
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// `login --save` as admin with a password; the saved file's path.
+fn save_session(emu: &Emulator, state: &Path) -> std::path::PathBuf {
+    let mut cmd = bare(emu, state);
+    cmd.env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin");
+    let (code, out, err) = run(cmd, &["login", "--save", "--site", "finance"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("signed in to"), "{out}");
+    let dir = state.join("sessions");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0].clone()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_saved_session_is_reused_with_no_credential_and_replaced_when_it_expires() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let path = save_session(&emu, state.path());
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !saved.contains("\"admin\"\n") && !saved.contains("password\":"),
+        "{saved}"
+    );
+    assert_eq!(count(&emu, "login"), 1);
+
+    let (code, out, err) = run(bare(&emu, state.path()), &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"urlName\": \"finance\""), "{out}");
+    assert_eq!(
+        count(&emu, "login"),
+        1,
+        "the saved session served, no login"
+    );
+
+    emu.expire_all_sessions();
+    let (code, _, err) = run(bare(&emu, state.path()), &["call", "getSessionInfo"]);
+    assert_eq!(code, 3, "expired and nothing to sign in with: {err}");
+    assert!(err.contains("vizscript login --save"), "{err}");
+
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin");
+    let (code, out, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\"urlName\": \"finance\""),
+        "back on the saved site: {out}"
+    );
+    assert_eq!(count(&emu, "login"), 2);
+    let replaced = std::fs::read_to_string(&path).unwrap();
+    assert_ne!(
+        replaced, saved,
+        "the renewed session replaced the saved one"
+    );
+    assert_eq!(mode(&path), 0o600);
+    let (code, _, err) = run(bare(&emu, state.path()), &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "the replacement serves the next run: {err}");
+    assert_eq!(count(&emu, "login"), 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_saved_session_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let path = save_session(&emu, state.path());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _, err) = run(bare(&emu, state.path()), &["call", "getSessionInfo"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("0644") && err.contains("chmod 600"), "{err}");
+}
+
+#[test]
+fn logout_ends_the_saved_session_on_the_server_and_deletes_it() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let path = save_session(&emu, state.path());
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (code, out, err) = run(bare(&emu, state.path()), &["logout"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ended on the server"), "{out}");
+    assert!(!path.exists());
+    assert_eq!(count(&emu, "logout"), 1);
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_SESSION_ID", saved["sessionId"].as_str().unwrap())
+        .env("TABLEAU_XSRF_TOKEN", saved["xsrfToken"].as_str().unwrap());
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 3, "the session no longer works: {err}");
+}
+
+#[test]
+fn a_token_session_can_be_saved_and_logged_out() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(with_token(&emu, state.path()), &["login", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        count(&emu, "REST auth/signout"),
+        0,
+        "a saved session stays open"
+    );
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_PAT_NAME", SAMPLE_TOKEN.0);
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "reused by token name, no secret needed: {err}");
+    assert_eq!(count(&emu, "REST auth/signin"), 1);
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_PAT_NAME", SAMPLE_TOKEN.0);
+    let (code, _, err) = run(cmd, &["logout"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        count(&emu, "REST auth/signout"),
+        1,
+        "a token session ends through REST"
+    );
+}
+
+#[test]
+fn flags_beat_environment_beat_profile_and_config_show_says_so() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let config = state.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.lab]\nserver = \"{}\"\nusername = \"analyst\"\nsite = \"marketing\"\ntimeout = 7\nconcurrency = 3\n",
+            emu.url()
+        ),
+    )
+    .unwrap();
+    let command = || {
+        let mut cmd = bare(&emu, state.path());
+        cmd.env_remove("TABLEAU_SERVER")
+            .env("VIZSCRIPT_CONFIG", &config)
+            .env("TABLEAU_SITE", "finance")
+            .env("TABLEAU_PASSWORD", "admin");
+        cmd
+    };
+    let (code, out, err) = run(
+        command(),
+        &[
+            "config",
+            "show",
+            "--profile",
+            "lab",
+            "--username",
+            "admin",
+            "--concurrency",
+            "2",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+            .to_string()
+    };
+    assert!(
+        line("server").contains(&emu.url()) && line("server").contains("profile lab"),
+        "{out}"
+    );
+    assert!(
+        line("username").contains("admin") && line("username").contains("flag"),
+        "{out}"
+    );
+    assert!(
+        line("site").contains("finance") && line("site").contains("environment (TABLEAU_SITE)"),
+        "{out}"
+    );
+    assert!(
+        line("timeout").contains("7 s") && line("timeout").contains("profile lab"),
+        "{out}"
+    );
+    assert!(
+        line("concurrency").contains("2") && line("concurrency").contains("flag"),
+        "{out}"
+    );
+    assert!(line("password").contains("redacted"), "{out}");
+    assert!(!out.contains("admin\n") || !out.contains("TABLEAU_PASSWORD=admin"));
+
+    let (code, out, err) = run(
+        command(),
+        &[
+            "call",
+            "getSessionInfo",
+            "--profile",
+            "lab",
+            "--username",
+            "admin",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\"urlName\": \"finance\""),
+        "environment beats profile: {out}"
+    );
+
+    std::fs::write(&config, "[profiles.lab]\nserver = 5\n").unwrap();
+    let (code, _, err) = run(command(), &["config", "show", "--profile", "lab"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("config.toml") && err.contains("line 2") && err.contains("server"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_proxy_answering_with_its_own_page_exits_4_naming_the_proxy() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let proxy = fake_server(
+        200,
+        "text/html",
+        "<html><body>Proxy sign-in</body></html>",
+        &[],
+    );
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin")
+        .env_remove("NO_PROXY");
+    let (code, _, err) = run(
+        cmd,
+        &[
+            "call",
+            "getSessionInfo",
+            "--proxy",
+            &proxy.url,
+            "--retries",
+            "0",
+        ],
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains(&format!("proxy {}", proxy.url)), "{err}");
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin")
+        .env("HTTPS_PROXY", &proxy.url)
+        .env("HTTP_PROXY", &proxy.url)
+        .env_remove("NO_PROXY");
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo", "--no-proxy"]);
+    assert_eq!(code, 0, "--no-proxy ignores the environment's proxy: {err}");
+}
