@@ -31,6 +31,9 @@ pub struct EmulatorConfig {
     pub key: Option<rsa::PrivateKey>,
     /// HTTP status for a missing or wrong `X-XSRF-TOKEN` (unknown on real servers).
     pub xsrf_failure_status: u16,
+    /// The newest REST API version served (`serverinfo`, `auth/signin`); newer versions
+    /// in a path get 404, as on an older server.
+    pub rest_api_version: (u32, u32),
     /// Most threads running method handlers at once. Handlers share one lock on the state,
     /// so more threads only queue on it; network I/O runs on separate threads and never
     /// waits for a handler.
@@ -54,6 +57,7 @@ impl Default for EmulatorConfig {
             max_batch: 1000,
             key: None,
             xsrf_failure_status: 403,
+            rest_api_version: super::rest::REST_API_VERSION,
             workers: 8,
             record_calls: true,
         }
@@ -104,6 +108,7 @@ pub(crate) struct Limits {
     pub page_overflow: PageOverflow,
     pub max_batch: usize,
     pub xsrf_failure_status: u16,
+    pub rest_api_version: (u32, u32),
 }
 
 impl Limits {
@@ -114,6 +119,7 @@ impl Limits {
             page_overflow: config.page_overflow,
             max_batch: config.max_batch,
             xsrf_failure_status: config.xsrf_failure_status,
+            rest_api_version: config.rest_api_version,
         }
     }
 }

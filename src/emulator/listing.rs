@@ -520,6 +520,7 @@ mod tests {
         page_overflow: PageOverflow::Clamp,
         max_batch: 10,
         xsrf_failure_status: 403,
+        rest_api_version: (3, 24),
     };
 
     fn ids(params: Value) -> Result<(Vec<u64>, usize, bool), WireError> {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::config::Limits;
 use super::state::ServerState;
 
-/// The newest REST API version the emulator speaks (Tableau Server 2024.2).
+/// The newest REST API version the emulator speaks by default (Tableau Server 2024.2).
 pub(crate) const REST_API_VERSION: (u32, u32) = (3, 24);
 
 /// Personal access tokens need at least this version (Server 2019.4).
@@ -68,11 +68,12 @@ pub(crate) fn answer(
     let Some((version, endpoint)) = split_path(request.path) else {
         return (not_found(json, request.path), None);
     };
-    let Some(version) = version.filter(|v| *v <= REST_API_VERSION) else {
+    let newest = limits.rest_api_version;
+    let Some(version) = version.filter(|v| *v <= newest) else {
         return (not_found(json, request.path), None);
     };
     match (request.method, endpoint) {
-        ("GET", "serverinfo") => (server_info(json), Some("REST serverinfo")),
+        ("GET", "serverinfo") => (server_info(json, newest), Some("REST serverinfo")),
         ("POST", "auth/signin") => (
             sign_in(state, limits, version, request),
             Some("REST auth/signin"),
@@ -102,8 +103,8 @@ fn not_found(json: bool, path: &str) -> RestAnswer {
     )
 }
 
-fn server_info(json: bool) -> RestAnswer {
-    let version = format!("{}.{}", REST_API_VERSION.0, REST_API_VERSION.1);
+fn server_info(json: bool, newest: (u32, u32)) -> RestAnswer {
+    let version = format!("{}.{}", newest.0, newest.1);
     let value = json!({ "serverInfo": {
         "productVersion": { "value": "2024.2.0", "build": "20242.24.0711.1636" },
         "restApiVersion": version,

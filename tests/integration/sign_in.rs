@@ -444,3 +444,71 @@ fn a_proxy_answering_with_its_own_page_exits_4_naming_the_proxy() {
     let (code, _, err) = run(cmd, &["call", "getSessionInfo", "--no-proxy"]);
     assert_eq!(code, 0, "--no-proxy ignores the environment's proxy: {err}");
 }
+
+#[test]
+fn the_rest_version_is_discovered_on_an_older_server() {
+    let emu = emulator_with(|c| c.rest_api_version = (3, 10));
+    let state = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(with_token(&emu, state.path()), &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(count(&emu, "REST auth/signin"), 1);
+    let older = emulator_with(|c| c.rest_api_version = (3, 4));
+    let (code, _, err) = run(
+        with_token(&older, state.path()),
+        &["call", "getSessionInfo"],
+    );
+    assert_eq!(code, 3, "too old for tokens: {err}");
+}
+
+#[test]
+fn the_emulator_signs_tokens_in_from_xml_and_answers_in_kind() {
+    let emu = emulator();
+    let http = reqwest::blocking::Client::new();
+    let signin = format!("{}/api/3.24/auth/signin", emu.url());
+    let xml = format!(
+        r#"<tsRequest><credentials personalAccessTokenName="{}" personalAccessTokenSecret="{}"><site contentUrl="finance"/></credentials></tsRequest>"#,
+        SAMPLE_TOKEN.0, SAMPLE_TOKEN.1
+    );
+    let answer = http.post(&signin).body(xml.clone()).send().unwrap();
+    assert_eq!(answer.status(), 200);
+    let text = answer.text().unwrap();
+    assert!(
+        text.contains("<credentials token=\"") && text.contains("contentUrl=\"finance\""),
+        "{text}"
+    );
+    let answer = http
+        .post(&signin)
+        .header("Accept", "application/json")
+        .body(xml)
+        .send()
+        .unwrap();
+    let body: serde_json::Value = answer.json().unwrap();
+    let token = body["credentials"]["token"].as_str().unwrap().to_string();
+    assert_eq!(body["credentials"]["site"]["contentUrl"], "finance");
+
+    // The REST token is a Vizportal session only with a non-empty matching XSRF pair.
+    let call = |xsrf_cookie: &str, xsrf_header: &str| {
+        http.post(format!("{}/vizportal/api/web/v1/getSessionInfo", emu.url()))
+            .header(
+                "Cookie",
+                format!("workgroup_session_id={token}; XSRF-TOKEN={xsrf_cookie}"),
+            )
+            .header("X-XSRF-TOKEN", xsrf_header)
+            .body(r#"{"method":"getSessionInfo","params":{}}"#)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(call("", ""), 403);
+    assert_eq!(call("abc", "xyz"), 403);
+    assert_eq!(call("abc", "abc"), 200);
+
+    let signout = http
+        .post(format!("{}/api/3.24/auth/signout", emu.url()))
+        .header("X-Tableau-Auth", &token)
+        .send()
+        .unwrap();
+    assert_eq!(signout.status(), 204);
+    assert_eq!(call("abc", "abc"), 401, "signed out");
+}
