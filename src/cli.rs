@@ -90,7 +90,7 @@ pub enum ConfigAction {
 }
 
 /// Where and how to sign in; shared by `run`, `repl` and `call`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
     /// Server base URL, e.g. https://tableau.example.com
     #[arg(long, env = "TABLEAU_SERVER", value_name = "URL")]
@@ -189,6 +189,18 @@ pub struct RunArgs {
     /// Stop the script after this many operations (0 = no limit).
     #[arg(long, value_name = "N", default_value_t = 500_000_000)]
     pub max_operations: u64,
+    /// Run the script once on every site the user can reach, each run on its own site
+    /// with its own scope; a summary line per site at the end.
+    #[arg(long, conflicts_with = "sites")]
+    pub all_sites: bool,
+    /// Run the script once on each of these sites (URL names, comma-separated; "" is
+    /// Default).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',', num_args = 1..)]
+    pub sites: Vec<String>,
+    /// Sites run at once with --all-sites/--sites, each over its own session (a token or
+    /// an existing session runs one site at a time).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = at_least_one)]
+    pub site_concurrency: usize,
     /// Arguments for the script, available as ARGS.
     #[arg(last = true, value_name = "ARG")]
     pub args: Vec<String>,

@@ -28,8 +28,8 @@ pub struct Connection {
     /// The saved session this connection started from: kept (and replaced when it had to
     /// be renewed) instead of signed out.
     saved: Option<(PathBuf, SavedSession)>,
-    /// The in-process emulator under `--demo`; it stops when the connection is dropped.
-    _demo: Option<Emulator>,
+    /// The in-process emulator under `--demo`; it stops when the last connection is dropped.
+    _demo: Option<Arc<Emulator>>,
 }
 
 /// How to sign in, resolved from flags, environment and saved sessions.
@@ -40,61 +40,106 @@ struct Credentials {
     saved: Option<(PathBuf, SavedSession)>,
 }
 
+/// Opens connections as the flags say: secrets are read once (a password from stdin can
+/// be read only once), then each connection signs in on its own.
+pub struct Connector {
+    args: ConnectArgs,
+    server: String,
+    sign_in: Option<SignIn>,
+    /// A session made elsewhere: there is only one, so only the first connection gets it.
+    existing: std::sync::Mutex<Option<(ExistingSession, Option<(PathBuf, SavedSession)>)>>,
+    demo: Option<Arc<Emulator>>,
+}
+
+impl Connector {
+    /// Resolve the flags, reusing a saved session for the same server and user when
+    /// `use_saved`.
+    pub fn new(args: &ConnectArgs, use_saved: bool) -> Result<Connector, Failure> {
+        let (demo, credentials) = if args.demo {
+            let (emulator, credentials) = start_demo(args)?;
+            (Some(Arc::new(emulator)), credentials)
+        } else {
+            (None, credentials(args, use_saved)?)
+        };
+        if args.insecure {
+            eprintln!(
+                "warning: --insecure: TLS certificates are not verified; anyone on the network path can read the password and the session"
+            );
+        }
+        let existing = credentials.existing.map(|e| (e, credentials.saved));
+        Ok(Connector {
+            args: args.clone(),
+            server: credentials.server,
+            sign_in: credentials.sign_in,
+            existing: std::sync::Mutex::new(existing),
+            demo,
+        })
+    }
+
+    /// Whether more than one session can be opened at once: only with a password. A
+    /// token is one session at a time, and an existing session is just one.
+    pub fn can_open_many(&self) -> bool {
+        matches!(self.sign_in, Some(SignIn::Password { .. }))
+            && self
+                .existing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_none()
+    }
+
+    /// Sign in, on `site` when given (else on the flags' site).
+    pub fn open(&self, site: Option<&str>) -> Result<Connection, Failure> {
+        let args = &self.args;
+        let audit = match &args.audit {
+            Some(path) => Some(
+                AuditLog::open(path)
+                    .map_err(|e| Failure::usage(format!("--audit {}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
+        let (existing, saved) = match self
+            .existing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            Some((existing, saved)) => (Some(existing), saved),
+            None => (None, None),
+        };
+        let mut options =
+            ConnectOptions::signing_in(self.server.clone(), self.sign_in.clone(), existing);
+        options.site = site.map(str::to_string).or_else(|| args.site.clone());
+        options.ca_certs = args.ca_cert.clone();
+        options.insecure = args.insecure;
+        options.proxy = args.proxy.clone();
+        options.no_proxy = args.no_proxy;
+        options.timeout = Duration::from_secs(args.timeout);
+        options.retry = RetryPolicy {
+            max_retries: args.retries,
+            min_delay: Duration::from_millis(args.retry_delay_ms),
+            ..RetryPolicy::default()
+        };
+        options.page_size = args.page_size;
+        options.concurrency = args.concurrency;
+        let session = Session::open(options).map_err(|e| through_proxy(e, args))?;
+        let client = Client::new(session, args.dry_run, audit, args.chunk_size);
+        Ok(Connection {
+            client: Arc::new(client),
+            plan_json: args.plan_json.clone(),
+            saved,
+            _demo: self.demo.clone(),
+        })
+    }
+}
+
 /// Sign in as the flags say, reusing a saved session for the same server and user.
 pub fn connect(args: &ConnectArgs) -> Result<Connection, Failure> {
-    open(args, true)
+    Connector::new(args, true)?.open(None)
 }
 
 /// Sign in by the means the flags give, never with a saved session (`vizscript login`).
 pub fn connect_fresh(args: &ConnectArgs) -> Result<Connection, Failure> {
-    open(args, false)
-}
-
-fn open(args: &ConnectArgs, use_saved: bool) -> Result<Connection, Failure> {
-    let (demo, credentials) = if args.demo {
-        let (emulator, credentials) = start_demo(args)?;
-        (Some(emulator), credentials)
-    } else {
-        (None, credentials(args, use_saved)?)
-    };
-    if args.insecure {
-        eprintln!(
-            "warning: --insecure: TLS certificates are not verified; anyone on the network path can read the password and the session"
-        );
-    }
-    let audit = match &args.audit {
-        Some(path) => Some(
-            AuditLog::open(path)
-                .map_err(|e| Failure::usage(format!("--audit {}: {e}", path.display())))?,
-        ),
-        None => None,
-    };
-    let mut options = ConnectOptions::signing_in(
-        credentials.server,
-        credentials.sign_in,
-        credentials.existing,
-    );
-    options.site = args.site.clone();
-    options.ca_certs = args.ca_cert.clone();
-    options.insecure = args.insecure;
-    options.proxy = args.proxy.clone();
-    options.no_proxy = args.no_proxy;
-    options.timeout = Duration::from_secs(args.timeout);
-    options.retry = RetryPolicy {
-        max_retries: args.retries,
-        min_delay: Duration::from_millis(args.retry_delay_ms),
-        ..RetryPolicy::default()
-    };
-    options.page_size = args.page_size;
-    options.concurrency = args.concurrency;
-    let session = Session::open(options).map_err(|e| through_proxy(e, args))?;
-    let client = Client::new(session, args.dry_run, audit, args.chunk_size);
-    Ok(Connection {
-        client: Arc::new(client),
-        plan_json: args.plan_json.clone(),
-        saved: credentials.saved,
-        _demo: demo,
-    })
+    Connector::new(args, false)?.open(None)
 }
 
 /// The existing session (`--session-id`, else a saved one) and the means to sign in
@@ -222,10 +267,15 @@ fn start_demo(args: &ConnectArgs) -> Result<(Emulator, Credentials), Failure> {
 }
 
 impl Connection {
-    /// End the connection: keep a saved session (replaced when it was renewed), sign a
-    /// token session out, and print the dry-run plan on stderr (and write it as JSON when
-    /// asked).
+    /// End the connection ([`Connection::close`]) and print the dry-run plan
+    /// ([`Connection::report_plan`]).
     pub fn finish(&self) -> Result<(), Failure> {
+        self.close()?;
+        self.report_plan(&self.client.plan(), false)
+    }
+
+    /// Keep a saved session (replaced when it was renewed), or sign a token session out.
+    pub fn close(&self) -> Result<(), Failure> {
         let session = self.client.session();
         match &self.saved {
             Some((path, saved)) => {
@@ -247,21 +297,26 @@ impl Connection {
             }
             None => session.sign_out_rest(),
         }
+        Ok(())
+    }
+
+    /// Under dry-run, print `plan` on stderr (naming each call's site when `with_site`)
+    /// and write it as JSON when asked.
+    pub fn report_plan(&self, plan: &[PlannedCall], with_site: bool) -> Result<(), Failure> {
         if !self.client.dry_run() {
             return Ok(());
         }
-        let plan = self.client.plan();
         let mut err = std::io::stderr().lock();
         let _ = writeln!(
             err,
             "dry run: {} mutating call(s) held back; nothing was changed on the server",
             plan.len()
         );
-        for line in PlannedCall::render(&plan) {
+        for line in PlannedCall::render(plan, with_site) {
             let _ = writeln!(err, "  {line}");
         }
         if let Some(path) = &self.plan_json {
-            let text = serde_json::to_string_pretty(&plan).unwrap_or_else(|_| "[]".into());
+            let text = serde_json::to_string_pretty(plan).unwrap_or_else(|_| "[]".into());
             std::fs::write(path, text + "\n")
                 .map_err(|e| Failure::usage(format!("--plan-json {}: {e}", path.display())))?;
         }

@@ -1,6 +1,7 @@
 //! The binary's logic: parse flags, set up diagnostics, dispatch to a command, and turn
 //! its outcome into the documented exit code.
 
+mod all_sites;
 mod call;
 mod connect;
 mod failure;

@@ -12,7 +12,7 @@ use crate::script::{Host, Limits, Output, Script, build_engine};
 
 /// Native stack for the script thread: deep recursion ends at the call-level limit, not
 /// in a stack overflow.
-const SCRIPT_STACK: usize = 256 * 1024 * 1024;
+pub(super) const SCRIPT_STACK: usize = 256 * 1024 * 1024;
 
 /// Run a script file against a server.
 pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
@@ -28,6 +28,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
     );
     // Compiled once, before signing in: a script that does not parse costs no request.
     let ast = script.check(&checker)?;
+    if args.all_sites || !args.sites.is_empty() {
+        return super::all_sites::run_sites(args, &script, &ast, &limits, quiet);
+    }
 
     let connection = connect(&args.connect)?;
     let cancel = Arc::new(AtomicBool::new(false));

@@ -263,7 +263,7 @@ impl Repl {
             (self.out)("(no calls held back)");
             return;
         }
-        (self.out)(&PlannedCall::render(&plan).join("\n"));
+        (self.out)(&PlannedCall::render(&plan, false).join("\n"));
     }
 
     fn load(&mut self, path: &str) {

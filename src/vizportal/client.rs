@@ -26,12 +26,15 @@ pub struct PlannedCall {
     pub params: Value,
     /// How many ids the call names (0 when it names none).
     pub ids: usize,
+    /// The site the call was made on (URL name, `""` = Default).
+    pub site: String,
 }
 
 impl PlannedCall {
     /// The plan as `run` and the REPL print it: one numbered line per call, with the
-    /// number of ids and the other params (the ids themselves are left out).
-    pub fn render(plan: &[PlannedCall]) -> Vec<String> {
+    /// number of ids and the other params (the ids themselves are left out), and the
+    /// site first when `with_site` (runs over several sites).
+    pub fn render(plan: &[PlannedCall], with_site: bool) -> Vec<String> {
         plan.iter()
             .enumerate()
             .map(|(n, call)| {
@@ -39,7 +42,18 @@ impl PlannedCall {
                 if let Some(map) = params.as_object_mut() {
                     map.remove("ids");
                 }
-                format!("{:>3}. {} {} ids {}", n + 1, call.method, call.ids, params)
+                let site = if with_site {
+                    format!("site {:?}: ", call.site)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{:>3}. {site}{} {} ids {}",
+                    n + 1,
+                    call.method,
+                    call.ids,
+                    params
+                )
             })
             .collect()
     }
@@ -108,6 +122,7 @@ pub struct Client {
     session: Session,
     dry_run: AtomicBool,
     plan: Mutex<Vec<PlannedCall>>,
+    mutations: AtomicUsize,
     audit: Option<AuditLog>,
     chunk_size: usize,
 }
@@ -124,6 +139,7 @@ impl Client {
             session,
             dry_run: AtomicBool::new(dry_run),
             plan: Mutex::new(Vec::new()),
+            mutations: AtomicUsize::new(0),
             audit,
             chunk_size: chunk_size.max(1),
         }
@@ -149,11 +165,17 @@ impl Client {
         self.plan.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Mutating calls that passed the gate so far (sent or, under dry-run, planned).
+    pub fn mutating_calls(&self) -> usize {
+        self.mutations.load(Ordering::SeqCst)
+    }
+
     /// Call any method. A mutation under dry-run answers `{"dry_run": true}`.
     pub fn call(&self, method: &str, params: Value) -> Result<Value, VizportalError> {
         if !MethodKind::of(method).is_mutation() {
             return self.session.call(method, &params);
         }
+        self.mutations.fetch_add(1, Ordering::SeqCst);
         if self.dry_run() {
             let ids = params
                 .get("ids")
@@ -167,6 +189,7 @@ impl Client {
                     method: method.to_string(),
                     params,
                     ids,
+                    site: self.session.info().site_url_name,
                 });
             return Ok(json!({ "dry_run": true }));
         }

@@ -5,7 +5,7 @@
 use secrecy::SecretString;
 
 /// How to sign in, and again when a session expires.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum SignIn {
     /// `generatePublicKey` + `login` (local and Active Directory accounts).
     Password {

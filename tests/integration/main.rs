@@ -1,5 +1,6 @@
 //! The one integration-test binary: each module is one topic.
 
+mod all_sites;
 mod bad_scripts;
 mod client;
 mod docs;

@@ -1,0 +1,385 @@
+//! `run --all-sites` and `run --sites A,B,...`: the script once per site, each run on its
+//! own site with its own scope and the same `ARGS`. With a password, sites run at once
+//! over separate sessions (`--site-concurrency`); a token or an existing session is one
+//! session, so its sites run one after another, switching (a token signs in again). What
+//! a site's run prints is kept together and printed in site order; a table at the end
+//! says how each site went. One site failing does not stop the others.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rhai::AST;
+use serde_json::{Value, json};
+
+use super::connect::{Connection, Connector};
+use super::failure::Failure;
+use super::run::SCRIPT_STACK;
+use crate::cli::RunArgs;
+use crate::exit::ExitCode;
+use crate::script::{Host, Limits, Output, Script, build_engine};
+use crate::vizportal::{Client, PlannedCall};
+use crate::wire::method;
+
+/// A site to run on.
+#[derive(Debug, Clone)]
+struct Site {
+    url_name: String,
+    name: String,
+}
+
+/// How one site's run went.
+struct SiteOutcome {
+    printed: String,
+    result: Result<(), Failure>,
+    mutations: usize,
+    elapsed: Duration,
+    plan: Vec<PlannedCall>,
+}
+
+/// Everything a site's run needs besides its connection.
+struct Job<'a> {
+    script: &'a Script,
+    ast: &'a AST,
+    args: &'a [String],
+    limits: &'a Limits,
+    cancel: Arc<AtomicBool>,
+}
+
+/// Run the script on every site (or the named ones).
+pub fn run_sites(
+    args: &RunArgs,
+    script: &Script,
+    ast: &AST,
+    limits: &Limits,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let connector = Connector::new(&args.connect, true)?;
+    let first = connector.open(None)?;
+    let sites = sites(args, &first.client)?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let job = Job {
+        script,
+        ast,
+        args: &args.args,
+        limits,
+        cancel,
+    };
+    let printer = Printer::new(&sites, !quiet && std::io::stderr().is_terminal());
+    let outcomes = if connector.can_open_many() && args.site_concurrency > 1 {
+        concurrently(&connector, &sites, &job, &printer, args.site_concurrency)
+    } else {
+        // One thread with the script stack runs every site in turn.
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("sites".into())
+                .stack_size(SCRIPT_STACK)
+                .spawn_scoped(scope, || one_by_one(&first, &sites, &job, &printer))
+                .map(|thread| thread.join().unwrap_or_default())
+                .unwrap_or_default()
+        })
+    };
+    first.close()?;
+    let plan: Vec<PlannedCall> = outcomes.iter().flat_map(|o| o.plan.clone()).collect();
+    first.report_plan(&plan, true)?;
+    summary(&sites, &outcomes);
+    match outcomes.into_iter().find_map(|o| o.result.err()) {
+        None => Ok(()),
+        Some(failure) => Err(Failure::new(failure.code, "")),
+    }
+}
+
+/// The named sites, or every site the user can reach.
+fn sites(args: &RunArgs, client: &Client) -> Result<Vec<Site>, Failure> {
+    let listed: Vec<Value> = client.list_all(
+        method::GET_SITE_NAMES_ACROSS_ALL_PODS,
+        &json!({}),
+        "siteNames",
+        &|items: Vec<Value>, _| items,
+        &|_, _| {},
+    )?;
+    let known: Vec<Site> = listed
+        .iter()
+        .map(|s| Site {
+            url_name: s["urlName"].as_str().unwrap_or_default().to_string(),
+            name: s["name"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect();
+    if args.sites.is_empty() {
+        return Ok(known);
+    }
+    Ok(args
+        .sites
+        .iter()
+        .map(|wanted| {
+            known
+                .iter()
+                .find(|s| s.url_name.eq_ignore_ascii_case(wanted))
+                .cloned()
+                .unwrap_or_else(|| Site {
+                    url_name: wanted.clone(),
+                    name: wanted.clone(),
+                })
+        })
+        .collect())
+}
+
+/// Sites at once, each over its own session, up to `limit` at a time.
+fn concurrently(
+    connector: &Connector,
+    sites: &[Site],
+    job: &Job,
+    printer: &Printer,
+    limit: usize,
+) -> Vec<SiteOutcome> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<BTreeMap<usize, SiteOutcome>> = Mutex::default();
+    std::thread::scope(|scope| {
+        for worker in 0..limit.min(sites.len()) {
+            let (next, results) = (&next, &results);
+            let spawned = std::thread::Builder::new()
+                .name(format!("site-{worker}"))
+                .stack_size(SCRIPT_STACK)
+                .spawn_scoped(scope, move || {
+                    loop {
+                        let index = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(site) = sites.get(index) else { break };
+                        let started = Instant::now();
+                        let outcome = match connector.open(Some(&site.url_name)) {
+                            Ok(connection) => {
+                                let outcome = run_on(&connection.client, job);
+                                let closed = connection.close();
+                                with_close(outcome, closed)
+                            }
+                            Err(failure) => failed_before_running(failure, started),
+                        };
+                        printer.done(index, &outcome);
+                        results
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(index, outcome);
+                    }
+                });
+            if let Err(e) = spawned {
+                eprintln!("warning: cannot start a site thread: {e}");
+            }
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    (0..sites.len())
+        .map(|i| {
+            results.remove(&i).unwrap_or_else(|| {
+                failed_before_running(
+                    Failure::new(ExitCode::Failed, "error: the site was not run"),
+                    Instant::now(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Sites one after another on one session, switching site before each run.
+fn one_by_one(
+    connection: &Connection,
+    sites: &[Site],
+    job: &Job,
+    printer: &Printer,
+) -> Vec<SiteOutcome> {
+    let client = &connection.client;
+    let mut outcomes = Vec::with_capacity(sites.len());
+    for (index, site) in sites.iter().enumerate() {
+        let started = Instant::now();
+        let session = client.session();
+        let here = session.info().site_url_name;
+        let switched = if here.eq_ignore_ascii_case(&site.url_name) {
+            Ok(())
+        } else {
+            session
+                .switch_site(&site.url_name)
+                .map(|_| ())
+                .map_err(Failure::from)
+        };
+        let outcome = match switched {
+            Ok(()) => {
+                let planned = client.plan().len();
+                let mut outcome = run_on(client, job);
+                outcome.plan = client.plan().split_off(planned);
+                outcome
+            }
+            Err(failure) => failed_before_running(failure, started),
+        };
+        printer.done(index, &outcome);
+        outcomes.push(outcome);
+        if job.cancel.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    outcomes
+}
+
+/// One run of the script on the client's current site; what it prints is kept.
+fn run_on(client: &Arc<Client>, job: &Job) -> SiteOutcome {
+    let printed = Arc::new(Mutex::new(String::new()));
+    let sink = printed.clone();
+    let output: Output = Arc::new(move |text: &str| {
+        let mut buffer = sink.lock().unwrap_or_else(|p| p.into_inner());
+        buffer.push_str(text);
+        buffer.push('\n');
+    });
+    let host = Host::new(Some(client.clone()), output, false);
+    let engine = build_engine(host, job.limits, job.cancel.clone());
+    let before = client.mutating_calls();
+    let started = Instant::now();
+    let result = job
+        .script
+        .run(&engine, job.ast, job.args)
+        .map_err(Failure::from);
+    let printed = printed.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    SiteOutcome {
+        printed,
+        result,
+        mutations: client.mutating_calls() - before,
+        elapsed: started.elapsed(),
+        plan: client.plan(),
+    }
+}
+
+fn with_close(mut outcome: SiteOutcome, closed: Result<(), Failure>) -> SiteOutcome {
+    if let (Ok(()), Err(failure)) = (&outcome.result, closed) {
+        outcome.result = Err(failure);
+    }
+    outcome
+}
+
+fn failed_before_running(failure: Failure, started: Instant) -> SiteOutcome {
+    SiteOutcome {
+        printed: String::new(),
+        result: Err(failure),
+        mutations: 0,
+        elapsed: started.elapsed(),
+        plan: Vec::new(),
+    }
+}
+
+/// Prints each site's output as one block, in site order, as soon as it and every site
+/// before it are done; on a terminal, a progress line per finished site on stderr.
+struct Printer<'a> {
+    sites: &'a [Site],
+    progress: bool,
+    state: Mutex<(usize, BTreeMap<usize, (String, String)>)>,
+    finished: AtomicUsize,
+}
+
+impl<'a> Printer<'a> {
+    fn new(sites: &'a [Site], progress: bool) -> Printer<'a> {
+        Printer {
+            sites,
+            progress,
+            state: Mutex::new((0, BTreeMap::new())),
+            finished: AtomicUsize::new(0),
+        }
+    }
+
+    fn done(&self, index: usize, outcome: &SiteOutcome) {
+        let site = &self.sites[index];
+        let header = format!("── site {} ({:?}) ──\n", site.name, site.url_name);
+        let report = match &outcome.result {
+            Ok(()) => String::new(),
+            Err(failure) => failure.message.clone(),
+        };
+        if self.progress {
+            let finished = self.finished.fetch_add(1, Ordering::SeqCst) + 1;
+            let result = if outcome.result.is_ok() {
+                "ok"
+            } else {
+                "error"
+            };
+            eprintln!(
+                "[{finished}/{}] {}: {result} in {:.1} s",
+                self.sites.len(),
+                site.url_name,
+                outcome.elapsed.as_secs_f64()
+            );
+        }
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = &mut *guard;
+        state
+            .1
+            .insert(index, (format!("{header}{}", outcome.printed), report));
+        while let Some((printed, report)) = state.1.remove(&state.0) {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(printed.as_bytes()).and_then(|_| out.flush());
+            if !report.is_empty() {
+                let site = &self.sites[state.0];
+                eprint!("site {:?}: {report}", site.url_name);
+                if !report.ends_with('\n') {
+                    eprintln!();
+                }
+            }
+            state.0 += 1;
+        }
+    }
+}
+
+/// The closing table on stderr: site, result, mutating calls, time.
+fn summary(sites: &[Site], outcomes: &[SiteOutcome]) {
+    let rows: Vec<[String; 4]> = sites
+        .iter()
+        .zip(outcomes)
+        .map(|(site, outcome)| {
+            let result = match &outcome.result {
+                Ok(()) => "ok".to_string(),
+                Err(failure) => {
+                    let first = failure
+                        .message
+                        .lines()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("failed")
+                        .trim()
+                        .trim_start_matches("error: ");
+                    format!("error: {}", first.chars().take(70).collect::<String>())
+                }
+            };
+            [
+                format!("{:?}", site.url_name),
+                result,
+                outcome.mutations.to_string(),
+                format!("{:.1} s", outcome.elapsed.as_secs_f64()),
+            ]
+        })
+        .collect();
+    let header = ["site", "result", "mutating calls", "time"].map(str::to_string);
+    let widths: Vec<usize> = (0..4)
+        .map(|c| {
+            rows.iter()
+                .chain(std::iter::once(&header))
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |r: &[String; 4]| {
+        format!(
+            "{:w0$}  {:w1$}  {:>w2$}  {:>w3$}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        )
+    };
+    let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", line(&header).trim_end());
+    for row in &rows {
+        let _ = writeln!(err, "{}", line(row).trim_end());
+    }
+    let _ = writeln!(err, "{ok} of {} sites succeeded", sites.len());
+}
