@@ -265,12 +265,15 @@ fn failed_before_running(failure: Failure, started: Instant) -> SiteOutcome {
     }
 }
 
+/// The next site to print, and the finished sites waiting for it: (stdout, stderr).
+type Pending = (usize, BTreeMap<usize, (String, String)>);
+
 /// Prints each site's output as one block, in site order, as soon as it and every site
 /// before it are done; on a terminal, a progress line per finished site on stderr.
 struct Printer<'a> {
     sites: &'a [Site],
     progress: bool,
-    state: Mutex<(usize, BTreeMap<usize, (String, String)>)>,
+    state: Mutex<Pending>,
     finished: AtomicUsize,
 }
 

@@ -40,6 +40,9 @@ struct Credentials {
     saved: Option<(PathBuf, SavedSession)>,
 }
 
+/// A session made elsewhere and the saved file it came from, if any.
+type Adopted = (ExistingSession, Option<(PathBuf, SavedSession)>);
+
 /// Opens connections as the flags say: secrets are read once (a password from stdin can
 /// be read only once), then each connection signs in on its own.
 pub struct Connector {
@@ -47,7 +50,7 @@ pub struct Connector {
     server: String,
     sign_in: Option<SignIn>,
     /// A session made elsewhere: there is only one, so only the first connection gets it.
-    existing: std::sync::Mutex<Option<(ExistingSession, Option<(PathBuf, SavedSession)>)>>,
+    existing: std::sync::Mutex<Option<Adopted>>,
     demo: Option<Arc<Emulator>>,
 }
 
