@@ -2,9 +2,11 @@
 //! emulator (`emulator/`) share. Everything here is a fact about the protocol (see
 //! `shared/vizportal-protocol.md`), not about either side's behaviour.
 
+mod catalogue;
 mod codes;
 mod envelope;
 
+pub use catalogue::{Confidence, KNOWN_METHODS, KnownMethod, known_method};
 pub use codes::code;
 pub use envelope::{RequestBody, WireError};
 
