@@ -9,9 +9,11 @@ mod engine;
 mod error;
 mod host;
 mod output;
+mod pages;
 mod progress;
 mod runner;
 pub mod table;
+mod vp;
 
 pub use convert::{to_dynamic, to_json};
 pub use diagnostic::{EXIT_INTERRUPTED, ScriptFailure, located, runtime_failure};
