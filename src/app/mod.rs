@@ -2,6 +2,7 @@
 //! its outcome into the documented exit code.
 
 mod call;
+mod call_output;
 mod connect;
 mod failure;
 mod functions;
