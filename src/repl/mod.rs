@@ -6,9 +6,12 @@ mod commands;
 mod editor;
 mod input;
 mod last;
+mod methods;
+mod param_keys;
 mod piped;
 mod render;
 mod session;
+mod transcript;
 
 pub use render::Format;
 pub use session::{Repl, Step};
