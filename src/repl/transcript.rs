@@ -83,17 +83,23 @@ impl Transcript {
         when: &str,
     ) -> Result<String, String> {
         let mut text = format!("// Saved by vizscript repl on {when}.\n");
-        match origin {
-            Some(o) => text.push_str(&format!(
-                "// Server {}, site {:?}, user {}.\n",
-                o.server, o.site, o.user
-            )),
-            None => text.push_str("// Not connected to a server.\n"),
-        }
-        text.push_str(
-            "// Inputs that ran without error, in order. Try it first with:\n\
-             //   vizscript run FILE --dry-run\n\n",
-        );
+        let site = match origin {
+            Some(o) => {
+                text.push_str(&format!(
+                    "// Server {}, site {:?}, user {}.\n",
+                    o.server, o.site, o.user
+                ));
+                format!(" --site {:?}", o.site)
+            }
+            None => {
+                text.push_str("// Not connected to a server.\n");
+                String::new()
+            }
+        };
+        text.push_str(&format!(
+            "// The inputs that ran without error, in order. Try it first with:\n\
+             //   vizscript run FILE{site} --dry-run\n\n"
+        ));
         let uses_last = self.entries.iter().any(|e| mentions(&e.code, LAST));
         if uses_last {
             text.push_str(&format!("let {LAST} = ();\n"));

@@ -437,7 +437,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "getBackgroundJobs",
-        summary: "Background jobs, newest first when ordered by `jobRequestedTime`: `jobId`, `status`, `priority`, `taskType`, `jobRequestedTime`, `currentRunTime`, `jobDescription`. `jobs()` reads every page.",
+        summary: "Background jobs, a page at a time (newest first when ordered by `jobRequestedTime`). Each has `jobId`, `status`, `priority`, `taskType`, `jobRequestedTime`, `currentRunTime`, `jobDescription`. `jobs()` reads every page.",
         params: &["filter", "order", "page"],
         result: &["totalCount", "moreItems", "backgroundJobs"],
         items: Some("backgroundJobs"),
@@ -563,7 +563,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "getDatasources",
-        summary: "Data sources, a page at a time (filter `isPublished`): `id`, `name`, `ownerId`, `projectId`, `connectionType`, `connectionDetails`, `hasExtracts`, `lastRefreshedAt`, `refreshMode`, with side tables.",
+        summary: "Data sources, a page at a time (filter `isPublished`). Each has `id`, `name`, `ownerId`, `projectId`, `connectionType`, `connectionDetails`, `hasExtracts`, `lastRefreshedAt`, `refreshMode`, with side tables.",
         params: &["filter", "order", "page"],
         result: &[
             "totalCount",
@@ -616,7 +616,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "getExtractTasks",
-        summary: "Extract refresh tasks, a page at a time: each task has `id`, `priority`, `type`, `scheduleId`, `targetId`, `targetType`, `lastRunAt`, `runNextAt`, and the side tables name the schedules, workbooks, data sources and sites. `extract_tasks()` reads every page and joins the names.",
+        summary: "Extract refresh tasks, a page at a time. Each task has `id`, `priority`, `type`, `scheduleId`, `targetId`, `targetType`, `lastRunAt`, `runNextAt`, and the side tables name the schedules, workbooks, data sources and sites. `extract_tasks()` reads every page and joins the names.",
         params: &["filter", "order", "page"],
         result: &[
             "totalCount",
@@ -669,7 +669,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "getGroups",
-        summary: "Groups, a page at a time: `id`, `name`, `userCount`, `isAllUsersGroup`, `domainName`.",
+        summary: "Groups, a page at a time. Each has `id`, `name`, `userCount`, `isAllUsersGroup`, `domainName`.",
         params: &["order", "page"],
         result: &["totalCount", "moreItems", "groups"],
         items: Some("groups"),
@@ -809,7 +809,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "getProjects",
-        summary: "Projects, a page at a time: `id`, `name`, `description`, `ownerId`, `createdAt`, content counts, with owners as a side table. `projects()` reads every page.",
+        summary: "Projects, a page at a time. Each has `id`, `name`, `description`, `ownerId`, `createdAt`, content counts, with owners as a side table. `projects()` reads every page.",
         params: &["filter", "order", "page"],
         result: &["totalCount", "moreItems", "projects", "users"],
         items: Some("projects"),
@@ -854,7 +854,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "getSchedules",
-        summary: "Schedules, a page at a time: `id`, `name`, `scheduledAction` (`Extract` or `Subscription`), `scheduleType`, `scheduleDetails`, `priority`, `parallel`, `taskCount`, `runNextAt`. `schedules()` reads every page.",
+        summary: "Schedules, a page at a time. Each has `id`, `name`, `scheduledAction` (`Extract` or `Subscription`), `scheduleType`, `scheduleDetails`, `priority`, `parallel`, `taskCount`, `runNextAt`. `schedules()` reads every page.",
         params: &["filter", "order", "page"],
         result: &["totalCount", "moreItems", "schedules"],
         items: Some("schedules"),
@@ -981,7 +981,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "getSubscriptions",
-        summary: "Subscriptions, a page at a time: `id`, `subject`, `userId`, `scheduleId`, `targetId`, `targetName`, `targetType`, `lastSentAt`, `runNextAt`, with schedules, sites and users as side tables.",
+        summary: "Subscriptions, a page at a time. Each has `id`, `subject`, `userId`, `scheduleId`, `targetId`, `targetName`, `targetType`, `lastSentAt`, `runNextAt`, with schedules, sites and users as side tables.",
         params: &["filter", "order", "page"],
         result: &[
             "totalCount",
@@ -1060,7 +1060,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "getUsers",
-        summary: "Users of the site, a page at a time: `id`, `username`, `displayName`, `siteRole`, `lastSignIn`, ... `users()` reads every page.",
+        summary: "Users of the site, a page at a time. Each has `id`, `username`, `displayName`, `siteRole`, `lastSignIn`, ... `users()` reads every page.",
         params: &["filter", "order", "page"],
         result: &["totalCount", "moreItems", "users"],
         items: Some("users"),
@@ -1145,7 +1145,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "getViews",
-        summary: "Views (sheets), a page at a time: `id`, `name`, `path`, `index`, `workbookId`, `updatedAt`, usage, with workbooks, users and projects as side tables.",
+        summary: "Views (sheets), a page at a time. Each has `id`, `name`, `path`, `index`, `workbookId`, `updatedAt`, usage, with workbooks, users and projects as side tables.",
         params: &["filter", "order", "page", "statFields"],
         result: &[
             "totalCount",
@@ -1212,7 +1212,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "getWorkbooks",
-        summary: "Workbooks, a page at a time: `id`, `name`, `ownerId`, `projectId`, `size`, `updatedAt`, `hasExtracts`, `tags`, usage, with users and projects as side tables. `statFields` asks for usage counts.",
+        summary: "Workbooks, a page at a time. Each has `id`, `name`, `ownerId`, `projectId`, `size`, `updatedAt`, `hasExtracts`, `tags`, usage, with users and projects as side tables. `statFields` asks for usage counts.",
         params: &["filter", "order", "page", "statFields"],
         result: &[
             "totalCount",
