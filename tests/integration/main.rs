@@ -5,6 +5,7 @@ mod client;
 mod docs;
 mod emulator_http;
 mod emulator_protocol;
+mod explore;
 mod faults;
 mod hostile;
 mod load;

@@ -1,5 +1,6 @@
-//! The REPL at a real terminal (tmux): tab completion, signature hints, Ctrl-C cancelling
-//! a running evaluation, Ctrl-D leaving, history saved in the data directory.
+//! The REPL at a real terminal (tmux): tab completion (of `vp::` names and their param
+//! keys too), signature hints, Ctrl-C cancelling a running evaluation, Ctrl-D leaving,
+//! history saved in the data directory.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -138,4 +139,23 @@ fn completion_hints_ctrl_c_and_ctrl_d_at_a_terminal() {
     let history =
         std::fs::read_to_string(home.path().join("data/vizscript/repl-history.txt")).unwrap();
     assert!(history.contains("twice(21)"), "{history}");
+}
+
+#[test]
+fn vp_names_and_their_param_keys_complete_at_a_terminal() {
+    let emu = emulator();
+    let home = tempfile::tempdir().unwrap();
+    let term = Terminal::start(&emu, home.path());
+
+    term.send(&["vp::getSchedul", "Tab"]);
+    term.wait_for("vizscript> vp::getSchedules");
+    term.send(&["(#{ pa", "Tab"]);
+    term.wait_for("vizscript> vp::getSchedules(#{ page");
+    term.send(&[": #{ startIndex: 0, maxItems: 2 }, ord", "Tab"]);
+    term.wait_for("maxItems: 2 }, order");
+    term.send(&[": [] }).schedules.len()", "Enter"]);
+    term.wait_for("\n2\n");
+
+    term.send(&[":help vp::getSchedules", "Enter"]);
+    term.wait_for("Confidence: high");
 }
