@@ -38,7 +38,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (":functions", ":functions         every script function"),
     (
         ":methods",
-        ":methods [PATTERN]  known Vizportal methods (vp::NAME), names containing PATTERN",
+        ":methods [PATTERN] known Vizportal methods (call as vp::NAME), names containing PATTERN",
     ),
     (":scope", ":scope             variables in scope"),
     (

@@ -178,7 +178,12 @@ impl Repl {
             Command::Help(None) => (self.out)(&help_text()),
             Command::Help(Some(name)) => self.help_for(&name),
             Command::Functions => {
-                let list: Vec<String> = functions().into_iter().map(|f| f.signature).collect();
+                let mut list: Vec<String> = functions()
+                    .into_iter()
+                    .filter(|f| !f.name.starts_with("vp::"))
+                    .map(|f| f.signature)
+                    .collect();
+                list.push("vp::NAME() / vp::NAME(params) for every known method (:methods)".into());
                 (self.out)(&list.join("\n"));
             }
             Command::Methods(pattern) => (self.out)(&listing(pattern.as_deref())),
@@ -315,11 +320,7 @@ impl Repl {
     fn save(&mut self, path: &str) {
         let origin = self.client.as_ref().map(|client| {
             let info = client.session().info();
-            Origin {
-                server: without_credentials(client.session().server()),
-                site: info.site_url_name,
-                user: info.username,
-            }
+            Origin::new(client.session().server(), info.site_url_name, info.username)
         });
         let when = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
         let written = self
@@ -349,24 +350,11 @@ impl Repl {
     }
 }
 
-/// A server URL without any `user:password@` part.
-fn without_credentials(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority = rest.split('/').next().unwrap_or(rest);
-            match authority.rsplit_once('@') {
-                Some((_, host)) => format!("{scheme}://{host}{}", &rest[authority.len()..]),
-                None => url.to_string(),
-            }
-        }
-        None => url.to_string(),
-    }
-}
-
 fn help_text() -> String {
     let mut text = String::from(
         "Type a Rhai expression or statement; results are shown, `_` holds the last one.\n\
-         An unfinished block continues on the next line. Functions: :functions, :help NAME.\n\n",
+         An unfinished block continues on the next line. Functions: :functions, :help NAME.\n\
+         Every known Vizportal method is vp::NAME(#{ params }): :methods lists them.\n\n",
     );
     for (_, line) in COMMANDS {
         text.push_str(line);

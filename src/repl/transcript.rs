@@ -22,11 +22,34 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct Origin {
     /// Server URL (without any user or password part).
-    pub server: String,
+    server: String,
     /// Site URL name (`""` = Default).
-    pub site: String,
+    site: String,
     /// The signed-in user.
-    pub user: String,
+    user: String,
+}
+
+impl Origin {
+    /// Where a session is; any `user:password@` part of the server URL is dropped.
+    pub fn new(server: &str, site: String, user: String) -> Origin {
+        Origin {
+            server: without_credentials(server),
+            site,
+            user,
+        }
+    }
+}
+
+/// A URL without any `user:password@` part.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://{host}{}", &rest[authority.len()..]),
+        None => url.to_string(),
+    }
 }
 
 /// The inputs of a session that ran without error.
@@ -215,6 +238,19 @@ mod tests {
         assert!(!t.record("x", "#{ password: \"p\" }", true));
         assert_eq!(t.len(), 0);
         assert_eq!(t.history(None), "(no inputs yet)");
+    }
+
+    #[test]
+    fn the_header_names_the_server_without_credentials() {
+        let origin = Origin::new("https://ops:pw@tab.example.com/x", "".into(), "ada".into());
+        assert_eq!(origin.server, "https://tab.example.com/x");
+        let t = Transcript::default();
+        let text = t.script(&Engine::new(), Some(&origin), "today").unwrap();
+        assert!(text.contains("// Server https://tab.example.com/x, site \"\", user ada."));
+        assert!(
+            text.contains("vizscript run FILE --site \"\" --dry-run"),
+            "{text}"
+        );
     }
 
     #[test]

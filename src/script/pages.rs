@@ -15,7 +15,8 @@ pub mod pages_api {
     /// `moreItems`), fetched like the typed lists (the rest a few pages at a time once the
     /// total is known) and returned as one `result` map shaped like a single page: each
     /// array member holds the items of every page, side tables such as `schedules` or
-    /// `workbooks` keep each id once, and `moreItems` is false.
+    /// `workbooks` keep each id once, `totalCount` counts the merged items and `moreItems`
+    /// is false.
     ///
     /// ```rhai
     /// let views = all_pages("getViews").views;

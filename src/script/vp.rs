@@ -33,7 +33,10 @@ pub fn module() -> Module {
                 doc(method),
             )
         };
+        // Volatile: a server call never gives "the same result for the same input", so
+        // the optimizer must not fold one away.
         FuncRegistration::new(name)
+            .with_volatility(true)
             .with_comments([comment(&bare_doc)])
             .with_params_info(["Map"])
             .set_into_module(&mut module, move |ctx: NativeCallContext| -> Out<Map> {
@@ -41,6 +44,7 @@ pub fn module() -> Module {
                 Host::of(&ctx)?.call_map(pos, name, json!({}))
             });
         FuncRegistration::new(name)
+            .with_volatility(true)
             .with_comments([comment(&params_doc)])
             .with_params_info(["params: Map", "Map"])
             .set_into_module(

@@ -47,8 +47,10 @@ pub struct KnownMethod {
 
 /// The method named `name`, if it is known.
 pub fn known_method(name: &str) -> Option<&'static KnownMethod> {
+    let folded = |s: &'static str| s.bytes().map(|b| b.to_ascii_lowercase());
+    let wanted = name.bytes().map(|b| b.to_ascii_lowercase());
     KNOWN_METHODS
-        .binary_search_by(|m| m.name.to_ascii_lowercase().cmp(&name.to_ascii_lowercase()))
+        .binary_search_by(|m| folded(m.name).cmp(wanted.clone()))
         .ok()
         .map(|i| &KNOWN_METHODS[i])
         .filter(|m| m.name == name)
