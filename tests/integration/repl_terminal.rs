@@ -110,6 +110,9 @@ fn completion_hints_ctrl_c_and_ctrl_d_at_a_terminal() {
     term.wait_for(&format!("\n{}\n", schedules(&emu).len()));
 
     term.send(&["let s = session_info();", "Enter"]);
+    // Keys typed before the next prompt may be flushed when the editor takes the
+    // terminal back, so wait for it (tmux drops the trailing `;` as its own separator).
+    term.wait_for("session_info()\nvizscript>");
     term.send(&["s.us", "Tab"]);
     term.wait_for("vizscript> s.user");
     term.send(&[".username", "Enter"]);
@@ -154,7 +157,7 @@ fn vp_names_and_their_param_keys_complete_at_a_terminal() {
     term.send(&[": #{ startIndex: 0, maxItems: 2 }, ord", "Tab"]);
     term.wait_for("maxItems: 2 }, order");
     term.send(&[": [] }).schedules.len()", "Enter"]);
-    term.wait_for("\n2\n");
+    term.wait_for("\n2\nvizscript>");
 
     term.send(&[":help vp::getSchedules", "Enter"]);
     term.wait_for("Confidence: high");
