@@ -107,6 +107,23 @@ pub fn items_member(
         .map(|(key, _)| key.clone())
 }
 
+/// The params of every page but `page`; refuses methods that are not reads, whose
+/// pages would repeat a change.
+fn pageable_params(method: &str, params: &Value) -> Result<Map<String, Value>, VizportalError> {
+    if MethodKind::of(method) != MethodKind::Read {
+        return Err(VizportalError::Usage(format!(
+            "{method} is not a list method (only get... methods can be paged)"
+        )));
+    }
+    match params {
+        Value::Object(map) => Ok(map.clone()),
+        Value::Null => Ok(Map::new()),
+        _ => Err(VizportalError::Usage(format!(
+            "{method}: params must be a map"
+        ))),
+    }
+}
+
 fn array_len(page: &Map<String, Value>, key: &str) -> usize {
     page.get(key).and_then(Value::as_array).map_or(0, Vec::len)
 }
@@ -122,20 +139,7 @@ impl Session {
         items_key: Option<&str>,
         progress: ProgressFn<'_>,
     ) -> Result<Map<String, Value>, VizportalError> {
-        if MethodKind::of(method) != MethodKind::Read {
-            return Err(VizportalError::Usage(format!(
-                "{method} is not a list method (only get... methods can be paged)"
-            )));
-        }
-        let base = match params {
-            Value::Object(map) => map.clone(),
-            Value::Null => Map::new(),
-            _ => {
-                return Err(VizportalError::Usage(format!(
-                    "{method}: params must be a map"
-                )));
-            }
-        };
+        let base = pageable_params(method, params)?;
         let page = |start: usize, size: usize| -> Result<Map<String, Value>, VizportalError> {
             let mut body = base.clone();
             body.insert(
@@ -241,6 +245,21 @@ mod tests {
         assert_eq!(result["maxStats"], json!({"hitsTotal": 5}));
         assert_eq!(result["moreItems"], false);
         assert_eq!(result["totalCount"], 3);
+    }
+
+    #[test]
+    fn only_reads_are_paged() {
+        let refused = pageable_params("runExtractTasks", &json!({})).unwrap_err();
+        assert!(
+            refused.to_string().contains("not a list method"),
+            "{refused}"
+        );
+        assert!(pageable_params("getViews", &json!([1])).is_err());
+        assert!(
+            pageable_params("getViews", &Value::Null)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

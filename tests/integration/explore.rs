@@ -279,3 +279,34 @@ fn save_writes_a_script_that_run_repeats_to_the_same_effect() {
         "the script repeats the session"
     );
 }
+
+#[test]
+fn functions_list_every_vp_method_with_its_doc() {
+    let cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
+    let (code, out, _) = run(cmd, &["functions", "--json"]);
+    assert_eq!(code, 0);
+    let list: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let docs = |name: &str| -> Vec<String> {
+        list.iter()
+            .filter(|f| f["name"] == name)
+            .map(|f| f["doc"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for method in vizscript::wire::KNOWN_METHODS {
+        let overloads = docs(&format!("vp::{}", method.name));
+        assert_eq!(
+            overloads.len(),
+            2,
+            "{} with and without params",
+            method.name
+        );
+        assert!(
+            overloads
+                .iter()
+                .any(|d| d.contains("```rhai") && d.contains("Confidence: ")),
+            "{}",
+            method.name
+        );
+    }
+    assert_eq!(docs("all_pages").len(), 2);
+}
