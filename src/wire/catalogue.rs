@@ -130,7 +130,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "checkUserNames",
-        summary: "Check usernames before adding them (which exist, which are new).",
+        summary: "Check a list of usernames, e.g. before adding users (the result shape was not captured).",
         params: &["usernames"],
         result: &[],
         items: None,
@@ -1026,7 +1026,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "getTotalRefreshTokenCount",
-        summary: "How many OAuth refresh tokens (connected clients) exist.",
+        summary: "A count of OAuth refresh tokens (`refreshTokenCount`).",
         params: &[],
         result: &["refreshTokenCount"],
         items: None,
@@ -1402,7 +1402,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "runServerSchedules",
-        summary: "Run every task of these schedules now, across sites (server administrators).",
+        summary: "Run these schedules now; the name suggests server-wide schedules (how it differs from `runSchedules` is inferred, not documented).",
         params: &["ids"],
         result: &[],
         items: None,
@@ -1411,7 +1411,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "setContentControlledPermissions",
-        summary: "Let content owners manage permissions in projects again.",
+        summary: "The counterpart of `setProjectControlledPermissions` for projects, as far as the names tell: content owners manage permissions again.",
         params: &["ids"],
         result: &[],
         items: None,
