@@ -220,14 +220,62 @@ pub struct ReplArgs {
 /// `vizscript call`.
 #[derive(Debug, Args)]
 pub struct CallArgs {
-    /// The Vizportal method, e.g. getSessionInfo.
+    /// The Vizportal method, e.g. getSessionInfo (`:methods` in the REPL lists the known
+    /// ones; any other name is sent as given).
+    #[arg(value_parser = MethodName, hide_possible_values = true)]
     pub method: String,
     /// The params as a JSON object (default {}).
     #[arg(value_name = "PARAMS_JSON")]
     pub params: Option<String>,
+    /// Fetch every page of a list method and merge them: each array member holds the
+    /// items of all pages (side tables without duplicate ids), `moreItems` is false.
+    #[arg(long)]
+    pub all_pages: bool,
+    /// How to print the result. `table` and `csv` show the result's list: the member
+    /// named for the method (`views` for getViews), else its longest array of maps.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = CallOutput::Json)]
+    pub output: CallOutput,
     /// Connection and safety options.
     #[command(flatten)]
     pub connect: ConnectArgs,
+}
+
+/// How `vizscript call` prints the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CallOutput {
+    /// The `result` as indented JSON.
+    Json,
+    /// The result's list as an aligned table.
+    Table,
+    /// The result's list as CSV (a header row, then one row per item).
+    Csv,
+}
+
+/// Accepts any method name, and offers the known ones to shell completion.
+#[derive(Debug, Clone, Copy)]
+pub struct MethodName;
+
+impl clap::builder::TypedValueParser for MethodName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::NonEmptyStringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::wire::KNOWN_METHODS
+                .iter()
+                .map(|m| clap::builder::PossibleValue::new(m.name)),
+        ))
+    }
 }
 
 /// `vizscript emulator`.

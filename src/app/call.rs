@@ -1,14 +1,16 @@
-//! `vizscript call`: one raw Vizportal call through the same gate as scripts.
+//! `vizscript call`: one raw Vizportal call through the same gate as scripts, or every
+//! page of a list method with `--all-pages`.
 
 use std::io::Write;
 
 use serde_json::Value;
 
+use super::call_output::render;
 use super::connect::connect;
 use super::failure::Failure;
 use crate::cli::CallArgs;
 
-/// Make the call and print its `result` as pretty JSON.
+/// Make the call and print its `result` as `--output` says.
 pub fn call(args: &CallArgs) -> Result<(), Failure> {
     let params: Value = match &args.params {
         None => Value::Object(Default::default()),
@@ -21,8 +23,14 @@ pub fn call(args: &CallArgs) -> Result<(), Failure> {
         ));
     }
     let connection = connect(&args.connect)?;
-    let result = connection.client.call(&args.method, params)?;
-    let text = serde_json::to_string_pretty(&result).unwrap_or_default();
+    let result = if args.all_pages {
+        let items = crate::wire::known_method(&args.method).and_then(|m| m.items);
+        let session = connection.client.session();
+        Value::Object(session.all_pages(&args.method, &params, items, &|_, _| {})?)
+    } else {
+        connection.client.call(&args.method, params)?
+    };
+    let text = render(&args.method, &result, args.output)?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
     connection.finish()

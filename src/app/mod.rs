@@ -3,6 +3,7 @@
 
 mod all_sites;
 mod call;
+mod call_output;
 mod connect;
 mod failure;
 mod functions;

@@ -7,6 +7,8 @@ pub enum Command {
     Help(Option<String>),
     /// `:functions`
     Functions,
+    /// `:methods [PATTERN]`
+    Methods(Option<String>),
     /// `:scope`
     Scope,
     /// `:site URLNAME`
@@ -17,6 +19,10 @@ pub enum Command {
     Plan,
     /// `:load FILE`
     Load(String),
+    /// `:save FILE`
+    Save(String),
+    /// `:history [N]`
+    History(Option<usize>),
     /// `:fmt [table|json|rhai]`
     Format(Option<String>),
     /// `:quit`
@@ -30,6 +36,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         ":help [function]   this text, or one function's signature and doc",
     ),
     (":functions", ":functions         every script function"),
+    (
+        ":methods",
+        ":methods [PATTERN] known Vizportal methods (call as vp::NAME), names containing PATTERN",
+    ),
     (":scope", ":scope             variables in scope"),
     (
         ":site",
@@ -44,6 +54,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
         ":plan              calls held back by dry-run so far",
     ),
     (":load", ":load FILE         run a script into this session"),
+    (
+        ":save",
+        ":save FILE         the inputs that ran without error, as a script for vizscript run",
+    ),
+    (
+        ":history",
+        ":history [N]       the inputs that ran without error (the last N)",
+    ),
     (":fmt", ":fmt table|json|rhai how results are shown"),
     (":quit", ":quit              leave (Ctrl-D too)"),
 ];
@@ -57,6 +75,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
     match name {
         ":help" | ":h" | ":?" => Ok(Command::Help(arg)),
         ":functions" | ":fns" => Ok(Command::Functions),
+        ":methods" => Ok(Command::Methods(arg)),
         ":scope" => Ok(Command::Scope),
         ":site" => Ok(Command::Site(arg.unwrap_or_default())),
         ":dry-run" => match rest {
@@ -69,6 +88,16 @@ pub fn parse(line: &str) -> Result<Command, String> {
         ":load" => arg
             .map(Command::Load)
             .ok_or_else(|| ":load needs a file".to_string()),
+        ":save" => arg
+            .map(Command::Save)
+            .ok_or_else(|| ":save needs a file".to_string()),
+        ":history" => match rest {
+            "" => Ok(Command::History(None)),
+            n => n
+                .parse()
+                .map(|n| Command::History(Some(n)))
+                .map_err(|_| format!(":history takes a number, not {n:?}")),
+        },
         ":fmt" | ":format" => Ok(Command::Format(arg)),
         ":quit" | ":q" | ":exit" => Ok(Command::Quit),
         other => Err(format!("unknown command {other} (see :help)")),
@@ -97,6 +126,14 @@ mod tests {
             parse(":help schedules"),
             Ok(Command::Help(Some("schedules".into())))
         );
+        assert_eq!(
+            parse(":methods sched"),
+            Ok(Command::Methods(Some("sched".into())))
+        );
+        assert_eq!(parse(":history 3"), Ok(Command::History(Some(3))));
+        assert!(parse(":history many").is_err());
+        assert_eq!(parse(":save a.rhai"), Ok(Command::Save("a.rhai".into())));
+        assert!(parse(":save").is_err());
         assert!(parse(":nope").is_err());
         assert!(parse(":dry-run maybe").is_err());
     }

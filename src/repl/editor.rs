@@ -1,7 +1,8 @@
 //! The REPL at a terminal: a rustyline editor with history in the user's data directory,
 //! multi-line input decided by compiling the buffer, tab completion (functions,
-//! variables, commands, a map variable's keys after `.`) and a signature hint while a
-//! call's parentheses are open.
+//! variables, commands, `vp::` method names, a map variable's keys after `.`, the known
+//! param keys inside `vp::NAME(#{`) and a signature hint while a call's parentheses are
+//! open.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use rustyline::{Config, Context, Editor, Helper};
 use super::commands::COMMANDS;
 use super::evaluator::{Completions, Repl, Step};
 use super::input::{Completeness, completeness};
+use super::param_keys;
 use crate::script::functions;
 
 /// Script keywords offered beside functions and variables.
@@ -49,6 +51,13 @@ impl Validator for ReplHelper {
     }
 }
 
+fn pair(s: &str) -> Pair {
+    Pair {
+        display: s.to_string(),
+        replacement: s.to_string(),
+    }
+}
+
 impl Completer for ReplHelper {
     type Candidate = Pair;
 
@@ -59,14 +68,14 @@ impl Completer for ReplHelper {
         _: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = &line[..pos];
+        if let Some((start, keys)) = param_keys::candidates(before) {
+            let found = keys.into_iter().map(pair).collect();
+            return Ok((start, found));
+        }
         let start = before
             .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':' || c == '-'))
             .map_or(0, |i| i + 1);
         let word = &before[start..];
-        let pair = |s: &str| Pair {
-            display: s.to_string(),
-            replacement: s.to_string(),
-        };
         if word.starts_with(':') && start == 0 {
             let found = COMMANDS
                 .iter()
@@ -129,7 +138,8 @@ impl Highlighter for ReplHelper {
     }
 }
 
-/// The function whose call's parenthesis is still open at the end of `text`.
+/// The function whose call's parenthesis is still open at the end of `text` (with its
+/// namespace: `vp::getViews`).
 fn open_call(text: &str) -> Option<&str> {
     let mut depth = 0i32;
     for (i, c) in text.char_indices().rev() {
@@ -139,7 +149,7 @@ fn open_call(text: &str) -> Option<&str> {
             '(' => {
                 let head = &text[..i];
                 let start = head
-                    .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
                     .map_or(0, |j| j + 1);
                 let name = &head[start..];
                 return (!name.is_empty()).then_some(name);
@@ -218,5 +228,6 @@ mod tests {
         );
         assert_eq!(open_call("table(schedules(), "), Some("table"));
         assert_eq!(open_call("schedules()"), None);
+        assert_eq!(open_call("vp::getViews(#{ "), Some("vp::getViews"));
     }
 }

@@ -10,7 +10,9 @@ use rhai::{AST, Dynamic, Engine, Map, Scope};
 
 use super::commands::{COMMANDS, Command, parse};
 use super::last;
+use super::methods::listing;
 use super::render::{Format, render};
+use super::transcript::{Origin, Transcript};
 use crate::exit::ExitCode;
 use crate::script::{
     Host, Limits, Output, Script, build_engine, functions, located, runtime_failure,
@@ -47,6 +49,7 @@ pub struct Repl {
     cancel: Arc<AtomicBool>,
     completions: Arc<Mutex<Completions>>,
     first_failure: Option<ExitCode>,
+    transcript: Transcript,
 }
 
 impl Repl {
@@ -71,6 +74,7 @@ impl Repl {
             cancel,
             completions: Arc::default(),
             first_failure: None,
+            transcript: Transcript::default(),
         }
     }
 
@@ -111,14 +115,17 @@ impl Repl {
                 }
             }
         } else {
-            self.eval(input, "<repl>");
+            if let Some((code, printed)) = self.eval(input, "<repl>") {
+                self.keep(input, &code, printed);
+            }
             Step::Continue
         };
         self.refresh_completions();
         step
     }
 
-    fn eval(&mut self, code: &str, name: &str) {
+    /// Evaluate `code`; on success, the code that ran and whether its value was printed.
+    fn eval(&mut self, code: &str, name: &str) -> Option<(String, bool)> {
         let code = &*last::rewrite(code);
         let ast = match self.engine.compile_with_scope(&self.scope, code) {
             Ok(ast) => ast,
@@ -130,7 +137,7 @@ impl Repl {
                     &format!("syntax error: {}", e.err_type()),
                 );
                 self.fail(report.trim_end(), ExitCode::Failed);
-                return;
+                return None;
             }
         };
         self.cancel.store(false, Ordering::SeqCst);
@@ -140,15 +147,26 @@ impl Repl {
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &self.functions_ast);
         self.functions_ast.clear_statements();
         match result {
-            Ok(value) if value.is_unit() => {}
+            Ok(value) if value.is_unit() => Some((code.to_string(), false)),
             Ok(value) => {
                 (self.out)(&render(&value, self.format));
                 self.scope.set_or_push(last::LAST, value);
+                Some((code.to_string(), true))
             }
             Err(error) => {
                 let failure = runtime_failure(name, code, &error);
                 self.fail(failure.report.trim_end(), failure.exit_code);
+                None
             }
+        }
+    }
+
+    /// Keep an input that ran for `:history` and `:save` (one naming a secret is not kept).
+    fn keep(&mut self, typed: &str, code: &str, printed: bool) {
+        if !self.transcript.record(typed, code, printed) {
+            (self.err)(
+                "note: this input names a password, secret or token; it is left out of :history and :save",
+            );
         }
     }
 
@@ -163,9 +181,17 @@ impl Repl {
             Command::Help(None) => (self.out)(&help_text()),
             Command::Help(Some(name)) => self.help_for(&name),
             Command::Functions => {
-                let list: Vec<String> = functions().into_iter().map(|f| f.signature).collect();
+                let mut list: Vec<String> = functions()
+                    .into_iter()
+                    .filter(|f| !f.name.starts_with("vp::"))
+                    .map(|f| f.signature)
+                    .collect();
+                list.push("vp::NAME() / vp::NAME(params) for every known method (:methods)".into());
                 (self.out)(&list.join("\n"));
             }
+            Command::Methods(pattern) => (self.out)(&listing(pattern.as_deref())),
+            Command::Save(path) => self.save(&path),
+            Command::History(n) => (self.out)(&self.transcript.history(n)),
             Command::Scope => (self.out)(&self.scope_text()),
             Command::Site(url) => self.switch_site(&url),
             Command::DryRun(on) => self.dry_run(on),
@@ -181,6 +207,10 @@ impl Repl {
     }
 
     fn help_for(&mut self, name: &str) {
+        let name = match crate::wire::known_method(name) {
+            Some(method) => format!("vp::{}", method.name),
+            None => name.to_string(),
+        };
         let docs: Vec<String> = functions()
             .into_iter()
             .filter(|f| f.name == name)
@@ -234,6 +264,8 @@ impl Repl {
                     site["name"].as_str().unwrap_or("?"),
                     site["urlName"].as_str().unwrap_or("")
                 ));
+                let code = format!("switch_site({});", serde_json::Value::from(url));
+                self.keep(&format!(":site {url:?}"), &code, false);
             }
             Err(e) => self.fail(&crate::exit::describe(&e), ExitCode::of(&e)),
         }
@@ -268,8 +300,31 @@ impl Repl {
 
     fn load(&mut self, path: &str) {
         match Script::load(std::path::Path::new(path)) {
-            Ok(script) => self.eval(&script.source, &script.name),
+            Ok(script) => {
+                if let Some((code, printed)) = self.eval(&script.source, &script.name) {
+                    self.keep(&format!(":load {path}"), &code, printed);
+                }
+            }
             Err(failure) => self.fail(failure.report.trim_end(), ExitCode::Failed),
+        }
+    }
+
+    /// `:save FILE`: the kept inputs as a script, with a header saying when, where and who.
+    fn save(&mut self, path: &str) {
+        let origin = self.client.as_ref().map(|client| {
+            let info = client.session().info();
+            Origin::new(client.session().server(), info.site_url_name, info.username)
+        });
+        let when = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+        let written = self
+            .transcript
+            .script(&self.engine, origin.as_ref(), &when)
+            .and_then(|text| {
+                std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+            });
+        match written {
+            Ok(()) => (self.out)(&format!("saved {} inputs to {path}", self.transcript.len())),
+            Err(message) => self.fail(&format!("error: {message}"), ExitCode::Failed),
         }
     }
 
@@ -291,7 +346,8 @@ impl Repl {
 fn help_text() -> String {
     let mut text = String::from(
         "Type a Rhai expression or statement; results are shown, `_` holds the last one.\n\
-         An unfinished block continues on the next line. Functions: :functions, :help NAME.\n\n",
+         An unfinished block continues on the next line. Functions: :functions, :help NAME.\n\
+         Every known Vizportal method is vp::NAME(#{ params }): :methods lists them.\n\n",
     );
     for (_, line) in COMMANDS {
         text.push_str(line);

@@ -7,8 +7,11 @@ mod editor;
 mod evaluator;
 mod input;
 mod last;
+mod methods;
+mod param_keys;
 mod piped;
 mod render;
+mod transcript;
 
 pub use evaluator::{Repl, Step};
 pub use render::Format;

@@ -31,8 +31,16 @@ pub fn functions() -> Vec<FunctionDoc> {
     let parsed: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
     let mut docs: Vec<FunctionDoc> = parsed["functions"]
         .as_array()
-        .map(|list| list.iter().filter_map(function_doc).collect())
+        .map(|list| list.iter().filter_map(|f| function_doc(f, "")).collect())
         .unwrap_or_default();
+    // Functions of static modules (`vp::`) are listed under their module.
+    if let Some(modules) = parsed["modules"].as_object() {
+        for (module, meta) in modules {
+            let prefix = format!("{module}::");
+            let list = meta["functions"].as_array().into_iter().flatten();
+            docs.extend(list.filter_map(|f| function_doc(f, &prefix)));
+        }
+    }
     docs.sort_by(|a, b| {
         a.name
             .cmp(&b.name)
@@ -41,8 +49,8 @@ pub fn functions() -> Vec<FunctionDoc> {
     docs
 }
 
-fn function_doc(meta: &Value) -> Option<FunctionDoc> {
-    let name = meta["name"].as_str()?.to_string();
+fn function_doc(meta: &Value, prefix: &str) -> Option<FunctionDoc> {
+    let name = format!("{prefix}{}", meta["name"].as_str()?);
     let comments: Vec<&str> = meta["docComments"]
         .as_array()?
         .iter()

@@ -1,5 +1,5 @@
 //! The Rhai engine vizscript runs scripts with: the standard library, the vizscript
-//! modules, the host in the engine's tag, output routed to the host, and limits that stop
+//! modules (the `vp::` namespace among them), the host in the engine's tag, output routed to the host, and limits that stop
 //! runaway scripts without hindering real ones over 100,000 tasks.
 
 use std::sync::Arc;
@@ -11,6 +11,8 @@ use super::api::vizportal_api;
 use super::host::Host;
 use super::output::output_api;
 use super::time::time_api;
+use super::pages::pages_api;
+use super::vp;
 
 /// Sandbox limits; generous by default, configurable from the command line.
 #[derive(Debug, Clone)]
@@ -54,6 +56,8 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
     engine.register_global_module(exported_module!(vizportal_api).into());
     engine.register_global_module(exported_module!(output_api).into());
     engine.register_global_module(exported_module!(time_api).into());
+    engine.register_global_module(exported_module!(pages_api).into());
+    engine.register_static_module(vp::NAMESPACE, vp::module().into());
     let out = host.clone();
     engine.on_print(move |text| out.print(text));
     engine.on_debug(|text, source, pos| match pos.line() {

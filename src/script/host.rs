@@ -116,6 +116,25 @@ impl Host {
         self.list(pos, method, items_key, filter, &plain)
     }
 
+    /// Every page of any list method, merged into one `result` map; the items member is
+    /// the catalogue's when the method is known.
+    pub fn all_pages(
+        &self,
+        pos: Position,
+        method: &str,
+        params: Value,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let client = self.client(pos)?;
+        let items = crate::wire::known_method(method).and_then(|m| m.items);
+        let bar = Progress::start(self.progress, method);
+        let report = |done: usize, total: Option<usize>| bar.update(done, total);
+        client
+            .session()
+            .all_pages(method, &params, items, &report)
+            .map(convert::to_map)
+            .map_err(|e| raise(&e, pos))
+    }
+
     /// A batch method over `ids`, chunked; raises when any id failed.
     pub fn batch(
         &self,

@@ -9,10 +9,12 @@ mod engine;
 mod error;
 mod host;
 mod output;
+mod pages;
 mod progress;
 mod runner;
 pub mod table;
 mod time;
+mod vp;
 
 pub use convert::{to_dynamic, to_json};
 pub use diagnostic::{ScriptFailure, located, runtime_failure};

@@ -191,7 +191,7 @@ impl Session {
     }
 }
 
-fn as_count(value: &Value) -> Option<usize> {
+pub(super) fn as_count(value: &Value) -> Option<usize> {
     match value {
         Value::Number(n) => n.as_u64().map(|n| n as usize),
         Value::String(s) => s.parse().ok(),
@@ -200,7 +200,7 @@ fn as_count(value: &Value) -> Option<usize> {
 }
 
 /// `moreItems` when the server says it; otherwise compare with `totalCount`.
-fn has_more(more: Option<bool>, total: Option<usize>, next: usize) -> bool {
+pub(super) fn has_more(more: Option<bool>, total: Option<usize>, next: usize) -> bool {
     match (more, total) {
         (Some(more), _) => more,
         (None, Some(total)) => next < total,

@@ -31,6 +31,9 @@ pub mod code {
     pub const POD_REDIRECT: i64 = 55;
     /// Unknown method name (emulator's choice; real servers' code is not known).
     pub const UNKNOWN_METHOD: i64 = 80000;
+    /// A method real servers have (it is in the catalogue of known methods) that the
+    /// emulator does not model (emulator's choice, far from any code real servers use).
+    pub const NOT_MODELLED: i64 = 99000;
     /// The session is already on the requested site.
     pub const ALREADY_ON_SITE: i64 = 10056;
     /// Null or empty schedule ids.

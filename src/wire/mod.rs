@@ -2,11 +2,13 @@
 //! emulator (`emulator/`) share. Everything here is a fact about the protocol (see
 //! `docs/protocol.md`), not about either side's behaviour.
 
+mod catalogue;
 mod codes;
 mod envelope;
 mod id;
 pub mod method;
 
+pub use catalogue::{Confidence, KNOWN_METHODS, KnownMethod, known_method};
 pub use codes::code;
 pub use envelope::{Answer, ERRORS, JSON_CONTENT_TYPE, RequestBody, WireError};
 pub use id::id_text;

@@ -7,6 +7,7 @@ mod docs;
 mod emulator_http;
 mod emulator_protocol;
 mod exit_codes;
+mod explore;
 mod faults;
 mod hostile;
 mod load;

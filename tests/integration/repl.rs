@@ -152,14 +152,26 @@ fn readme_walkthrough_is_true() {
             }
         }
     }
+    let dir = tempfile::tempdir().unwrap();
     let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
-    cmd.env_clear().env("NO_PROXY", "*").write_stdin(input);
+    cmd.env_clear()
+        .env("NO_PROXY", "*")
+        .current_dir(dir.path())
+        .write_stdin(input);
     let (code, out, err) = run(cmd, &["repl", "--demo", "--site", ""]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out, expected,
         "README's REPL walkthrough no longer matches; update it"
     );
+    for saved in block
+        .lines()
+        .filter_map(|l| l.strip_prefix("vizscript> :save "))
+    {
+        let script = dir.path().join(saved.trim());
+        let text = std::fs::read_to_string(&script).expect("the walkthrough's :save wrote it");
+        assert!(text.starts_with("// Saved by vizscript repl on "), "{text}");
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! The REPL at a real terminal (tmux): tab completion, signature hints, Ctrl-C cancelling
-//! a running evaluation, Ctrl-D leaving, history saved in the data directory.
+//! The REPL at a real terminal (tmux): tab completion (of `vp::` names and their param
+//! keys too), signature hints, Ctrl-C cancelling a running evaluation, Ctrl-D leaving,
+//! history saved in the data directory.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -81,6 +82,33 @@ impl Terminal {
         }
     }
 
+    /// Type a line, wait for its echo (so the editor has it), press Enter and wait for the
+    /// next empty prompt.
+    fn enter_line(&self, text: &str) {
+        self.send(&[text]);
+        self.wait_for(text);
+        self.send(&["Enter"]);
+        self.wait_ready();
+    }
+
+    /// Wait until the editor shows an empty prompt: only then is typing safe (the editor
+    /// reads the terminal when it takes it back, and type-ahead can be lost). Call it once
+    /// the screen shows that the last keys were handled, or it may see the old prompt.
+    fn wait_ready(&self) {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.lines().rfind(|l| !l.trim().is_empty()) == Some("vizscript>") {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "never saw an empty prompt on:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn alive(&self) -> bool {
         Command::new("tmux")
             .args(["has-session", "-t", &self.name])
@@ -107,26 +135,40 @@ fn completion_hints_ctrl_c_and_ctrl_d_at_a_terminal() {
     term.wait_for("vizscript> schedules");
     term.send(&["(", ")", ".len()", "Enter"]);
     term.wait_for(&format!("\n{}\n", schedules(&emu).len()));
+    term.wait_ready();
 
-    term.send(&["let s = session_info();", "Enter"]);
+    term.enter_line("let s = session_info()");
     term.send(&["s.us", "Tab"]);
     term.wait_for("vizscript> s.user");
     term.send(&[".username", "Enter"]);
     term.wait_for("\nadmin\n");
+    term.wait_ready();
 
     term.send(&["set_extract_tasks_priority("]);
     term.wait_for("set_extract_tasks_priority(ids: any, priority: int) -> map");
     term.send(&["C-c"]);
+    term.wait_ready();
 
     term.send(&["let n = 0; loop { n += 1; }", "Enter"]);
-    std::thread::sleep(Duration::from_millis(300));
-    term.send(&["C-c"]);
-    term.wait_for("interrupted");
-    term.send(&["n > 0", "Enter"]);
+    // A Ctrl-C that lands before the evaluation starts is reset by it: repeat until one
+    // interrupts the loop.
+    let start = Instant::now();
+    while !term.screen().contains("interrupted") {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never interrupted"
+        );
+        term.send(&["C-c"]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    term.wait_ready();
+    term.enter_line("n > 0");
     term.wait_for("\ntrue\n");
 
     term.send(&["fn twice(x) {", "Enter", "x * 2", "Enter", "}", "Enter"]);
-    term.send(&["twice(21)", "Enter"]);
+    term.wait_for("x * 2\n}");
+    term.wait_ready();
+    term.enter_line("twice(21)");
     term.wait_for("\n42\n");
 
     term.send(&["C-d"]);
@@ -138,4 +180,24 @@ fn completion_hints_ctrl_c_and_ctrl_d_at_a_terminal() {
     let history =
         std::fs::read_to_string(home.path().join("data/vizscript/repl-history.txt")).unwrap();
     assert!(history.contains("twice(21)"), "{history}");
+}
+
+#[test]
+fn vp_names_and_their_param_keys_complete_at_a_terminal() {
+    let emu = emulator();
+    let home = tempfile::tempdir().unwrap();
+    let term = Terminal::start(&emu, home.path());
+
+    term.send(&["vp::getSchedul", "Tab"]);
+    term.wait_for("vizscript> vp::getSchedules");
+    term.send(&["(#{ pa", "Tab"]);
+    term.wait_for("vizscript> vp::getSchedules(#{ page");
+    term.send(&[": #{ startIndex: 0, maxItems: 2 }, ord", "Tab"]);
+    term.wait_for("maxItems: 2 }, order");
+    term.send(&[": [] }).schedules.len()", "Enter"]);
+    term.wait_for("\n2\n");
+    term.wait_ready();
+
+    term.send(&[":help vp::getSchedules", "Enter"]);
+    term.wait_for("Confidence: high");
 }

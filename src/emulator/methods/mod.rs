@@ -19,7 +19,7 @@ use super::config::Limits;
 use super::entities::User;
 use super::sessions::{Refusal, SessionView, XsrfPair};
 use super::state::ServerState;
-use crate::wire::{UNAUTHENTICATED_METHODS, WireError, code};
+use crate::wire::{UNAUTHENTICATED_METHODS, WireError, code, known_method};
 
 /// A parsed call as a handler sees it.
 pub(crate) struct Call<'a> {
@@ -158,11 +158,7 @@ pub(crate) fn answer(
     limits: &Limits,
 ) -> (Reply, Option<String>) {
     let Some(handler) = handler(incoming.method) else {
-        let message = format!("unknown method \"{}\"", incoming.method);
-        return (
-            Failure::http(400, code::UNKNOWN_METHOD, message).into(),
-            None,
-        );
+        return (not_handled(incoming.method).into(), None);
     };
     let instant = Instant::now();
     let session = if UNAUTHENTICATED_METHODS.contains(&incoming.method) {
@@ -205,6 +201,24 @@ pub(crate) fn answer(
     };
     let reply = handler(state, &call).unwrap_or_else(Reply::from);
     (reply, username)
+}
+
+/// The answer to a method without a handler. A name real servers have (it is in the
+/// catalogue of known methods) is "not modelled" with HTTP 501, so an explorer can tell
+/// it from a misspelt name, which gets the unknown-method error with HTTP 400.
+fn not_handled(method: &str) -> Failure {
+    if known_method(method).is_some() {
+        let message = format!(
+            "\"{method}\" exists on real Tableau servers but is not modelled by the emulator"
+        );
+        Failure::http(501, code::NOT_MODELLED, message)
+    } else {
+        Failure::http(
+            400,
+            code::UNKNOWN_METHOD,
+            format!("unknown method \"{method}\""),
+        )
+    }
 }
 
 /// The session's user.

@@ -1,0 +1,264 @@
+//! What this REPL session did, kept so it can become a script: the inputs that ran without
+//! error, in order (`:history` shows them, `:save FILE` writes them as a script for
+//! `vizscript run`). An input whose value was printed becomes a statement; one that names
+//! a password, secret or token in a map literal is never kept.
+
+use rhai::Engine;
+
+use super::last::LAST;
+
+/// One input that ran without error.
+#[derive(Debug, Clone)]
+struct Entry {
+    /// What the user typed (or the command, e.g. `:site finance`).
+    typed: String,
+    /// The code that ran (`_` already read as `_last`; a command as its script call).
+    code: String,
+    /// Whether the REPL printed its value (a bare expression).
+    printed: bool,
+}
+
+/// Where the session was, for the saved script's header.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// Server URL (without any user or password part).
+    server: String,
+    /// Site URL name (`""` = Default).
+    site: String,
+    /// The signed-in user.
+    user: String,
+}
+
+impl Origin {
+    /// Where a session is; any `user:password@` part of the server URL is dropped.
+    pub fn new(server: &str, site: String, user: String) -> Origin {
+        Origin {
+            server: without_credentials(server),
+            site,
+            user,
+        }
+    }
+}
+
+/// A URL without any `user:password@` part.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://{host}{}", &rest[authority.len()..]),
+        None => url.to_string(),
+    }
+}
+
+/// The inputs of a session that ran without error.
+#[derive(Debug, Default)]
+pub struct Transcript {
+    entries: Vec<Entry>,
+}
+
+impl Transcript {
+    /// Keep an input that ran without error. Returns false (and keeps nothing) when the
+    /// input names a secret.
+    pub fn record(&mut self, typed: &str, code: &str, printed: bool) -> bool {
+        if names_a_secret(code) {
+            return false;
+        }
+        self.entries.push(Entry {
+            typed: typed.trim_end().to_string(),
+            code: code.trim_end().to_string(),
+            printed,
+        });
+        true
+    }
+
+    /// How many inputs are kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The last `n` inputs (all without `n`), numbered from the session's first.
+    pub fn history(&self, n: Option<usize>) -> String {
+        let skip = n.map_or(0, |n| self.entries.len().saturating_sub(n));
+        let lines: Vec<String> = self
+            .entries
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .map(|(i, entry)| {
+                let text = entry.typed.replace('\n', "\n     ");
+                format!("{:>3}  {text}", i + 1)
+            })
+            .collect();
+        if lines.is_empty() {
+            "(no inputs yet)".to_string()
+        } else {
+            lines.join("\n")
+        }
+    }
+
+    /// The inputs as a script with a header comment; checked to compile with `engine`.
+    pub fn script(
+        &self,
+        engine: &Engine,
+        origin: Option<&Origin>,
+        when: &str,
+    ) -> Result<String, String> {
+        let mut text = format!("// Saved by vizscript repl on {when}.\n");
+        let site = match origin {
+            Some(o) => {
+                text.push_str(&format!(
+                    "// Server {}, site {:?}, user {}.\n",
+                    o.server, o.site, o.user
+                ));
+                format!(" --site {:?}", o.site)
+            }
+            None => {
+                text.push_str("// Not connected to a server.\n");
+                String::new()
+            }
+        };
+        text.push_str(&format!(
+            "// The inputs that ran without error, in order. Try it first with:\n\
+             //   vizscript run FILE{site} --dry-run\n\n"
+        ));
+        let uses_last = self.entries.iter().any(|e| mentions(&e.code, LAST));
+        if uses_last {
+            text.push_str(&format!("let {LAST} = ();\n"));
+        }
+        for entry in &self.entries {
+            text.push_str(&statement(engine, entry, uses_last));
+            text.push('\n');
+        }
+        engine
+            .compile(&text)
+            .map_err(|e| format!("the saved inputs do not form a script: {e}"))?;
+        Ok(text)
+    }
+}
+
+/// An entry as a script statement: it ends with `;` where that still parses (a block
+/// may not need one), and a printed expression sets `_last` when later inputs read it.
+fn statement(engine: &Engine, entry: &Entry, uses_last: bool) -> String {
+    let code = entry.code.trim_end();
+    if code.ends_with(';') {
+        return code.to_string();
+    }
+    let end = if code.lines().last().is_some_and(|l| l.contains("//")) {
+        "\n;"
+    } else {
+        ";"
+    };
+    if entry.printed && uses_last && engine.compile_expression(code).is_ok() {
+        return format!("{LAST} = {code}{end}");
+    }
+    let ended = format!("{code}{end}");
+    if engine.compile(&ended).is_ok() {
+        ended
+    } else {
+        code.to_string()
+    }
+}
+
+/// True when `code` uses the identifier `name` (not as part of a longer one).
+fn mentions(code: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    code.match_indices(name).any(|(i, _)| {
+        let before = code[..i].chars().next_back();
+        let after = code[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+/// True when `code` gives a value to a key named like a password, secret or token
+/// (`encryptedPassword: "..."`, `"secret": ...`): such inputs stay out of the history and
+/// saved scripts. Calling a method with such a word in its name is fine.
+pub fn names_a_secret(code: &str) -> bool {
+    let lower = code.to_ascii_lowercase();
+    ["password", "secret", "token"].iter().any(|word| {
+        lower.match_indices(word).any(|(i, _)| {
+            let rest = &lower[i + word.len()..];
+            let rest = rest.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
+            let rest = rest.strip_prefix('"').unwrap_or(rest).trim_start();
+            rest.starts_with(':') && !rest.starts_with("::")
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saved(inputs: &[(&str, bool)]) -> String {
+        let mut t = Transcript::default();
+        for (code, printed) in inputs {
+            assert!(t.record(code, code, *printed));
+        }
+        t.script(&Engine::new(), None, "today").unwrap()
+    }
+
+    #[test]
+    fn printed_expressions_become_statements() {
+        let text = saved(&[
+            ("let n = 2", false),
+            ("n + 1", true),
+            ("n * 3 // why", true),
+        ]);
+        assert!(
+            text.ends_with("let n = 2;\nn + 1;\nn * 3 // why\n;\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn last_is_kept_when_a_later_input_reads_it() {
+        let text = saved(&[("40 + 1", true), ("_last + 1", true)]);
+        assert!(
+            text.contains("let _last = ();\n_last = 40 + 1;\n_last = _last + 1;\n"),
+            "{text}"
+        );
+        let engine = Engine::new();
+        let value: i64 = engine.eval(&format!("{text}\n_last")).unwrap();
+        assert_eq!(value, 42);
+        assert!(!saved(&[("my_last_one", true)]).contains("let _last"));
+    }
+
+    #[test]
+    fn secrets_stay_out() {
+        assert!(names_a_secret(
+            "vp::login(#{ username: \"a\", encryptedPassword: \"ff\" })"
+        ));
+        assert!(names_a_secret("let m = #{ \"secret\": s };"));
+        assert!(!names_a_secret(
+            "vp::createPersonalAccessToken(#{ clientId: \"x\" })"
+        ));
+        assert!(!names_a_secret("let token_count = 3;"));
+        let mut t = Transcript::default();
+        assert!(!t.record("x", "#{ password: \"p\" }", true));
+        assert_eq!(t.len(), 0);
+        assert_eq!(t.history(None), "(no inputs yet)");
+    }
+
+    #[test]
+    fn the_header_names_the_server_without_credentials() {
+        let origin = Origin::new("https://ops:pw@tab.example.com/x", "".into(), "ada".into());
+        assert_eq!(origin.server, "https://tab.example.com/x");
+        let t = Transcript::default();
+        let text = t.script(&Engine::new(), Some(&origin), "today").unwrap();
+        assert!(text.contains("// Server https://tab.example.com/x, site \"\", user ada."));
+        assert!(
+            text.contains("vizscript run FILE --site \"\" --dry-run"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn history_numbers_inputs_from_the_first() {
+        let mut t = Transcript::default();
+        for code in ["a", "b", "c"] {
+            t.record(code, code, false);
+        }
+        assert_eq!(t.history(Some(2)), "  2  b\n  3  c");
+    }
+}

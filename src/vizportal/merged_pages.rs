@@ -1,0 +1,284 @@
+//! Every page of any list method as one result. The typed lists (`list_all`) know which
+//! member holds the items; this pages through a method nobody typed: it finds the items
+//! member (named by the caller, else guessed from the method name or the first page),
+//! fetches the remaining pages a few at a time once `totalCount` is known, and merges
+//! every array member of every page. Side tables (`schedules`, `workbooks`, ...) repeat
+//! across pages, so elements with an `id` (and plain values) are kept once.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value, json};
+
+use super::error::VizportalError;
+use super::listing::{ProgressFn, as_count, has_more};
+use super::method::MethodKind;
+use super::parallel::in_order;
+use super::session::Session;
+use crate::wire::code;
+
+/// The result members of every page, merged.
+#[derive(Debug, Default)]
+struct MergedPages {
+    members: Map<String, Value>,
+    seen: HashMap<String, HashSet<String>>,
+}
+
+impl MergedPages {
+    /// Add one page: array members grow (without repeating an id or a plain value);
+    /// other members keep the first page's value.
+    fn absorb(&mut self, page: Map<String, Value>) {
+        for (key, value) in page {
+            let Value::Array(items) = value else {
+                self.members.entry(key).or_insert(value);
+                continue;
+            };
+            let seen = self.seen.entry(key.clone()).or_default();
+            let merged = self
+                .members
+                .entry(key)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            let Value::Array(merged) = merged else {
+                continue;
+            };
+            for item in items {
+                if identity(&item).is_none_or(|id| seen.insert(id)) {
+                    merged.push(item);
+                }
+            }
+        }
+    }
+
+    /// The merged result: shaped like one page holding everything.
+    fn finish(mut self, items_key: &str) -> Map<String, Value> {
+        let count = self
+            .members
+            .get(items_key)
+            .and_then(Value::as_array)
+            .map(Vec::len);
+        if let (Some(count), true) = (count, self.members.contains_key("totalCount")) {
+            self.members.insert("totalCount".into(), json!(count));
+        }
+        self.members.insert("moreItems".into(), Value::Bool(false));
+        self.members
+    }
+}
+
+/// What makes two elements of an array member the same: an object's `id`, or a plain
+/// value itself. Objects without an id are never merged away.
+fn identity(item: &Value) -> Option<String> {
+    match item {
+        Value::Object(fields) => match fields.get("id")? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        },
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The member of a list result that holds the items: `known` when given and present,
+/// else the method's noun (`getViews` -> `views`), else the longest array (side tables
+/// name at most one row per item, so they are never longer).
+pub fn items_member(
+    method: &str,
+    known: Option<&str>,
+    result: &Map<String, Value>,
+) -> Option<String> {
+    let is_array = |key: &str| result.get(key).is_some_and(Value::is_array);
+    if let Some(key) = known.filter(|k| is_array(k)) {
+        return Some(key.to_string());
+    }
+    let noun = method.strip_prefix("get").map(|rest| {
+        let mut chars = rest.chars();
+        chars
+            .next()
+            .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+            .unwrap_or_default()
+    });
+    if let Some(noun) = noun.filter(|n| is_array(n)) {
+        return Some(noun);
+    }
+    result
+        .iter()
+        .filter_map(|(key, value)| Some((key, value.as_array()?.len())))
+        .max_by_key(|(_, len)| *len)
+        .map(|(key, _)| key.clone())
+}
+
+/// The params of every page but `page`; refuses methods that are not reads, whose
+/// pages would repeat a change.
+fn pageable_params(method: &str, params: &Value) -> Result<Map<String, Value>, VizportalError> {
+    if MethodKind::of(method) != MethodKind::Read {
+        return Err(VizportalError::Usage(format!(
+            "{method} is not a list method (only get... methods can be paged)"
+        )));
+    }
+    match params {
+        Value::Object(map) => Ok(map.clone()),
+        Value::Null => Ok(Map::new()),
+        _ => Err(VizportalError::Usage(format!(
+            "{method}: params must be a map"
+        ))),
+    }
+}
+
+fn array_len(page: &Map<String, Value>, key: &str) -> usize {
+    page.get(key).and_then(Value::as_array).map_or(0, Vec::len)
+}
+
+impl Session {
+    /// Every page of the list method `method`, merged into one result (see the module
+    /// doc). `params` holds `filter`/`order`; `page` is set here. Only reads may be
+    /// paged: anything else would repeat a change.
+    pub fn all_pages(
+        &self,
+        method: &str,
+        params: &Value,
+        items_key: Option<&str>,
+        progress: ProgressFn<'_>,
+    ) -> Result<Map<String, Value>, VizportalError> {
+        let base = pageable_params(method, params)?;
+        let page = |start: usize, size: usize| -> Result<Map<String, Value>, VizportalError> {
+            let mut body = base.clone();
+            body.insert(
+                "page".into(),
+                json!({ "startIndex": start, "maxItems": size }),
+            );
+            match self.call(method, &Value::Object(body))? {
+                Value::Object(result) => Ok(result),
+                _ => Ok(Map::new()),
+            }
+        };
+        let (first, page_size) = self.first_merged_page(method, &page)?;
+        let Some(key) = items_member(method, items_key, &first) else {
+            return Ok(first);
+        };
+        let served = array_len(&first, &key);
+        let total = first.get("totalCount").and_then(as_count);
+        let mut more = first.get("moreItems").and_then(Value::as_bool);
+        let mut merged = MergedPages::default();
+        merged.absorb(first);
+        let mut next = served;
+        progress(next, total);
+        if let (Some(total), true) = (total, served > 0 && more != Some(false)) {
+            let starts: Vec<usize> = (served..total).step_by(served).collect();
+            let fetch = |start: &usize| page(*start, served);
+            for result in in_order(self.concurrency, &starts, fetch, Result::is_err)
+                .into_iter()
+                .flatten()
+            {
+                let result = result?;
+                more = result.get("moreItems").and_then(Value::as_bool);
+                next += array_len(&result, &key);
+                merged.absorb(result);
+                progress(next, Some(total));
+            }
+        }
+        while has_more(more, total, next) {
+            let result = page(next, page_size)?;
+            let served = array_len(&result, &key);
+            if served == 0 {
+                break;
+            }
+            next += served;
+            more = result.get("moreItems").and_then(Value::as_bool);
+            merged.absorb(result);
+            progress(next, total);
+        }
+        Ok(merged.finish(&key))
+    }
+
+    /// The first page, halving the page size while the server refuses it as too large.
+    fn first_merged_page(
+        &self,
+        method: &str,
+        page: &dyn Fn(usize, usize) -> Result<Map<String, Value>, VizportalError>,
+    ) -> Result<(Map<String, Value>, usize), VizportalError> {
+        let mut size = self.page_size;
+        loop {
+            match page(0, size) {
+                Err(e) if e.code() == Some(code::INVALID_PAGE_SIZE) && size > 10 => {
+                    size /= 2;
+                    tracing::info!("{method}: the server refused the page size; trying {size}");
+                }
+                other => return other.map(|first| (first, size)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn pages_merge_with_side_tables_kept_once() {
+        let mut merged = MergedPages::default();
+        merged.absorb(object(json!({
+            "totalCount": 3, "moreItems": true,
+            "views": [{"id": "1"}, {"id": "2"}],
+            "workbooks": [{"id": "9", "name": "Sales"}],
+            "favorites": ["1"], "maxStats": {"hitsTotal": 5}
+        })));
+        merged.absorb(object(json!({
+            "totalCount": 3, "moreItems": false,
+            "views": [{"id": "3"}],
+            "workbooks": [{"id": "9", "name": "Sales"}, {"id": "8", "name": "Ops"}],
+            "favorites": ["1", "3"], "maxStats": {"hitsTotal": 7}
+        })));
+        let result = merged.finish("views");
+        assert_eq!(
+            result["views"],
+            json!([{"id": "1"}, {"id": "2"}, {"id": "3"}])
+        );
+        assert_eq!(
+            result["workbooks"],
+            json!([{"id": "9", "name": "Sales"}, {"id": "8", "name": "Ops"}])
+        );
+        assert_eq!(result["favorites"], json!(["1", "3"]));
+        assert_eq!(result["maxStats"], json!({"hitsTotal": 5}));
+        assert_eq!(result["moreItems"], false);
+        assert_eq!(result["totalCount"], 3);
+    }
+
+    #[test]
+    fn only_reads_are_paged() {
+        let refused = pageable_params("runExtractTasks", &json!({})).unwrap_err();
+        assert!(
+            refused.to_string().contains("not a list method"),
+            "{refused}"
+        );
+        assert!(pageable_params("getViews", &json!([1])).is_err());
+        assert!(
+            pageable_params("getViews", &Value::Null)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_items_member_is_named_guessed_or_the_longest() {
+        let page = object(json!({
+            "tasks": [1, 2, 3], "schedules": [1], "backgroundJobs": [1]
+        }));
+        assert_eq!(
+            items_member("getExtractTasks", Some("tasks"), &page).as_deref(),
+            Some("tasks")
+        );
+        assert_eq!(
+            items_member("getBackgroundJobs", None, &page).as_deref(),
+            Some("backgroundJobs")
+        );
+        assert_eq!(
+            items_member("getWhatever", None, &page).as_deref(),
+            Some("tasks")
+        );
+        assert_eq!(items_member("getX", None, &Map::new()), None);
+    }
+}
