@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::failure::Failure;
 use crate::cli::EmulatorArgs;
 use crate::emulator::{
-    Dataset, Emulator, EmulatorConfig, Faults, SAMPLE_USERS, SampleSpec, TlsIdentity,
+    Dataset, Emulator, EmulatorConfig, Faults, JobSettings, SAMPLE_USERS, SampleSpec, TlsIdentity,
 };
 
 /// Start the emulator, print where it listens and who can sign in, and serve.
@@ -35,6 +35,8 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         max_page: args.max_page.max(1),
         max_batch: args.max_batch.max(1),
         record_calls: false,
+        jobs: job_settings(args)?,
+        hidden_methods: args.hide_method.clone(),
         ..EmulatorConfig::default()
     };
     let emulator = Emulator::start(config).map_err(|e| Failure {
@@ -72,6 +74,20 @@ fn faults(args: &EmulatorArgs) -> Result<Faults, Failure> {
         spike_rate: args.spike_rate,
         spike: Duration::from_millis(args.spike_ms),
         reset_rate: args.reset_rate,
+    })
+}
+
+/// How background jobs behave, with the flags checked.
+fn job_settings(args: &EmulatorArgs) -> Result<JobSettings, Failure> {
+    if !(0.0..=1.0).contains(&args.job_fail_rate) {
+        return Err(Failure::usage("--job-fail-rate must be between 0 and 1"));
+    }
+    let duration = Duration::try_from_secs_f64(args.job_seconds)
+        .map_err(|_| Failure::usage("--job-seconds must be a number of seconds, 0 or more"))?;
+    Ok(JobSettings {
+        duration,
+        fail_rate: args.job_fail_rate,
+        fail_targets: args.job_fail_target.clone(),
     })
 }
 

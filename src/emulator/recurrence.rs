@@ -140,14 +140,20 @@ impl ScheduleDetails {
             }
             ScheduleType::Weekly => out.recurrence_days_of_week = Some(self.week_days()?),
             ScheduleType::Monthly => {
-                let day = self
-                    .recurrence_day_of_month
-                    .as_deref()
-                    .and_then(|d| d.trim().parse::<u32>().ok())
+                let text = self.recurrence_day_of_month.as_deref().ok_or_else(|| {
+                    WireError::new(
+                        code::SCHEDULE_DAY_OF_MONTH_MISSING,
+                        "a Monthly schedule needs recurrenceDayOfMonth (\"1\" to \"31\")",
+                    )
+                })?;
+                let day = text
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
                     .filter(|d| (1..=31).contains(d))
                     .ok_or_else(|| {
                         WireError::new(
-                            code::SCHEDULE_DAY_OF_MONTH_MISSING,
+                            code::NOT_A_DAY_OF_MONTH,
                             "recurrenceDayOfMonth must be \"1\" to \"31\"",
                         )
                     })?;
@@ -174,7 +180,12 @@ impl ScheduleDetails {
             let name = WEEK_DAYS
                 .iter()
                 .find(|w| w.eq_ignore_ascii_case(day))
-                .ok_or_else(missing)?;
+                .ok_or_else(|| {
+                    WireError::new(
+                        code::NOT_A_DAY_OF_WEEK,
+                        format!("\"{day}\" is not a day; use Sun, Mon, Tue, Wed, Thu, Fri or Sat"),
+                    )
+                })?;
             if !canonical.contains(name) {
                 canonical.push(name);
             }
@@ -347,7 +358,21 @@ mod tests {
                 ScheduleType::Weekly,
                 json!({"startTime": 0, "recurrenceDaysOfWeek": ["Funday"]})
             ),
+            Some(code::NOT_A_DAY_OF_WEEK)
+        );
+        assert_eq!(
+            check(
+                ScheduleType::Weekly,
+                json!({"startTime": 0, "recurrenceDaysOfWeek": []})
+            ),
             Some(code::SCHEDULE_DAYS_OF_WEEK_MISSING)
+        );
+        assert_eq!(
+            check(
+                ScheduleType::Monthly,
+                json!({"startTime": 0, "recurrenceDayOfMonth": "32"})
+            ),
+            Some(code::NOT_A_DAY_OF_MONTH)
         );
         assert_eq!(
             check(ScheduleType::Monthly, json!({"startTime": 0})),

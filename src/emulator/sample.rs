@@ -273,6 +273,7 @@ impl Generator {
                 schedules: BTreeMap::new(),
                 extract_tasks: BTreeMap::new(),
                 subscriptions: BTreeMap::new(),
+                background_jobs: BTreeMap::new(),
             },
             projects_by_site: Vec::new(),
             members_by_site: Vec::new(),

@@ -3,6 +3,7 @@
 //! a result object or an error; the HTTP layer knows nothing about individual methods.
 
 mod auth;
+mod background_jobs;
 mod content;
 mod params;
 mod schedules;
@@ -130,6 +131,12 @@ fn handler(method: &str) -> Option<Handler> {
         "createSchedule" => schedules::create,
         "updateSchedule" => schedules::update,
         "setEnabledStatusForSchedules" => schedules::set_enabled,
+        "setScheduleName" => schedules::set_name,
+        "deleteSchedules" => schedules::delete,
+        "runSchedules" => schedules::run,
+        "runServerSchedules" => schedules::run_server,
+        "getBackgroundJobs" => background_jobs::list,
+        "getBackgroundJobExtendedInfo" => background_jobs::extended_info,
         "getSubscriptions" => subscriptions::list,
         "setSubscriptionsSchedule" => subscriptions::set_schedule,
         "getWorkbooks" => content::workbooks,
@@ -156,7 +163,8 @@ pub(crate) fn answer(
     incoming: &Incoming,
     limits: &Limits,
 ) -> (Reply, Option<String>) {
-    let Some(handler) = handler(incoming.method) else {
+    let hidden = state.hidden_methods.iter().any(|m| m == incoming.method);
+    let Some(handler) = handler(incoming.method).filter(|_| !hidden) else {
         let message = format!("unknown method \"{}\"", incoming.method);
         return (
             Failure::http(400, code::UNKNOWN_METHOD, message).into(),
@@ -195,11 +203,13 @@ pub(crate) fn answer(
     if !incoming.method.starts_with("get") {
         state.generation += 1;
     }
+    let now = Utc::now();
+    state.advance(now);
     let call = Call {
         params: incoming.params,
         session,
         limits,
-        now: Utc::now(),
+        now,
         instant,
     };
     let reply = handler(state, &call).unwrap_or_else(Reply::from);
