@@ -4,6 +4,7 @@
 
 mod codes;
 mod envelope;
+pub mod schedule;
 
 pub use codes::code;
 pub use envelope::{RequestBody, WireError};
