@@ -8,8 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rhai::{Dynamic, Engine, exported_module};
 
 use super::api::vizportal_api;
+use super::file_api::file_api;
 use super::host::Host;
+use super::jobs_api::jobs_api;
 use super::output::output_api;
+use super::schedule_api::schedule_api;
 
 /// Sandbox limits; generous by default, configurable from the command line.
 #[derive(Debug, Clone)]
@@ -52,6 +55,9 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
     engine.disable_symbol("eval");
     engine.register_global_module(exported_module!(vizportal_api).into());
     engine.register_global_module(exported_module!(output_api).into());
+    engine.register_global_module(exported_module!(schedule_api).into());
+    engine.register_global_module(exported_module!(jobs_api).into());
+    engine.register_global_module(exported_module!(file_api).into());
     let out = host.clone();
     engine.on_print(move |text| out.print(text));
     engine.on_debug(|text, source, pos| match pos.line() {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::convert;
 use super::error::{batch_error, raise, summary_map, usage};
 use super::progress::Progress;
-use crate::vizportal::{Client, ConvertFn, SideTables};
+use crate::vizportal::{BatchSummary, Client, ConvertFn, SideTables};
 
 /// Where script output goes (stdout in the CLI, a buffer in tests).
 pub type Output = Arc<dyn Fn(&str) + Send + Sync>;
@@ -105,6 +105,39 @@ impl Host {
             .map_err(|e| raise(&e, pos))
     }
 
+    /// Every page of a list method called with `params` (`filter`, `order`), as maps.
+    pub fn list_with(
+        &self,
+        pos: Position,
+        method: &str,
+        items_key: &str,
+        params: &Value,
+    ) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
+        let client = self.client(pos)?;
+        let bar = Progress::start(self.progress, method);
+        let report = |done: usize, total: Option<usize>| bar.update(done, total);
+        let convert = |items: Vec<Value>, _: &SideTables| {
+            items.into_iter().map(convert::to_dynamic).collect()
+        };
+        client
+            .session()
+            .list_all(method, params, items_key, &convert, &report)
+            .map_err(|e| raise(&e, pos))
+    }
+
+    /// Call one method through the gate; its audit line carries `before`.
+    pub fn call_noting(
+        &self,
+        pos: Position,
+        method: &str,
+        params: Value,
+        before: Value,
+    ) -> Result<Value, Box<EvalAltResult>> {
+        self.client(pos)?
+            .call_noting(method, params, Some(before))
+            .map_err(|e| raise(&e, pos))
+    }
+
     /// Every item of a list method as an array of maps.
     pub fn list_items(
         &self,
@@ -117,6 +150,11 @@ impl Host {
         self.list(pos, method, items_key, filter, &plain)
     }
 
+    /// Whether progress bars are drawn.
+    pub fn shows_progress(&self) -> bool {
+        self.progress
+    }
+
     /// A batch method over `ids`, chunked; raises when any id failed.
     pub fn batch(
         &self,
@@ -125,15 +163,38 @@ impl Host {
         ids: &Dynamic,
         extra: serde_json::Map<String, Value>,
     ) -> Result<Map, Box<EvalAltResult>> {
+        let summary = self.batch_summary(pos, method, "ids", ids, extra, None)?;
+        Self::summary_or_error(method, &summary, pos)
+    }
+
+    /// A batch method's summary, not raised: ids go under `ids_key`, and each id's
+    /// values before the call (`before`, by id) go into the audit.
+    pub fn batch_summary(
+        &self,
+        pos: Position,
+        method: &str,
+        ids_key: &str,
+        ids: &Dynamic,
+        extra: serde_json::Map<String, Value>,
+        before: Option<&serde_json::Map<String, Value>>,
+    ) -> Result<BatchSummary, Box<EvalAltResult>> {
         let client = self.client(pos)?;
         let ids = convert::ids(ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
         let bar = Progress::start(self.progress && ids.len() > 1, method);
         let report = |done: usize, total: usize| bar.update(done, Some(total));
-        let summary = client.batch(method, ids, extra, &report);
+        Ok(client.batch_noting(method, ids_key, ids, extra, before, &report))
+    }
+
+    /// The summary map, or the error a batch with failed ids raises.
+    pub fn summary_or_error(
+        method: &str,
+        summary: &BatchSummary,
+        pos: Position,
+    ) -> Result<Map, Box<EvalAltResult>> {
         if summary.failed.is_empty() && summary.error.is_none() {
-            Ok(summary_map(&summary))
+            Ok(summary_map(summary))
         } else {
-            Err(batch_error(method, &summary, pos))
+            Err(batch_error(method, summary, pos))
         }
     }
 }

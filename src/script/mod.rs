@@ -7,10 +7,13 @@ mod diagnostic;
 mod docs;
 mod engine;
 mod error;
+mod file_api;
 mod host;
+mod jobs_api;
 mod output;
 mod progress;
 mod runner;
+mod schedule_api;
 pub mod table;
 
 pub use convert::{to_dynamic, to_json};

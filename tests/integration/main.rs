@@ -10,6 +10,8 @@ mod hostile;
 mod load;
 mod repl;
 mod repl_terminal;
+mod run_and_wait;
+mod schedule_functions;
 mod scripts;
 mod secrets;
 mod support;

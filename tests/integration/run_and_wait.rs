@@ -1,0 +1,382 @@
+//! Running tasks and schedules and waiting for their jobs: the right jobs are reported
+//! as failed, each task runs once, the call returns only once every job has finished (or
+//! the timeout passed), and a server without `getBackgroundJobs` is waited on through
+//! `lastRunAt`.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::Value;
+use vizscript::emulator::{Dataset, Emulator, JobSettings};
+
+use crate::support::*;
+
+/// Up to `n` tasks of site 1 whose targets have distinct names: (id, target name).
+fn tasks_with_distinct_targets(data: &Dataset, n: usize) -> Vec<(String, String)> {
+    let state = data.to_json();
+    let name_of = |kind: &str, id: &Value| {
+        let table = if kind == "Workbook" {
+            "workbooks"
+        } else {
+            "datasources"
+        };
+        state[table]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["id"] == *id)
+            .unwrap()["name"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let mut seen = BTreeSet::new();
+    state["extractTasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let kind = t["targetType"].as_str().unwrap();
+            (
+                t["id"].as_str().unwrap().to_owned(),
+                name_of(kind, &t["targetId"]),
+            )
+        })
+        .filter(|(_, name)| seen.insert(name.to_lowercase()))
+        .take(n)
+        .collect()
+}
+
+fn start(data: Dataset, jobs: JobSettings, hidden: &[&str]) -> Emulator {
+    emulator_with(|c| {
+        c.dataset = data;
+        c.jobs = jobs;
+        c.hidden_methods = hidden.iter().map(|m| m.to_string()).collect();
+    })
+}
+
+/// Runs `script`; returns the first output line and the JSON printed after it.
+fn run_printing(emu: &Emulator, script: &str) -> (String, Value) {
+    let (_dir, path) = script_file(script);
+    let (code, out, err) = run(vizscript(emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let (first, rest) = out.split_once('\n').unwrap();
+    (first.to_owned(), serde_json::from_str(rest).unwrap())
+}
+
+fn id_list(ids: &[&String]) -> String {
+    ids.iter()
+        .map(|id| format!("\"{id}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn run_counts(emu: &Emulator) -> Vec<(String, i64)> {
+    tasks(emu)
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_owned(),
+                t["runCount"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn waiting_reports_the_failed_jobs_runs_each_task_once_and_ends_after_the_last_job() {
+    let data = one_site(60, 6);
+    let chosen = tasks_with_distinct_targets(&data, 6);
+    let fail_targets = vec![chosen[1].1.clone(), chosen[4].1.clone()];
+    let fails = |name: &str| {
+        fail_targets
+            .iter()
+            .any(|p| name.to_lowercase().contains(&p.to_lowercase()))
+    };
+    let expected_failed: BTreeSet<String> = chosen
+        .iter()
+        .filter(|(_, name)| fails(name))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let jobs = JobSettings {
+        duration: Duration::from_millis(1500),
+        fail_rate: 0.0,
+        fail_targets,
+    };
+    let emu = start(data, jobs, &[]);
+    let ids: Vec<&String> = chosen.iter().map(|(id, _)| id).collect();
+    let script = format!(
+        r#"let r = run_extract_tasks([{}], #{{ wait: true, timeout: 60 }});
+        print(now_utc());
+        r.listed_failures = jobs(#{{ status: "Failed" }}).map(|j| j.jobId);
+        r.listed = jobs().map(|j| j.jobRequestedTime);
+        print(to_json(r));"#,
+        id_list(&ids)
+    );
+    let (returned_at, r) = run_printing(&emu, &script);
+
+    assert_eq!(
+        (r["timed_out"].as_bool(), r["success_known"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(r["requested"], 6);
+    let failed: BTreeSet<String> = r["failed_jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["taskId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(failed, expected_failed);
+    let state = emu.state();
+    let state_jobs = state["backgroundJobs"].as_array().unwrap();
+    assert_eq!(state_jobs.len(), 6, "one job per task");
+    let reported = r["jobs"].as_array().unwrap();
+    assert_eq!(reported.len(), 6);
+    for job in reported {
+        let task = job["taskId"].as_str().unwrap();
+        let actual = state_jobs.iter().find(|j| j["id"] == job["jobId"]).unwrap();
+        assert_eq!(actual["taskId"], task, "the job found is the task's own");
+        let failed = expected_failed.contains(task);
+        let (status, outcome) = if failed {
+            ("Failed", "failed")
+        } else {
+            ("Completed", "succeeded")
+        };
+        assert_eq!(
+            (job["status"].as_str(), job["outcome"].as_str()),
+            (Some(status), Some(outcome))
+        );
+        let finished =
+            chrono::DateTime::parse_from_rfc3339(actual["requestedAt"].as_str().unwrap()).unwrap()
+                + chrono::TimeDelta::milliseconds(actual["durationMs"].as_i64().unwrap());
+        let returned = chrono::DateTime::parse_from_rfc3339(&returned_at).unwrap();
+        assert!(
+            returned >= finished,
+            "returned {returned} before the job ended at {finished}"
+        );
+    }
+    for (id, count) in run_counts(&emu) {
+        let expected = i64::from(ids.contains(&&id));
+        assert_eq!(count, expected, "task {id} ran {count} times");
+    }
+    let listed_failures: BTreeSet<String> = r["listed_failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    let failed_job_ids: BTreeSet<String> = r["failed_jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["jobId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        listed_failures, failed_job_ids,
+        "jobs(filter) lists the failed jobs"
+    );
+    let times: Vec<&str> = r["listed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    let mut newest_first = times.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, newest_first);
+}
+
+#[test]
+fn a_wait_that_runs_out_of_time_says_so() {
+    let data = one_site(30, 6);
+    let chosen = tasks_with_distinct_targets(&data, 3);
+    let jobs = JobSettings {
+        duration: Duration::from_secs(120),
+        ..JobSettings::default()
+    };
+    let emu = start(data, jobs, &[]);
+    let ids: Vec<&String> = chosen.iter().map(|(id, _)| id).collect();
+    let script = format!(
+        r#"let r = run_extract_tasks([{}], #{{ wait: true, timeout: 1.5 }});
+        print("done");
+        print(to_json(r));"#,
+        id_list(&ids)
+    );
+    let started = std::time::Instant::now();
+    let (_, r) = run_printing(&emu, &script);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(r["timed_out"], true);
+    assert_eq!(r["failed_jobs"].as_array().unwrap().len(), 0);
+    let statuses: Vec<(&str, &str)> = r["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["status"].as_str().unwrap(),
+                j["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses, vec![("Pending", "running"); 3]);
+    assert!(
+        tasks(&emu)
+            .iter()
+            .filter(|t| ids.contains(&&t["id"].as_str().unwrap().to_owned()))
+            .all(|t| t["runCount"] == 1)
+    );
+}
+
+#[test]
+fn without_background_jobs_the_wait_watches_last_run_at_and_success_is_unknown() {
+    let data = one_site(30, 6);
+    let chosen = tasks_with_distinct_targets(&data, 3);
+    let jobs = JobSettings {
+        duration: Duration::from_millis(1200),
+        fail_rate: 0.0,
+        fail_targets: vec![chosen[0].1.clone()],
+    };
+    let emu = start(data, jobs, &["getBackgroundJobs"]);
+    let ids: Vec<&String> = chosen.iter().map(|(id, _)| id).collect();
+    let script = format!(
+        r#"let r = run_extract_tasks([{}], #{{ wait: true, timeout: 60 }});
+        print(now_utc());
+        print(to_json(r));"#,
+        id_list(&ids)
+    );
+    let (returned_at, r) = run_printing(&emu, &script);
+    assert_eq!(
+        (r["timed_out"].as_bool(), r["success_known"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert!(
+        r["note"].as_str().unwrap().contains("getBackgroundJobs"),
+        "{r}"
+    );
+    assert_eq!(
+        r["failed_jobs"].as_array().unwrap().len(),
+        0,
+        "failures cannot be seen"
+    );
+    let returned = chrono::DateTime::parse_from_rfc3339(&returned_at).unwrap();
+    for job in r["jobs"].as_array().unwrap() {
+        assert_eq!(
+            (job["status"].as_str(), job["outcome"].as_str()),
+            (Some("Ran"), Some("unknown"))
+        );
+        let task = task(&emu, job["taskId"].as_str().unwrap());
+        assert_eq!(job["lastRunAt"], task["lastRunAt"]);
+        assert_eq!(task["runCount"], 1);
+        let ran =
+            chrono::DateTime::parse_from_rfc3339(task["lastRunAt"].as_str().unwrap()).unwrap();
+        assert!(returned >= ran);
+    }
+}
+
+#[test]
+fn run_schedules_waits_for_every_task_of_the_schedule() {
+    let data = one_site(40, 6);
+    let jobs = JobSettings {
+        duration: Duration::from_millis(800),
+        ..JobSettings::default()
+    };
+    let emu = start(data, jobs, &[]);
+    let all = tasks(&emu);
+    let schedule = all[0]["scheduleId"].as_str().unwrap().to_owned();
+    let on_schedule: BTreeSet<String> = all
+        .iter()
+        .filter(|t| t["scheduleId"] == schedule.as_str())
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    let script = format!(
+        r#"let r = run_schedules("{schedule}", #{{ wait: true, timeout: 60 }});
+        print("done");
+        print(to_json(r));"#
+    );
+    let (_, r) = run_printing(&emu, &script);
+    assert_eq!(r["timed_out"], false);
+    let reported: BTreeSet<String> = r["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["taskId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(reported, on_schedule);
+    assert!(
+        r["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["status"] == "Completed")
+    );
+    let state = emu.state();
+    let jobs = state["backgroundJobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), on_schedule.len());
+    assert!(
+        jobs.iter()
+            .all(|j| on_schedule.contains(j["taskId"].as_str().unwrap()))
+    );
+}
+
+#[test]
+fn refresh_and_wait_runs_the_stale_tasks_once_and_fails_on_a_failed_job() {
+    let data = one_site(40, 6);
+    let state = data.to_json();
+    let now = chrono::Utc::now();
+    let stale: BTreeSet<String> = state["extractTasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| match t["lastRunAt"].as_str() {
+            Some(at) => {
+                let at = chrono::DateTime::parse_from_rfc3339(at).unwrap().to_utc();
+                (now - at).num_minutes() > 24 * 60
+            }
+            None => true,
+        })
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    let named: Vec<(String, String)> = tasks_with_distinct_targets(&data, 60)
+        .into_iter()
+        .filter(|(id, _)| stale.contains(id))
+        .collect();
+    let failing = named[0].1.clone();
+    let jobs = JobSettings {
+        duration: Duration::from_millis(600),
+        fail_rate: 0.0,
+        fail_targets: vec![failing.clone()],
+    };
+    let emu = start(data, jobs, &[]);
+    let script = example("refresh_and_wait.rhai");
+    let (code, out, err) = run(vizscript(&emu), &["run", &script, "--", "24", "60"]);
+    assert_eq!(code, 1, "a failed job fails the run: {out}{err}");
+    let failed = emu.state()["backgroundJobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["outcome"] == "Failed")
+        .count();
+    assert!(failed >= 1);
+    assert!(
+        out.contains(&format!(
+            "Ran {} tasks: {} finished, {failed} failed.",
+            stale.len(),
+            stale.len()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&failing),
+        "the failure table names the target: {out}"
+    );
+    assert!(err.contains("jobs failed"), "{err}");
+    for (id, count) in run_counts(&emu) {
+        assert_eq!(count, i64::from(stale.contains(&id)), "task {id}");
+    }
+    let (code, out, err) = run(vizscript(&emu), &["run", &script, "--", "24", "60"]);
+    assert_eq!(
+        (code, out.trim()),
+        (0, "No task older than 24.0 hours."),
+        "{err}"
+    );
+}
