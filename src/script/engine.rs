@@ -11,6 +11,7 @@ use super::api::vizportal_api;
 use super::file_api::file_api;
 use super::host::Host;
 use super::jobs_api::jobs_api;
+use super::load_api::load_api;
 use super::output::output_api;
 use super::schedule_api::schedule_api;
 
@@ -58,6 +59,7 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
     engine.register_global_module(exported_module!(schedule_api).into());
     engine.register_global_module(exported_module!(jobs_api).into());
     engine.register_global_module(exported_module!(file_api).into());
+    engine.register_global_module(exported_module!(load_api).into());
     let out = host.clone();
     engine.on_print(move |text| out.print(text));
     engine.on_debug(|text, source, pos| match pos.line() {

@@ -2,6 +2,7 @@
 //! gated client. Knows nothing of HTTP; every call goes through [`crate::vizportal::Client`].
 
 mod api;
+mod chart;
 mod convert;
 mod diagnostic;
 mod docs;
@@ -10,10 +11,12 @@ mod error;
 mod file_api;
 mod host;
 mod jobs_api;
+mod load_api;
 mod output;
 mod progress;
 mod runner;
 mod schedule_api;
+mod schedule_runs;
 pub mod table;
 
 pub use convert::{to_dynamic, to_json};

@@ -8,6 +8,7 @@ mod emulator_protocol;
 mod faults;
 mod hostile;
 mod load;
+mod load_chart;
 mod repl;
 mod repl_terminal;
 mod run_and_wait;
