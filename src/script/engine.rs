@@ -60,6 +60,7 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
     engine.register_global_module(exported_module!(jobs_api).into());
     engine.register_global_module(exported_module!(file_api).into());
     engine.register_global_module(exported_module!(load_api).into());
+    host.watch_cancel(cancel.clone());
     let out = host.clone();
     engine.on_print(move |text| out.print(text));
     engine.on_debug(|text, source, pos| match pos.line() {

@@ -2,7 +2,8 @@
 //! server is connected, e.g. for `vizscript functions`), the output sink for `print` and
 //! `table`, and whether to draw progress bars.
 
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
 
 use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext, Position};
 use serde_json::Value;
@@ -20,6 +21,8 @@ pub struct Host {
     client: Option<Arc<Client>>,
     output: Output,
     progress: bool,
+    /// Set by Ctrl-C; long waits inside a function look at it.
+    cancel: OnceLock<Arc<AtomicBool>>,
 }
 
 impl Host {
@@ -29,7 +32,20 @@ impl Host {
             client,
             output,
             progress,
+            cancel: OnceLock::new(),
         })
+    }
+
+    /// The flag that Ctrl-C sets for the engine this host serves.
+    pub fn watch_cancel(&self, cancel: Arc<AtomicBool>) {
+        let _ = self.cancel.set(cancel);
+    }
+
+    /// True once the run was interrupted.
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .get()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The host installed in the engine running this call.

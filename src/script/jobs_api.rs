@@ -86,7 +86,7 @@ use crate::script::convert;
 use crate::script::error::{batch_error, raise, summary_map, usage};
 use crate::script::host::Host;
 use crate::script::progress::Progress;
-use crate::vizportal::{BatchSummary, JobReport, WaitOutcome, WaitPlan, WatchedTask};
+use crate::vizportal::{BatchSummary, JobReport, WaitHooks, WaitOutcome, WaitPlan, WatchedTask};
 
 type Out<T> = Result<T, Box<EvalAltResult>>;
 
@@ -165,7 +165,7 @@ fn run_tasks(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<Map> 
     let id_values: Array = wanted.iter().map(|id| Dynamic::from(id.clone())).collect();
     filter.insert("id".into(), Dynamic::from_array(id_values));
     let tasks = tasks_with_names(ctx, Some(&filter))?;
-    run_and_wait(&host, pos, method, ids, &tasks, timeout)
+    run_and_wait(&host, pos, (method, "id"), ids, &tasks, timeout)
 }
 
 fn run_schedules(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<Map> {
@@ -180,51 +180,59 @@ fn run_schedules(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<M
     let id_values: Array = wanted.iter().map(|id| Dynamic::from(id.clone())).collect();
     filter.insert("scheduleId".into(), Dynamic::from_array(id_values));
     let tasks = tasks_with_names(ctx, Some(&filter))?;
-    run_and_wait(&host, pos, method, ids, &tasks, timeout)
+    run_and_wait(&host, pos, (method, "scheduleId"), ids, &tasks, timeout)
 }
 
-/// Sends the run, then follows the jobs of `tasks` (only those of succeeded ids when
-/// the run names tasks).
+/// Sends the run, then follows the jobs of those `tasks` whose `run_key` field (`id` for
+/// a run of tasks, `scheduleId` for a run of schedules) names an id the run accepted.
 fn run_and_wait(
     host: &Host,
     pos: Position,
-    method: &str,
+    (method, run_key): (&str, &str),
     ids: &Dynamic,
     tasks: &[Dynamic],
     timeout: Duration,
 ) -> Out<Map> {
     let since = chrono::Utc::now();
     let summary = host.batch_summary(pos, method, "ids", ids, serde_json::Map::new(), None)?;
-    let watched: Vec<WatchedTask> = tasks
-        .iter()
-        .filter_map(watched_task)
-        .filter(|t| method != "runExtractTasks" || summary.succeeded.contains(&t.id))
-        .filter(|_| !summary.dry_run && !summary.succeeded.is_empty())
-        .collect();
+    let watched: Vec<WatchedTask> = if summary.dry_run {
+        Vec::new()
+    } else {
+        tasks
+            .iter()
+            .filter_map(|task| {
+                let map = task.read_lock::<Map>()?;
+                let run_id = map.get(run_key).map(|v| v.to_string())?;
+                summary
+                    .succeeded
+                    .contains(&run_id)
+                    .then(|| watched_task(&map))
+            })
+            .collect()
+    };
     let outcome = if watched.is_empty() {
         None
     } else {
         let client = host.client(pos)?;
         let bar = Progress::start(host.shows_progress(), "waiting for jobs");
-        let report = |done: usize, total: usize| bar.update(done, Some(total));
+        let hooks = WaitHooks {
+            progress: &|done: usize, total: usize| bar.update(done, Some(total)),
+            cancelled: &|| host.cancelled(),
+        };
         let plan = WaitPlan::with_timeout(timeout);
-        Some(
-            client
-                .wait_for_jobs(watched, since, &plan, &report)
-                .map_err(|e| raise(&e, pos))?,
-        )
+        let outcome = client.wait_for_jobs(watched, since, &plan, &hooks);
+        Some(outcome.map_err(|e| raise(&e, pos))?)
     };
     finish(method, &summary, outcome.as_ref(), pos)
 }
 
-fn watched_task(task: &Dynamic) -> Option<WatchedTask> {
-    let map = task.read_lock::<Map>()?;
-    let field = |key: &str| map.get(key).map(|v| v.to_string()).unwrap_or_default();
-    Some(WatchedTask {
+fn watched_task(task: &Map) -> WatchedTask {
+    let field = |key: &str| task.get(key).map(|v| v.to_string()).unwrap_or_default();
+    WatchedTask {
         id: field("id"),
         target_name: field("targetName"),
         target_type: field("targetType"),
-    })
+    }
 }
 
 /// The summary with the wait's results; raised when any id of the run failed.

@@ -85,8 +85,16 @@ impl WaitPlan {
     }
 }
 
-/// Reports progress: `(finished, total)`.
-pub type WaitProgress<'a> = &'a dyn Fn(usize, usize);
+/// What a wait reports to and asks of its caller.
+pub struct WaitHooks<'a> {
+    /// Progress: `(finished, total)`.
+    pub progress: &'a dyn Fn(usize, usize),
+    /// True when the wait should end now (Ctrl-C); it ends as if timed out.
+    pub cancelled: &'a dyn Fn() -> bool,
+}
+
+/// Longest sleep between two looks at [`WaitHooks::cancelled`].
+const CANCEL_CHECK: Duration = Duration::from_millis(200);
 
 impl Client {
     /// Follow the jobs of `tasks`, run at `since`, until all have finished or the plan's
@@ -96,7 +104,7 @@ impl Client {
         tasks: Vec<WatchedTask>,
         since: DateTime<Utc>,
         plan: &WaitPlan,
-        progress: WaitProgress<'_>,
+        hooks: &WaitHooks<'_>,
     ) -> Result<WaitOutcome, VizportalError> {
         let since = since - TimeDelta::from_std(CLOCK_MARGIN).unwrap_or_default();
         let mut watch = Watch::new(tasks);
@@ -107,13 +115,13 @@ impl Client {
                 let reason = e.to_string();
                 let mut poll = |watch: &mut Watch| self.poll_last_run(watch, since);
                 poll(&mut watch)?;
-                let mut outcome = repeat_until_done(watch, plan, progress, &mut poll)?;
+                let mut outcome = repeat_until_done(watch, plan, hooks, &mut poll)?;
                 outcome.success_known = false;
                 outcome.fallback_reason = Some(reason);
                 Ok(outcome)
             }
             Err(e) => Err(e),
-            Ok(()) => repeat_until_done(watch, plan, progress, &mut poll),
+            Ok(()) => repeat_until_done(watch, plan, hooks, &mut poll),
         }
     }
 
@@ -284,25 +292,24 @@ impl Watch {
 fn repeat_until_done(
     mut watch: Watch,
     plan: &WaitPlan,
-    progress: WaitProgress<'_>,
+    hooks: &WaitHooks<'_>,
     poll: &mut dyn FnMut(&mut Watch) -> Result<(), VizportalError>,
 ) -> Result<WaitOutcome, VizportalError> {
     let deadline = Instant::now() + plan.timeout;
     let mut delay = plan.first_delay;
     let total = watch.reports.len();
-    progress(watch.finished(), total);
+    (hooks.progress)(watch.finished(), total);
     let timed_out = loop {
         if watch.finished() == total {
             break false;
         }
         let now = Instant::now();
-        if now >= deadline {
+        if now >= deadline || !pause(delay.min(deadline - now), hooks.cancelled) {
             break true;
         }
-        std::thread::sleep(delay.min(deadline - now));
         delay = (delay * 2).min(plan.max_delay);
         poll(&mut watch)?;
-        progress(watch.finished(), total);
+        (hooks.progress)(watch.finished(), total);
     };
     Ok(WaitOutcome {
         reports: watch.reports,
@@ -310,6 +317,21 @@ fn repeat_until_done(
         success_known: true,
         fallback_reason: None,
     })
+}
+
+/// Sleeps `length` in short slices; false when `cancelled` said stop.
+fn pause(length: Duration, cancelled: &dyn Fn() -> bool) -> bool {
+    let until = Instant::now() + length;
+    loop {
+        if cancelled() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        std::thread::sleep((until - now).min(CANCEL_CHECK));
+    }
 }
 
 fn text(value: &Value) -> Option<String> {

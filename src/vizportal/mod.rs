@@ -22,7 +22,7 @@ pub use audit::AuditLog;
 pub use client::{BatchSummary, Client, ItemFailure, PlannedCall};
 pub use crypto::encrypt_password;
 pub use error::{LoginFailure, VizportalError};
-pub use job_wait::{CLOCK_MARGIN, JobReport, WaitOutcome, WaitPlan, WatchedTask};
+pub use job_wait::{CLOCK_MARGIN, JobReport, WaitHooks, WaitOutcome, WaitPlan, WatchedTask};
 pub use jobs::{JobState, classify as classify_job_status};
 pub use listing::{ConvertFn, ProgressFn, SideTables};
 pub use method::MethodKind;

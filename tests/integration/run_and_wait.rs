@@ -380,3 +380,127 @@ fn refresh_and_wait_runs_the_stale_tasks_once_and_fails_on_a_failed_job() {
         "{err}"
     );
 }
+
+#[test]
+fn ctrl_c_ends_a_long_wait_promptly() {
+    let data = one_site(20, 6);
+    let chosen = tasks_with_distinct_targets(&data, 2);
+    let jobs = JobSettings {
+        duration: Duration::from_secs(600),
+        ..JobSettings::default()
+    };
+    let emu = start(data, jobs, &[]);
+    let ids: Vec<&String> = chosen.iter().map(|(id, _)| id).collect();
+    let script = format!(
+        "print(\"started\");\nrun_extract_tasks([{}], #{{ wait: true, timeout: 600 }});\nprint(\"not reached\");\n",
+        id_list(&ids)
+    );
+    let (_dir, path) = script_file(&script);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vizscript"))
+        .env("TABLEAU_SERVER", emu.url())
+        .env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin")
+        .env("NO_PROXY", "*")
+        .args(["run", &path])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line, "started\n");
+    // The wait has begun once the run reached the emulator.
+    let started = std::time::Instant::now();
+    while !tasks(&emu).iter().any(|t| t["runCount"] == 1) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run never came"
+        );
+        std::thread::yield_now();
+    }
+    let interrupted = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        interrupted.elapsed()
+    );
+    let rest = String::from_utf8_lossy(&output.stdout);
+    assert!(!rest.contains("not reached"), "{rest}");
+}
+
+#[test]
+fn schedules_whose_time_has_come_fire_unless_disabled() {
+    let mut data = one_site(40, 6).to_json();
+    let past = (chrono::Utc::now() - chrono::TimeDelta::minutes(5))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    let extract: Vec<String> = data["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["scheduledAction"] == "Extract")
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .take(2)
+        .collect();
+    for s in data["schedules"].as_array_mut().unwrap() {
+        if extract.contains(&s["id"].as_str().unwrap().to_owned()) {
+            s["runNextAt"] = past.clone().into();
+        }
+        if s["id"] == extract[1].as_str() {
+            s["enabled"] = false.into();
+        }
+    }
+    let emu = start(
+        Dataset::from_json(data).unwrap(),
+        JobSettings::default(),
+        &[],
+    );
+    let state = emu.state();
+    let on = |schedule: &str| -> BTreeSet<String> {
+        state["extractTasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["scheduleId"] == schedule)
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!on(&extract[0]).is_empty() && !on(&extract[1]).is_empty());
+    let fired: BTreeSet<String> = state["backgroundJobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["taskId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        fired,
+        on(&extract[0]),
+        "the enabled schedule ran its tasks, the disabled one none"
+    );
+    let schedule = state["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == extract[0].as_str())
+        .unwrap();
+    let next =
+        chrono::DateTime::parse_from_rfc3339(schedule["runNextAt"].as_str().unwrap()).unwrap();
+    assert!(
+        next > chrono::Utc::now(),
+        "runNextAt moved on to the next run: {next}"
+    );
+    let state_again = emu.state();
+    assert_eq!(
+        state_again["backgroundJobs"].as_array().unwrap().len(),
+        fired.len(),
+        "a schedule fires once per run time"
+    );
+}
