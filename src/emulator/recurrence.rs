@@ -8,16 +8,10 @@ use serde_json::Value;
 
 use super::entities::ScheduleType;
 use super::lenient;
+use crate::wire::schedule::{
+    DAY_MINUTES, HOURLY_RECURRENCE_MINUTES as HOURLY_INTERVALS, WEEK_DAYS,
+};
 use crate::wire::{WireError, code};
-
-/// Minutes in a day; `startTime` is below it, `endTime` at most it.
-const DAY_MINUTES: u32 = 24 * 60;
-
-/// The intervals an hourly schedule may repeat at (minutes).
-const HOURLY_INTERVALS: &[u32] = &[15, 30, 60, 120, 240, 360, 480, 720];
-
-/// Week days as the protocol spells them, Sunday first.
-const WEEK_DAYS: &[&str] = &["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
 /// A schedule's `scheduleDetails`: which fields are present depends on the type
 /// (Hourly: start, end, recurrenceMinutes; Daily: start; Weekly: start, days; Monthly:

@@ -133,9 +133,11 @@ impl Client {
             let Some(id) = job.get("jobId").and_then(text) else {
                 continue;
             };
-            if !watch.claimed.contains(&id) && watch.unmatched() > 0 {
-                let name = self.content_of(job, &id, &mut watch.names);
-                watch.claim(&id, name);
+            if !watch.claimed.contains(&id)
+                && watch.unmatched() > 0
+                && let Some(content) = self.content_of(job, &id)
+            {
+                watch.claim(&id, content);
             }
         }
         let by_id: HashMap<String, &Map<String, Value>> = jobs
@@ -155,32 +157,32 @@ impl Client {
     }
 
     /// The name and type of what a job refreshes: from the job itself when it says,
-    /// else from `getBackgroundJobExtendedInfo` (asked once per job).
-    fn content_of(
-        &self,
-        job: &Map<String, Value>,
-        id: &str,
-        names: &mut HashMap<String, Content>,
-    ) -> Content {
-        if let Some(known) = names.get(id) {
-            return known.clone();
-        }
+    /// else from `getBackgroundJobExtendedInfo`. `None` when that call failed on the
+    /// way (the job is looked at again next poll); a server that refuses it is not asked
+    /// again for this job.
+    fn content_of(&self, job: &Map<String, Value>, id: &str) -> Option<Content> {
         let from = |m: &Map<String, Value>| Content {
             name: m.get("contentName").and_then(text),
             kind: m.get("contentType").and_then(text),
             description: job.get("jobDescription").and_then(text),
         };
-        let mut content = from(job);
-        if content.name.is_none() {
-            let params = json!({ "backgroundJobId": id });
-            match self.session().call("getBackgroundJobExtendedInfo", &params) {
-                Ok(Value::Object(info)) => content = from(&info),
-                Ok(_) => {}
-                Err(e) => tracing::info!("job {id}: no extended info ({e})"),
+        let content = from(job);
+        if content.name.is_some() {
+            return Some(content);
+        }
+        let params = json!({ "backgroundJobId": id });
+        match self.session().call("getBackgroundJobExtendedInfo", &params) {
+            Ok(Value::Object(info)) => Some(from(&info)),
+            Ok(_) => Some(content),
+            Err(e @ (VizportalError::Api { .. } | VizportalError::Http { .. })) => {
+                tracing::info!("job {id}: no extended info ({e})");
+                Some(content)
+            }
+            Err(e) => {
+                tracing::info!("job {id}: extended info failed ({e}); trying again next poll");
+                None
             }
         }
-        names.insert(id.to_string(), content.clone());
-        content
     }
 
     /// The fallback's look: which tasks' `lastRunAt` has passed the run time.
@@ -216,7 +218,7 @@ impl Client {
 }
 
 /// What a job refreshes, as far as the server said.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 struct Content {
     name: Option<String>,
     kind: Option<String>,
@@ -230,7 +232,6 @@ struct Watch {
     job_ids: Vec<Option<String>>,
     /// Jobs already looked at (matched or not), so each is named once.
     claimed: HashSet<String>,
-    names: HashMap<String, Content>,
 }
 
 impl Watch {
@@ -249,7 +250,6 @@ impl Watch {
             job_ids: vec![None; reports.len()],
             reports,
             claimed: HashSet::new(),
-            names: HashMap::new(),
         }
     }
 

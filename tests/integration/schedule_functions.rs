@@ -173,6 +173,10 @@ fn bad_fields_are_refused_naming_the_field_before_anything_is_sent() {
         }
         try { update_schedule("1", #{ priority: -5 }); } catch (e) { print(`${e.kind}: ${e.message}`); }
         try { create_extract_tasks("Flow", ["1"], "1"); } catch (e) { print(`${e.kind}: ${e.message}`); }
+        try { create_extract_tasks("Workbook", ["1"], "1", #{ incremetal: true }); } catch (e) { print(`${e.kind}: ${e.message}`); }
+        try { run_extract_tasks(["1"], #{ wiat: true }); } catch (e) { print(`${e.kind}: ${e.message}`); }
+        try { run_extract_tasks(["1"], #{ wait: true, timeout: 0 }); } catch (e) { print(`${e.kind}: ${e.message}`); }
+        try { run_schedules(["1"], #{ wait: "yes" }); } catch (e) { print(`${e.kind}: ${e.message}`); }
     "#;
     emu.reset_stats();
     let (code, out, err) = run_script(&emu, script, &[]);
@@ -190,13 +194,17 @@ fn bad_fields_are_refused_naming_the_field_before_anything_is_sent() {
         "usage: create_schedule: name: must be a non-empty string, not \"\"",
         "usage: update_schedule: priority: must be an integer from 1 (runs first) to 100, not -5",
         "usage: create_extract_tasks: target_type must be one of Workbook, Datasource, not \"Flow\"",
+        "usage: create_extract_tasks: unknown option `incremetal`; the option is `incremental`",
+        "usage: run_extract_tasks: unknown option `wiat`; the options are `wait` and `timeout`",
+        "usage: run_extract_tasks: timeout must be a number of seconds above 0",
+        "usage: run_schedules: wait must be true or false",
     ];
     assert_eq!(out.lines().collect::<Vec<_>>(), expected);
     let sent: Vec<String> = emu.calls().into_iter().map(|c| c.method).collect();
     assert!(
         !sent
             .iter()
-            .any(|m| m == "createSchedule" || m == "updateSchedule" || m == "createExtractTasks"),
+            .any(|m| m.starts_with("create") || m.starts_with("update") || m.starts_with("run")),
         "{sent:?}"
     );
 }
@@ -355,13 +363,15 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
         delete_schedules("3");
         run_schedules("1");
         create_extract_tasks("Workbook", ["1"], "1");
+        let waited = run_extract_tasks(["1", "2"], #{ wait: true, timeout: 5 });
+        print(`${waited.dry_run} ${waited.jobs.len()} ${waited.timed_out}`);
     "#;
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let audit_arg = audit.to_str().unwrap();
     let (code, out, err) = run_script(&emu, script, &["--dry-run", "--audit", audit_arg]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), "true");
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["true", "true 0 false"]);
     assert_eq!(
         emu.state()["schedules"],
         before["schedules"],
@@ -385,7 +395,8 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
             "setEnabledStatusForSchedules",
             "deleteSchedules",
             "runSchedules",
-            "createExtractTasks"
+            "createExtractTasks",
+            "runExtractTasks"
         ],
         "{err}"
     );
@@ -394,7 +405,7 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 8);
+    assert_eq!(lines.len(), 9);
     assert!(lines.iter().all(|l| l["outcome"] == "dry_run"));
     let schedule_1 = schedule_row(&emu, "1");
     assert_eq!(
@@ -425,7 +436,7 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
     let text = std::fs::read_to_string(&audit).unwrap();
     let applied: Vec<Value> = text
         .lines()
-        .skip(8)
+        .skip(9)
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(applied.len(), 2);
