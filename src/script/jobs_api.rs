@@ -37,9 +37,11 @@ pub mod jobs_api {
     /// Run extract tasks now; with `#{wait: true}` also wait until their jobs have
     /// finished (`timeout` in seconds, default 1800). The server hands back no job ids,
     /// so each task's job is found among the site's extract jobs requested since the
-    /// run, by the name of what it refreshes. Polls back off from 1 s to 15 s: 100 tasks
-    /// over 10 minutes cost at most 44 polls plus one name lookup per job (about 144
-    /// requests). A progress bar shows on a terminal.
+    /// run, by the name of what it refreshes. Polls back off from 1 s to 15 s, so 10
+    /// minutes cost at most 44 polls (one page each while fewer than 250 extract jobs
+    /// were requested on the site since the run), plus one name lookup per job: 100 tasks
+    /// on an otherwise quiet site cost at most 146 requests, the run and the read of the
+    /// tasks included. A progress bar shows on a terminal; Ctrl-C ends the wait.
     ///
     /// Returns the summary plus `jobs` (one per task run: `taskId`, `targetName`,
     /// `targetType`, `status`, `outcome` and the job's own fields), `failed_jobs`,
@@ -83,7 +85,7 @@ use serde_json::json;
 
 use crate::script::api::tasks_with_names;
 use crate::script::convert;
-use crate::script::error::{batch_error, raise, summary_map, usage};
+use crate::script::error::{batch_error, raise, summary_map, usage, with_fields};
 use crate::script::host::Host;
 use crate::script::progress::Progress;
 use crate::vizportal::{BatchSummary, JobReport, WaitHooks, WaitOutcome, WaitPlan, WatchedTask};
@@ -276,15 +278,7 @@ fn finish(
         map.extend(extra);
         return Ok(map);
     }
-    let error = batch_error(method, summary, pos);
-    match *error {
-        EvalAltResult::ErrorRuntime(value, pos) => {
-            let mut map = value.try_cast::<Map>().unwrap_or_default();
-            map.extend(extra);
-            Err(EvalAltResult::ErrorRuntime(Dynamic::from_map(map), pos).into())
-        }
-        other => Err(other.into()),
-    }
+    Err(with_fields(*batch_error(method, summary, pos), extra))
 }
 
 /// One task's job as scripts see it: the job's wire fields, plus the task and outcome.

@@ -111,7 +111,9 @@ pub mod schedule_api {
     /// Create full-refresh extract tasks (`createExtractTasks`) for workbooks or data
     /// sources (`target_type` `"Workbook"` or `"Datasource"`) on an extract schedule,
     /// batched. Targets that fail (no such target, no extract, already has a task) are
-    /// reported one by one in the summary's `failed`, and raise like other batches.
+    /// reported one by one in the summary's `failed`, and raise like other batches. The
+    /// server returns no task ids, so the new tasks are read back: `created` holds their
+    /// ids.
     ///
     /// ```rhai
     /// create_extract_tasks("Datasource", ["31", "32"], "4");
@@ -144,11 +146,11 @@ pub mod schedule_api {
     }
 }
 
-use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext, Position};
+use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext, Position};
 use serde_json::{Value, json};
 
 use crate::script::convert;
-use crate::script::error::usage;
+use crate::script::error::{usage, with_fields};
 use crate::script::host::Host;
 use crate::vizportal::{SCHEDULE_FIELDS, check_schedule, check_schedule_name};
 use crate::wire::schedule::TARGET_TYPES;
@@ -291,7 +293,40 @@ fn create_tasks(
     let host = Host::of(ctx)?;
     let method = "createExtractTasks";
     let summary = host.batch_summary(pos, method, "targetIds", target_ids, extra, None)?;
-    Host::summary_or_error(method, &summary, pos)
+    let created = if summary.dry_run || summary.succeeded.is_empty() {
+        Array::new()
+    } else {
+        new_tasks(ctx, &summary.succeeded, target_type, kind)?
+    };
+    let mut extra = Map::new();
+    extra.insert("created".into(), Dynamic::from_array(created));
+    match Host::summary_or_error(method, &summary, pos) {
+        Ok(mut map) => {
+            map.extend(extra);
+            Ok(map)
+        }
+        Err(error) => Err(with_fields(*error, extra)),
+    }
+}
+
+/// The ids of the tasks of `kind` that now refresh these targets: the server returns
+/// none, so they are read back.
+fn new_tasks(
+    ctx: &NativeCallContext,
+    targets: &[String],
+    target_type: &str,
+    kind: &str,
+) -> Out<Array> {
+    let mut filter = Map::new();
+    let ids: Array = targets.iter().map(|t| Dynamic::from(t.clone())).collect();
+    filter.insert("targetId".into(), Dynamic::from_array(ids));
+    filter.insert("targetType".into(), target_type.into());
+    filter.insert("type".into(), kind.into());
+    let tasks = crate::script::api::tasks_with_names(ctx, Some(&filter))?;
+    Ok(tasks
+        .iter()
+        .filter_map(|t| t.read_lock::<Map>()?.get("id").cloned())
+        .collect())
 }
 
 /// A script map as a JSON object.

@@ -1,10 +1,13 @@
 //! Waiting for the jobs of tasks that were just run. `runExtractTasks` and `runSchedules`
 //! hand back no job ids, so the jobs are found again: among the site's extract jobs
 //! requested since the run, each named by `getBackgroundJobExtendedInfo`'s `contentName`
-//! and matched to a task by its target's name. Polls back off from 1 s to 15 s, so 10
-//! minutes cost at most 44 polls (each one page of up to 250 jobs while fewer were
-//! requested since the run) plus one name lookup per job seen before every task has
-//! found its job: for 100 tasks on an otherwise quiet site about 144 requests.
+//! and matched to a task by its target's name (and type, when the server says it). Polls
+//! back off from 1 s to 15 s (polls at 0, 1, 3, 7, 15 s, then every 15 s), so 10 minutes
+//! cost at most 44 polls, each one page of up to 250 jobs while fewer were requested
+//! since the run, plus one name lookup per job seen before every task has found its job:
+//! for 100 tasks on an otherwise quiet site 144 requests, 146 with the run and the read
+//! of the tasks' names. Two tasks refreshing the same target cannot be told apart; each
+//! gets one of the target's jobs.
 //!
 //! A server without `getBackgroundJobs` gets the fallback: the tasks' `lastRunAt` is
 //! watched until it passes the run time, and success is then unknown.

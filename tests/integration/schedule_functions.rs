@@ -297,7 +297,7 @@ fn create_extract_tasks_reports_each_target_that_fails() {
         try {{
             create_extract_tasks("Datasource", ["{incremental_target}", "{live}", "99999"], "{schedule}", #{{ incremental: true }});
         }} catch (e) {{
-            print(to_json(#{{ succeeded: e.succeeded, failed: e.failed }}));
+            print(to_json(#{{ succeeded: e.succeeded, failed: e.failed, created: e.created }}));
         }}
         "#
     );
@@ -327,6 +327,11 @@ fn create_extract_tasks_reports_each_target_that_fails() {
         .collect();
     assert_eq!(new.len(), 1);
     let new = &new[0];
+    assert_eq!(
+        result["created"],
+        json!([new["id"]]),
+        "the new task's id is read back"
+    );
     assert_eq!(
         (
             new["siteId"].as_str(),
