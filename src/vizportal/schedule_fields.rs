@@ -102,87 +102,93 @@ fn check_details(kind: &str, details: &Map<String, Value>) -> Result<(), String>
             DETAIL_FIELDS.join(", ")
         ));
     }
-    let minutes = |key: &str, max: u32| -> Result<Option<u32>, String> {
-        match details.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .filter(|m| *m <= u64::from(max))
-                .map(|m| Some(m as u32))
-                .ok_or_else(|| {
-                    format!(
-                        "scheduleDetails.{key}: must be minutes after midnight, 0 to {max}, not {v}"
-                    )
-                }),
-        }
-    };
-    if minutes("startTime", DAY_MINUTES - 1)?.is_none() {
+    if minutes(details, "startTime", DAY_MINUTES - 1)?.is_none() {
         return Err(format!(
             "scheduleDetails.startTime: required for a {kind} schedule (minutes after midnight, 0 to {})",
             DAY_MINUTES - 1
         ));
     }
     match kind {
-        "Hourly" => {
-            minutes("endTime", DAY_MINUTES)?;
-            let allowed = HOURLY_RECURRENCE_MINUTES
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            match details.get("recurrenceMinutes") {
-                Some(v)
-                    if v.as_u64()
-                        .is_some_and(|m| HOURLY_RECURRENCE_MINUTES.contains(&(m as u32))) =>
-                {
-                    Ok(())
-                }
-                Some(v) => Err(format!(
-                    "scheduleDetails.recurrenceMinutes: must be one of {allowed}, not {v}"
-                )),
-                None => Err(format!(
-                    "scheduleDetails.recurrenceMinutes: required for an Hourly schedule, one of {allowed}"
-                )),
-            }
-        }
-        "Weekly" => {
-            let days = WEEK_DAYS.join(", ");
-            match details.get("recurrenceDaysOfWeek") {
-                Some(Value::Array(list))
-                    if !list.is_empty()
-                        && list
-                            .iter()
-                            .all(|d| d.as_str().is_some_and(|d| WEEK_DAYS.contains(&d))) =>
-                {
-                    Ok(())
-                }
-                Some(v) => Err(format!(
-                    "scheduleDetails.recurrenceDaysOfWeek: must be a non-empty array of {days}, not {v}"
-                )),
-                None => Err(format!(
-                    "scheduleDetails.recurrenceDaysOfWeek: required for a Weekly schedule, an array of {days}"
-                )),
-            }
-        }
-        "Monthly" => {
-            let day = details.get("recurrenceDayOfMonth");
-            let number = day.and_then(|d| match d {
-                Value::String(s) => s.parse::<u32>().ok(),
-                Value::Number(n) => n.as_u64().map(|n| n as u32),
-                _ => None,
-            });
-            match (day, number) {
-                (Some(_), Some(1..=31)) => Ok(()),
-                (Some(v), _) => Err(format!(
-                    "scheduleDetails.recurrenceDayOfMonth: must be a day \"1\" to \"31\", not {v}"
-                )),
-                (None, _) => Err(
-                    "scheduleDetails.recurrenceDayOfMonth: required for a Monthly schedule, \"1\" to \"31\""
-                        .to_string(),
-                ),
-            }
-        }
+        "Hourly" => check_hourly(details),
+        "Weekly" => check_weekly(details),
+        "Monthly" => check_monthly(details),
         _ => Ok(()),
+    }
+}
+
+/// A time of day in minutes after midnight, at most `max`, if present.
+fn minutes(details: &Map<String, Value>, key: &str, max: u32) -> Result<Option<u32>, String> {
+    match details.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .filter(|m| *m <= u64::from(max))
+            .map(|m| Some(m as u32))
+            .ok_or_else(|| {
+                format!(
+                    "scheduleDetails.{key}: must be minutes after midnight, 0 to {max}, not {v}"
+                )
+            }),
+    }
+}
+
+fn check_hourly(details: &Map<String, Value>) -> Result<(), String> {
+    minutes(details, "endTime", DAY_MINUTES)?;
+    let allowed = HOURLY_RECURRENCE_MINUTES
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let valid = |v: &Value| {
+        v.as_u64()
+            .is_some_and(|m| HOURLY_RECURRENCE_MINUTES.contains(&(m as u32)))
+    };
+    match details.get("recurrenceMinutes") {
+        Some(v) if valid(v) => Ok(()),
+        Some(v) => Err(format!(
+            "scheduleDetails.recurrenceMinutes: must be one of {allowed}, not {v}"
+        )),
+        None => Err(format!(
+            "scheduleDetails.recurrenceMinutes: required for an Hourly schedule, one of {allowed}"
+        )),
+    }
+}
+
+fn check_weekly(details: &Map<String, Value>) -> Result<(), String> {
+    let days = WEEK_DAYS.join(", ");
+    let valid = |list: &[Value]| {
+        !list.is_empty()
+            && list
+                .iter()
+                .all(|d| d.as_str().is_some_and(|d| WEEK_DAYS.contains(&d)))
+    };
+    match details.get("recurrenceDaysOfWeek") {
+        Some(Value::Array(list)) if valid(list) => Ok(()),
+        Some(v) => Err(format!(
+            "scheduleDetails.recurrenceDaysOfWeek: must be a non-empty array of {days}, not {v}"
+        )),
+        None => Err(format!(
+            "scheduleDetails.recurrenceDaysOfWeek: required for a Weekly schedule, an array of {days}"
+        )),
+    }
+}
+
+fn check_monthly(details: &Map<String, Value>) -> Result<(), String> {
+    let day = details.get("recurrenceDayOfMonth");
+    let number = day.and_then(|d| match d {
+        Value::String(s) => s.parse::<u32>().ok(),
+        Value::Number(n) => n.as_u64().map(|n| n as u32),
+        _ => None,
+    });
+    match (day, number) {
+        (Some(_), Some(1..=31)) => Ok(()),
+        (Some(v), _) => Err(format!(
+            "scheduleDetails.recurrenceDayOfMonth: must be a day \"1\" to \"31\", not {v}"
+        )),
+        (None, _) => Err(
+            "scheduleDetails.recurrenceDayOfMonth: required for a Monthly schedule, \"1\" to \"31\""
+                .to_string(),
+        ),
     }
 }
 

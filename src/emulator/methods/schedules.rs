@@ -270,6 +270,30 @@ fn schedule_type(params: &Map<String, Value>) -> Result<ScheduleType, Failure> {
     )
 }
 
+/// A `scheduledAction` in an update must be the schedule's own: it cannot change.
+fn same_action(params: &Map<String, Value>, current: ScheduledAction) -> Result<(), Failure> {
+    if params.get("scheduledAction").is_none_or(Value::is_null) {
+        return Ok(());
+    }
+    let action = params::coded_choice(
+        params,
+        "scheduledAction",
+        ScheduledAction::parse,
+        ScheduledAction::NAMES,
+        code::NOT_A_SCHEDULED_ACTION,
+    )?;
+    if action == current {
+        return Ok(());
+    }
+    Err(Failure::business(
+        code::BAD_PARAM_VALUE,
+        format!(
+            "a schedule's scheduledAction cannot change (it is {})",
+            current.as_str()
+        ),
+    ))
+}
+
 /// `updateSchedule {id, name?, scheduledAction?, scheduleType?, scheduleDetails?,
 /// priority?, parallel?}`: Tableau's client sends all seven; a field left out keeps its
 /// value. `scheduledAction` cannot change.
@@ -288,28 +312,7 @@ pub(super) fn update(state: &mut ServerState, call: &Call) -> Outcome {
     if new_kind {
         changed.schedule_type = schedule_type(call.params)?;
     }
-    if call
-        .params
-        .get("scheduledAction")
-        .is_some_and(|v| !v.is_null())
-    {
-        let action = params::coded_choice(
-            call.params,
-            "scheduledAction",
-            ScheduledAction::parse,
-            ScheduledAction::NAMES,
-            code::NOT_A_SCHEDULED_ACTION,
-        )?;
-        if action != current.scheduled_action {
-            return Err(Failure::business(
-                code::BAD_PARAM_VALUE,
-                format!(
-                    "a schedule's scheduledAction cannot change (it is {})",
-                    current.scheduled_action.as_str()
-                ),
-            ));
-        }
-    }
+    same_action(call.params, current.scheduled_action)?;
     if call
         .params
         .get("scheduleDetails")
@@ -336,7 +339,7 @@ pub(super) fn update(state: &mut ServerState, call: &Call) -> Outcome {
 /// `runNextAt`.
 pub(super) fn set_enabled(state: &mut ServerState, call: &Call) -> Outcome {
     let session = call.session()?;
-    let ids = params::ids(call.params, "ids", call.limits)?;
+    let ids = schedule_ids(call)?;
     let enabled = params::opt_bool(call.params, "enabled")?.ok_or_else(|| {
         Failure::business(
             code::NULL_OR_EMPTY_PARAM,
@@ -367,6 +370,17 @@ pub(super) fn set_enabled(state: &mut ServerState, call: &Call) -> Outcome {
     Ok(batch_reply(failed))
 }
 
+/// The `ids` of a schedule batch; none at all is code 120000 (null or empty schedule ids).
+fn schedule_ids(call: &Call) -> Result<Vec<RequestedId>, Failure> {
+    params::ids(call.params, "ids", call.limits).map_err(|failure| {
+        if failure.error.code == Some(code::NULL_OR_EMPTY_PARAM) {
+            Failure::business(code::SCHEDULE_IDS_EMPTY, "no schedule ids given")
+        } else {
+            failure
+        }
+    })
+}
+
 fn not_found(requested: &RequestedId) -> WireError {
     WireError::for_id(
         code::SCHEDULE_NOT_FOUND,
@@ -392,7 +406,7 @@ pub(super) fn set_name(state: &mut ServerState, call: &Call) -> Outcome {
 /// with it, as on a real server.
 pub(super) fn delete(state: &mut ServerState, call: &Call) -> Outcome {
     let session = call.session()?;
-    let ids = params::ids(call.params, "ids", call.limits)?;
+    let ids = schedule_ids(call)?;
     require_server_admin(state, session)?;
     let data = &mut state.data;
     let mut failed = Vec::new();
@@ -423,7 +437,7 @@ pub(super) fn run_server(state: &mut ServerState, call: &Call) -> Outcome {
 
 fn run_on(state: &mut ServerState, call: &Call, site: Option<Id>) -> Outcome {
     let session = call.session()?;
-    let ids = params::ids(call.params, "ids", call.limits)?;
+    let ids = schedule_ids(call)?;
     require_server_admin(state, session)?;
     let mut failed = Vec::new();
     for requested in &ids {
