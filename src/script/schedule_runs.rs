@@ -1,11 +1,12 @@
 //! When a schedule runs within a window, from its type and details as `getSchedules`
-//! shows them: times are minutes after midnight in the server's time zone, which the
-//! schedule states through the offset of its `runNextAt` (UTC when it has none).
+//! shows them (the rule itself is `wire::recurrence`, shared with the emulator): times
+//! are minutes after midnight in the server's time zone, which the schedule states
+//! through the offset of its `runNextAt` (UTC when it has none).
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeDelta, Utc};
+use chrono::{DateTime, FixedOffset, Offset, TimeDelta, Utc};
 use serde_json::{Map, Value};
 
-use crate::wire::schedule::{DAY_MINUTES, WEEK_DAYS};
+use crate::wire::recurrence::Recurrence;
 
 /// The run times of one schedule in `[from, to)`, in the schedule's time zone, in order.
 pub fn runs(
@@ -13,20 +14,10 @@ pub fn runs(
     from: DateTime<FixedOffset>,
     to: DateTime<FixedOffset>,
 ) -> Vec<DateTime<FixedOffset>> {
-    let zone = zone_of(schedule);
-    let details = schedule
-        .get("scheduleDetails")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let number = |key: &str| details.get(key).and_then(as_int);
-    let Some(start) = number("startTime") else {
+    let Some(recurrence) = recurrence_of(schedule) else {
         return Vec::new();
     };
-    let kind = schedule
-        .get("scheduleType")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let zone = zone_of(schedule);
     let (first, last) = (
         from.with_timezone(&zone).date_naive(),
         to.with_timezone(&zone).date_naive(),
@@ -34,7 +25,7 @@ pub fn runs(
     let mut times = Vec::new();
     let mut date = first.pred_opt().unwrap_or(first);
     while date <= last {
-        for minutes in day_runs(kind, &details, date, start) {
+        for minutes in recurrence.starts_on(date) {
             let local = date
                 .and_hms_opt(0, 0, 0)
                 .map(|m| m + TimeDelta::minutes(minutes));
@@ -55,53 +46,23 @@ pub fn runs(
     times
 }
 
-/// Minutes after the midnight of `date` at which a schedule of `kind` runs (an hourly
-/// window may reach into the next day).
-fn day_runs(kind: &str, details: &Map<String, Value>, date: NaiveDate, start: i64) -> Vec<i64> {
-    match kind {
-        "Daily" => vec![start],
-        "Weekly" => {
-            let today = WEEK_DAYS[date.weekday().num_days_from_sunday() as usize];
-            let listed = details
-                .get("recurrenceDaysOfWeek")
-                .and_then(Value::as_array)
-                .is_some_and(|days| days.iter().any(|d| d.as_str() == Some(today)));
-            if listed { vec![start] } else { Vec::new() }
-        }
-        "Monthly" => {
-            let wanted = details.get("recurrenceDayOfMonth").and_then(as_int);
-            match wanted {
-                Some(day) if i64::from(date.day()) == day.min(last_day(date)) => vec![start],
-                _ => Vec::new(),
-            }
-        }
-        "Hourly" => {
-            let every = details
-                .get("recurrenceMinutes")
-                .and_then(as_int)
-                .unwrap_or(60)
-                .max(1);
-            let end = details.get("endTime").and_then(as_int).unwrap_or(0);
-            let end = if end <= start {
-                end + i64::from(DAY_MINUTES)
-            } else {
-                end
-            };
-            (start..end).step_by(every as usize).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
-fn last_day(date: NaiveDate) -> i64 {
-    let next_month = if date.month() == 12 {
-        NaiveDate::from_ymd_opt(date.year() + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(date.year(), date.month() + 1, 1)
-    };
-    next_month
-        .and_then(|d| d.pred_opt())
-        .map_or(31, |d| i64::from(d.day()))
+/// The schedule's type and details as `getSchedules` shows them; `None` without a
+/// `startTime`.
+fn recurrence_of(schedule: &Map<String, Value>) -> Option<Recurrence<'_>> {
+    let details = schedule.get("scheduleDetails").and_then(Value::as_object)?;
+    let number = |key: &str| details.get(key).and_then(as_int);
+    Some(Recurrence {
+        kind: schedule.get("scheduleType").and_then(Value::as_str)?,
+        start: number("startTime")?,
+        end: number("endTime"),
+        every: number("recurrenceMinutes"),
+        days_of_week: (details
+            .get("recurrenceDaysOfWeek")
+            .and_then(Value::as_array))
+        .map(|days| days.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default(),
+        day_of_month: number("recurrenceDayOfMonth"),
+    })
 }
 
 /// The schedule's time zone: the offset of its `runNextAt`, else UTC.

@@ -4,6 +4,7 @@
 
 mod codes;
 mod envelope;
+pub mod recurrence;
 pub mod schedule;
 
 pub use codes::code;
