@@ -504,3 +504,33 @@ fn schedules_whose_time_has_come_fire_unless_disabled() {
         "a schedule fires once per run time"
     );
 }
+
+#[test]
+fn a_dumped_state_with_jobs_loads_again_after_their_task_is_gone() {
+    let data = one_site(20, 6);
+    let chosen = tasks_with_distinct_targets(&data, 2);
+    let emu = start(data, JobSettings::default(), &[]);
+    let script = format!(
+        r#"run_extract_tasks(["{0}", "{1}"], #{{ wait: true, timeout: 30 }}); delete_extract_tasks("{0}");"#,
+        chosen[0].0, chosen[1].0
+    );
+    let (_dir, path) = script_file(&script);
+    let (code, _, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    let dumped = emu.state();
+    let jobs = dumped["backgroundJobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert!(
+        jobs.iter()
+            .all(|j| j["settled"] == true && j["outcome"] == "Completed")
+    );
+    let loaded = Dataset::from_json(dumped.clone()).expect("the dump loads");
+    assert_eq!(loaded.to_json(), dumped);
+    let mut broken = dumped;
+    broken["backgroundJobs"][0]["siteId"] = "9".into();
+    let message = format!("{:#}", Dataset::from_json(broken).unwrap_err());
+    assert!(
+        message.contains("backgroundJobs id 1: siteId 9 does not exist"),
+        "{message}"
+    );
+}
