@@ -328,6 +328,20 @@ pub struct EmulatorArgs {
     /// Most ids accepted by one batch call.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub max_batch: usize,
+    /// Seconds a background job takes from request to finish (a third queued, the rest
+    /// running).
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    pub job_seconds: f64,
+    /// Probability (0..1) that a background job fails.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub job_fail_rate: f64,
+    /// Jobs whose target name contains TEXT (ignoring case) fail; repeatable.
+    #[arg(long, value_name = "TEXT")]
+    pub job_fail_target: Vec<String>,
+    /// Answer this method as unknown, as an older server would (e.g. getBackgroundJobs);
+    /// repeatable.
+    #[arg(long, value_name = "METHOD")]
+    pub hide_method: Vec<String>,
     /// Serve HTTPS with this certificate chain (PEM, server certificate first).
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

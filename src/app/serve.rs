@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::failure::Failure;
 use crate::cli::EmulatorArgs;
 use crate::emulator::{
-    Dataset, Emulator, EmulatorConfig, Faults, SAMPLE_TOKEN, SAMPLE_USERS, SampleSpec, TlsIdentity,
+    Dataset, Emulator, EmulatorConfig, Faults, JobSettings, SAMPLE_TOKEN, SAMPLE_USERS, SampleSpec,
+    TlsIdentity,
 };
 use crate::exit::ExitCode;
 
@@ -36,6 +37,8 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         max_page: args.max_page,
         max_batch: args.max_batch,
         record_calls: false,
+        jobs: job_settings(args)?,
+        hidden_methods: args.hide_method.clone(),
         ..EmulatorConfig::default()
     };
     let emulator = Emulator::start(config).map_err(|e| {
@@ -70,6 +73,20 @@ fn faults(args: &EmulatorArgs) -> Faults {
         reset_rate: args.reset_rate,
         html_for_methods: args.html_for.clone(),
     }
+}
+
+/// How background jobs behave, with the flags checked.
+fn job_settings(args: &EmulatorArgs) -> Result<JobSettings, Failure> {
+    if !(0.0..=1.0).contains(&args.job_fail_rate) {
+        return Err(Failure::usage("--job-fail-rate must be between 0 and 1"));
+    }
+    let duration = Duration::try_from_secs_f64(args.job_seconds)
+        .map_err(|_| Failure::usage("--job-seconds must be a number of seconds, 0 or more"))?;
+    Ok(JobSettings {
+        duration,
+        fail_rate: args.job_fail_rate,
+        fail_targets: args.job_fail_target.clone(),
+    })
 }
 
 /// The certificate chain and key of `--tls-cert` and `--tls-key`.

@@ -42,6 +42,11 @@ pub struct EmulatorConfig {
     /// [`Emulator::calls`](super::Emulator::calls). Turn off for long-running servers,
     /// where the record would grow without bound.
     pub record_calls: bool,
+    /// How long background jobs take and which of them fail.
+    pub jobs: JobSettings,
+    /// Methods the emulator answers as unknown, as an older server would (e.g.
+    /// `getBackgroundJobs`), so clients can rehearse their fallbacks.
+    pub hidden_methods: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -60,6 +65,8 @@ impl Default for EmulatorConfig {
             rest_api_version: super::rest::REST_API_VERSION,
             workers: 8,
             record_calls: true,
+            jobs: JobSettings::default(),
+            hidden_methods: Vec::new(),
         }
     }
 }
@@ -88,6 +95,19 @@ pub struct Faults {
     /// Vizportal JSON, as when a proxy or single sign-on gateway in front of the server
     /// starts intercepting calls in the middle of a run.
     pub html_for_methods: Vec<String>,
+}
+
+/// The background-job lifecycle: a job waits in the queue (`Pending`) for the first third
+/// of `duration`, runs (`InProgress`) for the rest, then ends `Completed` or `Failed`.
+/// Nothing runs in the background: a job's status is computed from the time asked.
+#[derive(Clone, Debug, Default)]
+pub struct JobSettings {
+    /// From request to finish; zero finishes a job the moment it is requested.
+    pub duration: Duration,
+    /// Probability (0.0 to 1.0) that a job fails.
+    pub fail_rate: f64,
+    /// A job whose target name contains one of these (ignoring case) always fails.
+    pub fail_targets: Vec<String>,
 }
 
 /// The answer to a list call asking for more than `max_page` items.

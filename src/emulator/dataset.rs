@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::entities::{
     AccessToken, Datasource, ExtractTask, Id, Project, Schedule, Site, Subscription, User, Workbook,
 };
+use super::jobs::BackgroundJob;
 use super::{recurrence, timestamp, validate};
 
 /// The state of an emulated Tableau Server.
@@ -79,6 +80,12 @@ use super::{recurrence, timestamp, validate};
 ///   `runExtractTasks` calls that ran the task.
 /// * `subscriptions`: a user of the site e-mailed a workbook (`targetType` `workbook`) of
 ///   the same site on a `Subscription` schedule.
+/// * `backgroundJobs` (optional): jobs that `runExtractTasks`, `runSchedules` and firing
+///   schedules queued: `id`, `siteId`, `taskId`, `targetType`, `targetId`, `targetName`,
+///   `type`, `priority`, `requestedAt`, `durationMs`, `outcome` (`Completed` or `Failed`)
+///   and `settled` (the task's `lastRunAt` was set). Their status is computed from the
+///   time: `Pending` for the first third of `durationMs`, then `InProgress`, then the
+///   outcome.
 /// * `accessTokens`: personal access tokens for REST `auth/signin`; names are unique, each
 ///   belongs to a user.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -100,6 +107,8 @@ pub struct Dataset {
     pub(crate) extract_tasks: BTreeMap<Id, ExtractTask>,
     #[serde(default, with = "table")]
     pub(crate) subscriptions: BTreeMap<Id, Subscription>,
+    #[serde(default, with = "table")]
+    pub(crate) background_jobs: BTreeMap<Id, BackgroundJob>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) access_tokens: Vec<AccessToken>,
 }
@@ -189,7 +198,8 @@ rows!(
     Datasource,
     Schedule,
     ExtractTask,
-    Subscription
+    Subscription,
+    BackgroundJob
 );
 
 /// A table is an array of rows in JSON and a map by id in memory.

@@ -311,7 +311,7 @@ pub(crate) struct Subscription {
 pub(crate) const DEFAULT_PRIORITY: i64 = 50;
 
 /// Task and schedule priorities are 1 (highest) to 100.
-pub(crate) const PRIORITY_RANGE: std::ops::RangeInclusive<i64> = 1..=100;
+pub(crate) use crate::wire::schedule::PRIORITY_RANGE;
 
 fn default_priority() -> i64 {
     DEFAULT_PRIORITY

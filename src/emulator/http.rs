@@ -120,7 +120,11 @@ async fn inspection(
     }
     // Serializing a large state takes a while; keep it off the I/O threads.
     let body = blocking(move || match path.as_str() {
-        "/__emulator/state" => Some(lock(&shared.state).data.to_json()),
+        "/__emulator/state" => {
+            let mut state = lock(&shared.state);
+            state.advance(chrono::Utc::now());
+            Some(state.data.to_json())
+        }
         "/__emulator/stats" => Some(lock(&shared.recorder).stats.to_json()),
         _ => None,
     })

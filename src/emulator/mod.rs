@@ -17,6 +17,7 @@ mod config;
 mod dataset;
 mod entities;
 mod http;
+mod jobs;
 mod lenient;
 mod listing;
 mod methods;
@@ -35,7 +36,7 @@ mod validate;
 use std::io;
 use std::sync::{Arc, Mutex, RwLock};
 
-pub use config::{EmulatorConfig, Faults, PageOverflow};
+pub use config::{EmulatorConfig, Faults, JobSettings, PageOverflow};
 pub use dataset::Dataset;
 pub use recorder::{CallRecord, Stats};
 pub use sample::{SAMPLE_TOKEN, SAMPLE_USERS, SampleSpec};
@@ -63,7 +64,11 @@ impl Emulator {
             None => rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).map_err(io::Error::other)?,
         };
         let shared = Arc::new(Shared {
-            state: Mutex::new(ServerState::new(config.dataset, LoginKeys::new(key))),
+            state: Mutex::new(ServerState {
+                jobs: config.jobs,
+                hidden_methods: config.hidden_methods,
+                ..ServerState::new(config.dataset, LoginKeys::new(key))
+            }),
             limits,
             faults: RwLock::new(config.faults),
             recorder: Mutex::new(Recorder::default()),
@@ -90,7 +95,9 @@ impl Emulator {
 
     /// The current server state in the data file format (as `GET /__emulator/state`).
     pub fn state(&self) -> serde_json::Value {
-        lock(&self.shared.state).data.to_json()
+        let mut state = lock(&self.shared.state);
+        state.advance(chrono::Utc::now());
+        state.data.to_json()
     }
 
     /// Counters since start or the last [`reset_stats`](Self::reset_stats).

@@ -2,22 +2,17 @@
 //! its validation with Tableau's error codes, and the next run time it implies. Times are
 //! minutes after midnight in the server's time zone, which for the emulator is UTC.
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::entities::ScheduleType;
 use super::lenient;
+use crate::wire::recurrence::Recurrence;
+use crate::wire::schedule::{
+    DAY_MINUTES, HOURLY_RECURRENCE_MINUTES as HOURLY_INTERVALS, WEEK_DAYS,
+};
 use crate::wire::{WireError, code};
-
-/// Minutes in a day; `startTime` is below it, `endTime` at most it.
-const DAY_MINUTES: u32 = 24 * 60;
-
-/// The intervals an hourly schedule may repeat at (minutes).
-const HOURLY_INTERVALS: &[u32] = &[15, 30, 60, 120, 240, 360, 480, 720];
-
-/// Week days as the protocol spells them, Sunday first.
-const WEEK_DAYS: &[&str] = &["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
 /// A schedule's `scheduleDetails`: which fields are present depends on the type
 /// (Hourly: start, end, recurrenceMinutes; Daily: start; Weekly: start, days; Monthly:
@@ -140,14 +135,20 @@ impl ScheduleDetails {
             }
             ScheduleType::Weekly => out.recurrence_days_of_week = Some(self.week_days()?),
             ScheduleType::Monthly => {
-                let day = self
-                    .recurrence_day_of_month
-                    .as_deref()
-                    .and_then(|d| d.trim().parse::<u32>().ok())
+                let text = self.recurrence_day_of_month.as_deref().ok_or_else(|| {
+                    WireError::new(
+                        code::SCHEDULE_DAY_OF_MONTH_MISSING,
+                        "a Monthly schedule needs recurrenceDayOfMonth (\"1\" to \"31\")",
+                    )
+                })?;
+                let day = text
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
                     .filter(|d| (1..=31).contains(d))
                     .ok_or_else(|| {
                         WireError::new(
-                            code::SCHEDULE_DAY_OF_MONTH_MISSING,
+                            code::NOT_A_DAY_OF_MONTH,
                             "recurrenceDayOfMonth must be \"1\" to \"31\"",
                         )
                     })?;
@@ -174,7 +175,12 @@ impl ScheduleDetails {
             let name = WEEK_DAYS
                 .iter()
                 .find(|w| w.eq_ignore_ascii_case(day))
-                .ok_or_else(missing)?;
+                .ok_or_else(|| {
+                    WireError::new(
+                        code::NOT_A_DAY_OF_WEEK,
+                        format!("\"{day}\" is not a day; use Sun, Mon, Tue, Wed, Thu, Fri or Sat"),
+                    )
+                })?;
             if !canonical.contains(name) {
                 canonical.push(name);
             }
@@ -191,66 +197,27 @@ pub(crate) fn next_run(
     details: &ScheduleDetails,
     after: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let start = i64::from(details.start_time?);
+    let recurrence = Recurrence {
+        kind: kind.as_str(),
+        start: i64::from(details.start_time?),
+        end: details.end_time.map(i64::from),
+        every: details.recurrence_minutes.map(i64::from),
+        days_of_week: (details.recurrence_days_of_week.iter().flatten())
+            .map(String::as_str)
+            .collect(),
+        day_of_month: (details.recurrence_day_of_month.as_deref()).and_then(|d| d.parse().ok()),
+    };
     let today = after.date_naive();
-    let at = |date: NaiveDate, minutes: i64| {
-        Some(date.and_hms_opt(0, 0, 0)?.and_utc() + TimeDelta::minutes(minutes))
-    };
-    let day = |offset: i64| today.checked_add_signed(TimeDelta::days(offset));
-    match kind {
-        ScheduleType::Daily => (0..=1)
-            .filter_map(|n| at(day(n)?, start))
-            .find(|t| *t > after),
-        ScheduleType::Weekly => {
-            let days = details.recurrence_days_of_week.as_ref()?;
-            (0..=7)
-                .filter_map(day)
-                .filter(|d| {
-                    days.iter()
-                        .any(|w| *w == WEEK_DAYS[d.weekday().num_days_from_sunday() as usize])
-                })
-                .filter_map(|d| at(d, start))
-                .find(|t| *t > after)
-        }
-        ScheduleType::Monthly => {
-            let wanted: u32 = details.recurrence_day_of_month.as_deref()?.parse().ok()?;
-            (0..=12)
-                .filter_map(|n| month_day(today.year(), today.month0() + n, wanted))
-                .filter_map(|d| at(d, start))
-                .find(|t| *t > after)
-        }
-        ScheduleType::Hourly => {
-            let every = i64::from(details.recurrence_minutes?.max(1));
-            let end = i64::from(details.end_time.unwrap_or(0));
-            let window_end = if end <= start {
-                end + i64::from(DAY_MINUTES)
-            } else {
-                end
-            };
-            (-1..=1)
-                .filter_map(day)
-                .flat_map(|d| {
-                    (start..window_end)
-                        .step_by(every as usize)
-                        .filter_map(move |m| at(d, m))
-                })
-                .find(|t| *t > after)
-        }
-    }
-}
-
-/// Day `wanted` of the month `month0` months after January of `year`, or that month's last
-/// day when it is shorter.
-fn month_day(year: i32, month0: u32, wanted: u32) -> Option<NaiveDate> {
-    let year = year + i32::try_from(month0 / 12).ok()?;
-    let month = month0 % 12 + 1;
-    let first_of_next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)?
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)?
-    };
-    let last = first_of_next.pred_opt()?.day();
-    NaiveDate::from_ymd_opt(year, month, wanted.min(last))
+    // A day back for an hourly window that crosses midnight; 13 months for a monthly
+    // schedule on a day that comes late.
+    (-1..=400)
+        .filter_map(|n| today.checked_add_signed(TimeDelta::days(n)))
+        .flat_map(|date| {
+            let midnight = date.and_hms_opt(0, 0, 0).map(|m| m.and_utc());
+            (recurrence.starts_on(date).into_iter())
+                .filter_map(move |m| Some(midnight? + TimeDelta::minutes(m)))
+        })
+        .find(|t| *t > after)
 }
 
 #[cfg(test)]
@@ -347,7 +314,21 @@ mod tests {
                 ScheduleType::Weekly,
                 json!({"startTime": 0, "recurrenceDaysOfWeek": ["Funday"]})
             ),
+            Some(code::NOT_A_DAY_OF_WEEK)
+        );
+        assert_eq!(
+            check(
+                ScheduleType::Weekly,
+                json!({"startTime": 0, "recurrenceDaysOfWeek": []})
+            ),
             Some(code::SCHEDULE_DAYS_OF_WEEK_MISSING)
+        );
+        assert_eq!(
+            check(
+                ScheduleType::Monthly,
+                json!({"startTime": 0, "recurrenceDayOfMonth": "32"})
+            ),
+            Some(code::NOT_A_DAY_OF_MONTH)
         );
         assert_eq!(
             check(ScheduleType::Monthly, json!({"startTime": 0})),

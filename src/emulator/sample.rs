@@ -278,6 +278,7 @@ impl Generator {
                 schedules: BTreeMap::new(),
                 extract_tasks: BTreeMap::new(),
                 subscriptions: BTreeMap::new(),
+                background_jobs: BTreeMap::new(),
                 access_tokens: Vec::new(),
             },
             projects_by_site: Vec::new(),

@@ -4,9 +4,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use super::config::{Faults, Limits};
+use super::config::{Faults, JobSettings, Limits};
 use super::dataset::Dataset;
 use super::entities::Id;
+use super::jobs;
 use super::recorder::Recorder;
 use super::sessions::{LoginKeys, Sessions};
 
@@ -18,6 +19,10 @@ pub(crate) struct ServerState {
     /// Counts calls that may have changed `data` (every method but the `get*` reads).
     pub generation: u64,
     pub selection: SelectionCache,
+    /// How background jobs behave.
+    pub jobs: JobSettings,
+    /// Methods answered as unknown.
+    pub hidden_methods: Vec<String>,
 }
 
 impl ServerState {
@@ -28,6 +33,15 @@ impl ServerState {
             keys,
             generation: 0,
             selection: SelectionCache::default(),
+            jobs: JobSettings::default(),
+            hidden_methods: Vec::new(),
+        }
+    }
+
+    /// Moves the server's clock to `now` (schedules fire, jobs finish); see `jobs`.
+    pub(crate) fn advance(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        if jobs::advance(&mut self.data, &self.jobs, now) {
+            self.generation += 1;
         }
     }
 }

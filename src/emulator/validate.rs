@@ -19,6 +19,7 @@ pub(crate) fn check(data: &Dataset) -> anyhow::Result<()> {
     schedules(data, &mut problems);
     extract_tasks(data, &mut problems);
     subscriptions(data, &mut problems);
+    background_jobs(data, &mut problems);
     access_tokens(data, &mut problems);
     if problems.is_empty() {
         return Ok(());
@@ -228,6 +229,19 @@ fn subscriptions(data: &Dataset, problems: &mut Vec<String>) {
                 subscription.target_id, subscription.site_id
             ));
         }
+    }
+}
+
+/// A job outlives its task and target (a dumped state after a delete must load again),
+/// but not its site.
+fn background_jobs(data: &Dataset, problems: &mut Vec<String>) {
+    for job in data.background_jobs.values() {
+        site_exists(
+            data,
+            &format!("backgroundJobs id {}", job.id),
+            job.site_id,
+            problems,
+        );
     }
 }
 

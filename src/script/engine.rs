@@ -8,11 +8,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rhai::{Dynamic, Engine, exported_module};
 
 use super::api::vizportal_api;
+use super::file_api::file_api;
 use super::host::Host;
+use super::jobs_api::jobs_api;
+use super::load_api::load_api;
 use super::output::output_api;
 use super::time::time_api;
 use super::pages::pages_api;
 use super::vp;
+use super::schedule_api::schedule_api;
 
 /// Sandbox limits; generous by default, configurable from the command line.
 #[derive(Debug, Clone)]
@@ -58,6 +62,11 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
     engine.register_global_module(exported_module!(time_api).into());
     engine.register_global_module(exported_module!(pages_api).into());
     engine.register_static_module(vp::NAMESPACE, vp::module().into());
+    engine.register_global_module(exported_module!(schedule_api).into());
+    engine.register_global_module(exported_module!(jobs_api).into());
+    engine.register_global_module(exported_module!(file_api).into());
+    engine.register_global_module(exported_module!(load_api).into());
+    host.watch_cancel(cancel.clone());
     let out = host.clone();
     engine.on_print(move |text| out.print(text));
     engine.on_debug(|text, source, pos| match pos.line() {

@@ -108,6 +108,18 @@ pub fn batch_error(method: &str, summary: &BatchSummary, pos: Position) -> Box<E
     thrown(map, class, pos)
 }
 
+/// The same error with more fields in its map (e.g. what a batch created or waited for).
+pub fn with_fields(error: EvalAltResult, extra: Map) -> Box<EvalAltResult> {
+    match error {
+        EvalAltResult::ErrorRuntime(value, pos) => {
+            let mut map = value.try_cast::<Map>().unwrap_or_default();
+            map.extend(extra);
+            EvalAltResult::ErrorRuntime(Dynamic::from_map(map), pos).into()
+        }
+        other => other.into(),
+    }
+}
+
 fn id_array(ids: &[String]) -> Dynamic {
     Dynamic::from_array(
         ids.iter()

@@ -2,7 +2,8 @@
 //! server is connected, e.g. for `vizscript functions`), the output sink for `print` and
 //! `table`, and whether to draw progress bars.
 
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
 
 use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext, Position};
 use serde_json::Value;
@@ -10,7 +11,7 @@ use serde_json::Value;
 use super::convert;
 use super::error::{batch_error, raise, summary_map, usage};
 use super::progress::Progress;
-use crate::vizportal::{Client, ConvertFn, SideTables};
+use crate::vizportal::{BatchSummary, Client, ConvertFn, SideTables};
 
 /// Where script output goes (stdout in the CLI, a buffer in tests).
 pub type Output = Arc<dyn Fn(&str) + Send + Sync>;
@@ -20,6 +21,8 @@ pub struct Host {
     client: Option<Arc<Client>>,
     output: Output,
     progress: bool,
+    /// Set by Ctrl-C; long waits inside a function look at it.
+    cancel: OnceLock<Arc<AtomicBool>>,
 }
 
 impl Host {
@@ -29,7 +32,20 @@ impl Host {
             client,
             output,
             progress,
+            cancel: OnceLock::new(),
         })
+    }
+
+    /// The flag that Ctrl-C sets for the engine this host serves.
+    pub fn watch_cancel(&self, cancel: Arc<AtomicBool>) {
+        let _ = self.cancel.set(cancel);
+    }
+
+    /// True once the run was interrupted.
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .get()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The host installed in the engine running this call.
@@ -104,6 +120,39 @@ impl Host {
             .map_err(|e| raise(&e, pos))
     }
 
+    /// Every page of a list method called with `params` (`filter`, `order`), as maps.
+    pub fn list_with(
+        &self,
+        pos: Position,
+        method: &str,
+        items_key: &str,
+        params: &Value,
+    ) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
+        let client = self.client(pos)?;
+        let bar = Progress::start(self.progress, method);
+        let report = |done: usize, total: Option<usize>| bar.update(done, total);
+        let convert = |items: Vec<Value>, _: &SideTables| {
+            items.into_iter().map(convert::to_dynamic).collect()
+        };
+        client
+            .session()
+            .list_all(method, params, items_key, &convert, &report)
+            .map_err(|e| raise(&e, pos))
+    }
+
+    /// Call one method through the gate; its audit line carries `before`.
+    pub fn call_noting(
+        &self,
+        pos: Position,
+        method: &str,
+        params: Value,
+        before: Value,
+    ) -> Result<Value, Box<EvalAltResult>> {
+        self.client(pos)?
+            .call_noting(method, params, Some(before))
+            .map_err(|e| raise(&e, pos))
+    }
+
     /// Every item of a list method as an array of maps.
     pub fn list_items(
         &self,
@@ -135,6 +184,11 @@ impl Host {
             .map_err(|e| raise(&e, pos))
     }
 
+    /// Whether progress bars are drawn.
+    pub fn shows_progress(&self) -> bool {
+        self.progress
+    }
+
     /// A batch method over `ids`, chunked; raises when any id failed.
     pub fn batch(
         &self,
@@ -143,15 +197,38 @@ impl Host {
         ids: &Dynamic,
         extra: serde_json::Map<String, Value>,
     ) -> Result<Map, Box<EvalAltResult>> {
+        let summary = self.batch_summary(pos, method, "ids", ids, extra, None)?;
+        Self::summary_or_error(method, &summary, pos)
+    }
+
+    /// A batch method's summary, not raised: ids go under `ids_key`, and each id's
+    /// values before the call (`before`, by id) go into the audit.
+    pub fn batch_summary(
+        &self,
+        pos: Position,
+        method: &str,
+        ids_key: &str,
+        ids: &Dynamic,
+        extra: serde_json::Map<String, Value>,
+        before: Option<&serde_json::Map<String, Value>>,
+    ) -> Result<BatchSummary, Box<EvalAltResult>> {
         let client = self.client(pos)?;
         let ids = convert::ids(ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
         let bar = Progress::start(self.progress && ids.len() > 1, method);
         let report = |done: usize, total: usize| bar.update(done, Some(total));
-        let summary = client.batch(method, ids, extra, &report);
+        Ok(client.batch_noting(method, ids_key, ids, extra, before, &report))
+    }
+
+    /// The summary map, or the error a batch with failed ids raises.
+    pub fn summary_or_error(
+        method: &str,
+        summary: &BatchSummary,
+        pos: Position,
+    ) -> Result<Map, Box<EvalAltResult>> {
         if summary.failed.is_empty() && summary.error.is_none() {
-            Ok(summary_map(&summary))
+            Ok(summary_map(summary))
         } else {
-            Err(batch_error(method, &summary, pos))
+            Err(batch_error(method, summary, pos))
         }
     }
 }

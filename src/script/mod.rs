@@ -2,16 +2,22 @@
 //! gated client. Knows nothing of HTTP; every call goes through [`crate::vizportal::Client`].
 
 mod api;
+mod chart;
 mod convert;
 mod diagnostic;
 mod docs;
 mod engine;
 mod error;
+mod file_api;
 mod host;
+mod jobs_api;
+mod load_api;
 mod output;
 mod pages;
 mod progress;
 mod runner;
+mod schedule_api;
+mod schedule_runs;
 pub mod table;
 mod time;
 mod vp;

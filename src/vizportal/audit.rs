@@ -32,6 +32,9 @@ pub struct AuditEntry<'a> {
     /// The error, when the call failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the call changes, as it was before (by id), when the caller read it first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
 }
 
 /// An append-only audit file.

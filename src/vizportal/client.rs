@@ -172,16 +172,30 @@ impl Client {
 
     /// Call any method. A mutation under dry-run answers `{"dry_run": true}`.
     pub fn call(&self, method: &str, params: Value) -> Result<Value, VizportalError> {
+        self.call_noting(method, params, None)
+    }
+
+    /// Call any method; a mutation's audit line also carries `before`, what the call
+    /// changes as it was (read by the caller first).
+    pub fn call_noting(
+        &self,
+        method: &str,
+        params: Value,
+        before: Option<Value>,
+    ) -> Result<Value, VizportalError> {
         if !MethodKind::of(method).is_mutation() {
             return self.session.call(method, &params);
         }
         self.mutations.fetch_add(1, Ordering::SeqCst);
+        let audit = |outcome: &str, failed: Vec<String>, error: Option<String>| {
+            self.audit_call(method, &params, outcome, failed, error, before.clone());
+        };
         if self.dry_run() {
-            let ids = params
-                .get("ids")
-                .and_then(Value::as_array)
+            let ids = ["ids", "targetIds"]
+                .iter()
+                .find_map(|key| params.get(*key).and_then(Value::as_array))
                 .map_or(0, Vec::len);
-            self.audit_call(method, &params, "dry_run", Vec::new(), None);
+            audit("dry_run", Vec::new(), None);
             self.plan
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -195,7 +209,7 @@ impl Client {
         }
         let outcome = self.session.call(method, &params);
         match &outcome {
-            Ok(_) => self.audit_call(method, &params, "ok", Vec::new(), None),
+            Ok(_) => audit("ok", Vec::new(), None),
             Err(error) => {
                 let failed = failed_ids(error);
                 let label = if error.is_outcome_unknown() {
@@ -205,7 +219,7 @@ impl Client {
                 } else {
                     "failed"
                 };
-                self.audit_call(method, &params, label, failed, Some(error.to_string()));
+                audit(label, failed, Some(error.to_string()));
             }
         }
         outcome
@@ -242,6 +256,21 @@ impl Client {
         extra: Map<String, Value>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> BatchSummary {
+        self.batch_noting(method, "ids", ids, extra, None, progress)
+    }
+
+    /// As [`Client::batch`], with the ids sent under `ids_key` (e.g. `targetIds`) and,
+    /// when the caller read them first, each id's values before the call (`before`, by
+    /// id), of which each chunk's audit line carries its own.
+    pub fn batch_noting(
+        &self,
+        method: &str,
+        ids_key: &str,
+        ids: Vec<String>,
+        extra: Map<String, Value>,
+        before: Option<&Map<String, Value>>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> BatchSummary {
         let dry_run = self.dry_run();
         let chunks: Vec<&[String]> = ids.chunks(self.chunk_size).collect();
         let in_flight = if MethodKind::of(method).is_repeatable() && !dry_run {
@@ -252,8 +281,14 @@ impl Client {
         let done = AtomicUsize::new(0);
         let send = |chunk: &&[String]| {
             let mut params = extra.clone();
-            params.insert("ids".into(), Value::from(chunk.to_vec()));
-            let outcome = self.call(method, Value::Object(params));
+            params.insert(ids_key.into(), Value::from(chunk.to_vec()));
+            let noted = before.map(|all| {
+                let mine = chunk
+                    .iter()
+                    .filter_map(|id| Some((id.clone(), all.get(id)?.clone())));
+                Value::Object(mine.collect())
+            });
+            let outcome = self.call_noting(method, Value::Object(params), noted);
             progress(
                 done.fetch_add(chunk.len(), Ordering::SeqCst) + chunk.len(),
                 ids.len(),
@@ -285,6 +320,7 @@ impl Client {
         outcome: &str,
         failed: Vec<String>,
         error: Option<String>,
+        before: Option<Value>,
     ) {
         let Some(audit) = &self.audit else { return };
         let info = self.session.info();
@@ -298,6 +334,7 @@ impl Client {
             outcome,
             failed_ids: failed,
             error,
+            before,
         });
     }
 }

@@ -64,4 +64,23 @@ pub mod code {
     pub const TASK_EXISTS: i64 = 120012;
     /// Subscription schedule is not a subscription schedule.
     pub const SUBSCRIPTION_SCHEDULE_INVALID: i64 = 150000;
+    /// Unknown background job (the web client's `AsyncJobNotFound`; the emulator's choice
+    /// for `getBackgroundJobExtendedInfo` on a job it does not have).
+    pub const BACKGROUND_JOB_NOT_FOUND: i64 = 28;
+    /// `scheduledAction` is not `Extract` or `Subscription`.
+    pub const NOT_A_SCHEDULED_ACTION: i64 = 80006;
+    /// `scheduleType` is not `Hourly`, `Daily`, `Weekly` or `Monthly`.
+    pub const NOT_A_SCHEDULE_TYPE: i64 = 80007;
+    /// `recurrenceDayOfMonth` is not a day of a month.
+    pub const NOT_A_DAY_OF_MONTH: i64 = 80008;
+    /// A `recurrenceDaysOfWeek` entry is not a day name.
+    pub const NOT_A_DAY_OF_WEEK: i64 = 80009;
+    /// The task `type` is not `RefreshExtract` or `IncrementExtract`.
+    pub const NOT_A_TASK_TYPE: i64 = 80010;
+    /// `targetType` is not `Workbook` or `Datasource`.
+    pub const NOT_A_TARGET_TYPE: i64 = 80011;
+    /// An incremental refresh is not allowed for that target.
+    pub const INCREMENT_NOT_ALLOWED: i64 = 80012;
+    /// A full refresh is not allowed for that target (it has no extract).
+    pub const REFRESH_NOT_ALLOWED: i64 = 80013;
 }

@@ -36,6 +36,18 @@ pub const CREATE_SCHEDULE: &str = "createSchedule";
 pub const UPDATE_SCHEDULE: &str = "updateSchedule";
 /// Enable or disable schedules.
 pub const SET_ENABLED_STATUS_FOR_SCHEDULES: &str = "setEnabledStatusForSchedules";
+/// Rename a schedule.
+pub const SET_SCHEDULE_NAME: &str = "setScheduleName";
+/// Delete schedules.
+pub const DELETE_SCHEDULES: &str = "deleteSchedules";
+/// Run every task of schedules now.
+pub const RUN_SCHEDULES: &str = "runSchedules";
+/// Run server-wide schedules now.
+pub const RUN_SERVER_SCHEDULES: &str = "runServerSchedules";
+/// List background jobs.
+pub const GET_BACKGROUND_JOBS: &str = "getBackgroundJobs";
+/// What a background job works on.
+pub const GET_BACKGROUND_JOB_EXTENDED_INFO: &str = "getBackgroundJobExtendedInfo";
 /// List subscriptions.
 pub const GET_SUBSCRIPTIONS: &str = "getSubscriptions";
 /// Move subscriptions to a schedule.

@@ -7,6 +7,8 @@ mod codes;
 mod envelope;
 mod id;
 pub mod method;
+pub mod recurrence;
+pub mod schedule;
 
 pub use catalogue::{Confidence, KNOWN_METHODS, KnownMethod, known_method};
 pub use codes::code;

@@ -1098,26 +1098,46 @@ fn tasks_can_be_created_and_deleted() {
     let emu = start(|_| {});
     let s = login(&emu, "admin");
     let state = emu.state();
-    let live = state["workbooks"]
+    let workbooks = state["workbooks"].as_array().unwrap();
+    let on_site = |extract: bool| {
+        workbooks
+            .iter()
+            .find(|w| w["siteId"] == "2" && w["hasExtracts"] == extract)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (live, extract) = (on_site(false), on_site(true));
+    let old_tasks: Vec<String> = state["extractTasks"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|w| w["siteId"] == "2" && w["hasExtracts"] == false)
-        .unwrap();
-    let live = live["id"].as_str().unwrap().to_owned();
-    let params = json!({"targetType": "Workbook", "targetIds": [live, "999999"], "scheduleId": "2", "type": "RefreshExtract"});
+        .filter(|t| t["targetType"] == "Workbook" && t["targetId"] == extract.as_str())
+        .filter(|t| t["type"] == "RefreshExtract")
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    if !old_tasks.is_empty() {
+        let deleted = call(&emu, &s, "deleteExtractTasks", json!({ "ids": old_tasks }));
+        assert_eq!(deleted.result(), &json!({}));
+    }
+    let params = json!({"targetType": "Workbook", "targetIds": [extract, live, "999999"], "scheduleId": "2", "type": "RefreshExtract"});
     let created = call(&emu, &s, "createExtractTasks", params.clone());
     assert_eq!(
         created.codes(),
-        vec![7],
-        "an unknown workbook is reported by id"
+        vec![80013, 7],
+        "a workbook without an extract and an unknown workbook are reported by id"
     );
     let state = emu.state();
     let new = state["extractTasks"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|t| t["targetId"] == live)
+        .find(|t| {
+            t["targetId"] == extract.as_str()
+                && t["targetType"] == "Workbook"
+                && t["type"] == "RefreshExtract"
+        })
         .unwrap()
         .clone();
     assert_eq!(
@@ -1126,7 +1146,7 @@ fn tasks_can_be_created_and_deleted() {
     );
     assert_eq!(
         call(&emu, &s, "createExtractTasks", params).codes(),
-        vec![120012, 7]
+        vec![120012, 80013, 7]
     );
     let id = new["id"].as_str().unwrap();
     assert_eq!(

@@ -131,10 +131,17 @@ fn completion_hints_ctrl_c_and_ctrl_d_at_a_terminal() {
     let home = tempfile::tempdir().unwrap();
     let term = Terminal::start(&emu, home.path());
 
-    term.send(&["sched", "Tab"]);
-    term.wait_for("vizscript> schedules");
+    // ("sched" would be ambiguous: schedules, schedule_runs.)
+    term.send(&["workb", "Tab"]);
+    term.wait_for("vizscript> workbooks");
     term.send(&["(", ")", ".len()", "Enter"]);
-    term.wait_for(&format!("\n{}\n", schedules(&emu).len()));
+    let on_default = emu.state()["workbooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["siteId"] == "1")
+        .count();
+    term.wait_for(&format!("\n{on_default}\n"));
     term.wait_ready();
 
     term.enter_line("let s = session_info()");

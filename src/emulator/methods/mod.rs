@@ -3,6 +3,7 @@
 //! a result object or an error; the HTTP layer knows nothing about individual methods.
 
 mod auth;
+mod background_jobs;
 mod content;
 mod params;
 mod schedules;
@@ -131,6 +132,12 @@ fn handler(method: &str) -> Option<Handler> {
         m::CREATE_SCHEDULE => schedules::create,
         m::UPDATE_SCHEDULE => schedules::update,
         m::SET_ENABLED_STATUS_FOR_SCHEDULES => schedules::set_enabled,
+        m::SET_SCHEDULE_NAME => schedules::set_name,
+        m::DELETE_SCHEDULES => schedules::delete,
+        m::RUN_SCHEDULES => schedules::run,
+        m::RUN_SERVER_SCHEDULES => schedules::run_server,
+        m::GET_BACKGROUND_JOBS => background_jobs::list,
+        m::GET_BACKGROUND_JOB_EXTENDED_INFO => background_jobs::extended_info,
         m::GET_SUBSCRIPTIONS => subscriptions::list,
         m::SET_SUBSCRIPTIONS_SCHEDULE => subscriptions::set_schedule,
         m::GET_WORKBOOKS => content::workbooks,
@@ -157,8 +164,19 @@ pub(crate) fn answer(
     incoming: &RawCall,
     limits: &Limits,
 ) -> (Reply, Option<String>) {
-    let Some(handler) = handler(incoming.method) else {
-        return (not_handled(incoming.method).into(), None);
+    let hidden = state.hidden_methods.iter().any(|m| m == incoming.method);
+    let Some(handler) = handler(incoming.method).filter(|_| !hidden) else {
+        let failure = if hidden {
+            // A server without this method answers as for any name it does not know.
+            Failure::http(
+                400,
+                code::UNKNOWN_METHOD,
+                format!("unknown method \"{}\"", incoming.method),
+            )
+        } else {
+            not_handled(incoming.method)
+        };
+        return (failure.into(), None);
     };
     let instant = Instant::now();
     let session = if UNAUTHENTICATED_METHODS.contains(&incoming.method) {
@@ -192,11 +210,13 @@ pub(crate) fn answer(
     if !incoming.method.starts_with("get") {
         state.generation += 1;
     }
+    let now = Utc::now();
+    state.advance(now);
     let call = Call {
         params: incoming.params,
         session,
         limits,
-        now: Utc::now(),
+        now,
         instant,
     };
     let reply = handler(state, &call).unwrap_or_else(Reply::from);

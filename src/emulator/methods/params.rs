@@ -114,17 +114,6 @@ pub(super) fn ids(
     Ok(out)
 }
 
-/// A required parameter that must be one of a wire enum's spellings.
-pub(super) fn choice<T>(
-    params: &Params,
-    key: &str,
-    parse: fn(&str) -> Option<T>,
-    names: &[&str],
-) -> Result<T, Failure> {
-    let value = text(params, key)?;
-    parse(value).ok_or_else(|| wrong(key, &format!("one of {names:?}")))
-}
-
 /// An optional task or schedule priority: an integer from 1 to 100, else code 120011.
 pub(super) fn opt_priority(params: &Params) -> Result<Option<i64>, Failure> {
     present(params, "priority")
@@ -144,4 +133,22 @@ pub(super) fn opt_priority(params: &Params) -> Result<Option<i64>, Failure> {
 /// A required priority (see [`opt_priority`]).
 pub(super) fn priority(params: &Params) -> Result<i64, Failure> {
     opt_priority(params)?.ok_or_else(|| missing("priority"))
+}
+
+/// A required wire-enum parameter whose wrong values have a code of their own (the
+/// `NotA...` codes 80006-80011).
+pub(super) fn coded_choice<T>(
+    params: &Params,
+    key: &str,
+    parse: fn(&str) -> Option<T>,
+    names: &[&str],
+    wrong_code: i64,
+) -> Result<T, Failure> {
+    let value = text(params, key)?;
+    parse(value).ok_or_else(|| {
+        Failure::business(
+            wrong_code,
+            format!("parameter \"{key}\" must be one of {names:?}, not \"{value}\""),
+        )
+    })
 }

@@ -1,5 +1,6 @@
 //! Server-wide schedules (docs/protocol.md §4.2): the list with live task counts, and creating,
-//! changing, enabling and disabling schedules (server administrators only).
+//! changing, renaming, enabling, disabling, deleting and running schedules (server
+//! administrators only).
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use crate::emulator::dataset::Dataset;
 use crate::emulator::entities::{
     DEFAULT_PRIORITY, Id, Schedule, ScheduleType, ScheduledAction, TargetType,
 };
+use crate::emulator::jobs;
 use crate::emulator::listing::{self, Listed, Val};
 use crate::emulator::recurrence::{self, ScheduleDetails};
 use crate::emulator::state::ServerState;
@@ -230,18 +232,14 @@ pub(super) fn create(state: &mut ServerState, call: &Call) -> Outcome {
     } else {
         "scheduleAction"
     };
-    let action = params::choice(
+    let action = params::coded_choice(
         call.params,
         action_key,
         ScheduledAction::parse,
         ScheduledAction::NAMES,
+        code::NOT_A_SCHEDULED_ACTION,
     )?;
-    let kind = params::choice(
-        call.params,
-        "scheduleType",
-        ScheduleType::parse,
-        ScheduleType::NAMES,
-    )?;
+    let kind = schedule_type(call.params)?;
     let details = details_param(call.params, kind)?;
     let priority = params::opt_priority(call.params)?.unwrap_or(DEFAULT_PRIORITY);
     let parallel = params::opt_bool(call.params, "parallel")?.unwrap_or(true);
@@ -262,7 +260,43 @@ pub(super) fn create(state: &mut ServerState, call: &Call) -> Outcome {
     Ok(Reply::ok(json!({ "id": id })))
 }
 
-/// `updateSchedule {id, name?, scheduleType?, scheduleDetails?, priority?, parallel?}`.
+fn schedule_type(params: &Map<String, Value>) -> Result<ScheduleType, Failure> {
+    params::coded_choice(
+        params,
+        "scheduleType",
+        ScheduleType::parse,
+        ScheduleType::NAMES,
+        code::NOT_A_SCHEDULE_TYPE,
+    )
+}
+
+/// A `scheduledAction` in an update must be the schedule's own: it cannot change.
+fn same_action(params: &Map<String, Value>, current: ScheduledAction) -> Result<(), Failure> {
+    if params.get("scheduledAction").is_none_or(Value::is_null) {
+        return Ok(());
+    }
+    let action = params::coded_choice(
+        params,
+        "scheduledAction",
+        ScheduledAction::parse,
+        ScheduledAction::NAMES,
+        code::NOT_A_SCHEDULED_ACTION,
+    )?;
+    if action == current {
+        return Ok(());
+    }
+    Err(Failure::business(
+        code::BAD_PARAM_VALUE,
+        format!(
+            "a schedule's scheduledAction cannot change (it is {})",
+            current.as_str()
+        ),
+    ))
+}
+
+/// `updateSchedule {id, name?, scheduledAction?, scheduleType?, scheduleDetails?,
+/// priority?, parallel?}`: Tableau's client sends all seven; a field left out keeps its
+/// value. `scheduledAction` cannot change.
 pub(super) fn update(state: &mut ServerState, call: &Call) -> Outcome {
     let session = call.session()?;
     require_server_admin(state, session)?;
@@ -276,13 +310,9 @@ pub(super) fn update(state: &mut ServerState, call: &Call) -> Outcome {
         .get("scheduleType")
         .is_some_and(|v| !v.is_null());
     if new_kind {
-        changed.schedule_type = params::choice(
-            call.params,
-            "scheduleType",
-            ScheduleType::parse,
-            ScheduleType::NAMES,
-        )?;
+        changed.schedule_type = schedule_type(call.params)?;
     }
+    same_action(call.params, current.scheduled_action)?;
     if call
         .params
         .get("scheduleDetails")
@@ -309,7 +339,7 @@ pub(super) fn update(state: &mut ServerState, call: &Call) -> Outcome {
 /// `runNextAt`.
 pub(super) fn set_enabled(state: &mut ServerState, call: &Call) -> Outcome {
     let session = call.session()?;
-    let ids = params::ids(call.params, "ids", call.limits)?;
+    let ids = schedule_ids(call)?;
     let enabled = params::opt_bool(call.params, "enabled")?.ok_or_else(|| {
         Failure::business(
             code::NULL_OR_EMPTY_PARAM,
@@ -340,10 +370,84 @@ pub(super) fn set_enabled(state: &mut ServerState, call: &Call) -> Outcome {
     Ok(batch_reply(failed))
 }
 
+/// The `ids` of a schedule batch; none at all is code 120000 (null or empty schedule ids).
+fn schedule_ids(call: &Call) -> Result<Vec<RequestedId>, Failure> {
+    params::ids(call.params, "ids", call.limits).map_err(|failure| {
+        if failure.error.code == Some(code::NULL_OR_EMPTY_PARAM) {
+            Failure::business(code::SCHEDULE_IDS_EMPTY, "no schedule ids given")
+        } else {
+            failure
+        }
+    })
+}
+
 fn not_found(requested: &RequestedId) -> WireError {
     WireError::for_id(
         code::SCHEDULE_NOT_FOUND,
         requested.text.clone(),
         format!("schedule {} does not exist", requested.text),
     )
+}
+
+/// `setScheduleName {id, name}`: the name is checked as `createSchedule` checks it.
+pub(super) fn set_name(state: &mut ServerState, call: &Call) -> Outcome {
+    let session = call.session()?;
+    require_server_admin(state, session)?;
+    let (_, schedule) = existing(state, call.params, "id")?;
+    let id = schedule.id;
+    let name = checked_name(&state.data, params::text(call.params, "name")?, Some(id))?;
+    if let Some(schedule) = state.data.schedules.get_mut(&id) {
+        schedule.name = name;
+    }
+    Ok(Reply::empty())
+}
+
+/// `deleteSchedules {ids}`: a deleted schedule takes its extract tasks and subscriptions
+/// with it, as on a real server.
+pub(super) fn delete(state: &mut ServerState, call: &Call) -> Outcome {
+    let session = call.session()?;
+    let ids = schedule_ids(call)?;
+    require_server_admin(state, session)?;
+    let data = &mut state.data;
+    let mut failed = Vec::new();
+    for requested in &ids {
+        match requested.id.filter(|id| data.schedules.contains_key(id)) {
+            Some(id) => {
+                data.schedules.remove(&id);
+                data.extract_tasks.retain(|_, t| t.schedule_id != id);
+                data.subscriptions.retain(|_, s| s.schedule_id != id);
+            }
+            None => failed.push(not_found(requested)),
+        }
+    }
+    Ok(batch_reply(failed))
+}
+
+/// `runSchedules {ids}`: queue a job for every task of each schedule on the session's
+/// site. An explicit run works on a disabled schedule too; only the clock skips those.
+pub(super) fn run(state: &mut ServerState, call: &Call) -> Outcome {
+    let site = call.session()?.site;
+    run_on(state, call, Some(site))
+}
+
+/// `runServerSchedules {ids}`: as `runSchedules`, on every site.
+pub(super) fn run_server(state: &mut ServerState, call: &Call) -> Outcome {
+    run_on(state, call, None)
+}
+
+fn run_on(state: &mut ServerState, call: &Call, site: Option<Id>) -> Outcome {
+    let session = call.session()?;
+    let ids = schedule_ids(call)?;
+    require_server_admin(state, session)?;
+    let mut failed = Vec::new();
+    for requested in &ids {
+        match requested
+            .id
+            .filter(|id| state.data.schedules.contains_key(id))
+        {
+            Some(id) => jobs::run_schedule(&mut state.data, &state.jobs, id, site, call.now),
+            None => failed.push(not_found(requested)),
+        }
+    }
+    Ok(batch_reply(failed))
 }

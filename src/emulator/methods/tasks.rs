@@ -12,9 +12,9 @@ use crate::emulator::dataset::Dataset;
 use crate::emulator::entities::{
     DEFAULT_PRIORITY, ExtractTask, Id, ScheduledAction, TargetType, TaskType,
 };
+use crate::emulator::jobs;
 use crate::emulator::listing::{self, Listed, Val};
 use crate::emulator::state::ServerState;
-use crate::emulator::timestamp;
 use crate::wire::{WireError, code};
 
 impl Listed<Dataset> for ExtractTask {
@@ -200,16 +200,19 @@ pub(super) fn set_priority(state: &mut ServerState, call: &Call) -> Outcome {
     }))
 }
 
-/// `runExtractTasks {ids}`: the emulator "runs" each task at once (`runCount`, `lastRunAt`).
+/// `runExtractTasks {ids}`: queues a background job per task (`runCount` counts them);
+/// the task's `lastRunAt` moves when its job finishes.
 pub(super) fn run(state: &mut ServerState, call: &Call) -> Outcome {
     let session = call.session()?;
     let ids = params::ids(call.params, "ids", call.limits)?;
     require_site_admin(state, session)?;
-    let now = timestamp::utc(call.now);
-    Ok(update_tasks(state, session.site, &ids, |task| {
+    let mut ran = Vec::new();
+    let reply = update_tasks(state, session.site, &ids, |task| {
         task.run_count += 1;
-        task.last_run_at = Some(now.clone());
-    }))
+        ran.push(task.id);
+    });
+    jobs::queue(&mut state.data, &state.jobs, &ran, call.now);
+    Ok(reply)
 }
 
 /// `deleteExtractTasks {ids}`.
@@ -234,17 +237,25 @@ pub(super) fn delete(state: &mut ServerState, call: &Call) -> Outcome {
 }
 
 /// `createExtractTasks {targetType, targetIds, scheduleId, type}`: one task per target;
-/// a target that already has a task of that type is reported (code 120012).
+/// a target without an extract (80013, or 80012 for an incremental task) or that already
+/// has a task of that type (120012) is reported by id.
 pub(super) fn create(state: &mut ServerState, call: &Call) -> Outcome {
     let session = call.session()?;
     let targets = params::ids(call.params, "targetIds", call.limits)?;
-    let kind = params::choice(
+    let kind = params::coded_choice(
         call.params,
         "targetType",
         TargetType::parse,
         TargetType::NAMES,
+        code::NOT_A_TARGET_TYPE,
     )?;
-    let task_type = params::choice(call.params, "type", TaskType::parse, TaskType::NAMES)?;
+    let task_type = params::coded_choice(
+        call.params,
+        "type",
+        TaskType::parse,
+        TaskType::NAMES,
+        code::NOT_A_TASK_TYPE,
+    )?;
     require_site_admin(state, session)?;
     let schedule = schedules::schedule_for(state, call.params, ScheduledAction::Extract)?;
     let template = ExtractTask {
@@ -275,7 +286,7 @@ pub(super) fn create(state: &mut ServerState, call: &Call) -> Outcome {
 }
 
 /// Adds a task like `template` for one requested target, unless the target is missing
-/// from the site or already has such a task.
+/// from the site, has no extract, or already has such a task.
 fn create_one(
     data: &mut Dataset,
     template: &ExtractTask,
@@ -285,7 +296,7 @@ fn create_one(
     let kind = template.target_type;
     let Some(target) = requested
         .id
-        .filter(|id| mark_extract(data, kind, *id, template.site_id))
+        .filter(|id| on_site(data, kind, *id, template.site_id))
     else {
         let (code, what) = match kind {
             TargetType::Workbook => (code::WORKBOOK_NOT_FOUND, "workbook"),
@@ -294,6 +305,17 @@ fn create_one(
         let message = format!("{what} {} does not exist on this site", requested.text);
         return Err(WireError::for_id(code, requested.text.clone(), message));
     };
+    if !has_extract(data, kind, target) {
+        let (code, what) = match template.task_type {
+            TaskType::RefreshExtract => (code::REFRESH_NOT_ALLOWED, "a full refresh"),
+            TaskType::IncrementExtract => (code::INCREMENT_NOT_ALLOWED, "an incremental refresh"),
+        };
+        let message = format!(
+            "{} has no extract, so {what} is not allowed",
+            requested.text
+        );
+        return Err(WireError::for_id(code, requested.text.clone(), message));
+    }
     if !existing.insert(target) {
         let message = format!(
             "{} already has a {} task",
@@ -318,19 +340,18 @@ fn create_one(
     Ok(())
 }
 
-/// Marks a workbook or datasource of the site as having an extract; false if there is none.
-fn mark_extract(data: &mut Dataset, kind: TargetType, id: Id, site: Id) -> bool {
-    let flag = match kind {
-        TargetType::Workbook => data
-            .workbooks
-            .get_mut(&id)
-            .filter(|w| w.site_id == site)
-            .map(|w| &mut w.has_extracts),
-        TargetType::Datasource => data
-            .datasources
-            .get_mut(&id)
-            .filter(|d| d.site_id == site)
-            .map(|d| &mut d.has_extracts),
-    };
-    flag.map(|f| *f = true).is_some()
+/// Whether the site has this workbook or datasource.
+fn on_site(data: &Dataset, kind: TargetType, id: Id, site: Id) -> bool {
+    match kind {
+        TargetType::Workbook => data.workbooks.get(&id).is_some_and(|w| w.site_id == site),
+        TargetType::Datasource => data.datasources.get(&id).is_some_and(|d| d.site_id == site),
+    }
+}
+
+/// Whether the workbook or datasource has an extract to refresh.
+fn has_extract(data: &Dataset, kind: TargetType, id: Id) -> bool {
+    match kind {
+        TargetType::Workbook => data.workbooks.get(&id).is_some_and(|w| w.has_extracts),
+        TargetType::Datasource => data.datasources.get(&id).is_some_and(|d| d.has_extracts),
+    }
 }

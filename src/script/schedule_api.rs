@@ -1,0 +1,412 @@
+//! Schedules and new extract tasks as script functions. Every change passes the client's
+//! one mutation gate (dry-run, plan, audit, retries by method kind); fields are checked
+//! before anything is sent, and what a change replaces is read first so the audit line
+//! carries it as `before`.
+
+use rhai::plugin::*;
+
+#[export_module]
+pub mod schedule_api {
+    use rhai::{Dynamic, EvalAltResult, Map, NativeCallContext};
+
+    type Out<T> = Result<T, Box<EvalAltResult>>;
+
+    /// Create a schedule (`createSchedule`) from fields as `getSchedules` shows them:
+    /// `name`, `scheduledAction` (`Extract` or `Subscription`), `scheduleType` (`Hourly`,
+    /// `Daily`, `Weekly` or `Monthly`), `scheduleDetails` (`startTime` in minutes after
+    /// midnight; `Hourly` also `recurrenceMinutes` in 15, 30, 60, 120, 240, 360, 480, 720
+    /// and `endTime`; `Weekly` `recurrenceDaysOfWeek`; `Monthly` `recurrenceDayOfMonth`),
+    /// `priority` (1-100, default 50) and `parallel` (default true). Fields are checked
+    /// before sending. Returns the new schedule as the server lists it (under dry-run the
+    /// fields, with `dry_run: true`).
+    ///
+    /// ```rhai
+    /// let s = create_schedule(#{
+    ///     name: "Nightly 2am", scheduledAction: "Extract", scheduleType: "Daily",
+    ///     scheduleDetails: #{ startTime: 120 }, priority: 40,
+    /// });
+    /// print(`created schedule ${s.id}, next run ${s.runNextAt}`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn create_schedule(ctx: NativeCallContext, fields: Map) -> Out<Map> {
+        super::create(&ctx, fields)
+    }
+
+    /// Change a schedule (`updateSchedule`). The schedule is read first and every field is
+    /// sent, changed or not, as Tableau's own client does; fields not named in `changes`
+    /// keep their values. A new `scheduleType` needs `scheduleDetails` for that type.
+    /// Returns the updated schedule.
+    ///
+    /// ```rhai
+    /// update_schedule("12", #{ priority: 20, scheduleDetails: #{ startTime: 180 } });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn update_schedule(ctx: NativeCallContext, id: Dynamic, changes: Map) -> Out<Map> {
+        super::update(&ctx, &id, changes)
+    }
+
+    /// Enable schedules (`setEnabledStatusForSchedules`); one id or an array of ids or
+    /// schedule maps. Returns a summary map; raises when any id failed.
+    ///
+    /// ```rhai
+    /// enable_schedules(["12", "13"]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn enable_schedules(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
+        super::set_enabled(&ctx, &ids, true)
+    }
+
+    /// Disable schedules (`setEnabledStatusForSchedules`): a disabled schedule runs no
+    /// tasks until enabled again. Returns a summary map.
+    ///
+    /// ```rhai
+    /// let nightly = schedules().filter(|s| s.name.contains("Nightly"));
+    /// disable_schedules(nightly);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn disable_schedules(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
+        super::set_enabled(&ctx, &ids, false)
+    }
+
+    /// Rename a schedule (`setScheduleName`). Returns `#{id, name, dry_run}`.
+    ///
+    /// ```rhai
+    /// rename_schedule("12", "Nightly (old)");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn rename_schedule(ctx: NativeCallContext, id: Dynamic, name: &str) -> Out<Map> {
+        super::rename(&ctx, &id, name)
+    }
+
+    /// Delete schedules (`deleteSchedules`). The server deletes the schedules' extract
+    /// tasks and subscriptions with them; the audit line keeps each schedule as it was.
+    /// Returns a summary map.
+    ///
+    /// ```rhai
+    /// let empty = schedules().filter(|s| s.taskCount == 0);
+    /// delete_schedules(empty);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn delete_schedules(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
+        super::delete(&ctx, &ids)
+    }
+
+    /// Run every task of these schedules on this site now (`runSchedules`). Never retried
+    /// once the request may have reached the server. Returns a summary map; see also
+    /// `run_schedules(ids, #{wait: true})`.
+    ///
+    /// ```rhai
+    /// run_schedules("12");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn run_schedules(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
+        crate::script::host::Host::of(&ctx)?.batch(
+            ctx.call_position(),
+            "runSchedules",
+            &ids,
+            serde_json::Map::new(),
+        )
+    }
+
+    /// Create full-refresh extract tasks (`createExtractTasks`) for workbooks or data
+    /// sources (`target_type` `"Workbook"` or `"Datasource"`) on an extract schedule,
+    /// batched. Targets that fail (no such target, no extract, already has a task) are
+    /// reported one by one in the summary's `failed`, and raise like other batches. The
+    /// server returns no task ids, so the new tasks are read back: `created` holds their
+    /// ids.
+    ///
+    /// ```rhai
+    /// create_extract_tasks("Datasource", ["31", "32"], "4");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn create_extract_tasks(
+        ctx: NativeCallContext,
+        target_type: &str,
+        target_ids: Dynamic,
+        schedule_id: Dynamic,
+    ) -> Out<Map> {
+        super::create_tasks(&ctx, target_type, &target_ids, &schedule_id, Map::new())
+    }
+
+    /// Create extract tasks with options: `#{incremental: true}` makes incremental
+    /// (`IncrementExtract`) tasks instead of full refreshes.
+    ///
+    /// ```rhai
+    /// create_extract_tasks("Datasource", "31", "4", #{ incremental: true });
+    /// ```
+    #[rhai_fn(name = "create_extract_tasks", return_raw)]
+    pub fn create_extract_tasks_with(
+        ctx: NativeCallContext,
+        target_type: &str,
+        target_ids: Dynamic,
+        schedule_id: Dynamic,
+        options: Map,
+    ) -> Out<Map> {
+        super::create_tasks(&ctx, target_type, &target_ids, &schedule_id, options)
+    }
+}
+
+use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext, Position};
+use serde_json::{Value, json};
+
+use crate::script::convert;
+use crate::script::error::{usage, with_fields};
+use crate::script::host::Host;
+use crate::vizportal::{SCHEDULE_FIELDS, check_schedule, check_schedule_name};
+use crate::wire::schedule::TARGET_TYPES;
+
+type Out<T> = Result<T, Box<EvalAltResult>>;
+type JsonMap = serde_json::Map<String, Value>;
+
+fn create(ctx: &NativeCallContext, fields: Map) -> Out<Map> {
+    let pos = ctx.call_position();
+    let host = Host::of(ctx)?;
+    let mut fields = json_map(fields, "create_schedule", pos)?;
+    fields.entry("priority").or_insert(json!(50));
+    fields.entry("parallel").or_insert(json!(true));
+    check_schedule(&fields).map_err(|m| usage(format!("create_schedule: {m}"), pos))?;
+    let result = host.call(pos, "createSchedule", Value::Object(fields.clone()))?;
+    if result.get("dry_run").is_some() {
+        return Ok(planned(fields, Value::Null));
+    }
+    let id = result.get("id").cloned().unwrap_or(Value::Null);
+    let id = convert::to_dynamic(id);
+    let id = convert::one_id(&id).map_err(|m| usage(format!("createSchedule: {m}"), pos))?;
+    read_back(&host, pos, &id)
+}
+
+fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
+    let pos = ctx.call_position();
+    let host = Host::of(ctx)?;
+    let id = one_id(id, "update_schedule", pos)?;
+    let changes = json_map(changes, "update_schedule", pos)?;
+    let current = existing(&host, pos, &id, "update_schedule")?;
+    let mut fields: JsonMap = SCHEDULE_FIELDS
+        .iter()
+        .filter_map(|k| Some((k.to_string(), current.get(*k)?.clone())))
+        .collect();
+    let new_type = changes
+        .get("scheduleType")
+        .is_some_and(|t| Some(t) != current.get("scheduleType"));
+    if new_type && !changes.contains_key("scheduleDetails") {
+        let start = current["scheduleDetails"].get("startTime").cloned();
+        fields.insert("scheduleDetails".into(), json!({ "startTime": start }));
+    }
+    let before = fields.clone();
+    fields.extend(changes);
+    check_schedule(&fields).map_err(|m| usage(format!("update_schedule: {m}"), pos))?;
+    let mut params = JsonMap::new();
+    params.insert("id".into(), Value::String(id.clone()));
+    params.extend(fields.clone());
+    let before = by_id(&id, Value::Object(before));
+    let result = host.call_noting(pos, "updateSchedule", Value::Object(params), before)?;
+    if result.get("dry_run").is_some() {
+        return Ok(planned(fields, Value::String(id)));
+    }
+    read_back(&host, pos, &id)
+}
+
+fn set_enabled(ctx: &NativeCallContext, ids: &Dynamic, enabled: bool) -> Out<Map> {
+    let pos = ctx.call_position();
+    let host = Host::of(ctx)?;
+    let before = all_schedules(&host, pos, &["enabled"])?;
+    let mut extra = JsonMap::new();
+    extra.insert("enabled".into(), Value::Bool(enabled));
+    let method = "setEnabledStatusForSchedules";
+    let summary = host.batch_summary(pos, method, "ids", ids, extra, Some(&before))?;
+    Host::summary_or_error(method, &summary, pos)
+}
+
+fn rename(ctx: &NativeCallContext, id: &Dynamic, name: &str) -> Out<Map> {
+    let pos = ctx.call_position();
+    let host = Host::of(ctx)?;
+    let id = one_id(id, "rename_schedule", pos)?;
+    check_schedule_name(Some(&json!(name)))
+        .map_err(|m| usage(format!("rename_schedule: {m}"), pos))?;
+    let current = existing(&host, pos, &id, "rename_schedule")?;
+    let before = by_id(&id, json!({ "name": current.get("name") }));
+    let params = json!({ "id": id, "name": name });
+    let result = host.call_noting(pos, "setScheduleName", params, before)?;
+    let mut out = Map::new();
+    out.insert("id".into(), id.into());
+    out.insert("name".into(), name.into());
+    out.insert("dry_run".into(), result.get("dry_run").is_some().into());
+    Ok(out)
+}
+
+fn delete(ctx: &NativeCallContext, ids: &Dynamic) -> Out<Map> {
+    let pos = ctx.call_position();
+    let host = Host::of(ctx)?;
+    let mut keep: Vec<&str> = SCHEDULE_FIELDS.to_vec();
+    keep.push("enabled");
+    let before = all_schedules(&host, pos, &keep)?;
+    let method = "deleteSchedules";
+    let summary = host.batch_summary(pos, method, "ids", ids, JsonMap::new(), Some(&before))?;
+    Host::summary_or_error(method, &summary, pos)
+}
+
+fn create_tasks(
+    ctx: &NativeCallContext,
+    target_type: &str,
+    target_ids: &Dynamic,
+    schedule_id: &Dynamic,
+    options: Map,
+) -> Out<Map> {
+    let pos = ctx.call_position();
+    let name = "create_extract_tasks";
+    if !TARGET_TYPES.contains(&target_type) {
+        return Err(usage(
+            format!(
+                "{name}: target_type must be one of {}, not \"{target_type}\"",
+                TARGET_TYPES.join(", ")
+            ),
+            pos,
+        ));
+    }
+    let mut incremental = false;
+    for (key, value) in options {
+        match (key.as_str(), value.as_bool()) {
+            ("incremental", Ok(on)) => incremental = on,
+            ("incremental", Err(_)) => {
+                return Err(usage(
+                    format!("{name}: incremental must be true or false"),
+                    pos,
+                ));
+            }
+            (other, _) => {
+                return Err(usage(
+                    format!("{name}: unknown option `{other}`; the option is `incremental`"),
+                    pos,
+                ));
+            }
+        }
+    }
+    let mut extra = JsonMap::new();
+    extra.insert("targetType".into(), json!(target_type));
+    extra.insert("scheduleId".into(), json!(one_id(schedule_id, name, pos)?));
+    let kind = if incremental {
+        "IncrementExtract"
+    } else {
+        "RefreshExtract"
+    };
+    extra.insert("type".into(), json!(kind));
+    let host = Host::of(ctx)?;
+    let method = "createExtractTasks";
+    let summary = host.batch_summary(pos, method, "targetIds", target_ids, extra, None)?;
+    let created = if summary.dry_run || summary.succeeded.is_empty() {
+        Array::new()
+    } else {
+        new_tasks(ctx, &summary.succeeded, target_type, kind)?
+    };
+    let mut extra = Map::new();
+    extra.insert("created".into(), Dynamic::from_array(created));
+    match Host::summary_or_error(method, &summary, pos) {
+        Ok(mut map) => {
+            map.extend(extra);
+            Ok(map)
+        }
+        Err(error) => Err(with_fields(*error, extra)),
+    }
+}
+
+/// The ids of the tasks of `kind` that now refresh these targets: the server returns
+/// none, so they are read back.
+fn new_tasks(
+    ctx: &NativeCallContext,
+    targets: &[String],
+    target_type: &str,
+    kind: &str,
+) -> Out<Array> {
+    let mut filter = Map::new();
+    let ids: Array = targets.iter().map(|t| Dynamic::from(t.clone())).collect();
+    filter.insert("targetId".into(), Dynamic::from_array(ids));
+    filter.insert("targetType".into(), target_type.into());
+    filter.insert("type".into(), kind.into());
+    let tasks = crate::script::api::tasks_with_names(ctx, Some(&filter))?;
+    Ok(tasks
+        .iter()
+        .filter_map(|t| t.read_lock::<Map>()?.get("id").cloned())
+        .collect())
+}
+
+/// A script map as a JSON object.
+fn json_map(map: Map, function: &str, pos: Position) -> Out<JsonMap> {
+    match convert::to_json(&Dynamic::from_map(map)) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(usage(format!("{function}: expected a map"), pos)),
+        Err(m) => Err(usage(format!("{function}: {m}"), pos)),
+    }
+}
+
+fn one_id(id: &Dynamic, function: &str, pos: Position) -> Out<String> {
+    convert::one_id(id).map_err(|m| usage(format!("{function}: {m}"), pos))
+}
+
+/// What a dry run answers: the fields that would have been sent.
+fn planned(fields: JsonMap, id: Value) -> Map {
+    let mut map = convert::to_map(fields);
+    map.insert("id".into(), convert::to_dynamic(id));
+    map.insert("dry_run".into(), true.into());
+    map
+}
+
+/// One schedule as `getSchedules` lists it, if it exists.
+fn schedule(host: &Host, pos: Position, id: &str) -> Out<Option<JsonMap>> {
+    let filter = json!({"operator": "eq", "field": "id", "value": id});
+    let result = host.call(pos, "getSchedules", json!({ "filter": filter }))?;
+    let found = result["schedules"]
+        .as_array()
+        .and_then(|list| list.iter().find(|s| text(&s["id"]).as_deref() == Some(id)));
+    Ok(match found {
+        Some(Value::Object(map)) => Some(map.clone()),
+        _ => None,
+    })
+}
+
+fn existing(host: &Host, pos: Position, id: &str, function: &str) -> Out<JsonMap> {
+    schedule(host, pos, id)?
+        .ok_or_else(|| usage(format!("{function}: schedule {id} does not exist"), pos))
+}
+
+fn read_back(host: &Host, pos: Position, id: &str) -> Out<Map> {
+    let fields = existing(host, pos, id, "getSchedules")?;
+    let mut map = convert::to_map(fields);
+    map.insert("dry_run".into(), false.into());
+    Ok(map)
+}
+
+/// Every schedule's `keep` fields, by id (the audit's before values of a batch).
+fn all_schedules(host: &Host, pos: Position, keep: &[&str]) -> Out<JsonMap> {
+    let client = host.client(pos)?;
+    let plain = |items: Vec<Value>, _: &crate::vizportal::SideTables| items;
+    let list = client
+        .session()
+        .list_all("getSchedules", &json!({}), "schedules", &plain, &|_, _| {})
+        .map_err(|e| crate::script::error::raise(&e, pos))?;
+    Ok(list
+        .into_iter()
+        .filter_map(|s| {
+            let id = text(&s["id"])?;
+            let fields: JsonMap = keep
+                .iter()
+                .filter_map(|k| Some((k.to_string(), s.get(*k)?.clone())))
+                .collect();
+            Some((id, Value::Object(fields)))
+        })
+        .collect())
+}
+
+/// `{id: value}`, the shape of before values.
+fn by_id(id: &str, value: Value) -> Value {
+    let mut map = JsonMap::new();
+    map.insert(id.to_string(), value);
+    Value::Object(map)
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}

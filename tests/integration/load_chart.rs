@@ -1,0 +1,182 @@
+//! The load as a picture: `schedule_runs` and `chart` over a known set of schedules
+//! (exact text), and `spread_peak.rhai` moving the least urgent tasks out of a crowded
+//! hour.
+
+use serde_json::{Value, json};
+use vizscript::emulator::{Dataset, Emulator};
+
+use crate::support::*;
+
+/// One site, admin/admin, `workbooks` workbooks with extracts, the given schedules, and
+/// tasks as (workbook number, schedule id, priority).
+fn dataset(workbooks: usize, schedules: Value, tasks: &[(usize, &str, i64)]) -> Dataset {
+    let at = "2017-01-06T18:54:51.095Z";
+    let books: Vec<Value> = (1..=workbooks)
+        .map(|n| {
+            json!({"id": n.to_string(), "siteId": "1", "projectId": "1", "ownerId": "1",
+                "name": format!("Book {n:02}"), "repositoryUrl": format!("Book{n}"),
+                "hasExtracts": true, "updatedAt": at})
+        })
+        .collect();
+    let tasks: Vec<Value> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, (book, schedule, priority))| {
+            json!({"id": (i + 1).to_string(), "siteId": "1", "scheduleId": schedule,
+                "targetType": "Workbook", "targetId": book.to_string(),
+                "type": "RefreshExtract", "priority": priority})
+        })
+        .collect();
+    Dataset::from_json(json!({
+        "sites": [{"id": "1", "name": "Default", "urlName": "", "luid": "00000000-0000-0000-0000-000000000001"}],
+        "users": [{"id": "1", "username": "admin", "password": "admin", "displayName": "Admin",
+                   "serverAdmin": true, "lastSiteId": "1"}],
+        "projects": [{"id": "1", "siteId": "1", "name": "Default", "ownerId": "1", "createdAt": at}],
+        "workbooks": books,
+        "schedules": schedules,
+        "extractTasks": tasks,
+    }))
+    .expect("a consistent dataset")
+}
+
+fn schedule(id: &str, name: &str, kind: &str, details: Value) -> Value {
+    json!({"id": id, "name": name, "scheduledAction": "Extract", "scheduleType": kind,
+        "scheduleDetails": details})
+}
+
+fn known_schedules() -> Emulator {
+    let schedules = json!([
+        schedule("1", "Daily 2am", "Daily", json!({"startTime": 120})),
+        schedule(
+            "2",
+            "Weekly Mon Thu",
+            "Weekly",
+            json!({"startTime": 300, "recurrenceDaysOfWeek": ["Mon", "Thu"]})
+        ),
+        schedule(
+            "3",
+            "Hourly afternoons",
+            "Hourly",
+            json!({"startTime": 900, "endTime": 1080, "recurrenceMinutes": 60})
+        ),
+    ]);
+    let data = dataset(
+        4,
+        schedules,
+        &[(1, "1", 50), (2, "1", 50), (3, "2", 50), (4, "3", 50)],
+    );
+    emulator_with(|c| c.dataset = data)
+}
+
+/// A heat-map row: `counts` as (hour, count), dots elsewhere.
+fn row(day: &str, counts: &[(usize, i64)]) -> String {
+    let mut line = day.to_string();
+    for hour in 0..24 {
+        let cell = counts
+            .iter()
+            .find(|(h, _)| *h == hour)
+            .map_or(".".to_string(), |(_, n)| n.to_string());
+        line.push_str(&format!("{cell:>3}"));
+    }
+    line
+}
+
+#[test]
+fn the_chart_of_a_known_schedule_set() {
+    let emu = known_schedules();
+    let script = r#"
+        let runs = schedule_runs("2017-01-09T00:00:00Z", "2017-01-16T00:00:00Z");
+        print(runs.len());
+        chart(runs.map(|r| #{ at: r.at, count: r.taskCount }), #{ title: "tasks per hour" });
+        let per_schedule = #{};
+        for s in schedules() { per_schedule[s.name] = s.taskCount; }
+        chart(per_schedule);
+        print(week_hour(runs[0].at));
+    "#;
+    let (_dir, path) = script_file(script);
+    let (code, out, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    let mut header = "   ".to_string();
+    for hour in 0..24 {
+        header.push_str(&format!(" {hour:02}"));
+    }
+    let busy = |day: &str| row(day, &[(2, 2), (5, 1), (15, 1), (16, 1), (17, 1)]);
+    let usual = |day: &str| row(day, &[(2, 2), (15, 1), (16, 1), (17, 1)]);
+    let expected = [
+        "30".to_string(),
+        "tasks per hour".to_string(),
+        header,
+        busy("Mon"),
+        usual("Tue"),
+        usual("Wed"),
+        busy("Thu"),
+        usual("Fri"),
+        usual("Sat"),
+        usual("Sun"),
+        "peak 2 at Mon 02:00; total 37".to_string(),
+        format!("Daily 2am          {} 2", "█".repeat(40)),
+        format!("Hourly afternoons  {} 1", "█".repeat(20)),
+        format!("Weekly Mon Thu     {} 1", "█".repeat(20)),
+        "Mon 02".to_string(),
+    ];
+    assert_eq!(out.lines().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn spread_peak_moves_the_least_urgent_tasks_to_a_quiet_schedule_of_the_same_type() {
+    let schedules = json!([
+        schedule("1", "Daily 2am", "Daily", json!({"startTime": 120})),
+        schedule("2", "Daily 4am", "Daily", json!({"startTime": 240})),
+        schedule(
+            "3",
+            "Weekly Mon",
+            "Weekly",
+            json!({"startTime": 360, "recurrenceDaysOfWeek": ["Mon"]})
+        ),
+    ]);
+    let tasks: Vec<(usize, &str, i64)> = (1..=10).map(|n| (n, "1", n as i64 * 10)).collect();
+    let emu = emulator_with(|c| c.dataset = dataset(10, schedules, &tasks));
+    let script = example("spread_peak.rhai");
+    let before = emu.state();
+    let (code, out, err) = run(vizscript(&emu), &["run", &script, "--dry-run", "--", "6"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "Would move 4 tasks; the busiest hour goes from 10 to 6 tasks (limit 6)."
+    );
+    assert_eq!(emu.state()["extractTasks"], before["extractTasks"]);
+
+    let (code, out, err) = run(vizscript(&emu), &["run", &script, "--", "6"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Moved 4 tasks"), "{out}");
+    let on: Vec<(String, String)> = tasks_of(&emu);
+    let moved: Vec<&str> = on
+        .iter()
+        .filter(|(_, s)| s == "2")
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(
+        moved,
+        ["7", "8", "9", "10"],
+        "priorities 70-100 are the least urgent"
+    );
+    assert!(
+        on.iter().all(|(_, s)| s != "3"),
+        "only a schedule of the same type"
+    );
+    let (code, out, _) = run(vizscript(&emu), &["run", &script, "--", "6"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Nothing to spread"), "{out}");
+}
+
+fn tasks_of(emu: &Emulator) -> Vec<(String, String)> {
+    tasks(emu)
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_owned(),
+                t["scheduleId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,541 @@
+//! The schedule functions and `create_extract_tasks`: each one's effect on the emulator's
+//! state, the field checks made before anything is sent, the emulator's own error codes,
+//! the dry-run plan and the audit lines with their before values.
+
+use serde_json::{Value, json};
+use vizscript::emulator::Emulator;
+
+use crate::support::*;
+
+/// Runs a script text against `emu` with extra flags; (code, stdout, stderr).
+fn run_script(emu: &Emulator, text: &str, flags: &[&str]) -> (i32, String, String) {
+    let (_dir, path) = script_file(text);
+    let mut args = vec!["run", path.as_str()];
+    args.extend_from_slice(flags);
+    run(vizscript(emu), &args)
+}
+
+/// The JSON a script printed as its last line.
+fn last_json(out: &str) -> Value {
+    let line = out.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+fn schedule_row(emu: &Emulator, id: &str) -> Value {
+    schedules(emu)
+        .into_iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or(Value::Null)
+}
+
+/// The row without `runNextAt` (computed from the clock), and the time of day of it.
+fn without_next_run(mut row: Value) -> (Value, String) {
+    let next = row
+        .as_object_mut()
+        .unwrap()
+        .remove("runNextAt")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    (row, next.get(10..).unwrap_or_default().to_owned())
+}
+
+const CREATE: &str = r#"
+let s = create_schedule(#{
+    name: "Nightly 2am", scheduledAction: "Extract", scheduleType: "Daily",
+    scheduleDetails: #{ startTime: 120 }, priority: 40,
+});
+print(s.id);
+"#;
+
+#[test]
+fn create_update_rename_disable_enable_delete_each_change_the_server() {
+    let emu = emulator_with(|c| c.dataset = one_site(30, 6));
+    let (code, out, err) = run_script(&emu, CREATE, &[]);
+    assert_eq!(code, 0, "{err}");
+    let id = out.trim().to_owned();
+    let (row, next) = without_next_run(schedule_row(&emu, &id));
+    let mut expected = json!({"id": id, "name": "Nightly 2am", "scheduledAction": "Extract",
+        "scheduleType": "Daily", "scheduleDetails": {"startTime": 120}, "priority": 40,
+        "parallel": true, "enabled": true});
+    assert_eq!(row, expected);
+    assert_eq!(next, "T02:00:00.000+00:00");
+
+    let update = format!(
+        r#"let s = update_schedule("{id}", #{{ scheduleType: "Weekly",
+            scheduleDetails: #{{ startTime: 300, recurrenceDaysOfWeek: ["Mon", "Thu"] }},
+            parallel: false }});
+        print(`${{s.scheduleType}} ${{s.priority}}`);"#
+    );
+    emu.reset_stats();
+    let (code, out, err) = run_script(&emu, &update, &[]);
+    assert_eq!((code, out.trim()), (0, "Weekly 40"), "{err}");
+    let sent = emu
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "updateSchedule")
+        .expect("updateSchedule sent");
+    assert_eq!(
+        sent.params,
+        json!({"id": id, "name": "Nightly 2am", "scheduledAction": "Extract", "priority": 40,
+            "parallel": false, "scheduleType": "Weekly",
+            "scheduleDetails": {"startTime": 300, "recurrenceDaysOfWeek": ["Mon", "Thu"]}}),
+        "every field is sent, changed or not"
+    );
+    let (row, next) = without_next_run(schedule_row(&emu, &id));
+    expected["scheduleType"] = json!("Weekly");
+    expected["scheduleDetails"] = json!({"startTime": 300, "recurrenceDaysOfWeek": ["Mon", "Thu"]});
+    expected["parallel"] = json!(false);
+    assert_eq!(row, expected);
+    assert_eq!(next, "T05:00:00.000+00:00");
+
+    let rename = format!(r#"print(to_json(rename_schedule({id}, "Mon and Thu")));"#);
+    let (code, out, err) = run_script(&emu, &rename, &[]);
+    assert_eq!(code, 0, "{err}");
+    let printed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        printed,
+        json!({"id": id, "name": "Mon and Thu", "dry_run": false})
+    );
+    expected["name"] = json!("Mon and Thu");
+    assert_eq!(without_next_run(schedule_row(&emu, &id)).0, expected);
+
+    let others: Vec<String> = schedules(&emu)
+        .iter()
+        .filter(|s| s["scheduledAction"] == "Extract" && s["id"] != id.as_str())
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .take(2)
+        .collect();
+    let disable = format!(
+        r#"print(to_json(disable_schedules(["{id}", "{}", "{}"])));"#,
+        others[0], others[1]
+    );
+    let (code, out, err) = run_script(&emu, &disable, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        last_json(&out),
+        json!({"requested": 3, "succeeded": [id, others[0], others[1]], "failed": [],
+            "skipped": [], "dry_run": false})
+    );
+    for s in [&id, &others[0], &others[1]] {
+        let row = schedule_row(&emu, s);
+        assert_eq!(row["enabled"], false, "{row}");
+    }
+    let enable = format!(r#"print(to_json(enable_schedules("{}")));"#, others[0]);
+    let (code, _, err) = run_script(&emu, &enable, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(schedule_row(&emu, &others[0])["enabled"], true);
+    assert_eq!(schedule_row(&emu, &others[1])["enabled"], false);
+
+    let on_other = tasks(&emu)
+        .iter()
+        .filter(|t| t["scheduleId"] == others[1].as_str())
+        .count();
+    assert!(on_other > 0, "the sample has tasks on the second schedule");
+    let tasks_before = tasks(&emu).len();
+    let delete = format!(
+        r#"print(to_json(delete_schedules(["{id}", "{}"])));"#,
+        others[1]
+    );
+    let (code, out, err) = run_script(&emu, &delete, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(last_json(&out)["succeeded"], json!([id, others[1]]));
+    assert_eq!(schedule_row(&emu, &id), Value::Null);
+    assert_eq!(schedule_row(&emu, &others[1]), Value::Null);
+    assert_eq!(
+        tasks(&emu).len(),
+        tasks_before - on_other,
+        "the schedule's tasks went with it"
+    );
+}
+
+#[test]
+fn bad_fields_are_refused_naming_the_field_before_anything_is_sent() {
+    let emu = emulator_with(|c| c.dataset = one_site(10, 4));
+    let script = r#"
+        let base = #{ name: "X", scheduledAction: "Extract", scheduleType: "Daily",
+                      scheduleDetails: #{ startTime: 60 } };
+        let tries = [
+            #{ scheduleType: "Yearly" },
+            #{ scheduledAction: "Refresh" },
+            #{ priority: 0 },
+            #{ priority: 101 },
+            #{ scheduleType: "Hourly", scheduleDetails: #{ startTime: 0, recurrenceMinutes: 45 } },
+            #{ scheduleType: "Weekly", scheduleDetails: #{ startTime: 0 } },
+            #{ scheduleType: "Weekly", scheduleDetails: #{ startTime: 0, recurrenceDaysOfWeek: ["Funday"] } },
+            #{ scheduleType: "Monthly", scheduleDetails: #{ startTime: 0, recurrenceDayOfMonth: "32" } },
+            #{ scheduleDetails: #{ startTime: 1440 } },
+            #{ name: "" },
+        ];
+        for t in tries {
+            let fields = base;
+            fields += t;
+            try { create_schedule(fields); print("sent"); } catch (e) { print(`${e.kind}: ${e.message}`); }
+        }
+        try { update_schedule("1", #{ priority: -5 }); } catch (e) { print(`${e.kind}: ${e.message}`); }
+        try { create_extract_tasks("Flow", ["1"], "1"); } catch (e) { print(`${e.kind}: ${e.message}`); }
+        try { create_extract_tasks("Workbook", ["1"], "1", #{ incremetal: true }); } catch (e) { print(`${e.kind}: ${e.message}`); }
+        try { run_extract_tasks(["1"], #{ wiat: true }); } catch (e) { print(`${e.kind}: ${e.message}`); }
+        try { run_extract_tasks(["1"], #{ wait: true, timeout: 0 }); } catch (e) { print(`${e.kind}: ${e.message}`); }
+        try { run_schedules(["1"], #{ wait: "yes" }); } catch (e) { print(`${e.kind}: ${e.message}`); }
+    "#;
+    emu.reset_stats();
+    let (code, out, err) = run_script(&emu, script, &[]);
+    assert_eq!(code, 0, "{err}");
+    let expected = [
+        "usage: create_schedule: scheduleType: must be one of Hourly, Daily, Weekly, Monthly, not \"Yearly\"",
+        "usage: create_schedule: scheduledAction: must be one of Extract, Subscription, not \"Refresh\"",
+        "usage: create_schedule: priority: must be an integer from 1 (runs first) to 100, not 0",
+        "usage: create_schedule: priority: must be an integer from 1 (runs first) to 100, not 101",
+        "usage: create_schedule: scheduleDetails.recurrenceMinutes: must be one of 15, 30, 60, 120, 240, 360, 480, 720, not 45",
+        "usage: create_schedule: scheduleDetails.recurrenceDaysOfWeek: required for a Weekly schedule, an array of Sun, Mon, Tue, Wed, Thu, Fri, Sat",
+        "usage: create_schedule: scheduleDetails.recurrenceDaysOfWeek: must be a non-empty array of Sun, Mon, Tue, Wed, Thu, Fri, Sat, not [\"Funday\"]",
+        "usage: create_schedule: scheduleDetails.recurrenceDayOfMonth: must be a day \"1\" to \"31\", not \"32\"",
+        "usage: create_schedule: scheduleDetails.startTime: must be minutes after midnight, 0 to 1439, not 1440",
+        "usage: create_schedule: name: must be a non-empty string, not \"\"",
+        "usage: update_schedule: priority: must be an integer from 1 (runs first) to 100, not -5",
+        "usage: create_extract_tasks: target_type must be one of Workbook, Datasource, not \"Flow\"",
+        "usage: create_extract_tasks: unknown option `incremetal`; the option is `incremental`",
+        "usage: run_extract_tasks: unknown option `wiat`; the options are `wait` and `timeout`",
+        "usage: run_extract_tasks: timeout must be a number of seconds above 0",
+        "usage: run_schedules: wait must be true or false",
+    ];
+    assert_eq!(out.lines().collect::<Vec<_>>(), expected);
+    let sent: Vec<String> = emu.calls().into_iter().map(|c| c.method).collect();
+    assert!(
+        !sent
+            .iter()
+            .any(|m| m.starts_with("create") || m.starts_with("update") || m.starts_with("run")),
+        "{sent:?}"
+    );
+}
+
+#[test]
+fn the_emulator_refuses_bad_schedules_with_tableaus_codes() {
+    let emu = emulator_with(|c| c.dataset = one_site(10, 4));
+    let script = r#"
+        let base = #{ name: "X", scheduledAction: "Extract", scheduleType: "Daily",
+                      scheduleDetails: #{ startTime: 60 }, priority: 50, parallel: true };
+        let tries = [
+            #{ scheduleType: "Yearly" },
+            #{ scheduledAction: "Refresh" },
+            #{ priority: 0 },
+            #{ scheduleType: "Hourly", scheduleDetails: #{ startTime: 0, recurrenceMinutes: 45 } },
+            #{ scheduleType: "Weekly", scheduleDetails: #{ startTime: 0 } },
+            #{ scheduleType: "Weekly", scheduleDetails: #{ startTime: 0, recurrenceDaysOfWeek: ["Funday"] } },
+            #{ scheduleType: "Monthly", scheduleDetails: #{ startTime: 0 } },
+            #{ scheduleType: "Monthly", scheduleDetails: #{ startTime: 0, recurrenceDayOfMonth: "32" } },
+            #{ scheduleDetails: #{ startTime: 1440 } },
+            #{ name: " " },
+        ];
+        for t in tries {
+            let fields = base;
+            fields += t;
+            try { vizportal("createSchedule", fields); print("sent"); } catch (e) { print(e.code); }
+        }
+        try { vizportal("setScheduleName", #{ id: "999", name: "Y" }); } catch (e) { print(e.code); }
+        try { vizportal("runSchedules", #{ ids: ["999"] }); } catch (e) { print(e.code); }
+        try { vizportal("createExtractTasks", #{ targetType: "Flow", targetIds: ["1"], scheduleId: "1", type: "RefreshExtract" }); } catch (e) { print(e.code); }
+        try { vizportal("createExtractTasks", #{ targetType: "Workbook", targetIds: ["1"], scheduleId: "1", type: "Refresh" }); } catch (e) { print(e.code); }
+        try { vizportal("getBackgroundJobExtendedInfo", #{ backgroundJobId: "999" }); } catch (e) { print(e.code); }
+        try { vizportal("updateSchedule", #{ id: "1", scheduledAction: "Subscription" }); } catch (e) { print(e.code); }
+        try { vizportal("updateSchedule", #{ id: "1", scheduledAction: "Refresh" }); } catch (e) { print(e.code); }
+        try { vizportal("deleteSchedules", #{ ids: ["999"] }); } catch (e) { print(e.code); }
+        try { vizportal("setEnabledStatusForSchedules", #{ ids: [] , enabled: true }); } catch (e) { print(e.code); }
+    "#;
+    let (code, out, err) = run_script(&emu, script, &[]);
+    assert_eq!(code, 0, "{err}");
+    let codes: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        codes,
+        [
+            "80007", "80006", "120011", "120008", "120009", "80009", "120010", "80008", "120006",
+            "120003", "120001", "120001", "80011", "80010", "28", "25", "80006", "120001",
+            "120000"
+        ]
+    );
+}
+
+#[test]
+fn create_extract_tasks_reports_each_target_that_fails() {
+    let emu = emulator_with(|c| c.dataset = one_site(30, 6));
+    let state = emu.state();
+    let datasources = state["datasources"].as_array().unwrap();
+    let has_task = |id: &str| {
+        tasks(&emu).iter().any(|t| {
+            t["targetType"] == "Datasource" && t["targetId"] == id && t["type"] == "RefreshExtract"
+        })
+    };
+    let pick = |extract: bool, task: bool| {
+        datasources
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_owned())
+            .find(|id| {
+                let d = datasources.iter().find(|d| d["id"] == id.as_str()).unwrap();
+                d["hasExtracts"] == extract && has_task(id) == task
+            })
+    };
+    let with_task = pick(true, true).expect("a datasource with a task");
+    let live = pick(false, false).expect("a live datasource");
+    let schedule = schedules(&emu)
+        .into_iter()
+        .find(|s| s["scheduledAction"] == "Extract")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A datasource that has an extract and only a full-refresh task gets an incremental one.
+    let tasks_before = tasks(&emu);
+    let incremental_target = tasks_before
+        .iter()
+        .filter(|t| t["targetType"] == "Datasource")
+        .map(|t| t["targetId"].as_str().unwrap().to_owned())
+        .find(|id| {
+            !tasks_before.iter().any(|t| {
+                t["targetId"] == id.as_str()
+                    && t["targetType"] == "Datasource"
+                    && t["type"] == "IncrementExtract"
+            })
+        })
+        .unwrap();
+    let script = format!(
+        r#"
+        try {{
+            create_extract_tasks("Datasource", ["{incremental_target}", "{live}", "99999"], "{schedule}", #{{ incremental: true }});
+        }} catch (e) {{
+            print(to_json(#{{ succeeded: e.succeeded, failed: e.failed, created: e.created }}));
+        }}
+        "#
+    );
+    let (code, out, err) = run_script(&emu, &script, &[]);
+    assert_eq!(code, 0, "{err}");
+    let result = last_json(&out.replace('\n', ""));
+    assert_eq!(result["succeeded"], json!([incremental_target]));
+    let failed: Vec<(String, i64)> = result["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_owned(),
+                f["code"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(failed, [(live.clone(), 80012), ("99999".to_owned(), 11)]);
+    let new: Vec<Value> = tasks(&emu)
+        .into_iter()
+        .filter(|t| {
+            t["targetId"] == incremental_target.as_str()
+                && t["targetType"] == "Datasource"
+                && t["type"] == "IncrementExtract"
+        })
+        .collect();
+    assert_eq!(new.len(), 1);
+    let new = &new[0];
+    assert_eq!(
+        result["created"],
+        json!([new["id"]]),
+        "the new task's id is read back"
+    );
+    assert_eq!(
+        (
+            new["siteId"].as_str(),
+            new["scheduleId"].as_str(),
+            new["targetType"].as_str(),
+            new["runCount"].as_i64()
+        ),
+        (
+            Some("1"),
+            Some(schedule.as_str()),
+            Some("Datasource"),
+            Some(0)
+        )
+    );
+    let again = format!(
+        r#"try {{ create_extract_tasks("Datasource", "{with_task}", "{schedule}"); }} catch (e) {{ print(e.failed[0].code); }}"#
+    );
+    let (_, out, _) = run_script(&emu, &again, &[]);
+    assert_eq!(out.trim(), "120012");
+}
+
+#[test]
+fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
+    let emu = emulator_with(|c| c.dataset = one_site(30, 6));
+    let before = emu.state();
+    let script = r#"
+        let s = create_schedule(#{ name: "Planned", scheduledAction: "Extract",
+            scheduleType: "Hourly", scheduleDetails: #{ startTime: 0, endTime: 1440, recurrenceMinutes: 60 } });
+        print(s.dry_run);
+        update_schedule("1", #{ priority: 10 });
+        rename_schedule("1", "Renamed");
+        disable_schedules(["1", "2"]);
+        enable_schedules("2");
+        delete_schedules("3");
+        run_schedules("1");
+        create_extract_tasks("Workbook", ["1"], "1");
+        let waited = run_extract_tasks(["1", "2"], #{ wait: true, timeout: 5 });
+        print(`${waited.dry_run} ${waited.jobs.len()} ${waited.timed_out}`);
+    "#;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let audit_arg = audit.to_str().unwrap();
+    let (code, out, err) = run_script(&emu, script, &["--dry-run", "--audit", audit_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["true", "true 0 false"]);
+    assert_eq!(
+        emu.state()["schedules"],
+        before["schedules"],
+        "nothing changed"
+    );
+    assert_eq!(emu.state()["extractTasks"], before["extractTasks"]);
+    let planned: Vec<&str> = err
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .filter_map(|l| l.split_once(". ").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split(' ').next())
+        .collect();
+    assert_eq!(
+        planned,
+        [
+            "createSchedule",
+            "updateSchedule",
+            "setScheduleName",
+            "setEnabledStatusForSchedules",
+            "setEnabledStatusForSchedules",
+            "deleteSchedules",
+            "runSchedules",
+            "createExtractTasks",
+            "runExtractTasks"
+        ],
+        "{err}"
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 9);
+    assert!(lines.iter().all(|l| l["outcome"] == "dry_run"));
+    let schedule_1 = schedule_row(&emu, "1");
+    assert_eq!(
+        lines[1]["before"]["1"]["priority"], schedule_1["priority"],
+        "update keeps the old values"
+    );
+    assert_eq!(lines[1]["params"]["priority"], 10);
+    assert_eq!(
+        lines[2]["before"],
+        json!({"1": {"name": schedule_1["name"]}})
+    );
+    assert_eq!(
+        lines[3]["before"],
+        json!({"1": {"enabled": true}, "2": {"enabled": true}})
+    );
+    assert_eq!(
+        lines[5]["before"]["3"]["name"],
+        schedule_row(&emu, "3")["name"]
+    );
+    assert_eq!(lines[7]["params"]["targetIds"], json!(["1"]));
+
+    let (code, _, err) = run_script(
+        &emu,
+        r#"rename_schedule("1", "Renamed"); disable_schedules("2");"#,
+        &["--audit", audit_arg],
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&audit).unwrap();
+    let applied: Vec<Value> = text
+        .lines()
+        .skip(9)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(applied.len(), 2);
+    assert_eq!(
+        (applied[0]["outcome"].as_str(), &applied[0]["before"]),
+        (Some("ok"), &json!({"1": {"name": schedule_1["name"]}}))
+    );
+    assert_eq!(applied[1]["before"], json!({"2": {"enabled": true}}));
+    assert_eq!(schedule_row(&emu, "1")["name"], "Renamed");
+}
+
+#[test]
+fn maintenance_window_pauses_matching_schedules_and_resumes_only_those() {
+    let mut data = one_site(30, 6).to_json();
+    let extract: Vec<String> = data["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["scheduledAction"] == "Extract")
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    let already_off = extract[1].clone();
+    for s in data["schedules"].as_array_mut().unwrap() {
+        if s["id"] == already_off.as_str() {
+            s["enabled"] = json!(false);
+        }
+    }
+    let data = vizscript::emulator::Dataset::from_json(data).unwrap();
+    let emu = emulator_with(|c| c.dataset = data);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("window.json");
+    let file_arg = file.to_str().unwrap();
+    let script = example("maintenance_window.rhai");
+    let enabled = |emu: &Emulator| -> Vec<(String, bool)> {
+        schedules(emu)
+            .iter()
+            .map(|s| (s["id"].as_str().unwrap().to_owned(), s["enabled"] == true))
+            .collect()
+    };
+    let before = enabled(&emu);
+
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &["run", &script, "--dry-run", "--", "off", "", file_arg],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        format!(
+            "Would pause {} schedules; 1 were already off.",
+            extract.len() - 1
+        )
+    );
+    assert_eq!(enabled(&emu), before);
+    assert!(!file.exists(), "a dry run writes no state");
+
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &["run", &script, "--", "off", "", file_arg],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        format!(
+            "Paused {} schedules; 1 were already off.",
+            extract.len() - 1
+        )
+    );
+    for (id, on) in enabled(&emu) {
+        let subscription = !extract.contains(&id);
+        assert_eq!(on, subscription, "schedule {id}");
+    }
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let paused: Vec<&String> = extract.iter().filter(|id| **id != already_off).collect();
+    assert_eq!(saved["paused"], json!(paused));
+    assert_eq!(saved["already_off"], json!([already_off]));
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["run", &script, "--", "off", "", file_arg],
+    );
+    assert_eq!(code, 1, "a second window is refused");
+    assert!(err.contains("already open"), "{err}");
+
+    let (code, out, err) = run(vizscript(&emu), &["run", &script, "--", "on", "", file_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        format!("Resumed {} schedules; 1 stay off.", extract.len() - 1)
+    );
+    assert_eq!(enabled(&emu), before, "the schedule that was off stays off");
+    assert!(!file.exists());
+}
