@@ -39,6 +39,10 @@ pub struct EmulatorConfig {
     /// [`Emulator::calls`](super::Emulator::calls). Turn off for long-running servers,
     /// where the record would grow without bound.
     pub record_calls: bool,
+    /// Seed of the random source that decides which calls get an injected fault; `None`
+    /// seeds it from the operating system. The same seed draws the same sequence of faults
+    /// for the same sequence of requests, so a failing fault test can be replayed.
+    pub fault_seed: Option<u64>,
 }
 
 impl Default for EmulatorConfig {
@@ -56,12 +60,14 @@ impl Default for EmulatorConfig {
             xsrf_failure_status: 403,
             workers: 8,
             record_calls: true,
+            fault_seed: None,
         }
     }
 }
 
 /// Failures injected into Vizportal calls (never into `/__emulator/*`). The default injects
-/// nothing. Probabilities outside 0.0 to 1.0 count as the nearer bound.
+/// nothing. Probabilities outside 0.0 to 1.0 count as the nearer bound. Each injected fault
+/// is counted in [`Stats`](super::Stats) (`declined`, `spikes`, `resets`).
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
     /// Probability that a call is answered `503 Service Unavailable` before anything in it
