@@ -46,6 +46,44 @@ fn emulator_with_password() -> Emulator {
     })
 }
 
+/// The REPL at a terminal (a pseudo-terminal driven by `tests/python/pty_repl.py`), which
+/// keeps a history file in the data directory; returns what it showed.
+fn terminal_repl(emu: &Emulator, dir: &Path) -> String {
+    let driver = format!("{}/tests/python/pty_repl.py", env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args([
+        &driver,
+        "vizscript> ",
+        env!("CARGO_BIN_EXE_vizscript"),
+        "repl",
+        "-vv",
+    ])
+    .current_dir(dir)
+    .env_clear()
+    .env("PATH", std::env::var("PATH").unwrap_or_default())
+    .env("NO_PROXY", "*")
+    .env("TABLEAU_SERVER", emu.url())
+    .env("TABLEAU_USERNAME", "admin")
+    .env("TABLEAU_PASSWORD", PASSWORD)
+    .env("HOME", dir)
+    .env("XDG_DATA_HOME", dir.join("data"))
+    .env("RUST_LOG", "trace")
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 is needed to drive the REPL at a terminal: {e}"));
+    let typed = "session_info().user.username\n:plan\nvizportal(\"nope\", #{})\n:quit\n";
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), typed.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout).into_owned();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}\n{shown}");
+    assert!(shown.contains("unknown method"), "the REPL ran: {shown}");
+    shown + err.as_ref()
+}
+
 /// The text around a leaked secret at `at`, with the secret itself masked.
 fn around(text: &str, at: usize, secret: &str) -> String {
     let start = text[..at]
@@ -181,6 +219,8 @@ fn no_output_or_file_carries_the_password_or_a_session_secret() {
         transcripts.push_str(&out);
         transcripts.push_str(&err);
     }
+
+    transcripts.push_str(&terminal_repl(&emu, dir.path()));
 
     // The runs did what the search needs: real sessions, a re-login, traced HTTP.
     let calls = emu.calls();

@@ -1,0 +1,57 @@
+"""Type lines into a program at a pseudo-terminal, one per prompt, as a person would.
+
+    python3 pty_repl.py PROMPT PROGRAM [ARG...] < lines
+
+Each line of standard input is sent once PROMPT has been shown after the previous line
+was answered (a line editor drops input typed before it is ready). Everything the program
+writes is copied to standard output; the exit status is the program's. Standard library
+only, so `cargo test` needs nothing but python3.
+"""
+
+import os
+import pty
+import select
+import sys
+
+TIMEOUT = 30.0
+
+
+def main():
+    prompt = sys.argv[1].encode()
+    lines = sys.stdin.read().splitlines()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    seen = b""
+
+    def read_until(done):
+        nonlocal seen
+        while not done(seen):
+            ready, _, _ = select.select([fd], [], [], TIMEOUT)
+            if not ready:
+                sys.exit(f"pty_repl: timed out waiting; output so far: {seen!r}")
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                return False
+            sys.stdout.buffer.write(chunk)
+            seen += chunk
+        return True
+
+    read_until(lambda out: prompt in out)
+    for line in lines:
+        seen = b""
+        os.write(fd, line.encode() + b"\r")
+        # Answered: a line break after the typed line, then a fresh prompt (or the end).
+        read_until(lambda out: b"\n" in out and prompt in out[out.index(b"\n"):])
+    seen = b""
+    read_until(lambda out: False)
+    _, status = os.waitpid(pid, 0)
+    sys.stdout.flush()
+    sys.exit(os.waitstatus_to_exitcode(status))
+
+
+if __name__ == "__main__":
+    main()
