@@ -83,7 +83,7 @@ fn rebalance_evens_out_schedules_of_each_type() {
 #[test]
 fn dry_run_changes_nothing_and_prints_the_plan() {
     let emu = emulator_with(|c| c.dataset = one_site(400, 12));
-    let before = emu.state();
+    let (before, since) = (emu.state(), now_stamp());
     let dir = tempfile::tempdir().unwrap();
     let plan_path = dir.path().join("plan.json");
     let (code, out, err) = run(
@@ -98,11 +98,10 @@ fn dry_run_changes_nothing_and_prints_the_plan() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Would move"), "{out}");
-    assert_eq!(
-        emu.state()["extractTasks"],
-        before["extractTasks"],
-        "nothing changed"
-    );
+    let after = emu.state();
+    let mut expected = before;
+    expect_sign_in(&mut expected, &after, "admin", &since);
+    assert_state("nothing changed but the sign-in", &expected, &after);
     assert!(
         err.contains("dry run:") && err.contains("setExtractTasksSchedule"),
         "{err}"
@@ -114,6 +113,11 @@ fn dry_run_changes_nothing_and_prints_the_plan() {
         calls
             .iter()
             .all(|c| c["method"] == "setExtractTasksSchedule" && c["ids"].as_u64().unwrap() > 0)
+    );
+    let planned: u64 = calls.iter().map(|c| c["ids"].as_u64().unwrap()).sum();
+    assert!(
+        out.contains(&format!("Would move {planned} of 400 tasks")),
+        "the plan holds every move the script announced: {out}"
     );
     assert_eq!(
         emu.stats().by_method.get("setExtractTasksSchedule"),
