@@ -1185,7 +1185,25 @@ fn subscriptions_move_only_to_subscription_schedules() {
         json!({"order": [{"field": "name", "ascending": true}]}),
     );
     let subscriptions = listed.result()["subscriptions"].as_array().unwrap();
-    assert!(!subscriptions.is_empty() && subscriptions.iter().all(|x| x["siteId"] == "2"));
+    let sorted_ids = |rows: &mut dyn Iterator<Item = &Value>| {
+        let mut ids: Vec<String> = rows.map(|r| r["id"].to_string()).collect();
+        ids.sort();
+        ids
+    };
+    let state = emu.state();
+    let on_site = sorted_ids(
+        &mut state["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["siteId"] == "2"),
+    );
+    assert!(!on_site.is_empty());
+    assert_eq!(
+        sorted_ids(&mut subscriptions.iter()),
+        on_site,
+        "the site's, all of them"
+    );
     assert!(subscriptions[0]["targetName"].is_string());
     let id = subscriptions[0]["id"].as_str().unwrap().to_owned();
     let to_extract = call(
