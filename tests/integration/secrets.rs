@@ -47,7 +47,8 @@ fn emulator_with_password() -> Emulator {
 }
 
 /// The REPL at a terminal (a pseudo-terminal driven by `tests/python/pty_repl.py`), which
-/// keeps a history file in the data directory; returns what it showed.
+/// keeps a history file in the data directory; returns what it showed. With `-vv`, not
+/// `RUST_LOG=trace`: the line editor's own trace would break up the echo the driver reads.
 fn terminal_repl(emu: &Emulator, dir: &Path) -> String {
     let driver = format!("{}/tests/python/pty_repl.py", env!("CARGO_MANIFEST_DIR"));
     let mut cmd = std::process::Command::new("python3");
@@ -67,7 +68,6 @@ fn terminal_repl(emu: &Emulator, dir: &Path) -> String {
     .env("TABLEAU_PASSWORD", PASSWORD)
     .env("HOME", dir)
     .env("XDG_DATA_HOME", dir.join("data"))
-    .env("RUST_LOG", "trace")
     .stdin(std::process::Stdio::piped())
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped());

@@ -2,18 +2,35 @@
 
     python3 pty_repl.py PROMPT PROGRAM [ARG...] < lines
 
-Each line of standard input is sent once PROMPT has been shown after the previous line
-was answered (a line editor drops input typed before it is ready). Everything the program
+Each line of standard input is sent once the previous one was answered: a line break was
+shown, and the output (terminal control sequences aside) ends with a fresh PROMPT. A line
+editor drops input typed before it is ready. Keep the program's own logging quiet: a log
+line after the prompt hides it. Everything the program
 writes is copied to standard output; the exit status is the program's. Standard library
 only, so `cargo test` needs nothing but python3.
 """
 
 import os
 import pty
+import re
 import select
 import sys
 
 TIMEOUT = 30.0
+
+CONTROL = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def answered(prompt):
+    """Whether `out`, the output since a line was typed, shows it answered: the line
+    editor only writes a line break once the line was entered, and a fresh prompt is the
+    last thing on the screen (while typing, text follows the prompt in the same write)."""
+
+    def check(out):
+        text = CONTROL.sub(b"", out)
+        return b"\n" in text and text.rstrip(b" \r").endswith(prompt.rstrip(b" "))
+
+    return check
 
 
 def main():
@@ -44,8 +61,8 @@ def main():
     for line in lines:
         seen = b""
         os.write(fd, line.encode() + b"\r")
-        # Answered: a line break after the typed line, then a fresh prompt (or the end).
-        read_until(lambda out: b"\n" in out and prompt in out[out.index(b"\n"):])
+        if not read_until(answered(prompt)):
+            break
     seen = b""
     read_until(lambda out: False)
     _, status = os.waitpid(pid, 0)
