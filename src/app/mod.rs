@@ -100,6 +100,9 @@ fn dispatch(cli: &Cli, provenance: &Provenance) -> Result<(), Failure> {
     }
 }
 
+/// The log directive that keeps the cookie jar's crate from printing cookie values.
+const QUIET_COOKIES: &str = "cookie_store=warn";
+
 fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "vizscript=error",
@@ -108,7 +111,10 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, _) => "vizscript=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        // cookie_store logs every cookie it stores, session id and XSRF token included, at
+        // debug level: never let RUST_LOG turn that on.
+        .add_directive(QUIET_COOKIES.parse().expect("a valid directive"));
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)

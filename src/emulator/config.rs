@@ -47,6 +47,10 @@ pub struct EmulatorConfig {
     /// Methods the emulator answers as unknown, as an older server would (e.g.
     /// `getBackgroundJobs`), so clients can rehearse their fallbacks.
     pub hidden_methods: Vec<String>,
+    /// Seed of the random source that decides which calls get an injected fault; `None`
+    /// seeds it from the operating system. The same seed draws the same sequence of faults
+    /// for the same sequence of requests, so a failing fault test can be replayed.
+    pub fault_seed: Option<u64>,
 }
 
 impl Default for EmulatorConfig {
@@ -67,12 +71,14 @@ impl Default for EmulatorConfig {
             record_calls: true,
             jobs: JobSettings::default(),
             hidden_methods: Vec::new(),
+            fault_seed: None,
         }
     }
 }
 
 /// Failures injected into Vizportal calls (never into `/__emulator/*`). The default injects
-/// nothing. Probabilities outside 0.0 to 1.0 count as the nearer bound.
+/// nothing. Probabilities outside 0.0 to 1.0 count as the nearer bound. Each injected fault
+/// is counted in [`Stats`](super::Stats) (`declined`, `spikes`, `resets`).
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
     /// Probability that a call is answered `503 Service Unavailable` before anything in it

@@ -13,7 +13,6 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, SERVER, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
-use rand::Rng;
 use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
@@ -90,11 +89,9 @@ async fn rest_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response<R
     };
     let (reply, counted) = rest::answer(&mut lock(&shared.state), &shared.limits, &request);
     if let Some(name) = counted {
-        *lock(&shared.recorder)
-            .stats
-            .by_method
-            .entry(name.to_owned())
-            .or_default() += 1;
+        let mut recorder = lock(&shared.recorder);
+        *recorder.stats.by_method.entry(name.to_owned()).or_default() += 1;
+        recorder.rest_tokens.extend(reply.issued.clone());
     }
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let content_type = if reply.json {
@@ -152,10 +149,12 @@ async fn vizportal(
     }
     let faults = shared.faults();
     pause(faults.latency).await;
-    if happens(faults.spike_rate) {
+    if shared.happens(faults.spike_rate) {
+        lock(&shared.recorder).stats.spikes += 1;
         pause(faults.spike).await;
     }
-    if happens(faults.fail_rate) {
+    if shared.happens(faults.fail_rate) {
+        lock(&shared.recorder).stats.declined += 1;
         return text(StatusCode::SERVICE_UNAVAILABLE);
     }
     let tail = request.uri().path().rsplit('/').next().unwrap_or("");
@@ -190,7 +189,7 @@ async fn vizportal(
         return answer;
     };
     recorder.record(record, shared.record_calls);
-    if !happens(faults.reset_rate) {
+    if !shared.happens(faults.reset_rate) {
         return answer;
     }
     recorder.stats.resets += 1;
@@ -205,15 +204,6 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 async fn pause(delay: Duration) {
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
-    }
-}
-
-/// Whether an injected fault of this probability happens this time.
-fn happens(rate: f64) -> bool {
-    match rate {
-        r if r >= 1.0 => true,
-        r if r > 0.0 => rand::rng().random_bool(r),
-        _ => false,
     }
 }
 
@@ -277,8 +267,23 @@ fn call(
         params: Value::Object(params),
         status: reply.status,
         session_user,
+        set_cookies: reply
+            .cookies
+            .iter()
+            .filter_map(|c| name_and_value(c))
+            .collect(),
     };
     (answer, Some(record))
+}
+
+/// The name and value of a `Set-Cookie` line (`name=value; Path=/; ...`).
+fn name_and_value(cookie: &str) -> Option<(String, String)> {
+    let pair = cookie.split(';').next()?;
+    let (name, value) = pair.split_once('=')?;
+    Some((
+        name.trim().to_owned(),
+        value.trim().trim_matches('"').to_owned(),
+    ))
 }
 
 /// What a call sent to prove its session.
@@ -382,12 +387,6 @@ mod tests {
         assert!(is_local("127.0.0.1:9".parse().unwrap()));
         assert!(is_local("[::1]:9".parse().unwrap()));
         assert!(!is_local("10.1.2.3:9".parse().unwrap()));
-    }
-
-    #[test]
-    fn fault_rates_outside_zero_to_one_are_clamped() {
-        assert!(happens(1.0) && happens(7.0));
-        assert!(!happens(0.0) && !happens(-1.0) && !happens(f64::NAN));
     }
 
     #[test]

@@ -46,7 +46,7 @@ use config::Limits;
 use recorder::Recorder;
 use server::Server;
 use sessions::LoginKeys;
-use state::{ServerState, Shared, lock};
+use state::{ServerState, Shared, dice, lock};
 
 /// A running emulator on 127.0.0.1. Dropping it stops the server.
 pub struct Emulator {
@@ -73,6 +73,7 @@ impl Emulator {
             faults: RwLock::new(config.faults),
             recorder: Mutex::new(Recorder::default()),
             record_calls: config.record_calls,
+            dice: dice(config.fault_seed),
         });
         let server = Server::start(
             config.port,
@@ -108,6 +109,23 @@ impl Emulator {
     /// Every Vizportal call that reached a method handler (not fault-injected), in order.
     pub fn calls(&self) -> Vec<CallRecord> {
         lock(&self.shared.recorder).calls.clone()
+    }
+
+    /// Every non-empty cookie value the emulator handed out (session ids and XSRF tokens
+    /// of every login and site switch), from the recorded calls: the secrets a client must
+    /// never print or write.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let recorder = lock(&self.shared.recorder);
+        let mut secrets: Vec<String> = recorder
+            .calls
+            .iter()
+            .flat_map(|call| call.set_cookies.iter().map(|(_, value)| value.clone()))
+            .chain(recorder.rest_tokens.iter().cloned())
+            .filter(|value| !value.is_empty())
+            .collect();
+        secrets.sort();
+        secrets.dedup();
+        secrets
     }
 
     /// Changes the injected faults from the next request on.

@@ -19,6 +19,10 @@ pub struct Stats {
     pub handling: Duration,
     /// Answers cut off after their call was applied (`Faults::reset_rate`).
     pub resets: u64,
+    /// Calls refused with an injected 503 before anything was read (`Faults::fail_rate`).
+    pub declined: u64,
+    /// Calls held back by an injected latency spike (`Faults::spike_rate`).
+    pub spikes: u64,
 }
 
 impl Stats {
@@ -29,6 +33,8 @@ impl Stats {
             "byMethod": self.by_method,
             "handlingMicros": u64::try_from(self.handling.as_micros()).unwrap_or(u64::MAX),
             "resets": self.resets,
+            "declined": self.declined,
+            "spikes": self.spikes,
         })
     }
 }
@@ -44,6 +50,9 @@ pub struct CallRecord {
     pub status: u16,
     /// Username of the session that made the call; `None` for calls without one.
     pub session_user: Option<String>,
+    /// The cookies the answer set, as (name, value): a new session id and XSRF token after
+    /// `login` and `switchSite`, so tests can search a client's output for the real secrets.
+    pub set_cookies: Vec<(String, String)>,
 }
 
 /// Stats and the call log, behind one lock.
@@ -51,6 +60,8 @@ pub struct CallRecord {
 pub(crate) struct Recorder {
     pub stats: Stats,
     pub calls: Vec<CallRecord>,
+    /// Session tokens issued by REST sign-ins (they travel in no `Set-Cookie`).
+    pub rest_tokens: Vec<String>,
 }
 
 impl Recorder {

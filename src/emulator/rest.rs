@@ -34,6 +34,8 @@ pub(crate) struct RestAnswer {
     pub status: u16,
     pub json: bool,
     pub body: String,
+    /// The session token a sign-in issued (for `Emulator::issued_secrets`).
+    pub issued: Option<String>,
 }
 
 impl RestAnswer {
@@ -42,6 +44,7 @@ impl RestAnswer {
             status,
             json: wants_json,
             body: if wants_json { value.to_string() } else { xml },
+            issued: None,
         }
     }
 
@@ -200,7 +203,9 @@ fn sign_in(
          </tsResponse>",
         escape(&site_url)
     );
-    RestAnswer::ok(200, json, value, xml)
+    let mut answer = RestAnswer::ok(200, json, value, xml);
+    answer.issued = Some(session);
+    answer
 }
 
 fn sign_out(state: &mut ServerState, request: &RestRequest) -> RestAnswer {
@@ -214,6 +219,7 @@ fn sign_out(state: &mut ServerState, request: &RestRequest) -> RestAnswer {
                 status: 204,
                 json: request.wants_json,
                 body: String::new(),
+                issued: None,
             }
         }
         None => RestAnswer::error(

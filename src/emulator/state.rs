@@ -4,6 +4,9 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
 use super::config::{Faults, JobSettings, Limits};
 use super::dataset::Dataset;
 use super::entities::Id;
@@ -72,6 +75,24 @@ pub(crate) struct Shared {
     pub faults: RwLock<Faults>,
     pub recorder: Mutex<Recorder>,
     pub record_calls: bool,
+    /// Decides which calls get an injected fault (seeded by `EmulatorConfig::fault_seed`).
+    pub dice: Mutex<StdRng>,
+}
+
+fn happens(dice: &Mutex<StdRng>, rate: f64) -> bool {
+    match rate {
+        r if r >= 1.0 => true,
+        r if r > 0.0 => lock(dice).random_bool(r),
+        _ => false,
+    }
+}
+
+/// The random source for injected faults: from `seed`, or from the operating system.
+pub(crate) fn dice(seed: Option<u64>) -> Mutex<StdRng> {
+    Mutex::new(match seed {
+        Some(seed) => StdRng::seed_from_u64(seed),
+        None => StdRng::from_os_rng(),
+    })
 }
 
 /// Locks a mutex even if a thread panicked while holding it: handlers leave the state
@@ -89,8 +110,37 @@ impl Shared {
             .clone()
     }
 
+    /// Whether an injected fault of this probability happens this time. Only rates strictly
+    /// between 0 and 1 draw from the dice, so turning one fault on does not change which
+    /// calls another seeded fault hits.
+    pub(crate) fn happens(&self, rate: f64) -> bool {
+        happens(&self.dice, rate)
+    }
+
     /// Replaces the faults.
     pub(crate) fn set_faults(&self, faults: Faults) {
         *self.faults.write().unwrap_or_else(PoisonError::into_inner) = faults;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_rates_outside_zero_to_one_are_clamped() {
+        let dice = dice(None);
+        assert!(happens(&dice, 1.0) && happens(&dice, 7.0));
+        assert!(!happens(&dice, 0.0) && !happens(&dice, -1.0) && !happens(&dice, f64::NAN));
+    }
+
+    #[test]
+    fn one_seed_draws_one_sequence_of_faults() {
+        let draw = |seed| {
+            let dice = dice(Some(seed));
+            (0..64).map(|_| happens(&dice, 0.5)).collect::<Vec<_>>()
+        };
+        assert_eq!(draw(42), draw(42));
+        assert_ne!(draw(42), draw(43));
     }
 }

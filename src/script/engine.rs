@@ -13,10 +13,10 @@ use super::host::Host;
 use super::jobs_api::jobs_api;
 use super::load_api::load_api;
 use super::output::output_api;
-use super::time::time_api;
 use super::pages::pages_api;
-use super::vp;
 use super::schedule_api::schedule_api;
+use super::time::time_api;
+use super::vp;
 
 /// Sandbox limits; generous by default, configurable from the command line.
 #[derive(Debug, Clone)]

@@ -545,7 +545,35 @@ mod properties {
         })
     }
 
+    /// A `result` object a server may send for a successful call: any members, except that a
+    /// top-level `errors` is absent or an empty list.
+    fn valid_result() -> impl Strategy<Value = Value> {
+        let member = "[a-zA-Z]{1,8}".prop_filter("not errors", |k| k != "errors");
+        (
+            prop::collection::btree_map(member, json_value(), 0..6),
+            any::<bool>(),
+        )
+            .prop_map(|(members, empty_errors)| {
+                let mut result: serde_json::Map<String, Value> = members.into_iter().collect();
+                if empty_errors {
+                    result.insert("errors".into(), Value::Array(Vec::new()));
+                }
+                Value::Object(result)
+            })
+    }
+
     proptest! {
+        #[test]
+        fn every_valid_answer_is_accepted(result in valid_result(), content_type in prop_oneof![Just("application/json;charset=UTF-8"), Just("application/json"), Just("text/plain")]) {
+            let bytes = serde_json::to_vec(&serde_json::json!({ "result": result })).unwrap();
+            // What the body says, read back the same way (floats need not round-trip exactly).
+            let sent: Value = serde_json::from_slice::<Value>(&bytes).unwrap()["result"].take();
+            match parse_answer("getSchedules", "http://h/x", StatusCode::OK, content_type, &bytes) {
+                Ok(parsed) => prop_assert_eq!(parsed, sent),
+                Err(failure) => prop_assert!(false, "a valid answer was refused: {failure}"),
+            }
+        }
+
         #[test]
         fn any_bytes_parse_without_panic(status in 100u16..600, bytes in prop::collection::vec(any::<u8>(), 0..600)) {
             let status = StatusCode::from_u16(status).unwrap();

@@ -153,6 +153,81 @@ fn reads_are_retried_through_503s_but_run_calls_are_not() {
     );
 }
 
+/// A `tracing` writer that hands every log line to a channel, so a test can wait for one.
+#[derive(Clone)]
+struct LogLines(std::sync::mpsc::Sender<String>);
+
+impl std::io::Write for LogLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.0.send(String::from_utf8_lossy(buf).into_owned());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_run_call_that_certainly_was_not_sent_is_retried() {
+    let emu = emulator_with(|c| c.dataset = one_site(50, 4));
+    let port: u16 = emu.url().rsplit(':').next().unwrap().parse().unwrap();
+    let mut options = ConnectOptions::new(emu.url(), "admin", SecretString::from("admin"));
+    options.retry = RetryPolicy {
+        max_retries: 8,
+        min_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(1),
+    };
+    let session = Session::open(options).expect("login");
+    let before = emu.state();
+    // The port is closed: connecting is refused, so no request can have left.
+    emu.shutdown();
+    let (lines, log) = std::sync::mpsc::channel();
+    let caller = std::thread::spawn(move || {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || LogLines(lines.clone()))
+            .with_ansi(false)
+            .finish();
+        let _log = tracing::subscriber::set_default(subscriber);
+        let outcome = session.call("runExtractTasks", &json!({"ids": ["7"]}));
+        (outcome, session.logins())
+    });
+    let refused = loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the first attempt is refused and logged");
+        if line.contains("runExtractTasks: not sent") {
+            break line;
+        }
+    };
+    assert!(refused.contains("retrying"), "{refused}");
+    // The server comes back (fresh sessions, same data) on the same port.
+    let emu = emulator_with(|c| {
+        c.port = port;
+        c.dataset = one_site(50, 4);
+    });
+    let (outcome, logins) = caller.join().unwrap();
+    outcome.expect("retried once the server was back");
+    assert_eq!(logins, 2, "the new server's 401 led to one new login");
+    let runs: Vec<_> = emu
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "runExtractTasks")
+        .collect();
+    let statuses: Vec<u16> = runs.iter().map(|c| c.status).collect();
+    assert_eq!(
+        statuses,
+        [401, 200],
+        "refused for the unknown session (not applied), then applied once"
+    );
+    let ran = |state: &Value| {
+        let tasks = state["extractTasks"].as_array().unwrap();
+        let task = tasks.iter().find(|t| t["id"] == "7").unwrap();
+        task["runCount"].as_u64().unwrap()
+    };
+    assert_eq!(ran(&emu.state()), ran(&before) + 1);
+}
+
 #[test]
 fn html_answer_exits_4_with_a_clear_message() {
     let html = "<html><head><title>Sign in - Corporate SSO</title></head><body>Please sign in</body></html>";
@@ -250,10 +325,17 @@ fn a_server_refusing_large_pages_gets_smaller_ones() {
         c.max_page = 300;
         c.page_overflow = vizscript::emulator::PageOverflow::Reject;
     });
-    let (_dir, path) = script_file("print(extract_tasks().len());\n");
+    let (_dir, path) = script_file("for t in extract_tasks() { print(t.id); }\n");
     let (code, out, err) = run(vizscript(&emu), &["run", &path]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), "1200");
+    let mut listed: Vec<&str> = out.lines().collect();
+    listed.sort();
+    let mut all: Vec<String> = tasks(&emu)
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    all.sort();
+    assert_eq!(listed, all, "every task once, through smaller pages");
     let stats = emu.stats();
     // 1000 and 500 are refused (code 19), 250 is served: 1200 tasks in 5 pages.
     assert_eq!(stats.by_method["getExtractTasks"], 2 + 5, "{stats:?}");

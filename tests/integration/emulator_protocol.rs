@@ -567,6 +567,18 @@ fn pages_are_clamped_or_refused_and_max_items_zero_only_counts() {
         ),
         (20, Some(false))
     );
+    let ids = |answer: &Answer| -> Vec<String> {
+        let tasks = answer.result()["tasks"].as_array().unwrap();
+        tasks
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut paged = [ids(&clamped), ids(&page(50, 50)), ids(&last)].concat();
+    paged.sort();
+    let mut all = task_ids(&emu, "1");
+    all.sort();
+    assert_eq!(paged, all, "three pages hold every task once");
     let count = page(0, 0);
     assert_eq!(count.result()["tasks"], json!([]));
     assert_eq!(
@@ -613,24 +625,46 @@ fn filters_compare_leniently_and_combine() {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        tasks
+        let mut ids: Vec<String> = tasks
             .iter()
             .map(|t| t["id"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
+            .collect();
+        ids.sort();
+        ids
+    };
+    let state = emu.state();
+    let expected = |keep: &dyn Fn(&Value) -> bool| -> Vec<String> {
+        let tasks = state["extractTasks"].as_array().unwrap();
+        let mut ids: Vec<String> = tasks
+            .iter()
+            .filter(|t| keep(t))
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
     };
     let as_string = list(json!({"operator": "eq", "field": "scheduleId", "value": "2"}));
     let as_number = list(json!({"operator": "eq", "field": "scheduleId", "value": 2}));
     assert!(!as_string.is_empty());
+    assert_eq!(as_string, expected(&|t| t["scheduleId"] == "2"));
     assert_eq!(as_string, as_number);
     let both = list(json!({"operator": "and", "clauses": [
         {"operator": "eq", "field": "scheduleId", "value": "2"},
         {"operator": "gte", "field": "priority", "value": 50}]}));
     assert!(!both.is_empty() && both.len() < as_string.len());
+    assert_eq!(
+        both,
+        expected(&|t| t["scheduleId"] == "2" && t["priority"].as_u64().unwrap() >= 50)
+    );
     let either = list(json!({"operator": "or", "clauses": [
         {"operator": "eq", "field": "scheduleId", "value": "1"},
         {"operator": "eq", "field": "scheduleId", "value": "2"}]}));
     let within = list(json!({"operator": "in", "field": "scheduleId", "values": ["1", 2]}));
     assert_eq!(either, within);
+    assert_eq!(
+        either,
+        expected(&|t| t["scheduleId"] == "1" || t["scheduleId"] == "2")
+    );
     assert!(either.len() > as_string.len());
     assert_eq!(
         list(json!({"operator": "eq", "field": "siteId", "value": "2"})),
@@ -1171,7 +1205,25 @@ fn subscriptions_move_only_to_subscription_schedules() {
         json!({"order": [{"field": "name", "ascending": true}]}),
     );
     let subscriptions = listed.result()["subscriptions"].as_array().unwrap();
-    assert!(!subscriptions.is_empty() && subscriptions.iter().all(|x| x["siteId"] == "2"));
+    let sorted_ids = |rows: &mut dyn Iterator<Item = &Value>| {
+        let mut ids: Vec<String> = rows.map(|r| r["id"].to_string()).collect();
+        ids.sort();
+        ids
+    };
+    let state = emu.state();
+    let on_site = sorted_ids(
+        &mut state["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["siteId"] == "2"),
+    );
+    assert!(!on_site.is_empty());
+    assert_eq!(
+        sorted_ids(&mut subscriptions.iter()),
+        on_site,
+        "the site's, all of them"
+    );
     assert!(subscriptions[0]["targetName"].is_string());
     let id = subscriptions[0]["id"].as_str().unwrap().to_owned();
     let to_extract = call(
@@ -1203,6 +1255,34 @@ fn subscriptions_move_only_to_subscription_schedules() {
 fn content_lists_cover_the_session_site() {
     let emu = start(|_| {});
     let s = login(&emu, "analyst");
+    let site = call(&emu, &s, "getSessionInfo", json!({})).result()["site"]["id"].clone();
+    let state = emu.state();
+    for (method, key) in [
+        ("getWorkbooks", "workbooks"),
+        ("getDatasources", "datasources"),
+        ("getProjects", "projects"),
+    ] {
+        let answer = call(&emu, &s, method, json!({}));
+        let sorted_ids = |rows: &[Value]| {
+            let mut ids: Vec<String> = rows.iter().map(|r| r["id"].to_string()).collect();
+            ids.sort();
+            ids
+        };
+        let listed = sorted_ids(answer.result()[key].as_array().unwrap());
+        let on_site: Vec<Value> = state[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["siteId"] == site)
+            .cloned()
+            .collect();
+        assert!(!on_site.is_empty(), "{method}");
+        assert_eq!(
+            listed,
+            sorted_ids(&on_site),
+            "{method}: the site's rows, all of them"
+        );
+    }
     for (method, key) in [
         ("getWorkbooks", "workbooks"),
         ("getDatasources", "datasources"),

@@ -1,21 +1,27 @@
-//! The fault suite: a script that moves a thousand tasks and runs a few, against an
-//! emulator that refuses requests (503), expires sessions, stalls, cuts connections after
-//! applying a call, or all at once. Every run must end in exactly the expected state, and
-//! no `runExtractTasks` reaches the server twice for one script call; where a run's
-//! outcome is unknowable, the script is told so.
+//! The fault suite: a script that moves a thousand tasks, runs a few and deletes a few,
+//! against an emulator that refuses requests (503), expires sessions, stalls, cuts
+//! connections after applying a call, or all at once. Every run must end in exactly the
+//! expected state (the state before, changed as the script meant to, compared whole), no
+//! `runExtractTasks` or `deleteExtractTasks` reaches the server twice for one script call,
+//! and where an outcome is unknowable the script is told so.
+//!
+//! Faults are drawn from a seeded random source. A failing test prints its seed; set
+//! `VIZSCRIPT_FAULT_SEED` to it to draw the same faults again (the same faults for the same
+//! sequence of requests: concurrent requests may still arrive in another order).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-use vizscript::emulator::{Emulator, Faults, Stats};
+use vizscript::emulator::{CallRecord, Emulator, Faults, Stats};
 
 use crate::support::*;
 
 const RUNS_PER_SCENARIO: usize = 3;
 const TARGET: &str = "3";
+const RUN_IDS: [&str; 5] = ["2", "4", "8", "10", "14"];
+const DELETE_IDS: [&str; 3] = ["5", "11", "17"];
 
 const SCRIPT: &str = r#"
 let target = ARGS[0];
@@ -25,9 +31,17 @@ print(`moved ${r.succeeded.len()}`);
 for id in ["2", "4", "8", "10", "14"] {
     try {
         run_extract_tasks(id);
-        print(`ran ${id}`);
+        print(`run ok ${id}`);
     } catch (e) {
-        if e.outcome == "unknown" { print(`unknown ${id}`); } else { print(`refused ${id} ${e.status}`); }
+        if e.outcome == "unknown" { print(`run unknown ${id}`); } else { print(`run refused ${id} ${e.status}`); }
+    }
+}
+for id in ["5", "11", "17"] {
+    try {
+        delete_extract_tasks(id);
+        print(`delete ok ${id}`);
+    } catch (e) {
+        if e.outcome == "unknown" { print(`delete unknown ${id}`); } else { print(`delete refused ${id} ${e.status}`); }
     }
 }
 "#;
@@ -44,6 +58,7 @@ impl Expirer {
         let done = stop.clone();
         let thread = std::thread::spawn(move || {
             while !done.load(Ordering::SeqCst) {
+                // A periodic fault, not a wait for a condition.
                 std::thread::sleep(period);
                 emu.expire_all_sessions();
             }
@@ -64,37 +79,74 @@ impl Drop for Expirer {
     }
 }
 
-/// What shows the fault really happened during a run (its stats and wall time).
-type Evidence = fn(&Stats, Duration) -> bool;
-
-fn refused(stats: &Stats, _: Duration) -> bool {
-    stats.requests > stats.by_method.values().sum::<u64>()
+/// Prints how to replay a scenario when it fails (the guard drops while panicking).
+struct Replay {
+    name: &'static str,
+    seed: u64,
 }
 
-fn relogged(stats: &Stats, _: Duration) -> bool {
-    stats.by_method.get("login").copied().unwrap_or(0) > 1
+impl Drop for Replay {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "fault scenario {:?} failed with seed {}; replay with VIZSCRIPT_FAULT_SEED={}",
+                self.name, self.seed, self.seed
+            );
+        }
+    }
 }
 
-fn reset(stats: &Stats, _: Duration) -> bool {
-    stats.resets > 0
+/// The seed of a scenario: `VIZSCRIPT_FAULT_SEED`, or a fresh one.
+fn base_seed() -> u64 {
+    match std::env::var("VIZSCRIPT_FAULT_SEED") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("VIZSCRIPT_FAULT_SEED={text:?} is not a u64")),
+        Err(_) => rand::random(),
+    }
 }
 
-fn stalled(_: &Stats, wall: Duration) -> bool {
-    wall >= Duration::from_millis(300)
+/// What shows a fault really happened during a run: the emulator's counters, its call log
+/// and the run's wall time.
+struct Round<'a> {
+    stats: &'a Stats,
+    calls: &'a [CallRecord],
+    wall: Duration,
 }
 
-fn scenario(name: &str, faults: Faults, expire_every: Option<Duration>, evidence: &[Evidence]) {
+type Evidence = (&'static str, fn(&Round) -> bool);
+
+const DECLINED: Evidence = ("503s", |r| r.stats.declined > 0);
+const RELOGGED: Evidence = ("re-logins after 401", |r| {
+    r.stats.by_method.get("login").copied().unwrap_or(0) > 1
+        && r.calls.iter().any(|c| c.status == 401)
+});
+const RESET: Evidence = ("resets", |r| r.stats.resets > 0);
+const STALLED: Evidence = ("spikes", |r| {
+    r.stats.spikes > 0 && r.wall >= Duration::from_millis(300)
+});
+
+fn scenario(
+    name: &'static str,
+    faults: Faults,
+    expire_every: Option<Duration>,
+    evidence: &[Evidence],
+) {
+    let seed = base_seed();
+    let _replay = Replay { name, seed };
     let (_dir, script) = script_file(SCRIPT);
     let mut seen = vec![false; evidence.len()];
     for round in 0..RUNS_PER_SCENARIO {
-        let emu = Arc::new(emulator_with(|c| c.dataset = one_site(3000, 8)));
-        let before: HashMap<String, Value> = tasks(&emu)
-            .into_iter()
-            .map(|t| (t["id"].as_str().unwrap().to_string(), t))
-            .collect();
+        let round_seed = seed.wrapping_add(round as u64);
+        let emu = Arc::new(emulator_with(|c| {
+            c.dataset = one_site(3000, 8);
+            c.fault_seed = Some(round_seed);
+        }));
+        let before = emu.state();
         emu.set_faults(faults.clone());
         let expirer = expire_every.map(|p| Expirer::start(&emu, p));
-        let started = std::time::Instant::now();
+        let (started, since) = (std::time::Instant::now(), now_stamp());
         // Small pages and chunks: ~30 requests a run, so every fault gets its chances.
         let args = [
             "run",
@@ -112,68 +164,171 @@ fn scenario(name: &str, faults: Faults, expire_every: Option<Duration>, evidence
         let wall = started.elapsed();
         drop(expirer);
         emu.set_faults(Faults::default());
-        assert_eq!(code, 0, "{name} round {round}: {err}");
-        let stats = emu.stats();
-        for (seen, happened) in seen.iter_mut().zip(evidence) {
-            *seen |= happened(&stats, wall);
+        let name = format!("{name} round {round}");
+        assert_eq!(code, 0, "{name}: {err}");
+        let (stats, calls) = (emu.stats(), emu.calls());
+        assert_eq!(
+            stats.requests,
+            stats.by_method.values().sum::<u64>() + stats.declined,
+            "{name}: every request reached a handler or was declined: {stats:?}"
+        );
+        let happened = Round {
+            stats: &stats,
+            calls: &calls,
+            wall,
+        };
+        for (seen, (_, check)) in seen.iter_mut().zip(evidence) {
+            *seen |= check(&happened);
         }
-        check_state(name, &emu, &before, &out);
+        let after = emu.state();
+        let mut expected = expected_state(&name, &before, &after, &calls, &out);
+        expect_sign_in(&mut expected, &after, "admin", &since);
+        assert_state(&name, &expected, &after);
     }
+    let missing: Vec<_> = evidence
+        .iter()
+        .zip(&seen)
+        .filter(|(_, seen)| !**seen)
+        .map(|((what, _), _)| *what)
+        .collect();
     assert!(
-        seen.iter().all(|s| *s),
-        "{name}: every fault happened in some round: {seen:?}"
+        missing.is_empty(),
+        "{name}: no round shows these faults: {missing:?}"
     );
 }
 
-fn check_state(name: &str, emu: &Emulator, before: &HashMap<String, Value>, out: &str) {
-    let after = tasks(emu);
-    let expected_moves = before
-        .values()
+/// The state before, changed as the script meant to: the moves, and each run and delete
+/// that was applied. Whether a call was applied comes from the script's own report, checked
+/// against the calls the emulator accepted; where the script was told "unknown", the
+/// emulator's record decides.
+fn expected_state(
+    name: &str,
+    before: &Value,
+    after: &Value,
+    calls: &[CallRecord],
+    out: &str,
+) -> Value {
+    let mut expected = before.clone();
+    let tasks = expected["extractTasks"].as_array_mut().unwrap();
+    let moving = tasks
+        .iter()
         .filter(|t| t["scheduleId"] != TARGET && id(t).is_multiple_of(3))
         .count();
-    assert!(
-        out.contains(&format!("moved {expected_moves}\n")),
-        "{name}: {out}"
-    );
-    for task in &after {
-        let old = &before[task["id"].as_str().unwrap()];
-        let expected = if id(task).is_multiple_of(3) {
-            TARGET.into()
-        } else {
-            old["scheduleId"].clone()
-        };
-        assert_eq!(task["scheduleId"], expected, "{name}: task {}", task["id"]);
-        assert_eq!(
-            task["priority"], old["priority"],
-            "{name}: nothing else changed"
-        );
+    assert!(out.contains(&format!("moved {moving}\n")), "{name}: {out}");
+    for task in tasks.iter_mut().filter(|t| id(t).is_multiple_of(3)) {
+        task["scheduleId"] = TARGET.into();
     }
-    // A call refused for an expired session (401) was not applied; one accepted was.
-    let runs: Vec<_> = emu
-        .calls()
-        .into_iter()
-        .filter(|c| c.method == "runExtractTasks" && c.status == 200)
-        .collect();
-    for run_id in ["2", "4", "8", "10", "14"] {
-        let sent = runs.iter().filter(|c| c.params["ids"][0] == run_id).count();
-        assert!(
-            sent <= 1,
-            "{name}: runExtractTasks for {run_id} was accepted {sent} times"
-        );
-        let count = after.iter().find(|t| t["id"] == run_id).unwrap()["runCount"]
-            .as_u64()
-            .unwrap();
-        let said = out
-            .lines()
-            .find(|l| l.ends_with(&format!(" {run_id}")) || l.contains(&format!(" {run_id} ")))
-            .unwrap();
-        match said.split(' ').next().unwrap() {
-            "ran" => assert_eq!(count, 1, "{name}: {said}"),
-            "refused" => assert_eq!(count, 0, "{name}: {said}"),
-            "unknown" => assert!(count <= 1, "{name}: {said}"),
-            other => panic!("{name}: unexpected line {other}"),
+    for run_id in RUN_IDS {
+        if applied(name, "run", run_id, calls, out) {
+            let task = tasks.iter_mut().find(|t| t["id"] == run_id).unwrap();
+            task["runCount"] = (task["runCount"].as_u64().unwrap() + 1).into();
+            let ran_at = &find(after, run_id)["lastRunAt"];
+            assert!(
+                ran_at.as_str() > task["lastRunAt"].as_str(),
+                "{name}: task {run_id} ran now: {ran_at}"
+            );
+            task["lastRunAt"] = ran_at.clone();
         }
     }
+    for delete_id in DELETE_IDS {
+        if applied(name, "delete", delete_id, calls, out) {
+            tasks.retain(|t| t["id"] != delete_id);
+        }
+    }
+    let ran: Vec<&str> = RUN_IDS
+        .iter()
+        .copied()
+        .filter(|run_id| {
+            find_opt(&expected, run_id)
+                .is_some_and(|t| t["runCount"] != find(before, run_id)["runCount"])
+        })
+        .collect();
+    expect_jobs(name, &mut expected, after, &ran);
+    expected
+}
+
+/// Each applied run queued exactly one background job, whose refresh (the jobs finish at
+/// once here) marks its target refreshed: both taken from `after`, checked one per run.
+fn expect_jobs(name: &str, expected: &mut Value, after: &Value, ran: &[&str]) {
+    let jobs = after["backgroundJobs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        jobs.len(),
+        ran.len(),
+        "{name}: one job per applied run: {jobs:?}"
+    );
+    for run_id in ran {
+        let job = jobs
+            .iter()
+            .find(|j| j["taskId"] == *run_id)
+            .unwrap_or_else(|| panic!("{name}: no job for task {run_id}: {jobs:?}"));
+        let table = match job["targetType"].as_str() {
+            Some("Workbook") => "workbooks",
+            _ => "datasources",
+        };
+        let target = &job["targetId"];
+        let refreshed = after[table]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["id"] == *target))
+            .and_then(|r| r.get("lastRefreshedAt").cloned());
+        if let (Some(refreshed), Some(row)) = (
+            refreshed,
+            expected[table]
+                .as_array_mut()
+                .and_then(|rows| rows.iter_mut().find(|r| r["id"] == *target)),
+        ) {
+            row["lastRefreshedAt"] = refreshed;
+        }
+    }
+    expected["backgroundJobs"] = Value::Array(jobs);
+}
+
+fn find_opt<'a>(state: &'a Value, task_id: &str) -> Option<&'a Value> {
+    state["extractTasks"]
+        .as_array()
+        .and_then(|tasks| tasks.iter().find(|t| t["id"] == task_id))
+}
+
+/// Whether the script's `action` on task `id` took effect, from what the script printed
+/// and what the emulator accepted (at most once).
+fn applied(name: &str, action: &str, task_id: &str, calls: &[CallRecord], out: &str) -> bool {
+    let method = match action {
+        "run" => "runExtractTasks",
+        _ => "deleteExtractTasks",
+    };
+    let accepted = calls
+        .iter()
+        .filter(|c| c.method == method && c.status == 200 && c.params["ids"][0] == task_id)
+        .count();
+    assert!(
+        accepted <= 1,
+        "{name}: {method} for {task_id} was accepted {accepted} times"
+    );
+    let said = out
+        .lines()
+        .find(|l| {
+            let words: Vec<&str> = l.split(' ').collect();
+            words.len() >= 3 && words[0] == action && words[2] == task_id
+        })
+        .unwrap_or_else(|| panic!("{name}: no line for {action} {task_id}: {out}"));
+    match said.split(' ').nth(1).unwrap() {
+        "ok" => assert_eq!(accepted, 1, "{name}: {said}"),
+        "refused" => assert_eq!(accepted, 0, "{name}: {said}"),
+        "unknown" => {}
+        other => panic!("{name}: unexpected outcome {other:?} in {said:?}"),
+    }
+    accepted == 1
+}
+
+fn find<'a>(state: &'a Value, task_id: &str) -> &'a Value {
+    state["extractTasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == task_id)
+        .unwrap_or_else(|| panic!("task {task_id} is there"))
 }
 
 fn id(task: &Value) -> u64 {
@@ -186,14 +341,14 @@ fn survives_20_percent_503s() {
         fail_rate: 0.2,
         ..Faults::default()
     };
-    scenario("503s", faults, None, &[refused]);
+    scenario("503s", faults, None, &[DECLINED]);
 }
 
 #[test]
 fn survives_sessions_expiring_every_few_seconds() {
     // Often enough to land several times inside a run that takes a few hundred ms.
     let every = Some(Duration::from_millis(100));
-    scenario("expiry", Faults::default(), every, &[relogged]);
+    scenario("expiry", Faults::default(), every, &[RELOGGED]);
 }
 
 #[test]
@@ -203,7 +358,7 @@ fn survives_300_ms_latency_spikes() {
         spike: Duration::from_millis(300),
         ..Faults::default()
     };
-    scenario("spikes", faults, None, &[stalled]);
+    scenario("spikes", faults, None, &[STALLED]);
 }
 
 #[test]
@@ -212,7 +367,7 @@ fn survives_connections_reset_after_the_call_was_applied() {
         reset_rate: 0.15,
         ..Faults::default()
     };
-    scenario("resets", faults, None, &[reset]);
+    scenario("resets", faults, None, &[RESET]);
 }
 
 #[test]
@@ -228,13 +383,14 @@ fn survives_everything_at_once() {
         "all at once",
         faults,
         Some(Duration::from_millis(700)),
-        &[refused, stalled],
+        &[DECLINED, STALLED, RESET, RELOGGED],
     );
 }
 
 #[test]
 fn a_run_cut_off_after_it_was_applied_is_reported_as_unknown() {
     let emu = emulator_with(|c| c.dataset = one_site(50, 4));
+    let before = emu.state();
     let (_dir, script) = script_file(
         "try { run_extract_tasks(\"7\"); print(\"ran\"); } catch (e) { print(`${e.kind} ${e.outcome}`); }\n",
     );
@@ -248,7 +404,14 @@ fn a_run_cut_off_after_it_was_applied_is_reported_as_unknown() {
     let (code, _, err) = run(cmd, &["run", &script, "--retries", "1"]);
     assert_eq!(code, 4, "{err}");
     emu.set_faults(Faults::default());
+    assert_state("login cut off", &before, &emu.state());
+    let stats = emu.stats();
+    assert_eq!(
+        stats.resets, stats.requests,
+        "every request was cut: {stats:?}"
+    );
 
+    let since = now_stamp();
     let client = signed_in(&emu);
     emu.set_faults(Faults {
         reset_rate: 1.0,
@@ -260,7 +423,19 @@ fn a_run_cut_off_after_it_was_applied_is_reported_as_unknown() {
     assert!(err.is_outcome_unknown(), "{err}");
     assert!(err.to_string().contains("outcome unknown"), "{err}");
     emu.set_faults(Faults::default());
-    assert_eq!(task(&emu, "7")["runCount"], 1, "it was applied");
+    let mut expected = before;
+    let task = expected["extractTasks"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|t| t["id"] == "7")
+        .unwrap();
+    task["runCount"] = (task["runCount"].as_u64().unwrap() + 1).into();
+    let after = emu.state();
+    task["lastRunAt"] = find(&after, "7")["lastRunAt"].clone();
+    expect_jobs("run cut off", &mut expected, &after, &["7"]);
+    expect_sign_in(&mut expected, &after, "admin", &since);
+    assert_state("run cut off", &expected, &after);
     assert_eq!(
         emu.calls()
             .iter()

@@ -20,9 +20,16 @@ fn piped(emu: &vizscript::emulator::Emulator, input: &str) -> (i32, String, Stri
 #[test]
 fn piped_expression_prints_just_the_result() {
     let emu = emulator();
-    let (code, out, err) = piped(&emu, "schedules().len()\n");
+    let (code, out, err) = piped(&emu, "schedules().map(|s| s.id)\n");
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, format!("{}\n", schedules(&emu).len()));
+    let mut listed: Vec<String> = serde_json::from_str(&out).expect("only the result, as JSON");
+    listed.sort();
+    let mut all: Vec<String> = schedules(&emu)
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    all.sort();
+    assert_eq!(listed, all);
 }
 
 #[test]
@@ -61,15 +68,28 @@ fn dry_run_and_plan_hold_back_mutations() {
     let input = format!(
         ":dry-run on\nlet r = set_extract_tasks_priority(\"{id}\", {new_priority});\nr.dry_run\n:plan\n"
     );
+    let (before, since) = (emu.state(), now_stamp());
     let (code, out, err) = piped(&emu, &input);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("dry-run on"), "{out}");
     assert!(out.contains("true"), "{out}");
     assert!(out.contains("1. setExtractTasksPriority 1 ids"), "{out}");
-    assert_eq!(
-        crate::support::task(&emu, id)["priority"],
-        task["priority"],
-        "nothing changed"
+    let after = emu.state();
+    let mut expected = before;
+    expect_sign_in(&mut expected, &after, "admin", &since);
+    let users = expected["users"].as_array_mut().unwrap();
+    let admin = users.iter_mut().find(|u| u["username"] == "admin").unwrap();
+    admin["lastSiteId"] = site.as_str().into();
+    assert_state(
+        "nothing changed but the sign-in and its site",
+        &expected,
+        &after,
+    );
+    assert!(
+        emu.calls()
+            .iter()
+            .all(|c| c.method != "setExtractTasksPriority"),
+        "nothing was sent"
     );
 }
 

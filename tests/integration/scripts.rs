@@ -83,7 +83,7 @@ fn rebalance_evens_out_schedules_of_each_type() {
 #[test]
 fn dry_run_changes_nothing_and_prints_the_plan() {
     let emu = emulator_with(|c| c.dataset = one_site(400, 12));
-    let before = emu.state();
+    let (before, since) = (emu.state(), now_stamp());
     let dir = tempfile::tempdir().unwrap();
     let plan_path = dir.path().join("plan.json");
     let (code, out, err) = run(
@@ -98,11 +98,10 @@ fn dry_run_changes_nothing_and_prints_the_plan() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Would move"), "{out}");
-    assert_eq!(
-        emu.state()["extractTasks"],
-        before["extractTasks"],
-        "nothing changed"
-    );
+    let after = emu.state();
+    let mut expected = before;
+    expect_sign_in(&mut expected, &after, "admin", &since);
+    assert_state("nothing changed but the sign-in", &expected, &after);
     assert!(
         err.contains("dry run:") && err.contains("setExtractTasksSchedule"),
         "{err}"
@@ -114,6 +113,11 @@ fn dry_run_changes_nothing_and_prints_the_plan() {
         calls
             .iter()
             .all(|c| c["method"] == "setExtractTasksSchedule" && c["ids"].as_u64().unwrap() > 0)
+    );
+    let planned: u64 = calls.iter().map(|c| c["ids"].as_u64().unwrap()).sum();
+    assert!(
+        out.contains(&format!("Would move {planned} of 400 tasks")),
+        "the plan holds every move the script announced: {out}"
     );
     assert_eq!(
         emu.stats().by_method.get("setExtractTasksSchedule"),
@@ -226,6 +230,16 @@ fn prioritize_sets_priority_by_target_name_pattern() {
     assert!(matched > 0);
 }
 
+/// The cells of a table row as `table()` prints it: columns are set apart by two or more
+/// spaces inside the border.
+fn cells(line: &str) -> Vec<&str> {
+    line.trim_matches(|c: char| c == '│' || c.is_whitespace())
+        .split("  ")
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty())
+        .collect()
+}
+
 #[test]
 fn report_lists_schedules_per_site_and_returns_to_the_start() {
     let emu = emulator();
@@ -234,10 +248,46 @@ fn report_lists_schedules_per_site_and_returns_to_the_start() {
         &["run", &example("report.rhai"), "--site", "marketing"],
     );
     assert_eq!(code, 0, "{err}");
-    for site in emu.state()["sites"].as_array().unwrap() {
-        assert!(out.contains(site["name"].as_str().unwrap()), "{out}");
+    // Tasks per (site, extract schedule), from the state: every pair is a row with its
+    // count, and the total number of pairs is reported.
+    let state = emu.state();
+    let name_of = |table: &str, id: &Value| -> String {
+        let rows = state[table].as_array().unwrap();
+        let row = rows.iter().find(|r| r["id"] == *id).unwrap();
+        row["name"].as_str().unwrap().to_string()
+    };
+    let extract: Vec<Value> = schedules(&emu)
+        .into_iter()
+        .filter(|s| s["scheduledAction"] == "Extract")
+        .map(|s| s["id"].clone())
+        .collect();
+    let mut pairs: HashMap<(String, String), usize> = HashMap::new();
+    for t in state["extractTasks"].as_array().unwrap() {
+        let schedule = &t["scheduleId"];
+        if extract.contains(schedule) {
+            let key = (
+                name_of("sites", &t["siteId"]),
+                name_of("schedules", schedule),
+            );
+            *pairs.entry(key).or_default() += 1;
+        }
     }
-    assert!(out.contains("site/schedule pairs"));
+    assert!(pairs.len() > 1, "the sample has tasks to count");
+    for ((site, schedule), count) in &pairs {
+        let row = out.lines().map(cells).find(|cells| {
+            cells.first() == Some(&site.as_str()) && cells.get(1) == Some(&schedule.as_str())
+        });
+        let row = row.unwrap_or_else(|| panic!("no row for {site}/{schedule}: {out}"));
+        assert_eq!(
+            row.get(3),
+            Some(&count.to_string().as_str()),
+            "{site}/{schedule}: {row:?}"
+        );
+    }
+    assert!(
+        out.contains(&format!("{} site/schedule pairs", pairs.len())),
+        "{out}"
+    );
     let last_switch = emu
         .calls()
         .into_iter()
@@ -313,24 +363,33 @@ fn audit_file_has_one_line_per_mutating_call() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let sent = emu
+    let received: Vec<_> = emu
         .calls()
         .into_iter()
         .filter(|c| c.method == "setExtractTasksSchedule")
-        .count();
-    assert_eq!(lines.len(), sent);
+        .collect();
+    assert!(!received.is_empty(), "the run sent moves to the server");
+    assert!(received.iter().all(|c| c.status == 200));
+    assert_eq!(lines.len(), received.len(), "one line per call received");
     for line in &lines {
         assert_eq!(line["method"], "setExtractTasksSchedule");
         assert_eq!(line["outcome"], "ok");
         assert_eq!(line["user"], "admin");
         assert_eq!(line["server"], emu.url());
+        assert_eq!(line["failedIds"], serde_json::json!([]));
         assert!(line["time"].as_str().unwrap().ends_with('Z'));
-        assert!(
-            line["params"]["ids"]
-                .as_array()
-                .is_some_and(|ids| !ids.is_empty())
-        );
     }
+    // Chunks may be sent concurrently: compare the calls as a set, each by its ids and
+    // target schedule.
+    let call_of = |params: &Value| (params["ids"].to_string(), params["scheduleId"].clone());
+    let mut audited: Vec<_> = lines.iter().map(|l| call_of(&l["params"])).collect();
+    let mut sent: Vec<_> = received.iter().map(|c| call_of(&c.params)).collect();
+    audited.sort_by_key(|(ids, schedule)| (ids.clone(), schedule.to_string()));
+    sent.sort_by_key(|(ids, schedule)| (ids.clone(), schedule.to_string()));
+    assert_eq!(
+        audited, sent,
+        "the audit names exactly the calls the server received"
+    );
 }
 
 #[test]

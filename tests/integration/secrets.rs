@@ -1,25 +1,109 @@
-//! Secrets stay secret: with a known password, every command's stdout, stderr and every
-//! file it writes (audit, plan, history) are searched; the password and the session
-//! cookie never appear.
+//! Secrets stay secret. With a known password, every command's stdout and stderr and every
+//! file in its working directory and data directory (audit, plan, anything else it wrote)
+//! are searched for the password and for the actual session ids and XSRF tokens the
+//! emulator issued: through `-vv` and `RUST_LOG=trace`, a re-login after the session
+//! expired, failed calls and a refused password.
 
-use vizscript::emulator::{Dataset, SampleSpec};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use vizscript::emulator::{Dataset, Emulator, SAMPLE_TOKEN, SampleSpec};
 
 use crate::support::*;
 
 const PASSWORD: &str = "Zq7!-s3cret-Pw-91";
+const WRONG: &str = "Wrong-Zq7-guess";
+const TOKEN_SECRET: &str = "Pat-8Hq2-Secret-Zz4";
+const WRONG_TOKEN: &str = "Pat-Wrong-7Xx1";
 
-fn emulator_with_password() -> vizscript::emulator::Emulator {
+/// Sessions idle longer than this expire; the idling script below waits longer.
+const SESSION_TTL: Duration = Duration::from_millis(300);
+
+/// Reads, idles past the session's life (the next call is refused and the client signs in
+/// again), fails one call it catches and prints, and ends with one it does not catch.
+const RELOGIN_SCRIPT: &str = r#"
+print(session_info().user.username);
+let started = timestamp();
+while started.elapsed < 0.8 {}
+print(schedules().len());
+try {
+    vizportal("setExtractTasksSchedule", #{ ids: ["1"], scheduleId: "424242" });
+} catch (e) {
+    print(e);
+}
+set_extract_tasks_priority(["1", "999999"], 3);
+"#;
+
+fn emulator_with_password() -> Emulator {
     let mut data = Dataset::sample(&SampleSpec::default()).to_json();
     for user in data["users"].as_array_mut().unwrap() {
         if user["username"] == "admin" {
             user["password"] = PASSWORD.into();
         }
     }
+    for token in data["accessTokens"].as_array_mut().unwrap() {
+        token["secret"] = TOKEN_SECRET.into();
+    }
     let dataset = Dataset::from_json(data).unwrap();
-    emulator_with(|c| c.dataset = dataset)
+    emulator_with(|c| {
+        c.dataset = dataset;
+        c.session_ttl = SESSION_TTL;
+    })
 }
 
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+/// The REPL at a terminal (a pseudo-terminal driven by `tests/python/pty_repl.py`), which
+/// keeps a history file in the data directory; returns what it showed. With `-vv`, not
+/// `RUST_LOG=trace`: the line editor's own trace would break up the echo the driver reads.
+fn terminal_repl(emu: &Emulator, dir: &Path) -> String {
+    let driver = format!("{}/tests/python/pty_repl.py", env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args([
+        &driver,
+        "vizscript> ",
+        env!("CARGO_BIN_EXE_vizscript"),
+        "repl",
+        "-vv",
+    ])
+    .current_dir(dir)
+    .env_clear()
+    .env("PATH", std::env::var("PATH").unwrap_or_default())
+    .env("NO_PROXY", "*")
+    .env("TABLEAU_SERVER", emu.url())
+    .env("TABLEAU_USERNAME", "admin")
+    .env("TABLEAU_PASSWORD", PASSWORD)
+    .env("HOME", dir)
+    .env("XDG_DATA_HOME", dir.join("data"))
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 is needed to drive the REPL at a terminal: {e}"));
+    let typed = "session_info().user.username\n:plan\nvizportal(\"nope\", #{})\n:quit\n";
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), typed.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout).into_owned();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}\n{shown}");
+    assert!(shown.contains("unknown method"), "the REPL ran: {shown}");
+    shown + err.as_ref()
+}
+
+/// The text around a leaked secret at `at`, with the secret itself masked.
+fn around(text: &str, at: usize, secret: &str) -> String {
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .nth(150)
+        .map_or(0, |(i, _)| i);
+    let end = text[at..]
+        .char_indices()
+        .nth(150)
+        .map_or(text.len(), |(i, _)| at + i);
+    text[start..end].replace(secret, "<SECRET>")
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -32,18 +116,47 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     found
 }
 
+/// One command of the test: its arguments, standard input, whether the password comes
+/// from the environment, extra environment, and the exit code it must end with.
+struct Step {
+    args: Vec<String>,
+    stdin: Option<String>,
+    env_password: Option<&'static str>,
+    env: Vec<(&'static str, &'static str)>,
+    code: i32,
+}
+
+fn step(args: &[&str], code: i32) -> Step {
+    Step {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        stdin: None,
+        env_password: Some(PASSWORD),
+        env: Vec::new(),
+        code,
+    }
+}
+
+impl Step {
+    fn traced(mut self) -> Step {
+        self.env.push(("RUST_LOG", "trace"));
+        self
+    }
+}
+
 #[test]
-fn no_output_or_file_carries_the_password_or_the_session() {
+fn no_output_or_file_carries_the_password_or_a_session_secret() {
     let emu = emulator_with_password();
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
     std::fs::write(dir.path().join("pw.txt"), format!("{PASSWORD}\n")).unwrap();
-    let (audit, plan) = (path("audit.jsonl"), path("plan.json"));
+    std::fs::write(dir.path().join("relogin.rhai"), RELOGIN_SCRIPT).unwrap();
+    let (audit, plan, pw_file) = (path("audit.jsonl"), path("plan.json"), path("pw.txt"));
     let rebalance = example("rebalance.rhai");
-    let runs: Vec<(Vec<&str>, Option<String>, bool)> = vec![
-        (vec!["call", "getSessionInfo", "-vv"], None, true),
-        (
-            vec![
+    let steps = vec![
+        step(&["call", "getSessionInfo", "-vv"], 0),
+        step(&["call", "getSessionInfo"], 0).traced(),
+        step(
+            &[
                 "run",
                 &rebalance,
                 "--dry-run",
@@ -53,87 +166,150 @@ fn no_output_or_file_carries_the_password_or_the_session() {
                 &audit,
                 "-vv",
             ],
-            None,
-            true,
+            0,
         ),
-        (
-            vec!["run", &rebalance, "--audit", &audit, "-vv"],
-            None,
-            true,
-        ),
-        (
-            vec!["repl", "-vv"],
-            Some("session_info().user.username\n:plan\n".into()),
-            true,
-        ),
-        (
-            vec!["call", "getSessionInfo", "--password-stdin"],
-            Some(format!("{PASSWORD}\n")),
-            false,
-        ),
-        (
-            vec!["call", "getSessionInfo", "--password-file", "PWFILE"],
-            None,
-            false,
-        ),
+        step(&["run", &rebalance, "--audit", &audit, "-vv"], 0).traced(),
+        step(&["run", "relogin.rhai", "--audit", &audit, "-vv"], 1).traced(),
+        Step {
+            stdin: Some("session_info().user.username\n:plan\nvizportal(\"nope\", #{})\n".into()),
+            ..step(&["repl", "-vv"], 1).traced()
+        },
+        // A call the server refuses, and one it cannot parse.
+        step(
+            &[
+                "call",
+                "setExtractTasksSchedule",
+                r#"{"ids": ["1"], "scheduleId": "424242"}"#,
+                "-vv",
+            ],
+            1,
+        )
+        .traced(),
+        step(&["call", "noSuchMethod", "-vv"], 1).traced(),
+        Step {
+            stdin: Some(format!("{PASSWORD}\n")),
+            env_password: None,
+            ..step(&["call", "getSessionInfo", "--password-stdin"], 0).traced()
+        },
+        // Even asking for the cookie jar's own debug output shows no cookie.
+        Step {
+            env_password: None,
+            env: vec![("RUST_LOG", "trace,cookie_store=trace")],
+            ..step(&["call", "getSessionInfo", "--password-file", &pw_file], 0)
+        },
+        // A personal access token, right and wrong.
+        Step {
+            env: vec![
+                ("TABLEAU_PAT_NAME", SAMPLE_TOKEN.0),
+                ("TABLEAU_PAT_SECRET", TOKEN_SECRET),
+                ("RUST_LOG", "trace"),
+            ],
+            ..step(&["call", "getSessionInfo", "-vv"], 0)
+        },
+        Step {
+            env: vec![
+                ("TABLEAU_PAT_NAME", SAMPLE_TOKEN.0),
+                ("TABLEAU_PAT_SECRET", WRONG_TOKEN),
+                ("RUST_LOG", "trace"),
+            ],
+            ..step(&["call", "getSessionInfo", "-vv"], 3)
+        },
+        // A saved session: saved, reused with no credential, logged out.
+        step(&["login", "--save", "-vv"], 0).traced(),
+        Step {
+            env_password: None,
+            ..step(&["call", "getSessionInfo", "-vv"], 0).traced()
+        },
+        Step {
+            env_password: None,
+            ..step(&["logout", "-vv"], 0).traced()
+        },
+        Step {
+            env_password: Some(WRONG),
+            ..step(&["call", "getSessionInfo", "-vv"], 3).traced()
+        },
     ];
-    let pw_file = path("pw.txt");
+    let state = tempfile::tempdir().unwrap();
     let mut transcripts = String::new();
-    for (args, stdin, env_password) in runs {
-        let args: Vec<&str> = args
-            .iter()
-            .map(|a| if *a == "PWFILE" { pw_file.as_str() } else { a })
-            .collect();
+    for step in steps {
         let mut cmd = vizscript(&emu);
-        cmd.env("XDG_DATA_HOME", path("data"))
+        cmd.current_dir(dir.path())
+            .env("XDG_DATA_HOME", path("data"))
+            .env("VIZSCRIPT_STATE_DIR", state.path())
             .env("HOME", dir.path());
-        if env_password {
-            cmd.env("TABLEAU_PASSWORD", PASSWORD);
-        } else {
-            cmd.env_remove("TABLEAU_PASSWORD");
+        match step.env_password {
+            Some(password) => cmd.env("TABLEAU_PASSWORD", password),
+            None => cmd.env_remove("TABLEAU_PASSWORD"),
+        };
+        for (name, value) in &step.env {
+            cmd.env(name, value);
         }
-        if let Some(input) = stdin {
-            cmd.write_stdin(input);
+        if let Some(input) = &step.stdin {
+            cmd.write_stdin(input.as_str());
         }
+        let args: Vec<&str> = step.args.iter().map(String::as_str).collect();
         let (code, out, err) = run(cmd, &args);
-        assert_eq!(code, 0, "{args:?}: {err}");
+        assert_eq!(code, step.code, "{args:?}: {err}");
         transcripts.push_str(&out);
         transcripts.push_str(&err);
     }
-    let mut wrong = vizscript(&emu);
-    wrong.env("TABLEAU_PASSWORD", "Wrong-Zq7-guess");
-    let (code, out, err) = run(wrong, &["call", "getSessionInfo", "-vv"]);
-    assert_eq!(code, 3);
-    transcripts.push_str(&out);
-    transcripts.push_str(&err);
 
-    assert!(transcripts.contains("admin"), "the transcripts are real");
-    for secret in [
-        PASSWORD,
-        "Wrong-Zq7-guess",
-        "workgroup_session_id",
-        "XSRF-TOKEN=",
-    ] {
-        assert!(
-            !transcripts.contains(secret),
-            "{secret:?} leaked into output"
-        );
-    }
-    let written: Vec<_> = files_under(dir.path())
-        .into_iter()
-        .filter(|p| !p.ends_with("pw.txt"))
-        .collect();
+    transcripts.push_str(&terminal_repl(&emu, dir.path()));
+
+    // The runs did what the search needs: real sessions, a re-login, traced HTTP.
+    let calls = emu.calls();
+    let logins = calls
+        .iter()
+        .filter(|c| c.method == "login" && c.status == 200)
+        .count();
+    let secrets = emu.issued_secrets();
+    assert!(logins >= 10, "every signed-in step logged in: {logins}");
     assert!(
-        written.iter().any(|p| p.ends_with("audit.jsonl"))
-            && written.iter().any(|p| p.ends_with("plan.json"))
+        secrets.len() >= 2 * logins,
+        "a session id and an XSRF token per login: {} for {logins}",
+        secrets.len()
     );
-    for file in written {
-        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
-        for secret in [PASSWORD, "workgroup_session_id", "XSRF-TOKEN"] {
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.method == "getSchedules" && c.status == 401),
+        "the idling script's session expired"
+    );
+    assert!(transcripts.contains("admin"), "the transcripts are real");
+    assert!(
+        transcripts.contains("TRACE"),
+        "RUST_LOG=trace was in effect"
+    );
+    assert!(
+        transcripts.contains("424242"),
+        "the failed calls were reported"
+    );
+
+    let mut searched = vec![(String::from("output"), transcripts)];
+    let files = files_under(dir.path());
+    for file in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(file).unwrap()).into_owned();
+        searched.push((file.display().to_string(), text));
+    }
+    assert!(
+        files.iter().any(|p| p.ends_with("audit.jsonl"))
+            && files.iter().any(|p| p.ends_with("plan.json")),
+        "{files:?}"
+    );
+    for (place, text) in &searched {
+        for secret in &secrets {
+            if let Some(at) = text.find(secret.as_str()) {
+                panic!(
+                    "a session secret leaked into {place}: ...{}...",
+                    around(text, at, secret)
+                );
+            }
+        }
+        let password_file = place.ends_with("pw.txt");
+        for password in [PASSWORD, WRONG, TOKEN_SECRET, WRONG_TOKEN] {
             assert!(
-                !text.contains(secret),
-                "{secret:?} leaked into {}",
-                file.display()
+                password_file || !text.contains(password),
+                "a password leaked into {place}"
             );
         }
     }

@@ -188,3 +188,89 @@ fn answer_once(mut stream: TcpStream, answer: &[u8]) {
     let _ = stream.write_all(answer);
     let _ = stream.shutdown(Shutdown::Write);
 }
+
+/// Where two emulator states differ, one line per difference. Tables (arrays of rows with
+/// an `id`) are compared row by row, so a failure names the rows that differ instead of
+/// printing thousands of tasks.
+pub fn state_diff(expected: &Value, actual: &Value) -> Vec<String> {
+    let (Some(expected), Some(actual)) = (expected.as_object(), actual.as_object()) else {
+        return if expected == actual {
+            Vec::new()
+        } else {
+            vec![format!("expected {expected}, got {actual}")]
+        };
+    };
+    let mut keys: Vec<&String> = expected.keys().chain(actual.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut lines = Vec::new();
+    for key in keys {
+        let (want, got) = (&expected.get(key), &actual.get(key));
+        match (rows_by_id(*want), rows_by_id(*got)) {
+            (Some(want), Some(got)) => {
+                let mut ids: Vec<&String> = want.keys().chain(got.keys()).collect();
+                ids.sort();
+                ids.dedup();
+                for id in ids {
+                    match (want.get(id), got.get(id)) {
+                        (Some(w), Some(g)) if w == g => {}
+                        (Some(w), Some(g)) => {
+                            lines.push(format!("{key} {id}: expected {w}, got {g}"))
+                        }
+                        (Some(_), None) => lines.push(format!("{key} {id}: missing")),
+                        (None, _) => lines.push(format!("{key} {id}: unexpected")),
+                    }
+                }
+            }
+            _ if want == got => {}
+            _ => lines.push(format!("{key}: expected {want:?}, got {got:?}")),
+        }
+    }
+    lines
+}
+
+/// The rows of a table by id, if `table` is an array of objects that all have one.
+fn rows_by_id(table: Option<&Value>) -> Option<std::collections::BTreeMap<String, &Value>> {
+    table?
+        .as_array()?
+        .iter()
+        .map(|row| Some((row.get("id")?.to_string(), row)))
+        .collect()
+}
+
+/// Fails, naming the rows that differ (the first 20), unless the states are equal.
+pub fn assert_state(what: &str, expected: &Value, actual: &Value) {
+    let diff = state_diff(expected, actual);
+    assert!(
+        diff.is_empty(),
+        "{what}: {} differences from the expected state:\n{}",
+        diff.len(),
+        diff.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// The emulator's clock as it writes timestamps (`lastSignIn`, `lastRunAt`): compare one
+/// taken before a run with those written during it.
+pub fn now_stamp() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// In an expected state, the sign-in of `username` at or after `since`, as `actual` shows it:
+/// logging in is the one change a run makes to the users.
+pub fn expect_sign_in(expected: &mut Value, actual: &Value, username: &str, since: &str) {
+    let user = |state: &Value| {
+        state["users"]
+            .as_array()
+            .and_then(|users| users.iter().position(|u| u["username"] == username))
+            .unwrap_or_else(|| panic!("user {username}"))
+    };
+    let at = &actual["users"][user(actual)]["lastSignIn"];
+    assert!(
+        at.as_str().is_some_and(|at| at >= since),
+        "{username} signed in at or after {since}: {at}"
+    );
+    let index = user(expected);
+    expected["users"][index]["lastSignIn"] = at.clone();
+}

@@ -43,7 +43,7 @@ fn the_private_ca_is_trusted_with_ca_cert() {
         &["call", "getSessionInfo", "--ca-cert", &fixture("ca.pem")],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("\"username\": \"admin\""), "{out}");
+    signed_in_as_admin(&emu, &out);
     assert!(!err.contains("warning"), "{err}");
     let mut cmd = vizscript(&emu);
     cmd.env("TABLEAU_CA_CERT", fixture("ca.pem"));
@@ -56,7 +56,7 @@ fn insecure_connects_and_warns() {
     let emu = https_emulator();
     let (code, out, err) = run(vizscript(&emu), &["call", "getSessionInfo", "--insecure"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("admin"));
+    signed_in_as_admin(&emu, &out);
     assert!(err.contains("warning: --insecure"), "{err}");
 }
 
@@ -69,4 +69,19 @@ fn a_file_that_is_not_a_certificate_is_a_usage_error() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--ca-cert"), "{err}");
+}
+
+/// `call getSessionInfo` printed admin's session, and the emulator answered it over TLS.
+fn signed_in_as_admin(emu: &vizscript::emulator::Emulator, out: &str) {
+    let info: serde_json::Value = serde_json::from_str(out).expect("JSON on stdout");
+    assert_eq!(info["user"]["username"], "admin", "{out}");
+    let calls = emu.calls();
+    let answered = calls
+        .iter()
+        .find(|c| c.method == "getSessionInfo")
+        .expect("the call reached the emulator");
+    assert_eq!(
+        (answered.status, answered.session_user.as_deref()),
+        (200, Some("admin"))
+    );
 }
