@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rhai::{AST, Dynamic, Engine, Map, Scope};
+use rhai::{AST, Dynamic, Engine, Scope};
 
 use super::commands::{COMMANDS, Command, parse};
 use super::last;
@@ -332,7 +332,7 @@ impl Repl {
         let mut data = Completions::default();
         for (name, _, value) in self.scope.iter_raw() {
             data.variables.push(name.to_string());
-            if let Some(map) = value.read_lock::<Map>() {
+            if let Some(map) = crate::script::record::as_map(value) {
                 data.keys.insert(
                     name.to_string(),
                     map.keys().map(|k| k.to_string()).collect(),

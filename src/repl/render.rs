@@ -1,9 +1,9 @@
 //! How the REPL shows a result: an array of maps as a table (a few telling columns, long
 //! values cut), a map as indented JSON, a scalar plainly. `:fmt` picks another format.
 
-use rhai::{Array, Dynamic, Map};
+use rhai::{Array, Dynamic};
 
-use crate::script::table;
+use crate::script::{record, table, to_json};
 
 /// The `:fmt` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +59,11 @@ pub fn render(value: &Dynamic, format: Format) -> String {
         Format::Rhai => format!("{value:?}"),
         Format::Json => json(value),
         Format::Table if value.is_string() => value.to_string(),
-        Format::Table if value.is_map() => json(value),
+        Format::Table if record::is_map_like(value) => json(value),
         Format::Table => match value.read_lock::<Array>() {
-            Some(rows) if !rows.is_empty() && rows.iter().all(Dynamic::is_map) => rows_table(&rows),
+            Some(rows) if !rows.is_empty() && rows.iter().all(record::is_map_like) => {
+                rows_table(&rows)
+            }
             Some(_) => json(value),
             None => value.to_string(),
         },
@@ -69,7 +71,10 @@ pub fn render(value: &Dynamic, format: Format) -> String {
 }
 
 fn json(value: &Dynamic) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_else(|_| format!("{value:?}"))
+    to_json(value)
+        .ok()
+        .and_then(|json| serde_json::to_string_pretty(&json).ok())
+        .unwrap_or_else(|| format!("{value:?}"))
 }
 
 fn rows_table(rows: &Array) -> String {
@@ -92,7 +97,7 @@ fn rows_table(rows: &Array) -> String {
 pub fn choose_columns(rows: &Array) -> Vec<String> {
     let mut scalar: Vec<String> = Vec::new();
     for row in rows.iter().take(20) {
-        let Some(map) = row.read_lock::<Map>() else {
+        let Some(map) = record::as_map(row) else {
             continue;
         };
         for (key, value) in map.iter() {
@@ -117,6 +122,7 @@ pub fn choose_columns(rows: &Array) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rhai::Map;
 
     #[test]
     fn arrays_of_maps_become_tables_with_telling_columns() {

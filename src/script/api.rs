@@ -85,7 +85,9 @@ pub mod vizportal_api {
     /// Every extract refresh task (`getExtractTasks`, every page). Each task keeps the wire
     /// fields (`id`, `priority`, `type`, `scheduleId`, `targetId`, `targetType`,
     /// `lastRunAt`, `runNextAt`, ...) and also carries `scheduleName`, `targetName` and
-    /// `siteName`.
+    /// `siteName`. Tasks are compact maps (100,000 fit in about 100 MiB): `t.field`,
+    /// `t["field"]`, `"field" in t`, `t.keys()`, assignment, `to_json` and `table` work as
+    /// on any map; `t.to_map()` makes an ordinary map.
     ///
     /// ```rhai
     /// let tasks = extract_tasks();
@@ -321,6 +323,7 @@ pub mod vizportal_api {
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
 use serde_json::Value;
 
+use crate::script::record::Record;
 use crate::vizportal::{SideTables, TaskNames};
 use crate::wire::method;
 
@@ -344,30 +347,39 @@ pub(super) fn batch_with(
     Host::of(ctx)?.batch(pos, method, ids, extra)
 }
 
-pub(super) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) -> Out<Array> {
+pub(crate) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) -> Out<Array> {
     let pos = ctx.call_position();
-    Host::of(ctx)?.list(pos, method::GET_EXTRACT_TASKS, "tasks", filter, &join_names)
+    Host::of(ctx)?.list_records(
+        pos,
+        method::GET_EXTRACT_TASKS,
+        "tasks",
+        filter,
+        &TASK_NAME_FIELDS,
+        &join_names,
+    )
 }
+
+/// The fields a task gains from its page's side tables.
+const TASK_NAME_FIELDS: [&str; 3] = ["scheduleName", "targetName", "siteName"];
 
 /// Tasks of one page with the names the listing joins from the page's side tables
 /// ([`TaskNames`]). Each name is one shared string per page.
-fn join_names(mut tasks: Vec<Dynamic>, side: &SideTables) -> Vec<Dynamic> {
+fn join_names(tasks: &mut [Dynamic], side: &SideTables) {
     let names = TaskNames::new(side, |name| Dynamic::from(ImmutableString::from(name)));
-    for task in &mut tasks {
-        let Some(mut map) = task.write_lock::<Map>() else {
+    for task in tasks {
+        let Some(mut record) = task.write_lock::<Record>() else {
             continue;
         };
-        let joined = names.for_task(|key| map.get(key).and_then(id_of));
+        let joined = names.for_task(|key| record.get(key).and_then(id_of));
         for (field, name) in joined {
             let name = name.unwrap_or(Dynamic::UNIT);
             if field == TaskNames::<Dynamic>::SENT_BY_SOME_SERVERS {
-                map.entry(field.into()).or_insert(name);
+                record.set_if_empty(field, name);
             } else {
-                map.insert(field.into(), name);
+                record.set(field, name);
             }
         }
     }
-    tasks
 }
 
 /// An id (or any short text field) as text, whether the server sent a string or a number.

@@ -3,6 +3,8 @@
 //! a plain filter map becomes a Vizportal `and` of `eq` clauses.
 
 use rhai::{Array, Dynamic, ImmutableString, Map};
+
+use super::record::{self, Record};
 use serde_json::{Value, json};
 
 /// JSON to a Rhai value, without going through serde's data model (hot path for
@@ -29,8 +31,25 @@ pub fn to_map(fields: serde_json::Map<String, Value>) -> Map {
         .collect()
 }
 
-/// A Rhai value as JSON (for params and `to_json`).
+/// A Rhai value as JSON (for params and `to_json`); records become objects.
 pub fn to_json(value: &Dynamic) -> Result<Value, String> {
+    if let Some(map) = value.read_lock::<Record>().map(|r| r.to_map()) {
+        return to_json(&Dynamic::from_map(map));
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        return map
+            .iter()
+            .map(|(k, v)| Ok((k.to_string(), to_json(v)?)))
+            .collect::<Result<serde_json::Map<_, _>, String>>()
+            .map(Value::Object);
+    }
+    if let Some(items) = value.read_lock::<Array>() {
+        return items
+            .iter()
+            .map(to_json)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array);
+    }
     rhai::serde::from_dynamic::<Value>(value).map_err(|e| e.to_string())
 }
 
@@ -54,9 +73,7 @@ pub fn one_id(value: &Dynamic) -> Result<String, String> {
     if let Ok(i) = value.as_int() {
         return Ok(i.to_string());
     }
-    if value.is_map()
-        && let Some(id) = value.read_lock::<Map>().and_then(|m| m.get("id").cloned())
-    {
+    if let Some(id) = record::field(value, "id") {
         return one_id(&id);
     }
     Err(format!(

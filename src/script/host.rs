@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::convert;
 use super::error::{batch_error, raise, summary_map, usage};
 use super::progress::Progress;
+use super::record::PageReader;
 use crate::vizportal::{BatchSummary, Client, ConvertFn, SideTables};
 
 /// Where script output goes (stdout in the CLI, a buffer in tests).
@@ -117,6 +118,40 @@ impl Host {
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
         client
             .list_all(method, &Value::Object(params), items_key, convert, &report)
+            .map_err(|e| raise(&e, pos))
+    }
+
+    /// Every page of a list method as compact records (see [`crate::script::record`]),
+    /// with the fields `with` present (empty when the server sends none) and `finish`
+    /// run on each page's records with that page's side tables.
+    pub fn list_records(
+        &self,
+        pos: Position,
+        method: &str,
+        items_key: &str,
+        filter: Option<&Map>,
+        with: &[&'static str],
+        finish: &(dyn Fn(&mut [Dynamic], &SideTables) + Sync),
+    ) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
+        let client = self.client(pos)?;
+        let mut params = serde_json::Map::new();
+        if let Some(filter) = filter {
+            params.insert(
+                "filter".into(),
+                convert::filter(filter).map_err(|m| usage(m, pos))?,
+            );
+        }
+        let bar = Progress::start(self.progress, method);
+        let report = |done: usize, total: Option<usize>| bar.update(done, total);
+        let read = |text: &str, side: &SideTables| {
+            let mut items = PageReader::new(with)
+                .read(text)
+                .map_err(|e| e.to_string())?;
+            finish(&mut items, side);
+            Ok(items)
+        };
+        client
+            .list_all_read(method, &Value::Object(params), items_key, &read, &report)
             .map_err(|e| raise(&e, pos))
     }
 

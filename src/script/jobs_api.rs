@@ -203,7 +203,7 @@ fn run_and_wait(
         tasks
             .iter()
             .filter_map(|task| {
-                let map = task.read_lock::<Map>()?;
+                let map = crate::script::record::as_map(task)?;
                 let run_id = map.get(run_key).map(|v| v.to_string())?;
                 summary
                     .succeeded

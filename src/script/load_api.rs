@@ -156,7 +156,7 @@ fn print_chart(ctx: &NativeCallContext, data: &Dynamic, options: &Map) -> Out<()
             }
         }
     }
-    let text = if let Some(map) = data.read_lock::<Map>() {
+    let text = if let Some(map) = crate::script::record::as_map(data) {
         let mut rows: Vec<(String, i64)> = Vec::new();
         for (label, value) in map.iter() {
             let n = count_of(value)
@@ -189,7 +189,7 @@ fn slot(item: &Dynamic, pos: Position) -> Out<(DateTime<FixedOffset>, i64)> {
     if let Ok(text) = item.as_immutable_string_ref() {
         return Ok((timestamp(text.as_str(), "chart", pos)?, 1));
     }
-    let map = item.read_lock::<Map>().ok_or_else(|| {
+    let map = crate::script::record::as_map(item).ok_or_else(|| {
         usage(
             "chart: array items must be timestamps or maps with `at`",
             pos,

@@ -15,6 +15,7 @@ mod load_api;
 mod output;
 mod pages;
 mod progress;
+pub mod record;
 mod runner;
 mod schedule_api;
 mod schedule_runs;

@@ -45,7 +45,8 @@ pub mod output_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn to_json(ctx: NativeCallContext, value: Dynamic) -> Result<String, Box<EvalAltResult>> {
-        serde_json::to_string_pretty(&value)
+        crate::script::to_json(&value)
+            .and_then(|json| serde_json::to_string_pretty(&json).map_err(|e| e.to_string()))
             .map_err(|e| usage(format!("to_json: {e}"), ctx.call_position()))
     }
 }

@@ -325,7 +325,7 @@ fn new_tasks(
     let tasks = crate::script::api::tasks_with_names(ctx, Some(&filter))?;
     Ok(tasks
         .iter()
-        .filter_map(|t| t.read_lock::<Map>()?.get("id").cloned())
+        .filter_map(|t| crate::script::record::field(t, "id"))
         .collect())
 }
 

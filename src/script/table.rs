@@ -5,16 +5,15 @@
 use comfy_table::{ContentArrangement, Table, presets};
 use rhai::{Array, Dynamic, Map};
 
+use super::record;
+
 /// Longest cell before it is cut with an ellipsis.
 const MAX_CELL: usize = 40;
 
 /// Render rows as a table. With `columns`, only those columns, in that order; without,
 /// the keys of the first rows in sorted order, preferring `id` and `name` first.
 pub fn render(rows: &Array, columns: Option<&[String]>) -> String {
-    let maps: Vec<Map> = rows
-        .iter()
-        .filter_map(|r| r.read_lock::<Map>().map(|m| m.clone()))
-        .collect();
+    let maps: Vec<Map> = rows.iter().filter_map(record::as_map).collect();
     if maps.is_empty() {
         return if rows.is_empty() {
             "(no rows)".to_string()
@@ -63,7 +62,9 @@ pub fn cell(value: Option<&Dynamic>) -> String {
         None => String::new(),
         Some(v) if v.is_unit() => String::new(),
         Some(v) if v.is_string() => v.to_string(),
-        Some(v) if v.is_map() || v.is_array() => serde_json::to_string(v).unwrap_or_default(),
+        Some(v) if record::is_map_like(v) || v.is_array() => super::to_json(v)
+            .map(|json| json.to_string())
+            .unwrap_or_default(),
         Some(v) => v.to_string(),
     };
     cut(&text, MAX_CELL)

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::audit::{AuditEntry, AuditLog, redact_params};
 use super::error::VizportalError;
-use super::listing::{ConvertFn, ProgressFn};
+use super::listing::{ConvertFn, ProgressFn, ReadFn};
 use super::method::MethodKind;
 use super::parallel::in_order;
 use super::session::Session;
@@ -236,13 +236,23 @@ impl Client {
         convert: ConvertFn<'_, I, T>,
         progress: ProgressFn<'_>,
     ) -> Result<Vec<T>, VizportalError> {
-        if MethodKind::of(method) != MethodKind::Read {
-            return Err(VizportalError::Usage(format!(
-                "{method} is not a read (get...), so it cannot be paged through"
-            )));
-        }
+        only_reads_page(method)?;
         self.session
             .list_all(method, params, items_key, convert, progress)
+    }
+
+    /// Like [`Client::list_all`], with each page's items read from their JSON text.
+    pub fn list_all_read<T: Send>(
+        &self,
+        method: &str,
+        params: &Value,
+        items_key: &str,
+        read: ReadFn<'_, T>,
+        progress: ProgressFn<'_>,
+    ) -> Result<Vec<T>, VizportalError> {
+        only_reads_page(method)?;
+        self.session
+            .list_all_read(method, params, items_key, read, progress)
     }
 
     /// Apply a batch method to `ids` in chunks: `extra` holds the other params (e.g.
@@ -337,6 +347,17 @@ impl Client {
             before,
         });
     }
+}
+
+/// Paging repeats a call, so only reads may page: a write is refused before anything is
+/// sent.
+fn only_reads_page(method: &str) -> Result<(), VizportalError> {
+    if MethodKind::of(method) == MethodKind::Read {
+        return Ok(());
+    }
+    Err(VizportalError::Usage(format!(
+        "{method} is not a read (get...), so it cannot be paged through"
+    )))
 }
 
 /// A server answer whose every error names an item: the other items were applied.

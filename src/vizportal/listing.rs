@@ -61,12 +61,16 @@ struct Page<T> {
     more: Option<bool>,
 }
 
+/// Reads one page's items from their JSON text (the item array as the server sent it);
+/// gets the page's side tables.
+pub type ReadFn<'a, T> = &'a (dyn Fn(&str, &SideTables) -> Result<Vec<T>, String> + Sync);
+
 /// What a list call needs besides the session.
-struct ListCall<'a, I, T> {
+struct ListCall<'a, T> {
     method: &'a str,
     params: &'a Value,
     items_key: &'a str,
-    convert: ConvertFn<'a, I, T>,
+    read: ReadFn<'a, T>,
 }
 
 impl Session {
@@ -80,11 +84,29 @@ impl Session {
         convert: ConvertFn<'_, I, T>,
         progress: ProgressFn<'_>,
     ) -> Result<Vec<T>, VizportalError> {
+        let read = |text: &str, side: &SideTables| {
+            serde_json::from_str::<Vec<I>>(text)
+                .map(|items| convert(items, side))
+                .map_err(|e| e.to_string())
+        };
+        self.list_all_read(method, params, items_key, &read, progress)
+    }
+
+    /// Like [`Session::list_all`], with each page's items read from their JSON text by
+    /// `read`: a caller can build its own values without an intermediate tree.
+    pub(crate) fn list_all_read<T: Send>(
+        &self,
+        method: &str,
+        params: &Value,
+        items_key: &str,
+        read: ReadFn<'_, T>,
+        progress: ProgressFn<'_>,
+    ) -> Result<Vec<T>, VizportalError> {
         let call = ListCall {
             method,
             params,
             items_key,
-            convert,
+            read,
         };
         let (first, page_size) = self.first_page(&call)?;
         let mut items = Vec::with_capacity(first.total.unwrap_or(0));
@@ -124,10 +146,7 @@ impl Session {
     }
 
     /// The first page, shrinking the page size if the server refuses it as too large.
-    fn first_page<I: DeserializeOwned, T>(
-        &self,
-        call: &ListCall<'_, I, T>,
-    ) -> Result<(Page<T>, usize), VizportalError> {
+    fn first_page<T>(&self, call: &ListCall<'_, T>) -> Result<(Page<T>, usize), VizportalError> {
         let mut size = self.page_size;
         loop {
             match self.fetch_page(call, 0, size) {
@@ -143,9 +162,9 @@ impl Session {
         }
     }
 
-    fn fetch_page<I: DeserializeOwned, T>(
+    fn fetch_page<T>(
         &self,
-        call: &ListCall<'_, I, T>,
+        call: &ListCall<'_, T>,
         start: usize,
         size: usize,
     ) -> Result<Page<T>, VizportalError> {
@@ -165,15 +184,7 @@ impl Session {
         );
         let mut result = self.call_raw(method, &Value::Object(body))?;
         let broken = |what: String| VizportalError::transport(method, what);
-        let items: Vec<I> = match result.remove(call.items_key) {
-            Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get()).map_err(|e| {
-                broken(format!(
-                    "`{}` in the result is not a list of items: {e}",
-                    call.items_key
-                ))
-            })?,
-            _ => Vec::new(),
-        };
+        let items = result.remove(call.items_key);
         let mut number = |key: &str| {
             result
                 .remove(key)
@@ -186,7 +197,15 @@ impl Session {
             .filter_map(|(key, raw)| Some((key, serde_json::from_str::<Value>(raw.get()).ok()?)))
             .collect();
         let side = SideTables { tables };
-        let items = (call.convert)(items, &side);
+        let items = match items {
+            Some(raw) if raw.get() != "null" => (call.read)(raw.get(), &side).map_err(|e| {
+                broken(format!(
+                    "`{}` in the result is not a list of items: {e}",
+                    call.items_key
+                ))
+            })?,
+            _ => Vec::new(),
+        };
         Ok(Page { items, total, more })
     }
 }

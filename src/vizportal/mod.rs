@@ -28,7 +28,7 @@ pub use crypto::encrypt_password;
 pub use error::{ErrorClass, LoginFailure, VizportalError};
 pub use job_wait::{CLOCK_MARGIN, JobReport, WaitHooks, WaitOutcome, WaitPlan, WatchedTask};
 pub use jobs::{JobState, classify as classify_job_status};
-pub use listing::{ConvertFn, ProgressFn, SideTables};
+pub use listing::{ConvertFn, ProgressFn, ReadFn, SideTables};
 pub use merged_pages::items_member;
 pub use method::MethodKind;
 pub use options::ConnectOptions;

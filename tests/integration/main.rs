@@ -15,6 +15,7 @@ mod load_chart;
 mod repl;
 mod repl_terminal;
 mod run_and_wait;
+mod scale;
 mod schedule_functions;
 mod scripts;
 mod secrets;
