@@ -107,17 +107,11 @@ impl Host {
         convert: ConvertFn<'_, Dynamic, Dynamic>,
     ) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
         let client = self.client(pos)?;
-        let mut params = serde_json::Map::new();
-        if let Some(filter) = filter {
-            params.insert(
-                "filter".into(),
-                convert::filter(filter).map_err(|m| usage(m, pos))?,
-            );
-        }
+        let params = filter_params(filter, pos)?;
         let bar = Progress::start(self.progress, method);
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
         client
-            .list_all(method, &Value::Object(params), items_key, convert, &report)
+            .list_all(method, &params, items_key, convert, &report)
             .map_err(|e| raise(&e, pos))
     }
 
@@ -134,13 +128,7 @@ impl Host {
         finish: &(dyn Fn(&mut [Dynamic], &SideTables) + Sync),
     ) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
         let client = self.client(pos)?;
-        let mut params = serde_json::Map::new();
-        if let Some(filter) = filter {
-            params.insert(
-                "filter".into(),
-                convert::filter(filter).map_err(|m| usage(m, pos))?,
-            );
-        }
+        let params = filter_params(filter, pos)?;
         let bar = Progress::start(self.progress, method);
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
         let read = |text: &str, side: &SideTables| {
@@ -151,7 +139,7 @@ impl Host {
             Ok(items)
         };
         client
-            .list_all_read(method, &Value::Object(params), items_key, &read, &report)
+            .list_all_read(method, &params, items_key, &read, &report)
             .map_err(|e| raise(&e, pos))
     }
 
@@ -170,7 +158,6 @@ impl Host {
             items.into_iter().map(convert::to_dynamic).collect()
         };
         client
-            .session()
             .list_all(method, params, items_key, &convert, &report)
             .map_err(|e| raise(&e, pos))
     }
@@ -266,4 +253,16 @@ impl Host {
             Err(batch_error(method, summary, pos))
         }
     }
+}
+
+/// The params of a list call with an optional filter (see [`convert::filter`]).
+fn filter_params(filter: Option<&Map>, pos: Position) -> Result<Value, Box<EvalAltResult>> {
+    let mut params = serde_json::Map::new();
+    if let Some(filter) = filter {
+        params.insert(
+            "filter".into(),
+            convert::filter(filter).map_err(|m| usage(m, pos))?,
+        );
+    }
+    Ok(Value::Object(params))
 }

@@ -129,6 +129,32 @@ pub fn register(engine: &mut Engine) {
         });
 }
 
+/// The visits of JSON numbers, booleans and null, the same for every visitor here:
+/// integers beyond `i64` become floats.
+macro_rules! scalars {
+    () => {
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dynamic, E> {
+            Ok(v.into())
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dynamic, E> {
+            Ok(i64::try_from(v).map_or_else(|_| Dynamic::from(v as f64), Dynamic::from))
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dynamic, E> {
+            Ok(v.into())
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Dynamic, E> {
+            Ok(v.into())
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Dynamic, E> {
+            Ok(Dynamic::UNIT)
+        }
+    };
+}
+
 /// Reads one page's JSON array of objects straight into records, without an intermediate
 /// tree: one schema for the page (a record whose fields differ gets its own), strings
 /// that repeat across records stored once. `with` names fields to add empty when absent
@@ -266,28 +292,10 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Dynamic, E> {
-        Ok(ImmutableString::from(v).into())
+        PlainVisitor.visit_str(v)
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dynamic, E> {
-        Ok(v.into())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dynamic, E> {
-        PlainVisitor.visit_u64(v)
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dynamic, E> {
-        Ok(v.into())
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Dynamic, E> {
-        Ok(v.into())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Dynamic, E> {
-        Ok(Dynamic::UNIT)
-    }
+    scalars!();
 }
 
 /// A field's value: strings go through the page's sharing; nested values are plain.
@@ -315,25 +323,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
         Ok(self.reader.text(self.field, v))
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dynamic, E> {
-        Ok(v.into())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dynamic, E> {
-        PlainVisitor.visit_u64(v)
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dynamic, E> {
-        Ok(v.into())
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Dynamic, E> {
-        Ok(v.into())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Dynamic, E> {
-        Ok(Dynamic::UNIT)
-    }
+    scalars!();
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Dynamic, A::Error> {
         PlainVisitor.visit_seq(seq)
@@ -358,25 +348,7 @@ impl<'de> Visitor<'de> for PlainVisitor {
         Ok(ImmutableString::from(v).into())
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dynamic, E> {
-        Ok(v.into())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dynamic, E> {
-        Ok(i64::try_from(v).map_or_else(|_| Dynamic::from(v as f64), Dynamic::from))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dynamic, E> {
-        Ok(v.into())
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Dynamic, E> {
-        Ok(v.into())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Dynamic, E> {
-        Ok(Dynamic::UNIT)
-    }
+    scalars!();
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Dynamic, A::Error> {
         let mut items = Array::new();

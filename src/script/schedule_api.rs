@@ -380,7 +380,6 @@ fn all_schedules(host: &Host, pos: Position, keep: &[&str]) -> Out<JsonMap> {
     let client = host.client(pos)?;
     let plain = |items: Vec<Value>, _: &crate::vizportal::SideTables| items;
     let list = client
-        .session()
         .list_all("getSchedules", &json!({}), "schedules", &plain, &|_, _| {})
         .map_err(|e| crate::script::error::raise(&e, pos))?;
     Ok(list

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::audit::{AuditEntry, AuditLog, redact_params};
 use super::error::VizportalError;
-use super::listing::{ConvertFn, ProgressFn, ReadFn};
+use super::listing::{ConvertFn, ProgressFn, ReadFn, SideTables};
 use super::method::MethodKind;
 use super::parallel::in_order;
 use super::session::Session;
@@ -225,9 +225,9 @@ impl Client {
         outcome
     }
 
-    /// Every page of a list method (see [`Session::list_all`]). Only reads page: a list
-    /// call whose method is not a read is refused before anything is sent, so paging
-    /// can never repeat a write.
+    /// Every page of a list method, each page's items read as `I` and converted with
+    /// their page's side tables. Only reads page: a list call whose method is not a read
+    /// is refused before anything is sent, so paging can never repeat a write.
     pub fn list_all<I: serde::de::DeserializeOwned, T: Send>(
         &self,
         method: &str,
@@ -236,12 +236,16 @@ impl Client {
         convert: ConvertFn<'_, I, T>,
         progress: ProgressFn<'_>,
     ) -> Result<Vec<T>, VizportalError> {
-        only_reads_page(method)?;
-        self.session
-            .list_all(method, params, items_key, convert, progress)
+        let read = |text: &str, side: &SideTables| {
+            serde_json::from_str::<Vec<I>>(text)
+                .map(|items| convert(items, side))
+                .map_err(|e| e.to_string())
+        };
+        self.list_all_read(method, params, items_key, &read, progress)
     }
 
-    /// Like [`Client::list_all`], with each page's items read from their JSON text.
+    /// Like [`Client::list_all`], with each page's items read from their JSON text by
+    /// `read` (see [`Session::list_all_read`]).
     pub fn list_all_read<T: Send>(
         &self,
         method: &str,

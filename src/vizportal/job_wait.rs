@@ -193,9 +193,7 @@ impl Client {
         let ids: Vec<&str> = watch.reports.iter().map(|r| r.task.id.as_str()).collect();
         let params = json!({"filter": {"operator": "in", "field": "id", "values": ids}});
         let keep = |items: Vec<Map<String, Value>>, _: &super::SideTables| items;
-        let tasks =
-            self.session()
-                .list_all("getExtractTasks", &params, "tasks", &keep, &|_, _| {})?;
+        let tasks = self.list_all("getExtractTasks", &params, "tasks", &keep, &|_, _| {})?;
         let last_run: HashMap<String, String> = tasks
             .iter()
             .filter_map(|t| {

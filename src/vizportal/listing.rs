@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
@@ -75,25 +74,9 @@ struct ListCall<'a, T> {
 
 impl Session {
     /// Fetch every page of a list method. `params` holds `filter`/`order`; `page` is set
-    /// here. `items_key` names the item array in the result (`tasks`, `schedules`, ...).
-    pub(crate) fn list_all<I: DeserializeOwned, T: Send>(
-        &self,
-        method: &str,
-        params: &Value,
-        items_key: &str,
-        convert: ConvertFn<'_, I, T>,
-        progress: ProgressFn<'_>,
-    ) -> Result<Vec<T>, VizportalError> {
-        let read = |text: &str, side: &SideTables| {
-            serde_json::from_str::<Vec<I>>(text)
-                .map(|items| convert(items, side))
-                .map_err(|e| e.to_string())
-        };
-        self.list_all_read(method, params, items_key, &read, progress)
-    }
-
-    /// Like [`Session::list_all`], with each page's items read from their JSON text by
-    /// `read`: a caller can build its own values without an intermediate tree.
+    /// here. `items_key` names the item array in the result (`tasks`, `schedules`, ...);
+    /// `read` builds each page's values straight from the items' JSON text, with that
+    /// page's side tables, so no intermediate tree is made.
     pub(crate) fn list_all_read<T: Send>(
         &self,
         method: &str,
