@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
 use super::methods::{self, Incoming as Call};
-use super::recorder::CallRecord;
+use super::recorder::{CallRecord, Stretch};
 use super::reply::Reply;
 use super::state::{Shared, lock};
 use crate::wire::{API_PATH, RequestBody, SESSION_COOKIE, WireError, XSRF_HEADER, code};
@@ -96,15 +96,19 @@ async fn vizportal(
     if request.method() != Method::POST {
         return text(StatusCode::METHOD_NOT_ALLOWED);
     }
+    let in_flight = Timed::start(&shared, Stretch::InFlight);
     let faults = shared.faults();
-    pause(faults.latency).await;
+    let mut injected = faults.latency;
     if happens(faults.spike_rate) {
-        pause(faults.spike).await;
+        injected += faults.spike;
     }
+    lock(&shared.recorder).stats.injected += injected;
+    pause(injected).await;
     if happens(faults.fail_rate) {
         return text(StatusCode::SERVICE_UNAVAILABLE);
     }
     let (parts, body) = request.into_parts();
+    let busy = Timed::start(&shared, Stretch::Busy);
     let reading = Instant::now();
     let body = read_body(body).await;
     let read_time = reading.elapsed();
@@ -122,6 +126,7 @@ async fn vizportal(
         (answer, record, started.elapsed())
     })
     .await;
+    drop((busy, in_flight));
     // A handler bug costs this request, not the server.
     let Some((answer, record, handling)) = handled else {
         return text(StatusCode::INTERNAL_SERVER_ERROR);
@@ -137,6 +142,26 @@ async fn vizportal(
     }
     recorder.stats.resets += 1;
     answer.map(|reply| reply.cut_halfway(Arc::clone(&connection.cut)))
+}
+
+/// A stretch of one call, counted in the recorder's union of intervals until dropped, so
+/// an early answer or a dropped connection ends it too.
+struct Timed<'a> {
+    shared: &'a Shared,
+    stretch: Stretch,
+}
+
+impl<'a> Timed<'a> {
+    fn start(shared: &'a Shared, stretch: Stretch) -> Timed<'a> {
+        lock(&shared.recorder).open(stretch, Instant::now());
+        Timed { shared, stretch }
+    }
+}
+
+impl Drop for Timed<'_> {
+    fn drop(&mut self) {
+        lock(&self.shared.recorder).close(self.stretch, Instant::now());
+    }
 }
 
 /// Runs synchronous work on a blocking thread; `None` if it panicked.
