@@ -351,6 +351,8 @@ impl ExternalEmulator {
             .strip_prefix("listening on ")
             .expect("listening on URL")
             .to_string();
+        // reqwest has no crypto provider of its own here (see Cargo.toml).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::blocking::Client::builder()
             .no_proxy()
             .build()

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use vizscript::emulator::{Emulator, Faults, TlsIdentity};
 use vizscript::vizportal::encrypt_password;
 
-use crate::support::{emulator, emulator_with, one_site, task, tasks};
+use crate::support::{emulator, emulator_with, http_client_builder, one_site, task, tasks};
 
 const API: &str = "/vizportal/api/web/v1/";
 const CA: &[u8] = include_bytes!("../fixtures/tls/ca.pem");
@@ -21,7 +21,7 @@ const SERVER_CERT: &[u8] = include_bytes!("../fixtures/tls/server.pem");
 const SERVER_KEY: &[u8] = include_bytes!("../fixtures/tls/server.key");
 
 fn client() -> ClientBuilder {
-    Client::builder()
+    http_client_builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
 }

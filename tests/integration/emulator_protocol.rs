@@ -15,6 +15,8 @@ use rsa::{BoxedUint, PrivateKey, PublicKey};
 use serde_json::{Value, json};
 use vizscript::emulator::{Dataset, Emulator, EmulatorConfig, Faults, PageOverflow, SampleSpec};
 
+use crate::support::http_client_builder;
+
 const API: &str = "/vizportal/api/web/v1/";
 
 /// An emulator with the committed key (key generation per test would be slow).
@@ -33,7 +35,7 @@ fn start(change: impl FnOnce(&mut EmulatorConfig)) -> Emulator {
 /// An HTTP client that sends only what a test gives it: no cookie store, no proxy.
 fn http() -> &'static Client {
     static CLIENT: OnceLock<Client> = OnceLock::new();
-    CLIENT.get_or_init(|| Client::builder().no_proxy().build().expect("client"))
+    CLIENT.get_or_init(|| http_client_builder().no_proxy().build().expect("client"))
 }
 
 /// One answer: status, `Set-Cookie` headers in order, body.
