@@ -18,7 +18,7 @@ pub struct Stats {
     /// each counts what was applied; `requests` counts every attempt.
     pub by_method: BTreeMap<String, u64>,
     /// Server-side handling time of Vizportal calls, without injected latency or spikes,
-    /// summed over calls (concurrent calls count once each).
+    /// summed over calls: concurrent calls each add their own time.
     pub handling: Duration,
     /// Wall time during which at least one Vizportal call was being read or handled: the
     /// union of the intervals summed in `handling`.
