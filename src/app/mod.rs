@@ -16,6 +16,10 @@ mod saved;
 mod serve;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::{Cli, Command, ConfigAction, ConfigArgs};
 use crate::exit::ExitCode;
@@ -100,25 +104,30 @@ fn dispatch(cli: &Cli, provenance: &Provenance) -> Result<(), Failure> {
     }
 }
 
-/// The log directive that keeps the cookie jar's crate from printing cookie values.
-const QUIET_COOKIES: &str = "cookie_store=warn";
-
 fn init_logging(verbose: u8, quiet: bool) {
-    let default = match (quiet, verbose) {
-        (true, _) => "vizscript=error",
-        (false, 0) => "vizscript=warn",
-        (false, 1) => "vizscript=info",
-        (false, _) => "vizscript=debug",
+    let level = match (quiet, verbose) {
+        (true, _) => LevelFilter::ERROR,
+        (false, 0) => LevelFilter::WARN,
+        (false, 1) => LevelFilter::INFO,
+        (false, _) => LevelFilter::DEBUG,
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
-        // cookie_store logs every cookie it stores, session id and XSRF token included, at
-        // debug level: never let RUST_LOG turn that on.
-        .add_directive(QUIET_COOKIES.parse().expect("a valid directive"));
-    let _ = tracing_subscriber::fmt()
+    // RUST_LOG as `LEVEL` or `TARGET=LEVEL,...`; an empty or unreadable one yields to the flags.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|directives| !directives.trim().is_empty())
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_target("vizscript", level));
+    let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_env_filter(filter)
         .without_time()
-        .with_target(false)
+        .with_target(false);
+    // cookie_store logs every cookie it stores, session id and XSRF token included, at
+    // debug level: whatever RUST_LOG says, it stays at warn.
+    let quiet_cookies = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_target("cookie_store", LevelFilter::WARN);
+    let _ = tracing_subscriber::registry()
+        .with(output.with_filter(quiet_cookies))
+        .with(filter)
         .try_init();
 }

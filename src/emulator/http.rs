@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
 use super::methods::{self, RawCall};
-use super::recorder::CallRecord;
+use super::recorder::{CallRecord, Stretch};
 use super::response_body::ResponseBody;
 use super::rest;
 use super::sessions::XsrfPair;
@@ -147,12 +147,15 @@ async fn vizportal(
     if request.method() != Method::POST {
         return text(StatusCode::METHOD_NOT_ALLOWED);
     }
+    let in_flight = Timed::start(&shared, Stretch::InFlight);
     let faults = shared.faults();
-    pause(faults.latency).await;
+    let mut injected = faults.latency;
     if shared.happens(faults.spike_rate) {
         lock(&shared.recorder).stats.spikes += 1;
-        pause(faults.spike).await;
+        injected += faults.spike;
     }
+    lock(&shared.recorder).stats.injected += injected;
+    pause(injected).await;
     if shared.happens(faults.fail_rate) {
         lock(&shared.recorder).stats.declined += 1;
         return text(StatusCode::SERVICE_UNAVAILABLE);
@@ -162,6 +165,7 @@ async fn vizportal(
         return answer(StatusCode::OK, HTML, SIGN_IN_PAGE.into());
     }
     let (parts, body) = request.into_parts();
+    let busy = Timed::start(&shared, Stretch::Busy);
     let reading = Instant::now();
     let body = read_body(body).await;
     let read_time = reading.elapsed();
@@ -179,6 +183,7 @@ async fn vizportal(
         (answer, record, started.elapsed())
     })
     .await;
+    drop((busy, in_flight));
     // A handler bug costs this request, not the server.
     let Some((answer, record, handling)) = handled else {
         return text(StatusCode::INTERNAL_SERVER_ERROR);
@@ -194,6 +199,26 @@ async fn vizportal(
     }
     recorder.stats.resets += 1;
     answer.map(|reply| reply.cut_halfway(Arc::clone(&connection.cut)))
+}
+
+/// A stretch of one call, counted in the recorder's union of intervals until dropped, so
+/// an early answer or a dropped connection ends it too.
+struct Timed<'a> {
+    shared: &'a Shared,
+    stretch: Stretch,
+}
+
+impl<'a> Timed<'a> {
+    fn start(shared: &'a Shared, stretch: Stretch) -> Timed<'a> {
+        lock(&shared.recorder).open(stretch, Instant::now());
+        Timed { shared, stretch }
+    }
+}
+
+impl Drop for Timed<'_> {
+    fn drop(&mut self) {
+        lock(&self.shared.recorder).close(self.stretch, Instant::now());
+    }
 }
 
 /// Runs synchronous work on a blocking thread; `None` if it panicked.

@@ -1,13 +1,13 @@
 //! HTTPS for the emulator. Real Tableau servers sit behind TLS, and a client's certificate
 //! handling (a private CA, `--insecure`, `Secure` cookies) needs a server that speaks it.
-//! rustls with the aws-lc-rs provider, the same stack the client's reqwest already uses.
+//! rustls with the ring provider, the same stack the client's reqwest uses.
 
 use std::fmt;
 use std::io;
 use std::sync::Arc;
 
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::crypto::aws_lc_rs;
+use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{ServerConfig, version};
@@ -36,7 +36,7 @@ impl TlsIdentity {
         let certificates = chain.len();
         let key = PrivateKeyDer::from_pem_slice(key)
             .map_err(|e| invalid(format!("cannot read the private key PEM: {e}")))?;
-        let provider = Arc::new(aws_lc_rs::default_provider());
+        let provider = Arc::new(ring::default_provider());
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&version::TLS13, &version::TLS12])
             .map_err(|e| invalid(format!("cannot set up TLS: {e}")))?

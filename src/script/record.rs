@@ -441,4 +441,3 @@ mod tests {
         assert_eq!(result, r#"9/50 true 7 x ["id", "note", "priority"] 3 map "#);
     }
 }
-

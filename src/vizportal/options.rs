@@ -87,6 +87,9 @@ impl ConnectOptions {
         &self,
         jar: Arc<Jar>,
     ) -> Result<reqwest::blocking::Client, VizportalError> {
+        // reqwest is built without a crypto provider of its own and takes the process
+        // default; an error only says one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::blocking::Client::builder()
             .cookie_provider(jar)
             .user_agent(concat!("vizscript/", env!("CARGO_PKG_VERSION")))

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use vizscript::emulator::{Emulator, Faults, TlsIdentity};
 use vizscript::vizportal::encrypt_password;
 
-use crate::support::{emulator, emulator_with, one_site, task, tasks};
+use crate::support::{emulator, emulator_with, http_client_builder, one_site, task, tasks};
 
 const API: &str = "/vizportal/api/web/v1/";
 const CA: &[u8] = include_bytes!("../fixtures/tls/ca.pem");
@@ -21,7 +21,7 @@ const SERVER_CERT: &[u8] = include_bytes!("../fixtures/tls/server.pem");
 const SERVER_KEY: &[u8] = include_bytes!("../fixtures/tls/server.key");
 
 fn client() -> ClientBuilder {
-    Client::builder()
+    http_client_builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
 }
@@ -368,8 +368,14 @@ fn latency_and_spikes_are_not_handling_time() {
     session.call("getSessionInfo", json!({}));
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
-    let handling = emu.stats().handling;
-    assert!(handling < Duration::from_millis(50), "{handling:?}");
+    let stats = emu.stats();
+    assert!(stats.handling < Duration::from_millis(50), "{stats:?}");
+    assert!(stats.busy < Duration::from_millis(50), "{stats:?}");
+    assert_eq!(stats.injected, Duration::from_millis(200));
+    assert!(
+        stats.in_flight >= Duration::from_millis(200) && stats.in_flight <= elapsed,
+        "{stats:?}"
+    );
 }
 
 #[test]
@@ -380,6 +386,7 @@ fn injected_latency_does_not_hold_a_handler_thread() {
         latency: Duration::from_millis(300),
         ..Faults::default()
     });
+    emu.reset_stats();
     let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..8 {
@@ -389,6 +396,13 @@ fn injected_latency_does_not_hold_a_handler_thread() {
     let elapsed = started.elapsed();
     // Eight calls waiting one after another would take 2.4 s.
     assert!(elapsed < Duration::from_millis(1200), "{elapsed:?}");
+    // The waits are summed as injected, but overlap in the time calls were in flight.
+    let stats = emu.stats();
+    assert_eq!(stats.injected, Duration::from_millis(8 * 300));
+    assert!(
+        stats.in_flight >= Duration::from_millis(300) && stats.in_flight <= elapsed,
+        "{stats:?}"
+    );
 }
 
 #[test]

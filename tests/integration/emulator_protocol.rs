@@ -15,6 +15,8 @@ use rsa::{BoxedUint, PrivateKey, PublicKey};
 use serde_json::{Value, json};
 use vizscript::emulator::{Dataset, Emulator, EmulatorConfig, Faults, PageOverflow, SampleSpec};
 
+use crate::support::http_client_builder;
+
 const API: &str = "/vizportal/api/web/v1/";
 
 /// An emulator with the committed key (key generation per test would be slow).
@@ -33,7 +35,7 @@ fn start(change: impl FnOnce(&mut EmulatorConfig)) -> Emulator {
 /// An HTTP client that sends only what a test gives it: no cookie store, no proxy.
 fn http() -> &'static Client {
     static CLIENT: OnceLock<Client> = OnceLock::new();
-    CLIENT.get_or_init(|| Client::builder().no_proxy().build().expect("client"))
+    CLIENT.get_or_init(|| http_client_builder().no_proxy().build().expect("client"))
 }
 
 /// One answer: status, `Set-Cookie` headers in order, body.
@@ -1369,20 +1371,6 @@ fn malformed_calls_get_errors_not_crashes() {
 /// The 2016 blog post's Python client (naive Set-Cookie parsing included) moves a task.
 #[test]
 fn the_2016_blog_client_logs_in_and_moves_a_task() {
-    let has_rsa = Command::new("python3")
-        .args(["-c", "import rsa"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_rsa {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install tests/python/requirements.txt"
-        );
-        eprintln!(
-            "skipped: python3 with the `rsa` package is not available (pip install -r tests/python/requirements.txt)"
-        );
-        return;
-    }
     let emu = start(|_| {});
     let task = task_not_on(&emu, "2", "7");
     let script = concat!(
@@ -1393,7 +1381,12 @@ fn the_2016_blog_client_logs_in_and_moves_a_task() {
         .args([script, &emu.url(), "admin", "admin", &task, "7"])
         .env("NO_PROXY", "*")
         .output()
-        .expect("python3 runs");
+        .unwrap_or_else(|e| {
+            panic!(
+                "this test needs python3 on PATH (standard library only; \
+                 e.g. `apt-get install python3`): {e}"
+            )
+        });
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "blog client failed: {stderr}");
     assert_eq!(row(&emu, "extractTasks", &task)["scheduleId"], "7");

@@ -1,127 +1,236 @@
-//! The REPL at a real terminal (tmux): tab completion (of `vp::` names and their param
-//! keys too), signature hints, Ctrl-C cancelling a running evaluation, Ctrl-D leaving,
-//! history saved in the data directory.
+//! The REPL at a real terminal: tab completion (of `vp::` names and their param keys
+//! too), signature hints, Ctrl-C cancelling a
+//! running evaluation, Ctrl-D leaving, history saved in the data directory. The test owns
+//! the terminal: a pseudo-terminal (`pty-process`) with `vt100` rendering what the REPL
+//! writes into a screen, so it needs no terminal multiplexer installed.
 
-use std::process::Command;
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::os::fd::AsRawFd;
+use std::process::Child;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use pty_process::blocking::{Command, Pty};
 
 use crate::support::*;
 
-/// A tmux session running `vizscript repl`, removed on drop.
+const ROWS: u16 = 40;
+const COLS: u16 = 160;
+/// How long any expected screen or state may take to show up.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The screen as rendered so far, and whether the REPL has closed the terminal.
+struct Screen {
+    parser: vt100::Parser,
+    /// How many times output changed the screen.
+    changes: u64,
+    closed: bool,
+}
+
+/// `vizscript repl` on a pseudo-terminal; killed on drop if still running.
 struct Terminal {
-    name: String,
+    pty: Arc<Pty>,
+    child: Child,
+    screen: Arc<(Mutex<Screen>, Condvar)>,
+    /// `Screen::changes` when keys were last sent.
+    sent_at: Cell<u64>,
+    reader: Option<JoinHandle<()>>,
 }
 
 impl Terminal {
     fn start(emu: &vizscript::emulator::Emulator, home: &std::path::Path) -> Terminal {
-        let name = format!(
-            "vizscript-test-{}-{}",
-            std::process::id(),
-            emu.url().rsplit(':').next().unwrap()
-        );
-        let command = format!("{} repl --site ''", env!("CARGO_BIN_EXE_vizscript"));
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name, "-x", "160", "-y", "40"])
-            .args(["-e", &format!("TABLEAU_SERVER={}", emu.url())])
-            .args([
-                "-e",
-                "TABLEAU_USERNAME=admin",
-                "-e",
-                "TABLEAU_PASSWORD=admin",
-                "-e",
-                "NO_PROXY=*",
-            ])
-            .args(["-e", &format!("HOME={}", home.display())])
-            .args([
-                "-e",
-                &format!("XDG_DATA_HOME={}", home.join("data").display()),
-            ])
-            .arg(command)
-            .status()
-            .expect("tmux runs");
-        assert!(status.success());
-        let terminal = Terminal { name };
+        let (pty, pts) = pty_process::blocking::open().expect("open a pseudo-terminal");
+        pty.resize(pty_process::Size::new(ROWS, COLS))
+            .expect("size the terminal");
+        let child = Command::new(env!("CARGO_BIN_EXE_vizscript"))
+            .args(["repl", "--site", ""])
+            .env("TERM", "xterm")
+            .env("TABLEAU_SERVER", emu.url())
+            .env("TABLEAU_USERNAME", "admin")
+            .env("TABLEAU_PASSWORD", "admin")
+            .env("NO_PROXY", "*")
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .spawn(pts)
+            .expect("start vizscript repl");
+        let pty = Arc::new(pty);
+        let rows = NonZeroU16::new(ROWS).unwrap();
+        let cols = NonZeroU16::new(COLS).unwrap();
+        let screen = Arc::new((
+            Mutex::new(Screen {
+                parser: vt100::Parser::new(rows, cols, 0),
+                changes: 0,
+                closed: false,
+            }),
+            Condvar::new(),
+        ));
+        let reader = {
+            let (pty, screen) = (Arc::clone(&pty), Arc::clone(&screen));
+            std::thread::spawn(move || render(&pty, &screen))
+        };
+        let terminal = Terminal {
+            pty,
+            child,
+            screen,
+            sent_at: Cell::new(0),
+            reader: Some(reader),
+        };
         terminal.wait_for("vizscript>");
         terminal
     }
 
-    /// Send a mix of literal text and tmux key names (`Enter`, `Tab`, `C-c`, ...).
-    fn send(&self, keys: &[&str]) {
-        const KEYS: &[&str] = &["Enter", "Tab", "C-c", "C-d"];
-        for key in keys {
-            let mut cmd = Command::new("tmux");
-            cmd.args(["send-keys", "-t", &self.name]);
-            if !KEYS.contains(key) {
-                cmd.arg("-l");
-            }
-            assert!(cmd.arg(key).status().unwrap().success());
+    /// Types `text` at the next empty prompt: waits until the REPL has answered the keys
+    /// sent last and shows an empty prompt in raw mode. Keys typed earlier would be lost:
+    /// the line editor drops what it read past an Enter, and while an evaluation runs the
+    /// terminal, not the REPL, echoes them.
+    fn type_in(&self, text: &str) {
+        let sent_at = self.sent_at.get();
+        let ready = |shown: &Screen| {
+            let screen = shown.parser.screen();
+            let row = screen.cursor_position().0;
+            let line = screen.rows(0, COLS).nth(row.into()).unwrap_or_default();
+            shown.changes > sent_at && line.trim_end() == "vizscript>" && !self.signals_enabled()
+        };
+        if let Err(screen) = self.wait_until(ready, DEADLINE) {
+            panic!("never got back to an empty prompt:\n{screen}");
         }
+        self.send(text);
     }
 
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+    /// Types `text` as it is: `\t` is Tab, `\r` Enter, `\x03` Ctrl-C, `\x04` Ctrl-D.
+    fn send(&self, text: &str) {
+        self.sent_at.set(self.screen.0.lock().unwrap().changes);
+        let mut pty = &*self.pty;
+        pty.write_all(text.as_bytes())
+            .expect("write to the terminal");
+        pty.flush().expect("flush the terminal");
     }
 
-    /// Wait until the screen shows `text` (at most 20 s).
+    /// Waits until the screen shows `text`; fails after the deadline with the screen.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_within(text, DEADLINE)
+            .unwrap_or_else(|screen| panic!("never saw {text:?} on:\n{screen}"))
+    }
+
+    /// The screen once it shows `text`, or `Err(screen)` when `limit` passed first.
+    fn wait_within(&self, text: &str, limit: Duration) -> Result<String, String> {
+        self.wait_until(
+            |shown| shown.parser.screen().contents().contains(text),
+            limit,
+        )
+    }
+
+    /// The screen's text once `ready` holds for it, or `Err(text)` when `limit` passed
+    /// first. Checked on every change of the screen, and every 10 ms for what the screen
+    /// does not show (the terminal's mode).
+    fn wait_until(
+        &self,
+        ready: impl Fn(&Screen) -> bool,
+        limit: Duration,
+    ) -> Result<String, String> {
         let start = Instant::now();
+        let (lock, changed) = &*self.screen;
+        let mut shown = lock.lock().unwrap();
         loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
+            if ready(&shown) {
+                return Ok(shown.parser.screen().contents());
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "never saw {text:?} on:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+            let left = limit.saturating_sub(start.elapsed());
+            if left.is_zero() || shown.closed {
+                return Err(shown.parser.screen().contents());
+            }
+            let tick = left.min(Duration::from_millis(10));
+            shown = changed.wait_timeout(shown, tick).unwrap().0;
         }
     }
 
-    /// Type a line, wait for its echo (so the editor has it), press Enter and wait for the
-    /// next empty prompt.
-    fn enter_line(&self, text: &str) {
-        self.send(&[text]);
-        self.wait_for(text);
-        self.send(&["Enter"]);
-        self.wait_ready();
+    /// Whether the REPL has given the terminal back to the line discipline (it is out of
+    /// rustyline's raw mode, so Ctrl-C raises SIGINT). The master side reads the terminal
+    /// settings the child set.
+    fn signals_enabled(&self) -> bool {
+        let mut settings = std::mem::MaybeUninit::<libc::termios>::uninit();
+        // SAFETY: the descriptor is the open pty master and `settings` is written in full
+        // by a successful call before it is read.
+        let ok = unsafe { libc::tcgetattr(self.pty.as_raw_fd(), settings.as_mut_ptr()) } == 0;
+        ok && unsafe { settings.assume_init() }.c_lflag & libc::ISIG != 0
     }
 
-    /// Wait until the editor shows an empty prompt: only then is typing safe (the editor
-    /// reads the terminal when it takes it back, and type-ahead can be lost). Call it once
-    /// the screen shows that the last keys were handled, or it may see the old prompt.
-    fn wait_ready(&self) {
+    /// Ctrl-C a running evaluation until the screen shows `text`. The REPL clears its
+    /// cancel flag as an evaluation starts, so a SIGINT in the instant before is lost:
+    /// wait for the terminal to leave raw mode, then press Ctrl-C again if nothing shows.
+    fn interrupt_until(&self, text: &str) {
         let start = Instant::now();
         loop {
-            let screen = self.screen();
-            if screen.lines().rfind(|l| !l.trim().is_empty()) == Some("vizscript>") {
-                return;
-            }
             assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "never saw an empty prompt on:\n{screen}"
+                start.elapsed() < DEADLINE,
+                "the terminal never left raw mode"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            if self.signals_enabled() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        loop {
+            self.send("\x03");
+            match self.wait_within(text, Duration::from_secs(2)) {
+                Ok(_) => return,
+                Err(screen) => assert!(
+                    start.elapsed() < DEADLINE,
+                    "never saw {text:?} after Ctrl-C on:\n{screen}"
+                ),
+            }
         }
     }
 
-    fn alive(&self) -> bool {
-        Command::new("tmux")
-            .args(["has-session", "-t", &self.name])
-            .status()
-            .is_ok_and(|s| s.success())
+    /// Waits for the REPL to exit; its exit status.
+    fn exit_status(&mut self) -> std::process::ExitStatus {
+        let (lock, changed) = &*self.screen;
+        let start = Instant::now();
+        let mut screen = lock.lock().unwrap();
+        while !screen.closed {
+            let left = DEADLINE.saturating_sub(start.elapsed());
+            assert!(!left.is_zero(), "the REPL never closed its terminal");
+            screen = changed.wait_timeout(screen, left).unwrap().0;
+        }
+        drop(screen);
+        self.child.wait().expect("wait for the REPL")
+    }
+}
+
+/// Feeds everything the REPL writes into the screen until the terminal closes (reading
+/// the master fails with EIO once no process holds the other side).
+fn render(mut pty: &Pty, screen: &(Mutex<Screen>, Condvar)) {
+    let mut buf = [0u8; 4096];
+    loop {
+        let read = pty.read(&mut buf);
+        let mut shown = screen.0.lock().unwrap();
+        match read {
+            Ok(n) if n > 0 => {
+                shown.parser.process(&buf[..n]);
+                shown.changes += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            _ => shown.closed = true,
+        }
+        screen.1.notify_all();
+        if shown.closed {
+            return;
+        }
     }
 }
 
 impl Drop for Terminal {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
     }
 }
 
@@ -129,12 +238,12 @@ impl Drop for Terminal {
 fn completion_hints_ctrl_c_and_ctrl_d_at_a_terminal() {
     let emu = emulator();
     let home = tempfile::tempdir().unwrap();
-    let term = Terminal::start(&emu, home.path());
+    let mut term = Terminal::start(&emu, home.path());
 
     // ("sched" would be ambiguous: schedules, schedule_runs.)
-    term.send(&["workb", "Tab"]);
+    term.type_in("workb\t");
     term.wait_for("vizscript> workbooks");
-    term.send(&["(", ")", ".len()", "Enter"]);
+    term.send("().len()\r");
     let on_default = emu.state()["workbooks"]
         .as_array()
         .unwrap()
@@ -142,48 +251,28 @@ fn completion_hints_ctrl_c_and_ctrl_d_at_a_terminal() {
         .filter(|w| w["siteId"] == "1")
         .count();
     term.wait_for(&format!("\n{on_default}\n"));
-    term.wait_ready();
 
-    term.enter_line("let s = session_info()");
-    term.send(&["s.us", "Tab"]);
+    term.type_in("let s = session_info();\r");
+    term.type_in("s.us\t");
     term.wait_for("vizscript> s.user");
-    term.send(&[".username", "Enter"]);
+    term.send(".username\r");
     term.wait_for("\nadmin\n");
-    term.wait_ready();
 
-    term.send(&["set_extract_tasks_priority("]);
+    term.type_in("set_extract_tasks_priority(");
     term.wait_for("set_extract_tasks_priority(ids: any, priority: int) -> map");
-    term.send(&["C-c"]);
-    term.wait_ready();
+    term.send("\x03");
 
-    term.send(&["let n = 0; loop { n += 1; }", "Enter"]);
-    // A Ctrl-C that lands before the evaluation starts is reset by it: repeat until one
-    // interrupts the loop.
-    let start = Instant::now();
-    while !term.screen().contains("interrupted") {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "never interrupted"
-        );
-        term.send(&["C-c"]);
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    term.wait_ready();
-    term.enter_line("n > 0");
+    term.type_in("let n = 0; loop { n += 1; }\r");
+    term.interrupt_until("interrupted");
+    term.type_in("n > 0\r");
     term.wait_for("\ntrue\n");
 
-    term.send(&["fn twice(x) {", "Enter", "x * 2", "Enter", "}", "Enter"]);
-    term.wait_for("x * 2\n}");
-    term.wait_ready();
-    term.enter_line("twice(21)");
+    term.type_in("fn twice(x) {\rx * 2\r}\r");
+    term.type_in("twice(21)\r");
     term.wait_for("\n42\n");
 
-    term.send(&["C-d"]);
-    let start = Instant::now();
-    while term.alive() && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(!term.alive(), "Ctrl-D leaves the REPL");
+    term.type_in("\x04");
+    assert!(term.exit_status().success(), "Ctrl-D leaves the REPL");
     let history =
         std::fs::read_to_string(home.path().join("data/vizscript/repl-history.txt")).unwrap();
     assert!(history.contains("twice(21)"), "{history}");
@@ -195,16 +284,15 @@ fn vp_names_and_their_param_keys_complete_at_a_terminal() {
     let home = tempfile::tempdir().unwrap();
     let term = Terminal::start(&emu, home.path());
 
-    term.send(&["vp::getSchedul", "Tab"]);
+    term.type_in("vp::getSchedul\t");
     term.wait_for("vizscript> vp::getSchedules");
-    term.send(&["(#{ pa", "Tab"]);
+    term.send("(#{ pa\t");
     term.wait_for("vizscript> vp::getSchedules(#{ page");
-    term.send(&[": #{ startIndex: 0, maxItems: 2 }, ord", "Tab"]);
+    term.send(": #{ startIndex: 0, maxItems: 2 }, ord\t");
     term.wait_for("maxItems: 2 }, order");
-    term.send(&[": [] }).schedules.len()", "Enter"]);
+    term.send(": [] }).schedules.len()\r");
     term.wait_for("\n2\n");
-    term.wait_ready();
 
-    term.send(&[":help vp::getSchedules", "Enter"]);
+    term.type_in(":help vp::getSchedules\r");
     term.wait_for("Confidence: high");
 }

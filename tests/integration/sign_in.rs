@@ -463,7 +463,7 @@ fn the_rest_version_is_discovered_on_an_older_server() {
 #[test]
 fn the_emulator_signs_tokens_in_from_xml_and_answers_in_kind() {
     let emu = emulator();
-    let http = reqwest::blocking::Client::new();
+    let http = http_client_builder().build().unwrap();
     let signin = format!("{}/api/3.24/auth/signin", emu.url());
     let xml = format!(
         r#"<tsRequest><credentials personalAccessTokenName="{}" personalAccessTokenSecret="{}"><site contentUrl="finance"/></credentials></tsRequest>"#,

@@ -22,6 +22,14 @@ pub fn fixture_key() -> PrivateKey {
     .clone()
 }
 
+/// A reqwest client builder for tests that talk HTTP themselves. reqwest is built without
+/// a crypto provider of its own (Cargo.toml): ring's is installed as the process default,
+/// as the library does before it builds its client.
+pub fn http_client_builder() -> reqwest::blocking::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+}
+
 /// An emulator with the default sample data.
 pub fn emulator() -> Emulator {
     emulator_with(|_| {})

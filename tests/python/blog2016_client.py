@@ -17,10 +17,11 @@ in that order, which is the point of running it against the emulator.
 Changes from the original, all mechanical:
   * Python 3: print(), input arguments from argv instead of raw_input(), int() for long(),
     bytes decoded before they go into the JSON text.
-  * PyCrypto is gone; the pure-Python `rsa` package does the same PKCS#1 v1.5 encryption.
-  * To keep to one pip package, urllib with a cookie jar stands in for requests.Session.
-    http.client joins repeated headers with ", " exactly as requests does, so the naive
-    Set-Cookie parsing sees the same text.
+  * PyCrypto is gone; PKCS#1 v1.5 encryption is written out below with the standard
+    library (`pow` and `os.urandom`), so the test needs python3 and no pip package.
+  * urllib with a cookie jar stands in for requests.Session. http.client joins repeated
+    headers with ", " exactly as requests does, so the naive Set-Cookie parsing sees the
+    same text.
 
 Usage: blog2016_client.py SERVER_URL USERNAME PASSWORD TASK_ID SCHEDULE_ID
 Exits 0 when setExtractTasksSchedule succeeded.
@@ -29,10 +30,9 @@ Exits 0 when setExtractTasksSchedule succeeded.
 import binascii
 import http.cookiejar
 import json
+import os
 import sys
 import urllib.request
-
-import rsa
 
 tab_server_url, tableau_username, tableau_password, task_id, schedule_id = sys.argv[1:6]
 
@@ -71,13 +71,25 @@ public_key = generatePublicKey()
 pk = public_key["keyId"]
 
 
+def pkcs1_v15_encrypt(message, n, e):
+    """RSAES-PKCS1-v1_5 (RFC 8017, 7.2.1): 00 02 || nonzero random bytes || 00 || message,
+    read as a big-endian integer, raised to e mod n, written back in the modulus' length."""
+    k = (n.bit_length() + 7) // 8
+    if len(message) > k - 11:
+        raise ValueError("message too long for a %d-byte RSA key" % k)
+    padding = b""
+    while len(padding) < k - 3 - len(message):
+        padding += bytes(b for b in os.urandom(k - 3 - len(message) - len(padding)) if b != 0)
+    block = b"\x00\x02" + padding + b"\x00" + message
+    return pow(int.from_bytes(block, "big"), e, n).to_bytes(k, "big")
+
+
 # Encrypt with RSA public key (it's important to use PKCS11)
 def assymmetric_encrypt(val, public_key):
     modulusDecoded = int(public_key["n"], 16)
     exponentDecoded = int(public_key["e"], 16)
-    keyPub = rsa.PublicKey(modulusDecoded, exponentDecoded)
     # Generate a cypher using the PKCS1.5 standard
-    return rsa.encrypt(val.encode('utf-8'), keyPub)
+    return pkcs1_v15_encrypt(val.encode('utf-8'), modulusDecoded, exponentDecoded)
 
 
 # Encrypt the password used to login
