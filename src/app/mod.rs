@@ -10,10 +10,12 @@ mod functions;
 mod login;
 mod password;
 mod profile;
+mod rehearsal;
 mod repl;
 mod run;
 mod saved;
 mod serve;
+mod snapshot;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
@@ -69,6 +71,7 @@ fn with_profile(cli: &mut Cli, matches: &ArgMatches) -> Result<Provenance, Failu
         Command::Call(args) => &mut args.connect,
         Command::Login(args) => &mut args.connect,
         Command::Logout(args) => &mut args.connect,
+        Command::Snapshot(args) => &mut args.connect,
         Command::Config(ConfigArgs {
             action: ConfigAction::Show { connect },
         }) => connect,
@@ -87,6 +90,8 @@ fn dispatch(cli: &Cli, provenance: &Provenance) -> Result<(), Failure> {
         Command::Functions(args) => functions::functions(args),
         Command::Login(args) => login::login(args),
         Command::Logout(args) => login::logout(args),
+        Command::Snapshot(args) => snapshot::snapshot(args, cli.quiet),
+        Command::Diff(args) => snapshot::diff(args),
         Command::Config(ConfigArgs {
             action: ConfigAction::Show { connect },
         }) => login::show_config(connect, provenance),

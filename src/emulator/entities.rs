@@ -155,7 +155,7 @@ pub(crate) struct User {
     pub id: Id,
     pub username: String,
     /// Plain text: this is test data for a local emulator. Empty: no password sign-in.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub password: String,
     pub display_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

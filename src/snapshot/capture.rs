@@ -35,7 +35,12 @@ struct Tables {
 pub fn capture(client: &Client, bar: BarFn<'_>) -> Result<Value, VizportalError> {
     let session = client.session();
     let start = session.info();
-    let site_names = list(client, method::GET_SITE_NAMES_ACROSS_ALL_PODS, "siteNames", bar)?;
+    let site_names = list(
+        client,
+        method::GET_SITE_NAMES_ACROSS_ALL_PODS,
+        "siteNames",
+        bar,
+    )?;
     let schedules = list(client, method::GET_SCHEDULES, "schedules", bar)?;
     let mut tables = Tables::default();
     for site in &site_names {
@@ -47,7 +52,11 @@ pub fn capture(client: &Client, bar: BarFn<'_>) -> Result<Value, VizportalError>
         };
         capture_site(client, &info["site"], &mut tables, bar)?;
     }
-    if !session.info().site_url_name.eq_ignore_ascii_case(&start.site_url_name) {
+    if !session
+        .info()
+        .site_url_name
+        .eq_ignore_ascii_case(&start.site_url_name)
+    {
         session.switch_site(&start.site_url_name)?;
     }
     Ok(json!({
@@ -103,7 +112,9 @@ fn capture_site(
         .datasources
         .extend(datasources.iter().map(datasource).map(on_site));
     let tasks = list(client, method::GET_EXTRACT_TASKS, "tasks", bar)?;
-    tables.extract_tasks.extend(tasks.iter().map(task).map(on_site));
+    tables
+        .extract_tasks
+        .extend(tasks.iter().map(task).map(on_site));
     let subscriptions = list(client, method::GET_SUBSCRIPTIONS, "subscriptions", bar)?;
     tables
         .subscriptions

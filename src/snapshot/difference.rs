@@ -224,7 +224,7 @@ impl Groups {
 
     /// The groups, largest first.
     fn into_list(mut self) -> Vec<Moved> {
-        self.groups.sort_by(|a, b| b.count.cmp(&a.count));
+        self.groups.sort_by_key(|g| std::cmp::Reverse(g.count));
         self.groups
     }
 }

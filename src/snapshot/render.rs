@@ -34,7 +34,12 @@ impl Difference {
                     .iter()
                     .map(|f| format!("{} {} -> {}", f.field, f.before, f.after))
                     .collect();
-                let _ = writeln!(out, "  {}: {}", reference(&change.schedule), fields.join(", "));
+                let _ = writeln!(
+                    out,
+                    "  {}: {}",
+                    reference(&change.schedule),
+                    fields.join(", ")
+                );
             }
         }
         schedules(&mut out, "schedules enabled", &self.schedules_enabled);

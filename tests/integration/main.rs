@@ -19,5 +19,6 @@ mod schedule_functions;
 mod scripts;
 mod secrets;
 mod sign_in;
+mod snapshot;
 mod support;
 mod tls;
