@@ -55,6 +55,9 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// What changed between two snapshots (e.g. one taken before and one after a run).
     Diff(DiffArgs),
+    /// Put back what the calls of an audit file changed, newest first, skipping ids
+    /// changed since by someone else (--dry-run shows the plan).
+    Undo(UndoArgs),
 }
 
 /// `vizscript snapshot`.
@@ -79,6 +82,19 @@ pub struct DiffArgs {
     /// Also write the difference as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub diff_json: Option<PathBuf>,
+}
+
+/// `vizscript undo`.
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The audit file (`--audit`) of the run to take back.
+    #[arg(value_name = "AUDIT.jsonl")]
+    pub audit_file: PathBuf,
+    /// Only lines written at or after this time (RFC 3339, e.g. 2026-11-30T08:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 /// `--rehearse`: run against a snapshot in an in-process emulator.

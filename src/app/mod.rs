@@ -16,6 +16,7 @@ mod run;
 mod saved;
 mod serve;
 mod snapshot;
+mod undo;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
@@ -72,6 +73,7 @@ fn with_profile(cli: &mut Cli, matches: &ArgMatches) -> Result<Provenance, Failu
         Command::Login(args) => &mut args.connect,
         Command::Logout(args) => &mut args.connect,
         Command::Snapshot(args) => &mut args.connect,
+        Command::Undo(args) => &mut args.connect,
         Command::Config(ConfigArgs {
             action: ConfigAction::Show { connect },
         }) => connect,
@@ -92,6 +94,7 @@ fn dispatch(cli: &Cli, provenance: &Provenance) -> Result<(), Failure> {
         Command::Logout(args) => login::logout(args),
         Command::Snapshot(args) => snapshot::snapshot(args, cli.quiet),
         Command::Diff(args) => snapshot::diff(args),
+        Command::Undo(args) => undo::undo(args),
         Command::Config(ConfigArgs {
             action: ConfigAction::Show { connect },
         }) => login::show_config(connect, provenance),

@@ -52,19 +52,7 @@ impl Rehearsal {
             .map(char::from)
             .collect();
         data.admit_rehearsal_user(&username, &password);
-        let emulator = Emulator::start(EmulatorConfig {
-            port: 0,
-            dataset: data,
-            record_calls: false,
-            ..EmulatorConfig::default()
-        })
-        .map_err(|e| {
-            Failure::new(
-                ExitCode::Unreachable,
-                format!("error: cannot start the rehearsal emulator: {e}"),
-            )
-        })?;
-        let emulator = Arc::new(emulator);
+        let emulator = start_emulator(data)?;
         let server = if origin.server.is_empty() {
             path.display().to_string()
         } else {
@@ -113,6 +101,23 @@ impl Rehearsal {
         }
         Ok(())
     }
+}
+
+/// The in-process emulator serving `data`.
+fn start_emulator(data: Dataset) -> Result<Arc<Emulator>, Failure> {
+    let emulator = Emulator::start(EmulatorConfig {
+        port: 0,
+        dataset: data,
+        record_calls: false,
+        ..EmulatorConfig::default()
+    })
+    .map_err(|e| {
+        Failure::new(
+            ExitCode::Unreachable,
+            format!("error: cannot start the rehearsal emulator: {e}"),
+        )
+    })?;
+    Ok(Arc::new(emulator))
 }
 
 /// Write `value` as indented JSON; `flag` names the option in an error.

@@ -22,3 +22,4 @@ mod sign_in;
 mod snapshot;
 mod support;
 mod tls;
+mod undo;
