@@ -120,8 +120,9 @@ fn report_plan(plan: &UndoPlan, refused: &[String]) {
     eprintln!("undo plan: {} call(s)", plan.calls.len());
     for (n, call) in plan.calls.iter().enumerate() {
         eprintln!(
-            "{:>3}. {} {} ids {}",
+            "{:>3}. (line {}) {} {} ids {}",
             n + 1,
+            call.line,
             call.method,
             call.ids.len(),
             serde_json::Value::Object(call.params.clone())

@@ -15,7 +15,8 @@ use super::entities::{
 use super::jobs::BackgroundJob;
 use super::{recurrence, timestamp, validate};
 
-/// The state of an emulated Tableau Server.
+/// The state of an emulated Tableau Server (also the format of `vizscript snapshot`;
+/// docs/data-format.md says what a snapshot holds and how the format is versioned).
 ///
 /// # Data file format (`vizscript emulator --data FILE`)
 ///

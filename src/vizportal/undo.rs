@@ -28,6 +28,9 @@ pub enum Kind {
 /// One inverse call.
 #[derive(Debug, Clone, Serialize)]
 pub struct UndoCall {
+    /// The newest audit line (1-based) whose change it takes back: calls are sent newest
+    /// first.
+    pub line: usize,
     /// The method.
     pub method: String,
     /// The ids it puts back.
@@ -80,6 +83,9 @@ pub struct UndoPlan {
 /// Field values by item.
 type Values = BTreeMap<(Kind, String), Map<String, Value>>;
 
+/// The newest audit line that changed an item, by item.
+type Newest = BTreeMap<(Kind, String), usize>;
+
 /// What an undoable method changed: the kind of item and each field's new value.
 fn changed(line: &AuditLine) -> Option<(Kind, Vec<(&'static str, Value)>)> {
     let p = &line.params;
@@ -127,11 +133,13 @@ impl Client {
     pub fn plan_undo(&self, lines: &[(usize, AuditLine)]) -> Result<UndoPlan, VizportalError> {
         let current = self.current_values(lines)?;
         let mut target = current.clone();
+        let mut newest = Newest::new();
         let mut plan = UndoPlan::default();
         for (number, line) in lines.iter().rev() {
-            undo_line(*number, line, &mut target, &mut plan);
+            undo_line(*number, line, (&mut target, &mut newest), &mut plan);
         }
-        plan.calls = inverse_calls(&current, &target);
+        plan.calls = inverse_calls(&current, &target, &newest);
+        plan.calls.sort_by_key(|call| std::cmp::Reverse(call.line));
         Ok(plan)
     }
 
@@ -205,7 +213,12 @@ impl Client {
 
 /// Undo one line on `target` (what the items will look like): each applied id whose
 /// fields still hold the audited values gets its before values.
-fn undo_line(number: usize, line: &AuditLine, target: &mut Values, plan: &mut UndoPlan) {
+fn undo_line(
+    number: usize,
+    line: &AuditLine,
+    (target, newest): (&mut Values, &mut Newest),
+    plan: &mut UndoPlan,
+) {
     let not_undoable = |reason: &str| NotUndoable {
         line: number,
         method: line.method.clone(),
@@ -245,11 +258,12 @@ fn undo_line(number: usize, line: &AuditLine, target: &mut Values, plan: &mut Un
                 now.insert(field.to_string(), value.clone());
             }
         }
+        newest.entry((kind, id)).or_insert(number);
     }
 }
 
 /// The calls that take `current` to `target`, one batch per method and value.
-fn inverse_calls(current: &Values, target: &Values) -> Vec<UndoCall> {
+fn inverse_calls(current: &Values, target: &Values, newest: &Newest) -> Vec<UndoCall> {
     let mut batches: BTreeMap<(String, String), UndoCall> = BTreeMap::new();
     let mut singles = Vec::new();
     for ((kind, id), want) in target {
@@ -257,16 +271,19 @@ fn inverse_calls(current: &Values, target: &Values) -> Vec<UndoCall> {
             continue;
         };
         let differs = |f: &str| !same(member(want, f), member(have, f));
+        let line = newest.get(&(*kind, id.clone())).copied().unwrap_or(0);
         let mut batch = |method: &str, key: &str| {
             let value = member(want, key).clone();
             let call = batches
                 .entry((method.to_string(), value.to_string()))
                 .or_insert_with(|| UndoCall {
+                    line,
                     method: method.to_string(),
                     ids: Vec::new(),
                     params: [(key.to_string(), value)].into_iter().collect(),
                 });
             call.ids.push(id.clone());
+            call.line = call.line.max(line);
         };
         match kind {
             Kind::Task => {
@@ -285,11 +302,8 @@ fn inverse_calls(current: &Values, target: &Values) -> Vec<UndoCall> {
                 if differs("enabled") {
                     batch(method::SET_ENABLED_STATUS_FOR_SCHEDULES, "enabled");
                 }
-                singles.extend(schedule_call(
-                    id,
-                    want,
-                    UPDATED.iter().copied().filter(|f| differs(f)).collect(),
-                ));
+                let differing = UPDATED.iter().copied().filter(|f| differs(f)).collect();
+                singles.extend(schedule_call(id, want, differing, line));
             }
         }
     }
@@ -297,7 +311,12 @@ fn inverse_calls(current: &Values, target: &Values) -> Vec<UndoCall> {
 }
 
 /// The call that puts a schedule's fields back: a rename when only the name differs.
-fn schedule_call(id: &str, want: &Map<String, Value>, differing: Vec<&str>) -> Option<UndoCall> {
+fn schedule_call(
+    id: &str,
+    want: &Map<String, Value>,
+    differing: Vec<&str>,
+    line: usize,
+) -> Option<UndoCall> {
     let (method, fields): (&str, Vec<&str>) = match differing.as_slice() {
         [] => return None,
         ["name"] => (method::SET_SCHEDULE_NAME, vec!["name"]),
@@ -311,6 +330,7 @@ fn schedule_call(id: &str, want: &Map<String, Value>, differing: Vec<&str>) -> O
         .filter_map(|f| Some((f.to_string(), want.get(*f)?.clone())))
         .collect();
     Some(UndoCall {
+        line,
         method: method.to_string(),
         ids: vec![id.to_string()],
         params,

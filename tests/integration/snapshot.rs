@@ -381,3 +381,25 @@ fn a_rehearsal_needs_no_credential_and_lands_on_the_snapshots_site() {
     assert_eq!(out.trim(), format!("admin@{}", site.as_str().unwrap()));
     assert!(err.contains("no changes"), "{err}");
 }
+
+#[test]
+fn repl_rehearses_piped_input_and_prints_the_difference() {
+    let emu = emulator_with(|c| c.dataset = one_site(20, 4));
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = take_snapshot(&emu, dir.path(), "server.json");
+    let requests = emu.stats().requests;
+    let mut cmd = offline();
+    cmd.write_stdin("disable_schedules([\"1\"]);\n");
+    let (code, _, err) = run(cmd, &["repl", "--rehearse", snapshot.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let name = emu.state()["schedules"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains(&format!("schedules disabled: \"{name}\" [1]")),
+        "{err}"
+    );
+    assert_eq!(emu.stats().requests, requests);
+    assert_eq!(emu.state()["schedules"][0]["enabled"], true);
+}

@@ -223,3 +223,61 @@ fn undo_lists_runs_as_not_undoable_and_refuses_another_sites_lines() {
         "{err}"
     );
 }
+
+#[test]
+fn undo_puts_schedule_fields_back_newest_first_and_since_limits_the_lines() {
+    let emu = emulator_with(|c| c.dataset = one_site(50, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let mut expected = emu.state();
+    let (_first, early) = script_file(
+        r#"rename_schedule("1", "Renamed once");
+        update_schedule("2", #{ priority: 12, scheduleDetails: #{ startTime: 300, endTime: 0, recurrenceMinutes: 60 }, scheduleType: "Hourly" });"#,
+    );
+    run_audited(&emu, &early, &audit, &[]);
+    let between = emu.state();
+    // A second run, later: a second rename of the same schedule and a priority change.
+    let since = now_stamp();
+    let (_second, late) = script_file(
+        r#"rename_schedule("1", "Renamed twice");
+        set_extract_tasks_priority(extract_tasks()[0].id, 1);"#,
+    );
+    run_audited(&emu, &late, &audit, &[]);
+
+    let signed_in = now_stamp();
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["undo", audit.to_str().unwrap(), "--since", &since],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut want = between.clone();
+    let actual = emu.state();
+    expect_sign_in(&mut want, &actual, "admin", &signed_in);
+    assert_state("--since undoes only the later run", &want, &actual);
+
+    run_audited(&emu, &late, &audit, &[]);
+    let signed_in = now_stamp();
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let plan: Vec<&str> = err.lines().filter(|l| l.contains(". (line ")).collect();
+    let lines: Vec<usize> = plan
+        .iter()
+        .map(|l| {
+            l.split("(line ")
+                .nth(1)
+                .unwrap()
+                .split(')')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        lines.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {plan:?}"
+    );
+    let actual = emu.state();
+    expect_sign_in(&mut expected, &actual, "admin", &signed_in);
+    assert_state("every line undone", &expected, &actual);
+}
