@@ -95,30 +95,27 @@ fn capture_site(
     for user in list(client, method::GET_USERS, "users", bar)? {
         add_user(&mut tables.users, &user, &site_id);
     }
-    let on_site = |mut row: Value| {
-        row["siteId"] = json!(site_id);
-        row
+    // Each list's rows in the data format, marked with the site they were listed on.
+    let rows = |method: &str, items: &str, convert: fn(&Value) -> Value| {
+        let listed = list(client, method, items, bar)?;
+        let on_site = |wire: &Value| {
+            let mut row = convert(wire);
+            row["siteId"] = json!(site_id);
+            row
+        };
+        Ok::<_, VizportalError>(listed.iter().map(on_site).collect::<Vec<_>>())
     };
-    let projects = list(client, method::GET_PROJECTS, "projects", bar)?;
-    tables
-        .projects
-        .extend(projects.iter().map(project).map(on_site));
-    let workbooks = list(client, method::GET_WORKBOOKS, "workbooks", bar)?;
-    tables
-        .workbooks
-        .extend(workbooks.iter().map(workbook).map(on_site));
-    let datasources = list(client, method::GET_DATASOURCES, "datasources", bar)?;
-    tables
-        .datasources
-        .extend(datasources.iter().map(datasource).map(on_site));
-    let tasks = list(client, method::GET_EXTRACT_TASKS, "tasks", bar)?;
-    tables
-        .extract_tasks
-        .extend(tasks.iter().map(task).map(on_site));
-    let subscriptions = list(client, method::GET_SUBSCRIPTIONS, "subscriptions", bar)?;
-    tables
-        .subscriptions
-        .extend(subscriptions.iter().map(subscription).map(on_site));
+    let t = &mut *tables;
+    t.projects
+        .extend(rows(method::GET_PROJECTS, "projects", project)?);
+    t.workbooks
+        .extend(rows(method::GET_WORKBOOKS, "workbooks", workbook)?);
+    t.datasources
+        .extend(rows(method::GET_DATASOURCES, "datasources", datasource)?);
+    t.extract_tasks
+        .extend(rows(method::GET_EXTRACT_TASKS, "tasks", task)?);
+    let subscriptions = rows(method::GET_SUBSCRIPTIONS, "subscriptions", subscription)?;
+    t.subscriptions.extend(subscriptions);
     Ok(())
 }
 

@@ -9,34 +9,25 @@ use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
 use super::listing::SideTables;
+use super::schedule_fields::SCHEDULE_FIELDS;
 use super::session::Session;
+use crate::wire::id_text;
 use crate::wire::method;
 
 /// Where the values a method changes are listed, and which fields it changes.
 pub(crate) struct Changes {
     list: &'static str,
     items: &'static str,
-    fields: &'static [&'static str],
+    fields: Vec<&'static str>,
 }
 
 const TASKS: &str = "tasks";
 const SCHEDULES: &str = "schedules";
 
-/// Fields a whole schedule is put back with (`updateSchedule` and `deleteSchedules`).
-const SCHEDULE: &[&str] = &[
-    "name",
-    "scheduledAction",
-    "priority",
-    "parallel",
-    "scheduleType",
-    "scheduleDetails",
-    "enabled",
-];
-
 /// What `method` changes, when it changes fields of listed items.
 pub(crate) fn changes(method: &str) -> Option<Changes> {
-    let tasks = |fields| (method::GET_EXTRACT_TASKS, TASKS, fields);
-    let schedules = |fields| (method::GET_SCHEDULES, SCHEDULES, fields);
+    let tasks = |fields: &[&'static str]| (method::GET_EXTRACT_TASKS, TASKS, fields.to_vec());
+    let schedules = |fields: &[&'static str]| (method::GET_SCHEDULES, SCHEDULES, fields.to_vec());
     let (list, items, fields) = match method {
         method::SET_EXTRACT_TASKS_SCHEDULE => tasks(&["scheduleId"][..]),
         method::SET_EXTRACT_TASKS_PRIORITY | method::SET_EXTRACT_TASK_PRIORITY => {
@@ -48,11 +39,14 @@ pub(crate) fn changes(method: &str) -> Option<Changes> {
         method::SET_SUBSCRIPTIONS_SCHEDULE => (
             method::GET_SUBSCRIPTIONS,
             "subscriptions",
-            &["scheduleId"][..],
+            vec!["scheduleId"],
         ),
         method::SET_ENABLED_STATUS_FOR_SCHEDULES => schedules(&["enabled"][..]),
         method::SET_SCHEDULE_NAME => schedules(&["name"][..]),
-        method::UPDATE_SCHEDULE | method::DELETE_SCHEDULES => schedules(SCHEDULE),
+        // A whole schedule: its fields and whether it is enabled.
+        method::UPDATE_SCHEDULE | method::DELETE_SCHEDULES => {
+            schedules(&[SCHEDULE_FIELDS, &["enabled"]].concat())
+        }
         _ => return None,
     };
     Some(Changes {
@@ -107,9 +101,5 @@ pub(crate) fn read(
 }
 
 fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+    id_text(value).map(|t| t.into_owned())
 }

@@ -73,6 +73,18 @@ fn a_snapshot_loads_into_a_second_emulator_that_lists_identically() {
     let first = emulator();
     let dir = tempfile::tempdir().unwrap();
     let path = take_snapshot(&first, dir.path(), "server.json");
+    let methods: Vec<String> = first.stats().by_method.keys().cloned().collect();
+    let session_calls = ["generatePublicKey", "login", "switchSite", "logout"];
+    assert!(
+        methods
+            .iter()
+            .all(|m| m.starts_with("get") || session_calls.contains(&m.as_str())),
+        "only reads and session calls: {methods:?}"
+    );
+    assert!(
+        methods.iter().any(|m| m == "getExtractTasks"),
+        "{methods:?}"
+    );
     let mut data = Dataset::load(&path).expect("the snapshot loads");
     let text = std::fs::read_to_string(&path).unwrap();
     let file: Value = serde_json::from_str(&text).unwrap();
