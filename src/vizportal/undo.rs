@@ -110,6 +110,19 @@ fn changed(line: &AuditLine) -> Option<(Kind, Vec<(&'static str, Value)>)> {
     }
 }
 
+/// Why a call without an inverse cannot be undone.
+fn why_not(method: &str) -> &'static str {
+    if method.starts_with("run") {
+        "a run cannot be taken back"
+    } else if method.starts_with("delete") {
+        "what was deleted cannot be restored"
+    } else if method.starts_with("create") {
+        "undo does not delete what was created; delete it yourself if it must go"
+    } else {
+        "vizscript knows no inverse of this call"
+    }
+}
+
 /// The fields `updateSchedule` changes and an undo puts back.
 const UPDATED: &[&str] = &[
     "name",
@@ -226,7 +239,7 @@ fn undo_line(
         reason: reason.to_string(),
     };
     let Some((kind, fields)) = changed(line) else {
-        plan.not_undoable.push(not_undoable("cannot be undone"));
+        plan.not_undoable.push(not_undoable(why_not(&line.method)));
         return;
     };
     let Some(before) = line.before.as_ref().and_then(Value::as_object) else {

@@ -215,7 +215,9 @@ fn undo_lists_runs_as_not_undoable_and_refuses_another_sites_lines() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("cannot be undone: line 1: runExtractTasks (1 id(s))"),
+        err.contains(
+            "cannot be undone: line 1: runExtractTasks (1 id(s)): a run cannot be taken back"
+        ),
         "{err}"
     );
     assert!(
