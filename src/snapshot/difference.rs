@@ -325,3 +325,53 @@ fn task_counts(before: &Dataset, after: &Dataset) -> Vec<TaskCount> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::SampleSpec;
+
+    #[test]
+    fn moves_are_grouped_by_schedule_pair_largest_first() {
+        let before = Dataset::sample(&SampleSpec {
+            sites: 1,
+            tasks: 40,
+            schedules: 4,
+            seed: 3,
+        });
+        let mut after = before.clone();
+        let on_one: Vec<Id> = after
+            .extract_tasks
+            .values()
+            .filter(|t| t.schedule_id == Id(1))
+            .map(|t| t.id)
+            .collect();
+        assert!(on_one.len() >= 3);
+        for (n, id) in on_one.iter().enumerate() {
+            let task = after.extract_tasks.get_mut(id).unwrap();
+            task.schedule_id = if n == 0 { Id(4) } else { Id(3) };
+            task.priority = 7;
+        }
+        after.schedules.get_mut(&Id(2)).unwrap().enabled = false;
+        let diff = Difference::between(&before, &after);
+        assert_eq!(diff.tasks_moved.len(), 2);
+        assert_eq!(diff.tasks_moved[0].count, on_one.len() - 1);
+        assert_eq!(diff.tasks_moved[0].from["id"], "1");
+        assert_eq!(diff.tasks_moved[0].to["id"], "3");
+        assert!(diff.tasks_moved[0].names.len() <= NAMES_SHOWN);
+        assert_eq!(diff.tasks_moved[1].ids, vec![on_one[0].to_string()]);
+        assert_eq!(diff.schedules_disabled[0].id, "2");
+        let one = diff
+            .task_counts
+            .iter()
+            .find(|c| c.schedule.id == "1")
+            .unwrap();
+        assert_eq!((one.before - one.after), on_one.len());
+        let text = diff.render();
+        assert!(
+            text.contains(&format!("extract tasks moved: {}", on_one.len())),
+            "{text}"
+        );
+        assert!(Difference::between(&before, &before).is_empty());
+    }
+}
