@@ -156,9 +156,11 @@ struct Case {
     script: &'static str,
     args: Vec<String>,
     data: Dataset,
+    /// Whether the script changes something (report.rhai only reads).
+    changes: bool,
 }
 
-fn changing_examples(dir: &Path) -> Vec<Case> {
+fn examples(dir: &Path) -> Vec<Case> {
     let window = dir.join("window.json").display().to_string();
     let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     vec![
@@ -166,31 +168,49 @@ fn changing_examples(dir: &Path) -> Vec<Case> {
             script: "rebalance.rhai",
             args: vec![],
             data: one_site(300, 8),
+            changes: true,
         },
         Case {
             script: "move_tasks.rhai",
             args: strings(&["1", "3", "targetType=Workbook"]),
             data: one_site(200, 6),
+            changes: true,
         },
         Case {
             script: "prioritize.rhai",
             args: strings(&["s*", "7"]),
             data: one_site(200, 6),
+            changes: true,
         },
         Case {
             script: "maintenance_window.rhai",
             args: vec!["off".into(), "".into(), window],
             data: one_site(100, 6),
+            changes: true,
         },
         Case {
             script: "run_stale.rhai",
             args: strings(&["48"]),
             data: one_site(100, 6),
+            changes: true,
         },
         Case {
             script: "spread_peak.rhai",
             args: strings(&["60"]),
             data: one_site(300, 8),
+            changes: true,
+        },
+        Case {
+            script: "refresh_and_wait.rhai",
+            args: strings(&["48", "60"]),
+            data: one_site(60, 4),
+            changes: true,
+        },
+        Case {
+            script: "report.rhai",
+            args: vec![],
+            data: one_site(100, 6),
+            changes: false,
         },
     ]
 }
@@ -234,7 +254,7 @@ fn diff_files(dir: &Path, before: &Value, after: &Value, name: &str) -> (String,
 #[test]
 fn a_rehearsal_predicts_what_each_example_script_does() {
     let dir = tempfile::tempdir().unwrap();
-    for case in changing_examples(dir.path()) {
+    for case in examples(dir.path()) {
         let name = case.script;
         let emu = emulator_with(|c| c.dataset = case.data);
         let snapshot = take_snapshot(&emu, dir.path(), &format!("{name}.json"));
@@ -256,7 +276,6 @@ fn a_rehearsal_predicts_what_each_example_script_does() {
             "{name}: no request reaches the server during a rehearsal"
         );
         let predicted = read_json(&predicted);
-        assert_ne!(predicted, json!({}), "{name}");
 
         // A rehearsal runs the whole script: what it writes locally (the maintenance
         // window's state file) it writes; the real run starts without it.
@@ -277,7 +296,7 @@ fn a_rehearsal_predicts_what_each_example_script_does() {
             actual[*k].as_array().is_some_and(|a| !a.is_empty())
                 || actual[*k].as_object().is_some_and(|o| !o.is_empty())
         });
-        assert!(changed, "{name} changed something: {actual}");
+        assert_eq!(changed, case.changes, "{name} changes something: {actual}");
     }
 }
 
