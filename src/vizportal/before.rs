@@ -7,10 +7,10 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 
+use super::client::Client;
 use super::error::VizportalError;
 use super::listing::SideTables;
 use super::schedule_fields::SCHEDULE_FIELDS;
-use super::session::Session;
 use crate::wire::id_text;
 use crate::wire::method;
 
@@ -70,7 +70,7 @@ const FILTERED_READ: usize = 1000;
 
 /// Each id's changed fields as they are now on the server, by id.
 pub(crate) fn read(
-    session: &Session,
+    client: &Client,
     changes: &Changes,
     ids: &[String],
 ) -> Result<Map<String, Value>, VizportalError> {
@@ -96,7 +96,7 @@ pub(crate) fn read(
             })
             .collect()
     };
-    let rows = session.list_all(changes.list, &params, changes.items, &keep, &|_, _| {})?;
+    let rows = client.list_all(changes.list, &params, changes.items, &keep, &|_, _| {})?;
     Ok(rows.into_iter().collect())
 }
 

@@ -335,7 +335,7 @@ impl Client {
         if ids.is_empty() {
             return None;
         }
-        match before::read(&self.session, &changes, ids) {
+        match before::read(self, &changes, ids) {
             Ok(values) => Some(values),
             Err(e) => {
                 tracing::warn!(

@@ -176,7 +176,7 @@ impl Client {
             let Some(changes) = before::changes(reader) else {
                 continue;
             };
-            for (id, fields) in before::read(self.session(), &changes, &ids)? {
+            for (id, fields) in before::read(self, &changes, &ids)? {
                 if let Value::Object(fields) = fields {
                     values.insert((kind, id), fields);
                 }
