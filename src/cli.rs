@@ -50,6 +50,64 @@ pub enum Command {
     Logout(LogoutArgs),
     /// Show the resolved settings and where each came from.
     Config(ConfigArgs),
+    /// A read-only copy of the server (sites, schedules, extract tasks, subscriptions and
+    /// what explains them) in the emulator's data format, for --rehearse and diff.
+    Snapshot(SnapshotArgs),
+    /// What changed between two snapshots (e.g. one taken before and one after a run).
+    Diff(DiffArgs),
+    /// Put back what the calls of an audit file changed, newest first, skipping ids
+    /// changed since by someone else (--dry-run shows the plan).
+    Undo(UndoArgs),
+}
+
+/// `vizscript snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Write the snapshot to this file (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `vizscript diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The snapshot taken first.
+    #[arg(value_name = "BEFORE")]
+    pub before: PathBuf,
+    /// The snapshot taken later.
+    #[arg(value_name = "AFTER")]
+    pub after: PathBuf,
+    /// Also write the difference as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub diff_json: Option<PathBuf>,
+}
+
+/// `vizscript undo`.
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The audit file (`--audit`) of the run to take back.
+    #[arg(value_name = "AUDIT.jsonl")]
+    pub audit_file: PathBuf,
+    /// Only lines written at or after this time (RFC 3339, e.g. 2026-11-30T08:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `--rehearse`: run against a snapshot in an in-process emulator.
+#[derive(Debug, Clone, Args)]
+pub struct RehearseArgs {
+    /// Run against an in-process emulator loaded with this snapshot (`vizscript
+    /// snapshot`), signed in as the snapshot's user on its site; nothing reaches any
+    /// server and no credential is asked for. What changed is printed at the end.
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with = "demo")]
+    pub rehearse: Option<PathBuf>,
+    /// With --rehearse, also write what changed as JSON to this file.
+    #[arg(long, value_name = "FILE", requires = "rehearse")]
+    pub diff_json: Option<PathBuf>,
 }
 
 /// `vizscript login`.
@@ -201,6 +259,9 @@ pub struct RunArgs {
     /// an existing session runs one site at a time).
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = at_least_one)]
     pub site_concurrency: usize,
+    /// Rehearsal against a snapshot.
+    #[command(flatten)]
+    pub rehearse: RehearseArgs,
     /// Arguments for the script, available as ARGS.
     #[arg(last = true, value_name = "ARG")]
     pub args: Vec<String>,
@@ -215,6 +276,9 @@ pub struct ReplArgs {
     /// Stop one evaluation after this many operations (0 = no limit).
     #[arg(long, value_name = "N", default_value_t = 500_000_000)]
     pub max_operations: u64,
+    /// Rehearsal against a snapshot.
+    #[command(flatten)]
+    pub rehearse: RehearseArgs,
 }
 
 /// `vizscript call`.

@@ -12,5 +12,6 @@ pub mod emulator;
 pub mod exit;
 pub mod repl;
 pub mod script;
+pub mod snapshot;
 pub mod vizportal;
 pub mod wire;

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::connect::{Connection, Connector};
 use super::failure::Failure;
+use super::rehearsal::Rehearsal;
 use super::run::SCRIPT_STACK;
 use crate::cli::RunArgs;
 use crate::exit::ExitCode;
@@ -56,7 +57,11 @@ pub fn run_sites(
     limits: &Limits,
     quiet: bool,
 ) -> Result<(), Failure> {
-    let connector = Connector::new(&args.connect, true)?;
+    let rehearsal = Rehearsal::start(&args.rehearse, &args.connect)?;
+    let (rehearsal, connector) = match rehearsal {
+        Some((rehearsal, connector)) => (Some(rehearsal), connector),
+        None => (None, Connector::new(&args.connect, true)?),
+    };
     let first = connector.open(None)?;
     let sites = sites(args, &first.client)?;
     let cancel = Arc::new(AtomicBool::new(false));
@@ -87,6 +92,9 @@ pub fn run_sites(
     let plan: Vec<PlannedCall> = outcomes.iter().flat_map(|o| o.plan.clone()).collect();
     first.report_plan(&plan, true)?;
     summary(&sites, &outcomes);
+    if let Some(rehearsal) = &rehearsal {
+        rehearsal.report()?;
+    }
     match outcomes.into_iter().find_map(|o| o.result.err()) {
         None => Ok(()),
         Some(failure) => Err(Failure::new(failure.code, "")),

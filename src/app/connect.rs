@@ -79,6 +79,18 @@ impl Connector {
         })
     }
 
+    /// Sign in to an in-process emulator (a rehearsal) by `sign_in`, on `args.site`; the
+    /// emulator lives as long as the connector and its connections.
+    pub fn to_emulator(args: &ConnectArgs, emulator: Arc<Emulator>, sign_in: SignIn) -> Connector {
+        Connector {
+            args: args.clone(),
+            server: emulator.url(),
+            sign_in: Some(sign_in),
+            existing: std::sync::Mutex::new(None),
+            demo: Some(emulator),
+        }
+    }
+
     /// Whether more than one session can be opened at once: only with a password. A
     /// token is one session at a time, and an existing session is just one.
     pub fn can_open_many(&self) -> bool {

@@ -10,10 +10,13 @@ mod functions;
 mod login;
 mod password;
 mod profile;
+mod rehearsal;
 mod repl;
 mod run;
 mod saved;
 mod serve;
+mod snapshot;
+mod undo;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use tracing_subscriber::Layer;
@@ -73,6 +76,8 @@ fn with_profile(cli: &mut Cli, matches: &ArgMatches) -> Result<Provenance, Failu
         Command::Call(args) => &mut args.connect,
         Command::Login(args) => &mut args.connect,
         Command::Logout(args) => &mut args.connect,
+        Command::Snapshot(args) => &mut args.connect,
+        Command::Undo(args) => &mut args.connect,
         Command::Config(ConfigArgs {
             action: ConfigAction::Show { connect },
         }) => connect,
@@ -91,6 +96,9 @@ fn dispatch(cli: &Cli, provenance: &Provenance) -> Result<(), Failure> {
         Command::Functions(args) => functions::functions(args),
         Command::Login(args) => login::login(args),
         Command::Logout(args) => login::logout(args),
+        Command::Snapshot(args) => snapshot::snapshot(args, cli.quiet),
+        Command::Diff(args) => snapshot::diff(args),
+        Command::Undo(args) => undo::undo(args),
         Command::Config(ConfigArgs {
             action: ConfigAction::Show { connect },
         }) => login::show_config(connect, provenance),

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::connect::connect;
 use super::failure::Failure;
+use super::rehearsal::Rehearsal;
 use super::run::stdout_output;
 use crate::cli::ReplArgs;
 use crate::exit::ExitCode;
@@ -14,7 +15,11 @@ use crate::script::{Limits, Output};
 
 /// Run the REPL; piped input that failed ends with the first failure's exit code.
 pub fn repl(args: &ReplArgs, quiet: bool) -> Result<(), Failure> {
-    let connection = connect(&args.connect)?;
+    let rehearsal = Rehearsal::start(&args.rehearse, &args.connect)?;
+    let connection = match &rehearsal {
+        Some((_, connector)) => connector.open(None)?,
+        None => connect(&args.connect)?,
+    };
     let limits = Limits {
         max_operations: args.max_operations,
         ..Limits::default()
@@ -33,6 +38,9 @@ pub fn repl(args: &ReplArgs, quiet: bool) -> Result<(), Failure> {
     let interactive = std::io::stdin().is_terminal();
     crate::repl::run(&mut repl).map_err(|message| Failure::new(ExitCode::Failed, message))?;
     connection.finish()?;
+    if let Some((rehearsal, _)) = &rehearsal {
+        rehearsal.report()?;
+    }
     match repl.outcome() {
         ExitCode::Success => Ok(()),
         _ if interactive => Ok(()),

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::connect::connect;
 use super::failure::Failure;
+use super::rehearsal::Rehearsal;
 use crate::cli::RunArgs;
 use crate::exit::ExitCode;
 use crate::script::{Host, Limits, Output, Script, build_engine};
@@ -32,7 +33,11 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
         return super::all_sites::run_sites(args, &script, &ast, &limits, quiet);
     }
 
-    let connection = connect(&args.connect)?;
+    let rehearsal = Rehearsal::start(&args.rehearse, &args.connect)?;
+    let connection = match &rehearsal {
+        Some((_, connector)) => connector.open(None)?,
+        None => connect(&args.connect)?,
+    };
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
@@ -59,6 +64,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
         });
     let _ = std::io::stdout().flush();
     connection.finish()?;
+    if let Some((rehearsal, _)) = &rehearsal {
+        rehearsal.report()?;
+    }
     outcome.map_err(Failure::from)
 }
 

@@ -15,7 +15,8 @@ use super::entities::{
 use super::jobs::BackgroundJob;
 use super::{recurrence, timestamp, validate};
 
-/// The state of an emulated Tableau Server.
+/// The state of an emulated Tableau Server (also the format of `vizscript snapshot`;
+/// docs/data-format.md says what a snapshot holds and how the format is versioned).
 ///
 /// # Data file format (`vizscript emulator --data FILE`)
 ///
@@ -26,6 +27,9 @@ use super::{recurrence, timestamp, validate};
 ///
 /// ```json
 /// {
+///   "formatVersion": 1,
+///   "snapshot": {"server": "https://tableau.example.com", "takenAt": "2026-11-30T08:00:00.000Z",
+///                "username": "admin", "siteUrlName": "finance"},
 ///   "sites": [{"id": "1", "name": "Default", "urlName": "", "luid": "ff66e08b-..."}],
 ///   "users": [{"id": "1", "username": "admin", "password": "admin", "displayName": "Admin",
 ///              "email": "admin@example.com", "serverAdmin": true,
@@ -57,9 +61,16 @@ use super::{recurrence, timestamp, validate};
 /// }
 /// ```
 ///
+/// * `formatVersion` (optional): the version of this format, [`FORMAT_VERSION`]; a file
+///   written by a newer vizscript (a higher number) is refused. `vizscript snapshot` and
+///   `GET /__emulator/state` write it.
+/// * `snapshot` (optional): where a `vizscript snapshot` was taken from: the server URL,
+///   when (`takenAt`), the user who took it and the site the session was on. A rehearsal
+///   (`--rehearse`) signs in as that user on that site. Informational otherwise.
 /// * `sites` (at least one): `urlName` `""` is the Default site; url names are unique
 ///   ignoring case.
-/// * `users`: `password` in plain text (test data). A `serverAdmin` reaches every site as
+/// * `users`: `password` in plain text (test data); absent or `""` means the user cannot
+///   sign in with a password (a snapshot holds no password). A `serverAdmin` reaches every site as
 ///   `ServerAdministrator`; others reach the sites in `siteRoles` (site id to one of
 ///   `SiteAdministrator`, `Publisher`, `Interactor`, `ViewerWithPublish`, `Viewer`,
 ///   `UnlicensedWithPublish`, `Unlicensed`). `lastSiteId` is where a login without
@@ -91,6 +102,10 @@ use super::{recurrence, timestamp, validate};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Dataset {
+    #[serde(default = "current_format")]
+    pub(crate) format_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) snapshot: Option<SnapshotOrigin>,
     #[serde(with = "table")]
     pub(crate) sites: BTreeMap<Id, Site>,
     #[serde(with = "table")]
@@ -111,6 +126,28 @@ pub struct Dataset {
     pub(crate) background_jobs: BTreeMap<Id, BackgroundJob>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) access_tokens: Vec<AccessToken>,
+}
+
+/// The version of the data file format this build reads and writes. Raised when a change
+/// would make an older build misread a file; files without `formatVersion` are version 1.
+pub const FORMAT_VERSION: u32 = 1;
+
+fn current_format() -> u32 {
+    FORMAT_VERSION
+}
+
+/// Where a snapshot was taken from (the `snapshot` member of a data file).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SnapshotOrigin {
+    /// The server's base URL (without credentials).
+    pub server: String,
+    /// When the snapshot was taken (RFC 3339, UTC).
+    pub taken_at: String,
+    /// The user who took it: a rehearsal signs in under this name.
+    pub username: String,
+    /// The site the session was on (`""` = Default): a rehearsal lands there.
+    pub site_url_name: String,
 }
 
 impl Dataset {
@@ -138,6 +175,11 @@ impl Dataset {
     }
 
     fn checked(mut self) -> anyhow::Result<Dataset> {
+        anyhow::ensure!(
+            self.format_version <= FORMAT_VERSION,
+            "formatVersion {} is newer than this vizscript reads ({FORMAT_VERSION}); update vizscript",
+            self.format_version
+        );
         validate::check(&self)?;
         self.fill_run_times(Utc::now());
         Ok(self)
@@ -147,6 +189,40 @@ impl Dataset {
     pub fn to_json(&self) -> serde_json::Value {
         // Serializing plain maps, strings and numbers cannot fail.
         serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// Where this data was captured, when it is a snapshot.
+    pub fn snapshot_origin(&self) -> Option<&SnapshotOrigin> {
+        self.snapshot.as_ref()
+    }
+
+    /// Makes `username` able to sign in with `password` for a rehearsal: an existing user
+    /// keeps the roles the snapshot shows; an unknown name becomes a new server
+    /// administrator.
+    pub fn admit_rehearsal_user(&mut self, username: &str, password: &str) {
+        if let Some(user) = self
+            .users
+            .values_mut()
+            .find(|u| u.username.eq_ignore_ascii_case(username))
+        {
+            user.password = password.to_string();
+            return;
+        }
+        let id = Dataset::next_id(&self.users);
+        self.users.insert(
+            id,
+            User {
+                id,
+                username: username.to_string(),
+                password: password.to_string(),
+                display_name: username.to_string(),
+                email: None,
+                server_admin: true,
+                site_roles: BTreeMap::new(),
+                last_site_id: None,
+                last_sign_in: None,
+            },
+        );
     }
 
     /// Sets `runNextAt` of schedules that have none, from their details.

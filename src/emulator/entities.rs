@@ -154,7 +154,8 @@ pub(crate) struct Site {
 pub(crate) struct User {
     pub id: Id,
     pub username: String,
-    /// Plain text: this is test data for a local emulator.
+    /// Plain text: this is test data for a local emulator. Empty: no password sign-in.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub password: String,
     pub display_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,7 +15,7 @@
 
 mod config;
 mod dataset;
-mod entities;
+pub(crate) mod entities;
 mod http;
 mod jobs;
 mod lenient;
@@ -37,7 +37,7 @@ use std::io;
 use std::sync::{Arc, Mutex, RwLock};
 
 pub use config::{EmulatorConfig, Faults, JobSettings, PageOverflow};
-pub use dataset::Dataset;
+pub use dataset::{Dataset, FORMAT_VERSION, SnapshotOrigin};
 pub use recorder::{CallRecord, Stats};
 pub use sample::{SAMPLE_TOKEN, SAMPLE_USERS, SampleSpec};
 pub use tls::TlsIdentity;

@@ -270,6 +270,8 @@ impl Generator {
             rng: StdRng::seed_from_u64(seed),
             now,
             data: Dataset {
+                format_version: super::dataset::FORMAT_VERSION,
+                snapshot: None,
                 sites: BTreeMap::new(),
                 users: BTreeMap::new(),
                 projects: BTreeMap::new(),

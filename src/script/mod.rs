@@ -28,4 +28,5 @@ pub use diagnostic::{ScriptFailure, located, runtime_failure};
 pub use docs::{FunctionDoc, functions, markdown};
 pub use engine::{Limits, build as build_engine};
 pub use host::{Host, Output};
+pub use progress::Progress;
 pub use runner::Script;

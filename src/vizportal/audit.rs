@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One audit line.
@@ -34,6 +34,29 @@ pub struct AuditEntry<'a> {
     pub error: Option<String>,
     /// What the call changes, as it was before (by id), when the caller read it first.
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+}
+
+/// One audit line as read back (`vizscript undo`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditLine {
+    /// When the call ended (RFC 3339).
+    pub time: String,
+    /// Server base URL.
+    pub server: String,
+    /// Site URL name.
+    pub site: String,
+    /// The Vizportal method.
+    pub method: String,
+    /// The params as sent.
+    pub params: Value,
+    /// `ok`, `partial`, `failed`, `unknown` or `dry_run`.
+    pub outcome: String,
+    /// Ids the server reported as failed.
+    #[serde(rename = "failedIds", default)]
+    pub failed_ids: Vec<String>,
+    /// What the call changed, as it was before, by id.
+    #[serde(default)]
     pub before: Option<Value>,
 }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::audit::{AuditEntry, AuditLog, redact_params};
+use super::before;
 use super::error::VizportalError;
 use super::listing::{ConvertFn, ProgressFn, ReadFn, SideTables};
 use super::method::MethodKind;
@@ -176,7 +177,7 @@ impl Client {
     }
 
     /// Call any method; a mutation's audit line also carries `before`, what the call
-    /// changes as it was (read by the caller first).
+    /// changes as it was (read by the caller first, else read here when auditing).
     pub fn call_noting(
         &self,
         method: &str,
@@ -186,6 +187,10 @@ impl Client {
         if !MethodKind::of(method).is_mutation() {
             return self.session.call(method, &params);
         }
+        let before = before.or_else(|| {
+            self.read_before(method, &before::ids_of(&params))
+                .map(Value::Object)
+        });
         self.mutations.fetch_add(1, Ordering::SeqCst);
         let audit = |outcome: &str, failed: Vec<String>, error: Option<String>| {
             self.audit_call(method, &params, outcome, failed, error, before.clone());
@@ -285,6 +290,14 @@ impl Client {
         before: Option<&Map<String, Value>>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> BatchSummary {
+        let read;
+        let before = match before {
+            Some(before) => Some(before),
+            None => {
+                read = self.read_before(method, &ids);
+                read.as_ref()
+            }
+        };
         let dry_run = self.dry_run();
         let chunks: Vec<&[String]> = ids.chunks(self.chunk_size).collect();
         let in_flight = if MethodKind::of(method).is_repeatable() && !dry_run {
@@ -325,6 +338,26 @@ impl Client {
             summary.absorb(chunk, outcome);
         }
         summary
+    }
+
+    /// When auditing, what `method` is about to change on `ids`, read from the server
+    /// (`None` when not auditing, for methods that change no listed fields, or when the
+    /// read fails: the change still goes ahead, with a warning).
+    fn read_before(&self, method: &str, ids: &[String]) -> Option<Map<String, Value>> {
+        self.audit.as_ref()?;
+        let changes = before::changes(method)?;
+        if ids.is_empty() {
+            return None;
+        }
+        match before::read(self, &changes, ids) {
+            Ok(values) => Some(values),
+            Err(e) => {
+                tracing::warn!(
+                    "{method}: cannot read the values before the change for the audit: {e}"
+                );
+                None
+            }
+        }
     }
 
     fn audit_call(

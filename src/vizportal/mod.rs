@@ -3,6 +3,7 @@
 //! mutation gate. Knows HTTP and the protocol, nothing of scripts.
 
 mod audit;
+mod before;
 mod client;
 mod crypto;
 mod error;
@@ -21,8 +22,9 @@ mod session;
 mod sign_in;
 mod task_names;
 mod transport;
+mod undo;
 
-pub use audit::AuditLog;
+pub use audit::{AuditLine, AuditLog};
 pub use client::{BatchSummary, Client, ItemFailure, PlannedCall};
 pub use crypto::encrypt_password;
 pub use error::{ErrorClass, LoginFailure, VizportalError};
@@ -37,3 +39,4 @@ pub use schedule_fields::{SCHEDULE_FIELDS, check_name as check_schedule_name, ch
 pub use session::{Session, SessionInfo};
 pub use sign_in::{ExistingSession, SessionOrigin, SignIn};
 pub use task_names::TaskNames;
+pub use undo::{Kind as UndoKind, NotUndoable, Skipped, UndoCall, UndoPlan};

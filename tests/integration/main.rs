@@ -20,5 +20,7 @@ mod schedule_functions;
 mod scripts;
 mod secrets;
 mod sign_in;
+mod snapshot;
 mod support;
 mod tls;
+mod undo;

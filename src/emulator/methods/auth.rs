@@ -59,7 +59,7 @@ pub(super) fn login(state: &mut ServerState, call: &Call) -> Outcome {
     let user = state
         .data
         .user_by_name(username)
-        .filter(|u| plaintext.as_deref() == Some(u.password.as_bytes()))
+        .filter(|u| !u.password.is_empty() && plaintext.as_deref() == Some(u.password.as_bytes()))
         .ok_or_else(|| bad_credentials("invalid username or password"))?;
     let site = landing_site(state, user, requested_site)?;
     let user_id = user.id;

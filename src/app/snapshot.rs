@@ -1,0 +1,71 @@
+//! `vizscript snapshot` and `vizscript diff`: a read-only copy of the server in the
+//! emulator's data format, and what changed between two such copies.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use super::connect::connect;
+use super::failure::Failure;
+use super::rehearsal::write_json;
+use crate::cli::{DiffArgs, SnapshotArgs};
+use crate::emulator::Dataset;
+use crate::exit::ExitCode;
+use crate::script::Progress;
+use crate::snapshot::{Difference, capture};
+
+/// Capture the server and write the snapshot to `--out` or stdout.
+pub fn snapshot(args: &SnapshotArgs, quiet: bool) -> Result<(), Failure> {
+    let connection = connect(&args.connect)?;
+    let progress = !quiet && std::io::stderr().is_terminal();
+    let bar = |label: &str| -> Box<dyn Fn(usize, Option<usize>) + Sync> {
+        let bar = Progress::start(progress, label);
+        Box::new(move |done, total| bar.update(done, total))
+    };
+    let captured = capture(&connection.client, &bar);
+    connection.close()?;
+    let captured = captured?;
+    // Checked as the emulator will load it: a snapshot that does not load is no use.
+    let dataset = Dataset::from_json(captured).map_err(|e| {
+        Failure::new(
+            ExitCode::Failed,
+            format!("error: the server's answers do not make a consistent snapshot: {e:#}"),
+        )
+    })?;
+    // Written from the dataset: its fields in the documented order.
+    let text = serde_json::to_string_pretty(&dataset).unwrap_or_default() + "\n";
+    match &args.out {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| Failure::usage(format!("--out {}: {e}", path.display())))?,
+        None => {
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        }
+    }
+    if !quiet {
+        eprintln!(
+            "snapshot: {} site(s), {} schedule(s), {} extract task(s), {} subscription(s)",
+            dataset.sites.len(),
+            dataset.schedules.len(),
+            dataset.extract_tasks.len(),
+            dataset.subscriptions.len()
+        );
+    }
+    Ok(())
+}
+
+/// Print what changed from one snapshot to another (and write it as JSON when asked).
+pub fn diff(args: &DiffArgs) -> Result<(), Failure> {
+    let before = load(&args.before)?;
+    let after = load(&args.after)?;
+    let difference = Difference::between(&before, &after);
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(difference.render().as_bytes());
+    if let Some(path) = &args.diff_json {
+        write_json(path, &difference, "--diff-json")?;
+    }
+    Ok(())
+}
+
+fn load(path: &Path) -> Result<Dataset, Failure> {
+    Dataset::load(path).map_err(|e| Failure::usage(format!("{e:#}")))
+}

@@ -1,0 +1,162 @@
+//! `vizscript undo AUDIT.jsonl`: put back what the audited calls changed, newest first,
+//! through the same gate as a script (so `--dry-run`, `--audit` and retries apply). Lines
+//! of another server or site are refused; ids changed since are skipped and reported;
+//! calls that cannot be undone (runs, deletions, creations) are listed.
+
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset};
+
+use super::connect::connect;
+use super::failure::Failure;
+use crate::cli::UndoArgs;
+use crate::exit::ExitCode;
+use crate::vizportal::{AuditLine, UndoPlan};
+
+/// Outcomes of calls that changed something (a dry run or a failed call changed nothing).
+const CHANGED: &[&str] = &["ok", "partial", "unknown"];
+
+/// Undo the audit file's calls on the session's site.
+pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t).map_err(|e| {
+                Failure::usage(format!(
+                    "--since {t:?}: {e} (use RFC 3339, e.g. 2026-11-30T08:00:00Z)"
+                ))
+            })
+        })
+        .transpose()?;
+    let lines = read_lines(&args.audit_file)?;
+    let connection = connect(&args.connect)?;
+    let client = &connection.client;
+    let server = client.session().server().to_string();
+    let site = client.session().info().site_url_name;
+    let mut selected = Vec::new();
+    let mut refused = Vec::new();
+    for (number, line) in lines {
+        let wanted = CHANGED.contains(&line.outcome.as_str())
+            && since.is_none_or(|since| written_at(&line).is_some_and(|at| at >= since));
+        if !wanted {
+            continue;
+        }
+        if !same_server(&line.server, &server) {
+            refused.push(format!(
+                "line {number}: {} was called on {}, not {server}",
+                line.method, line.server
+            ));
+        } else if !line.site.eq_ignore_ascii_case(&site) {
+            refused.push(format!(
+                "line {number}: {} was called on site {:?}, not {site:?}; undo it with --site {:?}",
+                line.method, line.site, line.site
+            ));
+        } else {
+            selected.push((number, line));
+        }
+    }
+    eprintln!(
+        "undo: {} audited call(s) from {} on site {site:?} of {server}",
+        selected.len(),
+        args.audit_file.display()
+    );
+    let plan = client.plan_undo(&selected);
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(e) => {
+            connection.close()?;
+            return Err(Failure::from(e));
+        }
+    };
+    report_plan(&plan, &refused);
+    let results = client.apply_undo(&plan);
+    let verb = if client.dry_run() {
+        "would put back"
+    } else {
+        "put back"
+    };
+    let mut failed = 0;
+    for (call, result) in plan.calls.iter().zip(&results) {
+        match result {
+            Ok(ids) => eprintln!("  {} {verb} {} id(s)", call.method, ids.len()),
+            Err(e) => {
+                failed += 1;
+                eprintln!("  {} failed: {e}", call.method);
+            }
+        }
+    }
+    connection.finish()?;
+    if failed > 0 {
+        return Err(Failure::new(
+            ExitCode::Failed,
+            format!("error: {failed} undo call(s) failed"),
+        ));
+    }
+    Ok(())
+}
+
+/// The plan on stderr: refused lines, calls that cannot be undone, skipped ids, and the
+/// inverse calls.
+fn report_plan(plan: &UndoPlan, refused: &[String]) {
+    for line in refused {
+        eprintln!("refused: {line}");
+    }
+    for call in &plan.not_undoable {
+        eprintln!(
+            "cannot be undone: line {}: {} ({} id(s)): {}",
+            call.line,
+            call.method,
+            call.ids.len(),
+            call.reason
+        );
+    }
+    for skip in &plan.skipped {
+        eprintln!(
+            "skipped, changed since: line {}: {} id {}: {} is {} now, the audited call set {}",
+            skip.line, skip.method, skip.id, skip.field, skip.now, skip.audited
+        );
+    }
+    eprintln!("undo plan: {} call(s)", plan.calls.len());
+    for (n, call) in plan.calls.iter().enumerate() {
+        eprintln!(
+            "{:>3}. (line {}) {} {} ids {}",
+            n + 1,
+            call.line,
+            call.method,
+            call.ids.len(),
+            serde_json::Value::Object(call.params.clone())
+        );
+    }
+}
+
+/// The audit file's lines with their 1-based numbers; a line that is not an audit line
+/// is a usage error naming it.
+fn read_lines(path: &Path) -> Result<Vec<(usize, AuditLine)>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .map(|parsed| (i + 1, parsed))
+                .map_err(|e| {
+                    Failure::usage(format!(
+                        "{}:{}: not an audit line: {e}",
+                        path.display(),
+                        i + 1
+                    ))
+                })
+        })
+        .collect()
+}
+
+fn written_at(line: &AuditLine) -> Option<DateTime<FixedOffset>> {
+    DateTime::parse_from_rfc3339(&line.time).ok()
+}
+
+fn same_server(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
+}

@@ -1,0 +1,105 @@
+//! Before values: for each id a mutating call names, the values the call changes as they
+//! were just before it, so an audit line says what to put back (`vizscript undo`). Callers
+//! that listed the items first pass them in; otherwise the gate reads them here, with one
+//! list call (filtered to the ids when there are few), only when an audit is written.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value, json};
+
+use super::client::Client;
+use super::error::VizportalError;
+use super::listing::SideTables;
+use super::schedule_fields::SCHEDULE_FIELDS;
+use crate::wire::id_text;
+use crate::wire::method;
+
+/// Where the values a method changes are listed, and which fields it changes.
+pub(crate) struct Changes {
+    list: &'static str,
+    items: &'static str,
+    fields: Vec<&'static str>,
+}
+
+const TASKS: &str = "tasks";
+const SCHEDULES: &str = "schedules";
+
+/// What `method` changes, when it changes fields of listed items.
+pub(crate) fn changes(method: &str) -> Option<Changes> {
+    let tasks = |fields: &[&'static str]| (method::GET_EXTRACT_TASKS, TASKS, fields.to_vec());
+    let schedules = |fields: &[&'static str]| (method::GET_SCHEDULES, SCHEDULES, fields.to_vec());
+    let (list, items, fields) = match method {
+        method::SET_EXTRACT_TASKS_SCHEDULE => tasks(&["scheduleId"][..]),
+        method::SET_EXTRACT_TASKS_PRIORITY | method::SET_EXTRACT_TASK_PRIORITY => {
+            tasks(&["priority"][..])
+        }
+        method::DELETE_EXTRACT_TASKS => {
+            tasks(&["scheduleId", "priority", "targetType", "targetId", "type"][..])
+        }
+        method::SET_SUBSCRIPTIONS_SCHEDULE => (
+            method::GET_SUBSCRIPTIONS,
+            "subscriptions",
+            vec!["scheduleId"],
+        ),
+        method::SET_ENABLED_STATUS_FOR_SCHEDULES => schedules(&["enabled"][..]),
+        method::SET_SCHEDULE_NAME => schedules(&["name"][..]),
+        // A whole schedule: its fields and whether it is enabled.
+        method::UPDATE_SCHEDULE | method::DELETE_SCHEDULES => {
+            schedules(&[SCHEDULE_FIELDS, &["enabled"]].concat())
+        }
+        _ => return None,
+    };
+    Some(Changes {
+        list,
+        items,
+        fields,
+    })
+}
+
+/// The ids a call's params name (`ids`, else `id`), as text.
+pub(crate) fn ids_of(params: &Value) -> Vec<String> {
+    match (params.get("ids"), params.get("id")) {
+        (Some(Value::Array(ids)), _) => ids.iter().filter_map(text).collect(),
+        (_, Some(id)) => text(id).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Up to this many ids are read with an `in` filter; more, and the whole list is read.
+const FILTERED_READ: usize = 1000;
+
+/// Each id's changed fields as they are now on the server, by id.
+pub(crate) fn read(
+    client: &Client,
+    changes: &Changes,
+    ids: &[String],
+) -> Result<Map<String, Value>, VizportalError> {
+    let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let params = if ids.len() <= FILTERED_READ && changes.list != method::GET_SCHEDULES {
+        json!({ "filter": { "operator": "in", "field": "id", "values": ids } })
+    } else {
+        json!({})
+    };
+    let keep = |items: Vec<Value>, _: &SideTables| -> Vec<(String, Value)> {
+        items
+            .into_iter()
+            .filter_map(|item| {
+                let id = text(item.get("id")?)?;
+                wanted.contains(id.as_str()).then(|| {
+                    let fields: Map<String, Value> = changes
+                        .fields
+                        .iter()
+                        .filter_map(|f| Some((f.to_string(), item.get(*f)?.clone())))
+                        .collect();
+                    (id, Value::Object(fields))
+                })
+            })
+            .collect()
+    };
+    let rows = client.list_all(changes.list, &params, changes.items, &keep, &|_, _| {})?;
+    Ok(rows.into_iter().collect())
+}
+
+fn text(value: &Value) -> Option<String> {
+    id_text(value).map(|t| t.into_owned())
+}

@@ -1,0 +1,391 @@
+//! Undo: the inverse of audited calls. Lines are taken newest first; each id's audited
+//! value must still be what the server (or a newer line's undo) shows, else the id was
+//! changed since by someone else and is skipped, never overwritten. What is left is put
+//! back with as few calls as scripts make: one batch per target value.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::audit::AuditLine;
+use super::before::{self, ids_of};
+use super::client::Client;
+use super::error::VizportalError;
+use crate::wire::method;
+
+/// What kind of item an id names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Kind {
+    /// An extract task.
+    Task,
+    /// A subscription.
+    Subscription,
+    /// A schedule.
+    Schedule,
+}
+
+/// One inverse call.
+#[derive(Debug, Clone, Serialize)]
+pub struct UndoCall {
+    /// The newest audit line (1-based) whose change it takes back: calls are sent newest
+    /// first.
+    pub line: usize,
+    /// The method.
+    pub method: String,
+    /// The ids it puts back.
+    pub ids: Vec<String>,
+    /// The other params (the value put back).
+    pub params: Map<String, Value>,
+}
+
+/// An id not put back: changed since the audited call (or the call did not take).
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// The audit line (1-based).
+    pub line: usize,
+    /// The audited method.
+    pub method: String,
+    /// The id.
+    pub id: String,
+    /// The field.
+    pub field: String,
+    /// The value the audited call gave it.
+    pub audited: Value,
+    /// The value it has now.
+    pub now: Value,
+}
+
+/// An audited call that cannot be undone (runs, deletions, creations, no before values).
+#[derive(Debug, Clone, Serialize)]
+pub struct NotUndoable {
+    /// The audit line (1-based).
+    pub line: usize,
+    /// The method.
+    pub method: String,
+    /// The ids it named.
+    pub ids: Vec<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an undo will do.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UndoPlan {
+    /// The inverse calls.
+    pub calls: Vec<UndoCall>,
+    /// Ids changed since.
+    pub skipped: Vec<Skipped>,
+    /// Calls that cannot be undone.
+    pub not_undoable: Vec<NotUndoable>,
+}
+
+/// Field values by item.
+type Values = BTreeMap<(Kind, String), Map<String, Value>>;
+
+/// The newest audit line that changed an item, by item.
+type Newest = BTreeMap<(Kind, String), usize>;
+
+/// What an undoable method changed: the kind of item and each field's new value.
+fn changed(line: &AuditLine) -> Option<(Kind, Vec<(&'static str, Value)>)> {
+    let p = &line.params;
+    let one =
+        |kind, field: &'static str, key: &str| Some((kind, vec![(field, p.get(key)?.clone())]));
+    match line.method.as_str() {
+        method::SET_EXTRACT_TASKS_SCHEDULE => one(Kind::Task, "scheduleId", "scheduleId"),
+        method::SET_EXTRACT_TASKS_PRIORITY | method::SET_EXTRACT_TASK_PRIORITY => {
+            one(Kind::Task, "priority", "priority")
+        }
+        method::SET_SUBSCRIPTIONS_SCHEDULE => one(Kind::Subscription, "scheduleId", "scheduleId"),
+        method::SET_ENABLED_STATUS_FOR_SCHEDULES => one(Kind::Schedule, "enabled", "enabled"),
+        method::SET_SCHEDULE_NAME => one(Kind::Schedule, "name", "name"),
+        method::UPDATE_SCHEDULE => {
+            let fields = UPDATED
+                .iter()
+                .filter_map(|f| Some((*f, p.get(*f)?.clone())))
+                .collect();
+            Some((Kind::Schedule, fields))
+        }
+        _ => None,
+    }
+}
+
+/// Why a call without an inverse cannot be undone.
+fn why_not(method: &str) -> &'static str {
+    if method.starts_with("run") {
+        "a run cannot be taken back"
+    } else if method.starts_with("delete") {
+        "what was deleted cannot be restored"
+    } else if method.starts_with("create") {
+        "undo does not delete what was created; delete it yourself if it must go"
+    } else {
+        "vizscript knows no inverse of this call"
+    }
+}
+
+/// The fields `updateSchedule` changes and an undo puts back.
+const UPDATED: &[&str] = &[
+    "name",
+    "priority",
+    "parallel",
+    "scheduleType",
+    "scheduleDetails",
+];
+
+/// The ids an audited call applied to.
+fn applied_ids(line: &AuditLine) -> Vec<String> {
+    ids_of(&line.params)
+        .into_iter()
+        .filter(|id| !line.failed_ids.contains(id))
+        .collect()
+}
+
+impl Client {
+    /// The undo of `lines` (each with its 1-based line number, oldest first), checked
+    /// against what the server shows now.
+    pub fn plan_undo(&self, lines: &[(usize, AuditLine)]) -> Result<UndoPlan, VizportalError> {
+        let current = self.current_values(lines)?;
+        let mut target = current.clone();
+        let mut newest = Newest::new();
+        let mut plan = UndoPlan::default();
+        for (number, line) in lines.iter().rev() {
+            undo_line(*number, line, (&mut target, &mut newest), &mut plan);
+        }
+        plan.calls = inverse_calls(&current, &target, &newest);
+        plan.calls.sort_by_key(|call| std::cmp::Reverse(call.line));
+        Ok(plan)
+    }
+
+    /// What the server shows now for every id the undoable lines name.
+    fn current_values(&self, lines: &[(usize, AuditLine)]) -> Result<Values, VizportalError> {
+        let mut wanted: BTreeMap<Kind, Vec<String>> = BTreeMap::new();
+        for (_, line) in lines {
+            if let Some((kind, _)) = changed(line) {
+                wanted.entry(kind).or_default().extend(applied_ids(line));
+            }
+        }
+        let mut values = Values::new();
+        for (kind, mut ids) in wanted {
+            ids.sort();
+            ids.dedup();
+            let reader = match kind {
+                Kind::Task => method::DELETE_EXTRACT_TASKS,
+                Kind::Subscription => method::SET_SUBSCRIPTIONS_SCHEDULE,
+                Kind::Schedule => method::UPDATE_SCHEDULE,
+            };
+            let Some(changes) = before::changes(reader) else {
+                continue;
+            };
+            for (id, fields) in before::read(self, &changes, &ids)? {
+                if let Value::Object(fields) = fields {
+                    values.insert((kind, id), fields);
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    /// Send the inverse calls through the gate (dry-run, audit and retries apply); each
+    /// call's outcome, in order.
+    pub fn apply_undo(&self, plan: &UndoPlan) -> Vec<Result<Vec<String>, VizportalError>> {
+        plan.calls
+            .iter()
+            .map(|call| match call.method.as_str() {
+                method::UPDATE_SCHEDULE | method::SET_SCHEDULE_NAME => {
+                    let mut params = call.params.clone();
+                    params.insert("id".into(), json!(call.ids[0]));
+                    self.call(&call.method, Value::Object(params))
+                        .map(|_| call.ids.clone())
+                }
+                _ => {
+                    let summary = self.batch(
+                        &call.method,
+                        call.ids.clone(),
+                        call.params.clone(),
+                        &|_, _| {},
+                    );
+                    match summary.error {
+                        Some(error) => Err(error),
+                        None if summary.failed.is_empty() => Ok(summary.succeeded),
+                        None => Err(VizportalError::Usage(format!(
+                            "{} id(s) failed: {}",
+                            summary.failed.len(),
+                            summary
+                                .failed
+                                .iter()
+                                .map(|f| format!("{} ({})", f.id, f.message))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))),
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+/// Undo one line on `target` (what the items will look like): each applied id whose
+/// fields still hold the audited values gets its before values.
+fn undo_line(
+    number: usize,
+    line: &AuditLine,
+    (target, newest): (&mut Values, &mut Newest),
+    plan: &mut UndoPlan,
+) {
+    let not_undoable = |reason: &str| NotUndoable {
+        line: number,
+        method: line.method.clone(),
+        ids: ids_of(&line.params),
+        reason: reason.to_string(),
+    };
+    let Some((kind, fields)) = changed(line) else {
+        plan.not_undoable.push(not_undoable(why_not(&line.method)));
+        return;
+    };
+    let Some(before) = line.before.as_ref().and_then(Value::as_object) else {
+        plan.not_undoable
+            .push(not_undoable("the audit line holds no before values"));
+        return;
+    };
+    for id in applied_ids(line) {
+        let (Some(old), Some(now)) = (
+            before.get(&id).and_then(Value::as_object),
+            target.get_mut(&(kind, id.clone())),
+        ) else {
+            continue;
+        };
+        let moved = fields.iter().find(|(f, new)| !same(new, member(now, f)));
+        if let Some((field, new)) = moved {
+            plan.skipped.push(Skipped {
+                line: number,
+                method: line.method.clone(),
+                id,
+                field: field.to_string(),
+                audited: new.clone(),
+                now: now.get(*field).cloned().unwrap_or(Value::Null),
+            });
+            continue;
+        }
+        for (field, _) in &fields {
+            if let Some(value) = old.get(*field) {
+                now.insert(field.to_string(), value.clone());
+            }
+        }
+        newest.entry((kind, id)).or_insert(number);
+    }
+}
+
+/// The calls that take `current` to `target`, one batch per method and value.
+fn inverse_calls(current: &Values, target: &Values, newest: &Newest) -> Vec<UndoCall> {
+    let mut batches: BTreeMap<(String, String), UndoCall> = BTreeMap::new();
+    let mut singles = Vec::new();
+    for ((kind, id), want) in target {
+        let Some(have) = current.get(&(*kind, id.clone())) else {
+            continue;
+        };
+        let differs = |f: &str| !same(member(want, f), member(have, f));
+        let line = newest.get(&(*kind, id.clone())).copied().unwrap_or(0);
+        let mut batch = |method: &str, key: &str| {
+            let value = member(want, key).clone();
+            let call = batches
+                .entry((method.to_string(), value.to_string()))
+                .or_insert_with(|| UndoCall {
+                    line,
+                    method: method.to_string(),
+                    ids: Vec::new(),
+                    params: [(key.to_string(), value)].into_iter().collect(),
+                });
+            call.ids.push(id.clone());
+            call.line = call.line.max(line);
+        };
+        match kind {
+            Kind::Task => {
+                if differs("scheduleId") {
+                    batch(method::SET_EXTRACT_TASKS_SCHEDULE, "scheduleId");
+                }
+                if differs("priority") {
+                    batch(method::SET_EXTRACT_TASKS_PRIORITY, "priority");
+                }
+            }
+            Kind::Subscription if differs("scheduleId") => {
+                batch(method::SET_SUBSCRIPTIONS_SCHEDULE, "scheduleId");
+            }
+            Kind::Subscription => {}
+            Kind::Schedule => {
+                if differs("enabled") {
+                    batch(method::SET_ENABLED_STATUS_FOR_SCHEDULES, "enabled");
+                }
+                let differing = UPDATED.iter().copied().filter(|f| differs(f)).collect();
+                singles.extend(schedule_call(id, want, differing, line));
+            }
+        }
+    }
+    batches.into_values().chain(singles).collect()
+}
+
+/// The call that puts a schedule's fields back: a rename when only the name differs.
+fn schedule_call(
+    id: &str,
+    want: &Map<String, Value>,
+    differing: Vec<&str>,
+    line: usize,
+) -> Option<UndoCall> {
+    let (method, fields): (&str, Vec<&str>) = match differing.as_slice() {
+        [] => return None,
+        ["name"] => (method::SET_SCHEDULE_NAME, vec!["name"]),
+        _ => (
+            method::UPDATE_SCHEDULE,
+            crate::vizportal::SCHEDULE_FIELDS.to_vec(),
+        ),
+    };
+    let params = fields
+        .iter()
+        .filter_map(|f| Some((f.to_string(), want.get(*f)?.clone())))
+        .collect();
+    Some(UndoCall {
+        line,
+        method: method.to_string(),
+        ids: vec![id.to_string()],
+        params,
+    })
+}
+
+/// A member of an item's fields (null when absent).
+fn member<'a>(fields: &'a Map<String, Value>, name: &str) -> &'a Value {
+    fields.get(name).unwrap_or(&Value::Null)
+}
+
+/// Whether the value the server shows (`now`) is the one expected: ids and numbers
+/// compare as text, and a map holds at least the expected members.
+fn same(expected: &Value, now: &Value) -> bool {
+    match (expected, now) {
+        (Value::Object(want), Value::Object(have)) => want
+            .iter()
+            .all(|(k, v)| same(v, have.get(k).unwrap_or(&Value::Null))),
+        (Value::Array(want), Value::Array(have)) => {
+            want.len() == have.len() && want.iter().zip(have).all(|(a, b)| same(a, b))
+        }
+        (Value::String(a), Value::Number(b)) | (Value::Number(b), Value::String(a)) => {
+            *a == b.to_string()
+        }
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        _ => expected == now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_compare_as_the_wire_sends_them() {
+        assert!(same(&json!("5"), &json!(5)));
+        assert!(same(&json!(50), &json!(50.0)));
+        assert!(same(
+            &json!({"startTime": 240}),
+            &json!({"startTime": 240, "endTime": null})
+        ));
+        assert!(!same(&json!({"startTime": 240}), &json!({"startTime": 60})));
+        assert!(!same(&json!(true), &json!(false)));
+    }
+}

@@ -1,0 +1,285 @@
+//! Undo: audit lines carry what each call changed from; `vizscript undo` puts it back,
+//! newest first, so the server is as it was before the script (every field compared),
+//! skips ids changed since by someone else, changes nothing under --dry-run, lists what
+//! cannot be undone and refuses lines of another site.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn audit_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `run SCRIPT --audit FILE -- ARGS` against `emu`.
+fn run_audited(emu: &vizscript::emulator::Emulator, script: &str, audit: &Path, args: &[&str]) {
+    let mut all = vec!["run", script, "--audit", audit.to_str().unwrap(), "--"];
+    all.extend_from_slice(args);
+    let (code, _, err) = run(vizscript(emu), &all);
+    assert_eq!(code, 0, "{script}: {err}");
+}
+
+#[test]
+fn undo_after_each_changing_example_script_restores_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let window = dir.path().join("window.json").display().to_string();
+    let cases: Vec<(&str, Vec<&str>, (usize, usize))> = vec![
+        ("rebalance.rhai", vec![], (300, 8)),
+        (
+            "move_tasks.rhai",
+            vec!["1", "3", "targetType=Workbook"],
+            (200, 6),
+        ),
+        ("prioritize.rhai", vec!["s*", "7"], (200, 6)),
+        (
+            "maintenance_window.rhai",
+            vec!["off", "", &window],
+            (100, 6),
+        ),
+        ("spread_peak.rhai", vec!["60"], (300, 8)),
+    ];
+    for (name, args, (tasks, schedules)) in cases {
+        let emu = emulator_with(|c| c.dataset = one_site(tasks, schedules));
+        let audit = dir.path().join(format!("{name}.jsonl"));
+        let mut expected = emu.state();
+        run_audited(&emu, &example(name), &audit, &args);
+        let changed = emu.state();
+        let tables = |s: &Value| (s["extractTasks"].clone(), s["schedules"].clone());
+        assert_ne!(
+            tables(&changed),
+            tables(&expected),
+            "{name} changed something"
+        );
+        let since = now_stamp();
+        let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+        assert_eq!(code, 0, "{name}: {err}");
+        assert!(err.contains("undo plan:"), "{err}");
+        let actual = emu.state();
+        expect_sign_in(&mut expected, &actual, "admin", &since);
+        assert_state(&format!("after undoing {name}"), &expected, &actual);
+    }
+}
+
+#[test]
+fn audit_lines_carry_the_values_before_each_change_also_under_dry_run() {
+    let emu = emulator_with(|c| c.dataset = one_site(200, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let before: std::collections::HashMap<String, Value> = tasks(&emu)
+        .into_iter()
+        .map(|t| (t["id"].as_str().unwrap().to_string(), t))
+        .collect();
+    for dry_run in [true, false] {
+        let audit = dir.path().join(format!("audit-{dry_run}.jsonl"));
+        let (_guard, script) = script_file(
+            r#"let t = extract_tasks();
+            set_extract_tasks_schedule(t.filter(|x| x.scheduleId == "1").map(|x| x.id), "3");
+            set_extract_tasks_priority(t.filter(|x| x.priority == 50).map(|x| x.id), 9);
+            vizportal("setExtractTasksPriority", #{ ids: [t[0].id], priority: 4 });"#,
+        );
+        let mut args = vec!["run", script.as_str(), "--audit", audit.to_str().unwrap()];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let (code, _, err) = run(vizscript(&emu), &args);
+        assert_eq!(code, 0, "{err}");
+        let lines = audit_lines(&audit);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        for line in &lines {
+            let field = match line["method"].as_str().unwrap() {
+                "setExtractTasksSchedule" => "scheduleId",
+                _ => "priority",
+            };
+            let ids = line["params"]["ids"].as_array().unwrap();
+            assert!(!ids.is_empty());
+            for id in ids {
+                let id = id.as_str().unwrap();
+                assert_eq!(
+                    line["before"][id][field], before[id][field],
+                    "{line}: the value before the change, dry run {dry_run}"
+                );
+            }
+        }
+        if dry_run {
+            assert!(lines.iter().all(|l| l["outcome"] == "dry_run"));
+        }
+    }
+}
+
+#[test]
+fn undo_skips_an_id_changed_since_and_dry_run_changes_nothing() {
+    let emu = emulator_with(|c| c.dataset = one_site(200, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    run_audited(
+        &emu,
+        &example("move_tasks.rhai"),
+        &audit,
+        &["1", "3", "targetType=Workbook"],
+    );
+    let moved: Vec<String> = audit_lines(&audit)[0]["params"]["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap().to_string())
+        .collect();
+    assert!(moved.len() > 1);
+    // Someone else moves one of the tasks on before the undo.
+    let other = &moved[0];
+    let params = format!(r#"{{"ids": ["{other}"], "scheduleId": "2"}}"#);
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["call", "setExtractTasksSchedule", &params],
+    );
+    assert_eq!(code, 0, "{err}");
+
+    let changed = emu.state();
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["undo", audit.to_str().unwrap(), "--dry-run"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("dry run: 1 mutating call(s) held back"),
+        "{err}"
+    );
+    let mut expected = changed.clone();
+    let actual = emu.state();
+    expected["users"] = actual["users"].clone();
+    assert_state("after undo --dry-run", &expected, &actual);
+
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("skipped, changed since: line 1: setExtractTasksSchedule id {other}: scheduleId is \"2\" now")),
+        "{err}"
+    );
+    assert_eq!(task(&emu, other)["scheduleId"], "2", "never overwritten");
+    for id in &moved[1..] {
+        assert_eq!(task(&emu, id)["scheduleId"], "1", "task {id} moved back");
+    }
+}
+
+#[test]
+fn undo_lists_runs_as_not_undoable_and_refuses_another_sites_lines() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let (_guard, script) = script_file(
+        r#"let t = extract_tasks();
+        run_extract_tasks([t[0].id]);
+        set_extract_tasks_priority([t[1].id], 2);"#,
+    );
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &[
+            "run",
+            &script,
+            "--site",
+            "",
+            "--audit",
+            audit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let state = emu.state();
+    let other_site = state["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["urlName"] != "")
+        .unwrap()["urlName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["undo", audit.to_str().unwrap(), "--site", &other_site],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("refused: line").count(), 2, "{err}");
+    assert!(err.contains("undo it with --site \"\""), "{err}");
+    let mut expected = state.clone();
+    let actual = emu.state();
+    expected["users"] = actual["users"].clone();
+    assert_state("lines of another site are not undone", &expected, &actual);
+
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["undo", audit.to_str().unwrap(), "--site", ""],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "cannot be undone: line 1: runExtractTasks (1 id(s)): a run cannot be taken back"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("setExtractTasksPriority put back 1 id(s)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn undo_puts_schedule_fields_back_newest_first_and_since_limits_the_lines() {
+    let emu = emulator_with(|c| c.dataset = one_site(50, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let mut expected = emu.state();
+    let (_first, early) = script_file(
+        r#"rename_schedule("1", "Renamed once");
+        update_schedule("2", #{ priority: 12, scheduleDetails: #{ startTime: 300, endTime: 0, recurrenceMinutes: 60 }, scheduleType: "Hourly" });"#,
+    );
+    run_audited(&emu, &early, &audit, &[]);
+    let between = emu.state();
+    // A second run, later: a second rename of the same schedule and a priority change.
+    let since = now_stamp();
+    let (_second, late) = script_file(
+        r#"rename_schedule("1", "Renamed twice");
+        set_extract_tasks_priority(extract_tasks()[0].id, 1);"#,
+    );
+    run_audited(&emu, &late, &audit, &[]);
+
+    let signed_in = now_stamp();
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["undo", audit.to_str().unwrap(), "--since", &since],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut want = between.clone();
+    let actual = emu.state();
+    expect_sign_in(&mut want, &actual, "admin", &signed_in);
+    assert_state("--since undoes only the later run", &want, &actual);
+
+    run_audited(&emu, &late, &audit, &[]);
+    let signed_in = now_stamp();
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let plan: Vec<&str> = err.lines().filter(|l| l.contains(". (line ")).collect();
+    let lines: Vec<usize> = plan
+        .iter()
+        .map(|l| {
+            l.split("(line ")
+                .nth(1)
+                .unwrap()
+                .split(')')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        lines.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {plan:?}"
+    );
+    let actual = emu.state();
+    expect_sign_in(&mut expected, &actual, "admin", &signed_in);
+    assert_state("every line undone", &expected, &actual);
+}
