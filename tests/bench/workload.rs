@@ -44,6 +44,13 @@ for t in moving {
 print(n);
 "#;
 
+/// W6: the same change on every site, run once per site.
+const SITE_SCRIPT: &str = r#"
+let busy = extract_tasks().filter(|t| t.priority > 64);
+set_extract_tasks_priority(busy, 64);
+print(busy.len());
+"#;
+
 const GROUP_SCRIPT: &str = r#"
 let per_schedule = #{};
 for t in tasks {
@@ -165,9 +172,10 @@ fn main() {
         std::fs::write(&path, text).expect("write script");
         path
     };
-    let (move_script, naive_script) = (
+    let (move_script, naive_script, site_script) = (
         write("move.rhai", MOVE_SCRIPT),
         write("naive.rhai", NAIVE_SCRIPT),
+        write("sites.rhai", SITE_SCRIPT),
     );
     let repeat = |once: &dyn Fn() -> Run| Runs::repeat(plan.repeats, once);
     let none = Duration::ZERO;
@@ -184,6 +192,17 @@ fn main() {
     let latency = Duration::from_millis(50);
     let sequential = repeat(&|| move_run(&move_script, small, latency, &["--concurrency", "1"]));
     let concurrent = repeat(&|| move_run(&move_script, small, latency, &["--concurrency", "8"]));
+    let site_latency = Duration::from_millis(20);
+    let all_sites = repeat(&|| sites_run(&site_script, 20, 10_000, site_latency, false));
+    let site_by_site = repeat(&|| sites_run(&site_script, 20, 10_000, site_latency, true));
+    assert!(
+        all_sites
+            .0
+            .iter()
+            .chain(&site_by_site.0)
+            .all(|r| r.moved == all_sites.0[0].moved),
+        "both ways change the same tasks"
+    );
     // What every child's peak RSS includes (see `ExternalEmulator`).
     let harness_rss = own_peak_rss_kib();
     // Last: it holds the large task list in this process.
@@ -232,6 +251,18 @@ fn main() {
             runs: &sequential,
             baseline: None,
         },
+        Row {
+            workload: "W6 20 sites, --all-sites",
+            size: "20 x 500 tasks".into(),
+            runs: &all_sites,
+            baseline: Some(("site by site", &site_by_site)),
+        },
+        Row {
+            workload: "W6 baseline: site by site",
+            size: "20 runs".into(),
+            runs: &site_by_site,
+            baseline: None,
+        },
     ];
     println!(
         "{} runs of each workload ({} cold calls for W2); medians, wall spread min-max",
@@ -242,6 +273,11 @@ fn main() {
     print_targets(
         &plan,
         [&w1, &naive, &cold, &w3, &rhai, &sequential, &concurrent],
+    );
+    let w6 = all_sites.wall() / site_by_site.wall();
+    println!(
+        "W6 --all-sites / site by site at 20 ms latency: {w6:.2}x (target <= 0.4x): {}",
+        if w6 <= 0.4 { "met" } else { "MISSED" }
     );
     println!(
         "RSS floor: a child's peak RSS includes this harness's own at spawn time, {:.1} MiB",
@@ -321,18 +357,13 @@ struct ExternalEmulator {
 
 impl ExternalEmulator {
     fn start(tasks: usize, latency: Duration) -> ExternalEmulator {
+        ExternalEmulator::start_sites(1, tasks, latency)
+    }
+
+    fn start_sites(sites: usize, tasks: usize, latency: Duration) -> ExternalEmulator {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vizscript"))
-            .args([
-                "emulator",
-                "--port",
-                "0",
-                "--sites",
-                "1",
-                "--schedules",
-                "20",
-                "--seed",
-                "11",
-            ])
+            .args(["emulator", "--port", "0", "--sites", &sites.to_string()])
+            .args(["--schedules", "20", "--seed", "11"])
             .args([
                 "--tasks",
                 &tasks.to_string(),
@@ -526,6 +557,72 @@ fn tasks_on(emu: &ExternalEmulator, schedule: &str) -> usize {
         serde_json::from_str(&measure(cmd).stdout).expect("getExtractTasks answers JSON");
     let total = answer["totalCount"].as_u64().expect("totalCount");
     usize::try_from(total).expect("a count")
+}
+
+/// W6: `SITE_SCRIPT` on every one of `sites` sites (`tasks` tasks in all) at `latency`:
+/// with `--all-sites` in one run, or (`one_at_a_time`) as one run per site in turn, the
+/// way an admin would without it. The runs' figures are added up.
+fn sites_run(
+    script: &Path,
+    sites: usize,
+    tasks: usize,
+    latency: Duration,
+    one_at_a_time: bool,
+) -> Run {
+    let emu = ExternalEmulator::start_sites(sites, tasks, latency);
+    let names = site_url_names(&emu);
+    assert_eq!(names.len(), sites, "every site is listed");
+    let runs: Vec<(Run, String)> = if one_at_a_time {
+        names
+            .iter()
+            .map(|site| {
+                let mut cmd = vizscript(&emu);
+                cmd.arg("run").arg(script).args(["--site", site]);
+                measured_run(&emu, cmd)
+            })
+            .collect()
+    } else {
+        let mut cmd = vizscript(&emu);
+        // Its per-site summary table on stderr is not part of the benchmark's output.
+        cmd.arg("run")
+            .arg(script)
+            .arg("--all-sites")
+            .stderr(Stdio::null());
+        vec![measured_run(&emu, cmd)]
+    };
+    let mut total = Run::default();
+    for (run, out) in &runs {
+        total.wall += run.wall;
+        total.requests += run.requests;
+        total.server += run.server;
+        total.in_flight += run.in_flight;
+        total.injected += run.injected;
+        total.cpu += run.cpu;
+        total.rss_kib = total.rss_kib.max(run.rss_kib);
+        total.moved += out
+            .lines()
+            .filter_map(|l| l.trim().parse::<usize>().ok())
+            .sum::<usize>();
+    }
+    total
+}
+
+/// The URL names of the emulator's sites, asked through a `vizscript call` child.
+fn site_url_names(emu: &ExternalEmulator) -> Vec<String> {
+    let mut cmd = vizscript(emu);
+    cmd.args([
+        "call",
+        "getSiteNamesAcrossAllPods",
+        r#"{"page": {"startIndex": 0, "maxItems": 1000}}"#,
+    ]);
+    let answer: serde_json::Value =
+        serde_json::from_str(&measure(cmd).stdout).expect("getSiteNamesAcrossAllPods answers JSON");
+    answer["siteNames"]
+        .as_array()
+        .expect("siteNames")
+        .iter()
+        .map(|s| s["urlName"].as_str().expect("urlName").to_string())
+        .collect()
 }
 
 /// `times` cold `vizscript call`s against one emulator.
