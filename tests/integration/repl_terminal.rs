@@ -267,7 +267,13 @@ fn completion_hints_ctrl_c_and_ctrl_d_at_a_terminal() {
     term.type_in("n > 0\r");
     term.wait_for("\ntrue\n");
 
-    term.type_in("fn twice(x) {\rx * 2\r}\r");
+    // One line at a time, each once the editor shows it: keys that arrive together
+    // with an Enter may be read past it.
+    term.type_in("fn twice(x) {\r");
+    term.wait_for("fn twice(x) {");
+    term.send("x * 2\r");
+    term.wait_for("x * 2");
+    term.send("}\r");
     term.type_in("twice(21)\r");
     term.wait_for("\n42\n");
 
