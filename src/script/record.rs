@@ -23,7 +23,9 @@ pub struct Schema {
 #[derive(Clone)]
 pub struct Record {
     schema: Arc<Schema>,
-    values: Box<[Dynamic]>,
+    /// Shared between copies (scripts copy records whenever they filter or sort a list)
+    /// until one of them is written to.
+    values: Arc<[Dynamic]>,
     /// Fields assigned by the script that the schema does not name.
     extra: Option<Box<Map>>,
 }
@@ -40,7 +42,14 @@ impl Record {
     /// Set a field, adding it when the schema does not name it.
     pub fn set(&mut self, name: &str, value: Dynamic) {
         match self.schema.names.iter().position(|n| n.as_str() == name) {
-            Some(i) => self.values[i] = value,
+            Some(i) => match Arc::get_mut(&mut self.values) {
+                Some(values) => values[i] = value,
+                None => {
+                    let mut values = self.values.to_vec();
+                    values[i] = value;
+                    self.values = values.into();
+                }
+            },
             None => {
                 self.extra
                     .get_or_insert_with(Box::default)
@@ -99,8 +108,36 @@ pub fn is_map_like(value: &Dynamic) -> bool {
     value.is_map() || value.is::<Record>()
 }
 
+/// Fields read through a getter of their own; any other field is read through the
+/// indexer, which Rhai tries after failing to find a getter (slower: the failed lookup
+/// costs an error).
+const KNOWN_FIELDS: &[&str] = &[
+    "id",
+    "priority",
+    "type",
+    "siteId",
+    "scheduleId",
+    "targetId",
+    "targetType",
+    "lastRunAt",
+    "runNextAt",
+    "scheduleName",
+    "targetName",
+    "siteName",
+    "name",
+];
+
 /// Make records read like maps in scripts.
 pub fn register(engine: &mut Engine) {
+    for field in KNOWN_FIELDS {
+        engine
+            .register_get(field, move |r: &mut Record| {
+                r.get(field).cloned().unwrap_or(Dynamic::UNIT)
+            })
+            .register_set(field, move |r: &mut Record, value: Dynamic| {
+                r.set(field, value)
+            });
+    }
     engine
         .register_type_with_name::<Record>("map")
         .register_indexer_get(|r: &mut Record, name: &str| {
@@ -282,7 +319,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
         let schema = reader.schema(&names);
         Ok(Dynamic::from(Record {
             schema,
-            values: values.into_boxed_slice(),
+            values: values.into(),
             extra: None,
         }))
     }
