@@ -177,9 +177,14 @@ fn time_on_the_wire(
                 .saturating_sub(emu.stats().handling - handled_before),
         );
     }
-    let total = wire.iter().sum();
     eprintln!("{method}: {wire:?}");
-    (total, serde_json::from_slice(&last).expect("JSON"))
+    // The median: a stall on delayed ACKs hits every request, while a busy machine
+    // delays only some.
+    wire.sort();
+    (
+        wire[wire.len() / 2],
+        serde_json::from_slice(&last).expect("JSON"),
+    )
 }
 
 #[test]
@@ -187,18 +192,18 @@ fn answers_over_keep_alive_do_not_wait_for_delayed_acks() {
     let emu = emulator_with(|c| c.dataset = one_site(1500, 10));
     let session = Session::login(&emu, plain_client(), "admin");
     // An answer sent in pieces waits for the client's delayed ACK (Nagle's algorithm):
-    // some 40 ms per request, 800 ms for twenty.
+    // some 40 ms per request.
     let (large, page) = time_on_the_wire(&emu, &session, "getExtractTasks", page_of_1000());
     assert_eq!(page["result"]["tasks"].as_array().map(Vec::len), Some(1000));
     assert!(
-        large < Duration::from_millis(400),
-        "20 pages of 1000 tasks spent {large:?} on the wire"
+        large < Duration::from_millis(20),
+        "a page of 1000 tasks spent {large:?} on the wire (median of 20)"
     );
     let (small, info) = time_on_the_wire(&emu, &session, "getSessionInfo", json!({}));
     assert_eq!(info["result"]["user"]["username"], "admin");
     assert!(
-        small < Duration::from_millis(400),
-        "20 session infos spent {small:?} on the wire"
+        small < Duration::from_millis(20),
+        "a session info spent {small:?} on the wire (median of 20)"
     );
 }
 
