@@ -3,8 +3,10 @@
 //! Layers, top-down: [`app`] runs a command line (parsed by the clap types in [`cli`]) and
 //! dispatches to a command; [`exit`] decides every exit code; [`script`] turns a signed-in
 //! [`vizportal::Client`] into Rhai functions and [`repl`] is a front end over it;
-//! [`vizportal`] speaks the protocol; the [`emulator`] is a strict Vizportal server for
-//! tests, `--demo` and rehearsals. Client and emulator share only [`wire`].
+//! [`vizportal`] speaks the protocol; [`snapshot`] captures a server in the emulator's
+//! data format and tells what changed between two; the [`emulator`] is a strict
+//! Vizportal server for tests, `--demo` and rehearsals. Client and emulator share only
+//! [`wire`].
 
 pub mod app;
 pub mod cli;
