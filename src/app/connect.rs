@@ -16,8 +16,8 @@ use crate::cli::ConnectArgs;
 use crate::emulator::{Emulator, EmulatorConfig, SAMPLE_USERS};
 use crate::exit::ExitCode;
 use crate::vizportal::{
-    AuditLog, Client, ConnectOptions, ExistingSession, PlannedCall, RetryPolicy, Session,
-    SessionOrigin, SignIn, VizportalError,
+    AuditLog, Client, ConnectOptions, ErrorClass, ExistingSession, PlannedCall, RetryPolicy,
+    Session, SessionOrigin, SignIn, VizportalError,
 };
 
 /// A signed-in client and what keeps it working (the demo emulator, if any).
@@ -122,20 +122,8 @@ impl Connector {
             None => (None, None),
         };
         let mut options =
-            ConnectOptions::signing_in(self.server.clone(), self.sign_in.clone(), existing);
+            connect_options(args, self.server.clone(), self.sign_in.clone(), existing);
         options.site = site.map(str::to_string).or_else(|| args.site.clone());
-        options.ca_certs = args.ca_cert.clone();
-        options.insecure = args.insecure;
-        options.proxy = args.proxy.clone();
-        options.no_proxy = args.no_proxy;
-        options.timeout = Duration::from_secs(args.timeout);
-        options.retry = RetryPolicy {
-            max_retries: args.retries,
-            min_delay: Duration::from_millis(args.retry_delay_ms),
-            ..RetryPolicy::default()
-        };
-        options.page_size = args.page_size;
-        options.concurrency = args.concurrency;
         let session = Session::open(options).map_err(|e| through_proxy(e, args))?;
         let client = Client::new(session, args.dry_run, audit, args.chunk_size);
         Ok(Connection {
@@ -145,6 +133,30 @@ impl Connector {
             _demo: self.demo.clone(),
         })
     }
+}
+
+/// The library's options for the connection flags (all but the site), signing in by
+/// `sign_in` after `existing`.
+pub fn connect_options(
+    args: &ConnectArgs,
+    server: String,
+    sign_in: Option<SignIn>,
+    existing: Option<ExistingSession>,
+) -> ConnectOptions {
+    let mut options = ConnectOptions::signing_in(server, sign_in, existing);
+    options.ca_certs = args.ca_cert.clone();
+    options.insecure = args.insecure;
+    options.proxy = args.proxy.clone();
+    options.no_proxy = args.no_proxy;
+    options.timeout = Duration::from_secs(args.timeout);
+    options.retry = RetryPolicy {
+        max_retries: args.retries,
+        min_delay: Duration::from_millis(args.retry_delay_ms),
+        ..RetryPolicy::default()
+    };
+    options.page_size = args.page_size;
+    options.concurrency = args.concurrency;
+    options
 }
 
 /// Sign in as the flags say, reusing a saved session for the same server and user.
@@ -238,10 +250,9 @@ fn through_proxy(error: VizportalError, args: &ConnectArgs) -> Failure {
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|p| !p.is_empty()))
     });
+    let from_proxy = error.class() == ErrorClass::NotVizportal;
     let mut failure = Failure::from(error);
-    if let (Some(proxy), false) = (proxy, args.no_proxy)
-        && failure.message.contains("not the Vizportal API")
-    {
+    if let (Some(proxy), false, true) = (proxy, args.no_proxy, from_proxy) {
         failure.message.push_str(&format!(
             "\n  note: requests went through the proxy {proxy}; this answer probably comes from the proxy (its own sign-in page?). Sign in to the proxy, or use --no-proxy if the server is reachable directly"
         ));

@@ -3,13 +3,13 @@
 
 use std::io::Write;
 
-use super::connect::{Connection, connect_fresh};
+use super::connect::{Connection, connect_fresh, connect_options};
 use super::failure::Failure;
 use super::profile::{self, Provenance};
 use super::saved::{self, SavedSession};
 use crate::cli::{ConnectArgs, LoginArgs, LogoutArgs};
 use crate::exit::ExitCode;
-use crate::vizportal::{ConnectOptions, Session, VizportalError};
+use crate::vizportal::{Session, VizportalError};
 
 /// Sign in by the means given (never a saved session); with `--save`, keep the session.
 pub fn login(args: &LoginArgs) -> Result<(), Failure> {
@@ -80,11 +80,7 @@ pub fn logout(args: &LogoutArgs) -> Result<(), Failure> {
             ),
         ));
     };
-    let mut options = ConnectOptions::signing_in(server, None, Some(record.existing()));
-    options.ca_certs = args.connect.ca_cert.clone();
-    options.insecure = args.connect.insecure;
-    options.proxy = args.connect.proxy.clone();
-    options.no_proxy = args.connect.no_proxy;
+    let options = connect_options(&args.connect, server, None, Some(record.existing()));
     let ended = match Session::open(options) {
         Ok(session) => {
             session.log_out()?;
