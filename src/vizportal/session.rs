@@ -287,12 +287,7 @@ impl Session {
             .map_or_else(random_xsrf, |x| x.expose_secret().to_string());
         self.transport
             .adopt_session(existing.session_id.expose_secret(), &xsrf);
-        let info = self
-            .retry
-            .run(method::GET_SESSION_INFO, MethodKind::Read, || {
-                self.transport.post(method::GET_SESSION_INFO, &json!({}))
-            });
-        let landed = match info {
+        let landed = match self.session_info_now() {
             Ok(info) => info,
             Err(Attempt::Unauthorized(..)) => {
                 tracing::info!("the given session is no longer valid");
@@ -321,11 +316,17 @@ impl Session {
         self.transport
             .adopt_session(session.token.expose_secret(), &random_xsrf());
         *self.rest.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+        self.session_info_now()
+            .map_err(|a| a.into_error(method::GET_SESSION_INFO, MethodKind::Read))
+    }
+
+    /// `getSessionInfo` for a session made elsewhere, retried as a read but not renewed:
+    /// the caller decides what a refusal means.
+    fn session_info_now(&self) -> Result<Value, Attempt> {
         self.retry
             .run(method::GET_SESSION_INFO, MethodKind::Read, || {
                 self.transport.post(method::GET_SESSION_INFO, &json!({}))
             })
-            .map_err(|a| a.into_error(method::GET_SESSION_INFO, MethodKind::Read))
     }
 
     /// The server's REST API version, asked once.
