@@ -9,7 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use super::error::{LoginFailure, VizportalError};
-use super::transport::{Transport, error_chain, excerpt};
+use super::method::MethodKind;
+use super::transport::{Transport, content_type, error_chain, excerpt};
 
 /// Versions asked for `serverinfo`, newest first: a server answers any version it knows
 /// with the newest it speaks. 3.6 is the oldest that signs in with tokens.
@@ -108,7 +109,7 @@ fn get(transport: &Transport, path: &str) -> Result<(StatusCode, Value), Vizport
         .header(ACCEPT, "application/json")
         .send()
         .map_err(|e| VizportalError::transport("REST serverinfo", error_chain(&e)))?;
-    read(&url, response)
+    read(transport, "REST serverinfo", &url, response)
 }
 
 fn post(
@@ -130,29 +131,27 @@ fn post(
     let response = request
         .send()
         .map_err(|e| VizportalError::transport(path, error_chain(&e)))?;
-    read(&url, response)
+    read(transport, path, &url, response)
 }
 
 fn url(base: &reqwest::Url, path: &str) -> String {
     format!("{}{path}", base.as_str().trim_end_matches('/'))
 }
 
-/// The answer as JSON; an empty body (204) is `null`. Anything else that is not JSON is
-/// not Tableau's REST API (a proxy or SSO page).
+/// The answer as JSON, read under the same size limit as Vizportal answers; an empty
+/// body (204) is `null`. Anything else that is not JSON is not Tableau's REST API (a proxy
+/// or SSO page).
 fn read(
+    transport: &Transport,
+    what: &str,
     url: &str,
     response: reqwest::blocking::Response,
 ) -> Result<(StatusCode, Value), VizportalError> {
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("no content type")
-        .to_string();
-    let bytes = response
-        .bytes()
-        .map_err(|e| VizportalError::transport("REST", error_chain(&e)))?;
+    let content_type = content_type(&response);
+    let bytes = transport
+        .read_capped(what, response)
+        .map_err(|failure| failure.into_error(what, MethodKind::Session))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok((status, Value::Null));
     }

@@ -239,12 +239,7 @@ impl Transport {
         let response = self.send(method, &url, &body)?;
         let response = self.follow_redirect(method, &url, &body, response)?;
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("no content type")
-            .to_string();
+        let content_type = content_type(&response);
         let bytes = self.read_capped(method, response)?;
         Ok(RawAnswer {
             url,
@@ -316,7 +311,8 @@ impl Transport {
         Ok(again)
     }
 
-    fn read_capped(&self, method: &str, response: Response) -> Result<Vec<u8>, Attempt> {
+    /// The body, refused past the answer size limit.
+    pub(crate) fn read_capped(&self, method: &str, response: Response) -> Result<Vec<u8>, Attempt> {
         let limit = self.max_response_bytes;
         let mut bytes = Vec::new();
         response
@@ -336,6 +332,16 @@ impl Transport {
         }
         Ok(bytes)
     }
+}
+
+/// The answer's `Content-Type`, for messages.
+pub(crate) fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type")
+        .to_string()
 }
 
 /// Turn an answer's status, content type and body into the call's `result` or a
