@@ -20,9 +20,7 @@ pub fn resolve(
     prompt: bool,
 ) -> Result<Option<SecretString>, Failure> {
     if let Some(path) = file {
-        let mut text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("--password-file {}: {e}", path.display())))?;
-        return Ok(Some(first_line(&mut text)));
+        return from_file(path, "--password-file").map(Some);
     }
     if stdin {
         let mut text = String::new();
@@ -46,9 +44,7 @@ pub fn token_secret(
     prompt: bool,
 ) -> Result<Option<SecretString>, Failure> {
     if let Some(path) = file {
-        let mut text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("--token-file {}: {e}", path.display())))?;
-        return Ok(Some(first_line(&mut text)));
+        return from_file(path, "--token-file").map(Some);
     }
     if let Ok(mut text) = std::env::var("TABLEAU_PAT_SECRET") {
         return Ok(Some(first_line(&mut text)));
@@ -65,6 +61,13 @@ fn ask(prompt: bool, label: &str) -> Result<Option<SecretString>, Failure> {
     let mut text = rpassword::prompt_password(label)
         .map_err(|e| Failure::usage(format!("cannot read a secret from the terminal: {e}")))?;
     Ok(Some(first_line(&mut text)))
+}
+
+/// The first line of the file a flag names, as a secret.
+fn from_file(path: &Path, flag: &str) -> Result<SecretString, Failure> {
+    let mut text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))?;
+    Ok(first_line(&mut text))
 }
 
 /// The first line without its line ending, as a secret; the source buffer is zeroed.
