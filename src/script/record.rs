@@ -156,7 +156,9 @@ pub fn register(engine: &mut Engine) {
         .register_fn("values", |r: &mut Record| -> Array {
             r.to_map().into_values().collect()
         })
-        .register_fn("len", |r: &mut Record| r.to_map().len() as rhai::INT)
+        .register_fn("len", |r: &mut Record| {
+            (r.values.len() + r.extra.as_ref().map_or(0, |m| m.len())) as rhai::INT
+        })
         .register_fn("to_map", |r: &mut Record| r.to_map())
         .register_fn("to_string", |r: &mut Record| {
             Dynamic::from_map(r.to_map()).to_string()

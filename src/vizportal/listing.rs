@@ -21,8 +21,9 @@ pub struct SideTables {
 }
 
 impl SideTables {
-    /// The side tables of a result object (every member but the items and counters).
-    pub fn from_value(value: Value) -> SideTables {
+    /// Side tables from a result object (tests build pages by hand).
+    #[cfg(test)]
+    pub(crate) fn from_value(value: Value) -> SideTables {
         match value {
             Value::Object(tables) => SideTables { tables },
             _ => SideTables { tables: Map::new() },
