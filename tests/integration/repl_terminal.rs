@@ -27,6 +27,9 @@ struct Screen {
     parser: vt100::Parser,
     /// How many times output changed the screen.
     changes: u64,
+    /// How many line feeds the REPL has written: one at least each time the line editor
+    /// accepts or cancels a line, whether or not the screen scrolled.
+    line_feeds: u64,
     closed: bool,
 }
 
@@ -35,8 +38,8 @@ struct Terminal {
     pty: Arc<Pty>,
     child: Child,
     screen: Arc<(Mutex<Screen>, Condvar)>,
-    /// `Screen::changes` when keys were last sent.
-    sent_at: Cell<u64>,
+    /// `Screen::changes` and `Screen::line_feeds` when keys were last sent.
+    sent_at: Cell<(u64, u64)>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -63,6 +66,7 @@ impl Terminal {
             Mutex::new(Screen {
                 parser: vt100::Parser::new(rows, cols, 0),
                 changes: 0,
+                line_feeds: 0,
                 closed: false,
             }),
             Condvar::new(),
@@ -75,24 +79,29 @@ impl Terminal {
             pty,
             child,
             screen,
-            sent_at: Cell::new(0),
+            sent_at: Cell::new((0, 0)),
             reader: Some(reader),
         };
         terminal.wait_for("vizscript>");
         terminal
     }
 
-    /// Types `text` at the next empty prompt: waits until the REPL has answered the keys
-    /// sent last and shows an empty prompt in raw mode. Keys typed earlier would be lost:
-    /// the line editor drops what it read past an Enter, and while an evaluation runs the
-    /// terminal, not the REPL, echoes them.
+    /// Types `text` at the next empty prompt: waits until the line editor has ended the
+    /// line typed last (a line feed written since) and shows a new empty prompt in raw
+    /// mode. Keys typed earlier would be lost: the line editor drops what it read past an
+    /// Enter, and while an evaluation runs the terminal, not the REPL, echoes them. (An
+    /// empty prompt alone is not enough: it is still on screen, unchanged, while the keys
+    /// sent last wait to be read.)
     fn type_in(&self, text: &str) {
-        let sent_at = self.sent_at.get();
+        let (changes_at, line_feeds_at) = self.sent_at.get();
         let ready = |shown: &Screen| {
             let screen = shown.parser.screen();
             let row = screen.cursor_position().0;
             let line = screen.rows(0, COLS).nth(row.into()).unwrap_or_default();
-            shown.changes > sent_at && line.trim_end() == "vizscript>" && !self.signals_enabled()
+            shown.changes > changes_at
+                && shown.line_feeds > line_feeds_at
+                && line.trim_end() == "vizscript>"
+                && !self.signals_enabled()
         };
         if let Err(screen) = self.wait_until(ready, DEADLINE) {
             panic!("never got back to an empty prompt:\n{screen}");
@@ -102,7 +111,9 @@ impl Terminal {
 
     /// Types `text` as it is: `\t` is Tab, `\r` Enter, `\x03` Ctrl-C, `\x04` Ctrl-D.
     fn send(&self, text: &str) {
-        self.sent_at.set(self.screen.0.lock().unwrap().changes);
+        let shown = self.screen.0.lock().unwrap();
+        self.sent_at.set((shown.changes, shown.line_feeds));
+        drop(shown);
         let mut pty = &*self.pty;
         pty.write_all(text.as_bytes())
             .expect("write to the terminal");
@@ -211,6 +222,7 @@ fn render(mut pty: &Pty, screen: &(Mutex<Screen>, Condvar)) {
             Ok(n) if n > 0 => {
                 shown.parser.process(&buf[..n]);
                 shown.changes += 1;
+                shown.line_feeds += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             _ => shown.closed = true,
