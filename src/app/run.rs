@@ -22,13 +22,12 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
         max_operations: args.max_operations,
         ..Limits::default()
     };
-    let checker = build_engine(
-        Host::new(None, Arc::new(|_: &str| {}), false),
-        &limits,
-        Arc::default(),
-    );
-    // Compiled once, before signing in: a script that does not parse costs no request.
-    let ast = script.check(&checker)?;
+    let progress = !quiet && std::io::stderr().is_terminal();
+    // Connected after the check: a script that does not parse costs no request.
+    let host = Host::new(None, stdout_output(), progress);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let engine = build_engine(host.clone(), &limits, cancel.clone());
+    let ast = script.check(&engine)?;
     if args.all_sites || !args.sites.is_empty() {
         return super::all_sites::run_sites(args, &script, &ast, &limits, quiet);
     }
@@ -38,17 +37,14 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
         Some((_, connector)) => connector.open(None)?,
         None => connect(&args.connect)?,
     };
-    let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    let progress = !quiet && std::io::stderr().is_terminal();
-    let host = Host::new(Some(connection.client.clone()), stdout_output(), progress);
-    let engine = build_engine(host, &limits, cancel);
+    host.attach(connection.client.clone());
     let script_args = args.args.clone();
     let outcome = std::thread::Builder::new()
         .name("script".into())
         .stack_size(SCRIPT_STACK)
-        .spawn(move || script.run(&engine, &ast, &script_args))
+        .spawn(move || script.run_then_exit(&engine, &ast, &script_args))
         .map_err(|e| {
             Failure::new(
                 ExitCode::Failed,

@@ -373,7 +373,7 @@ fn join_names(tasks: &mut [Dynamic], side: &SideTables) {
         let joined = names.for_task(|key| record.get(key).and_then(id_of));
         for (field, name) in joined {
             let name = name.unwrap_or(Dynamic::UNIT);
-            if field == TaskNames::<Dynamic>::SENT_BY_SOME_SERVERS {
+            if field == TaskNames::<'_, Dynamic>::SENT_BY_SOME_SERVERS {
                 record.set_if_empty(field, name);
             } else {
                 record.set(field, name);
@@ -382,10 +382,11 @@ fn join_names(tasks: &mut [Dynamic], side: &SideTables) {
     }
 }
 
-/// An id (or any short text field) as text, whether the server sent a string or a number.
-fn id_of(value: &Dynamic) -> Option<String> {
+/// An id (or any short text field) as text, whether the server sent a string or a number
+/// (a string is shared, not copied).
+fn id_of(value: &Dynamic) -> Option<ImmutableString> {
     if let Ok(text) = value.as_immutable_string_ref() {
-        return Some(text.to_string());
+        return Some(text.clone());
     }
-    value.as_int().ok().map(|n| n.to_string())
+    value.as_int().ok().map(|n| n.to_string().into())
 }

@@ -58,6 +58,7 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
         .set_max_modules(64);
     engine.disable_symbol("eval");
     super::record::register(&mut engine);
+    super::closures::register(&mut engine);
     engine.register_global_module(exported_module!(vizportal_api).into());
     engine.register_global_module(exported_module!(output_api).into());
     engine.register_global_module(exported_module!(time_api).into());

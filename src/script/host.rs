@@ -19,7 +19,9 @@ pub type Output = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The state behind every script function.
 pub struct Host {
-    client: Option<Arc<Client>>,
+    /// Set at creation or once later ([`Host::attach`]): `run` checks a script with the
+    /// engine it will run it with, before signing in.
+    client: OnceLock<Arc<Client>>,
     output: Output,
     progress: bool,
     /// Set by Ctrl-C; long waits inside a function look at it.
@@ -29,12 +31,21 @@ pub struct Host {
 impl Host {
     /// A host for a connected client.
     pub fn new(client: Option<Arc<Client>>, output: Output, progress: bool) -> Arc<Host> {
+        let slot = OnceLock::new();
+        if let Some(client) = client {
+            let _ = slot.set(client);
+        }
         Arc::new(Host {
-            client,
+            client: slot,
             output,
             progress,
             cancel: OnceLock::new(),
         })
+    }
+
+    /// Connect a host made without a client; a host that has one keeps it (false).
+    pub fn attach(&self, client: Arc<Client>) -> bool {
+        self.client.set(client).is_ok()
     }
 
     /// The flag that Ctrl-C sets for the engine this host serves.
@@ -63,7 +74,7 @@ impl Host {
 
     /// The connected client, or a usage error when there is none.
     pub fn client(&self, pos: Position) -> Result<&Client, Box<EvalAltResult>> {
-        self.client.as_deref().ok_or_else(|| {
+        self.client.get().map(|c| &**c).ok_or_else(|| {
             usage(
                 "not connected to a server (run with --server or --demo)",
                 pos,

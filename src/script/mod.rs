@@ -3,6 +3,7 @@
 
 mod api;
 mod chart;
+mod closures;
 mod convert;
 mod diagnostic;
 mod docs;

@@ -201,7 +201,30 @@ macro_rules! scalars {
 pub struct PageReader<'w> {
     with: &'w [&'static str],
     schemas: Vec<Arc<Schema>>,
-    shared: HashMap<Box<str>, ImmutableString>,
+    shared: HashMap<Box<str>, ImmutableString, ahash::RandomState>,
+    /// Per field position: how its strings have repeated so far (see [`Sharing`]).
+    sharing: Vec<Sharing>,
+    /// The names and values of the record being read, kept between records so that
+    /// reading one allocates only what the record keeps.
+    names: Vec<ImmutableString>,
+    values: Vec<Dynamic>,
+}
+
+/// Whether a field's strings are worth sharing: ids and timestamps are unique, so
+/// looking them up only costs; schedule ids and types repeat, so storing them once per
+/// page saves a string per record. Decided from what the page shows: a field's strings
+/// are shared for its first 32 records and then for as long as at least half of them
+/// had been seen before.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sharing {
+    seen: u32,
+    repeated: u32,
+}
+
+impl Sharing {
+    fn worth_it(self) -> bool {
+        self.seen < 32 || self.repeated * 2 >= self.seen
+    }
 }
 
 impl<'w> PageReader<'w> {
@@ -210,7 +233,10 @@ impl<'w> PageReader<'w> {
         PageReader {
             with,
             schemas: Vec::new(),
-            shared: HashMap::new(),
+            shared: HashMap::default(),
+            sharing: Vec::new(),
+            names: Vec::new(),
+            values: Vec::new(),
         }
     }
 
@@ -234,14 +260,19 @@ impl<'w> PageReader<'w> {
         schema
     }
 
-    /// A string value: ids and timestamps are unique, so stored as they come; other
-    /// strings (site and schedule ids, types) repeat and are stored once per page.
-    fn text(&mut self, field: &str, text: &str) -> Dynamic {
-        let unique = field == "id" || field.ends_with("At") || text.len() > 64;
-        if unique {
+    /// A string value of the field at `position` in its record: shared with the same
+    /// string earlier in the page while that field's strings repeat ([`Sharing`]).
+    fn text(&mut self, position: usize, text: &str) -> Dynamic {
+        if position >= self.sharing.len() {
+            self.sharing.resize(position + 1, Sharing::default());
+        }
+        let sharing = &mut self.sharing[position];
+        if text.len() > 64 || !sharing.worth_it() {
             return ImmutableString::from(text).into();
         }
+        sharing.seen += 1;
         if let Some(shared) = self.shared.get(text) {
+            sharing.repeated += 1;
             return shared.clone().into();
         }
         let shared = ImmutableString::from(text);
@@ -295,35 +326,63 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Dynamic, A::Error> {
         let reader = self.0;
-        let mut names: Vec<ImmutableString> = Vec::with_capacity(16);
-        let mut values: Vec<Dynamic> = Vec::with_capacity(16);
+        let mut names = std::mem::take(&mut reader.names);
+        let mut values = std::mem::take(&mut reader.values);
+        names.clear();
+        values.clear();
+        // Records of a page mostly have the fields of the one before, in the same order:
+        // then its names (and schema) are reused without comparing them again.
+        let last = reader.schemas.last().cloned();
+        let mut as_last = last.is_some();
         while let Some(key) = access.next_key::<std::borrow::Cow<'de, str>>()? {
+            let position = names.len();
             let value = access.next_value_seed(ValueSeed {
                 reader: &mut *reader,
-                field: &key,
+                position,
             })?;
-            let name = reader
-                .schemas
-                .last()
-                .and_then(|s| s.names.get(names.len()))
-                .filter(|n| n.as_str() == key)
-                .cloned()
-                .unwrap_or_else(|| ImmutableString::from(key.as_ref()));
-            names.push(name);
+            let known = last
+                .as_ref()
+                .and_then(|s| s.names.get(position))
+                .filter(|n| n.as_str() == key);
+            as_last &= known.is_some();
+            names.push(match known {
+                Some(name) => name.clone(),
+                None => ImmutableString::from(key.as_ref()),
+            });
             values.push(value);
         }
-        for field in reader.with {
-            if !names.iter().any(|n| n.as_str() == *field) {
-                names.push(ImmutableString::from(*field));
-                values.push(Dynamic::UNIT);
+        let with = reader.with;
+        let rest_added = |last: &Arc<Schema>| {
+            last.names[names.len()..]
+                .iter()
+                .all(|n| with.contains(&n.as_str()))
+        };
+        let schema = match last.filter(|last| as_last && rest_added(last)) {
+            // The fields of the record before, which had only `with` fields after them
+            // (added, as they are to this one).
+            Some(last) => {
+                names.extend_from_slice(&last.names[names.len()..]);
+                values.resize(names.len(), Dynamic::UNIT);
+                last
             }
-        }
-        let schema = reader.schema(&names);
-        Ok(Dynamic::from(Record {
+            None => {
+                for field in reader.with {
+                    if !names.iter().any(|n| n.as_str() == *field) {
+                        names.push(ImmutableString::from(*field));
+                        values.push(Dynamic::UNIT);
+                    }
+                }
+                reader.schema(&names)
+            }
+        };
+        let record = Record {
             schema,
-            values: values.into(),
+            values: values.drain(..).collect(),
             extra: None,
-        }))
+        };
+        reader.names = names;
+        reader.values = values;
+        Ok(Dynamic::from(record))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Dynamic, A::Error> {
@@ -338,12 +397,13 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
 }
 
 /// A field's value: strings go through the page's sharing; nested values are plain.
-struct ValueSeed<'r, 'w, 'k> {
+struct ValueSeed<'r, 'w> {
     reader: &'r mut PageReader<'w>,
-    field: &'k str,
+    /// Where the field is in its record.
+    position: usize,
 }
 
-impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_, '_> {
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
     type Value = Dynamic;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
@@ -351,7 +411,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
+impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
     type Value = Dynamic;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -359,7 +419,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Dynamic, E> {
-        Ok(self.reader.text(self.field, v))
+        Ok(self.reader.text(self.position, v))
     }
 
     scalars!();
@@ -456,6 +516,38 @@ mod tests {
         );
         assert!(x.ptr_eq(&y), "a repeated string is stored once");
         assert!(a.get("tags").unwrap().is_array());
+    }
+
+    #[test]
+    fn records_of_another_shape_keep_their_own_fields() {
+        let mut reader = PageReader::new(&["n"]);
+        let items = reader
+            .read(r#"[{"id":"1","a":1,"b":2},{"id":"2","a":3},{"id":"3","a":4,"n":"x"},{"a":5,"id":"4"},{"id":"5","a":6}]"#)
+            .unwrap();
+        let keys: Vec<Vec<String>> = items
+            .iter()
+            .map(|item| {
+                let record = item.read_lock::<Record>().unwrap();
+                record.to_map().keys().map(|k| k.to_string()).collect()
+            })
+            .collect();
+        assert_eq!(keys[0], ["a", "b", "id", "n"]);
+        assert_eq!(
+            keys[1],
+            ["a", "id", "n"],
+            "no `b` borrowed from the record before"
+        );
+        assert_eq!(keys[2], ["a", "id", "n"]);
+        assert_eq!(keys[3], ["a", "id", "n"]);
+        let third = items[2].read_lock::<Record>().unwrap().clone();
+        assert_eq!(
+            third.get("n").unwrap().to_string(),
+            "x",
+            "a `with` field sent is kept"
+        );
+        let fifth = items[4].read_lock::<Record>().unwrap().clone();
+        assert_eq!(fifth.get("a").unwrap().as_int().unwrap(), 6);
+        assert!(fifth.get("n").unwrap().is_unit());
     }
 
     #[test]

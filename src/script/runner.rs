@@ -46,11 +46,36 @@ impl Script {
         ast: &rhai::AST,
         args: &[String],
     ) -> Result<(), ScriptFailure> {
+        let (outcome, _scope) = self.evaluate(engine, ast, args);
+        outcome
+    }
+
+    /// [`Script::run`] for a process that exits once the script ends: what the script
+    /// still holds is left for the operating system to take back at exit instead of
+    /// being freed value by value (for 100,000 tasks, milliseconds of a short run).
+    pub fn run_then_exit(
+        &self,
+        engine: &Engine,
+        ast: &rhai::AST,
+        args: &[String],
+    ) -> Result<(), ScriptFailure> {
+        let (outcome, scope) = self.evaluate(engine, ast, args);
+        std::mem::forget(scope);
+        outcome
+    }
+
+    fn evaluate<'s>(
+        &self,
+        engine: &Engine,
+        ast: &rhai::AST,
+        args: &[String],
+    ) -> (Result<(), ScriptFailure>, Scope<'s>) {
         let mut scope = Scope::new();
         let args: rhai::Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
         scope.push_constant("ARGS", args);
-        engine
+        let outcome = engine
             .run_ast_with_scope(&mut scope, ast)
-            .map_err(|error| runtime_failure(&self.name, &self.source, &error))
+            .map_err(|error| runtime_failure(&self.name, &self.source, &error));
+        (outcome, scope)
     }
 }

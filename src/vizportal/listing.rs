@@ -6,44 +6,69 @@
 //! as the page arrives (with that page's side tables at hand), so a list of 100,000 items
 //! is never held twice.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
 use super::parallel::in_order;
 use super::session::Session;
-use crate::wire::{code, id_text};
+use crate::wire::{IdText, code};
 
-/// Side tables of one page, with name lookups by id.
+/// Side tables of one page, with name lookups by id. Each table stays JSON text until a
+/// lookup reads it, and then only rows' `id` and `name` are read.
 pub struct SideTables {
-    tables: Map<String, Value>,
+    tables: HashMap<String, Box<RawValue>>,
+}
+
+/// What a name lookup reads of a side table's row, borrowed from the table's text; other
+/// fields are skipped.
+#[derive(Deserialize)]
+struct NamedRow<'a> {
+    #[serde(borrow, default)]
+    id: IdText<'a>,
+    #[serde(borrow)]
+    name: Option<&'a RawValue>,
+}
+
+/// A JSON string's text, borrowed when it has no escapes; `None` for anything else.
+fn string_text(raw: &RawValue) -> Option<Cow<'_, str>> {
+    match serde_json::from_str::<&str>(raw.get()) {
+        Ok(text) => Some(Cow::Borrowed(text)),
+        Err(_) => serde_json::from_str::<String>(raw.get())
+            .ok()
+            .map(Cow::Owned),
+    }
 }
 
 impl SideTables {
     /// Side tables from a result object (tests build pages by hand).
     #[cfg(test)]
     pub(crate) fn from_value(value: Value) -> SideTables {
-        match value {
-            Value::Object(tables) => SideTables { tables },
-            _ => SideTables { tables: Map::new() },
-        }
-    }
-
-    /// Map `id -> name` of one side table.
-    pub fn names(&self, table: &str) -> HashMap<String, String> {
-        match self.tables.get(table) {
-            Some(Value::Array(rows)) => rows
-                .iter()
-                .filter_map(|row| {
-                    Some((
-                        id_text(row.get("id")?)?.into_owned(),
-                        row.get("name")?.as_str()?.to_string(),
-                    ))
-                })
+        let tables = match value {
+            Value::Object(tables) => tables
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::value::to_raw_value(&v).unwrap()))
                 .collect(),
             _ => HashMap::new(),
-        }
+        };
+        SideTables { tables }
+    }
+
+    /// Map `id -> name` of one side table, each name made into a `T` by `make`; rows
+    /// without a text id or a string name are left out, and so is a table that is not a
+    /// list of objects. Ids are borrowed from the table where they can be.
+    pub fn names<T>(&self, table: &str, make: impl Fn(&str) -> T) -> HashMap<Cow<'_, str>, T> {
+        let Some(raw) = self.tables.get(table) else {
+            return HashMap::new();
+        };
+        let rows: Vec<NamedRow> = serde_json::from_str(raw.get()).unwrap_or_default();
+        rows.into_iter()
+            .filter_map(|row| Some((row.id.0?, make(&string_text(row.name?)?))))
+            .collect()
     }
 }
 
@@ -176,11 +201,7 @@ impl Session {
         };
         let total = number("totalCount").and_then(|v| as_count(&v));
         let more = number("moreItems").and_then(|v| v.as_bool());
-        let tables = result
-            .into_iter()
-            .filter_map(|(key, raw)| Some((key, serde_json::from_str::<Value>(raw.get()).ok()?)))
-            .collect();
-        let side = SideTables { tables };
+        let side = SideTables { tables: result };
         let items = match items {
             Some(raw) if raw.get() != "null" => (call.read)(raw.get(), &side).map_err(|e| {
                 broken(format!(
@@ -225,14 +246,20 @@ mod tests {
 
     #[test]
     fn side_table_names_accept_string_and_number_ids() {
-        let mut tables = Map::new();
-        tables.insert(
-            "schedules".into(),
-            json!([{"id": "1", "name": "Daily"}, {"id": 2, "name": "Hourly"}, {"name": "no id"}]),
-        );
-        let names = SideTables { tables }.names("schedules");
+        let side = SideTables::from_value(json!({
+            "schedules": [
+                {"id": "1", "name": "Daily", "frequency": "Daily"},
+                {"id": 2, "name": "Hourly"},
+                {"name": "no id"},
+                {"id": "3", "name": 3}
+            ],
+            "sites": {"not": "a list"}
+        }));
+        let names = side.names("schedules", str::to_string);
         assert_eq!(names["1"], "Daily");
         assert_eq!(names["2"], "Hourly");
         assert_eq!(names.len(), 2);
+        assert!(side.names("sites", str::to_string).is_empty());
+        assert!(side.names("workbooks", str::to_string).is_empty());
     }
 }

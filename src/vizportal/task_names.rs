@@ -3,30 +3,29 @@
 //! `schedules`, `workbooks`, `datasources` and `sites` those ids point into. The target
 //! table depends on `targetType`. This is protocol knowledge, so it lives with the listing.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::listing::SideTables;
 
+/// Name lookups by id, borrowed from one page's side tables.
+type Lookup<'s, T> = HashMap<Cow<'s, str>, T>;
+
 /// Name lookups for one page's tasks; `T` is how a name is held (shared once per page).
-pub struct TaskNames<T> {
-    schedules: HashMap<String, T>,
-    workbooks: HashMap<String, T>,
-    datasources: HashMap<String, T>,
-    sites: HashMap<String, T>,
+pub struct TaskNames<'s, T> {
+    schedules: Lookup<'s, T>,
+    workbooks: Lookup<'s, T>,
+    datasources: Lookup<'s, T>,
+    sites: Lookup<'s, T>,
 }
 
-impl<T: Clone> TaskNames<T> {
+impl<'s, T: Clone> TaskNames<'s, T> {
     /// The field a server may send itself; when it does, its value is kept.
     pub const SENT_BY_SOME_SERVERS: &'static str = "targetName";
 
     /// Lookups from a page's side tables; `make` turns each name into a `T` once.
-    pub fn new(side: &SideTables, make: impl Fn(String) -> T) -> TaskNames<T> {
-        let table = |name: &str| -> HashMap<String, T> {
-            side.names(name)
-                .into_iter()
-                .map(|(id, name)| (id, make(name)))
-                .collect()
-        };
+    pub fn new(side: &'s SideTables, make: impl Fn(&str) -> T) -> TaskNames<'s, T> {
+        let table = |name: &str| side.names(name, &make);
         TaskNames {
             schedules: table("schedules"),
             workbooks: table("workbooks"),
@@ -37,19 +36,20 @@ impl<T: Clone> TaskNames<T> {
 
     /// The names a task gains, as `(field, name)`: `scheduleName`, `targetName` and
     /// `siteName`, `None` where the page's tables do not name the id. `text` reads one of
-    /// the task's fields as text.
-    pub fn for_task(
+    /// the task's fields as text (in whatever form the caller holds it).
+    pub fn for_task<S: AsRef<str>>(
         &self,
-        text: impl Fn(&str) -> Option<String>,
+        text: impl Fn(&str) -> Option<S>,
     ) -> [(&'static str, Option<T>); 3] {
-        let workbook = text("targetType").is_some_and(|t| t.eq_ignore_ascii_case("workbook"));
+        let workbook =
+            text("targetType").is_some_and(|t| t.as_ref().eq_ignore_ascii_case("workbook"));
         let targets = if workbook {
             &self.workbooks
         } else {
             &self.datasources
         };
-        let look = |table: &HashMap<String, T>, key: &str| {
-            text(key).and_then(|id| table.get(&id).cloned())
+        let look = |table: &Lookup<'s, T>, key: &str| {
+            text(key).and_then(|id| table.get(id.as_ref()).cloned())
         };
         [
             ("scheduleName", look(&self.schedules, "scheduleId")),
@@ -72,7 +72,7 @@ mod tests {
             "datasources": [{"id": 7, "name": "Orders"}],
             "sites": [{"id": "3", "name": "Finance"}]
         }));
-        let names = TaskNames::new(&side, |n| n);
+        let names = TaskNames::new(&side, str::to_string);
         let task = |target_type: &'static str| {
             move |key: &str| {
                 let value = match key {
@@ -93,6 +93,6 @@ mod tests {
             names.for_task(task("Datasource"))[1].1.as_deref(),
             Some("Orders")
         );
-        assert_eq!(names.for_task(|_| None)[0].1, None);
+        assert_eq!(names.for_task(|_| None::<String>)[0].1, None);
     }
 }
