@@ -12,7 +12,7 @@ use super::convert;
 use super::error::{batch_error, raise, summary_map, usage};
 use super::progress::Progress;
 use super::record::PageReader;
-use crate::vizportal::{BatchSummary, Client, ConvertFn, SideTables};
+use crate::vizportal::{BatchSummary, Client, ConvertFn, SideTables, read_page};
 
 /// Where script output goes (stdout in the CLI, a buffer in tests).
 pub type Output = Arc<dyn Fn(&str) + Send + Sync>;
@@ -142,12 +142,11 @@ impl Host {
         let params = filter_params(filter, pos)?;
         let bar = Progress::start(self.progress, method);
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
-        let read = |text: &str, side: &SideTables| {
-            let mut items = PageReader::new(with)
-                .read(text)
-                .map_err(|e| e.to_string())?;
-            finish(&mut items, side);
-            Ok(items)
+        let read = |body: &[u8], items_key: &str| {
+            let mut reader = PageReader::new(with);
+            let mut page = read_page(body, items_key, reader.seed())?;
+            finish(&mut page.items, &page.side);
+            Ok(page)
         };
         client
             .list_all_read(method, &params, items_key, &read, &report)

@@ -17,6 +17,36 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 #[derive(Debug, PartialEq, Eq)]
 pub struct Schema {
     names: Box<[ImmutableString]>,
+    /// The same names as plain text, compared when looking a field up (cheaper than
+    /// going through the shared strings).
+    text: Box<[Box<str>]>,
+    /// Where each of [`KNOWN_FIELDS`] is in `names` ([`ABSENT`] when it is not), so their
+    /// getters find a field without comparing names.
+    known: [u8; KNOWN_FIELDS.len()],
+}
+
+/// A known field the schema does not name.
+const ABSENT: u8 = u8::MAX;
+
+impl Schema {
+    fn new(names: &[ImmutableString]) -> Schema {
+        let mut known = [ABSENT; KNOWN_FIELDS.len()];
+        for (slot, field) in known.iter_mut().zip(KNOWN_FIELDS) {
+            if let Some(at) = names.iter().position(|n| n.as_str() == *field) {
+                *slot = u8::try_from(at).unwrap_or(ABSENT);
+            }
+        }
+        Schema {
+            names: names.to_vec().into_boxed_slice(),
+            text: names.iter().map(|n| n.as_str().into()).collect(),
+            known,
+        }
+    }
+
+    /// Where the field `name` is.
+    fn position(&self, name: &str) -> Option<usize> {
+        self.text.iter().position(|n| **n == *name)
+    }
 }
 
 /// A map-like value with a shared schema.
@@ -31,9 +61,17 @@ pub struct Record {
 }
 
 impl Record {
+    /// The value of the field `KNOWN_FIELDS[k]`.
+    fn get_known(&self, k: usize) -> Option<&Dynamic> {
+        match self.schema.known[k] {
+            ABSENT => self.get(KNOWN_FIELDS[k]),
+            at => Some(&self.values[usize::from(at)]),
+        }
+    }
+
     /// The value of a field.
     pub fn get(&self, name: &str) -> Option<&Dynamic> {
-        match self.schema.names.iter().position(|n| n.as_str() == name) {
+        match self.schema.position(name) {
             Some(i) => Some(&self.values[i]),
             None => self.extra.as_ref().and_then(|m| m.get(name)),
         }
@@ -41,7 +79,7 @@ impl Record {
 
     /// Set a field, adding it when the schema does not name it.
     pub fn set(&mut self, name: &str, value: Dynamic) {
-        match self.schema.names.iter().position(|n| n.as_str() == name) {
+        match self.schema.position(name) {
             Some(i) => match Arc::get_mut(&mut self.values) {
                 Some(values) => values[i] = value,
                 None => {
@@ -129,10 +167,10 @@ const KNOWN_FIELDS: &[&str] = &[
 
 /// Make records read like maps in scripts.
 pub fn register(engine: &mut Engine) {
-    for field in KNOWN_FIELDS {
+    for (k, field) in KNOWN_FIELDS.iter().enumerate() {
         engine
             .register_get(field, move |r: &mut Record| {
-                r.get(field).cloned().unwrap_or(Dynamic::UNIT)
+                r.get_known(k).cloned().unwrap_or(Dynamic::UNIT)
             })
             .register_set(field, move |r: &mut Record, value: Dynamic| {
                 r.set(field, value)
@@ -201,6 +239,8 @@ macro_rules! scalars {
 pub struct PageReader<'w> {
     with: &'w [&'static str],
     schemas: Vec<Arc<Schema>>,
+    /// The schema of the record read last.
+    last: Option<Arc<Schema>>,
     shared: HashMap<Box<str>, ImmutableString, ahash::RandomState>,
     /// Per field position: how its strings have repeated so far (see [`Sharing`]).
     sharing: Vec<Sharing>,
@@ -233,6 +273,7 @@ impl<'w> PageReader<'w> {
         PageReader {
             with,
             schemas: Vec::new(),
+            last: None,
             shared: HashMap::default(),
             sharing: Vec::new(),
             names: Vec::new(),
@@ -248,14 +289,21 @@ impl<'w> PageReader<'w> {
         Ok(items)
     }
 
+    /// Reads a JSON array of objects as [`PageReader::read`] does, from within a larger
+    /// document (a page's answer).
+    pub fn seed<'de>(&mut self) -> impl DeserializeSeed<'de, Value = Vec<Dynamic>> + '_ {
+        PageSeed(self)
+    }
+
     /// The schema with these names, shared when an earlier record had the same.
     fn schema(&mut self, names: &[ImmutableString]) -> Arc<Schema> {
-        if let Some(schema) = self.schemas.iter().find(|s| *s.names == *names) {
+        let same = |s: &&Arc<Schema>| {
+            s.text.len() == names.len() && s.text.iter().zip(names).all(|(a, b)| **a == *b.as_str())
+        };
+        if let Some(schema) = self.schemas.iter().find(same) {
             return schema.clone();
         }
-        let schema = Arc::new(Schema {
-            names: names.to_vec().into_boxed_slice(),
-        });
+        let schema = Arc::new(Schema::new(names));
         self.schemas.push(schema.clone());
         schema
     }
@@ -332,7 +380,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
         values.clear();
         // Records of a page mostly have the fields of the one before, in the same order:
         // then its names (and schema) are reused without comparing them again.
-        let last = reader.schemas.last().cloned();
+        let last = reader.last.clone();
         let mut as_last = last.is_some();
         while let Some(key) = access.next_key::<std::borrow::Cow<'de, str>>()? {
             let position = names.len();
@@ -342,8 +390,8 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
             })?;
             let known = last
                 .as_ref()
-                .and_then(|s| s.names.get(position))
-                .filter(|n| n.as_str() == key);
+                .filter(|s| s.text.get(position).is_some_and(|n| **n == *key))
+                .map(|s| &s.names[position]);
             as_last &= known.is_some();
             names.push(match known {
                 Some(name) => name.clone(),
@@ -375,6 +423,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
                 reader.schema(&names)
             }
         };
+        reader.last = Some(schema.clone());
         let record = Record {
             schema,
             values: values.drain(..).collect(),

@@ -13,8 +13,9 @@ use serde_json::{Map, Value, json};
 use super::audit::{AuditEntry, AuditLog, redact_params};
 use super::before;
 use super::error::VizportalError;
-use super::listing::{ConvertFn, ProgressFn, ReadFn, SideTables};
+use super::listing::{ConvertFn, ProgressFn, ReadFn};
 use super::method::MethodKind;
+use super::page_answer::read_page;
 use super::parallel::in_order;
 use super::session::Session;
 
@@ -241,16 +242,15 @@ impl Client {
         convert: ConvertFn<'_, I, T>,
         progress: ProgressFn<'_>,
     ) -> Result<Vec<T>, VizportalError> {
-        let read = |text: &str, side: &SideTables| {
-            serde_json::from_str::<Vec<I>>(text)
-                .map(|items| convert(items, side))
-                .map_err(|e| e.to_string())
+        let read = |body: &[u8], items_key: &str| {
+            read_page(body, items_key, std::marker::PhantomData::<Vec<I>>)
+                .map(|page| page.map_items(convert))
         };
         self.list_all_read(method, params, items_key, &read, progress)
     }
 
-    /// Like [`Client::list_all`], with each page's items read from their JSON text by
-    /// `read` (see [`Session::list_all_read`]).
+    /// Like [`Client::list_all`], with each page's answer read by `read` (which calls
+    /// [`read_page`] with its own seed; see [`Session::list_all_read`]).
     pub fn list_all_read<T: Send>(
         &self,
         method: &str,

@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
+use super::page_answer::PageAnswer;
 use super::parallel::in_order;
 use super::session::Session;
 use crate::wire::{IdText, code};
@@ -45,6 +46,10 @@ fn string_text(raw: &RawValue) -> Option<Cow<'_, str>> {
 }
 
 impl SideTables {
+    pub(super) fn new(tables: HashMap<String, Box<RawValue>>) -> SideTables {
+        SideTables { tables }
+    }
+
     /// Side tables from a result object (tests build pages by hand).
     #[cfg(test)]
     pub(crate) fn from_value(value: Value) -> SideTables {
@@ -61,9 +66,13 @@ impl SideTables {
     /// Map `id -> name` of one side table, each name made into a `T` by `make`; rows
     /// without a text id or a string name are left out, and so is a table that is not a
     /// list of objects. Ids are borrowed from the table where they can be.
-    pub fn names<T>(&self, table: &str, make: impl Fn(&str) -> T) -> HashMap<Cow<'_, str>, T> {
+    pub fn names<T>(
+        &self,
+        table: &str,
+        make: impl Fn(&str) -> T,
+    ) -> HashMap<Cow<'_, str>, T, ahash::RandomState> {
         let Some(raw) = self.tables.get(table) else {
-            return HashMap::new();
+            return HashMap::default();
         };
         let rows: Vec<NamedRow> = serde_json::from_str(raw.get()).unwrap_or_default();
         rows.into_iter()
@@ -79,16 +88,12 @@ pub type ConvertFn<'a, I, T> = &'a (dyn Fn(Vec<I>, &SideTables) -> Vec<T> + Sync
 /// Progress reports while paging: `(items so far, total if known)`.
 pub type ProgressFn<'a> = &'a (dyn Fn(usize, Option<usize>) + Sync);
 
-/// One page as the server answered it, its items converted.
-struct Page<T> {
-    items: Vec<T>,
-    total: Option<usize>,
-    more: Option<bool>,
-}
+/// One page's answer read into values.
+type Page<T> = PageAnswer<Vec<T>>;
 
-/// Reads one page's items from their JSON text (the item array as the server sent it);
-/// gets the page's side tables.
-pub type ReadFn<'a, T> = &'a (dyn Fn(&str, &SideTables) -> Result<Vec<T>, String> + Sync);
+/// Reads one page's answer body with [`read_page`] (given the items key), the items
+/// straight into the caller's values; `Err` says why it cannot.
+pub type ReadFn<'a, T> = &'a (dyn Fn(&[u8], &str) -> Result<Page<T>, String> + Sync);
 
 /// What a list call needs besides the session.
 struct ListCall<'a, T> {
@@ -191,27 +196,12 @@ impl Session {
             "page".into(),
             json!({ "startIndex": start, "maxItems": size }),
         );
-        let mut result = self.call_raw(method, &Value::Object(body))?;
-        let broken = |what: String| VizportalError::transport(method, what);
-        let items = result.remove(call.items_key);
-        let mut number = |key: &str| {
-            result
-                .remove(key)
-                .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+        // A page that lists errors is classified as a failure like any answer.
+        let read = |body: &[u8]| match (call.read)(body, call.items_key)? {
+            page if page.failed => Err(String::new()),
+            page => Ok(page),
         };
-        let total = number("totalCount").and_then(|v| as_count(&v));
-        let more = number("moreItems").and_then(|v| v.as_bool());
-        let side = SideTables { tables: result };
-        let items = match items {
-            Some(raw) if raw.get() != "null" => (call.read)(raw.get(), &side).map_err(|e| {
-                broken(format!(
-                    "`{}` in the result is not a list of items: {e}",
-                    call.items_key
-                ))
-            })?,
-            _ => Vec::new(),
-        };
-        Ok(Page { items, total, more })
+        self.call_read(method, &Value::Object(body), &read)
     }
 }
 

@@ -16,7 +16,7 @@ use super::options::ConnectOptions;
 use super::rest::{self, RestSession};
 use super::retry::RetryPolicy;
 use super::sign_in::{ExistingSession, SessionOrigin, SignIn};
-use super::transport::{Attempt, RawResult, Transport};
+use super::transport::{Attempt, ReadBody, Transport};
 use crate::wire::{self, WireError, code, id_text, method};
 
 /// Who is signed in, and on which site.
@@ -163,14 +163,15 @@ impl Session {
         self.renewing(method, || self.transport.post(method, params))
     }
 
-    /// A call whose `result` members stay unparsed (for large list pages); otherwise
-    /// exactly like [`Session::call`].
-    pub(crate) fn call_raw(
+    /// A call whose answer is read by `read` in one pass (large list pages); otherwise
+    /// exactly like [`Session::call`] (see [`Transport::post_read`]).
+    pub(crate) fn call_read<T>(
         &self,
         method: &str,
         params: &Value,
-    ) -> Result<RawResult, VizportalError> {
-        self.renewing(method, || self.transport.post_raw(method, params))
+        read: ReadBody<'_, T>,
+    ) -> Result<T, VizportalError> {
+        self.renewing(method, || self.transport.post_read(method, params, read))
     }
 
     /// Run `attempt` with the retry policy of `method`, renewing an expired session and

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::listing::SideTables;
 
 /// Name lookups by id, borrowed from one page's side tables.
-type Lookup<'s, T> = HashMap<Cow<'s, str>, T>;
+type Lookup<'s, T> = HashMap<Cow<'s, str>, T, ahash::RandomState>;
 
 /// Name lookups for one page's tasks; `T` is how a name is held (shared once per page).
 pub struct TaskNames<'s, T> {

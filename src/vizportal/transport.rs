@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::error::VizportalError;
 use super::jar::Jar;
 use super::method::MethodKind;
-use super::options::ConnectOptions;
+use super::options::{ConnectOptions, HttpSettings};
 use crate::wire::{self, WireError, code};
 
 /// How one attempt at a call ended, when it did not end with a usable `result`.
@@ -99,8 +99,9 @@ impl fmt::Display for Attempt {
     }
 }
 
-/// The members of a `result` object, each still JSON text.
-pub(crate) type RawResult = std::collections::HashMap<String, Box<serde_json::value::RawValue>>;
+/// Reads an answer's body in one pass (see [`Transport::post_read`]); `Err` says why the
+/// body is not the plain successful result it reads.
+pub(crate) type ReadBody<'a, T> = &'a dyn Fn(&[u8]) -> Result<T, String>;
 
 /// An answer as it came: where from, status, content type and body.
 struct RawAnswer {
@@ -123,17 +124,14 @@ impl RawAnswer {
     }
 }
 
-/// True when a raw result carries a non-empty `errors` list.
-fn has_errors(result: &RawResult) -> bool {
-    result.get(wire::ERRORS).is_some_and(|raw| {
-        serde_json::from_str::<Vec<serde::de::IgnoredAny>>(raw.get())
-            .map_or(true, |list| !list.is_empty())
-    })
-}
-
 /// The HTTP side of a session: a client with a cookie jar bound to one server.
 pub(crate) struct Transport {
+    /// Speaks the base URL's scheme; for an `http://` server it has no certificates.
     client: Client,
+    /// For an `http://` server that redirects to `https://` on the same host: made on the
+    /// first such redirect, sharing the cookie jar.
+    tls_client: OnceLock<Client>,
+    http: HttpSettings,
     jar: Arc<Jar>,
     base: reqwest::Url,
     max_response_bytes: usize,
@@ -160,9 +158,12 @@ impl Transport {
             return Err(unusable("it must start with https:// or http://".into()));
         }
         let jar = Arc::new(Jar::default());
-        let client = options.http_client(jar.clone())?;
+        let http = options.http_settings()?;
+        let client = http.client(jar.clone(), base.scheme() == "https")?;
         Ok(Transport {
             client,
+            tls_client: OnceLock::new(),
+            http,
             jar,
             base,
             max_response_bytes: options.max_response_bytes,
@@ -208,26 +209,35 @@ impl Transport {
         self.exchange(method, params)?.parse(method)
     }
 
-    /// POST one call and return the members of its `result` unparsed, so a large list
-    /// can be read straight into the caller's types. Anything but a plain successful
-    /// result goes through [`parse_answer`] and fails the same way as [`Transport::post`].
-    pub(crate) fn post_raw(&self, method: &str, params: &Value) -> Result<RawResult, Attempt> {
+    /// POST one call and read a successful answer's body with `read`, in one pass and
+    /// straight into the caller's types (a large list page is never a tree first). When
+    /// `read` refuses the body (it lists errors, or is not what `read` expects), or the
+    /// status is not a success, the answer goes through [`parse_answer`] and fails the
+    /// same way as in [`Transport::post`]; a body that is a plain result there but that
+    /// `read` cannot read fails with `read`'s reason.
+    pub(crate) fn post_read<T>(
+        &self,
+        method: &str,
+        params: &Value,
+        read: ReadBody<'_, T>,
+    ) -> Result<T, Attempt> {
         let answer = self.exchange(method, params)?;
-        let raw = serde_json::from_slice::<wire::Answer<RawResult>>(&answer.bytes)
-            .ok()
-            .map(|e| e.result);
-        match raw {
-            Some(result) if answer.status.is_success() && !has_errors(&result) => Ok(result),
-            // Errors, odd statuses and broken bodies fail exactly as in `post`.
-            _ => match answer.parse(method) {
-                Err(failure) => Err(failure),
-                Ok(_) => Err(not_vizportal(
-                    &answer.url,
-                    answer.status.as_u16(),
-                    "a result whose members cannot be read",
-                    &excerpt(&answer.bytes),
-                )),
+        let reason = match answer.status.is_success() {
+            true => match read(&answer.bytes) {
+                Ok(value) => return Ok(value),
+                Err(reason) => reason,
             },
+            false => String::new(),
+        };
+        match answer.parse(method) {
+            Err(failure) => Err(failure),
+            Ok(_) if reason.is_empty() => Err(not_vizportal(
+                &answer.url,
+                answer.status.as_u16(),
+                "a result that cannot be read",
+                &excerpt(&answer.bytes),
+            )),
+            Ok(_) => Err(Attempt::Final(VizportalError::transport(method, reason))),
         }
     }
 
@@ -249,9 +259,25 @@ impl Transport {
         })
     }
 
+    /// The client for `url`: the session's own, or for an `https://` URL of an `http://`
+    /// server, the one that speaks TLS.
+    fn client_for(&self, url: &str) -> Result<&Client, Attempt> {
+        if self.base.scheme() == "https" || !url.starts_with("https:") {
+            return Ok(&self.client);
+        }
+        if let Some(client) = self.tls_client.get() {
+            return Ok(client);
+        }
+        let client = self
+            .http
+            .client(self.jar.clone(), true)
+            .map_err(Attempt::Final)?;
+        Ok(self.tls_client.get_or_init(|| client))
+    }
+
     fn send(&self, method: &str, url: &str, body: &[u8]) -> Result<Response, Attempt> {
         let mut request = self
-            .client
+            .client_for(url)?
             .post(url)
             .header(
                 CONTENT_TYPE,

@@ -61,6 +61,31 @@ fn insecure_connects_and_warns() {
 }
 
 #[test]
+fn an_http_server_redirecting_to_https_is_followed_with_the_same_trust() {
+    let emu = https_emulator();
+    // Same host (ports do not count), another scheme: as a server that sends plain HTTP
+    // to its HTTPS address. The emulator reads the method from the body, not the path.
+    let moved = format!("{}/vizportal/api/web/v1/moved", emu.url());
+    let http = fake_server(307, "text/html", "", &[("Location", moved.as_str())]);
+    let mut cmd = vizscript(&emu);
+    cmd.env("TABLEAU_SERVER", &http.url);
+    let (code, out, err) = run(
+        cmd,
+        &["call", "getSessionInfo", "--ca-cert", &fixture("ca.pem")],
+    );
+    assert_eq!(code, 0, "{err}");
+    signed_in_as_admin(&emu, &out);
+    let mut cmd = vizscript(&emu);
+    cmd.env("TABLEAU_SERVER", &http.url);
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(
+        code, 4,
+        "the HTTPS side is checked as if named directly: {err}"
+    );
+    assert!(err.contains("--ca-cert"), "{err}");
+}
+
+#[test]
 fn a_file_that_is_not_a_certificate_is_a_usage_error() {
     let emu = https_emulator();
     let (code, _, err) = run(
