@@ -17,7 +17,7 @@ use super::error::VizportalError;
 use super::page_answer::PageAnswer;
 use super::parallel::in_order;
 use super::session::Session;
-use crate::wire::{IdText, code};
+use crate::wire::{IdText, StrText, code};
 
 /// Side tables of one page, with name lookups by id. Each table stays JSON text until a
 /// lookup reads it, and then only rows' `id` and `name` are read.
@@ -31,18 +31,8 @@ pub struct SideTables {
 struct NamedRow<'a> {
     #[serde(borrow, default)]
     id: IdText<'a>,
-    #[serde(borrow)]
-    name: Option<&'a RawValue>,
-}
-
-/// A JSON string's text, borrowed when it has no escapes; `None` for anything else.
-fn string_text(raw: &RawValue) -> Option<Cow<'_, str>> {
-    match serde_json::from_str::<&str>(raw.get()) {
-        Ok(text) => Some(Cow::Borrowed(text)),
-        Err(_) => serde_json::from_str::<String>(raw.get())
-            .ok()
-            .map(Cow::Owned),
-    }
+    #[serde(borrow, default)]
+    name: StrText<'a>,
 }
 
 impl SideTables {
@@ -75,9 +65,12 @@ impl SideTables {
             return HashMap::default();
         };
         let rows: Vec<NamedRow> = serde_json::from_str(raw.get()).unwrap_or_default();
-        rows.into_iter()
-            .filter_map(|row| Some((row.id.0?, make(&string_text(row.name?)?))))
-            .collect()
+        let mut names = HashMap::with_capacity_and_hasher(rows.len(), Default::default());
+        names.extend(
+            rows.into_iter()
+                .filter_map(|row| Some((row.id.0?, make(&row.name.0?)))),
+        );
+        names
     }
 }
 

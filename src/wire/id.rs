@@ -26,11 +26,35 @@ pub struct IdText<'a>(pub Option<Cow<'a, str>>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for IdText<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<IdText<'a>, D::Error> {
-        deserializer.deserialize_any(IdTextVisitor(std::marker::PhantomData))
+        deserializer.deserialize_any(IdTextVisitor {
+            numbers: true,
+            borrowed: std::marker::PhantomData,
+        })
     }
 }
 
-struct IdTextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+/// A JSON string's text read straight from JSON (borrowed where it can be); anything
+/// else (skipped) gives `None`. For names, which only strings are.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StrText<'a>(pub Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for StrText<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<StrText<'a>, D::Error> {
+        let visitor = IdTextVisitor {
+            numbers: false,
+            borrowed: std::marker::PhantomData,
+        };
+        deserializer
+            .deserialize_any(visitor)
+            .map(|id| StrText(id.0))
+    }
+}
+
+/// Reads strings, and numbers too when `numbers` is set; skips anything else.
+struct IdTextVisitor<'a> {
+    numbers: bool,
+    borrowed: std::marker::PhantomData<&'a ()>,
+}
 
 impl<'de: 'a, 'a> Visitor<'de> for IdTextVisitor<'a> {
     type Value = IdText<'a>;
@@ -52,16 +76,18 @@ impl<'de: 'a, 'a> Visitor<'de> for IdTextVisitor<'a> {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<IdText<'a>, E> {
-        Ok(IdText(Some(Cow::Owned(v.to_string()))))
+        Ok(IdText(self.numbers.then(|| Cow::Owned(v.to_string()))))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<IdText<'a>, E> {
-        Ok(IdText(Some(Cow::Owned(v.to_string()))))
+        Ok(IdText(self.numbers.then(|| Cow::Owned(v.to_string()))))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<IdText<'a>, E> {
         // As `id_text` gives it: serde_json writes a float as it reads one.
-        Ok(IdText(Some(Cow::Owned(Value::from(v).to_string()))))
+        Ok(IdText(
+            self.numbers.then(|| Cow::Owned(Value::from(v).to_string())),
+        ))
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<IdText<'a>, E> {
@@ -107,6 +133,10 @@ mod tests {
             let read: IdText = serde_json::from_str(&text).unwrap();
             assert_eq!(read.0.as_deref(), id_text(&value).as_deref(), "{value}");
         }
+        let name: StrText = serde_json::from_str("\"Daily\"").unwrap();
+        assert!(matches!(name.0, Some(Cow::Borrowed("Daily"))));
+        let name: StrText = serde_json::from_str("55").unwrap();
+        assert_eq!(name.0, None, "a name is a string");
         let borrowed: IdText = serde_json::from_str("\"55\"").unwrap();
         assert!(
             matches!(borrowed.0, Some(Cow::Borrowed("55"))),
