@@ -323,8 +323,10 @@ pub mod vizportal_api {
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
 use serde_json::Value;
 
-use crate::script::record::Record;
-use crate::vizportal::{SideTables, TaskNames};
+use std::sync::{Arc, OnceLock};
+
+use crate::script::record::{LateFields, Record};
+use crate::vizportal::{SideTables, TASK_NAME_FIELDS, TaskNames};
 use crate::wire::method;
 
 use crate::script::convert;
@@ -359,26 +361,41 @@ pub(crate) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) ->
     )
 }
 
-/// The fields a task gains from its page's side tables.
-const TASK_NAME_FIELDS: [&str; 3] = ["scheduleName", "targetName", "siteName"];
-
-/// Tasks of one page with the names the listing joins from the page's side tables
-/// ([`TaskNames`]). Each name is one shared string per page.
-fn join_names(tasks: &mut [Dynamic], side: &SideTables) {
-    let names = TaskNames::new(side, |name| Dynamic::from(ImmutableString::from(name)));
+/// Tasks of one page get the names their ids stand for ([`TASK_NAME_FIELDS`]), looked up
+/// in the page's side tables ([`TaskNames`]) when a script first reads one.
+fn join_names(tasks: &mut [Dynamic], side: SideTables) {
+    let names: Arc<dyn LateFields> = Arc::new(PageNames {
+        side,
+        names: OnceLock::new(),
+    });
     for task in tasks {
-        let Some(mut record) = task.write_lock::<Record>() else {
-            continue;
-        };
-        let joined = names.for_task(|key| record.get(key).and_then(id_of));
-        for (field, name) in joined {
-            let name = name.unwrap_or(Dynamic::UNIT);
-            if field == TaskNames::<'_, Dynamic>::SENT_BY_SOME_SERVERS {
-                record.set_if_empty(field, name);
-            } else {
-                record.set(field, name);
-            }
+        if let Some(mut record) = task.write_lock::<Record>() {
+            record.set_late(names.clone());
         }
+    }
+}
+
+/// One page's side tables, made into name lookups when the first name is read; each
+/// name is then one shared string for the page.
+struct PageNames {
+    side: SideTables,
+    names: OnceLock<TaskNames<Dynamic>>,
+}
+
+impl LateFields for PageNames {
+    fn fields(&self) -> &[&'static str] {
+        &TASK_NAME_FIELDS
+    }
+
+    fn value(&self, record: &Record, field: &str) -> Dynamic {
+        let names = self.names.get_or_init(|| {
+            TaskNames::new(&self.side, |name| {
+                Dynamic::from(ImmutableString::from(name))
+            })
+        });
+        names
+            .field(field, |key| record.get(key).as_ref().and_then(id_of))
+            .unwrap_or(Dynamic::UNIT)
     }
 }
 

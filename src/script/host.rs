@@ -136,7 +136,7 @@ impl Host {
         items_key: &str,
         filter: Option<&Map>,
         with: &[&'static str],
-        finish: &(dyn Fn(&mut [Dynamic], &SideTables) + Sync),
+        finish: &(dyn Fn(&mut [Dynamic], SideTables) + Sync),
     ) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
         let client = self.client(pos)?;
         let params = filter_params(filter, pos)?;
@@ -145,7 +145,7 @@ impl Host {
         let read = |body: &[u8], items_key: &str| {
             let mut reader = PageReader::new(with);
             let mut page = read_page(body, items_key, reader.seed())?;
-            finish(&mut page.items, &page.side);
+            finish(&mut page.items, std::mem::take(&mut page.side));
             Ok(page)
         };
         client

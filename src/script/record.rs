@@ -49,6 +49,16 @@ impl Schema {
     }
 }
 
+/// Fields a record gains from outside its own JSON, worked out when a script first reads
+/// one: a task's names, from the side tables of the page it came in. Reading 10,000
+/// tasks that a script only filters by priority then costs no name lookup at all.
+pub trait LateFields: Send + Sync {
+    /// The fields given this way; the records' schema has them, empty until read.
+    fn fields(&self) -> &[&'static str];
+    /// The value of `field` for `record` (unit when there is none).
+    fn value(&self, record: &Record, field: &str) -> Dynamic;
+}
+
 /// A map-like value with a shared schema.
 #[derive(Clone)]
 pub struct Record {
@@ -58,36 +68,58 @@ pub struct Record {
     values: Arc<[Dynamic]>,
     /// Fields assigned by the script that the schema does not name.
     extra: Option<Box<Map>>,
+    /// Where the late fields' values come from, while any is still unread (a value the
+    /// server sent for such a field is kept).
+    late: Option<Arc<dyn LateFields>>,
 }
 
 impl Record {
     /// The value of the field `KNOWN_FIELDS[k]`.
-    fn get_known(&self, k: usize) -> Option<&Dynamic> {
+    fn get_known(&self, k: usize) -> Option<Dynamic> {
         match self.schema.known[k] {
             ABSENT => self.get(KNOWN_FIELDS[k]),
-            at => Some(&self.values[usize::from(at)]),
+            at => Some(self.value_at(usize::from(at), KNOWN_FIELDS[k])),
         }
     }
 
     /// The value of a field.
-    pub fn get(&self, name: &str) -> Option<&Dynamic> {
+    pub fn get(&self, name: &str) -> Option<Dynamic> {
         match self.schema.position(name) {
-            Some(i) => Some(&self.values[i]),
-            None => self.extra.as_ref().and_then(|m| m.get(name)),
+            Some(i) => Some(self.value_at(i, name)),
+            None => self.extra.as_ref().and_then(|m| m.get(name)).cloned(),
         }
     }
 
-    /// Set a field, adding it when the schema does not name it.
+    /// The value in slot `i`, the field `name`: a late field still empty is worked out.
+    fn value_at(&self, i: usize, name: &str) -> Dynamic {
+        let value = &self.values[i];
+        match &self.late {
+            Some(late) if value.is_unit() && late.fields().contains(&name) => {
+                late.value(self, name)
+            }
+            _ => value.clone(),
+        }
+    }
+
+    /// Give the record late fields (see [`LateFields`]).
+    pub fn set_late(&mut self, late: Arc<dyn LateFields>) {
+        self.late = Some(late);
+    }
+
+    /// Set a field, adding it when the schema does not name it. Writing a late field
+    /// first fills in all of them, so that what is written stays (even unit).
     pub fn set(&mut self, name: &str, value: Dynamic) {
-        match self.schema.position(name) {
-            Some(i) => match Arc::get_mut(&mut self.values) {
-                Some(values) => values[i] = value,
-                None => {
-                    let mut values = self.values.to_vec();
-                    values[i] = value;
-                    self.values = values.into();
+        if let Some(late) = self.late.clone().filter(|l| l.fields().contains(&name)) {
+            for field in late.fields() {
+                if let Some(i) = self.schema.position(field) {
+                    let resolved = self.value_at(i, field);
+                    self.write(i, resolved);
                 }
-            },
+            }
+            self.late = None;
+        }
+        match self.schema.position(name) {
+            Some(i) => self.write(i, value),
             None => {
                 self.extra
                     .get_or_insert_with(Box::default)
@@ -96,10 +128,15 @@ impl Record {
         }
     }
 
-    /// Set a field only when it has no value yet (unit counts as none).
-    pub fn set_if_empty(&mut self, name: &str, value: Dynamic) {
-        if self.get(name).is_none_or(Dynamic::is_unit) {
-            self.set(name, value);
+    /// Write slot `i`, copying the values first when another record shares them.
+    fn write(&mut self, i: usize, value: Dynamic) {
+        match Arc::get_mut(&mut self.values) {
+            Some(values) => values[i] = value,
+            None => {
+                let mut values = self.values.to_vec();
+                values[i] = value;
+                self.values = values.into();
+            }
         }
     }
 
@@ -109,8 +146,8 @@ impl Record {
             .schema
             .names
             .iter()
-            .zip(self.values.iter())
-            .map(|(name, value)| (name.as_str().into(), value.clone()))
+            .enumerate()
+            .map(|(i, name)| (name.as_str().into(), self.value_at(i, name)))
             .collect();
         if let Some(extra) = &self.extra {
             map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -138,7 +175,7 @@ pub fn field(value: &Dynamic, name: &str) -> Option<Dynamic> {
     if let Some(map) = value.read_lock::<Map>() {
         return map.get(name).cloned();
     }
-    value.read_lock::<Record>()?.get(name).cloned()
+    value.read_lock::<Record>()?.get(name)
 }
 
 /// Whether a value is a map or a record.
@@ -170,7 +207,7 @@ pub fn register(engine: &mut Engine) {
     for (k, field) in KNOWN_FIELDS.iter().enumerate() {
         engine
             .register_get(field, move |r: &mut Record| {
-                r.get_known(k).cloned().unwrap_or(Dynamic::UNIT)
+                r.get_known(k).unwrap_or(Dynamic::UNIT)
             })
             .register_set(field, move |r: &mut Record, value: Dynamic| {
                 r.set(field, value)
@@ -178,9 +215,7 @@ pub fn register(engine: &mut Engine) {
     }
     engine
         .register_type_with_name::<Record>("map")
-        .register_indexer_get(|r: &mut Record, name: &str| {
-            r.get(name).cloned().unwrap_or(Dynamic::UNIT)
-        })
+        .register_indexer_get(|r: &mut Record, name: &str| r.get(name).unwrap_or(Dynamic::UNIT))
         .register_indexer_set(|r: &mut Record, name: &str, value: Dynamic| r.set(name, value))
         .register_fn("contains", |r: &mut Record, name: &str| {
             r.get(name).is_some()
@@ -359,6 +394,34 @@ impl<'de> Visitor<'de> for PageSeed<'_, '_> {
 
 struct ItemSeed<'r, 'w>(&'r mut PageReader<'w>);
 
+/// A field name, borrowed from the JSON text unless it has escapes. (serde's own
+/// `Cow<str>` always copies: a string per field of every record.)
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Key<'de>, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(std::borrow::Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+        Ok(Key(std::borrow::Cow::Owned(v.to_string())))
+    }
+}
+
 impl<'de> DeserializeSeed<'de> for ItemSeed<'_, '_> {
     type Value = Dynamic;
 
@@ -384,7 +447,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
         // then its names (and schema) are reused without comparing them again.
         let last = reader.last.clone();
         let mut as_last = last.is_some();
-        while let Some(key) = access.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
             let position = names.len();
             let value = access.next_value_seed(ValueSeed {
                 reader: &mut *reader,
@@ -430,6 +493,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
             schema,
             values: values.drain(..).collect(),
             extra: None,
+            late: None,
         };
         reader.names = names;
         reader.values = values;
@@ -510,7 +574,7 @@ impl<'de> Visitor<'de> for PlainVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Dynamic, A::Error> {
         let mut map = Map::new();
-        while let Some(key) = access.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
             let value = access.next_value_seed(PlainSeed)?;
             map.insert(key.as_ref().into(), value);
         }
@@ -599,6 +663,70 @@ mod tests {
         let fifth = items[4].read_lock::<Record>().unwrap().clone();
         assert_eq!(fifth.get("a").unwrap().as_int().unwrap(), 6);
         assert!(fifth.get("n").unwrap().is_unit());
+    }
+
+    /// Late fields that name a record by its id and count how often they are asked.
+    struct Named(std::sync::atomic::AtomicUsize);
+
+    impl LateFields for Named {
+        fn fields(&self) -> &[&'static str] {
+            &["name", "other"]
+        }
+
+        fn value(&self, record: &Record, field: &str) -> Dynamic {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let id = record.get("id").unwrap().to_string();
+            format!("{field} of {id}").into()
+        }
+    }
+
+    #[test]
+    fn late_fields_are_worked_out_when_read_and_stay_once_written() {
+        let mut reader = PageReader::new(&["name", "other"]);
+        let items = reader
+            .read(r#"[{"id":"1"},{"id":"2","other":"sent"}]"#)
+            .unwrap();
+        let late = Arc::new(Named(Default::default()));
+        let mut records: Vec<Record> = items
+            .iter()
+            .map(|item| {
+                let mut record = item.read_lock::<Record>().unwrap().clone();
+                record.set_late(late.clone());
+                record
+            })
+            .collect();
+        assert_eq!(
+            late.0.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "nothing read yet"
+        );
+        assert_eq!(records[0].get("name").unwrap().to_string(), "name of 1");
+        assert_eq!(
+            records[1].get("other").unwrap().to_string(),
+            "sent",
+            "a sent value is kept"
+        );
+        let map = records[1].to_map();
+        assert_eq!(map["name"].to_string(), "name of 2");
+        let copy = records[0].clone();
+        records[0].set("name", Dynamic::UNIT);
+        assert!(
+            records[0].get("name").unwrap().is_unit(),
+            "a written unit stays"
+        );
+        assert_eq!(records[0].get("other").unwrap().to_string(), "other of 1");
+        assert_eq!(
+            copy.get("name").unwrap().to_string(),
+            "name of 1",
+            "copies are apart"
+        );
+        let engine = engine();
+        let mut scope = rhai::Scope::new();
+        scope.push("t", Dynamic::from(copy));
+        let read: String = engine
+            .eval_with_scope(&mut scope, r#"`${t.name}|${t["other"]}|${"name" in t}`"#)
+            .unwrap();
+        assert_eq!(read, "name of 1|other of 1|true");
     }
 
     #[test]

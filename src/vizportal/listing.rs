@@ -21,6 +21,7 @@ use crate::wire::{IdText, StrText, code};
 
 /// Side tables of one page, with name lookups by id. Each table stays JSON text until a
 /// lookup reads it, and then only rows' `id` and `name` are read.
+#[derive(Default)]
 pub struct SideTables {
     tables: HashMap<String, Box<RawValue>>,
 }

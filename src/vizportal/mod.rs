@@ -40,5 +40,5 @@ pub use retry::RetryPolicy;
 pub use schedule_fields::{SCHEDULE_FIELDS, check_name as check_schedule_name, check_schedule};
 pub use session::{Session, SessionInfo};
 pub use sign_in::{ExistingSession, SessionOrigin, SignIn};
-pub use task_names::TaskNames;
+pub use task_names::{TASK_NAME_FIELDS, TaskNames};
 pub use undo::{Kind as UndoKind, NotUndoable, Skipped, UndoCall, UndoPlan};

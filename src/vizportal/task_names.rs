@@ -3,29 +3,34 @@
 //! `schedules`, `workbooks`, `datasources` and `sites` those ids point into. The target
 //! table depends on `targetType`. This is protocol knowledge, so it lives with the listing.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::listing::SideTables;
 
-/// Name lookups by id, borrowed from one page's side tables.
-type Lookup<'s, T> = HashMap<Cow<'s, str>, T, ahash::RandomState>;
+/// Name lookups by id.
+type Lookup<T> = HashMap<Box<str>, T, ahash::RandomState>;
 
 /// Name lookups for one page's tasks; `T` is how a name is held (shared once per page).
-pub struct TaskNames<'s, T> {
-    schedules: Lookup<'s, T>,
-    workbooks: Lookup<'s, T>,
-    datasources: Lookup<'s, T>,
-    sites: Lookup<'s, T>,
+pub struct TaskNames<T> {
+    schedules: Lookup<T>,
+    workbooks: Lookup<T>,
+    datasources: Lookup<T>,
+    sites: Lookup<T>,
 }
 
-impl<'s, T: Clone> TaskNames<'s, T> {
-    /// The field a server may send itself; when it does, its value is kept.
-    pub const SENT_BY_SOME_SERVERS: &'static str = "targetName";
+/// The fields a task gains from its page's side tables. (Some servers send `targetName`
+/// themselves; a name a server sends is kept.)
+pub const TASK_NAME_FIELDS: [&str; 3] = ["scheduleName", "targetName", "siteName"];
 
+impl<T: Clone> TaskNames<T> {
     /// Lookups from a page's side tables; `make` turns each name into a `T` once.
-    pub fn new(side: &'s SideTables, make: impl Fn(&str) -> T) -> TaskNames<'s, T> {
-        let table = |name: &str| side.names(name, &make);
+    pub fn new(side: &SideTables, make: impl Fn(&str) -> T) -> TaskNames<T> {
+        let table = |name: &str| {
+            let names = side.names(name, &make);
+            let mut table = Lookup::with_capacity_and_hasher(names.len(), Default::default());
+            table.extend(names.into_iter().map(|(id, name)| (Box::from(id), name)));
+            table
+        };
         TaskNames {
             schedules: table("schedules"),
             workbooks: table("workbooks"),
@@ -34,28 +39,34 @@ impl<'s, T: Clone> TaskNames<'s, T> {
         }
     }
 
-    /// The names a task gains, as `(field, name)`: `scheduleName`, `targetName` and
-    /// `siteName`, `None` where the page's tables do not name the id. `text` reads one of
-    /// the task's fields as text (in whatever form the caller holds it).
+    /// The names a task gains, as `(field, name)` for each of [`TASK_NAME_FIELDS`],
+    /// `None` where the page's tables do not name the id. `text` reads one of the task's
+    /// fields as text (in whatever form the caller holds it).
     pub fn for_task<S: AsRef<str>>(
         &self,
         text: impl Fn(&str) -> Option<S>,
     ) -> [(&'static str, Option<T>); 3] {
-        let workbook =
-            text("targetType").is_some_and(|t| t.as_ref().eq_ignore_ascii_case("workbook"));
-        let targets = if workbook {
-            &self.workbooks
-        } else {
-            &self.datasources
+        TASK_NAME_FIELDS.map(|field| (field, self.field(field, &text)))
+    }
+
+    /// One of [`TASK_NAME_FIELDS`] for a task (see [`TaskNames::for_task`]).
+    pub fn field<S: AsRef<str>>(&self, field: &str, text: impl Fn(&str) -> Option<S>) -> Option<T> {
+        let (table, key) = match field {
+            "scheduleName" => (&self.schedules, "scheduleId"),
+            "siteName" => (&self.sites, "siteId"),
+            "targetName" => {
+                let workbook =
+                    text("targetType").is_some_and(|t| t.as_ref().eq_ignore_ascii_case("workbook"));
+                let targets = if workbook {
+                    &self.workbooks
+                } else {
+                    &self.datasources
+                };
+                (targets, "targetId")
+            }
+            _ => return None,
         };
-        let look = |table: &Lookup<'s, T>, key: &str| {
-            text(key).and_then(|id| table.get(id.as_ref()).cloned())
-        };
-        [
-            ("scheduleName", look(&self.schedules, "scheduleId")),
-            (Self::SENT_BY_SOME_SERVERS, look(targets, "targetId")),
-            ("siteName", look(&self.sites, "siteId")),
-        ]
+        text(key).and_then(|id| table.get(id.as_ref()).cloned())
     }
 }
 
