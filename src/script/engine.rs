@@ -63,7 +63,7 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
     engine.register_global_module(exported_module!(output_api).into());
     engine.register_global_module(exported_module!(time_api).into());
     engine.register_global_module(exported_module!(pages_api).into());
-    engine.register_static_module(vp::NAMESPACE, vp::module().into());
+    engine.register_static_module(vp::NAMESPACE, vp::module());
     engine.register_global_module(exported_module!(schedule_api).into());
     engine.register_global_module(exported_module!(jobs_api).into());
     engine.register_global_module(exported_module!(file_api).into());

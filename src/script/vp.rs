@@ -18,8 +18,14 @@ pub const NAMESPACE: &str = "vp";
 
 type Out<T> = Result<T, Box<EvalAltResult>>;
 
-/// The `vp` module: `vp::NAME()` and `vp::NAME(params)` for every known method.
-pub fn module() -> Module {
+/// The `vp` module: `vp::NAME()` and `vp::NAME(params)` for every known method. Made once
+/// per process and shared by every engine (`run --all-sites` makes one per site).
+pub fn module() -> rhai::Shared<Module> {
+    static MODULE: std::sync::OnceLock<rhai::Shared<Module>> = std::sync::OnceLock::new();
+    MODULE.get_or_init(|| build_module().into()).clone()
+}
+
+fn build_module() -> Module {
     let mut module = Module::new();
     for method in KNOWN_METHODS {
         let name = method.name;
@@ -62,10 +68,18 @@ pub fn module() -> Module {
 
 /// Text as a Rhai doc comment (`///` before every line).
 fn comment(text: &str) -> String {
-    text.lines()
-        .map(|line| format!("/// {line}").trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut comment = String::with_capacity(text.len() + 64);
+    for line in text.lines() {
+        if !comment.is_empty() {
+            comment.push('\n');
+        }
+        comment.push_str("///");
+        if !line.trim_end().is_empty() {
+            comment.push(' ');
+            comment.push_str(line.trim_end());
+        }
+    }
+    comment
 }
 
 /// The short doc of the overload that is not the usual way to call the method.

@@ -82,52 +82,13 @@ impl ConnectOptions {
         }
     }
 
-    /// What this session's HTTP clients are built from (no credential in it); the
-    /// `--ca-cert` files are read and checked here.
-    pub(crate) fn http_settings(&self) -> Result<HttpSettings, VizportalError> {
-        let mut extra_roots = Vec::new();
-        for path in &self.ca_certs {
-            let unusable = |problem: String| VizportalError::CaCertificate {
-                path: path.clone(),
-                problem,
-            };
-            let pem = std::fs::read(path).map_err(|e| unusable(e.to_string()))?;
-            let bundle = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                unusable(format!("not a PEM certificate file: {}", error_chain(&e)))
-            })?;
-            if bundle.is_empty() {
-                return Err(unusable("no PEM certificate in the file".to_string()));
-            }
-            extra_roots.extend(bundle);
-        }
-        Ok(HttpSettings {
-            extra_roots,
-            insecure: self.insecure,
-            proxy: self.proxy.clone(),
-            no_proxy: self.no_proxy,
-            timeout: self.timeout,
-        })
-    }
-}
-
-/// The HTTP side of [`ConnectOptions`].
-#[derive(Debug, Clone)]
-pub(crate) struct HttpSettings {
-    extra_roots: Vec<reqwest::Certificate>,
-    insecure: bool,
-    proxy: Option<String>,
-    no_proxy: bool,
-    timeout: Duration,
-}
-
-impl HttpSettings {
-    /// A blocking HTTP client. With `tls` false it is for `http://` URLs only and loads no
-    /// certificates: the platform's trusted roots take milliseconds to load (a tenth of a
-    /// short run's CPU), and a plain-HTTP server needs none.
-    pub(crate) fn client(
+    /// The blocking HTTP client these options describe. It loads the platform's trusted
+    /// roots even for an `http://` server (which may redirect to `https://`); a client
+    /// built without them (`tls_certs_only` with none, tried to save the few milliseconds
+    /// they take) left reqwest's start-up hanging now and then under load.
+    pub(crate) fn http_client(
         &self,
         jar: Arc<Jar>,
-        tls: bool,
     ) -> Result<reqwest::blocking::Client, VizportalError> {
         // reqwest is built without a crypto provider of its own and takes the process
         // default; an error only says one is installed already.
@@ -140,12 +101,25 @@ impl HttpSettings {
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(8)
             .tcp_nodelay(true);
-        if !tls {
-            builder = builder.tls_certs_only(Vec::new());
-        } else if !self.extra_roots.is_empty() {
-            builder = builder.tls_certs_merge(self.extra_roots.clone());
+        if !self.ca_certs.is_empty() {
+            let mut certs = Vec::new();
+            for path in &self.ca_certs {
+                let unusable = |problem: String| VizportalError::CaCertificate {
+                    path: path.clone(),
+                    problem,
+                };
+                let pem = std::fs::read(path).map_err(|e| unusable(e.to_string()))?;
+                let bundle = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                    unusable(format!("not a PEM certificate file: {}", error_chain(&e)))
+                })?;
+                if bundle.is_empty() {
+                    return Err(unusable("no PEM certificate in the file".to_string()));
+                }
+                certs.extend(bundle);
+            }
+            builder = builder.tls_certs_merge(certs);
         }
-        if tls && self.insecure {
+        if self.insecure {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
         if self.no_proxy {

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::io::Read;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::error::VizportalError;
 use super::jar::Jar;
 use super::method::MethodKind;
-use super::options::{ConnectOptions, HttpSettings};
+use super::options::ConnectOptions;
 use crate::wire::{self, WireError, code};
 
 /// How one attempt at a call ended, when it did not end with a usable `result`.
@@ -126,12 +126,7 @@ impl RawAnswer {
 
 /// The HTTP side of a session: a client with a cookie jar bound to one server.
 pub(crate) struct Transport {
-    /// Speaks the base URL's scheme; for an `http://` server it has no certificates.
     client: Client,
-    /// For an `http://` server that redirects to `https://` on the same host: made on the
-    /// first such redirect, sharing the cookie jar.
-    tls_client: OnceLock<Client>,
-    http: HttpSettings,
     jar: Arc<Jar>,
     base: reqwest::Url,
     max_response_bytes: usize,
@@ -158,12 +153,9 @@ impl Transport {
             return Err(unusable("it must start with https:// or http://".into()));
         }
         let jar = Arc::new(Jar::default());
-        let http = options.http_settings()?;
-        let client = http.client(jar.clone(), base.scheme() == "https")?;
+        let client = options.http_client(jar.clone())?;
         Ok(Transport {
             client,
-            tls_client: OnceLock::new(),
-            http,
             jar,
             base,
             max_response_bytes: options.max_response_bytes,
@@ -259,25 +251,9 @@ impl Transport {
         })
     }
 
-    /// The client for `url`: the session's own, or for an `https://` URL of an `http://`
-    /// server, the one that speaks TLS.
-    fn client_for(&self, url: &str) -> Result<&Client, Attempt> {
-        if self.base.scheme() == "https" || !url.starts_with("https:") {
-            return Ok(&self.client);
-        }
-        if let Some(client) = self.tls_client.get() {
-            return Ok(client);
-        }
-        let client = self
-            .http
-            .client(self.jar.clone(), true)
-            .map_err(Attempt::Final)?;
-        Ok(self.tls_client.get_or_init(|| client))
-    }
-
     fn send(&self, method: &str, url: &str, body: &[u8]) -> Result<Response, Attempt> {
         let mut request = self
-            .client_for(url)?
+            .client
             .post(url)
             .header(
                 CONTENT_TYPE,
