@@ -69,9 +69,25 @@ pub fn vizscript(emu: &Emulator) -> Command {
     cmd
 }
 
+/// The longest any one run of the binary may take in a test: a run that hangs fails
+/// the test (killed, with what it printed) instead of stalling the suite.
+const RUN_DEADLINE: Duration = Duration::from_secs(180);
+
 /// Run the binary with `args`; return (exit code, stdout, stderr).
 pub fn run(mut cmd: Command, args: &[&str]) -> (i32, String, String) {
-    let output = cmd.args(args).output().expect("binary runs");
+    let output = cmd
+        .args(args)
+        .timeout(RUN_DEADLINE)
+        .output()
+        .expect("binary runs");
+    if output.status.code().is_none() {
+        panic!(
+            "vizscript {args:?} was killed ({}), after {RUN_DEADLINE:?} at most; it printed:\n{}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
