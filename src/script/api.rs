@@ -394,16 +394,7 @@ impl LateFields for PageNames {
             })
         });
         names
-            .field(field, |key| record.get(key).as_ref().and_then(id_of))
+            .field(field, |key| convert::one_id(&record.get(key)?).ok())
             .unwrap_or(Dynamic::UNIT)
     }
-}
-
-/// An id (or any short text field) as text, whether the server sent a string or a number
-/// (a string is shared, not copied).
-fn id_of(value: &Dynamic) -> Option<ImmutableString> {
-    if let Ok(text) = value.as_immutable_string_ref() {
-        return Some(text.clone());
-    }
-    value.as_int().ok().map(|n| n.to_string().into())
 }

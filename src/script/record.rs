@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::wire::StrText;
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -394,34 +395,6 @@ impl<'de> Visitor<'de> for PageSeed<'_, '_> {
 
 struct ItemSeed<'r, 'w>(&'r mut PageReader<'w>);
 
-/// A field name, borrowed from the JSON text unless it has escapes. (serde's own
-/// `Cow<str>` always copies: a string per field of every record.)
-struct Key<'de>(std::borrow::Cow<'de, str>);
-
-impl<'de> serde::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Key<'de>, D::Error> {
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a field name")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key(std::borrow::Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-        Ok(Key(std::borrow::Cow::Owned(v.to_string())))
-    }
-}
-
 impl<'de> DeserializeSeed<'de> for ItemSeed<'_, '_> {
     type Value = Dynamic;
 
@@ -447,7 +420,9 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
         // then its names (and schema) are reused without comparing them again.
         let last = reader.last.clone();
         let mut as_last = last.is_some();
-        while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
+        while let Some(StrText(key)) = access.next_key::<StrText<'de>>()? {
+            // A JSON key is a string; serde's own `Cow<str>` would copy every one.
+            let key = key.unwrap_or_default();
             let position = names.len();
             let value = access.next_value_seed(ValueSeed {
                 reader: &mut *reader,
@@ -574,7 +549,8 @@ impl<'de> Visitor<'de> for PlainVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Dynamic, A::Error> {
         let mut map = Map::new();
-        while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
+        while let Some(StrText(key)) = access.next_key::<StrText<'de>>()? {
+            let key = key.unwrap_or_default();
             let value = access.next_value_seed(PlainSeed)?;
             map.insert(key.as_ref().into(), value);
         }

@@ -100,8 +100,8 @@ struct ListCall<'a, T> {
 impl Session {
     /// Fetch every page of a list method. `params` holds `filter`/`order`; `page` is set
     /// here. `items_key` names the item array in the result (`tasks`, `schedules`, ...);
-    /// `read` builds each page's values straight from the items' JSON text, with that
-    /// page's side tables, so no intermediate tree is made.
+    /// `read` reads each page's answer body in one pass (see [`read_page`]), the items
+    /// straight into its values, so no intermediate tree is made.
     pub(crate) fn list_all_read<T: Send>(
         &self,
         method: &str,

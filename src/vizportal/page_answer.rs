@@ -3,7 +3,6 @@
 //! tables kept as JSON text for name lookups, and whether `errors` were listed. Nothing
 //! of the page is held twice, and no tree of it is built.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -12,7 +11,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::listing::{SideTables, as_count};
-use crate::wire;
+use crate::wire::{self, StrText};
 
 /// A page as the server answered it, its items read by the caller's seed.
 pub struct PageAnswer<V> {
@@ -85,7 +84,8 @@ where
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut page = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(StrText(key)) = map.next_key::<StrText<'de>>()? {
+            let key = key.unwrap_or_default();
             match self.seed.take() {
                 Some(seed) if key == "result" => {
                     page = Some(map.next_value_seed(ResultSeed {
@@ -144,7 +144,8 @@ where
         let mut items = None;
         let (mut total, mut more, mut failed) = (None, None, false);
         let mut tables = HashMap::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(StrText(key)) = map.next_key::<StrText<'de>>()? {
+            let key = key.unwrap_or_default();
             if key == self.items_key {
                 match self.seed.take() {
                     Some(seed) => items = Some(map.next_value_seed(NullAsDefault(seed))?),

@@ -39,17 +39,9 @@ impl<T: Clone> TaskNames<T> {
         }
     }
 
-    /// The names a task gains, as `(field, name)` for each of [`TASK_NAME_FIELDS`],
-    /// `None` where the page's tables do not name the id. `text` reads one of the task's
-    /// fields as text (in whatever form the caller holds it).
-    pub fn for_task<S: AsRef<str>>(
-        &self,
-        text: impl Fn(&str) -> Option<S>,
-    ) -> [(&'static str, Option<T>); 3] {
-        TASK_NAME_FIELDS.map(|field| (field, self.field(field, &text)))
-    }
-
-    /// One of [`TASK_NAME_FIELDS`] for a task (see [`TaskNames::for_task`]).
+    /// The name a task gains as `field`, one of [`TASK_NAME_FIELDS`]; `None` where the
+    /// page's tables do not name the id. `text` reads one of the task's fields as text
+    /// (in whatever form the caller holds it).
     pub fn field<S: AsRef<str>>(&self, field: &str, text: impl Fn(&str) -> Option<S>) -> Option<T> {
         let (table, key) = match field {
             "scheduleName" => (&self.schedules, "scheduleId"),
@@ -96,14 +88,24 @@ mod tests {
                 Some(value.to_string())
             }
         };
-        let joined = names.for_task(task("Workbook"));
-        assert_eq!(joined[0], ("scheduleName", Some("Daily".to_string())));
-        assert_eq!(joined[1], ("targetName", Some("Sales".to_string())));
-        assert_eq!(joined[2], ("siteName", Some("Finance".to_string())));
+        let workbook = task("Workbook");
         assert_eq!(
-            names.for_task(task("Datasource"))[1].1.as_deref(),
+            names.field("scheduleName", workbook).as_deref(),
+            Some("Daily")
+        );
+        assert_eq!(
+            names.field("targetName", workbook).as_deref(),
+            Some("Sales")
+        );
+        assert_eq!(
+            names.field("siteName", workbook).as_deref(),
+            Some("Finance")
+        );
+        assert_eq!(
+            names.field("targetName", task("Datasource")).as_deref(),
             Some("Orders")
         );
-        assert_eq!(names.for_task(|_| None::<String>)[0].1, None);
+        assert_eq!(names.field("scheduleName", |_| None::<String>), None);
+        assert_eq!(names.field("notAName", workbook), None);
     }
 }
