@@ -396,20 +396,7 @@ fn ctrl_c_ends_a_long_wait_promptly() {
         id_list(&ids)
     );
     let (_dir, path) = script_file(&script);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vizscript"))
-        .env("TABLEAU_SERVER", emu.url())
-        .env("TABLEAU_USERNAME", "admin")
-        .env("TABLEAU_PASSWORD", "admin")
-        .env("NO_PROXY", "*")
-        .args(["run", &path])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
-    assert_eq!(line, "started\n");
+    let child = start_script(&emu, &["run", &path]);
     // The wait has begun once the run reached the emulator.
     let started = std::time::Instant::now();
     while !tasks(&emu).iter().any(|t| t["runCount"] == 1) {
@@ -420,20 +407,12 @@ fn ctrl_c_ends_a_long_wait_promptly() {
         std::thread::yield_now();
     }
     let interrupted = std::time::Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{err}");
+    let (rest, _) = interrupt(child);
     assert!(
         interrupted.elapsed() < Duration::from_secs(5),
         "{:?}",
         interrupted.elapsed()
     );
-    let rest = String::from_utf8_lossy(&output.stdout);
     assert!(!rest.contains("not reached"), "{rest}");
 }
 

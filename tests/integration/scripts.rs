@@ -519,27 +519,8 @@ fn ctrl_c_stops_a_running_script_cleanly() {
     // "started" is printed just before the loop, so the interruption lands in it (line 3)
     // however late the signal arrives.
     let (_dir, path) = script_file("let n = 0;\nprint(\"started\");\nloop { n += 1; }\n");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vizscript"));
-    cmd.env("TABLEAU_SERVER", emu.url())
-        .env("TABLEAU_USERNAME", "admin")
-        .env("TABLEAU_PASSWORD", "admin")
-        .env("NO_PROXY", "*")
-        .args(["run", &path, "--dry-run"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
-    assert_eq!(line, "started\n", "the script is running");
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{err}");
+    let child = start_script(&emu, &["run", &path, "--dry-run"]);
+    let (_, err) = interrupt(child);
     assert!(err.contains("interrupted") && err.contains(":3:"), "{err}");
     assert!(
         err.contains("dry run: 0 mutating call(s)"),

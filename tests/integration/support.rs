@@ -95,6 +95,44 @@ pub fn run(mut cmd: Command, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `vizscript args` against `emu` as admin, with piped output, returned once it has
+/// printed its first line, which must be `started` (a script prints it when it is running).
+pub fn start_script(emu: &Emulator, args: &[&str]) -> std::process::Child {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vizscript"))
+        .env("TABLEAU_SERVER", emu.url())
+        .env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin")
+        .env("NO_PROXY", "*")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start vizscript");
+    let mut first = String::new();
+    let stdout = child.stdout.as_mut().expect("stdout");
+    // One byte at a time: nothing past the first line may be taken from the pipe.
+    let mut byte = [0u8; 1];
+    while !first.ends_with('\n') && stdout.read(&mut byte).unwrap_or(0) == 1 {
+        first.push(char::from(byte[0]));
+    }
+    assert_eq!(first, "started\n", "the script is running");
+    child
+}
+
+/// Ctrl-C (SIGINT) to a running `vizscript`, then what it printed after: (stdout, stderr).
+/// It must exit 130.
+pub fn interrupt(child: std::process::Child) -> (String, String) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("vizscript ends");
+    let err = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    (String::from_utf8_lossy(&output.stdout).into_owned(), err)
+}
+
 /// Extract tasks in the emulator's state.
 pub fn tasks(emu: &Emulator) -> Vec<Value> {
     emu.state()["extractTasks"]
