@@ -15,6 +15,7 @@ mod jobs_api;
 mod load_api;
 mod output;
 mod pages;
+mod predicate;
 mod progress;
 pub mod record;
 mod runner;
