@@ -23,6 +23,7 @@ mod session;
 mod sign_in;
 mod task_names;
 mod transport;
+mod trust;
 mod undo;
 
 pub use audit::{AuditLine, AuditLog};

@@ -11,6 +11,7 @@ use super::jar::Jar;
 use super::retry::RetryPolicy;
 use super::sign_in::{ExistingSession, SignIn};
 use super::transport::error_chain;
+use super::trust;
 
 /// How to reach and sign in to a server.
 #[derive(Debug)]
@@ -82,17 +83,18 @@ impl ConnectOptions {
         }
     }
 
-    /// The blocking HTTP client these options describe. It loads the platform's trusted
-    /// roots even for an `http://` server (which may redirect to `https://`); a client
-    /// built without them (`tls_certs_only` with none, tried to save the few milliseconds
-    /// they take) left reqwest's start-up hanging now and then under load.
+    /// The blocking HTTP client these options describe. Its TLS configuration is
+    /// [`trust`](super::trust)'s: the platform's roots are read at the first HTTPS
+    /// handshake, so a client of an `http://` server never reads them.
     pub(crate) fn http_client(
         &self,
         jar: Arc<Jar>,
     ) -> Result<reqwest::blocking::Client, VizportalError> {
-        // reqwest is built without a crypto provider of its own and takes the process
-        // default; an error only says one is installed already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut extra_roots = Vec::new();
+        for path in &self.ca_certs {
+            extra_roots.extend(trust::read_ca_file(path)?);
+        }
+        let tls = trust::client_config(extra_roots, self.insecure)?;
         let mut builder = reqwest::blocking::Client::builder()
             .cookie_provider(jar)
             .user_agent(concat!("vizscript/", env!("CARGO_PKG_VERSION")))
@@ -100,28 +102,8 @@ impl ConnectOptions {
             .connect_timeout(self.timeout.min(Duration::from_secs(15)))
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(8)
-            .tcp_nodelay(true);
-        if !self.ca_certs.is_empty() {
-            let mut certs = Vec::new();
-            for path in &self.ca_certs {
-                let unusable = |problem: String| VizportalError::CaCertificate {
-                    path: path.clone(),
-                    problem,
-                };
-                let pem = std::fs::read(path).map_err(|e| unusable(e.to_string()))?;
-                let bundle = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                    unusable(format!("not a PEM certificate file: {}", error_chain(&e)))
-                })?;
-                if bundle.is_empty() {
-                    return Err(unusable("no PEM certificate in the file".to_string()));
-                }
-                certs.extend(bundle);
-            }
-            builder = builder.tls_certs_merge(certs);
-        }
-        if self.insecure {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
+            .tcp_nodelay(true)
+            .tls_backend_preconfigured(tls);
         if self.no_proxy {
             builder = builder.no_proxy();
         } else if let Some(proxy) = &self.proxy {
