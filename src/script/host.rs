@@ -12,7 +12,7 @@ use super::convert;
 use super::error::{batch_error, raise, summary_map, usage};
 use super::progress::Progress;
 use super::record::PageReader;
-use crate::vizportal::{BatchSummary, Client, ConvertFn, SideTables, read_page};
+use crate::vizportal::{BatchSummary, Client, ConvertFn, SideTables, page_text, read_page};
 
 /// Where script output goes (stdout in the CLI, a buffer in tests).
 pub type Output = Arc<dyn Fn(&str) + Send + Sync>;
@@ -143,8 +143,10 @@ impl Host {
         let bar = Progress::start(self.progress, method);
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
         let read = |body: &[u8], items_key: &str| {
-            let mut reader = PageReader::new(with);
-            let mut page = read_page(body, items_key, reader.seed())?;
+            // The records keep their strings as places in the page's text.
+            let text: Arc<str> = page_text(body, items_key)?.into();
+            let mut reader = PageReader::new(with, text.clone());
+            let mut page = read_page(&text, items_key, reader.seed())?;
             finish(&mut page.items, std::mem::take(&mut page.side));
             Ok(page)
         };

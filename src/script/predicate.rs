@@ -15,7 +15,7 @@ use rhai::{
     NativeCallContext, Stmt, Token,
 };
 
-use super::record::Record;
+use super::record::{Record, known_field};
 
 /// A condition on one item.
 #[derive(Debug)]
@@ -31,8 +31,9 @@ enum Node {
     Item,
     /// A captured variable: the closure's curried value at this index.
     Captured(usize),
-    /// A field of the item: `t.name` or `t["name"]`.
-    Field(ImmutableString),
+    /// A field of the item: `t.name` or `t["name"]` (and where it is among the fields
+    /// records find by index).
+    Field(ImmutableString, Option<usize>),
     Compare(Comparison, Box<Node>, Box<Node>),
     Not(Box<Node>),
     And(Vec<Node>),
@@ -163,7 +164,7 @@ fn variable(expr: &Expr, params: &[&str]) -> Option<Node> {
 /// `name` read from `target`, which must be the item.
 fn item_field(target: &Expr, name: &ImmutableString, params: &[&str]) -> Option<Node> {
     match variable(target, params)? {
-        Node::Item => Some(Node::Field(name.clone())),
+        Node::Item => Some(Node::Field(name.clone(), known_field(name))),
         _ => None,
     }
 }
@@ -188,7 +189,7 @@ impl Node {
             Node::Constant(value) => value.clone(),
             Node::Item => item.clone(),
             Node::Captured(at) => captured.get(*at)?.flatten_clone(),
-            Node::Field(name) => field(item, name)?,
+            Node::Field(name, known) => field(item, name, *known)?,
             Node::Compare(op, lhs, rhs) => {
                 let (lhs, rhs) = (lhs.eval(item, captured)?, rhs.eval(item, captured)?);
                 compare(*op, &lhs, &rhs)?.into()
@@ -216,9 +217,13 @@ impl Node {
 
 /// A field of a record (unit when it has none, as its getter and indexer answer) or of
 /// a map that has it (a missing map field is Rhai's to answer).
-fn field(item: &Dynamic, name: &str) -> Option<Dynamic> {
+fn field(item: &Dynamic, name: &str, known: Option<usize>) -> Option<Dynamic> {
     if let Some(record) = item.read_lock::<Record>() {
-        return Some(record.get(name).unwrap_or(Dynamic::UNIT));
+        let value = match known {
+            Some(k) => record.get_known(k),
+            None => record.get(name),
+        };
+        return Some(value.unwrap_or(Dynamic::UNIT));
     }
     item.read_lock::<Map>()?.get(name).cloned()
 }
@@ -281,7 +286,7 @@ mod tests {
     }
 
     fn scope(json: &str) -> Scope<'static> {
-        let mut items = PageReader::new(&[]).read(json).unwrap();
+        let mut items = PageReader::read(&[], json).unwrap();
         if json == MIXED {
             let mut map = rhai::Map::new();
             map.insert("priority".into(), 70.into());

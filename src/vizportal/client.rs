@@ -15,7 +15,7 @@ use super::before;
 use super::error::VizportalError;
 use super::listing::{ConvertFn, ProgressFn, ReadFn};
 use super::method::MethodKind;
-use super::page_answer::read_page;
+use super::page_answer::{page_text, read_page};
 use super::parallel::in_order;
 use super::session::Session;
 
@@ -243,8 +243,12 @@ impl Client {
         progress: ProgressFn<'_>,
     ) -> Result<Vec<T>, VizportalError> {
         let read = |body: &[u8], items_key: &str| {
-            read_page(body, items_key, std::marker::PhantomData::<Vec<I>>)
-                .map(|page| page.map_items(convert))
+            read_page(
+                page_text(body, items_key)?,
+                items_key,
+                std::marker::PhantomData::<Vec<I>>,
+            )
+            .map(|page| page.map_items(convert))
         };
         self.list_all_read(method, params, items_key, &read, progress)
     }

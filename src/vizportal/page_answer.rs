@@ -38,10 +38,17 @@ impl<V> PageAnswer<V> {
     }
 }
 
+/// An answer body as text (checked as UTF-8 once here: read from bytes, serde_json
+/// would check every string), for [`read_page`].
+pub fn page_text<'b>(body: &'b [u8], items_key: &str) -> Result<&'b str, String> {
+    std::str::from_utf8(body)
+        .map_err(|e| format!("the answer cannot be read as a page of `{items_key}`: {e}"))
+}
+
 /// Read an answer `{"result": {...}}` whose result holds the items under `items_key`,
-/// read by `seed`. `Err` says why the body is not such an answer.
+/// read by `seed`. `Err` says why the text is not such an answer.
 pub fn read_page<'de, S>(
-    body: &'de [u8],
+    text: &'de str,
     items_key: &str,
     seed: S,
 ) -> Result<PageAnswer<S::Value>, String>
@@ -51,9 +58,6 @@ where
 {
     let unreadable =
         |e: serde_json::Error| format!("the answer cannot be read as a page of `{items_key}`: {e}");
-    // Checked as UTF-8 once here: read from bytes, serde_json would check every string.
-    let text = std::str::from_utf8(body)
-        .map_err(|e| format!("the answer cannot be read as a page of `{items_key}`: {e}"))?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let page = deserializer
         .deserialize_map(AnswerVisitor {
@@ -221,10 +225,14 @@ mod tests {
 
     type Ids = PhantomData<Vec<Value>>;
 
+    fn read(body: &[u8]) -> Result<PageAnswer<Vec<Value>>, String> {
+        read_page(page_text(body, "tasks")?, "tasks", Ids::default())
+    }
+
     #[test]
     fn a_page_is_read_with_its_counts_and_side_tables() {
         let body = br#"{"result":{"workbooks":[{"id":"7","name":"Sales"}],"tasks":[{"id":"1"},{"id":"2"}],"totalCount":"40","moreItems":true}}"#;
-        let page = read_page(body, "tasks", Ids::default()).unwrap();
+        let page = read(body).unwrap();
         assert_eq!(page.items.len(), 2);
         assert_eq!(
             (page.total, page.more, page.failed),
@@ -235,18 +243,13 @@ mod tests {
 
     #[test]
     fn missing_or_null_items_are_none_and_errors_mark_a_failure() {
-        let page = read_page(br#"{"result":{"tasks":null}}"#, "tasks", Ids::default()).unwrap();
+        let page = read(br#"{"result":{"tasks":null}}"#).unwrap();
         assert!(page.items.is_empty() && !page.failed);
-        let page = read_page(br#"{"result":{"totalCount":0}}"#, "tasks", Ids::default()).unwrap();
+        let page = read(br#"{"result":{"totalCount":0}}"#).unwrap();
         assert!(page.items.is_empty());
-        let page = read_page(
-            br#"{"result":{"errors":[{"code":9}]}}"#,
-            "tasks",
-            Ids::default(),
-        )
-        .unwrap();
+        let page = read(br#"{"result":{"errors":[{"code":9}]}}"#).unwrap();
         assert!(page.failed);
-        let page = read_page(br#"{"result":{"errors":[]}}"#, "tasks", Ids::default()).unwrap();
+        let page = read(br#"{"result":{"errors":[]}}"#).unwrap();
         assert!(!page.failed);
     }
 
@@ -259,7 +262,7 @@ mod tests {
             br#"{"result":{"tasks":{"not":"a list"}}}"#,
             br#"{"result":{}} trailing"#,
         ] {
-            let error = read_page(body, "tasks", Ids::default()).err().unwrap();
+            let error = read(body).err().unwrap();
             assert!(error.contains("page of `tasks`"), "{error}");
         }
     }
