@@ -142,11 +142,10 @@ impl Host {
         let params = filter_params(filter, pos)?;
         let bar = Progress::start(self.progress, method);
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
-        let read = |body: &[u8], items_key: &str| {
+        let read = |body: &bytes::Bytes, items_key: &str| {
             // The records keep their strings as places in the page's text.
-            let text: Arc<str> = page_text(body, items_key)?.into();
-            let mut reader = PageReader::new(with, text.clone());
-            let mut page = read_page(&text, items_key, reader.seed())?;
+            let mut reader = PageReader::new(with, body.clone());
+            let mut page = read_page(page_text(body, items_key)?, items_key, reader.seed())?;
             finish(&mut page.items, std::mem::take(&mut page.side));
             Ok(page)
         };

@@ -10,6 +10,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::wire::StrText;
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -25,15 +27,15 @@ pub struct Schema {
     /// Where each of [`KNOWN_FIELDS`] is in `names` ([`ABSENT`] when it is not), so their
     /// getters find a field without comparing names.
     known: [u8; KNOWN_FIELDS.len()],
-    /// The JSON text of the page.
-    page: Arc<str>,
+    /// The page's JSON text (checked to be UTF-8 when it was read).
+    page: Bytes,
 }
 
 /// A known field the schema does not name.
 const ABSENT: u8 = u8::MAX;
 
 impl Schema {
-    fn new(names: &[ImmutableString], page: Arc<str>) -> Schema {
+    fn new(names: &[ImmutableString], page: Bytes) -> Schema {
         let mut known = [ABSENT; KNOWN_FIELDS.len()];
         for (slot, field) in known.iter_mut().zip(KNOWN_FIELDS) {
             if let Some(at) = names.iter().position(|n| n.as_str() == *field) {
@@ -66,12 +68,14 @@ enum Slot {
 }
 
 impl Slot {
-    fn value(&self, page: &str) -> Dynamic {
+    fn value(&self, page: &[u8]) -> Dynamic {
         match self {
             Slot::Value(value) => value.clone(),
             Slot::Text { at, len } => {
                 let (at, len) = (*at as usize, *len as usize);
-                ImmutableString::from(&page[at..at + len]).into()
+                // Read from a string of the page's text, so always UTF-8.
+                let text = std::str::from_utf8(&page[at..at + len]).unwrap_or_default();
+                ImmutableString::from(text).into()
             }
         }
     }
@@ -309,7 +313,7 @@ pub(crate) fn known_field(name: &str) -> Option<usize> {
 pub struct PageReader<'w> {
     with: &'w [&'static str],
     /// The page's JSON text: what is read must be a part of it.
-    page: Arc<str>,
+    page: Bytes,
     schemas: Vec<Arc<Schema>>,
     /// The schema of the record read last.
     last: Option<Arc<Schema>>,
@@ -321,7 +325,7 @@ pub struct PageReader<'w> {
 
 impl<'w> PageReader<'w> {
     /// A reader of (parts of) the JSON text `page`, adding the fields `with`.
-    pub fn new(with: &'w [&'static str], page: Arc<str>) -> PageReader<'w> {
+    pub fn new(with: &'w [&'static str], page: Bytes) -> PageReader<'w> {
         PageReader {
             with,
             page,
@@ -336,9 +340,10 @@ impl<'w> PageReader<'w> {
     /// (Pages are read through [`PageReader::seed`]; tests read bare arrays.)
     #[cfg(test)]
     pub fn read(with: &[&'static str], json: &str) -> Result<Vec<Dynamic>, serde_json::Error> {
-        let page: Arc<str> = json.into();
+        let page = Bytes::from(json.to_string());
         let mut reader = PageReader::new(with, page.clone());
-        let mut deserializer = serde_json::Deserializer::from_str(&page);
+        let text = std::str::from_utf8(&page).expect("from a str");
+        let mut deserializer = serde_json::Deserializer::from_str(text);
         let items = PageSeed(&mut reader).deserialize(&mut deserializer)?;
         deserializer.end()?;
         Ok(items)

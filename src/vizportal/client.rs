@@ -242,7 +242,7 @@ impl Client {
         convert: ConvertFn<'_, I, T>,
         progress: ProgressFn<'_>,
     ) -> Result<Vec<T>, VizportalError> {
-        let read = |body: &[u8], items_key: &str| {
+        let read = |body: &bytes::Bytes, items_key: &str| {
             read_page(
                 page_text(body, items_key)?,
                 items_key,

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
@@ -87,7 +88,7 @@ type Page<T> = PageAnswer<Vec<T>>;
 
 /// Reads one page's answer body with [`read_page`] (given the items key), the items
 /// straight into the caller's values; `Err` says why it cannot.
-pub type ReadFn<'a, T> = &'a (dyn Fn(&[u8], &str) -> Result<Page<T>, String> + Sync);
+pub type ReadFn<'a, T> = &'a (dyn Fn(&Bytes, &str) -> Result<Page<T>, String> + Sync);
 
 /// What a list call needs besides the session.
 struct ListCall<'a, T> {
@@ -191,7 +192,7 @@ impl Session {
             json!({ "startIndex": start, "maxItems": size }),
         );
         // A page that lists errors is classified as a failure like any answer.
-        let read = |body: &[u8]| match (call.read)(body, call.items_key)? {
+        let read = |body: &Bytes| match (call.read)(body, call.items_key)? {
             page if page.failed => Err(String::new()),
             page => Ok(page),
         };

@@ -6,6 +6,7 @@ use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION};
@@ -101,14 +102,14 @@ impl fmt::Display for Attempt {
 
 /// Reads an answer's body in one pass (see [`Transport::post_read`]); `Err` says why the
 /// body is not the plain successful result it reads.
-pub(crate) type ReadBody<'a, T> = &'a dyn Fn(&[u8]) -> Result<T, String>;
+pub(crate) type ReadBody<'a, T> = &'a dyn Fn(&Bytes) -> Result<T, String>;
 
 /// An answer as it came: where from, status, content type and body.
 struct RawAnswer {
     url: String,
     status: StatusCode,
     content_type: String,
-    bytes: Vec<u8>,
+    bytes: Bytes,
 }
 
 impl RawAnswer {
@@ -314,9 +315,11 @@ impl Transport {
     }
 
     /// The body, refused past the answer size limit.
-    pub(crate) fn read_capped(&self, method: &str, response: Response) -> Result<Vec<u8>, Attempt> {
+    pub(crate) fn read_capped(&self, method: &str, response: Response) -> Result<Bytes, Attempt> {
         let limit = self.max_response_bytes;
-        let mut bytes = Vec::new();
+        // Sized once when the server says how much is coming.
+        let expected = response.content_length().unwrap_or(0).min(limit as u64 + 1);
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         response
             .take(limit as u64 + 1)
             .read_to_end(&mut bytes)
@@ -332,7 +335,7 @@ impl Transport {
                 ),
             )));
         }
-        Ok(bytes)
+        Ok(bytes.into())
     }
 }
 
