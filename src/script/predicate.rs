@@ -15,7 +15,7 @@ use rhai::{
     NativeCallContext, Stmt, Token,
 };
 
-use super::record::{Record, known_field};
+use super::record::{Field, Record, known_field};
 
 /// A condition on one item.
 #[derive(Debug)]
@@ -108,7 +108,17 @@ impl Predicate {
 
     /// Whether `item` passes, `None` when only Rhai can tell.
     pub fn test(&self, item: &Dynamic, captured: &[Dynamic]) -> Option<bool> {
-        self.root.eval(item, captured)?.as_bool().ok()
+        let record = item.read_lock::<Record>();
+        let map = match record {
+            Some(_) => None,
+            None => item.read_lock::<Map>(),
+        };
+        let subject = Subject {
+            item,
+            record: record.as_deref(),
+            map: map.as_deref(),
+        };
+        self.root.eval(&subject, captured)?.as_bool()
     }
 }
 
@@ -183,33 +193,88 @@ fn call_node(call: &FnCallExpr, params: &[&str]) -> Option<Node> {
     }
 }
 
+/// The item a condition is tested on, its record or map already at hand.
+struct Subject<'a> {
+    item: &'a Dynamic,
+    record: Option<&'a Record>,
+    map: Option<&'a Map>,
+}
+
+/// A value met while evaluating, borrowed where it can be.
+enum Value<'a> {
+    Dynamic(&'a Dynamic),
+    Owned(Dynamic),
+    /// A string field still in its page's text.
+    Text(&'a str),
+    Bool(bool),
+}
+
+impl Value<'_> {
+    fn dynamic(&self) -> Option<&Dynamic> {
+        match self {
+            Value::Dynamic(value) => Some(value),
+            Value::Owned(value) => Some(value),
+            Value::Text(_) | Value::Bool(_) => None,
+        }
+    }
+
+    fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            other => other.dynamic()?.as_bool().ok(),
+        }
+    }
+
+    fn as_int(&self) -> Option<rhai::INT> {
+        self.dynamic()?.as_int().ok()
+    }
+
+    /// `f` of the value's text, when it is a string.
+    fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
+        match self {
+            Value::Text(text) => Some(f(text)),
+            other => Some(f(other.dynamic()?.read_lock::<ImmutableString>()?.as_str())),
+        }
+    }
+}
+
+impl<'a> From<Field<'a>> for Value<'a> {
+    fn from(field: Field<'a>) -> Self {
+        match field {
+            Field::Value(value) => Value::Dynamic(value),
+            Field::Text(text) => Value::Text(text),
+            Field::Owned(value) => Value::Owned(value),
+        }
+    }
+}
+
 impl Node {
-    fn eval(&self, item: &Dynamic, captured: &[Dynamic]) -> Option<Dynamic> {
+    fn eval<'a>(&'a self, subject: &Subject<'a>, captured: &'a [Dynamic]) -> Option<Value<'a>> {
         Some(match self {
-            Node::Constant(value) => value.clone(),
-            Node::Item => item.clone(),
-            Node::Captured(at) => captured.get(*at)?.flatten_clone(),
-            Node::Field(name, known) => field(item, name, *known)?,
+            Node::Constant(value) => Value::Dynamic(value),
+            Node::Item => Value::Dynamic(subject.item),
+            Node::Captured(at) => Value::Dynamic(captured.get(*at)?),
+            Node::Field(name, known) => field(subject, name, *known)?,
             Node::Compare(op, lhs, rhs) => {
-                let (lhs, rhs) = (lhs.eval(item, captured)?, rhs.eval(item, captured)?);
-                compare(*op, &lhs, &rhs)?.into()
+                let (lhs, rhs) = (lhs.eval(subject, captured)?, rhs.eval(subject, captured)?);
+                Value::Bool(compare(*op, &lhs, &rhs)?)
             }
-            Node::Not(operand) => (!operand.eval(item, captured)?.as_bool().ok()?).into(),
+            Node::Not(operand) => Value::Bool(!operand.eval(subject, captured)?.as_bool()?),
             Node::And(operands) => {
                 for operand in operands {
-                    if !operand.eval(item, captured)?.as_bool().ok()? {
-                        return Some(false.into());
+                    if !operand.eval(subject, captured)?.as_bool()? {
+                        return Some(Value::Bool(false));
                     }
                 }
-                true.into()
+                Value::Bool(true)
             }
             Node::Or(operands) => {
                 for operand in operands {
-                    if operand.eval(item, captured)?.as_bool().ok()? {
-                        return Some(true.into());
+                    if operand.eval(subject, captured)?.as_bool()? {
+                        return Some(Value::Bool(true));
                     }
                 }
-                false.into()
+                Value::Bool(false)
             }
         })
     }
@@ -217,36 +282,36 @@ impl Node {
 
 /// A field of a record (unit when it has none, as its getter and indexer answer) or of
 /// a map that has it (a missing map field is Rhai's to answer).
-fn field(item: &Dynamic, name: &str, known: Option<usize>) -> Option<Dynamic> {
-    if let Some(record) = item.read_lock::<Record>() {
-        let value = match known {
-            Some(k) => record.get_known(k),
-            None => record.get(name),
-        };
-        return Some(value.unwrap_or(Dynamic::UNIT));
+fn field<'a>(subject: &Subject<'a>, name: &str, known: Option<usize>) -> Option<Value<'a>> {
+    if let Some(record) = subject.record {
+        return Some(
+            record
+                .field(known, name)
+                .map_or(Value::Owned(Dynamic::UNIT), Value::from),
+        );
     }
-    item.read_lock::<Map>()?.get(name).cloned()
+    subject.map?.get(name).map(Value::Dynamic)
 }
 
 /// A comparison of two values of the same type among integers, strings, booleans,
 /// characters and unit, as Rhai's built-in operators compare them.
-fn compare(op: Comparison, lhs: &Dynamic, rhs: &Dynamic) -> Option<bool> {
-    let order = if let (Ok(a), Ok(b)) = (lhs.as_int(), rhs.as_int()) {
+fn compare(op: Comparison, lhs: &Value, rhs: &Value) -> Option<bool> {
+    let order = if let (Some(a), Some(b)) = (lhs.as_int(), rhs.as_int()) {
         a.cmp(&b)
-    } else if let (Some(a), Some(b)) = (
-        lhs.read_lock::<ImmutableString>(),
-        rhs.read_lock::<ImmutableString>(),
-    ) {
-        a.as_str().cmp(b.as_str())
-    } else if let (Ok(a), Ok(b)) = (lhs.as_bool(), rhs.as_bool()) {
+    } else if let Some(order) = lhs.with_str(|a| rhs.with_str(|b| a.cmp(b))).flatten() {
+        order
+    } else if let (Some(a), Some(b)) = (lhs.as_bool(), rhs.as_bool()) {
         a.cmp(&b)
-    } else if let (Ok(a), Ok(b)) = (lhs.as_char(), rhs.as_char()) {
-        a.cmp(&b)
-    } else if lhs.is_unit() && rhs.is_unit() {
-        // Rhai: `() == ()`, and no other comparison of units holds.
-        return Some(matches!(op, Comparison::Equal));
     } else {
-        return None;
+        let (lhs, rhs) = (lhs.dynamic()?, rhs.dynamic()?);
+        if let (Ok(a), Ok(b)) = (lhs.as_char(), rhs.as_char()) {
+            a.cmp(&b)
+        } else if lhs.is_unit() && rhs.is_unit() {
+            // Rhai: `() == ()`, and no other comparison of units holds.
+            return Some(matches!(op, Comparison::Equal));
+        } else {
+            return None;
+        }
     };
     Some(op.holds(order))
 }

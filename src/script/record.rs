@@ -1,9 +1,9 @@
 //! A compact map for big lists. A Rhai map is a B-tree that costs about 2 KB for an
 //! extract task; 100,000 tasks held by a script came to almost 300 MiB. A `Record` keeps
 //! the field names once per list (a shared schema) and the values in one slice; a string
-//! value is kept as its place in the page's JSON text (which the records of a page share)
-//! and becomes a Rhai string only when read. Reading a page then allocates one slice per
-//! task and nothing per string. To scripts it reads like a map: `t.field`, `t["field"]`,
+//! value is kept as its place in the page's JSON text and becomes a Rhai string only
+//! when read. The values of all the records of a page are one slice beside the page's
+//! text, so reading a page allocates only the records themselves (a Rhai value each). To scripts it reads like a map: `t.field`, `t["field"]`,
 //! `"field" in t`, `t.keys()`, `t.values()`, `t.len()`, printing, `to_json`, `table`, and
 //! assigning a field (a field the record does not have goes into a small map beside it).
 
@@ -16,8 +16,7 @@ use crate::wire::StrText;
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// Field names shared by the records of one page, and the page's JSON text their
-/// string values are places in.
+/// Field names shared by the records of one page.
 #[derive(Debug)]
 pub struct Schema {
     names: Box<[ImmutableString]>,
@@ -27,15 +26,13 @@ pub struct Schema {
     /// Where each of [`KNOWN_FIELDS`] is in `names` ([`ABSENT`] when it is not), so their
     /// getters find a field without comparing names.
     known: [u8; KNOWN_FIELDS.len()],
-    /// The page's JSON text (checked to be UTF-8 when it was read).
-    page: Bytes,
 }
 
 /// A known field the schema does not name.
 const ABSENT: u8 = u8::MAX;
 
 impl Schema {
-    fn new(names: &[ImmutableString], page: Bytes) -> Schema {
+    fn new(names: &[ImmutableString]) -> Schema {
         let mut known = [ABSENT; KNOWN_FIELDS.len()];
         for (slot, field) in known.iter_mut().zip(KNOWN_FIELDS) {
             if let Some(at) = names.iter().position(|n| n.as_str() == *field) {
@@ -46,7 +43,6 @@ impl Schema {
             names: names.to_vec().into_boxed_slice(),
             text: names.iter().map(|n| n.as_str().into()).collect(),
             known,
-            page,
         }
     }
 
@@ -68,20 +64,50 @@ enum Slot {
 }
 
 impl Slot {
-    fn value(&self, page: &[u8]) -> Dynamic {
+    fn value(&self, page: &Page) -> Dynamic {
         match self {
             Slot::Value(value) => value.clone(),
-            Slot::Text { at, len } => {
-                let (at, len) = (*at as usize, *len as usize);
-                // Read from a string of the page's text, so always UTF-8.
-                let text = std::str::from_utf8(&page[at..at + len]).unwrap_or_default();
-                ImmutableString::from(text).into()
-            }
+            Slot::Text { at, len } => ImmutableString::from(page.text(*at, *len)).into(),
         }
     }
 
     fn is_unit(&self) -> bool {
         matches!(self, Slot::Value(value) if value.is_unit())
+    }
+}
+
+/// What the records of a page share: the page's JSON text (checked to be UTF-8 when it
+/// was read) and all their values, each record's in a run.
+pub struct Page {
+    text: Bytes,
+    slots: Vec<Slot>,
+}
+
+impl Page {
+    /// The string at a text slot's place.
+    fn text(&self, at: u32, len: u32) -> &str {
+        let (at, len) = (at as usize, len as usize);
+        // A string of the page's text, so always UTF-8.
+        std::str::from_utf8(&self.text[at..at + len]).unwrap_or_default()
+    }
+}
+
+/// A field of a record as it is held.
+pub(crate) enum Field<'a> {
+    Value(&'a Dynamic),
+    /// A string still in the page's text.
+    Text(&'a str),
+    /// A late field, worked out.
+    Owned(Dynamic),
+}
+
+impl Field<'_> {
+    fn into_dynamic(self) -> Dynamic {
+        match self {
+            Field::Value(value) => value.clone(),
+            Field::Text(text) => ImmutableString::from(text).into(),
+            Field::Owned(value) => value,
+        }
     }
 }
 
@@ -99,9 +125,12 @@ pub trait LateFields: Send + Sync {
 #[derive(Clone)]
 pub struct Record {
     schema: Arc<Schema>,
-    /// Shared between copies (scripts copy records whenever they filter or sort a list)
-    /// until one of them is written to.
-    values: Arc<[Slot]>,
+    page: Arc<Page>,
+    /// Where the record's values start among the page's.
+    at: u32,
+    /// The record's own values, once one is written (the page's are shared by copies:
+    /// scripts copy records whenever they filter or sort a list).
+    own: Option<Arc<[Slot]>>,
     /// Fields assigned by the script that the schema does not name.
     extra: Option<Box<Map>>,
     /// Where the late fields' values come from, while any is still unread (a value the
@@ -110,34 +139,62 @@ pub struct Record {
 }
 
 impl Record {
+    /// The values, one per schema name.
+    fn slots(&self) -> &[Slot] {
+        match &self.own {
+            Some(own) => own,
+            None => {
+                let at = self.at as usize;
+                &self.page.slots[at..at + self.schema.names.len()]
+            }
+        }
+    }
+
     /// The value of the field `KNOWN_FIELDS[k]`.
     pub(crate) fn get_known(&self, k: usize) -> Option<Dynamic> {
-        match self.schema.known[k] {
-            ABSENT => self.get(KNOWN_FIELDS[k]),
-            at => Some(self.value_at(usize::from(at), KNOWN_FIELDS[k])),
-        }
+        self.field(Some(k), KNOWN_FIELDS[k])
+            .map(Field::into_dynamic)
     }
 
     /// The value of a field.
     pub fn get(&self, name: &str) -> Option<Dynamic> {
-        match self.schema.position(name) {
-            Some(i) => Some(self.value_at(i, name)),
-            None => self.extra.as_ref().and_then(|m| m.get(name)).cloned(),
-        }
+        self.field(None, name).map(Field::into_dynamic)
     }
 
-    /// The value in slot `i`, the field `name`: a late field still empty is worked out.
-    fn value_at(&self, i: usize, name: &str) -> Dynamic {
-        let slot = &self.values[i];
-        match &self.late {
-            Some(late) if slot.is_unit() && late.fields().contains(&name) => late.value(self, name),
-            _ => slot.value(&self.schema.page),
-        }
+    /// The field `name` (which is `KNOWN_FIELDS[k]` when `known` is `Some(k)`), as it is
+    /// held: a late field still empty is worked out.
+    pub(crate) fn field(&self, known: Option<usize>, name: &str) -> Option<Field<'_>> {
+        let at = match known {
+            Some(k) => Some(self.schema.known[k])
+                .filter(|at| *at != ABSENT)
+                .map(usize::from),
+            None => self.schema.position(name),
+        };
+        let Some(at) = at else {
+            return self.extra.as_ref()?.get(name).map(Field::Value);
+        };
+        Some(match (&self.slots()[at], &self.late) {
+            (slot, Some(late)) if slot.is_unit() && late.fields().contains(&name) => {
+                Field::Owned(late.value(self, name))
+            }
+            (Slot::Value(value), _) => Field::Value(value),
+            (Slot::Text { at, len }, _) => Field::Text(self.page.text(*at, *len)),
+        })
     }
 
     /// Give the record late fields (see [`LateFields`]).
     pub fn set_late(&mut self, late: Arc<dyn LateFields>) {
         self.late = Some(late);
+    }
+
+    /// The value in slot `i`, the field `name`.
+    fn field_at(&self, i: usize, name: &str) -> Dynamic {
+        match (&self.slots()[i], &self.late) {
+            (slot, Some(late)) if slot.is_unit() && late.fields().contains(&name) => {
+                late.value(self, name)
+            }
+            (slot, _) => slot.value(&self.page),
+        }
     }
 
     /// Set a field, adding it when the schema does not name it. Writing a late field
@@ -146,7 +203,7 @@ impl Record {
         if let Some(late) = self.late.clone().filter(|l| l.fields().contains(&name)) {
             for field in late.fields() {
                 if let Some(i) = self.schema.position(field) {
-                    let resolved = self.value_at(i, field);
+                    let resolved = self.field_at(i, field);
                     self.write(i, resolved);
                 }
             }
@@ -164,12 +221,12 @@ impl Record {
 
     /// Write slot `i`, copying the values first when another record shares them.
     fn write(&mut self, i: usize, value: Dynamic) {
-        match Arc::get_mut(&mut self.values) {
-            Some(values) => values[i] = Slot::Value(value),
+        match self.own.as_mut().and_then(Arc::get_mut) {
+            Some(own) => own[i] = Slot::Value(value),
             None => {
-                let mut values = self.values.to_vec();
-                values[i] = Slot::Value(value);
-                self.values = values.into();
+                let mut own = self.slots().to_vec();
+                own[i] = Slot::Value(value);
+                self.own = Some(own.into());
             }
         }
     }
@@ -181,7 +238,7 @@ impl Record {
             .names
             .iter()
             .enumerate()
-            .map(|(i, name)| (name.as_str().into(), self.value_at(i, name)))
+            .map(|(i, name)| (name.as_str().into(), self.field_at(i, name)))
             .collect();
         if let Some(extra) = &self.extra {
             map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -264,7 +321,7 @@ pub fn register(engine: &mut Engine) {
             r.to_map().into_values().collect()
         })
         .register_fn("len", |r: &mut Record| {
-            (r.values.len() + r.extra.as_ref().map_or(0, |m| m.len())) as rhai::INT
+            (r.slots().len() + r.extra.as_ref().map_or(0, |m| m.len())) as rhai::INT
         })
         .register_fn("to_map", |r: &mut Record| r.to_map())
         .register_fn("to_string", |r: &mut Record| {
@@ -317,10 +374,11 @@ pub struct PageReader<'w> {
     schemas: Vec<Arc<Schema>>,
     /// The schema of the record read last.
     last: Option<Arc<Schema>>,
-    /// The names and values of the record being read, kept between records so that
-    /// reading one allocates only what the record keeps.
+    /// The names of the record being read when they differ from the record before
+    /// (kept between records, so as not to allocate them each time).
     names: Vec<ImmutableString>,
-    values: Vec<Slot>,
+    /// The values of the records read so far, each record's in a run.
+    slots: Vec<Slot>,
 }
 
 impl<'w> PageReader<'w> {
@@ -332,7 +390,7 @@ impl<'w> PageReader<'w> {
             schemas: Vec::new(),
             last: None,
             names: Vec::new(),
-            values: Vec::new(),
+            slots: Vec::new(),
         }
     }
 
@@ -363,7 +421,7 @@ impl<'w> PageReader<'w> {
         if let Some(schema) = self.schemas.iter().find(same) {
             return schema.clone();
         }
-        let schema = Arc::new(Schema::new(names, self.page.clone()));
+        let schema = Arc::new(Schema::new(names));
         self.schemas.push(schema.clone());
         schema
     }
@@ -400,18 +458,44 @@ impl<'de> Visitor<'de> for PageSeed<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let reader = self.0;
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element_seed(ItemSeed(&mut *self.0))? {
+        while let Some(item) = seq.next_element_seed(ItemSeed(&mut *reader))? {
             items.push(item);
         }
-        Ok(items)
+        // The records are made once the page's values are all read, to share them.
+        let page = Arc::new(Page {
+            text: reader.page.clone(),
+            slots: std::mem::take(&mut reader.slots),
+        });
+        Ok(items
+            .into_iter()
+            .map(|item| match item {
+                Item::Record(schema, at) => Dynamic::from(Record {
+                    schema,
+                    page: page.clone(),
+                    at,
+                    own: None,
+                    extra: None,
+                    late: None,
+                }),
+                Item::Plain(value) => value,
+            })
+            .collect())
     }
+}
+
+/// An item of a page as read: a record (its schema and where its values start), or any
+/// other value.
+enum Item {
+    Record(Arc<Schema>, u32),
+    Plain(Dynamic),
 }
 
 struct ItemSeed<'r, 'w>(&'r mut PageReader<'w>);
 
 impl<'de> DeserializeSeed<'de> for ItemSeed<'_, '_> {
-    type Value = Dynamic;
+    type Value = Item;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
@@ -419,18 +503,18 @@ impl<'de> DeserializeSeed<'de> for ItemSeed<'_, '_> {
 }
 
 impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
-    type Value = Dynamic;
+    type Value = Item;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an item")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Dynamic, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Item, A::Error> {
         let reader = self.0;
+        let start = reader.slots.len();
+        let at = u32::try_from(start).map_err(|_| de::Error::custom("page too large"))?;
         let mut names = std::mem::take(&mut reader.names);
-        let mut values = std::mem::take(&mut reader.values);
         names.clear();
-        values.clear();
         // Records of a page mostly have the fields of the one before, in the same order:
         // then its names (and schema) are reused without collecting them again. `names`
         // is filled only once a field differs.
@@ -439,8 +523,9 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
         while let Some(StrText(key)) = access.next_key::<StrText<'de>>()? {
             // A JSON key is a string; serde's own `Cow<str>` would copy every one.
             let key = key.unwrap_or_default();
-            let position = values.len();
-            values.push(access.next_value_seed(ValueSeed(&*reader))?);
+            let position = reader.slots.len() - start;
+            let slot = access.next_value_seed(ValueSeed(&*reader))?;
+            reader.slots.push(slot);
             if let (true, Some(last)) = (as_last, &last) {
                 if last.text.get(position).is_some_and(|n| **n == *key) {
                     continue;
@@ -450,9 +535,10 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
             }
             names.push(ImmutableString::from(key.as_ref()));
         }
+        let read = reader.slots.len() - start;
         let with = reader.with;
         let rest_added = |last: &Arc<Schema>| {
-            last.names[values.len()..]
+            last.names[read..]
                 .iter()
                 .all(|n| with.contains(&n.as_str()))
         };
@@ -460,44 +546,57 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
             // The fields of the record before, which had only `with` fields after them
             // (added, as they are to this one).
             Some(last) if as_last && rest_added(&last) => {
-                values.resize(last.names.len(), Slot::Value(Dynamic::UNIT));
+                reader
+                    .slots
+                    .resize(start + last.names.len(), Slot::Value(Dynamic::UNIT));
                 last
             }
             last => {
                 if let (true, Some(last)) = (as_last, last) {
                     // The first fields of the record before, and not the rest of them.
-                    names.extend_from_slice(&last.names[..values.len()]);
+                    names.extend_from_slice(&last.names[..read]);
                 }
                 for field in reader.with {
                     if !names.iter().any(|n| n.as_str() == *field) {
                         names.push(ImmutableString::from(*field));
-                        values.push(Slot::Value(Dynamic::UNIT));
+                        reader.slots.push(Slot::Value(Dynamic::UNIT));
                     }
                 }
                 reader.schema(&names)
             }
         };
         reader.last = Some(schema.clone());
-        let record = Record {
-            schema,
-            values: values.drain(..).collect(),
-            extra: None,
-            late: None,
-        };
         reader.names = names;
-        reader.values = values;
-        Ok(Dynamic::from(record))
+        Ok(Item::Record(schema, at))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Dynamic, A::Error> {
-        PlainVisitor.visit_seq(seq)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Item, A::Error> {
+        PlainVisitor.visit_seq(seq).map(Item::Plain)
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Dynamic, E> {
-        PlainVisitor.visit_str(v)
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Item, E> {
+        PlainVisitor.visit_str(v).map(Item::Plain)
     }
 
-    scalars!();
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Item, E> {
+        PlainVisitor.visit_i64(v).map(Item::Plain)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Item, E> {
+        PlainVisitor.visit_u64(v).map(Item::Plain)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Item, E> {
+        PlainVisitor.visit_f64(v).map(Item::Plain)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Item, E> {
+        PlainVisitor.visit_bool(v).map(Item::Plain)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Item, E> {
+        PlainVisitor.visit_unit().map(Item::Plain)
+    }
 }
 
 /// A field's value: a string stays in the page's text; nested values are plain.
@@ -630,7 +729,7 @@ mod tests {
         assert_eq!(text(&b, "lastRunAt"), "2026-01-01T00:00:00Z");
         assert_eq!(text(&b, "scheduleId"), "4");
         assert!(
-            b.values
+            b.slots()
                 .iter()
                 .all(|slot| !matches!(slot, Slot::Value(v) if v.is_string())),
             "strings are places in the page"
