@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::engine::{Limits, build};
 use super::host::Host;
+use super::vp;
 
 /// One script function.
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +27,8 @@ pub struct FunctionDoc {
 /// by arity.
 pub fn functions() -> Vec<FunctionDoc> {
     let host = Host::new(None, Arc::new(|_: &str| {}), false);
-    let engine = build(host, &Limits::default(), Arc::new(AtomicBool::new(false)));
+    let mut engine = build(host, &Limits::default(), Arc::new(AtomicBool::new(false)));
+    engine.register_static_module(vp::NAMESPACE, vp::documented_module());
     let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
     let parsed: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
     let mut docs: Vec<FunctionDoc> = parsed["functions"]

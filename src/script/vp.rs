@@ -19,31 +19,42 @@ pub const NAMESPACE: &str = "vp";
 type Out<T> = Result<T, Box<EvalAltResult>>;
 
 /// The `vp` module: `vp::NAME()` and `vp::NAME(params)` for every known method. Made once
-/// per process and shared by every engine (`run --all-sites` makes one per site).
+/// per process and shared by every engine (`run --all-sites` makes one per site). Its
+/// functions carry no doc comments: scripts do not read them, and writing 334 of them
+/// was a tenth of a run's start-up.
 pub fn module() -> rhai::Shared<Module> {
     static MODULE: std::sync::OnceLock<rhai::Shared<Module>> = std::sync::OnceLock::new();
-    MODULE.get_or_init(|| build_module().into()).clone()
+    MODULE.get_or_init(|| build_module(false).into()).clone()
 }
 
-fn build_module() -> Module {
+/// [`module`] with the doc comments, for the function reference.
+pub fn documented_module() -> rhai::Shared<Module> {
+    build_module(true).into()
+}
+
+fn build_module(documented: bool) -> Module {
     let mut module = Module::new();
     for method in KNOWN_METHODS {
         let name = method.name;
-        let (bare_doc, params_doc) = if method.params.is_empty() {
-            let other = format!("vp::{name}()");
-            (doc(method), pointer(name, "with a params map", &other))
-        } else {
-            let other = format!("vp::{name}(params)");
-            (
-                pointer(name, "with empty params (`{}`)", &other),
-                doc(method),
-            )
+        let (bare_doc, params_doc) = match (documented, method.params.is_empty()) {
+            (false, _) => (String::new(), String::new()),
+            (true, true) => {
+                let other = format!("vp::{name}()");
+                (doc(method), pointer(name, "with a params map", &other))
+            }
+            (true, false) => {
+                let other = format!("vp::{name}(params)");
+                (
+                    pointer(name, "with empty params (`{}`)", &other),
+                    doc(method),
+                )
+            }
         };
         // Volatile: a server call never gives "the same result for the same input", so
         // the optimizer must not fold one away.
         FuncRegistration::new(name)
             .with_volatility(true)
-            .with_comments([comment(&bare_doc)])
+            .with_comments(comments(&bare_doc))
             .with_params_info(["Map"])
             .set_into_module(&mut module, move |ctx: NativeCallContext| -> Out<Map> {
                 let pos = ctx.call_position();
@@ -51,7 +62,7 @@ fn build_module() -> Module {
             });
         FuncRegistration::new(name)
             .with_volatility(true)
-            .with_comments([comment(&params_doc)])
+            .with_comments(comments(&params_doc))
             .with_params_info(["params: Map", "Map"])
             .set_into_module(
                 &mut module,
@@ -64,6 +75,14 @@ fn build_module() -> Module {
             );
     }
     module
+}
+
+/// The doc comments for a doc text (none for none).
+fn comments(text: &str) -> Vec<String> {
+    match text {
+        "" => Vec::new(),
+        text => vec![comment(text)],
+    }
 }
 
 /// Text as a Rhai doc comment (`///` before every line).
