@@ -743,6 +743,26 @@ mod tests {
     }
 
     #[test]
+    fn writing_a_record_leaves_the_others_of_its_page_alone() {
+        let items = PageReader::read(
+            &[],
+            r#"[{"id":"1","priority":5,"type":"a"},{"id":"2","priority":6,"type":"b"}]"#,
+        )
+        .unwrap();
+        let [mut a, b] = [0, 1].map(|i| items[i].read_lock::<Record>().unwrap().clone());
+        let copy = a.clone();
+        a.set("priority", Dynamic::from(99 as rhai::INT));
+        a.set("note", Dynamic::from("x"));
+        let int = |r: &Record, f: &str| r.get(f).unwrap().as_int().unwrap();
+        assert_eq!(int(&a, "priority"), 99);
+        assert_eq!(a.get("type").unwrap().to_string(), "a", "the rest kept");
+        assert_eq!(int(&b, "priority"), 6, "the next record of the page");
+        assert_eq!(int(&copy, "priority"), 5, "a copy made before");
+        assert_eq!(b.get("id").unwrap().to_string(), "2");
+        assert!(b.get("note").is_none());
+    }
+
+    #[test]
     fn records_of_another_shape_keep_their_own_fields() {
         let items = PageReader::read(&["n"], r#"[{"id":"1","a":1,"b":2},{"id":"2","a":3},{"id":"3","a":4,"n":"x"},{"a":5,"id":"4"},{"id":"5","a":6}]"#)
             .unwrap();
