@@ -317,25 +317,36 @@ impl Transport {
     /// The body, refused past the answer size limit.
     pub(crate) fn read_capped(&self, method: &str, response: Response) -> Result<Bytes, Attempt> {
         let limit = self.max_response_bytes;
-        // Sized once when the server says how much is coming.
-        let expected = response.content_length().unwrap_or(0).min(limit as u64 + 1);
-        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
-        response
-            .take(limit as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| {
-                Attempt::Ambiguous(format!("connection lost while reading the answer: {e}"))
-            })?;
-        if bytes.len() > limit {
-            return Err(Attempt::Final(VizportalError::transport(
+        let too_large = || {
+            Attempt::Final(VizportalError::transport(
                 method,
                 format!(
                     "the answer is larger than the {} MiB limit; narrow the call (filters, smaller pages)",
                     limit / (1024 * 1024)
                 ),
-            )));
+            ))
+        };
+        let lost = |e: &dyn std::fmt::Display| {
+            Attempt::Ambiguous(format!("connection lost while reading the answer: {e}"))
+        };
+        match response.content_length() {
+            // The server says how much is coming: refused unread when over the limit,
+            // else gathered whole by the HTTP client's own thread (one hand-over, not
+            // one per chunk).
+            Some(length) if length > limit as u64 => Err(too_large()),
+            Some(_) => response.bytes().map_err(|e| lost(&error_chain(&e))),
+            None => {
+                let mut bytes = Vec::new();
+                response
+                    .take(limit as u64 + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| lost(&e))?;
+                if bytes.len() > limit {
+                    return Err(too_large());
+                }
+                Ok(bytes.into())
+            }
         }
-        Ok(bytes.into())
     }
 }
 

@@ -120,6 +120,29 @@ fn a_50_mb_answer_is_cut_off_at_the_cap() {
 }
 
 #[test]
+fn an_answer_of_unknown_length_is_cut_off_at_the_cap() {
+    let mut body = String::with_capacity(20 * 1024 * 1024 + 64);
+    body.push_str(r#"{"result": {"keyId": ""#);
+    body.push_str(&"x".repeat(20 * 1024 * 1024));
+    body.push_str(r#""}}"#);
+    let server =
+        fake_server_without_length(200, "application/json", Box::leak(body.into_boxed_str()));
+    let (code, err, _) = call_against(&server.url, &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("larger than the 16 MiB limit"), "{err}");
+    let small = fake_server_without_length(
+        200,
+        "application/json",
+        r#"{"result": {"keyId": "k", "key": {"n": "ab", "e": "10001"}}}"#,
+    );
+    let (_, err, _) = call_against(&small.url, &[]);
+    assert!(
+        err.contains("unusable RSA key: modulus too small"),
+        "a short answer without a length is read whole (and its key judged): {err}"
+    );
+}
+
+#[test]
 fn a_server_that_never_answers_times_out() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

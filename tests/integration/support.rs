@@ -196,6 +196,28 @@ pub fn fake_server(
     body: &'static str,
     extra: &[(&str, &str)],
 ) -> FakeServer {
+    let length = body.len().to_string();
+    let mut headers = vec![("Content-Length", length.as_str())];
+    headers.extend_from_slice(extra);
+    serve(status, content_type, body, &headers)
+}
+
+/// A [`FakeServer`] whose answers say nothing of their length: the body ends where the
+/// server closes the connection.
+pub fn fake_server_without_length(
+    status: u16,
+    content_type: &str,
+    body: &'static str,
+) -> FakeServer {
+    serve(status, content_type, body, &[])
+}
+
+fn serve(
+    status: u16,
+    content_type: &str,
+    body: &'static str,
+    headers: &[(&str, &str)],
+) -> FakeServer {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let reason = reqwest::StatusCode::from_u16(status)
@@ -203,11 +225,9 @@ pub fn fake_server(
         .and_then(|s| s.canonical_reason())
         .unwrap_or("Unknown");
     let mut head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n",
-        body.len()
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nConnection: close\r\n"
     );
-    for (name, value) in extra {
+    for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
