@@ -86,6 +86,14 @@ impl ConnectOptions {
     /// The blocking HTTP client these options describe. Its TLS configuration is
     /// [`trust`](super::trust)'s: the platform's roots are read at the first HTTPS
     /// handshake, so a client of an `http://` server never reads them.
+    ///
+    /// reqwest's blocking client starts a thread for its runtime and waits for that
+    /// thread to report it is ready. Now and then under load that wait misses the report
+    /// and never returns (seen about once in ten full test runs; stacks taken with gdb:
+    /// the caller parked in `ClientHandle::new`, the runtime thread idle and ready). So
+    /// the client is made on a helper thread and waited for at most [`CLIENT_START`]; a
+    /// start that misses it is left behind (two idle threads until exit) and another
+    /// one is made, up to [`CLIENT_STARTS`] in all.
     pub(crate) fn http_client(
         &self,
         jar: Arc<Jar>,
@@ -95,6 +103,42 @@ impl ConnectOptions {
             extra_roots.extend(trust::read_ca_file(path)?);
         }
         let tls = trust::client_config(extra_roots, self.insecure)?;
+        let unusable = |e: reqwest::Error| {
+            VizportalError::transport(
+                "connect",
+                format!("cannot set up HTTP: {}", error_chain(&e)),
+            )
+        };
+        for _ in 0..CLIENT_STARTS {
+            let builder = self.client_builder(jar.clone(), tls.clone())?;
+            let (sender, started) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name("http-client-start".into())
+                .spawn(move || {
+                    let _ = sender.send(builder.build());
+                })
+                .map_err(|e| {
+                    VizportalError::transport("connect", format!("cannot set up HTTP: {e}"))
+                })?;
+            match started.recv_timeout(CLIENT_START) {
+                Ok(client) => return client.map_err(unusable),
+                Err(_) => tracing::debug!("the HTTP client did not start; starting another"),
+            }
+        }
+        Err(VizportalError::transport(
+            "connect",
+            format!(
+                "cannot set up HTTP: the HTTP client did not start within {} s, {CLIENT_STARTS} times",
+                CLIENT_START.as_secs()
+            ),
+        ))
+    }
+
+    fn client_builder(
+        &self,
+        jar: Arc<Jar>,
+        tls: rustls::ClientConfig,
+    ) -> Result<reqwest::blocking::ClientBuilder, VizportalError> {
         let mut builder = reqwest::blocking::Client::builder()
             .cookie_provider(jar)
             .user_agent(concat!("vizscript/", env!("CARGO_PKG_VERSION")))
@@ -115,11 +159,12 @@ impl ConnectOptions {
             })?;
             builder = builder.proxy(proxy);
         }
-        builder.build().map_err(|e| {
-            VizportalError::transport(
-                "connect",
-                format!("cannot set up HTTP: {}", error_chain(&e)),
-            )
-        })
+        Ok(builder)
     }
 }
+
+/// How long a start of the HTTP client is waited for (it takes milliseconds).
+const CLIENT_START: Duration = Duration::from_secs(5);
+
+/// Starts of the HTTP client tried before giving up.
+const CLIENT_STARTS: usize = 3;
