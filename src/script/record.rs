@@ -1,9 +1,9 @@
 //! A compact map for big lists. A Rhai map is a B-tree that costs about 2 KB for an
 //! extract task; 100,000 tasks held by a script came to almost 300 MiB. A `Record` keeps
-//! the field names once per list (a shared schema) and the values in one slice; a string
-//! value is kept as its place in the page's JSON text and becomes a Rhai string only
-//! when read. The values of all the records of a page are one slice beside the page's
-//! text, so reading a page allocates only the records themselves (a Rhai value each). To scripts it reads like a map: `t.field`, `t["field"]`,
+//! the field names once per list (a shared schema); the values of all the records of a
+//! page are one slice beside the page's JSON text, and a string value is its place in that
+//! text until a script reads it. Reading a page allocates only the records themselves (a
+//! Rhai value each). To scripts a record reads like a map: `t.field`, `t["field"]`,
 //! `"field" in t`, `t.keys()`, `t.values()`, `t.len()`, printing, `to_json`, `table`, and
 //! assigning a field (a field the record does not have goes into a small map beside it).
 
@@ -56,7 +56,7 @@ impl Schema {
 #[derive(Clone)]
 enum Slot {
     Value(Dynamic),
-    /// A string without escapes: where it is in the page's text, in bytes.
+    /// A string that is a part of the page's text (it had no escapes): where, in bytes.
     Text {
         at: u32,
         len: u32,
@@ -78,7 +78,7 @@ impl Slot {
 
 /// What the records of a page share: the page's JSON text (checked to be UTF-8 when it
 /// was read) and all their values, each record's in a run.
-pub struct Page {
+struct Page {
     text: Bytes,
     slots: Vec<Slot>,
 }
