@@ -25,15 +25,17 @@ pub(crate) fn client_config(
     insecure: bool,
 ) -> Result<ClientConfig, VizportalError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier: Arc<dyn ServerCertVerifier> = if insecure {
-        Arc::new(AnyCertificate(provider.clone()))
-    } else {
-        Arc::new(PlatformRoots {
+    let certificates = match insecure {
+        true => Certificates::Any,
+        false => Certificates::Platform {
             extra_roots,
-            provider: provider.clone(),
             loaded: OnceLock::new(),
-        })
+        },
     };
+    let verifier = Arc::new(ServerTrust {
+        provider: provider.clone(),
+        certificates,
+    });
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| VizportalError::transport("connect", format!("cannot set up TLS: {e}")))?
@@ -67,26 +69,28 @@ pub(crate) fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, 
     Ok(certs)
 }
 
-/// The platform's verifier with extra roots, built at its first use.
+/// What the client checks of a server: its certificate as [`Certificates`] says, and the
+/// handshake's signatures against that certificate with the crypto provider's algorithms
+/// (which is how the platform verifier checks them too, so they need no roots).
 #[derive(Debug)]
-struct PlatformRoots {
-    extra_roots: Vec<CertificateDer<'static>>,
+struct ServerTrust {
     provider: Arc<CryptoProvider>,
-    loaded: OnceLock<Result<Verifier, rustls::Error>>,
+    certificates: Certificates,
 }
 
-impl PlatformRoots {
-    fn verifier(&self) -> Result<&Verifier, rustls::Error> {
-        self.loaded
-            .get_or_init(|| {
-                Verifier::new_with_extra_roots(self.extra_roots.clone(), self.provider.clone())
-            })
-            .as_ref()
-            .map_err(Clone::clone)
-    }
+#[derive(Debug)]
+enum Certificates {
+    /// `--insecure`: any certificate for any name.
+    Any,
+    /// Those the platform's roots and the extra ones vouch for; the platform verifier
+    /// (and its roots) is built at its first use.
+    Platform {
+        extra_roots: Vec<CertificateDer<'static>>,
+        loaded: OnceLock<Result<Verifier, rustls::Error>>,
+    },
 }
 
-impl ServerCertVerifier for PlatformRoots {
+impl ServerCertVerifier for ServerTrust {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -95,13 +99,20 @@ impl ServerCertVerifier for PlatformRoots {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.verifier()?.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        )
+        let Certificates::Platform {
+            extra_roots,
+            loaded,
+        } = &self.certificates
+        else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        let verifier = loaded
+            .get_or_init(|| {
+                Verifier::new_with_extra_roots(extra_roots.clone(), self.provider.clone())
+            })
+            .as_ref()
+            .map_err(Clone::clone)?;
+        verifier.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
     }
 
     fn verify_tls12_signature(
@@ -110,7 +121,8 @@ impl ServerCertVerifier for PlatformRoots {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.verifier()?.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -119,64 +131,13 @@ impl ServerCertVerifier for PlatformRoots {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.verifier()?.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
-    /// Asked for the first message of a handshake, so answered without the roots: the
-    /// schemes the crypto provider verifies, which is what the platform verifier says.
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
-    }
-}
-
-/// `--insecure`: any certificate for any name, though the handshake's signatures are
-/// still checked against the certificate the server sent.
-#[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
