@@ -64,13 +64,6 @@ enum Slot {
 }
 
 impl Slot {
-    fn value(&self, page: &Page) -> Dynamic {
-        match self {
-            Slot::Value(value) => value.clone(),
-            Slot::Text { at, len } => ImmutableString::from(page.text(*at, *len)).into(),
-        }
-    }
-
     fn is_unit(&self) -> bool {
         matches!(self, Slot::Value(value) if value.is_unit())
     }
@@ -170,31 +163,26 @@ impl Record {
                 .map(usize::from),
             None => self.schema.position(name),
         };
-        let Some(at) = at else {
-            return self.extra.as_ref()?.get(name).map(Field::Value);
-        };
-        Some(match (&self.slots()[at], &self.late) {
+        match at {
+            Some(at) => Some(self.field_at(at, name)),
+            None => self.extra.as_ref()?.get(name).map(Field::Value),
+        }
+    }
+
+    /// The field in slot `i`, named `name`: a late field still empty is worked out.
+    fn field_at(&self, i: usize, name: &str) -> Field<'_> {
+        match (&self.slots()[i], &self.late) {
             (slot, Some(late)) if slot.is_unit() && late.fields().contains(&name) => {
                 Field::Owned(late.value(self, name))
             }
             (Slot::Value(value), _) => Field::Value(value),
             (Slot::Text { at, len }, _) => Field::Text(self.page.text(*at, *len)),
-        })
+        }
     }
 
     /// Give the record late fields (see [`LateFields`]).
     pub fn set_late(&mut self, late: Arc<dyn LateFields>) {
         self.late = Some(late);
-    }
-
-    /// The value in slot `i`, the field `name`.
-    fn field_at(&self, i: usize, name: &str) -> Dynamic {
-        match (&self.slots()[i], &self.late) {
-            (slot, Some(late)) if slot.is_unit() && late.fields().contains(&name) => {
-                late.value(self, name)
-            }
-            (slot, _) => slot.value(&self.page),
-        }
     }
 
     /// Set a field, adding it when the schema does not name it. Writing a late field
@@ -203,7 +191,7 @@ impl Record {
         if let Some(late) = self.late.clone().filter(|l| l.fields().contains(&name)) {
             for field in late.fields() {
                 if let Some(i) = self.schema.position(field) {
-                    let resolved = self.field_at(i, field);
+                    let resolved = self.field_at(i, field).into_dynamic();
                     self.write(i, resolved);
                 }
             }
@@ -238,7 +226,7 @@ impl Record {
             .names
             .iter()
             .enumerate()
-            .map(|(i, name)| (name.as_str().into(), self.field_at(i, name)))
+            .map(|(i, name)| (name.as_str().into(), self.field_at(i, name).into_dynamic()))
             .collect();
         if let Some(extra) = &self.extra {
             map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -332,28 +320,29 @@ pub fn register(engine: &mut Engine) {
         });
 }
 
-/// The visits of JSON numbers, booleans and null, the same for every visitor here:
-/// integers beyond `i64` become floats.
+/// The visits of JSON numbers, booleans and null, the same for every visitor here but
+/// for the type each wraps the Rhai value in (`$wrap`): integers beyond `i64` become floats.
 macro_rules! scalars {
-    () => {
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dynamic, E> {
-            Ok(v.into())
+    ($wrap:expr) => {
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok($wrap(Dynamic::from(v)))
         }
 
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dynamic, E> {
-            Ok(i64::try_from(v).map_or_else(|_| Dynamic::from(v as f64), Dynamic::from))
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            let value = i64::try_from(v).map_or_else(|_| Dynamic::from(v as f64), Dynamic::from);
+            Ok($wrap(value))
         }
 
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dynamic, E> {
-            Ok(v.into())
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok($wrap(Dynamic::from(v)))
         }
 
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Dynamic, E> {
-            Ok(v.into())
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok($wrap(Dynamic::from(v)))
         }
 
-        fn visit_unit<E: de::Error>(self) -> Result<Dynamic, E> {
-            Ok(Dynamic::UNIT)
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($wrap(Dynamic::UNIT))
         }
     };
 }
@@ -581,25 +570,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
         PlainVisitor.visit_str(v).map(Item::Plain)
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Item, E> {
-        PlainVisitor.visit_i64(v).map(Item::Plain)
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Item, E> {
-        PlainVisitor.visit_u64(v).map(Item::Plain)
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Item, E> {
-        PlainVisitor.visit_f64(v).map(Item::Plain)
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Item, E> {
-        PlainVisitor.visit_bool(v).map(Item::Plain)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Item, E> {
-        PlainVisitor.visit_unit().map(Item::Plain)
-    }
+    scalars!(Item::Plain);
 }
 
 /// A field's value: a string stays in the page's text; nested values are plain.
@@ -628,25 +599,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         Ok(Slot::Value(ImmutableString::from(v).into()))
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Slot, E> {
-        PlainVisitor.visit_i64(v).map(Slot::Value)
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Slot, E> {
-        PlainVisitor.visit_u64(v).map(Slot::Value)
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Slot, E> {
-        PlainVisitor.visit_f64(v).map(Slot::Value)
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Slot, E> {
-        Ok(Slot::Value(v.into()))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Slot, E> {
-        Ok(Slot::Value(Dynamic::UNIT))
-    }
+    scalars!(Slot::Value);
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Slot, A::Error> {
         PlainVisitor.visit_seq(seq).map(Slot::Value)
@@ -671,7 +624,7 @@ impl<'de> Visitor<'de> for PlainVisitor {
         Ok(ImmutableString::from(v).into())
     }
 
-    scalars!();
+    scalars!(std::convert::identity);
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Dynamic, A::Error> {
         let mut items = Array::new();
