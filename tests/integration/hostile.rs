@@ -101,18 +101,18 @@ fn a_server_error_page_is_not_vizportal() {
     );
 }
 
+/// A well-formed answer of `mib` MiB and a little more (one long string).
+fn answer_of_mib(mib: usize) -> &'static str {
+    let mut body = String::with_capacity(mib * 1024 * 1024 + 64);
+    body.push_str(r#"{"result": {"keyId": ""#);
+    body.push_str(&"x".repeat(mib * 1024 * 1024));
+    body.push_str(r#""}}"#);
+    Box::leak(body.into_boxed_str())
+}
+
 #[test]
 fn a_50_mb_answer_is_cut_off_at_the_cap() {
-    let mut body = String::with_capacity(50 * 1024 * 1024 + 64);
-    body.push_str(r#"{"result": {"keyId": ""#);
-    body.push_str(&"x".repeat(50 * 1024 * 1024));
-    body.push_str(r#""}}"#);
-    let server = fake_server(
-        200,
-        "application/json",
-        Box::leak(body.into_boxed_str()),
-        &[],
-    );
+    let server = fake_server(200, "application/json", answer_of_mib(50), &[]);
     let (code, err, elapsed) = call_against(&server.url, &[]);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("larger than the 16 MiB limit"), "{err}");
@@ -121,12 +121,7 @@ fn a_50_mb_answer_is_cut_off_at_the_cap() {
 
 #[test]
 fn an_answer_of_unknown_length_is_cut_off_at_the_cap() {
-    let mut body = String::with_capacity(20 * 1024 * 1024 + 64);
-    body.push_str(r#"{"result": {"keyId": ""#);
-    body.push_str(&"x".repeat(20 * 1024 * 1024));
-    body.push_str(r#""}}"#);
-    let server =
-        fake_server_without_length(200, "application/json", Box::leak(body.into_boxed_str()));
+    let server = fake_server_without_length(200, "application/json", answer_of_mib(20));
     let (code, err, _) = call_against(&server.url, &[]);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("larger than the 16 MiB limit"), "{err}");
