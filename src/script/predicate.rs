@@ -387,6 +387,14 @@ mod tests {
         (run(&fast), run(&rhai))
     }
 
+    /// Whether the script function `function` is read as a condition.
+    fn compiles(engine: &Engine, function: &str) -> bool {
+        let script = format!("compiles({function})");
+        engine
+            .eval_with_scope::<bool>(&mut scope(TASKS), &script)
+            .unwrap()
+    }
+
     #[test]
     fn conditions_over_fields_and_captured_values_are_compiled() {
         let engine = engine();
@@ -399,9 +407,10 @@ mod tests {
             "!(t.priority <= 50)",
             "t == 7",
         ] {
-            let script = format!("compiles(|t| {condition})");
-            let compiled = engine.eval_with_scope::<bool>(&mut scope(TASKS), &script);
-            assert!(compiled.unwrap(), "{condition}");
+            assert!(
+                compiles(&engine, &format!("|t| {condition}")),
+                "{condition}"
+            );
             let (fast, rhai) = both_ways(&engine, TASKS, condition);
             assert!(fast.is_ok(), "{condition}");
             assert_eq!(fast, rhai, "{condition}");
@@ -423,9 +432,7 @@ mod tests {
             "|t| t.f > 1.0",
             "Fn(\"abs\")",
         ] {
-            let script = format!("compiles({function})");
-            let compiled = engine.eval_with_scope::<bool>(&mut scope(TASKS), &script);
-            assert!(!compiled.unwrap(), "{function}");
+            assert!(!compiles(&engine, function), "{function}");
         }
     }
 
