@@ -92,9 +92,9 @@ where
             let key = key.unwrap_or_default();
             match self.seed.take() {
                 Some(seed) if key == "result" => {
-                    page = Some(map.next_value_seed(ResultSeed {
+                    page = Some(map.next_value_seed(ResultVisitor {
                         items_key: self.items_key,
-                        seed,
+                        seed: Some(seed),
                     })?);
                 }
                 seed => {
@@ -107,13 +107,13 @@ where
     }
 }
 
-/// The `result` object.
-struct ResultSeed<'k, S> {
+/// The `result` object (read as a seed holding the items' seed).
+struct ResultVisitor<'k, S> {
     items_key: &'k str,
-    seed: S,
+    seed: Option<S>,
 }
 
-impl<'de, S> DeserializeSeed<'de> for ResultSeed<'_, S>
+impl<'de, S> DeserializeSeed<'de> for ResultVisitor<'_, S>
 where
     S: DeserializeSeed<'de>,
     S::Value: Default,
@@ -121,16 +121,8 @@ where
     type Value = PageAnswer<S::Value>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(ResultVisitor {
-            items_key: self.items_key,
-            seed: Some(self.seed),
-        })
+        deserializer.deserialize_map(self)
     }
-}
-
-struct ResultVisitor<'k, S> {
-    items_key: &'k str,
-    seed: Option<S>,
 }
 
 impl<'de, S> Visitor<'de> for ResultVisitor<'_, S>
