@@ -73,6 +73,9 @@ pub fn one_id(value: &Dynamic) -> Result<String, String> {
     if let Ok(i) = value.as_int() {
         return Ok(i.to_string());
     }
+    if let Some(id) = record::string_field(value, "id") {
+        return Ok(id);
+    }
     if let Some(id) = record::field(value, "id") {
         return one_id(&id);
     }

@@ -12,7 +12,7 @@ use super::convert;
 use super::error::{batch_error, raise, summary_map, usage};
 use super::progress::Progress;
 use super::record::PageReader;
-use crate::vizportal::{BatchSummary, Client, ConvertFn, SideTables, page_text, read_page};
+use crate::vizportal::{BatchSummary, Client, ConvertFn, SideTables, page_string, read_page};
 
 /// Where script output goes (stdout in the CLI, a buffer in tests).
 pub type Output = Arc<dyn Fn(&str) + Send + Sync>;
@@ -144,8 +144,9 @@ impl Host {
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
         let read = |body: &bytes::Bytes, items_key: &str| {
             // The records keep their strings as places in the page's text.
-            let mut reader = PageReader::new(with, body.clone());
-            let mut page = read_page(page_text(body, items_key)?, items_key, reader.seed())?;
+            let text = page_string(body, items_key)?;
+            let mut reader = PageReader::new(with, text.clone());
+            let mut page = read_page(&text, items_key, reader.seed())?;
             finish(&mut page.items, std::mem::take(&mut page.side));
             Ok(page)
         };

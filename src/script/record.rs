@@ -10,7 +10,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytestring::ByteString;
 
 use crate::wire::StrText;
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
@@ -69,10 +69,10 @@ impl Slot {
     }
 }
 
-/// What the records of a page share: the page's JSON text (checked to be UTF-8 when it
-/// was read) and all their values, each record's in a run.
+/// What the records of a page share: the page's JSON text and all their values, each
+/// record's in a run.
 struct Page {
-    text: Bytes,
+    text: ByteString,
     slots: Vec<Slot>,
 }
 
@@ -80,8 +80,8 @@ impl Page {
     /// The string at a text slot's place.
     fn text(&self, at: u32, len: u32) -> &str {
         let (at, len) = (at as usize, len as usize);
-        // A string of the page's text, so always UTF-8.
-        std::str::from_utf8(&self.text[at..at + len]).unwrap_or_default()
+        // The place of a string the JSON reader found in this text, so it always is one.
+        self.text.get(at..at + len).unwrap_or_default()
     }
 }
 
@@ -257,6 +257,17 @@ pub fn field(value: &Dynamic, name: &str) -> Option<Dynamic> {
     value.read_lock::<Record>()?.get(name)
 }
 
+/// A record's string field as text, made without a Rhai string in between (ids passed
+/// back to the server); `None` for anything else.
+pub fn string_field(value: &Dynamic, name: &str) -> Option<String> {
+    let record = value.read_lock::<Record>()?;
+    match record.field(known_field(name), name)? {
+        Field::Text(text) => Some(text.to_string()),
+        Field::Value(value) => value.read_lock::<ImmutableString>().map(|s| s.to_string()),
+        Field::Owned(_) => None,
+    }
+}
+
 /// Whether a value is a map or a record.
 pub fn is_map_like(value: &Dynamic) -> bool {
     value.is_map() || value.is::<Record>()
@@ -359,7 +370,7 @@ pub(crate) fn known_field(name: &str) -> Option<usize> {
 pub struct PageReader<'w> {
     with: &'w [&'static str],
     /// The page's JSON text: what is read must be a part of it.
-    page: Bytes,
+    page: ByteString,
     schemas: Vec<Arc<Schema>>,
     /// The schema of the record read last.
     last: Option<Arc<Schema>>,
@@ -372,7 +383,7 @@ pub struct PageReader<'w> {
 
 impl<'w> PageReader<'w> {
     /// A reader of (parts of) the JSON text `page`, adding the fields `with`.
-    pub fn new(with: &'w [&'static str], page: Bytes) -> PageReader<'w> {
+    pub fn new(with: &'w [&'static str], page: ByteString) -> PageReader<'w> {
         // Sized up front rather than grown (and copied) a dozen times: a task's values
         // take about 20 bytes of text each, and a page has some text besides.
         let slots = Vec::with_capacity(page.len() / 16);
@@ -390,10 +401,9 @@ impl<'w> PageReader<'w> {
     /// (Pages are read through [`PageReader::seed`]; tests read bare arrays.)
     #[cfg(test)]
     pub fn read(with: &[&'static str], json: &str) -> Result<Vec<Dynamic>, serde_json::Error> {
-        let page = Bytes::from(json.to_string());
+        let page = ByteString::from(json);
         let mut reader = PageReader::new(with, page.clone());
-        let text = std::str::from_utf8(&page).expect("from a str");
-        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let mut deserializer = serde_json::Deserializer::from_str(&page);
         let items = PageSeed(&mut reader).deserialize(&mut deserializer)?;
         deserializer.end()?;
         Ok(items)

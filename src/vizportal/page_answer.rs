@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use bytes::Bytes;
+use bytestring::ByteString;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -41,8 +43,17 @@ impl<V> PageAnswer<V> {
 /// An answer body as text (checked as UTF-8 once here: read from bytes, serde_json
 /// would check every string), for [`read_page`].
 pub fn page_text<'b>(body: &'b [u8], items_key: &str) -> Result<&'b str, String> {
-    std::str::from_utf8(body)
-        .map_err(|e| format!("the answer cannot be read as a page of `{items_key}`: {e}"))
+    std::str::from_utf8(body).map_err(|e| not_text(items_key, &e))
+}
+
+/// An answer body as text that shares the body's bytes, for values that keep places in
+/// it (checked as UTF-8 once, as [`page_text`] does).
+pub fn page_string(body: &Bytes, items_key: &str) -> Result<ByteString, String> {
+    ByteString::try_from(body.clone()).map_err(|e| not_text(items_key, &e))
+}
+
+fn not_text(items_key: &str, e: &std::str::Utf8Error) -> String {
+    format!("the answer cannot be read as a page of `{items_key}`: {e}")
 }
 
 /// Read an answer `{"result": {...}}` whose result holds the items under `items_key`,
