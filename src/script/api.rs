@@ -368,10 +368,9 @@ fn join_names(tasks: &mut [Dynamic], side: SideTables) {
         side,
         names: OnceLock::new(),
     });
-    for task in tasks {
-        if let Some(mut record) = task.write_lock::<Record>() {
-            record.set_late(names.clone());
-        }
+    // The tasks of a page share it, and with it the names.
+    if let Some(record) = tasks.iter().find_map(|task| task.read_lock::<Record>()) {
+        record.set_page_late(names);
     }
 }
 

@@ -8,7 +8,7 @@
 //! assigning a field (a field the record does not have goes into a small map beside it).
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytestring::ByteString;
 
@@ -69,11 +69,12 @@ impl Slot {
     }
 }
 
-/// What the records of a page share: the page's JSON text and all their values, each
-/// record's in a run.
+/// What the records of a page share: the page's JSON text, all their values (each
+/// record's in a run), and where their late fields come from.
 struct Page {
     text: ByteString,
     slots: Vec<Slot>,
+    late: OnceLock<Arc<dyn LateFields>>,
 }
 
 impl Page {
@@ -114,27 +115,34 @@ pub trait LateFields: Send + Sync {
     fn value(&self, record: &Record, field: &str) -> Dynamic;
 }
 
-/// A map-like value with a shared schema.
+/// A map-like value with a shared schema. Four words: a script holds one per task.
 #[derive(Clone)]
 pub struct Record {
     schema: Arc<Schema>,
     page: Arc<Page>,
     /// Where the record's values start among the page's.
     at: u32,
-    /// The record's own values, once one is written (the page's are shared by copies:
-    /// scripts copy records whenever they filter or sort a list).
-    own: Option<Arc<[Slot]>>,
+    /// The page's late fields still apply: the script has written none of them (a value
+    /// the server sent for such a field is kept either way).
+    late: bool,
+    /// What the script wrote, shared by copies until one of them writes again (scripts
+    /// copy records whenever they filter or sort a list).
+    edits: Option<Arc<Edits>>,
+}
+
+/// A record's changes.
+#[derive(Clone, Default)]
+struct Edits {
+    /// The record's own values, once one is written (until then the page's are used).
+    own: Option<Box<[Slot]>>,
     /// Fields assigned by the script that the schema does not name.
-    extra: Option<Box<Map>>,
-    /// Where the late fields' values come from, while any is still unread (a value the
-    /// server sent for such a field is kept).
-    late: Option<Arc<dyn LateFields>>,
+    extra: Map,
 }
 
 impl Record {
     /// The values, one per schema name.
     fn slots(&self) -> &[Slot] {
-        match &self.own {
+        match self.edits.as_ref().and_then(|e| e.own.as_ref()) {
             Some(own) => own,
             None => {
                 let at = self.at as usize;
@@ -165,57 +173,74 @@ impl Record {
         };
         match at {
             Some(at) => Some(self.field_at(at, name)),
-            None => self.extra.as_ref()?.get(name).map(Field::Value),
+            None => self.edits.as_ref()?.extra.get(name).map(Field::Value),
         }
     }
 
     /// The field in slot `i`, named `name`: a late field still empty is worked out.
     fn field_at(&self, i: usize, name: &str) -> Field<'_> {
-        match (&self.slots()[i], &self.late) {
-            (slot, Some(late)) if slot.is_unit() && late.fields().contains(&name) => {
-                Field::Owned(late.value(self, name))
-            }
-            (Slot::Value(value), _) => Field::Value(value),
-            (Slot::Text { at, len }, _) => Field::Text(self.page.text(*at, *len)),
+        let slot = &self.slots()[i];
+        if slot.is_unit()
+            && let Some(late) = self.late_fields(name)
+        {
+            return Field::Owned(late.value(self, name));
+        }
+        match slot {
+            Slot::Value(value) => Field::Value(value),
+            Slot::Text { at, len } => Field::Text(self.page.text(*at, *len)),
         }
     }
 
-    /// Give the record late fields (see [`LateFields`]).
-    pub fn set_late(&mut self, late: Arc<dyn LateFields>) {
-        self.late = Some(late);
+    /// The late fields that give `name`, while they apply to this record.
+    fn late_fields(&self, name: &str) -> Option<&Arc<dyn LateFields>> {
+        if !self.late {
+            return None;
+        }
+        self.page
+            .late
+            .get()
+            .filter(|late| late.fields().contains(&name))
+    }
+
+    /// Give the records of this record's page late fields (see [`LateFields`]); a page
+    /// keeps the first it is given.
+    pub fn set_page_late(&self, late: Arc<dyn LateFields>) {
+        let _ = self.page.late.set(late);
     }
 
     /// Set a field, adding it when the schema does not name it. Writing a late field
     /// first fills in all of them, so that what is written stays (even unit).
     pub fn set(&mut self, name: &str, value: Dynamic) {
-        if let Some(late) = self.late.clone().filter(|l| l.fields().contains(&name)) {
+        if let Some(late) = self.late_fields(name).cloned() {
             for field in late.fields() {
                 if let Some(i) = self.schema.position(field) {
                     let resolved = self.field_at(i, field).into_dynamic();
                     self.write(i, resolved);
                 }
             }
-            self.late = None;
+            self.late = false;
         }
         match self.schema.position(name) {
             Some(i) => self.write(i, value),
             None => {
-                self.extra
-                    .get_or_insert_with(Box::default)
-                    .insert(name.into(), value);
+                self.edits_mut().extra.insert(name.into(), value);
             }
         }
     }
 
-    /// Write slot `i`, copying the values first when another record shares them.
+    /// The record's changes, its own (copied first when another record shares them).
+    fn edits_mut(&mut self) -> &mut Edits {
+        Arc::make_mut(self.edits.get_or_insert_with(Arc::default))
+    }
+
+    /// Write slot `i`, giving the record its own values first.
     fn write(&mut self, i: usize, value: Dynamic) {
-        match self.own.as_mut().and_then(Arc::get_mut) {
-            Some(own) => own[i] = Slot::Value(value),
-            None => {
-                let mut own = self.slots().to_vec();
-                own[i] = Slot::Value(value);
-                self.own = Some(own.into());
-            }
+        if self.edits.as_ref().is_none_or(|e| e.own.is_none()) {
+            let own = self.slots().into();
+            self.edits_mut().own = Some(own);
+        }
+        if let Some(own) = self.edits_mut().own.as_mut() {
+            own[i] = Slot::Value(value);
         }
     }
 
@@ -228,8 +253,8 @@ impl Record {
             .enumerate()
             .map(|(i, name)| (name.as_str().into(), self.field_at(i, name).into_dynamic()))
             .collect();
-        if let Some(extra) = &self.extra {
-            map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(edits) = &self.edits {
+            map.extend(edits.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         map
     }
@@ -320,7 +345,7 @@ pub fn register(engine: &mut Engine) {
             r.to_map().into_values().collect()
         })
         .register_fn("len", |r: &mut Record| {
-            (r.slots().len() + r.extra.as_ref().map_or(0, |m| m.len())) as rhai::INT
+            (r.slots().len() + r.edits.as_ref().map_or(0, |e| e.extra.len())) as rhai::INT
         })
         .register_fn("to_map", |r: &mut Record| r.to_map())
         .register_fn("to_string", |r: &mut Record| {
@@ -469,6 +494,7 @@ impl<'de> Visitor<'de> for PageSeed<'_, '_> {
         let page = Arc::new(Page {
             text: reader.page.clone(),
             slots: std::mem::take(&mut reader.slots),
+            late: OnceLock::new(),
         });
         Ok(items
             .into_iter()
@@ -477,9 +503,8 @@ impl<'de> Visitor<'de> for PageSeed<'_, '_> {
                     schema,
                     page: page.clone(),
                     at,
-                    own: None,
-                    extra: None,
-                    late: None,
+                    late: true,
+                    edits: None,
                 }),
                 Item::Plain(value) => value,
             })
@@ -706,6 +731,12 @@ mod tests {
     }
 
     #[test]
+    fn a_record_is_four_words() {
+        // A script holds one per task: 100,000 in the scale test.
+        assert_eq!(size_of::<Record>(), 4 * size_of::<usize>());
+    }
+
+    #[test]
     fn writing_a_record_leaves_the_others_of_its_page_alone() {
         let items = PageReader::read(
             &[],
@@ -780,12 +811,9 @@ mod tests {
         let late = Arc::new(Named(Default::default()));
         let mut records: Vec<Record> = items
             .iter()
-            .map(|item| {
-                let mut record = item.read_lock::<Record>().unwrap().clone();
-                record.set_late(late.clone());
-                record
-            })
+            .map(|item| item.read_lock::<Record>().unwrap().clone())
             .collect();
+        records[0].set_page_late(late.clone());
         assert_eq!(
             late.0.load(std::sync::atomic::Ordering::SeqCst),
             0,

@@ -1,5 +1,6 @@
 //! A bounded number of requests in flight: `n` workers take the next item as soon as they
-//! finish one (a sliding window, not waves), and results come back in item order.
+//! finish one (a sliding window, not waves), and results come back in item order. The
+//! calling thread is one of the workers.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,23 +17,25 @@ pub(crate) fn in_order<I: Sync, T: Send>(
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let workers = n.clamp(1, items.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(item) = items.get(i) else { break };
-                    let result = work(item);
-                    if stop_on(&result) {
-                        stop.store(true, Ordering::SeqCst);
-                    }
-                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
-                }
-            });
+    let worker = || {
+        loop {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            let Some(item) = items.get(i) else { break };
+            let result = work(item);
+            if stop_on(&result) {
+                stop.store(true, Ordering::SeqCst);
+            }
+            *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
         }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..workers {
+            scope.spawn(worker);
+        }
+        worker();
     });
     results
         .into_iter()
