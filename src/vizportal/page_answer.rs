@@ -40,26 +40,18 @@ impl<V> PageAnswer<V> {
     }
 }
 
-/// An answer body as text (checked as UTF-8 once here: read from bytes, serde_json
-/// would check every string), for [`read_page`].
-pub fn page_text<'b>(body: &'b [u8], items_key: &str) -> Result<&'b str, String> {
-    std::str::from_utf8(body).map_err(|e| not_text(items_key, &e))
-}
-
-/// An answer body as text that shares the body's bytes, for values that keep places in
-/// it (checked as UTF-8 once, as [`page_text`] does).
+/// An answer body as text, for [`read_page`]: checked as UTF-8 once here (read from
+/// bytes, serde_json would check every string), and sharing the body's bytes, so that
+/// what is read from it can keep places in it.
 pub fn page_string(body: &Bytes, items_key: &str) -> Result<ByteString, String> {
-    ByteString::try_from(body.clone()).map_err(|e| not_text(items_key, &e))
-}
-
-fn not_text(items_key: &str, e: &std::str::Utf8Error) -> String {
-    format!("the answer cannot be read as a page of `{items_key}`: {e}")
+    ByteString::try_from(body.clone())
+        .map_err(|e| format!("the answer cannot be read as a page of `{items_key}`: {e}"))
 }
 
 /// Read an answer `{"result": {...}}` whose result holds the items under `items_key`,
 /// read by `seed`. `Err` says why the text is not such an answer.
 pub fn read_page<'de, S>(
-    text: &'de str,
+    text: &'de ByteString,
     items_key: &str,
     seed: S,
 ) -> Result<PageAnswer<S::Value>, String>
@@ -73,6 +65,7 @@ where
     let page = deserializer
         .deserialize_map(AnswerVisitor {
             items_key,
+            text,
             seed: Some(seed),
         })
         .map_err(unreadable)?;
@@ -83,6 +76,8 @@ where
 /// The envelope: only `result` is read.
 struct AnswerVisitor<'k, S> {
     items_key: &'k str,
+    /// The answer's text, which side tables share.
+    text: &'k ByteString,
     seed: Option<S>,
 }
 
@@ -105,6 +100,7 @@ where
                 Some(seed) if key == "result" => {
                     page = Some(map.next_value_seed(ResultVisitor {
                         items_key: self.items_key,
+                        text: self.text,
                         seed: Some(seed),
                     })?);
                 }
@@ -121,6 +117,7 @@ where
 /// The `result` object (read as a seed holding the items' seed).
 struct ResultVisitor<'k, S> {
     items_key: &'k str,
+    text: &'k ByteString,
     seed: Option<S>,
 }
 
@@ -168,7 +165,8 @@ where
                     failed = !matches!(map.next_value::<Value>()?, Value::Array(a) if a.is_empty());
                 }
                 _ => {
-                    tables.insert(key.into_owned(), map.next_value::<Box<RawValue>>()?);
+                    let table = map.next_value::<&RawValue>()?.get();
+                    tables.insert(key.into_owned(), share(self.text, table));
                 }
             }
         }
@@ -179,6 +177,19 @@ where
             more,
             failed,
         })
+    }
+}
+
+/// `part` of `text` as a string sharing its bytes (a copy if it is not a part of it).
+fn share(text: &ByteString, part: &str) -> ByteString {
+    let start = (part.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+    let inside = start
+        .checked_add(part.len())
+        .is_some_and(|end| end <= text.len());
+    if inside {
+        text.slice_ref(part)
+    } else {
+        ByteString::from(part)
     }
 }
 
@@ -229,7 +240,8 @@ mod tests {
     type Ids = PhantomData<Vec<Value>>;
 
     fn read(body: &[u8]) -> Result<PageAnswer<Vec<Value>>, String> {
-        read_page(page_text(body, "tasks")?, "tasks", Ids::default())
+        let text = page_string(&Bytes::copy_from_slice(body), "tasks")?;
+        read_page(&text, "tasks", Ids::default())
     }
 
     #[test]
@@ -242,6 +254,18 @@ mod tests {
             (Some(40), Some(true), false)
         );
         assert_eq!(page.side.names("workbooks", str::to_string)["7"], "Sales");
+    }
+
+    #[test]
+    fn side_tables_share_the_answer_text() {
+        let text = ByteString::from(r#"{"result":{"workbooks":[{"id":"7"}]}}"#);
+        let part = &text[23..35];
+        let shared = share(&text, part);
+        assert_eq!((&*shared, shared.as_ptr()), (part, part.as_ptr()));
+        let elsewhere = String::from(part);
+        let copied = share(&text, &elsewhere);
+        assert_eq!(&*copied, part);
+        assert_ne!(copied.as_ptr(), elsewhere.as_ptr());
     }
 
     #[test]
