@@ -1,22 +1,32 @@
 //! The `vizscript` binary: all logic lives in the library.
 
 fn main() -> std::process::ExitCode {
-    grow_heaps_in_large_steps();
+    tune_allocator();
     vizscript::app::main().into()
 }
 
-/// glibc grows each thread's malloc heap by what one allocation needs, a `mprotect` call
-/// each time: reading 10,000 tasks over 8 connections made about 1,270 of them. Asking
-/// for 16 MiB of slack per growth leaves a few dozen (it is address space; pages still
-/// count only once used).
+/// Two parameters of glibc's allocator:
+/// - it grows each thread's malloc heap by what one allocation needs, a `mprotect` call
+///   each time: reading 10,000 tasks over 8 connections made about 1,270 of them. Asking
+///   for 16 MiB of slack per growth leaves a few dozen (it is address space; pages still
+///   count only once used).
+/// - it gives threads up to eight heaps per processor, each with pages of its own to
+///   touch: the threads that read a list's pages at once share one heap per processor
+///   instead (about 150 fewer page faults reading 10,000 tasks on two processors).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn grow_heaps_in_large_steps() {
+fn tune_allocator() {
     // SAFETY: `mallopt` sets a parameter of glibc's allocator, which is safe to change
     // at any time; this runs first in `main`, before any other thread exists.
+    // `sched_getaffinity` writes the set of processors this process may run on into a
+    // zeroed set of the size given.
     unsafe {
         libc::mallopt(libc::M_TOP_PAD, 16 << 20);
+        let mut cpus: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut cpus) == 0 {
+            libc::mallopt(libc::M_ARENA_MAX, libc::CPU_COUNT(&cpus).max(1));
+        }
     }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn grow_heaps_in_large_steps() {}
+fn tune_allocator() {}
