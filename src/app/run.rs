@@ -44,7 +44,13 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
     let outcome = std::thread::Builder::new()
         .name("script".into())
         .stack_size(SCRIPT_STACK)
-        .spawn(move || script.run_then_exit(&engine, &ast, &script_args))
+        .spawn(move || {
+            let outcome = script.run_then_exit(&engine, &ast, &script_args);
+            // The process ends with the script: like the script's values, the engine and
+            // the compiled script are left for the operating system to take back.
+            std::mem::forget((engine, ast));
+            outcome
+        })
         .map_err(|e| {
             Failure::new(
                 ExitCode::Failed,
