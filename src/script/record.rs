@@ -1,9 +1,10 @@
 //! A compact map for big lists. A Rhai map is a B-tree that costs about 2 KB for an
 //! extract task; 100,000 tasks held by a script came to almost 300 MiB. A `Record` keeps
 //! the field names once per list (a shared schema); the values of all the records of a
-//! page are one slice beside the page's JSON text, and a string value is its place in that
-//! text until a script reads it. Reading a page allocates only the records themselves (a
-//! Rhai value each). To scripts a record reads like a map: `t.field`, `t["field"]`,
+//! page are one slice of eight-byte slots beside the page's JSON text: a string value is
+//! its place in that text until a script reads it, a small integer, a boolean or null is
+//! the slot itself. Reading a page allocates only the records themselves (a Rhai value
+//! each) and the few values that need more room. To scripts a record reads like a map: `t.field`, `t["field"]`,
 //! `"field" in t`, `t.keys()`, `t.values()`, `t.len()`, printing, `to_json`, `table`, and
 //! assigning a field (a field the record does not have goes into a small map beside it).
 
@@ -52,21 +53,20 @@ impl Schema {
     }
 }
 
-/// A field's value in a record.
-#[derive(Clone)]
+/// A field's value in a record as a page holds it, in eight bytes: a script holds about
+/// ten per task. What does not fit is among the page's other values.
+#[derive(Clone, Copy)]
 enum Slot {
-    Value(Dynamic),
     /// A string that is a part of the page's text (it had no escapes): where, in bytes.
     Text {
         at: u32,
-        len: u32,
+        len: u16,
     },
-}
-
-impl Slot {
-    fn is_unit(&self) -> bool {
-        matches!(self, Slot::Value(value) if value.is_unit())
-    }
+    Int(i32),
+    Bool(bool),
+    Unit,
+    /// Any other value: where it is among the page's other values.
+    Other(u32),
 }
 
 /// What the records of a page share: the page's JSON text, all their values (each
@@ -74,13 +74,27 @@ impl Slot {
 struct Page {
     text: ByteString,
     slots: Vec<Slot>,
+    /// The values that are no [`Slot`] of their own (floats, lists, maps, large numbers,
+    /// strings with escapes).
+    others: Vec<Dynamic>,
     late: OnceLock<Arc<dyn LateFields>>,
 }
 
 impl Page {
+    /// The value in place `k` of the page's values.
+    fn field(&self, k: usize) -> Field<'_> {
+        match self.slots[k] {
+            Slot::Text { at, len } => Field::Text(self.text(at, len)),
+            Slot::Int(i) => Field::Owned(rhai::INT::from(i).into()),
+            Slot::Bool(b) => Field::Owned(b.into()),
+            Slot::Unit => Field::Owned(Dynamic::UNIT),
+            Slot::Other(k) => Field::Value(&self.others[k as usize]),
+        }
+    }
+
     /// The string at a text slot's place.
-    fn text(&self, at: u32, len: u32) -> &str {
-        let (at, len) = (at as usize, len as usize);
+    fn text(&self, at: u32, len: u16) -> &str {
+        let (at, len) = (at as usize, usize::from(len));
         // The place of a string the JSON reader found in this text, so it always is one.
         self.text.get(at..at + len).unwrap_or_default()
     }
@@ -96,6 +110,14 @@ pub(crate) enum Field<'a> {
 }
 
 impl Field<'_> {
+    fn is_unit(&self) -> bool {
+        match self {
+            Field::Value(value) => value.is_unit(),
+            Field::Text(_) => false,
+            Field::Owned(value) => value.is_unit(),
+        }
+    }
+
     fn into_dynamic(self) -> Dynamic {
         match self {
             Field::Value(value) => value.clone(),
@@ -134,20 +156,17 @@ pub struct Record {
 #[derive(Clone, Default)]
 struct Edits {
     /// The record's own values, once one is written (until then the page's are used).
-    own: Option<Box<[Slot]>>,
+    own: Option<Box<[Dynamic]>>,
     /// Fields assigned by the script that the schema does not name.
     extra: Map,
 }
 
 impl Record {
-    /// The values, one per schema name.
-    fn slots(&self) -> &[Slot] {
-        match self.edits.as_ref().and_then(|e| e.own.as_ref()) {
-            Some(own) => own,
-            None => {
-                let at = self.at as usize;
-                &self.page.slots[at..at + self.schema.names.len()]
-            }
+    /// The value in place `i` as held (a late field not worked out).
+    fn held(&self, i: usize) -> Field<'_> {
+        match self.edits.as_ref().and_then(|e| e.own.as_deref()) {
+            Some(own) => Field::Value(&own[i]),
+            None => self.page.field(self.at as usize + i),
         }
     }
 
@@ -179,16 +198,13 @@ impl Record {
 
     /// The field in slot `i`, named `name`: a late field still empty is worked out.
     fn field_at(&self, i: usize, name: &str) -> Field<'_> {
-        let slot = &self.slots()[i];
-        if slot.is_unit()
+        let held = self.held(i);
+        if held.is_unit()
             && let Some(late) = self.late_fields(name)
         {
             return Field::Owned(late.value(self, name));
         }
-        match slot {
-            Slot::Value(value) => Field::Value(value),
-            Slot::Text { at, len } => Field::Text(self.page.text(*at, *len)),
-        }
+        held
     }
 
     /// The late fields that give `name`, while they apply to this record.
@@ -236,11 +252,13 @@ impl Record {
     /// Write slot `i`, giving the record its own values first.
     fn write(&mut self, i: usize, value: Dynamic) {
         if self.edits.as_ref().is_none_or(|e| e.own.is_none()) {
-            let own = self.slots().into();
+            let own = (0..self.schema.names.len())
+                .map(|k| self.held(k).into_dynamic())
+                .collect();
             self.edits_mut().own = Some(own);
         }
         if let Some(own) = self.edits_mut().own.as_mut() {
-            own[i] = Slot::Value(value);
+            own[i] = value;
         }
     }
 
@@ -345,7 +363,7 @@ pub fn register(engine: &mut Engine) {
             r.to_map().into_values().collect()
         })
         .register_fn("len", |r: &mut Record| {
-            (r.slots().len() + r.edits.as_ref().map_or(0, |e| e.extra.len())) as rhai::INT
+            (r.schema.names.len() + r.edits.as_ref().map_or(0, |e| e.extra.len())) as rhai::INT
         })
         .register_fn("to_map", |r: &mut Record| r.to_map())
         .register_fn("to_string", |r: &mut Record| {
@@ -404,6 +422,14 @@ pub struct PageReader<'w> {
     names: Vec<ImmutableString>,
     /// The values of the records read so far, each record's in a run.
     slots: Vec<Slot>,
+    /// The values read so far that are no slot of their own.
+    others: Vec<Dynamic>,
+}
+
+/// A field's value as read: a slot, or a value to keep among the page's others.
+enum Read {
+    Slot(Slot),
+    Other(Dynamic),
 }
 
 impl<'w> PageReader<'w> {
@@ -419,6 +445,7 @@ impl<'w> PageReader<'w> {
             last: None,
             names: Vec::new(),
             slots,
+            others: Vec::new(),
         }
     }
 
@@ -455,14 +482,27 @@ impl<'w> PageReader<'w> {
 
     /// A string value: its place in the page when it is a part of the page's text, else
     /// (a string with escapes, decoded elsewhere) a string of its own.
-    fn text(&self, text: &str) -> Slot {
+    fn text(&self, text: &str) -> Read {
         let at = (text.as_ptr() as usize).wrapping_sub(self.page.as_ptr() as usize);
         let inside = at
             .checked_add(text.len())
             .is_some_and(|end| end <= self.page.len());
-        match (u32::try_from(at), u32::try_from(text.len())) {
-            (Ok(at), Ok(len)) if inside => Slot::Text { at, len },
-            _ => Slot::Value(ImmutableString::from(text).into()),
+        match (u32::try_from(at), u16::try_from(text.len())) {
+            (Ok(at), Ok(len)) if inside => Read::Slot(Slot::Text { at, len }),
+            _ => Read::Other(ImmutableString::from(text).into()),
+        }
+    }
+
+    /// The slot of a value read, keeping it among the page's others when it needs to be.
+    fn keep<E: de::Error>(&mut self, read: Read) -> Result<Slot, E> {
+        match read {
+            Read::Slot(slot) => Ok(slot),
+            Read::Other(value) => {
+                let k = u32::try_from(self.others.len())
+                    .map_err(|_| E::custom("too many values in one page"))?;
+                self.others.push(value);
+                Ok(Slot::Other(k))
+            }
         }
     }
 }
@@ -494,6 +534,7 @@ impl<'de> Visitor<'de> for PageSeed<'_, '_> {
         let page = Arc::new(Page {
             text: reader.page.clone(),
             slots: std::mem::take(&mut reader.slots),
+            others: std::mem::take(&mut reader.others),
             late: OnceLock::new(),
         });
         Ok(items
@@ -551,7 +592,8 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
             // A JSON key is a string; serde's own `Cow<str>` would copy every one.
             let key = key.unwrap_or_default();
             let position = reader.slots.len() - start;
-            let slot = access.next_value_seed(ValueSeed(&*reader))?;
+            let read = access.next_value_seed(ValueSeed(&*reader))?;
+            let slot = reader.keep(read)?;
             reader.slots.push(slot);
             if let (true, Some(last)) = (as_last, &last) {
                 if last.text.get(position).is_some_and(|n| **n == *key) {
@@ -573,9 +615,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
             // The fields of the record before, which had only `with` fields after them
             // (added, as they are to this one).
             Some(last) if as_last && rest_added(&last) => {
-                reader
-                    .slots
-                    .resize(start + last.names.len(), Slot::Value(Dynamic::UNIT));
+                reader.slots.resize(start + last.names.len(), Slot::Unit);
                 last
             }
             last => {
@@ -586,7 +626,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
                 for field in reader.with {
                     if !names.iter().any(|n| n.as_str() == *field) {
                         names.push(ImmutableString::from(*field));
-                        reader.slots.push(Slot::Value(Dynamic::UNIT));
+                        reader.slots.push(Slot::Unit);
                     }
                 }
                 reader.schema(&names)
@@ -608,11 +648,12 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
     scalars!(Item::Plain);
 }
 
-/// A field's value: a string stays in the page's text; nested values are plain.
+/// A field's value: a string stays in the page's text, small integers, booleans and null
+/// are slots of their own; anything else is a plain value (maps stay maps).
 struct ValueSeed<'r, 'w>(&'r PageReader<'w>);
 
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
-    type Value = Slot;
+    type Value = Read;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
@@ -620,28 +661,50 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
 }
 
 impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
-    type Value = Slot;
+    type Value = Read;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a value")
     }
 
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Slot, E> {
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Read, E> {
         Ok(self.0.text(v))
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Slot, E> {
-        Ok(Slot::Value(ImmutableString::from(v).into()))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Read, E> {
+        Ok(Read::Other(ImmutableString::from(v).into()))
     }
 
-    scalars!(Slot::Value);
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Slot, A::Error> {
-        PlainVisitor.visit_seq(seq).map(Slot::Value)
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Read, E> {
+        Ok(i32::try_from(v).map_or_else(|_| Read::Other(v.into()), |i| Read::Slot(Slot::Int(i))))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Slot, A::Error> {
-        PlainVisitor.visit_map(map).map(Slot::Value)
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Read, E> {
+        match i64::try_from(v) {
+            Ok(v) => self.visit_i64(v),
+            // Integers beyond `i64` become floats, as everywhere else.
+            Err(_) => Ok(Read::Other(Dynamic::from(v as f64))),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Read, E> {
+        Ok(Read::Other(v.into()))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Read, E> {
+        Ok(Read::Slot(Slot::Bool(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Read, E> {
+        Ok(Read::Slot(Slot::Unit))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Read, A::Error> {
+        PlainVisitor.visit_seq(seq).map(Read::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Read, A::Error> {
+        PlainVisitor.visit_map(map).map(Read::Other)
     }
 }
 
@@ -720,9 +783,8 @@ mod tests {
         assert_eq!(text(&b, "lastRunAt"), "2026-01-01T00:00:00Z");
         assert_eq!(text(&b, "scheduleId"), "4");
         assert!(
-            b.slots()
-                .iter()
-                .all(|slot| !matches!(slot, Slot::Value(v) if v.is_string())),
+            (0..b.schema.names.len())
+                .all(|i| !matches!(b.held(i), Field::Value(v) if v.is_string())),
             "strings are places in the page"
         );
         assert_eq!(text(&c, "scheduleId"), "say \"hi\"\n", "escapes decoded");
@@ -731,9 +793,43 @@ mod tests {
     }
 
     #[test]
-    fn a_record_is_four_words() {
-        // A script holds one per task: 100,000 in the scale test.
+    fn a_record_is_four_words_and_a_value_eight_bytes() {
+        // A script holds one record and about ten values per task: 100,000 tasks in the
+        // scale test.
         assert_eq!(size_of::<Record>(), 4 * size_of::<usize>());
+        assert_eq!(size_of::<Slot>(), 8);
+    }
+
+    #[test]
+    fn every_kind_of_value_reads_back_as_sent() {
+        let long = "x".repeat(70_000);
+        let json = format!(
+            r#"[{{"a":2147483647,"b":-2147483648,"c":2147483648,"d":-9007199254740993,
+                "e":18446744073709551615,"f":1.5,"g":true,"h":false,"i":null,"j":"{long}",
+                "k":"tab\there","l":[1,"x"],"m":{{"n":1}},"o":""}}]"#
+        );
+        let items = PageReader::read(&[], &json).unwrap();
+        let record = items[0].read_lock::<Record>().unwrap().clone();
+        let get = |f: &str| record.get(f).unwrap();
+        assert_eq!(get("a").as_int(), Ok(2_147_483_647));
+        assert_eq!(get("b").as_int(), Ok(-2_147_483_648));
+        assert_eq!(get("c").as_int(), Ok(2_147_483_648));
+        assert_eq!(get("d").as_int(), Ok(-9_007_199_254_740_993));
+        assert_eq!(
+            get("e").as_float(),
+            Ok(18_446_744_073_709_551_615_u64 as f64)
+        );
+        assert_eq!(get("f").as_float(), Ok(1.5));
+        assert_eq!(
+            (get("g").as_bool(), get("h").as_bool()),
+            (Ok(true), Ok(false))
+        );
+        assert!(get("i").is_unit());
+        assert_eq!(get("j").into_string().unwrap(), long);
+        assert_eq!(get("k").into_string().unwrap(), "tab\there");
+        assert_eq!(get("l").into_array().unwrap().len(), 2);
+        assert!(get("m").is_map());
+        assert_eq!(get("o").into_string().unwrap(), "");
     }
 
     #[test]
