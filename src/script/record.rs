@@ -75,15 +75,15 @@ struct Page {
     text: ByteString,
     slots: Vec<Slot>,
     /// The values that are no [`Slot`] of their own (floats, lists, maps, large numbers,
-    /// strings with escapes).
+    /// strings with escapes or longer than 65,535 bytes).
     others: Vec<Dynamic>,
     late: OnceLock<Arc<dyn LateFields>>,
 }
 
 impl Page {
-    /// The value in place `k` of the page's values.
-    fn field(&self, k: usize) -> Field<'_> {
-        match self.slots[k] {
+    /// The value a slot of this page holds.
+    fn field(&self, slot: Slot) -> Field<'_> {
+        match slot {
             Slot::Text { at, len } => Field::Text(self.text(at, len)),
             Slot::Int(i) => Field::Owned(rhai::INT::from(i).into()),
             Slot::Bool(b) => Field::Owned(b.into()),
@@ -105,7 +105,8 @@ pub(crate) enum Field<'a> {
     Value(&'a Dynamic),
     /// A string still in the page's text.
     Text(&'a str),
-    /// A late field, worked out.
+    /// A value made when read: a late field worked out, or a number, boolean or unit the
+    /// page holds in its slot.
     Owned(Dynamic),
 }
 
@@ -137,6 +138,13 @@ pub trait LateFields: Send + Sync {
     fn value(&self, record: &Record, field: &str) -> Dynamic;
 }
 
+/// A value of a record that has values of its own: still the page's, or written.
+#[derive(Clone)]
+enum Own {
+    Page(Slot),
+    Written(Dynamic),
+}
+
 /// A map-like value with a shared schema. Four words: a script holds one per task.
 #[derive(Clone)]
 pub struct Record {
@@ -156,7 +164,7 @@ pub struct Record {
 #[derive(Clone, Default)]
 struct Edits {
     /// The record's own values, once one is written (until then the page's are used).
-    own: Option<Box<[Dynamic]>>,
+    own: Option<Box<[Own]>>,
     /// Fields assigned by the script that the schema does not name.
     extra: Map,
 }
@@ -165,8 +173,11 @@ impl Record {
     /// The value in place `i` as held (a late field not worked out).
     fn held(&self, i: usize) -> Field<'_> {
         match self.edits.as_ref().and_then(|e| e.own.as_deref()) {
-            Some(own) => Field::Value(&own[i]),
-            None => self.page.field(self.at as usize + i),
+            Some(own) => match &own[i] {
+                Own::Page(slot) => self.page.field(*slot),
+                Own::Written(value) => Field::Value(value),
+            },
+            None => self.page.field(self.page.slots[self.at as usize + i]),
         }
     }
 
@@ -249,16 +260,17 @@ impl Record {
         Arc::make_mut(self.edits.get_or_insert_with(Arc::default))
     }
 
-    /// Write slot `i`, giving the record its own values first.
+    /// Write slot `i`, giving the record its own values first (the page's slots: its
+    /// strings stay places in the page's text).
     fn write(&mut self, i: usize, value: Dynamic) {
         if self.edits.as_ref().is_none_or(|e| e.own.is_none()) {
-            let own = (0..self.schema.names.len())
-                .map(|k| self.held(k).into_dynamic())
-                .collect();
+            let at = self.at as usize;
+            let slots = &self.page.slots[at..at + self.schema.names.len()];
+            let own = slots.iter().map(|slot| Own::Page(*slot)).collect();
             self.edits_mut().own = Some(own);
         }
         if let Some(own) = self.edits_mut().own.as_mut() {
-            own[i] = value;
+            own[i] = Own::Written(value);
         }
     }
 
@@ -374,8 +386,9 @@ pub fn register(engine: &mut Engine) {
         });
 }
 
-/// The visits of JSON numbers, booleans and null, the same for every visitor here but
-/// for the type each wraps the Rhai value in (`$wrap`): integers beyond `i64` become floats.
+/// The visits of JSON numbers, booleans and null for the visitors of plain values, the
+/// same but for the type each wraps the Rhai value in (`$wrap`): integers beyond `i64`
+/// become floats. (A record's own fields keep small ones in their slots: `ValueSeed`.)
 macro_rules! scalars {
     ($wrap:expr) => {
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
@@ -481,7 +494,8 @@ impl<'w> PageReader<'w> {
     }
 
     /// A string value: its place in the page when it is a part of the page's text, else
-    /// (a string with escapes, decoded elsewhere) a string of its own.
+    /// (a string with escapes, decoded elsewhere, or one longer than a slot can say) a
+    /// string of its own.
     fn text(&self, text: &str) -> Read {
         let at = (text.as_ptr() as usize).wrapping_sub(self.page.as_ptr() as usize);
         let inside = at
@@ -846,6 +860,11 @@ mod tests {
         let int = |r: &Record, f: &str| r.get(f).unwrap().as_int().unwrap();
         assert_eq!(int(&a, "priority"), 99);
         assert_eq!(a.get("type").unwrap().to_string(), "a", "the rest kept");
+        let type_at = a.schema.position("type").unwrap();
+        assert!(
+            matches!(a.held(type_at), Field::Text("a")),
+            "still a place in the page's text"
+        );
         assert_eq!(int(&b, "priority"), 6, "the next record of the page");
         assert_eq!(int(&copy, "priority"), 5, "a copy made before");
         assert_eq!(b.get("id").unwrap().to_string(), "2");
