@@ -206,6 +206,8 @@ enum Value<'a> {
     Owned(Dynamic),
     /// A string field still in its page's text.
     Text(&'a str),
+    /// An integer field a page holds in its slot.
+    Int(rhai::INT),
     Bool(bool),
 }
 
@@ -214,7 +216,7 @@ impl Value<'_> {
         match self {
             Value::Dynamic(value) => Some(value),
             Value::Owned(value) => Some(value),
-            Value::Text(_) | Value::Bool(_) => None,
+            Value::Text(_) | Value::Int(_) | Value::Bool(_) => None,
         }
     }
 
@@ -226,7 +228,10 @@ impl Value<'_> {
     }
 
     fn as_int(&self) -> Option<rhai::INT> {
-        self.dynamic()?.as_int().ok()
+        match self {
+            Value::Int(i) => Some(*i),
+            other => other.dynamic()?.as_int().ok(),
+        }
     }
 
     /// `f` of the value's text, when it is a string.
@@ -243,6 +248,7 @@ impl<'a> From<Field<'a>> for Value<'a> {
         match field {
             Field::Value(value) => Value::Dynamic(value),
             Field::Text(text) => Value::Text(text),
+            Field::Int(i) => Value::Int(i),
             Field::Owned(value) => Value::Owned(value),
         }
     }

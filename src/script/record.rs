@@ -85,7 +85,7 @@ impl Page {
     fn field(&self, slot: Slot) -> Field<'_> {
         match slot {
             Slot::Text { at, len } => Field::Text(self.text(at, len)),
-            Slot::Int(i) => Field::Owned(rhai::INT::from(i).into()),
+            Slot::Int(i) => Field::Int(i.into()),
             Slot::Bool(b) => Field::Owned(b.into()),
             Slot::Unit => Field::Owned(Dynamic::UNIT),
             Slot::Other(k) => Field::Value(&self.others[k as usize]),
@@ -105,8 +105,10 @@ pub(crate) enum Field<'a> {
     Value(&'a Dynamic),
     /// A string still in the page's text.
     Text(&'a str),
-    /// A value made when read: a late field worked out, or a number, boolean or unit the
-    /// page holds in its slot.
+    /// An integer the page holds in its slot.
+    Int(rhai::INT),
+    /// A value made when read: a late field worked out, or a boolean or unit the page
+    /// holds in its slot.
     Owned(Dynamic),
 }
 
@@ -114,7 +116,7 @@ impl Field<'_> {
     fn is_unit(&self) -> bool {
         match self {
             Field::Value(value) => value.is_unit(),
-            Field::Text(_) => false,
+            Field::Text(_) | Field::Int(_) => false,
             Field::Owned(value) => value.is_unit(),
         }
     }
@@ -123,6 +125,7 @@ impl Field<'_> {
         match self {
             Field::Value(value) => value.clone(),
             Field::Text(text) => ImmutableString::from(text).into(),
+            Field::Int(i) => i.into(),
             Field::Owned(value) => value,
         }
     }
@@ -319,7 +322,7 @@ pub fn string_field(value: &Dynamic, name: &str) -> Option<String> {
     match record.field(known_field(name), name)? {
         Field::Text(text) => Some(text.to_string()),
         Field::Value(value) => value.read_lock::<ImmutableString>().map(|s| s.to_string()),
-        Field::Owned(_) => None,
+        Field::Int(_) | Field::Owned(_) => None,
     }
 }
 
