@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytestring::ByteString;
 
+use crate::vizportal::place_in;
 use crate::wire::StrText;
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -500,12 +501,9 @@ impl<'w> PageReader<'w> {
     /// (a string with escapes, decoded elsewhere, or one longer than a slot can say) a
     /// string of its own.
     fn text(&self, text: &str) -> Read {
-        let at = (text.as_ptr() as usize).wrapping_sub(self.page.as_ptr() as usize);
-        let inside = at
-            .checked_add(text.len())
-            .is_some_and(|end| end <= self.page.len());
-        match (u32::try_from(at), u16::try_from(text.len())) {
-            (Ok(at), Ok(len)) if inside => Read::Slot(Slot::Text { at, len }),
+        let at = place_in(&self.page, text).and_then(|at| u32::try_from(at).ok());
+        match (at, u16::try_from(text.len())) {
+            (Some(at), Ok(len)) => Read::Slot(Slot::Text { at, len }),
             _ => Read::Other(ImmutableString::from(text).into()),
         }
     }

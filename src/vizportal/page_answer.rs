@@ -180,16 +180,19 @@ where
     }
 }
 
+/// Where `part` starts in `text`, in bytes, when it is a part of it (a string a reader
+/// borrowed from that text), else `None`.
+pub fn place_in(text: &str, part: &str) -> Option<usize> {
+    let start = (part.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+    let end = start.checked_add(part.len())?;
+    (end <= text.len()).then_some(start)
+}
+
 /// `part` of `text` as a string sharing its bytes (a copy if it is not a part of it).
 fn share(text: &ByteString, part: &str) -> ByteString {
-    let start = (part.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
-    let inside = start
-        .checked_add(part.len())
-        .is_some_and(|end| end <= text.len());
-    if inside {
-        text.slice_ref(part)
-    } else {
-        ByteString::from(part)
+    match place_in(text, part) {
+        Some(_) => text.slice_ref(part),
+        None => ByteString::from(part),
     }
 }
 

@@ -331,8 +331,7 @@ impl Transport {
         };
         match response.content_length() {
             // The server says how much is coming: refused unread when over the limit,
-            // else gathered whole by the HTTP client's own thread (one hand-over, not
-            // one per chunk).
+            // else gathered whole in one call, into one buffer of that size.
             Some(length) if length > limit as u64 => Err(too_large()),
             Some(_) => response.bytes().map_err(|e| lost(&error_chain(&e))),
             None => {
