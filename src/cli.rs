@@ -223,8 +223,9 @@ pub struct ConnectArgs {
     /// Items asked for per page in list calls (the server may serve fewer).
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub page_size: usize,
-    /// Requests in flight at once when fetching the remaining pages of a list and when
-    /// sending the chunks of an idempotent batch (1 = strictly one at a time).
+    /// Most requests in flight at once when fetching the remaining pages of a list and
+    /// when sending the chunks of an idempotent batch (1 = strictly one at a time). While
+    /// the server answers within 20 ms, two are enough and more only cost CPU.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = at_least_one)]
     pub concurrency: usize,
     /// Most ids sent in one batch request.

@@ -16,7 +16,7 @@ use super::error::VizportalError;
 use super::listing::{ConvertFn, ProgressFn, ReadFn};
 use super::method::MethodKind;
 use super::page_answer::{page_string, read_page};
-use super::parallel::in_order;
+use super::parallel::{Window, in_order};
 use super::session::Session;
 
 /// A mutating call that `--dry-run` held back.
@@ -305,9 +305,9 @@ impl Client {
         let dry_run = self.dry_run();
         let chunks: Vec<&[String]> = ids.chunks(self.chunk_size).collect();
         let in_flight = if MethodKind::of(method).is_repeatable() && !dry_run {
-            self.session.concurrency
+            self.session.window()
         } else {
-            1
+            Window::fixed(1)
         };
         let done = AtomicUsize::new(0);
         let send = |chunk: &&[String]| {

@@ -132,7 +132,7 @@ impl Session {
         ) {
             let starts: Vec<usize> = (served..total).step_by(served).collect();
             let fetch = |start: &usize| self.fetch_page(&call, *start, served);
-            for page in in_order(self.concurrency, &starts, fetch, Result::is_err)
+            for page in in_order(self.window(), &starts, fetch, Result::is_err)
                 .into_iter()
                 .flatten()
             {

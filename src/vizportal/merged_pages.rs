@@ -165,7 +165,7 @@ impl Session {
         if let (Some(total), true) = (total, served > 0 && more != Some(false)) {
             let starts: Vec<usize> = (served..total).step_by(served).collect();
             let fetch = |start: &usize| page(*start, served);
-            for result in in_order(self.concurrency, &starts, fetch, Result::is_err)
+            for result in in_order(self.window(), &starts, fetch, Result::is_err)
                 .into_iter()
                 .flatten()
             {

@@ -41,8 +41,9 @@ pub struct ConnectOptions {
     pub max_response_bytes: usize,
     /// Items asked for per page in list calls (the server may serve fewer).
     pub page_size: usize,
-    /// Requests in flight at once for the remaining pages of a list and the chunks of an
-    /// idempotent batch (1 = strictly sequential).
+    /// Most requests in flight at once for the remaining pages of a list and the chunks
+    /// of an idempotent batch (1 = strictly sequential); fewer while the server answers
+    /// quickly.
     pub concurrency: usize,
 }
 

@@ -13,6 +13,7 @@ use super::crypto::encrypt_password;
 use super::error::{LoginFailure, VizportalError};
 use super::method::MethodKind;
 use super::options::ConnectOptions;
+use super::parallel::Window;
 use super::rest::{self, RestSession};
 use super::retry::RetryPolicy;
 use super::sign_in::{ExistingSession, SessionOrigin, SignIn};
@@ -122,6 +123,12 @@ impl Session {
     /// Who is signed in and where.
     pub fn info(&self) -> SessionInfo {
         self.info.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How many requests to keep in flight when fetching pages or sending chunks: up to
+    /// `--concurrency`, fewer while the server answers quickly (see [`Window`]).
+    pub(crate) fn window(&self) -> Window {
+        Window::after(self.concurrency, self.transport.last_answer())
     }
 
     /// Logins done so far (1 after opening; more after expired sessions).

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::StatusCode;
@@ -131,6 +133,8 @@ pub(crate) struct Transport {
     jar: Arc<Jar>,
     base: reqwest::Url,
     max_response_bytes: usize,
+    /// How long the last answer took, request sent to body read, in microseconds.
+    last_answer: AtomicU64,
 }
 
 impl fmt::Debug for Transport {
@@ -160,12 +164,18 @@ impl Transport {
             jar,
             base,
             max_response_bytes: options.max_response_bytes,
+            last_answer: AtomicU64::new(0),
         })
     }
 
     /// The server's base URL, as given.
     pub(crate) fn base(&self) -> &str {
         self.base.as_str().trim_end_matches('/')
+    }
+
+    /// How long the server took over the last answer read in full (zero before any).
+    pub(crate) fn last_answer(&self) -> Duration {
+        Duration::from_micros(self.last_answer.load(Ordering::Relaxed))
     }
 
     /// The current value of a cookie for this server, if the jar holds one.
@@ -239,11 +249,14 @@ impl Transport {
         let body = serde_json::to_vec(&wire::RequestBody::new(method, params))
             .map_err(|e| Attempt::Final(VizportalError::Usage(format!("{method}: {e}"))))?;
         let url = wire::method_url(self.base(), method);
+        let sent = Instant::now();
         let response = self.send(method, &url, &body)?;
         let response = self.follow_redirect(method, &url, &body, response)?;
         let status = response.status();
         let content_type = content_type(&response);
         let bytes = self.read_capped(method, response)?;
+        let took = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_answer.store(took, Ordering::Relaxed);
         Ok(RawAnswer {
             url,
             status,
