@@ -26,6 +26,8 @@ pub struct Stats {
     /// Wall time during which at least one Vizportal call was in the server, from its
     /// arrival (injected latency and spikes included) to the end of its handling.
     pub in_flight: Duration,
+    /// The most Vizportal calls in the server at once (as [`Stats::in_flight`] counts them).
+    pub peak_in_flight: usize,
     /// Injected latency and spikes, summed over calls.
     pub injected: Duration,
     /// Answers cut off after their call was applied (`Faults::reset_rate`).
@@ -45,6 +47,7 @@ impl Stats {
             "handlingMicros": micros(self.handling),
             "busyMicros": micros(self.busy),
             "inFlightMicros": micros(self.in_flight),
+            "peakInFlight": self.peak_in_flight,
             "injectedMicros": micros(self.injected),
             "resets": self.resets,
             "declined": self.declined,
@@ -136,7 +139,10 @@ impl Recorder {
     pub(crate) fn open(&mut self, stretch: Stretch, now: Instant) {
         match stretch {
             Stretch::Busy => self.busy.open(now),
-            Stretch::InFlight => self.in_flight.open(now),
+            Stretch::InFlight => {
+                self.in_flight.open(now);
+                self.stats.peak_in_flight = self.stats.peak_in_flight.max(self.in_flight.open);
+            }
         }
     }
 
@@ -167,8 +173,17 @@ mod tests {
         recorder.close(Stretch::Busy, at(70));
         assert_eq!(recorder.stats.busy, Duration::from_millis(60));
         assert_eq!(recorder.stats.in_flight, Duration::ZERO);
+        assert_eq!(recorder.stats.peak_in_flight, 0);
+        recorder.open(Stretch::InFlight, at(70));
+        recorder.open(Stretch::InFlight, at(71));
+        recorder.close(Stretch::InFlight, at(72));
+        recorder.close(Stretch::InFlight, at(73));
+        recorder.open(Stretch::InFlight, at(74));
+        recorder.close(Stretch::InFlight, at(75));
+        assert_eq!(recorder.stats.peak_in_flight, 2);
+        assert_eq!(recorder.stats.in_flight, Duration::from_millis(4));
         // A close without an open (after a reset) adds nothing.
         recorder.close(Stretch::InFlight, at(80));
-        assert_eq!(recorder.stats.in_flight, Duration::ZERO);
+        assert_eq!(recorder.stats.in_flight, Duration::from_millis(4));
     }
 }

@@ -2,6 +2,7 @@
 //! changes nothing and prints the plan; audit lines; errors and their exit codes; batching.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -525,6 +526,26 @@ fn ctrl_c_stops_a_running_script_cleanly() {
     assert!(
         err.contains("dry run: 0 mutating call(s)"),
         "the plan is still printed: {err}"
+    );
+}
+
+/// Against a slow server, `--concurrency` pages are asked for at once. (Against a quick one
+/// two are; that case is timed by the machine, so the unit tests of `parallel` check it.)
+#[test]
+fn a_slow_server_gets_the_full_window() {
+    let emu = emulator_with(|c| {
+        c.dataset = one_site(2500, 12);
+        c.max_page = 300;
+        c.faults.latency = Duration::from_millis(30);
+    });
+    let (_dir, path) = script_file("print(extract_tasks().len());");
+    let (code, out, err) = run(vizscript(&emu), &["run", &path, "--concurrency", "6"]);
+    assert_eq!((code, out.trim()), (0, "2500"), "{err}");
+    assert_eq!(emu.stats().by_method["getExtractTasks"], 9);
+    let peak = emu.stats().peak_in_flight;
+    assert!(
+        (3..=6).contains(&peak),
+        "more than two pages at once, never more than six: {peak}"
     );
 }
 
