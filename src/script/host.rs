@@ -143,9 +143,8 @@ impl Host {
         let bar = Progress::start(self.progress, method);
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
         let read = |body: &bytes::Bytes, items_key: &str| {
-            // The records keep their strings as places in the page's text.
             let text = page_string(body, items_key)?;
-            let mut reader = PageReader::new(with, text.clone());
+            let mut reader = PageReader::new(with, text.len());
             let mut page = read_page(&text, items_key, reader.seed())?;
             finish(&mut page.items, std::mem::take(&mut page.side));
             Ok(page)

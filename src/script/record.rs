@@ -1,19 +1,18 @@
 //! A compact map for big lists. A Rhai map is a B-tree that costs about 2 KB for an
 //! extract task; 100,000 tasks held by a script came to almost 300 MiB. A `Record` keeps
 //! the field names once per list (a shared schema); the values of all the records of a
-//! page are one slice of eight-byte slots beside the page's JSON text: a string value is
-//! its place in that text until a script reads it, a small integer, a boolean or null is
-//! the slot itself. Reading a page allocates only the records themselves (a Rhai value
-//! each) and the few values that need more room. To scripts a record reads like a map: `t.field`, `t["field"]`,
+//! page are one slice of eight-byte slots beside one text of the page's string values: a
+//! string value is its place in that text until a script reads it, a small integer, a
+//! boolean or null is the slot itself. Reading a page allocates only the records
+//! themselves (a Rhai value each), the text and the few values that need more room; the
+//! answer's body (keys, punctuation, side tables) is not kept, so the next page's answer
+//! reuses its memory. To scripts a record reads like a map: `t.field`, `t["field"]`,
 //! `"field" in t`, `t.keys()`, `t.values()`, `t.len()`, printing, `to_json`, `table`, and
 //! assigning a field (a field the record does not have goes into a small map beside it).
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use bytestring::ByteString;
-
-use crate::vizportal::place_in;
 use crate::wire::StrText;
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -58,7 +57,7 @@ impl Schema {
 /// ten per task. What does not fit is among the page's other values.
 #[derive(Clone, Copy)]
 enum Slot {
-    /// A string that is a part of the page's text (it had no escapes): where, in bytes.
+    /// A string in the page's text of values: where, in bytes.
     Text {
         at: u32,
         len: u16,
@@ -70,10 +69,10 @@ enum Slot {
     Other(u32),
 }
 
-/// What the records of a page share: the page's JSON text, all their values (each
+/// What the records of a page share: their string values' text, all their values (each
 /// record's in a run), and where their late fields come from.
 struct Page {
-    text: ByteString,
+    text: String,
     slots: Vec<Slot>,
     /// The values that are no [`Slot`] of their own (floats, lists, maps, large numbers,
     /// strings with escapes or longer than 65,535 bytes).
@@ -96,7 +95,7 @@ impl Page {
     /// The string at a text slot's place.
     fn text(&self, at: u32, len: u16) -> &str {
         let (at, len) = (at as usize, usize::from(len));
-        // The place of a string the JSON reader found in this text, so it always is one.
+        // A place the reader wrote the string at, so it always is one.
         self.text.get(at..at + len).unwrap_or_default()
     }
 }
@@ -425,12 +424,12 @@ pub(crate) fn known_field(name: &str) -> Option<usize> {
 
 /// Reads one page's JSON array of objects straight into records, without an intermediate
 /// tree: one schema for the page (a record whose fields differ gets its own), string
-/// values left in the page's text. `with` names fields to add empty when absent (the
-/// joined names), so they can be filled in place.
+/// values written one after another into one text. `with` names fields to add empty when
+/// absent (the joined names), so they can be filled in place.
 pub struct PageReader<'w> {
     with: &'w [&'static str],
-    /// The page's JSON text: what is read must be a part of it.
-    page: ByteString,
+    /// The string values read so far.
+    text: String,
     schemas: Vec<Arc<Schema>>,
     /// The schema of the record read last.
     last: Option<Arc<Schema>>,
@@ -450,14 +449,15 @@ enum Read {
 }
 
 impl<'w> PageReader<'w> {
-    /// A reader of (parts of) the JSON text `page`, adding the fields `with`.
-    pub fn new(with: &'w [&'static str], page: ByteString) -> PageReader<'w> {
+    /// A reader of a page of `size` bytes of JSON, adding the fields `with`.
+    pub fn new(with: &'w [&'static str], size: usize) -> PageReader<'w> {
         // Sized up front rather than grown (and copied) a dozen times: a task's values
-        // take about 20 bytes of text each, and a page has some text besides.
-        let slots = Vec::with_capacity(page.len() / 16);
+        // take about 20 bytes of JSON each, string values about half of that, and a page
+        // has some text besides. (Room never written to costs no memory.)
+        let slots = Vec::with_capacity(size / 16);
         PageReader {
             with,
-            page,
+            text: String::with_capacity(size / 2),
             schemas: Vec::new(),
             last: None,
             names: Vec::new(),
@@ -470,9 +470,8 @@ impl<'w> PageReader<'w> {
     /// (Pages are read through [`PageReader::seed`]; tests read bare arrays.)
     #[cfg(test)]
     pub fn read(with: &[&'static str], json: &str) -> Result<Vec<Dynamic>, serde_json::Error> {
-        let page = ByteString::from(json);
-        let mut reader = PageReader::new(with, page.clone());
-        let mut deserializer = serde_json::Deserializer::from_str(&page);
+        let mut reader = PageReader::new(with, json.len());
+        let mut deserializer = serde_json::Deserializer::from_str(json);
         let items = PageSeed(&mut reader).deserialize(&mut deserializer)?;
         deserializer.end()?;
         Ok(items)
@@ -497,13 +496,16 @@ impl<'w> PageReader<'w> {
         schema
     }
 
-    /// A string value: its place in the page when it is a part of the page's text, else
-    /// (a string with escapes, decoded elsewhere, or one longer than a slot can say) a
-    /// string of its own.
-    fn text(&self, text: &str) -> Read {
-        let at = place_in(&self.page, text).and_then(|at| u32::try_from(at).ok());
+    /// A string value: written to the page's text and kept as its place there, or (longer
+    /// than a slot can say, or past 4 GiB of text) a string of its own.
+    fn text(&mut self, text: &str) -> Read {
+        let at = u32::try_from(self.text.len()).ok();
+        let end_fits = u32::try_from(self.text.len() + text.len()).is_ok();
         match (at, u16::try_from(text.len())) {
-            (Some(at), Ok(len)) => Read::Slot(Slot::Text { at, len }),
+            (Some(at), Ok(len)) if end_fits => {
+                self.text.push_str(text);
+                Read::Slot(Slot::Text { at, len })
+            }
             _ => Read::Other(ImmutableString::from(text).into()),
         }
     }
@@ -547,7 +549,7 @@ impl<'de> Visitor<'de> for PageSeed<'_, '_> {
         }
         // The records are made once the page's values are all read, to share them.
         let page = Arc::new(Page {
-            text: reader.page.clone(),
+            text: std::mem::take(&mut reader.text),
             slots: std::mem::take(&mut reader.slots),
             others: std::mem::take(&mut reader.others),
             late: OnceLock::new(),
@@ -607,7 +609,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
             // A JSON key is a string; serde's own `Cow<str>` would copy every one.
             let key = key.unwrap_or_default();
             let position = reader.slots.len() - start;
-            let read = access.next_value_seed(ValueSeed(&*reader))?;
+            let read = access.next_value_seed(ValueSeed(&mut *reader))?;
             let slot = reader.keep(read)?;
             reader.slots.push(slot);
             if let (true, Some(last)) = (as_last, &last) {
@@ -663,9 +665,9 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
     scalars!(Item::Plain);
 }
 
-/// A field's value: a string stays in the page's text, small integers, booleans and null
+/// A field's value: a string goes into the page's text, small integers, booleans and null
 /// are slots of their own; anything else is a plain value (maps stay maps).
-struct ValueSeed<'r, 'w>(&'r PageReader<'w>);
+struct ValueSeed<'r, 'w>(&'r mut PageReader<'w>);
 
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
     type Value = Read;
@@ -682,12 +684,8 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         f.write_str("a value")
     }
 
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Read, E> {
-        Ok(self.0.text(v))
-    }
-
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Read, E> {
-        Ok(Read::Other(ImmutableString::from(v).into()))
+        Ok(self.0.text(v))
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Read, E> {
@@ -779,7 +777,7 @@ mod tests {
     }
 
     #[test]
-    fn a_page_reads_into_records_sharing_schema_and_page_text() {
+    fn a_page_reads_into_records_sharing_schema_and_text() {
         let items = PageReader::read(
             &["scheduleName"],
             r#"[{"id":"1","scheduleId":"4","priority":50,"lastRunAt":null,"tags":["a"]},
@@ -800,7 +798,7 @@ mod tests {
         assert!(
             (0..b.schema.names.len())
                 .all(|i| !matches!(b.held(i), Field::Value(v) if v.is_string())),
-            "strings are places in the page"
+            "strings are places in the page's text"
         );
         assert_eq!(text(&c, "scheduleId"), "say \"hi\"\n", "escapes decoded");
         assert_eq!(text(&c, "lastRunAt"), "é");

@@ -24,7 +24,7 @@ use crate::wire::{IdText, StrText, code};
 /// lookup reads it, and then only rows' `id` and `name` are read.
 #[derive(Default)]
 pub struct SideTables {
-    /// Each table's JSON text (read from a page, it shares the page's text).
+    /// Each table's JSON text (copied from its page's answer).
     tables: HashMap<String, ByteString>,
 }
 
