@@ -85,7 +85,7 @@ pub mod vizportal_api {
     /// Every extract refresh task (`getExtractTasks`, every page). Each task keeps the wire
     /// fields (`id`, `priority`, `type`, `scheduleId`, `targetId`, `targetType`,
     /// `lastRunAt`, `runNextAt`, ...) and also carries `scheduleName`, `targetName` and
-    /// `siteName`. Tasks are compact maps (100,000 fit in about 55 MiB): `t.field`,
+    /// `siteName`. Tasks are compact maps (100,000 fit in about 53 MiB): `t.field`,
     /// `t["field"]`, `"field" in t`, `t.keys()`, assignment, `to_json` and `table` work as
     /// on any map; `t.to_map()` makes an ordinary map.
     ///

@@ -75,7 +75,7 @@ struct Page {
     text: String,
     slots: Vec<Slot>,
     /// The values that are no [`Slot`] of their own (floats, lists, maps, large numbers,
-    /// strings with escapes or longer than 65,535 bytes).
+    /// strings longer than 65,535 bytes).
     others: Vec<Dynamic>,
     late: OnceLock<Arc<dyn LateFields>>,
 }
@@ -478,7 +478,7 @@ impl<'w> PageReader<'w> {
     }
 
     /// Reads a JSON array of objects as [`PageReader::read`] does, from within a larger
-    /// document (the page's answer, which must be the reader's `page` text).
+    /// document (the page's answer).
     pub fn seed<'de>(&mut self) -> impl DeserializeSeed<'de, Value = Vec<Dynamic>> + '_ {
         PageSeed(self)
     }
@@ -549,7 +549,12 @@ impl<'de> Visitor<'de> for PageSeed<'_, '_> {
         }
         // The records are made once the page's values are all read, to share them.
         let page = Arc::new(Page {
-            text: std::mem::take(&mut reader.text),
+            text: {
+                // The room set aside and not used goes back: the text lives as long as
+                // its records.
+                reader.text.shrink_to_fit();
+                std::mem::take(&mut reader.text)
+            },
             slots: std::mem::take(&mut reader.slots),
             others: std::mem::take(&mut reader.others),
             late: OnceLock::new(),

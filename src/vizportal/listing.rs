@@ -88,8 +88,7 @@ pub type ProgressFn<'a> = &'a (dyn Fn(usize, Option<usize>) + Sync);
 type Page<T> = PageAnswer<Vec<T>>;
 
 /// Reads one page's answer body with [`read_page`] (given the items key), the items
-/// straight into the caller's values, which may keep a share of the body (`Bytes` clones
-/// are cheap); `Err` says why it cannot.
+/// straight into the caller's values; `Err` says why it cannot.
 pub type ReadFn<'a, T> = &'a (dyn Fn(&Bytes, &str) -> Result<Page<T>, String> + Sync);
 
 /// What a list call needs besides the session.

@@ -41,8 +41,8 @@ impl<V> PageAnswer<V> {
 }
 
 /// An answer body as text, for [`read_page`]: checked as UTF-8 once here (read from
-/// bytes, serde_json would check every string), and sharing the body's bytes, so that
-/// what is read from it can keep places in it.
+/// bytes, serde_json would check every string), sharing the body's bytes rather than
+/// copying them.
 pub fn page_string(body: &Bytes, items_key: &str) -> Result<ByteString, String> {
     ByteString::try_from(body.clone())
         .map_err(|e| format!("the answer cannot be read as a page of `{items_key}`: {e}"))

@@ -8,12 +8,14 @@
 //! emulator, a fast server nearby) they hide little, and each costs the client a thread, a
 //! connection and CPU. On the 10,000-task benchmark, two in flight took about a tenth less
 //! client CPU and less wall time than eight. So the window starts at two, and opens
-//! fully once the server's last answer, or any item, takes [`SLOW`] or longer.
+//! fully once an answer of the server takes [`SLOW`] or longer: the last one before the
+//! window starts, or any while it runs. Only answers read in full count; a refused or
+//! lost request opens nothing.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::Scope;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// An answer that takes this long opens the window fully.
 pub(crate) const SLOW: Duration = Duration::from_millis(20);
@@ -21,22 +23,38 @@ pub(crate) const SLOW: Duration = Duration::from_millis(20);
 /// Requests in flight while answers are quick.
 const NARROW: usize = 2;
 
-/// How many items may be worked on at once.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Window {
-    /// The most at once.
-    most: usize,
-    /// At once until an item takes `slow` or longer.
-    narrow: usize,
-    slow: Duration,
+/// How long the server took over its last answer read in full (zero before any).
+#[derive(Debug, Default)]
+pub(crate) struct AnswerTime(AtomicU64);
+
+impl AnswerTime {
+    pub(crate) fn set(&self, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.0.store(micros, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> Duration {
+        Duration::from_micros(self.0.load(Ordering::Relaxed))
+    }
 }
 
-impl Window {
-    /// At most `most` at once: all of them when the server's last answer took
-    /// `last_answer` >= [`SLOW`], else two until an item takes that long.
-    pub(crate) fn after(most: usize, last_answer: Duration) -> Window {
+/// How many items may be worked on at once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window<'a> {
+    /// The most at once.
+    most: usize,
+    /// At once until `answers` says an answer took `slow` or longer.
+    narrow: usize,
+    slow: Duration,
+    answers: Option<&'a AnswerTime>,
+}
+
+impl<'a> Window<'a> {
+    /// At most `most` at once: all of them when the server's last answer (`answers`) took
+    /// [`SLOW`] or longer, else two until one does.
+    pub(crate) fn after(most: usize, answers: &'a AnswerTime) -> Window<'a> {
         let most = most.max(1);
-        let narrow = if last_answer >= SLOW {
+        let narrow = if answers.get() >= SLOW {
             most
         } else {
             NARROW.min(most)
@@ -45,17 +63,24 @@ impl Window {
             most,
             narrow,
             slow: SLOW,
+            answers: Some(answers),
         }
     }
 
-    /// Exactly `n` at once, however long items take.
-    pub(crate) fn fixed(n: usize) -> Window {
+    /// Exactly `n` at once, however long answers take.
+    pub(crate) fn fixed(n: usize) -> Window<'static> {
         let n = n.max(1);
         Window {
             most: n,
             narrow: n,
-            slow: Duration::MAX,
+            slow: SLOW,
+            answers: None,
         }
+    }
+
+    /// Whether the server's answers now call for the whole window.
+    fn slow_answers(&self) -> bool {
+        self.answers.is_some_and(|a| a.get() >= self.slow)
     }
 }
 
@@ -71,7 +96,7 @@ struct Shared<'a, I, T, W, S> {
     started: AtomicUsize,
     /// The most workers this run can use.
     most: usize,
-    slow: Duration,
+    window: Window<'a>,
 }
 
 impl<'a, I: Sync, T: Send, W, S> Shared<'a, I, T, W, S>
@@ -84,23 +109,32 @@ where
         while !self.stop.load(Ordering::SeqCst) {
             let i = self.next.fetch_add(1, Ordering::SeqCst);
             let Some(item) = self.items.get(i) else { break };
-            let began = Instant::now();
             let result = (self.work)(item);
-            if began.elapsed() >= self.slow {
-                self.open(scope);
-            }
             if (self.stop_on)(&result) {
                 self.stop.store(true, Ordering::SeqCst);
+            } else if self.window.slow_answers() {
+                self.open(scope);
             }
             *self.results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
         }
     }
 
-    /// Start the workers not started yet.
+    /// Start the workers not started yet. (One the system refuses is done without: the
+    /// others take its items.)
     fn open<'scope>(&'scope self, scope: &'scope Scope<'scope, '_>) {
+        if self.started.load(Ordering::SeqCst) >= self.most {
+            return;
+        }
         let before = self.started.swap(self.most, Ordering::SeqCst);
         for _ in before..self.most {
-            scope.spawn(move || self.work(scope));
+            if self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let spawned = std::thread::Builder::new().spawn_scoped(scope, move || self.work(scope));
+            if spawned.is_err() {
+                tracing::debug!("could not start another request thread; going on with fewer");
+                return;
+            }
         }
     }
 }
@@ -108,7 +142,7 @@ where
 /// Apply `work` to every item with at most `window` running at once. When `stop_on` says
 /// a result should stop the rest, items not yet started are left as `None`.
 pub(crate) fn in_order<I: Sync, T: Send>(
-    window: Window,
+    window: Window<'_>,
     items: &[I],
     work: impl Fn(&I) -> T + Sync,
     stop_on: impl Fn(&T) -> bool + Sync,
@@ -124,7 +158,7 @@ pub(crate) fn in_order<I: Sync, T: Send>(
         stop: AtomicBool::new(false),
         started: AtomicUsize::new(first),
         most,
-        slow: window.slow,
+        window,
     };
     std::thread::scope(|scope| {
         for _ in 1..first {
@@ -143,6 +177,7 @@ pub(crate) fn in_order<I: Sync, T: Send>(
 mod tests {
     use super::*;
     use std::sync::Condvar;
+    use std::time::Instant;
 
     #[test]
     fn results_keep_item_order() {
@@ -193,17 +228,21 @@ mod tests {
         }
     }
 
+    /// Answer times as they were: quick, or slow.
+    fn answered(took: Duration) -> AnswerTime {
+        let answers = AnswerTime::default();
+        answers.set(took);
+        answers
+    }
+
     #[test]
     fn quick_answers_keep_two_in_flight() {
         let items: Vec<u64> = (0..40).collect();
         let counter = InFlight::new();
         let threads = Mutex::new(std::collections::HashSet::new());
-        let window = Window {
-            slow: Duration::MAX,
-            ..Window::after(8, Duration::ZERO)
-        };
+        let answers = answered(SLOW - Duration::from_millis(1));
         let out = in_order(
-            window,
+            Window::after(8, &answers),
             &items,
             |_| {
                 threads.lock().unwrap().insert(std::thread::current().id());
@@ -221,38 +260,68 @@ mod tests {
         let items: Vec<u64> = (0..40).collect();
         // The server's last answer was slow: eight from the start.
         let counter = InFlight::new();
+        let answers = answered(SLOW);
         in_order(
-            Window::after(8, SLOW),
+            Window::after(8, &answers),
             &items,
             |_| counter.item(8),
             |_| false,
         );
         assert_eq!(counter.most.load(Ordering::SeqCst), 8);
-        // Quick so far, but any item taking long counts (here every item does): once
-        // the first two are done, eight are at work.
+        // Quick so far, then the first item's answer is slow: once the first two are
+        // done, eight are at work.
         let counter = InFlight::new();
-        let window = Window {
-            slow: Duration::ZERO,
-            ..Window::after(8, Duration::ZERO)
+        let answers = answered(Duration::ZERO);
+        let work = |i: &u64| {
+            if *i == 0 {
+                answers.set(SLOW);
+            }
+            counter.item(if *i < 2 { 1 } else { 8 });
         };
-        let meet = |i: &u64| if *i < 2 { 1 } else { 8 };
-        let out = in_order(window, &items, |i| counter.item(meet(i)), |_| false);
+        let out = in_order(Window::after(8, &answers), &items, work, |_| false);
         assert!(out.iter().all(Option::is_some));
         assert_eq!(counter.most.load(Ordering::SeqCst), 8);
+    }
+
+    #[test]
+    fn a_stopping_result_opens_nothing_more() {
+        let items: Vec<u64> = (0..40).collect();
+        // One worker so far; item 0 both stops the run and has a slow answer: no other
+        // worker starts, and no other item.
+        let answers = answered(Duration::ZERO);
+        let window = Window {
+            narrow: 1,
+            ..Window::after(8, &answers)
+        };
+        let work = |i: &u64| {
+            if *i == 0 {
+                answers.set(SLOW);
+            }
+            *i
+        };
+        let out = in_order(window, &items, work, |r| *r == 0);
+        assert_eq!(out[0], Some(0));
+        assert!(out[1..].iter().all(Option::is_none), "{out:?}");
     }
 
     #[test]
     fn the_window_never_exceeds_the_items_or_most() {
         let items: Vec<u64> = (0..3).collect();
         let counter = InFlight::new();
+        let slow = answered(SLOW);
         in_order(
-            Window::after(8, SLOW),
+            Window::after(8, &slow),
             &items,
             |_| counter.item(3),
             |_| false,
         );
         assert_eq!(counter.most.load(Ordering::SeqCst), 3);
-        assert_eq!(Window::after(1, SLOW).narrow, 1);
-        assert_eq!(Window::after(1, Duration::ZERO).narrow, 1);
+        let quick = answered(Duration::ZERO);
+        assert_eq!(Window::after(1, &slow).narrow, 1);
+        assert_eq!(Window::after(1, &quick).narrow, 1);
+        assert!(
+            !Window::fixed(1).slow_answers(),
+            "a fixed window never opens"
+        );
     }
 }

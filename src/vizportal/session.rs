@@ -127,8 +127,8 @@ impl Session {
 
     /// How many requests to keep in flight when fetching pages or sending chunks: up to
     /// `--concurrency`, fewer while the server answers quickly (see [`Window`]).
-    pub(crate) fn window(&self) -> Window {
-        Window::after(self.concurrency, self.transport.last_answer())
+    pub(crate) fn window(&self) -> Window<'_> {
+        Window::after(self.concurrency, self.transport.answers())
     }
 
     /// Logins done so far (1 after opening; more after expired sessions).

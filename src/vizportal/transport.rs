@@ -5,8 +5,7 @@
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
@@ -18,6 +17,7 @@ use super::error::VizportalError;
 use super::jar::Jar;
 use super::method::MethodKind;
 use super::options::ConnectOptions;
+use super::parallel::AnswerTime;
 use crate::wire::{self, WireError, code};
 
 /// How one attempt at a call ended, when it did not end with a usable `result`.
@@ -133,8 +133,8 @@ pub(crate) struct Transport {
     jar: Arc<Jar>,
     base: reqwest::Url,
     max_response_bytes: usize,
-    /// How long the last answer took, request sent to body read, in microseconds.
-    last_answer: AtomicU64,
+    /// How long the last answer read in full took, request sent to body read.
+    answers: AnswerTime,
 }
 
 impl fmt::Debug for Transport {
@@ -164,7 +164,7 @@ impl Transport {
             jar,
             base,
             max_response_bytes: options.max_response_bytes,
-            last_answer: AtomicU64::new(0),
+            answers: AnswerTime::default(),
         })
     }
 
@@ -174,8 +174,8 @@ impl Transport {
     }
 
     /// How long the server took over the last answer read in full (zero before any).
-    pub(crate) fn last_answer(&self) -> Duration {
-        Duration::from_micros(self.last_answer.load(Ordering::Relaxed))
+    pub(crate) fn answers(&self) -> &AnswerTime {
+        &self.answers
     }
 
     /// The current value of a cookie for this server, if the jar holds one.
@@ -255,8 +255,7 @@ impl Transport {
         let status = response.status();
         let content_type = content_type(&response);
         let bytes = self.read_capped(method, response)?;
-        let took = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
-        self.last_answer.store(took, Ordering::Relaxed);
+        self.answers.set(sent.elapsed());
         Ok(RawAnswer {
             url,
             status,
