@@ -43,9 +43,8 @@ impl AnswerTime {
 pub(crate) struct Window<'a> {
     /// The most at once.
     most: usize,
-    /// At once until `answers` says an answer took `slow` or longer.
+    /// At once until `answers` says an answer took [`SLOW`] or longer.
     narrow: usize,
-    slow: Duration,
     answers: Option<&'a AnswerTime>,
 }
 
@@ -62,7 +61,6 @@ impl<'a> Window<'a> {
         Window {
             most,
             narrow,
-            slow: SLOW,
             answers: Some(answers),
         }
     }
@@ -73,14 +71,13 @@ impl<'a> Window<'a> {
         Window {
             most: n,
             narrow: n,
-            slow: SLOW,
             answers: None,
         }
     }
 
     /// Whether the server's answers now call for the whole window.
     fn slow_answers(&self) -> bool {
-        self.answers.is_some_and(|a| a.get() >= self.slow)
+        self.answers.is_some_and(|a| a.get() >= SLOW)
     }
 }
 
