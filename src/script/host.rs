@@ -12,7 +12,7 @@ use super::convert;
 use super::error::{batch_error, raise, summary_map, usage};
 use super::progress::Progress;
 use super::record::PageReader;
-use crate::vizportal::{BatchSummary, Client, ConvertFn, SideTables, page_string, read_page};
+use crate::vizportal::{BatchSummary, Client, ConvertFn, SideTables, page_text, read_page};
 
 /// Where script output goes (stdout in the CLI, a buffer in tests).
 pub type Output = Arc<dyn Fn(&str) + Send + Sync>;
@@ -143,9 +143,9 @@ impl Host {
         let bar = Progress::start(self.progress, method);
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
         let read = |body: &bytes::Bytes, items_key: &str| {
-            let text = page_string(body, items_key)?;
+            let text = page_text(body, items_key)?;
             let mut reader = PageReader::new(with, text.len());
-            let mut page = read_page(&text, items_key, reader.seed())?;
+            let mut page = read_page(text, items_key, reader.seed())?;
             finish(&mut page.items, std::mem::take(&mut page.side));
             Ok(page)
         };

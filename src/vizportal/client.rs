@@ -15,7 +15,7 @@ use super::before;
 use super::error::VizportalError;
 use super::listing::{ConvertFn, ProgressFn, ReadFn};
 use super::method::MethodKind;
-use super::page_answer::{page_string, read_page};
+use super::page_answer::{page_text, read_page};
 use super::parallel::{Window, in_order};
 use super::session::Session;
 
@@ -244,7 +244,7 @@ impl Client {
     ) -> Result<Vec<T>, VizportalError> {
         let read = |body: &bytes::Bytes, items_key: &str| {
             read_page(
-                &page_string(body, items_key)?,
+                page_text(body, items_key)?,
                 items_key,
                 std::marker::PhantomData::<Vec<I>>,
             )

@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use bytestring::ByteString;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
@@ -25,7 +25,7 @@ use crate::wire::{IdText, StrText, code};
 #[derive(Default)]
 pub struct SideTables {
     /// Each table's JSON text (copied from its page's answer).
-    tables: HashMap<String, ByteString>,
+    tables: HashMap<String, Box<RawValue>>,
 }
 
 /// What a name lookup reads of a side table's row, borrowed from the table's text; other
@@ -39,7 +39,7 @@ struct NamedRow<'a> {
 }
 
 impl SideTables {
-    pub(super) fn new(tables: HashMap<String, ByteString>) -> SideTables {
+    pub(super) fn new(tables: HashMap<String, Box<RawValue>>) -> SideTables {
         SideTables { tables }
     }
 
@@ -49,7 +49,7 @@ impl SideTables {
         let tables = match value {
             Value::Object(tables) => tables
                 .into_iter()
-                .map(|(k, v)| (k, ByteString::from(v.to_string())))
+                .map(|(k, v)| (k, serde_json::value::to_raw_value(&v).unwrap()))
                 .collect(),
             _ => HashMap::new(),
         };
@@ -64,10 +64,10 @@ impl SideTables {
         table: &str,
         make: impl Fn(&str) -> T,
     ) -> HashMap<Cow<'_, str>, T, ahash::RandomState> {
-        let Some(text) = self.tables.get(table) else {
+        let Some(raw) = self.tables.get(table) else {
             return HashMap::default();
         };
-        let rows: Vec<NamedRow> = serde_json::from_str(text).unwrap_or_default();
+        let rows: Vec<NamedRow> = serde_json::from_str(raw.get()).unwrap_or_default();
         let mut names = HashMap::with_capacity_and_hasher(rows.len(), Default::default());
         names.extend(
             rows.into_iter()

@@ -36,7 +36,7 @@ pub use listing::{ConvertFn, ProgressFn, ReadFn, SideTables};
 pub use merged_pages::items_member;
 pub use method::MethodKind;
 pub use options::ConnectOptions;
-pub use page_answer::{PageAnswer, page_string, read_page};
+pub use page_answer::{PageAnswer, page_text, read_page};
 pub use retry::RetryPolicy;
 pub use schedule_fields::{SCHEDULE_FIELDS, check_name as check_schedule_name, check_schedule};
 pub use session::{Session, SessionInfo};

@@ -6,8 +6,6 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use bytes::Bytes;
-use bytestring::ByteString;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -40,18 +38,17 @@ impl<V> PageAnswer<V> {
     }
 }
 
-/// An answer body as text, for [`read_page`]: checked as UTF-8 once here (read from
-/// bytes, serde_json would check every string), sharing the body's bytes rather than
-/// copying them.
-pub fn page_string(body: &Bytes, items_key: &str) -> Result<ByteString, String> {
-    ByteString::try_from(body.clone())
+/// An answer body as text (checked as UTF-8 once here: read from bytes, serde_json
+/// would check every string), for [`read_page`].
+pub fn page_text<'b>(body: &'b [u8], items_key: &str) -> Result<&'b str, String> {
+    std::str::from_utf8(body)
         .map_err(|e| format!("the answer cannot be read as a page of `{items_key}`: {e}"))
 }
 
 /// Read an answer `{"result": {...}}` whose result holds the items under `items_key`,
 /// read by `seed`. `Err` says why the text is not such an answer.
 pub fn read_page<'de, S>(
-    text: &'de ByteString,
+    text: &'de str,
     items_key: &str,
     seed: S,
 ) -> Result<PageAnswer<S::Value>, String>
@@ -162,8 +159,7 @@ where
                 // A copy: what is read from a page keeps nothing of its body, which is
                 // then free for the next page's answer.
                 _ => {
-                    let table = map.next_value::<&RawValue>()?.get();
-                    tables.insert(key.into_owned(), ByteString::from(table));
+                    tables.insert(key.into_owned(), map.next_value::<Box<RawValue>>()?);
                 }
             }
         }
@@ -224,8 +220,7 @@ mod tests {
     type Ids = PhantomData<Vec<Value>>;
 
     fn read(body: &[u8]) -> Result<PageAnswer<Vec<Value>>, String> {
-        let text = page_string(&Bytes::copy_from_slice(body), "tasks")?;
-        read_page(&text, "tasks", Ids::default())
+        read_page(page_text(body, "tasks")?, "tasks", Ids::default())
     }
 
     #[test]
@@ -243,12 +238,8 @@ mod tests {
     #[test]
     fn nothing_read_keeps_the_body() {
         let body = br#"{"result":{"workbooks":[{"id":"7","name":"Sales"}],"tasks":[{"id":"1"}]}}"#;
-        let body = Bytes::from(body.to_vec());
-        let page = read_page(
-            &page_string(&body, "tasks").unwrap(),
-            "tasks",
-            Ids::default(),
-        );
+        let body = bytes::Bytes::from(body.to_vec());
+        let page = read_page(page_text(&body, "tasks").unwrap(), "tasks", Ids::default());
         let page = page.unwrap();
         assert!(body.is_unique(), "the body is free once read");
         assert_eq!(page.side.names("workbooks", str::to_string)["7"], "Sales");
