@@ -407,6 +407,10 @@ pub struct EmulatorArgs {
     /// repeatable.
     #[arg(long, value_name = "METHOD")]
     pub hide_method: Vec<String>,
+    /// Schedules never fire by themselves when their next run time passes, so only the
+    /// clients' calls change anything (runSchedules still runs a schedule).
+    #[arg(long)]
+    pub hold_schedules: bool,
     /// Serve HTTPS with this certificate chain (PEM, server certificate first).
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

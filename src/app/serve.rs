@@ -39,6 +39,7 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         record_calls: false,
         jobs: job_settings(args)?,
         hidden_methods: args.hide_method.clone(),
+        schedules_fire: !args.hold_schedules,
         ..EmulatorConfig::default()
     };
     let emulator = Emulator::start(config).map_err(|e| {

@@ -44,6 +44,12 @@ pub struct EmulatorConfig {
     pub record_calls: bool,
     /// How long background jobs take and which of them fail.
     pub jobs: JobSettings,
+    /// Enabled schedules fire by themselves when their `runNextAt` passes, as on a real
+    /// server. Turn off where only the client's own calls may change anything: a rehearsal
+    /// (whose difference must show what the script did, even if the snapshot's run times
+    /// have passed) or a test (which must not depend on the time of day it runs at).
+    /// `runSchedules` runs a schedule either way.
+    pub schedules_fire: bool,
     /// Methods the emulator answers as unknown, as an older server would (e.g.
     /// `getBackgroundJobs`), so clients can rehearse their fallbacks.
     pub hidden_methods: Vec<String>,
@@ -70,6 +76,7 @@ impl Default for EmulatorConfig {
             workers: 8,
             record_calls: true,
             jobs: JobSettings::default(),
+            schedules_fire: true,
             hidden_methods: Vec::new(),
             fault_seed: None,
         }

@@ -149,10 +149,15 @@ pub(crate) fn queue(data: &mut Dataset, settings: &JobSettings, tasks: &[Id], at
 }
 
 /// Moves the server to `now`: fires the enabled schedules whose time has come (once each,
-/// however many runs were missed) and lets finished jobs set their task's `lastRunAt`.
-/// True when anything changed.
-pub(crate) fn advance(data: &mut Dataset, settings: &JobSettings, now: DateTime<Utc>) -> bool {
-    let mut changed = fire_due_schedules(data, settings, now);
+/// however many runs were missed) when `schedules_fire`, and lets finished jobs set their
+/// task's `lastRunAt`. True when anything changed.
+pub(crate) fn advance(
+    data: &mut Dataset,
+    settings: &JobSettings,
+    schedules_fire: bool,
+    now: DateTime<Utc>,
+) -> bool {
+    let mut changed = schedules_fire && fire_due_schedules(data, settings, now);
     for job in data.background_jobs.values_mut().filter(|j| !j.settled) {
         let (_, finished) = job.times();
         if finished > now {
@@ -245,12 +250,12 @@ mod tests {
         assert_eq!(job.status(at(10)), JobStatus::InProgress);
         assert_eq!(job.queue_and_run_seconds(at(20)), (10, 10));
         assert_eq!(job.status(at(30)), JobStatus::Completed);
-        advance(&mut data, &settings, at(29));
+        advance(&mut data, &settings, false, at(29));
         assert_ne!(
             data.extract_tasks[&task].last_run_at.as_deref(),
             Some("2017-01-06T12:00:30.000Z")
         );
-        advance(&mut data, &settings, at(31));
+        advance(&mut data, &settings, false, at(31));
         assert_eq!(
             data.extract_tasks[&task].last_run_at.as_deref(),
             Some("2017-01-06T12:00:30.000Z")
@@ -258,7 +263,7 @@ mod tests {
     }
 
     #[test]
-    fn only_enabled_schedules_fire() {
+    fn only_enabled_schedules_fire_and_only_unless_held() {
         let mut data = sample_at(&SampleSpec::default(), at(0));
         let ids: Vec<Id> = data.schedules.keys().copied().take(2).collect();
         for id in &ids {
@@ -273,12 +278,14 @@ mod tests {
                 .count()
         };
         let settings = JobSettings::default();
-        advance(&mut data, &settings, at(0));
+        assert!(!advance(&mut data, &settings, false, at(0)), "held");
+        assert!(data.background_jobs.is_empty());
+        advance(&mut data, &settings, true, at(0));
         assert!(count(&data, ids[0]) > 0);
         assert_eq!(data.background_jobs.len(), count(&data, ids[0]));
         let next = data.schedules[&ids[0]].run_next_at.clone().unwrap();
         assert!(next > timestamp::with_offset(at(0)), "{next}");
-        advance(&mut data, &settings, at(1));
+        advance(&mut data, &settings, true, at(1));
         assert_eq!(
             data.background_jobs.len(),
             count(&data, ids[0]),

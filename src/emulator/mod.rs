@@ -66,6 +66,7 @@ impl Emulator {
         let shared = Arc::new(Shared {
             state: Mutex::new(ServerState {
                 jobs: config.jobs,
+                schedules_fire: config.schedules_fire,
                 hidden_methods: config.hidden_methods,
                 ..ServerState::new(config.dataset, LoginKeys::new(key))
             }),

@@ -24,6 +24,8 @@ pub(crate) struct ServerState {
     pub selection: SelectionCache,
     /// How background jobs behave.
     pub jobs: JobSettings,
+    /// Whether schedules fire when their time comes (`EmulatorConfig::schedules_fire`).
+    pub schedules_fire: bool,
     /// Methods answered as unknown.
     pub hidden_methods: Vec<String>,
 }
@@ -37,13 +39,15 @@ impl ServerState {
             generation: 0,
             selection: SelectionCache::default(),
             jobs: JobSettings::default(),
+            schedules_fire: true,
             hidden_methods: Vec::new(),
         }
     }
 
-    /// Moves the server's clock to `now` (schedules fire, jobs finish); see `jobs`.
+    /// Moves the server's clock to `now` (schedules fire unless held, jobs finish); see
+    /// `jobs`.
     pub(crate) fn advance(&mut self, now: chrono::DateTime<chrono::Utc>) {
-        if jobs::advance(&mut self.data, &self.jobs, now) {
+        if jobs::advance(&mut self.data, &self.jobs, self.schedules_fire, now) {
             self.generation += 1;
         }
     }

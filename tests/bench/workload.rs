@@ -363,7 +363,8 @@ impl ExternalEmulator {
     fn start_sites(sites: usize, tasks: usize, latency: Duration) -> ExternalEmulator {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vizscript"))
             .args(["emulator", "--port", "0", "--sites", &sites.to_string()])
-            .args(["--schedules", "20", "--seed", "11"])
+            // The same work at any time of day: no schedule fires during a run.
+            .args(["--schedules", "20", "--seed", "11", "--hold-schedules"])
             .args([
                 "--tasks",
                 &tasks.to_string(),

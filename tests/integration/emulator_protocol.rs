@@ -26,6 +26,8 @@ fn start(change: impl FnOnce(&mut EmulatorConfig)) -> Emulator {
     let mut config = EmulatorConfig {
         key: Some(key),
         workers: 2,
+        // Independent of the time of day the test runs at (see `support::emulator_with`).
+        schedules_fire: false,
         ..EmulatorConfig::default()
     };
     change(&mut config);

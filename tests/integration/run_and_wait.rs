@@ -437,11 +437,10 @@ fn schedules_whose_time_has_come_fire_unless_disabled() {
             s["enabled"] = false.into();
         }
     }
-    let emu = start(
-        Dataset::from_json(data).unwrap(),
-        JobSettings::default(),
-        &[],
-    );
+    let emu = emulator_with(|c| {
+        c.dataset = Dataset::from_json(data).unwrap();
+        c.schedules_fire = true;
+    });
     let state = emu.state();
     let on = |schedule: &str| -> BTreeSet<String> {
         state["extractTasks"]

@@ -414,6 +414,31 @@ fn a_rehearsal_needs_no_credential_and_lands_on_the_snapshots_site() {
 }
 
 #[test]
+fn an_old_snapshot_rehearses_without_its_schedules_firing() {
+    let emu = emulator_with(|c: &mut EmulatorConfig| c.dataset = one_site(40, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = take_snapshot(&emu, dir.path(), "server.json");
+    // Taken a day ago: every next run time it shows has passed.
+    let mut old = read_json(&snapshot);
+    let passed = (chrono::Utc::now() - chrono::TimeDelta::days(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    let schedules = old["schedules"].as_array_mut().unwrap();
+    for s in schedules.iter_mut().filter(|s| s["enabled"] == true) {
+        s["runNextAt"] = passed.clone().into();
+    }
+    assert!(!schedules.is_empty());
+    std::fs::write(&snapshot, old.to_string()).unwrap();
+    let (_guard, script) = script_file(r#"print(extract_tasks().len());"#);
+    let (code, out, err) = run(
+        offline(),
+        &["run", &script, "--rehearse", snapshot.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "40");
+    assert!(err.contains("no changes"), "{err}");
+}
+
+#[test]
 fn repl_rehearses_piped_input_and_prints_the_difference() {
     let emu = emulator_with(|c| c.dataset = one_site(20, 4));
     let dir = tempfile::tempdir().unwrap();

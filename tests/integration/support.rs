@@ -40,6 +40,9 @@ pub fn emulator_with(change: impl FnOnce(&mut EmulatorConfig)) -> Emulator {
     let mut config = EmulatorConfig {
         port: 0,
         key: Some(fixture_key()),
+        // A test crossing a sample schedule's run time (every hour on the hour) would
+        // otherwise see the tasks of that schedule run.
+        schedules_fire: false,
         ..EmulatorConfig::default()
     };
     change(&mut config);
