@@ -10,7 +10,6 @@
 //! sequence of requests: concurrent requests may still arrive in another order).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -45,39 +44,6 @@ for id in ["5", "11", "17"] {
     }
 }
 "#;
-
-/// Expire every session every `period` until dropped.
-struct Expirer {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Expirer {
-    fn start(emu: &Arc<Emulator>, period: Duration) -> Expirer {
-        let (stop, emu) = (Arc::new(AtomicBool::new(false)), emu.clone());
-        let done = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !done.load(Ordering::SeqCst) {
-                // A periodic fault, not a wait for a condition.
-                std::thread::sleep(period);
-                emu.expire_all_sessions();
-            }
-        });
-        Expirer {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Expirer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 /// Prints how to replay a scenario when it fails (the guard drops while panicking).
 struct Replay {

@@ -5,6 +5,7 @@
 //! expired, failed calls and a refused password.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use vizscript::emulator::{Dataset, Emulator, SAMPLE_TOKEN, SampleSpec};
@@ -16,11 +17,11 @@ const WRONG: &str = "Wrong-Zq7-guess";
 const TOKEN_SECRET: &str = "Pat-8Hq2-Secret-Zz4";
 const WRONG_TOKEN: &str = "Pat-Wrong-7Xx1";
 
-/// Sessions idle longer than this expire; the idling script below waits longer.
-const SESSION_TTL: Duration = Duration::from_millis(300);
+/// How often every session is ended while the idling script below runs.
+const EXPIRE_EVERY: Duration = Duration::from_millis(100);
 
-/// Reads, idles past the session's life (the next call is refused and the client signs in
-/// again), fails one call it catches and prints, and ends with one it does not catch.
+/// Reads, idles while its session is ended (the next call is refused and the client signs
+/// in again), fails one call it catches and prints, and ends with one it does not catch.
 const RELOGIN_SCRIPT: &str = r#"
 print(session_info().user.username);
 let started = timestamp();
@@ -34,7 +35,7 @@ try {
 set_extract_tasks_priority(["1", "999999"], 3);
 "#;
 
-fn emulator_with_password() -> Emulator {
+fn emulator_with_password() -> Arc<Emulator> {
     let mut data = Dataset::sample(&SampleSpec::default()).to_json();
     for user in data["users"].as_array_mut().unwrap() {
         if user["username"] == "admin" {
@@ -45,10 +46,7 @@ fn emulator_with_password() -> Emulator {
         token["secret"] = TOKEN_SECRET.into();
     }
     let dataset = Dataset::from_json(data).unwrap();
-    emulator_with(|c| {
-        c.dataset = dataset;
-        c.session_ttl = SESSION_TTL;
-    })
+    Arc::new(emulator_with(|c| c.dataset = dataset))
 }
 
 /// The REPL at a terminal (a pseudo-terminal driven by `tests/python/pty_repl.py`), which
@@ -117,12 +115,14 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// One command of the test: its arguments, standard input, whether the password comes
-/// from the environment, extra environment, and the exit code it must end with.
+/// from the environment, extra environment, whether sessions are ended while it runs, and
+/// the exit code it must end with.
 struct Step {
     args: Vec<String>,
     stdin: Option<String>,
     env_password: Option<&'static str>,
     env: Vec<(&'static str, &'static str)>,
+    expire: bool,
     code: i32,
 }
 
@@ -132,6 +132,7 @@ fn step(args: &[&str], code: i32) -> Step {
         stdin: None,
         env_password: Some(PASSWORD),
         env: Vec::new(),
+        expire: false,
         code,
     }
 }
@@ -169,7 +170,10 @@ fn no_output_or_file_carries_the_password_or_a_session_secret() {
             0,
         ),
         step(&["run", &rebalance, "--audit", &audit, "-vv"], 0).traced(),
-        step(&["run", "relogin.rhai", "--audit", &audit, "-vv"], 1).traced(),
+        Step {
+            expire: true,
+            ..step(&["run", "relogin.rhai", "--audit", &audit, "-vv"], 1).traced()
+        },
         Step {
             stdin: Some("session_info().user.username\n:plan\nvizportal(\"nope\", #{})\n".into()),
             ..step(&["repl", "-vv"], 1).traced()
@@ -248,7 +252,9 @@ fn no_output_or_file_carries_the_password_or_a_session_secret() {
             cmd.write_stdin(input.as_str());
         }
         let args: Vec<&str> = step.args.iter().map(String::as_str).collect();
+        let expirer = step.expire.then(|| Expirer::start(&emu, EXPIRE_EVERY));
         let (code, out, err) = run(cmd, &args);
+        drop(expirer);
         assert_eq!(code, step.code, "{args:?}: {err}");
         transcripts.push_str(&out);
         transcripts.push_str(&err);

@@ -3,7 +3,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -358,4 +359,37 @@ pub fn expect_sign_in(expected: &mut Value, actual: &Value, username: &str, sinc
     );
     let index = user(expected);
     expected["users"][index]["lastSignIn"] = at.clone();
+}
+
+/// Expire every session every `period` until dropped.
+pub struct Expirer {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Expirer {
+    pub fn start(emu: &Arc<Emulator>, period: Duration) -> Expirer {
+        let (stop, emu) = (Arc::new(AtomicBool::new(false)), emu.clone());
+        let done = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                // A periodic fault, not a wait for a condition.
+                std::thread::sleep(period);
+                emu.expire_all_sessions();
+            }
+        });
+        Expirer {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Expirer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
