@@ -56,7 +56,8 @@ pub enum Command {
     /// What changed between two snapshots (e.g. one taken before and one after a run).
     Diff(DiffArgs),
     /// Put back what the calls of an audit file changed, newest first, skipping ids
-    /// changed since by someone else (--dry-run shows the plan).
+    /// changed since by someone else, and create deleted extract tasks again (--dry-run
+    /// shows the plan).
     Undo(UndoArgs),
 }
 

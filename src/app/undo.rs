@@ -1,7 +1,8 @@
 //! `vizscript undo AUDIT.jsonl`: put back what the audited calls changed, newest first,
-//! through the same gate as a script (so `--dry-run`, `--audit` and retries apply). Lines
-//! of another server or site are refused; ids changed since are skipped and reported;
-//! calls that cannot be undone (runs, deletions, creations) are listed.
+//! through the same gate as a script (so `--dry-run`, `--audit` and retries apply), then
+//! create deleted extract tasks again. Lines of another server or site are refused; ids
+//! changed since are skipped and reported; calls that cannot be undone (runs, creations,
+//! other deletions) are listed.
 
 use std::path::Path;
 
@@ -11,7 +12,7 @@ use super::connect::connect;
 use super::failure::Failure;
 use crate::cli::UndoArgs;
 use crate::exit::ExitCode;
-use crate::vizportal::{AuditLine, UndoPlan};
+use crate::vizportal::{AuditLine, Recreated, Recreation, UndoPlan};
 
 /// Outcomes of calls that changed something (a dry run or a failed call changed nothing).
 const CHANGED: &[&str] = &["ok", "partial", "unknown"];
@@ -86,14 +87,48 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
             }
         }
     }
+    let recreated = client.recreate_tasks(&plan.recreate);
+    for (task, outcome) in plan.recreate.iter().zip(&recreated) {
+        failed += usize::from(!report_recreated(task, outcome));
+    }
     connection.finish()?;
     if failed > 0 {
         return Err(Failure::new(
             ExitCode::Failed,
-            format!("error: {failed} undo call(s) failed"),
+            format!("error: {failed} undo step(s) failed"),
         ));
     }
     Ok(())
+}
+
+/// One re-creation's outcome on stderr; false when it did not fully succeed.
+fn report_recreated(task: &Recreation, outcome: &Recreated) -> bool {
+    let what = format!("deleted task {}", task.id);
+    match outcome {
+        Recreated::Planned => {
+            eprintln!("  would create {what} again");
+            true
+        }
+        Recreated::Created { new_id, note: None } => {
+            eprintln!("  created {what} again: it is task {new_id} now");
+            true
+        }
+        Recreated::Created {
+            new_id,
+            note: Some(note),
+        } => {
+            eprintln!("  created {what} again as task {new_id}, but {note}");
+            false
+        }
+        Recreated::Unconfirmed(why) => {
+            eprintln!("  createExtractTasks for {what} was accepted, but {why}");
+            false
+        }
+        Recreated::Failed(why) => {
+            eprintln!("  {what} was not created again: {why}");
+            false
+        }
+    }
 }
 
 /// The plan on stderr: refused lines, calls that cannot be undone, skipped ids, and the
@@ -126,6 +161,22 @@ fn report_plan(plan: &UndoPlan, refused: &[String]) {
             call.method,
             call.ids.len(),
             serde_json::Value::Object(call.params.clone())
+        );
+    }
+    if !plan.recreate.is_empty() {
+        eprintln!(
+            "deleted extract tasks to create again (they get new ids): {}",
+            plan.recreate.len()
+        );
+    }
+    for task in &plan.recreate {
+        let priority = task
+            .priority
+            .as_ref()
+            .map_or(String::new(), |p| format!(", priority {p}"));
+        eprintln!(
+            "     (line {}) task {}: {} of {} {} on schedule {}{priority}",
+            task.line, task.id, task.task_type, task.target_type, task.target_id, task.schedule_id
         );
     }
 }

@@ -1,7 +1,8 @@
 //! Undo: the inverse of audited calls. Lines are taken newest first; each id's audited
 //! value must still be what the server (or a newer line's undo) shows, else the id was
 //! changed since by someone else and is skipped, never overwritten. What is left is put
-//! back with as few calls as scripts make: one batch per target value.
+//! back with as few calls as scripts make: one batch per target value. A deleted extract
+//! task is created again as it was before the audited calls (see [`super::recreate`]).
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,7 @@ use super::audit::AuditLine;
 use super::before::{self, ids_of};
 use super::client::Client;
 use super::error::VizportalError;
+use super::recreate::Recreation;
 use crate::wire::method;
 
 /// What kind of item an id names.
@@ -78,6 +80,8 @@ pub struct UndoPlan {
     pub skipped: Vec<Skipped>,
     /// Calls that cannot be undone.
     pub not_undoable: Vec<NotUndoable>,
+    /// Deleted extract tasks to create again, after the calls.
+    pub recreate: Vec<Recreation>,
 }
 
 /// Field values by item.
@@ -115,7 +119,7 @@ fn why_not(method: &str) -> &'static str {
     if method.starts_with("run") {
         "a run cannot be taken back"
     } else if method.starts_with("delete") {
-        "what was deleted cannot be restored"
+        "only deleted extract tasks are created again; this cannot be restored"
     } else if method.starts_with("create") {
         "undo does not delete what was created; delete it yourself if it must go"
     } else {
@@ -151,8 +155,9 @@ impl Client {
         for (number, line) in lines.iter().rev() {
             undo_line(*number, line, (&mut target, &mut newest), &mut plan);
         }
-        plan.calls = inverse_calls(&current, &target, &newest);
+        (plan.calls, plan.recreate) = inverse_calls(&current, &target, &newest);
         plan.calls.sort_by_key(|call| std::cmp::Reverse(call.line));
+        plan.recreate.sort_by_key(|r| std::cmp::Reverse(r.line));
         Ok(plan)
     }
 
@@ -160,9 +165,13 @@ impl Client {
     fn current_values(&self, lines: &[(usize, AuditLine)]) -> Result<Values, VizportalError> {
         let mut wanted: BTreeMap<Kind, Vec<String>> = BTreeMap::new();
         for (_, line) in lines {
-            if let Some((kind, _)) = changed(line) {
-                wanted.entry(kind).or_default().extend(applied_ids(line));
-            }
+            let kind = match changed(line) {
+                Some((kind, _)) => kind,
+                // Whether a deleted task is gone.
+                None if line.method == method::DELETE_EXTRACT_TASKS => Kind::Task,
+                None => continue,
+            };
+            wanted.entry(kind).or_default().extend(applied_ids(line));
         }
         let mut values = Values::new();
         for (kind, mut ids) in wanted {
@@ -238,8 +247,18 @@ fn undo_line(
         ids: ids_of(&line.params),
         reason: reason.to_string(),
     };
+    let deletes_tasks = line.method == method::DELETE_EXTRACT_TASKS;
     let Some((kind, fields)) = changed(line) else {
-        plan.not_undoable.push(not_undoable(why_not(&line.method)));
+        if !deletes_tasks {
+            plan.not_undoable.push(not_undoable(why_not(&line.method)));
+            return;
+        }
+        match line.before.as_ref().and_then(Value::as_object) {
+            Some(before) => undo_delete(number, line, before, (target, newest), plan),
+            None => plan
+                .not_undoable
+                .push(not_undoable("the audit line holds no before values")),
+        }
         return;
     };
     let Some(before) = line.before.as_ref().and_then(Value::as_object) else {
@@ -275,16 +294,67 @@ fn undo_line(
     }
 }
 
-/// The calls that take `current` to `target`, one batch per method and value.
-fn inverse_calls(current: &Values, target: &Values, newest: &Newest) -> Vec<UndoCall> {
+/// Undo a deletion of extract tasks on `target`: each applied id the server no longer
+/// shows comes back with its before values (which older lines may change further), to be
+/// created again; an id it still shows was not deleted and is skipped.
+fn undo_delete(
+    number: usize,
+    line: &AuditLine,
+    before: &Map<String, Value>,
+    (target, newest): (&mut Values, &mut Newest),
+    plan: &mut UndoPlan,
+) {
+    let mut without_values = Vec::new();
+    for id in applied_ids(line) {
+        let key = (Kind::Task, id.clone());
+        if target.contains_key(&key) {
+            plan.skipped.push(Skipped {
+                line: number,
+                method: line.method.clone(),
+                id,
+                field: "id".into(),
+                audited: "deleted".into(),
+                now: "still there".into(),
+            });
+            continue;
+        }
+        match before.get(&id).and_then(Value::as_object) {
+            Some(old) if Recreation::possible(old) => {
+                target.insert(key.clone(), old.clone());
+                newest.entry(key).or_insert(number);
+            }
+            _ => without_values.push(id),
+        }
+    }
+    if !without_values.is_empty() {
+        plan.not_undoable.push(NotUndoable {
+            line: number,
+            method: line.method.clone(),
+            ids: without_values,
+            reason: "the audit line does not say what these tasks refreshed".into(),
+        });
+    }
+}
+
+/// The calls that take `current` to `target`, one batch per method and value, and the
+/// deleted tasks to create again (those `target` holds and `current` does not).
+fn inverse_calls(
+    current: &Values,
+    target: &Values,
+    newest: &Newest,
+) -> (Vec<UndoCall>, Vec<Recreation>) {
     let mut batches: BTreeMap<(String, String), UndoCall> = BTreeMap::new();
     let mut singles = Vec::new();
+    let mut recreate = Vec::new();
     for ((kind, id), want) in target {
+        let line = newest.get(&(*kind, id.clone())).copied().unwrap_or(0);
         let Some(have) = current.get(&(*kind, id.clone())) else {
+            if *kind == Kind::Task {
+                recreate.extend(Recreation::of(line, id, want));
+            }
             continue;
         };
         let differs = |f: &str| !same(member(want, f), member(have, f));
-        let line = newest.get(&(*kind, id.clone())).copied().unwrap_or(0);
         let mut batch = |method: &str, key: &str| {
             let value = member(want, key).clone();
             let call = batches
@@ -320,7 +390,7 @@ fn inverse_calls(current: &Values, target: &Values, newest: &Newest) -> Vec<Undo
             }
         }
     }
-    batches.into_values().chain(singles).collect()
+    (batches.into_values().chain(singles).collect(), recreate)
 }
 
 /// The call that puts a schedule's fields back: a rename when only the name differs.
@@ -357,7 +427,7 @@ fn member<'a>(fields: &'a Map<String, Value>, name: &str) -> &'a Value {
 
 /// Whether the value the server shows (`now`) is the one expected: ids and numbers
 /// compare as text, and a map holds at least the expected members.
-fn same(expected: &Value, now: &Value) -> bool {
+pub(super) fn same(expected: &Value, now: &Value) -> bool {
     match (expected, now) {
         (Value::Object(want), Value::Object(have)) => want
             .iter()

@@ -283,3 +283,110 @@ fn undo_puts_schedule_fields_back_newest_first_and_since_limits_the_lines() {
     expect_sign_in(&mut expected, &actual, "admin", &signed_in);
     assert_state("every line undone", &expected, &actual);
 }
+
+#[test]
+fn undo_creates_deleted_tasks_again_as_they_were_and_names_the_one_it_cannot() {
+    let emu = emulator_with(|c| c.dataset = one_site(60, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let before = tasks(&emu);
+    let what = |t: &Value| {
+        (
+            t["targetType"].as_str().unwrap().to_string(),
+            t["targetId"].as_str().unwrap().to_string(),
+            t["type"].as_str().unwrap().to_string(),
+        )
+    };
+    // Four tasks, each the only one of its kind for its target, on distinct targets.
+    let mut chosen: Vec<&Value> = Vec::new();
+    for t in &before {
+        let unique = before.iter().filter(|o| what(o) == what(t)).count() == 1;
+        let target_free = chosen.iter().all(|c| c["targetId"] != t["targetId"]);
+        if unique && target_free && chosen.len() < 4 {
+            chosen.push(t);
+        }
+    }
+    let [a, b, c, d] = chosen[..] else {
+        panic!("four tasks on distinct targets: {chosen:?}")
+    };
+    let id = |t: &Value| t["id"].as_str().unwrap().to_string();
+    let other_schedule = before
+        .iter()
+        .map(|t| t["scheduleId"].as_str().unwrap())
+        .find(|s| *s != a["scheduleId"])
+        .unwrap()
+        .to_string();
+    let low = if b["priority"] == 3 { 4 } else { 3 };
+    let (_script, path) = script_file(&format!(
+        r#"set_extract_tasks_schedule(["{a}"], "{other_schedule}");
+        set_extract_tasks_priority(["{b}"], {low});
+        delete_extract_tasks(["{a}", "{b}", "{c}", "{d}"]);"#,
+        a = id(a),
+        b = id(b),
+        c = id(c),
+        d = id(d),
+    ));
+    run_audited(&emu, &path, &audit, &[]);
+    assert_eq!(tasks(&emu).len(), before.len() - 4);
+    // Someone else gives d's target such a task again before the undo.
+    let (d_type, d_target, d_kind) = what(d);
+    let (_other, again) = script_file(&format!(
+        r#"create_extract_tasks("{d_type}", "{d_target}", "{}", #{{ incremental: {} }});"#,
+        d["scheduleId"].as_str().unwrap(),
+        d_kind == "IncrementExtract"
+    ));
+    let (code, _, err) = run(vizscript(&emu), &["run", &again]);
+    assert_eq!(code, 0, "{err}");
+    let meanwhile = tasks(&emu);
+
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["undo", audit.to_str().unwrap(), "--dry-run"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("deleted extract tasks to create again (they get new ids): 4"),
+        "{err}"
+    );
+    assert_eq!(err.matches("would create deleted task").count(), 4, "{err}");
+    assert_eq!(tasks(&emu), meanwhile, "a dry run changes nothing");
+
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 1, "d's target has such a task again: {err}");
+    assert!(
+        err.contains(&format!("deleted task {} was not created again: ", id(d)))
+            && err.contains("already has"),
+        "{err}"
+    );
+    assert!(err.contains("error: 1 undo step(s) failed"), "{err}");
+    let after = tasks(&emu);
+    for old in [a, b, c] {
+        let new: Vec<&Value> = after.iter().filter(|t| what(t) == what(old)).collect();
+        let [new] = new[..] else {
+            panic!("one task again for {old}: {new:?}")
+        };
+        assert_ne!(new["id"], old["id"], "a new id");
+        for field in ["scheduleId", "priority"] {
+            assert_eq!(new[field], old[field], "{field} as before the run: {new}");
+        }
+        assert!(
+            err.contains(&format!(
+                "created deleted task {} again: it is task {}",
+                id(old),
+                id(new)
+            )),
+            "{err}"
+        );
+    }
+    let untouched = |list: &[Value]| -> Vec<Value> {
+        list.iter()
+            .filter(|t| [a, b, c].iter().all(|old| what(old) != what(t)))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        untouched(&after),
+        untouched(&meanwhile),
+        "no other task changed"
+    );
+}
