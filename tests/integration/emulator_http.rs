@@ -134,8 +134,9 @@ fn thirty_two_keep_alive_clients_are_all_answered() {
             });
         }
     });
+    // A guard against a hang (a client never answered), not a measure of speed.
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(8), "took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(90), "took {elapsed:?}");
     let stats = emu.stats();
     assert_eq!(stats.by_method["login"], 32);
     assert_eq!(stats.by_method["getSessionInfo"], 32 * 25);
@@ -143,8 +144,8 @@ fn thirty_two_keep_alive_clients_are_all_answered() {
 }
 
 /// Times 20 sequential calls on one keep-alive connection, each less what the server spent
-/// handling it (slow in a debug build, and not the wire's time); returns the total and the
-/// last answer.
+/// handling it (slow in a debug build, and not the wire's time); returns the quickest and
+/// the last answer.
 fn time_on_the_wire(
     emu: &Emulator,
     session: &Session,
@@ -178,11 +179,10 @@ fn time_on_the_wire(
         );
     }
     eprintln!("{method}: {wire:?}");
-    // The median: a stall on delayed ACKs hits every request, while a busy machine
-    // delays only some.
-    wire.sort();
+    // The quickest: a stall on delayed ACKs (some 40 ms) hits every request, while a busy
+    // machine may slow down any number of them.
     (
-        wire[wire.len() / 2],
+        wire.iter().copied().min().unwrap_or_default(),
         serde_json::from_slice(&last).expect("JSON"),
     )
 }
@@ -197,13 +197,13 @@ fn answers_over_keep_alive_do_not_wait_for_delayed_acks() {
     assert_eq!(page["result"]["tasks"].as_array().map(Vec::len), Some(1000));
     assert!(
         large < Duration::from_millis(20),
-        "a page of 1000 tasks spent {large:?} on the wire (median of 20)"
+        "a page of 1000 tasks spent {large:?} on the wire (quickest of 20)"
     );
     let (small, info) = time_on_the_wire(&emu, &session, "getSessionInfo", json!({}));
     assert_eq!(info["result"]["user"]["username"], "admin");
     assert!(
         small < Duration::from_millis(20),
-        "a session info spent {small:?} on the wire (median of 20)"
+        "a session info spent {small:?} on the wire (quickest of 20)"
     );
 }
 
@@ -373,9 +373,11 @@ fn latency_and_spikes_are_not_handling_time() {
     session.call("getSessionInfo", json!({}));
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
+    // Less than the 200 ms injected: what the emulator waited is not counted as its work
+    // (the margin is for a busy machine, not a measure of speed).
     let stats = emu.stats();
-    assert!(stats.handling < Duration::from_millis(50), "{stats:?}");
-    assert!(stats.busy < Duration::from_millis(50), "{stats:?}");
+    assert!(stats.handling < Duration::from_millis(200), "{stats:?}");
+    assert!(stats.busy < Duration::from_millis(200), "{stats:?}");
     assert_eq!(stats.injected, Duration::from_millis(200));
     assert!(
         stats.in_flight >= Duration::from_millis(200) && stats.in_flight <= elapsed,
@@ -400,7 +402,7 @@ fn injected_latency_does_not_hold_a_handler_thread() {
     });
     let elapsed = started.elapsed();
     // Eight calls waiting one after another would take 2.4 s.
-    assert!(elapsed < Duration::from_millis(1200), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(2000), "{elapsed:?}");
     // The waits are summed as injected, but overlap in the time calls were in flight.
     let stats = emu.stats();
     assert_eq!(stats.injected, Duration::from_millis(8 * 300));
@@ -417,8 +419,9 @@ fn shutdown_closes_idle_keep_alive_connections_and_returns() {
     session.call("getSessionInfo", json!({}));
     let started = Instant::now();
     emu.shutdown();
+    // Waiting for the idle connection would take the 5 s grace period.
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert!(session.try_call("getSessionInfo", json!({})).is_err());
 }
 

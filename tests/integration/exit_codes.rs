@@ -2,8 +2,6 @@
 //! from one place, so the three commands agree, including when an answer stops being the
 //! Vizportal API in the middle of a script.
 
-use std::net::TcpListener;
-
 use vizscript::emulator::{Emulator, Faults};
 
 use crate::support::*;
@@ -114,9 +112,17 @@ fn three_when_the_login_fails() {
 
 #[test]
 fn four_when_the_server_is_unreachable() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
+    // A port bound but not listening for the whole test: connecting is refused, and no
+    // server started meanwhile can be given it.
+    let held =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
+    let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    held.bind(&any_port.into()).expect("a free port");
+    let port = held
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .expect("its address")
         .port();
     let emu = emulator();
     let case = Case {

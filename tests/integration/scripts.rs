@@ -300,7 +300,7 @@ fn report_lists_schedules_per_site_and_returns_to_the_start() {
 
 #[test]
 fn run_stale_runs_exactly_the_stale_tasks_once() {
-    let emu = emulator_with(|c| c.dataset = one_site(150, 6));
+    let emu = emulator_with(|c| c.dataset = clear_of_age(one_site(150, 6), 48));
     let now = chrono::Utc::now();
     let stale: Vec<String> = tasks(&emu)
         .iter()

@@ -191,7 +191,7 @@ fn examples(dir: &Path) -> Vec<Case> {
         Case {
             script: "run_stale.rhai",
             args: strings(&["48"]),
-            data: one_site(100, 6),
+            data: clear_of_age(one_site(100, 6), 48),
             changes: true,
         },
         Case {
@@ -203,7 +203,7 @@ fn examples(dir: &Path) -> Vec<Case> {
         Case {
             script: "refresh_and_wait.rhai",
             args: strings(&["48", "60"]),
-            data: one_site(60, 4),
+            data: clear_of_age(one_site(60, 4), 48),
             changes: true,
         },
         Case {

@@ -393,3 +393,46 @@ impl Drop for Expirer {
         }
     }
 }
+
+/// In an expected state, each schedule's `runNextAt` as `actual` shows it. The server
+/// computes it from its clock whenever a schedule is enabled or changed, so putting a
+/// schedule back gives the next run from then, which differs from the one computed when
+/// the data was made once a run time has passed in between.
+pub fn expect_run_times(expected: &mut Value, actual: &Value) {
+    let Some(schedules) = expected["schedules"].as_array_mut() else {
+        return;
+    };
+    for schedule in schedules {
+        let now = actual["schedules"]
+            .as_array()
+            .and_then(|all| all.iter().find(|s| s["id"] == schedule["id"]))
+            .and_then(|s| s.get("runNextAt"))
+            .cloned();
+        let fields = schedule.as_object_mut().expect("a schedule");
+        match now {
+            Some(time) => fields.insert("runNextAt".into(), time),
+            None => fields.remove("runNextAt"),
+        };
+    }
+}
+
+/// `data` with no task last run within ten minutes of `hours` ago: those are moved half an
+/// hour further back. A test asking which tasks are older than `hours` then gets the same
+/// answer from its own clock and from a script run seconds later.
+pub fn clear_of_age(data: Dataset, hours: i64) -> Dataset {
+    let mut json = data.to_json();
+    let threshold = chrono::Utc::now() - chrono::TimeDelta::hours(hours);
+    for task in json["extractTasks"].as_array_mut().expect("tasks") {
+        let Some(at) = task["lastRunAt"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        else {
+            continue;
+        };
+        if (at.to_utc() - threshold).num_minutes().abs() < 10 {
+            let earlier = at.to_utc() - chrono::TimeDelta::minutes(30);
+            task["lastRunAt"] = earlier.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string().into();
+        }
+    }
+    Dataset::from_json(json).expect("the same data")
+}

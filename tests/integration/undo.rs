@@ -62,6 +62,7 @@ fn undo_after_each_changing_example_script_restores_the_server() {
         assert!(err.contains("undo plan:"), "{err}");
         let actual = emu.state();
         expect_sign_in(&mut expected, &actual, "admin", &since);
+        expect_run_times(&mut expected, &actual);
         assert_state(&format!("after undoing {name}"), &expected, &actual);
     }
 }
@@ -255,6 +256,7 @@ fn undo_puts_schedule_fields_back_newest_first_and_since_limits_the_lines() {
     let mut want = between.clone();
     let actual = emu.state();
     expect_sign_in(&mut want, &actual, "admin", &signed_in);
+    expect_run_times(&mut want, &actual);
     assert_state("--since undoes only the later run", &want, &actual);
 
     run_audited(&emu, &late, &audit, &[]);
@@ -281,6 +283,7 @@ fn undo_puts_schedule_fields_back_newest_first_and_since_limits_the_lines() {
     );
     let actual = emu.state();
     expect_sign_in(&mut expected, &actual, "admin", &signed_in);
+    expect_run_times(&mut expected, &actual);
     assert_state("every line undone", &expected, &actual);
 }
 
