@@ -126,6 +126,19 @@ pub struct Dataset {
     pub(crate) background_jobs: BTreeMap<Id, BackgroundJob>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) access_tokens: Vec<AccessToken>,
+    /// The last id handed out to rows made while serving (not part of the file).
+    #[serde(skip)]
+    pub(crate) issued: IssuedIds,
+}
+
+/// The last id each table handed out to a row made while serving. A deleted row's id is
+/// never handed out again, as a database sequence never does: a script or an undo that
+/// remembers a deleted task's id must not find another task under it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct IssuedIds {
+    pub extract_tasks: u64,
+    pub schedules: u64,
+    pub background_jobs: u64,
 }
 
 /// The version of the data file format this build reads and writes. Raised when a change
@@ -243,6 +256,14 @@ impl Dataset {
         Id(table.last_key_value().map_or(1, |(id, _)| id.0 + 1))
     }
 
+    /// The id a row made while serving gets: one above the highest in use and above the
+    /// last one `issued` (that table's entry of [`IssuedIds`]), so no id comes back.
+    pub(crate) fn new_id<T>(issued: &mut u64, table: &BTreeMap<Id, T>) -> Id {
+        let id = Dataset::next_id(table).0.max(*issued + 1);
+        *issued = id;
+        Id(id)
+    }
+
     /// A user by name, ignoring case as Tableau does.
     pub(crate) fn user_by_name(&self, username: &str) -> Option<&User> {
         self.users
@@ -315,6 +336,20 @@ mod table {
 mod tests {
     use super::*;
     use crate::emulator::sample::SampleSpec;
+
+    #[test]
+    fn an_id_handed_out_is_not_handed_out_again_after_its_row_is_deleted() {
+        let mut data = Dataset::sample(&SampleSpec::default());
+        let last = *data.extract_tasks.keys().last().unwrap();
+        let first_new = Dataset::new_id(&mut data.issued.extract_tasks, &data.extract_tasks);
+        assert_eq!(first_new.0, last.0 + 1);
+        let row = data.extract_tasks[&last].clone();
+        data.extract_tasks.insert(first_new, row);
+        data.extract_tasks.remove(&first_new);
+        data.extract_tasks.remove(&last);
+        let second_new = Dataset::new_id(&mut data.issued.extract_tasks, &data.extract_tasks);
+        assert_eq!(second_new.0, last.0 + 2, "neither deleted id comes back");
+    }
 
     #[test]
     fn a_dumped_state_loads_again() {

@@ -125,7 +125,7 @@ pub(crate) fn queue(data: &mut Dataset, settings: &JobSettings, tasks: &[Id], at
             .iter()
             .any(|p| target_name.to_lowercase().contains(&p.to_lowercase()))
             || rand::random::<f64>() < settings.fail_rate;
-        let id = Dataset::next_id(&data.background_jobs);
+        let id = Dataset::new_id(&mut data.issued.background_jobs, &data.background_jobs);
         let job = BackgroundJob {
             id,
             site_id: task.site_id,

@@ -282,6 +282,7 @@ impl Generator {
                 subscriptions: BTreeMap::new(),
                 background_jobs: BTreeMap::new(),
                 access_tokens: Vec::new(),
+                issued: Default::default(),
             },
             projects_by_site: Vec::new(),
             members_by_site: Vec::new(),

@@ -243,7 +243,8 @@ pub(super) fn create(state: &mut ServerState, call: &Call) -> Outcome {
     let details = details_param(call.params, kind)?;
     let priority = params::opt_priority(call.params)?.unwrap_or(DEFAULT_PRIORITY);
     let parallel = params::opt_bool(call.params, "parallel")?.unwrap_or(true);
-    let id = Dataset::next_id(&state.data.schedules);
+    let data = &mut state.data;
+    let id = Dataset::new_id(&mut data.issued.schedules, &data.schedules);
     let run_next_at = recurrence::next_run(kind, &details, call.now).map(timestamp::with_offset);
     let schedule = Schedule {
         id,

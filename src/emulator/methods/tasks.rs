@@ -328,7 +328,7 @@ fn create_one(
             message,
         ));
     }
-    let id = Dataset::next_id(&data.extract_tasks);
+    let id = Dataset::new_id(&mut data.issued.extract_tasks, &data.extract_tasks);
     data.extract_tasks.insert(
         id,
         ExtractTask {
