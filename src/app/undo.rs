@@ -106,7 +106,10 @@ fn report_recreated(task: &Recreation, outcome: &Recreated) -> bool {
     let what = format!("deleted task {}", task.id);
     match outcome {
         Recreated::Planned => {
-            eprintln!("  would create {what} again");
+            let priority = task.priority.as_ref().map_or(String::new(), |p| {
+                format!(", then set its priority to {p} if the server gives another")
+            });
+            eprintln!("  would create {what} again{priority}");
             true
         }
         Recreated::Created { new_id, note: None } => {
@@ -120,8 +123,12 @@ fn report_recreated(task: &Recreation, outcome: &Recreated) -> bool {
             eprintln!("  created {what} again as task {new_id}, but {note}");
             false
         }
+        Recreated::Present(why) => {
+            eprintln!("  skipped, changed since: {what} is not created again: {why}");
+            true
+        }
         Recreated::Unconfirmed(why) => {
-            eprintln!("  createExtractTasks for {what} was accepted, but {why}");
+            eprintln!("  {what}: {why}");
             false
         }
         Recreated::Failed(why) => {
@@ -140,6 +147,15 @@ fn report_plan(plan: &UndoPlan, refused: &[String]) {
     for call in &plan.not_undoable {
         eprintln!(
             "cannot be undone: line {}: {} ({} id(s)): {}",
+            call.line,
+            call.method,
+            call.ids.len(),
+            call.reason
+        );
+    }
+    for call in &plan.unchanged {
+        eprintln!(
+            "nothing to put back: line {}: {} ({} id(s)): {}",
             call.line,
             call.method,
             call.ids.len(),

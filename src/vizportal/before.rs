@@ -66,7 +66,7 @@ pub(crate) fn ids_of(params: &Value) -> Vec<String> {
 }
 
 /// Up to this many ids are read with an `in` filter; more, and the whole list is read.
-const FILTERED_READ: usize = 1000;
+pub(crate) const FILTERED_READ: usize = 1000;
 
 /// Each id's changed fields as they are now on the server, by id.
 pub(crate) fn read(
@@ -100,6 +100,6 @@ pub(crate) fn read(
     Ok(rows.into_iter().collect())
 }
 
-fn text(value: &Value) -> Option<String> {
+pub(crate) fn text(value: &Value) -> Option<String> {
     id_text(value).map(|t| t.into_owned())
 }

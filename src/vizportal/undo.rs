@@ -82,6 +82,9 @@ pub struct UndoPlan {
     pub not_undoable: Vec<NotUndoable>,
     /// Deleted extract tasks to create again, after the calls.
     pub recreate: Vec<Recreation>,
+    /// Audited changes with nothing to put back: a deletion the server shows did not
+    /// happen, a task the run made and deleted again.
+    pub unchanged: Vec<NotUndoable>,
 }
 
 /// Field values by item.
@@ -89,6 +92,24 @@ type Values = BTreeMap<(Kind, String), Map<String, Value>>;
 
 /// The newest audit line that changed an item, by item.
 type Newest = BTreeMap<(Kind, String), usize>;
+
+/// Deleted tasks to create again, by what they refresh (target type, target id, task
+/// type): each one's id and the line that deleted it.
+type Pending = BTreeMap<(String, String, String), Vec<(String, usize)>>;
+
+/// What a task refreshes, as [`Pending`] is keyed: from its fields, or a creation's params
+/// and one of its target ids.
+fn refreshes(
+    fields: &Map<String, Value>,
+    target_id: Option<&str>,
+) -> Option<(String, String, String)> {
+    let text = |f: &str| before::text(fields.get(f)?);
+    let target_id = match target_id {
+        Some(id) => id.to_string(),
+        None => text("targetId")?,
+    };
+    Some((text("targetType")?, target_id, text("type")?))
+}
 
 /// What an undoable method changed: the kind of item and each field's new value.
 fn changed(line: &AuditLine) -> Option<(Kind, Vec<(&'static str, Value)>)> {
@@ -151,9 +172,11 @@ impl Client {
         let current = self.current_values(lines)?;
         let mut target = current.clone();
         let mut newest = Newest::new();
+        let mut pending = Pending::new();
         let mut plan = UndoPlan::default();
         for (number, line) in lines.iter().rev() {
-            undo_line(*number, line, (&mut target, &mut newest), &mut plan);
+            let walk = (&mut target, &mut newest, &mut pending);
+            undo_line(*number, line, walk, &mut plan);
         }
         (plan.calls, plan.recreate) = inverse_calls(&current, &target, &newest);
         plan.calls.sort_by_key(|call| std::cmp::Reverse(call.line));
@@ -238,7 +261,7 @@ impl Client {
 fn undo_line(
     number: usize,
     line: &AuditLine,
-    (target, newest): (&mut Values, &mut Newest),
+    (target, newest, pending): (&mut Values, &mut Newest, &mut Pending),
     plan: &mut UndoPlan,
 ) {
     let not_undoable = |reason: &str| NotUndoable {
@@ -247,17 +270,16 @@ fn undo_line(
         ids: ids_of(&line.params),
         reason: reason.to_string(),
     };
-    let deletes_tasks = line.method == method::DELETE_EXTRACT_TASKS;
     let Some((kind, fields)) = changed(line) else {
-        if !deletes_tasks {
-            plan.not_undoable.push(not_undoable(why_not(&line.method)));
-            return;
-        }
-        match line.before.as_ref().and_then(Value::as_object) {
-            Some(before) => undo_delete(number, line, before, (target, newest), plan),
-            None => plan
-                .not_undoable
-                .push(not_undoable("the audit line holds no before values")),
+        match line.method.as_str() {
+            method::DELETE_EXTRACT_TASKS => match line.before.as_ref().and_then(Value::as_object) {
+                Some(before) => undo_delete(number, line, before, (target, newest, pending), plan),
+                None => plan
+                    .not_undoable
+                    .push(not_undoable("the audit line holds no before values")),
+            },
+            method::CREATE_EXTRACT_TASKS => undo_create(number, line, (target, pending), plan),
+            _ => plan.not_undoable.push(not_undoable(why_not(&line.method))),
         }
         return;
     };
@@ -296,35 +318,40 @@ fn undo_line(
 
 /// Undo a deletion of extract tasks on `target`: each applied id the server no longer
 /// shows comes back with its before values (which older lines may change further), to be
-/// created again; an id it still shows was not deleted and is skipped.
+/// created again; an id it still shows was not deleted.
 fn undo_delete(
     number: usize,
     line: &AuditLine,
     before: &Map<String, Value>,
-    (target, newest): (&mut Values, &mut Newest),
+    (target, newest, pending): (&mut Values, &mut Newest, &mut Pending),
     plan: &mut UndoPlan,
 ) {
     let mut without_values = Vec::new();
+    let mut still_there = Vec::new();
     for id in applied_ids(line) {
         let key = (Kind::Task, id.clone());
         if target.contains_key(&key) {
-            plan.skipped.push(Skipped {
-                line: number,
-                method: line.method.clone(),
-                id,
-                field: "id".into(),
-                audited: "deleted".into(),
-                now: "still there".into(),
-            });
+            still_there.push(id);
             continue;
         }
         match before.get(&id).and_then(Value::as_object) {
             Some(old) if Recreation::possible(old) => {
+                if let Some(what) = refreshes(old, None) {
+                    pending.entry(what).or_default().push((id, number));
+                }
                 target.insert(key.clone(), old.clone());
                 newest.entry(key).or_insert(number);
             }
             _ => without_values.push(id),
         }
+    }
+    if !still_there.is_empty() {
+        plan.unchanged.push(NotUndoable {
+            line: number,
+            method: line.method.clone(),
+            ids: still_there,
+            reason: "not deleted: the server still has these tasks".into(),
+        });
     }
     if !without_values.is_empty() {
         plan.not_undoable.push(NotUndoable {
@@ -332,6 +359,58 @@ fn undo_delete(
             method: line.method.clone(),
             ids: without_values,
             reason: "the audit line does not say what these tasks refreshed".into(),
+        });
+    }
+}
+
+/// Undo a creation of extract tasks: a task it made that a newer line deleted (one of the
+/// `pending` re-creations of the same target and type) is not created again, since there
+/// was none before the run. The tasks it made that are still there stay: undo does not
+/// delete.
+fn undo_create(
+    number: usize,
+    line: &AuditLine,
+    (target, pending): (&mut Values, &mut Pending),
+    plan: &mut UndoPlan,
+) {
+    let params = line.params.as_object();
+    let targets: Vec<String> = match params.and_then(|p| p.get("targetIds")) {
+        Some(Value::Array(ids)) => ids.iter().filter_map(before::text).collect(),
+        Some(id) => before::text(id).into_iter().collect(),
+        None => Vec::new(),
+    };
+    let (mut made_then_deleted, mut deleted_by, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+    for target_id in targets.into_iter().filter(|t| !line.failed_ids.contains(t)) {
+        let found = params
+            .and_then(|p| refreshes(p, Some(&target_id)))
+            .and_then(|what| pending.get_mut(&what)?.pop());
+        match found {
+            Some((id, deleted)) => {
+                target.remove(&(Kind::Task, id.clone()));
+                made_then_deleted.push(id);
+                deleted_by.push(deleted.to_string());
+            }
+            None => kept.push(target_id),
+        }
+    }
+    if !made_then_deleted.is_empty() {
+        deleted_by.dedup();
+        plan.unchanged.push(NotUndoable {
+            line: number,
+            method: line.method.clone(),
+            ids: made_then_deleted,
+            reason: format!(
+                "the run made these tasks and deleted them again (line {})",
+                deleted_by.join(", ")
+            ),
+        });
+    }
+    if !kept.is_empty() {
+        plan.not_undoable.push(NotUndoable {
+            line: number,
+            method: line.method.clone(),
+            ids: kept,
+            reason: why_not(&line.method).into(),
         });
     }
 }
@@ -446,6 +525,63 @@ pub(super) fn same(expected: &Value, now: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An audit line of `method` with these params and before values.
+    fn line(method: &str, params: Value, before: Value) -> AuditLine {
+        serde_json::from_value(json!({
+            "time": "2026-11-30T08:00:00Z", "server": "https://tableau", "site": "",
+            "method": method, "params": params, "outcome": "ok", "before": before,
+        }))
+        .unwrap()
+    }
+
+    fn workbook_task(schedule: &str, priority: i64) -> Value {
+        json!({ "targetType": "Workbook", "targetId": "3", "type": "RefreshExtract",
+                "scheduleId": schedule, "priority": priority })
+    }
+
+    #[test]
+    fn a_task_the_run_made_and_deleted_is_not_made_again_but_the_one_before_it_is() {
+        let create = |schedule: &str| {
+            let params = json!({ "targetType": "Workbook", "targetIds": ["3"],
+                                 "type": "RefreshExtract", "scheduleId": schedule });
+            line(method::CREATE_EXTRACT_TASKS, params, Value::Null)
+        };
+        let delete = |id: &str, schedule: &str, priority: i64| {
+            let before = json!({ id: workbook_task(schedule, priority) });
+            line(method::DELETE_EXTRACT_TASKS, json!({ "ids": [id] }), before)
+        };
+        let lines = [
+            delete("7", "2", 10),
+            create("5"),
+            delete("20", "5", 50),
+            create("6"),
+            delete("21", "6", 50),
+        ];
+        let (mut target, mut newest, mut pending) = (Values::new(), Newest::new(), Pending::new());
+        let mut plan = UndoPlan::default();
+        for (number, line) in lines.iter().enumerate().rev() {
+            let walk = (&mut target, &mut newest, &mut pending);
+            undo_line(number + 1, line, walk, &mut plan);
+        }
+        let (calls, recreate) = inverse_calls(&Values::new(), &target, &newest);
+        assert!(calls.is_empty());
+        let [task] = &recreate[..] else {
+            panic!("{recreate:?}")
+        };
+        assert_eq!((&*task.id, &*task.schedule_id), ("7", "2"));
+        assert_eq!(task.priority, Some(json!(10)));
+        let made: Vec<(usize, &[String])> = plan
+            .unchanged
+            .iter()
+            .map(|u| (u.line, &u.ids[..]))
+            .collect();
+        assert_eq!(
+            made,
+            [(4, &["21".to_string()][..]), (2, &["20".to_string()][..])]
+        );
+        assert!(plan.not_undoable.is_empty(), "{:?}", plan.not_undoable);
+    }
 
     #[test]
     fn values_compare_as_the_wire_sends_them() {

@@ -288,81 +288,122 @@ fn undo_puts_schedule_fields_back_newest_first_and_since_limits_the_lines() {
 }
 
 #[test]
-fn undo_creates_deleted_tasks_again_as_they_were_and_names_the_one_it_cannot() {
-    let emu = emulator_with(|c| c.dataset = one_site(60, 6));
+fn undo_creates_deleted_tasks_again_as_they_were_once_and_names_those_it_cannot() {
+    let emu = emulator_with(|c| c.dataset = one_site(80, 6));
     let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
+    let (audit, undo_audit) = (dir.path().join("run.jsonl"), dir.path().join("undo.jsonl"));
     let before = tasks(&emu);
-    let what = |t: &Value| {
-        (
-            t["targetType"].as_str().unwrap().to_string(),
-            t["targetId"].as_str().unwrap().to_string(),
-            t["type"].as_str().unwrap().to_string(),
-        )
-    };
-    // Four tasks, each the only one of its kind for its target, on distinct targets.
+    let text = |t: &Value, f: &str| t[f].as_str().unwrap().to_string();
+    let what = |t: &Value| (text(t, "targetType"), text(t, "targetId"), text(t, "type"));
+    let target = |t: &Value| (text(t, "targetType"), text(t, "targetId"));
+    // e's schedule is deleted by someone else before the undo; a to d are elsewhere. Each is
+    // the only task of its kind for its target, on a target of its own.
+    let gone = text(&before[0], "scheduleId");
     let mut chosen: Vec<&Value> = Vec::new();
-    for t in &before {
-        let unique = before.iter().filter(|o| what(o) == what(t)).count() == 1;
-        let target_free = chosen.iter().all(|c| c["targetId"] != t["targetId"]);
-        if unique && target_free && chosen.len() < 4 {
-            chosen.push(t);
-        }
+    for on_gone in [true, false, false, false, false] {
+        let pick = before.iter().find(|t| {
+            (text(t, "scheduleId") == gone) == on_gone
+                && before.iter().filter(|o| what(o) == what(t)).count() == 1
+                && chosen.iter().all(|c| target(c) != target(t))
+        });
+        chosen.push(pick.expect("a task to choose"));
     }
-    let [a, b, c, d] = chosen[..] else {
-        panic!("four tasks on distinct targets: {chosen:?}")
+    let [e, a, b, c, d] = chosen[..] else {
+        unreachable!()
     };
-    let id = |t: &Value| t["id"].as_str().unwrap().to_string();
-    let other_schedule = before
+    let elsewhere = before
         .iter()
-        .map(|t| t["scheduleId"].as_str().unwrap())
-        .find(|s| *s != a["scheduleId"])
-        .unwrap()
-        .to_string();
+        .map(|t| text(t, "scheduleId"))
+        .find(|s| *s != gone && *s != text(a, "scheduleId"))
+        .unwrap();
     let low = if b["priority"] == 3 { 4 } else { 3 };
+    let incremental = |t: &Value| t["type"] == "IncrementExtract";
+    // c is deleted; the run then makes a task for its target and deletes that one too.
     let (_script, path) = script_file(&format!(
-        r#"set_extract_tasks_schedule(["{a}"], "{other_schedule}");
+        r#"set_extract_tasks_schedule(["{a}"], "{elsewhere}");
         set_extract_tasks_priority(["{b}"], {low});
-        delete_extract_tasks(["{a}", "{b}", "{c}", "{d}"]);"#,
-        a = id(a),
-        b = id(b),
-        c = id(c),
-        d = id(d),
+        delete_extract_tasks(["{a}", "{b}", "{c}", "{d}", "{e}"]);
+        let made = create_extract_tasks("{ct}", "{cid}", "{elsewhere}", #{{ incremental: {ci} }});
+        delete_extract_tasks(made.created);"#,
+        a = text(a, "id"),
+        b = text(b, "id"),
+        c = text(c, "id"),
+        d = text(d, "id"),
+        e = text(e, "id"),
+        ct = text(c, "targetType"),
+        cid = text(c, "targetId"),
+        ci = incremental(c),
     ));
     run_audited(&emu, &path, &audit, &[]);
-    assert_eq!(tasks(&emu).len(), before.len() - 4);
-    // Someone else gives d's target such a task again before the undo.
-    let (d_type, d_target, d_kind) = what(d);
-    let (_other, again) = script_file(&format!(
-        r#"create_extract_tasks("{d_type}", "{d_target}", "{}", #{{ incremental: {} }});"#,
-        d["scheduleId"].as_str().unwrap(),
-        d_kind == "IncrementExtract"
+    assert_eq!(tasks(&emu).len(), before.len() - 5);
+    // Meanwhile someone gives d's target such a task again and deletes e's schedule.
+    let (_other, meddle) = script_file(&format!(
+        r#"create_extract_tasks("{}", "{}", "{}", #{{ incremental: {} }});
+        delete_schedules(["{gone}"]);"#,
+        text(d, "targetType"),
+        text(d, "targetId"),
+        text(d, "scheduleId"),
+        incremental(d),
     ));
-    let (code, _, err) = run(vizscript(&emu), &["run", &again]);
+    let (code, _, err) = run(vizscript(&emu), &["run", &meddle]);
     assert_eq!(code, 0, "{err}");
     let meanwhile = tasks(&emu);
+    let undo = |extra: &[&str]| {
+        let mut args = vec!["undo", audit.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        run(vizscript(&emu), &args)
+    };
+    let skipped = |t: &Value| {
+        format!(
+            "skipped, changed since: deleted task {} is not created again: ",
+            text(t, "id")
+        )
+    };
 
-    let (code, _, err) = run(
-        vizscript(&emu),
-        &["undo", audit.to_str().unwrap(), "--dry-run"],
-    );
+    let (code, _, err) = undo(&["--dry-run"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("deleted extract tasks to create again (they get new ids): 4"),
+        err.contains("deleted extract tasks to create again (they get new ids): 5"),
         "{err}"
     );
-    assert_eq!(err.matches("would create deleted task").count(), 4, "{err}");
+    assert!(
+        err.contains("the run made these tasks and deleted them again (line"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("  would create deleted task").count(),
+        4,
+        "{err}"
+    );
+    assert!(err.contains(&skipped(d)), "{err}");
     assert_eq!(tasks(&emu), meanwhile, "a dry run changes nothing");
 
-    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
-    assert_eq!(code, 1, "d's target has such a task again: {err}");
+    let (code, _, err) = undo(&["--audit", undo_audit.to_str().unwrap()]);
+    assert_eq!(code, 1, "e's schedule is gone: {err}");
     assert!(
-        err.contains(&format!("deleted task {} was not created again: ", id(d)))
-            && err.contains("already has"),
+        err.contains(&format!(
+            "deleted task {} was not created again: ",
+            text(e, "id")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&skipped(d)) && err.contains("task again (task"),
         "{err}"
     );
     assert!(err.contains("error: 1 undo step(s) failed"), "{err}");
     let after = tasks(&emu);
+    let schedules = emu.state()["schedules"].clone();
+    let default_priority = |schedule: &str| {
+        schedules
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == schedule)
+            .map(|s| s["priority"].clone())
+            .unwrap()
+    };
+    let mut priority_set_back = Vec::new();
     for old in [a, b, c] {
         let new: Vec<&Value> = after.iter().filter(|t| what(t) == what(old)).collect();
         let [new] = new[..] else {
@@ -375,21 +416,50 @@ fn undo_creates_deleted_tasks_again_as_they_were_and_names_the_one_it_cannot() {
         assert!(
             err.contains(&format!(
                 "created deleted task {} again: it is task {}",
-                id(old),
-                id(new)
+                text(old, "id"),
+                text(new, "id")
             )),
             "{err}"
         );
+        if old["priority"] != default_priority(&text(old, "scheduleId")) {
+            priority_set_back.push(new["id"].clone());
+        }
     }
-    let untouched = |list: &[Value]| -> Vec<Value> {
+    let outside = |list: &[Value]| -> Vec<Value> {
         list.iter()
             .filter(|t| [a, b, c].iter().all(|old| what(old) != what(t)))
             .cloned()
             .collect()
     };
     assert_eq!(
-        untouched(&after),
-        untouched(&meanwhile),
+        outside(&after),
+        outside(&meanwhile),
         "no other task changed"
     );
+    // The undo's own calls went through the gate: audited, the priorities among them.
+    let undo_lines = audit_lines(&undo_audit);
+    let set: Vec<&Value> = undo_lines
+        .iter()
+        .filter(|l| l["method"] == "setExtractTasksPriority")
+        .flat_map(|l| l["params"]["ids"].as_array().unwrap())
+        .collect();
+    assert!(
+        !priority_set_back.is_empty(),
+        "the data exercises priorities"
+    );
+    for id in &priority_set_back {
+        assert!(set.contains(&id), "{id} in {undo_lines:?}");
+    }
+    assert!(
+        undo_lines
+            .iter()
+            .any(|l| l["method"] == "createExtractTasks" && l["outcome"] == "ok")
+    );
+
+    let (code, _, err) = undo(&[]);
+    assert_eq!(code, 1, "e still cannot be created: {err}");
+    for old in [a, b, c, d] {
+        assert!(err.contains(&skipped(old)), "{err}");
+    }
+    assert_eq!(tasks(&emu), after, "a second undo creates nothing again");
 }
