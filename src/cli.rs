@@ -55,9 +55,9 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// What changed between two snapshots (e.g. one taken before and one after a run).
     Diff(DiffArgs),
-    /// Put back what the calls of an audit file changed, newest first, skipping ids
-    /// changed since by someone else, and create deleted extract tasks again (--dry-run
-    /// shows the plan).
+    /// Put back what the calls of an audit file changed, newest first, on each site they
+    /// name (or only --site), skipping ids changed since by someone else, and create
+    /// deleted extract tasks again (--dry-run shows the plan).
     Undo(UndoArgs),
 }
 

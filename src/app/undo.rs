@@ -1,8 +1,9 @@
 //! `vizscript undo AUDIT.jsonl`: put back what the audited calls changed, newest first,
 //! through the same gate as a script (so `--dry-run`, `--audit` and retries apply), then
-//! create deleted extract tasks again. Lines of another server or site are refused; ids
-//! changed since are skipped and reported; calls that cannot be undone (runs, creations,
-//! other deletions) are listed.
+//! create deleted extract tasks again; on each site the lines name, or only on the site
+//! `--site` names. Lines of another server (or of other sites than `--site`) are refused;
+//! ids changed or deleted since are skipped and reported; calls that cannot be undone
+//! (runs, creations, other deletions) are listed.
 
 use std::path::Path;
 
@@ -17,7 +18,8 @@ use crate::vizportal::{AuditLine, Recreated, Recreation, UndoPlan};
 /// Outcomes of calls that changed something (a dry run or a failed call changed nothing).
 const CHANGED: &[&str] = &["ok", "partial", "unknown"];
 
-/// Undo the audit file's calls on the session's site.
+/// Undo the audit file's calls: on the site `--site` names (lines of other sites are
+/// refused), or without it on each site the lines name, one after the other.
 pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
     let since = args
         .since
@@ -30,48 +32,106 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
             })
         })
         .transpose()?;
-    let lines = read_lines(&args.audit_file)?;
-    let connection = connect(&args.connect)?;
+    let lines: Vec<(usize, AuditLine)> = read_lines(&args.audit_file)?
+        .into_iter()
+        .filter(|(_, line)| {
+            CHANGED.contains(&line.outcome.as_str())
+                && since.is_none_or(|since| written_at(line).is_some_and(|at| at >= since))
+        })
+        .collect();
+    // Without --site, sign in straight to the first line's site.
+    let mut connect_args = args.connect.clone();
+    let chosen = connect_args.site.is_some();
+    if !chosen {
+        connect_args.site = lines.first().map(|(_, line)| line.site.clone());
+    }
+    let connection = connect(&connect_args)?;
     let client = &connection.client;
     let server = client.session().server().to_string();
-    let site = client.session().info().site_url_name;
-    let mut selected = Vec::new();
+    let here = client.session().info().site_url_name;
     let mut refused = Vec::new();
+    let mut foreign = 0;
+    let mut by_site: Vec<(String, Vec<(usize, AuditLine)>)> = Vec::new();
     for (number, line) in lines {
-        let wanted = CHANGED.contains(&line.outcome.as_str())
-            && since.is_none_or(|since| written_at(&line).is_some_and(|at| at >= since));
-        if !wanted {
-            continue;
-        }
+        let site = if chosen {
+            here.as_str()
+        } else {
+            line.site.as_str()
+        };
         if !same_server(&line.server, &server) {
+            foreign += 1;
             refused.push(format!(
                 "line {number}: {} was called on {}, not {server}",
                 line.method, line.server
             ));
-        } else if !line.site.eq_ignore_ascii_case(&site) {
+        } else if !line.site.eq_ignore_ascii_case(site) {
             refused.push(format!(
                 "line {number}: {} was called on site {:?}, not {site:?}; undo it with --site {:?}",
                 line.method, line.site, line.site
             ));
         } else {
-            selected.push((number, line));
+            match by_site
+                .iter_mut()
+                .find(|(s, _)| s.eq_ignore_ascii_case(site))
+            {
+                Some((_, selected)) => selected.push((number, line)),
+                None => by_site.push((site.to_string(), vec![(number, line)])),
+            }
         }
     }
-    eprintln!(
-        "undo: {} audited call(s) from {} on site {site:?} of {server}",
-        selected.len(),
-        args.audit_file.display()
-    );
-    let plan = client.plan_undo(&selected);
-    let plan = match plan {
-        Ok(plan) => plan,
-        Err(e) => {
-            connection.close()?;
-            return Err(Failure::from(e));
+    for line in &refused {
+        eprintln!("refused: {line}");
+    }
+    let mut failed = foreign;
+    for (site, selected) in &by_site {
+        let current = client.session().info().site_url_name;
+        if !site.eq_ignore_ascii_case(&current)
+            && let Err(e) = client.session().switch_site(site)
+        {
+            eprintln!(
+                "undo: cannot go to site {site:?} for its {} line(s): {e}",
+                selected.len()
+            );
+            failed += selected.len();
+            continue;
         }
-    };
-    report_plan(&plan, &refused);
-    let results = client.apply_undo(&plan);
+        eprintln!(
+            "undo: {} audited call(s) from {} on site {site:?} of {server}",
+            selected.len(),
+            args.audit_file.display()
+        );
+        match client.plan_undo(selected) {
+            Ok(plan) => failed += undo_plan(client, &plan),
+            Err(e) => {
+                connection.close()?;
+                return Err(Failure::from(e));
+            }
+        }
+    }
+    connection.finish()?;
+    if by_site.is_empty() && !refused.is_empty() {
+        return Err(Failure::new(
+            ExitCode::Failed,
+            format!(
+                "error: no line of {} can be undone here ({} refused)",
+                args.audit_file.display(),
+                refused.len()
+            ),
+        ));
+    }
+    if failed > 0 {
+        return Err(Failure::new(
+            ExitCode::Failed,
+            format!("error: {failed} undo step(s) failed"),
+        ));
+    }
+    Ok(())
+}
+
+/// Report `plan` and carry it out; the number of steps that failed.
+fn undo_plan(client: &crate::vizportal::Client, plan: &UndoPlan) -> usize {
+    report_plan(plan);
+    let results = client.apply_undo(plan);
     let verb = if client.dry_run() {
         "would put back"
     } else {
@@ -91,14 +151,7 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
     for (task, outcome) in plan.recreate.iter().zip(&recreated) {
         failed += usize::from(!report_recreated(task, outcome));
     }
-    connection.finish()?;
-    if failed > 0 {
-        return Err(Failure::new(
-            ExitCode::Failed,
-            format!("error: {failed} undo step(s) failed"),
-        ));
-    }
-    Ok(())
+    failed
 }
 
 /// One re-creation's outcome on stderr; false when it did not fully succeed.
@@ -138,18 +191,23 @@ fn report_recreated(task: &Recreation, outcome: &Recreated) -> bool {
     }
 }
 
-/// The plan on stderr: refused lines, calls that cannot be undone, skipped ids, and the
-/// inverse calls.
-fn report_plan(plan: &UndoPlan, refused: &[String]) {
-    for line in refused {
-        eprintln!("refused: {line}");
-    }
+/// The plan on stderr: calls that cannot be undone, skipped ids, and the inverse calls.
+fn report_plan(plan: &UndoPlan) {
     for call in &plan.not_undoable {
         eprintln!(
             "cannot be undone: line {}: {} ({} id(s)): {}",
             call.line,
             call.method,
             call.ids.len(),
+            call.reason
+        );
+    }
+    for call in &plan.gone {
+        eprintln!(
+            "skipped, gone since: line {}: {} id(s) {}: {}",
+            call.line,
+            call.method,
+            id_list(&call.ids),
             call.reason
         );
     }
@@ -226,4 +284,19 @@ fn written_at(line: &AuditLine) -> Option<DateTime<FixedOffset>> {
 fn same_server(a: &str, b: &str) -> bool {
     a.trim_end_matches('/')
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
+
+/// Ids for a message: the first ten, and how many more.
+fn id_list(ids: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = ids
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > SHOWN {
+        text.push_str(&format!(" and {} more", ids.len() - SHOWN));
+    }
+    text
 }

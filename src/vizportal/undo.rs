@@ -85,6 +85,9 @@ pub struct UndoPlan {
     /// Audited changes with nothing to put back: a deletion the server shows did not
     /// happen, a task the run made and deleted again.
     pub unchanged: Vec<NotUndoable>,
+    /// Ids the server no longer shows (deleted since, by someone or by a schedule's
+    /// deletion): what the audited call changed on them cannot be put back.
+    pub gone: Vec<NotUndoable>,
 }
 
 /// Field values by item.
@@ -288,11 +291,14 @@ fn undo_line(
             .push(not_undoable("the audit line holds no before values"));
         return;
     };
+    let (mut gone, mut without_values) = (Vec::new(), Vec::new());
     for id in applied_ids(line) {
-        let (Some(old), Some(now)) = (
-            before.get(&id).and_then(Value::as_object),
-            target.get_mut(&(kind, id.clone())),
-        ) else {
+        let Some(now) = target.get_mut(&(kind, id.clone())) else {
+            gone.push(id);
+            continue;
+        };
+        let Some(old) = before.get(&id).and_then(Value::as_object) else {
+            without_values.push(id);
             continue;
         };
         let moved = fields.iter().find(|(f, new)| !same(new, member(now, f)));
@@ -313,6 +319,24 @@ fn undo_line(
             }
         }
         newest.entry((kind, id)).or_insert(number);
+    }
+    let listed = |ids: Vec<String>, reason: &str| NotUndoable {
+        line: number,
+        method: line.method.clone(),
+        ids,
+        reason: reason.to_string(),
+    };
+    if !gone.is_empty() {
+        plan.gone.push(listed(
+            gone,
+            "the server no longer has them (deleted since)",
+        ));
+    }
+    if !without_values.is_empty() {
+        plan.not_undoable.push(listed(
+            without_values,
+            "the audit line holds no before values for these ids",
+        ));
     }
 }
 

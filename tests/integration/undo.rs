@@ -167,7 +167,7 @@ fn undo_skips_an_id_changed_since_and_dry_run_changes_nothing() {
 }
 
 #[test]
-fn undo_lists_runs_as_not_undoable_and_refuses_another_sites_lines() {
+fn undo_lists_runs_as_not_undoable_refuses_another_sites_lines_and_finds_their_site() {
     let emu = emulator();
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
@@ -202,19 +202,19 @@ fn undo_lists_runs_as_not_undoable_and_refuses_another_sites_lines() {
         vizscript(&emu),
         &["undo", audit.to_str().unwrap(), "--site", &other_site],
     );
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "nothing could be undone: {err}");
     assert_eq!(err.matches("refused: line").count(), 2, "{err}");
     assert!(err.contains("undo it with --site \"\""), "{err}");
+    assert!(err.contains("can be undone here (2 refused)"), "{err}");
     let mut expected = state.clone();
     let actual = emu.state();
     expected["users"] = actual["users"].clone();
     assert_state("lines of another site are not undone", &expected, &actual);
 
-    let (code, _, err) = run(
-        vizscript(&emu),
-        &["undo", audit.to_str().unwrap(), "--site", ""],
-    );
+    // The last sign-in landed on the other site; without --site, undo goes to the lines'.
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
+    assert!(err.contains("on site \"\""), "{err}");
     assert!(
         err.contains(
             "cannot be undone: line 1: runExtractTasks (1 id(s)): a run cannot be taken back"
@@ -462,4 +462,66 @@ fn undo_creates_deleted_tasks_again_as_they_were_once_and_names_those_it_cannot(
         assert!(err.contains(&skipped(old)), "{err}");
     }
     assert_eq!(tasks(&emu), after, "a second undo creates nothing again");
+}
+
+#[test]
+fn undo_of_an_all_sites_run_puts_every_site_back_and_names_ids_gone_since() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let mut expected = emu.state();
+    let (_guard, script) =
+        script_file("set_extract_tasks_priority(extract_tasks().map(|t| t.id), 7);");
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &[
+            "run",
+            &script,
+            "--all-sites",
+            "--audit",
+            audit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines = audit_lines(&audit);
+    let sites: std::collections::BTreeSet<&str> =
+        lines.iter().map(|l| l["site"].as_str().unwrap()).collect();
+    assert!(sites.len() >= 2, "{sites:?}");
+    // Someone deletes one of the changed tasks before the undo.
+    let (site, victim) = (&lines[0]["site"], &lines[0]["params"]["ids"][0]);
+    let ids = serde_json::json!({ "ids": [victim] }).to_string();
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &[
+            "call",
+            "deleteExtractTasks",
+            &ids,
+            "--site",
+            site.as_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let since = now_stamp();
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err.matches("undo: ").count(),
+        sites.len(),
+        "a part per site: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "skipped, gone since: line 1: setExtractTasksPriority id(s) {}: ",
+            victim.as_str().unwrap()
+        )),
+        "{err}"
+    );
+    let actual = emu.state();
+    expect_sign_in(&mut expected, &actual, "admin", &since);
+    expected["users"] = actual["users"].clone();
+    expected["extractTasks"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|t| t["id"] != *victim);
+    assert_state("every site put back", &expected, &actual);
 }
