@@ -50,6 +50,10 @@ pub struct Repl {
     completions: Arc<Mutex<Completions>>,
     first_failure: Option<ExitCode>,
     transcript: Transcript,
+    /// The site the input being handled started on.
+    input_site: Option<String>,
+    /// The site the first kept input started on: where a saved script must run.
+    start_site: Option<String>,
 }
 
 impl Repl {
@@ -75,6 +79,8 @@ impl Repl {
             completions: Arc::default(),
             first_failure: None,
             transcript: Transcript::default(),
+            input_site: None,
+            start_site: None,
         }
     }
 
@@ -106,6 +112,10 @@ impl Repl {
         if trimmed.is_empty() {
             return Step::Continue;
         }
+        self.input_site = self
+            .client
+            .as_ref()
+            .map(|client| client.session().info().site_url_name);
         let step = if trimmed.starts_with(':') {
             match parse(trimmed) {
                 Ok(command) => self.command(command),
@@ -163,6 +173,9 @@ impl Repl {
 
     /// Keep an input that ran for `:history` and `:save` (one naming a secret is not kept).
     fn keep(&mut self, typed: &str, code: &str, printed: bool) {
+        if self.transcript.len() == 0 {
+            self.start_site = self.input_site.clone();
+        }
         if !self.transcript.record(typed, code, printed) {
             (self.err)(
                 "note: this input names a password, secret or token; it is left out of :history and :save",
@@ -309,11 +322,13 @@ impl Repl {
         }
     }
 
-    /// `:save FILE`: the kept inputs as a script, with a header saying when, where and who.
+    /// `:save FILE`: the kept inputs as a script, with a header saying when, where (the
+    /// site the first input ran on: later inputs may have switched) and who.
     fn save(&mut self, path: &str) {
         let origin = self.client.as_ref().map(|client| {
             let info = client.session().info();
-            Origin::new(client.session().server(), info.site_url_name, info.username)
+            let site = self.start_site.clone().unwrap_or(info.site_url_name);
+            Origin::new(client.session().server(), site, info.username)
         });
         let when = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
         let written = self

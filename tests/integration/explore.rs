@@ -232,6 +232,7 @@ fn save_writes_a_script_that_run_repeats_to_the_same_effect() {
          let login = #{{ password: \"hunter2\" }};\n\
          vp::setEnabledStatusForSchedules(#{{ ids: [\"5\"], enabled: false }})\n\
          :history 2\n\
+         :site finance\n\
          :save {}\n",
         saved.display()
     );
@@ -248,7 +249,7 @@ fn save_writes_a_script_that_run_repeats_to_the_same_effect() {
         "{out}"
     );
     assert!(
-        out.contains(&format!("saved 4 inputs to {}", saved.display())),
+        out.contains(&format!("saved 5 inputs to {}", saved.display())),
         "{out}"
     );
     assert_ne!(
@@ -259,10 +260,13 @@ fn save_writes_a_script_that_run_repeats_to_the_same_effect() {
 
     let text = std::fs::read_to_string(&saved).unwrap();
     assert!(text.starts_with("// Saved by vizscript repl on "), "{text}");
+    // Where the first input ran, not where the session ended up.
     assert!(text.contains(&format!(
         "// Server {}, site \"\", user admin.",
         explored.url()
     )));
+    assert!(text.contains("vizscript run FILE --site \"\" --dry-run"), "{text}");
+    assert!(text.trim_end().ends_with("switch_site(\"finance\");"), "{text}");
     assert!(
         !text.contains("hunter2") && !text.contains("nope()"),
         "{text}"
