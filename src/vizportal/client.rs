@@ -18,6 +18,7 @@ use super::method::MethodKind;
 use super::page_answer::{page_text, read_page};
 use super::parallel::{Window, in_order};
 use super::session::Session;
+use crate::wire::id_text;
 
 /// A mutating call that `--dry-run` held back.
 #[derive(Debug, Clone, Serialize)]
@@ -34,23 +35,37 @@ pub struct PlannedCall {
 
 impl PlannedCall {
     /// The plan as `run` and the REPL print it: one numbered line per call, with the
-    /// number of ids and the other params (the ids themselves are left out), and the
-    /// site first when `with_site` (runs over several sites).
+    /// number of ids and the first few of them, the other params, and the site first
+    /// when `with_site` (runs over several sites). `--plan-json` has every id.
     pub fn render(plan: &[PlannedCall], with_site: bool) -> Vec<String> {
+        const SHOWN: usize = 5;
         plan.iter()
             .enumerate()
             .map(|(n, call)| {
                 let mut params = call.params.clone();
-                if let Some(map) = params.as_object_mut() {
-                    map.remove("ids");
-                }
+                let ids = params.as_object_mut().and_then(|map| {
+                    let ids = map.remove("ids");
+                    ids.or_else(|| map.remove("targetIds"))
+                });
+                let shown = match ids {
+                    Some(Value::Array(ids)) if !ids.is_empty() => {
+                        let mut listed: Vec<String> = (ids.iter().take(SHOWN))
+                            .map(|id| id_text(id).map_or_else(|| id.to_string(), String::from))
+                            .collect();
+                        if ids.len() > SHOWN {
+                            listed.push(format!("... {} more", ids.len() - SHOWN));
+                        }
+                        format!(" [{}]", listed.join(", "))
+                    }
+                    _ => String::new(),
+                };
                 let site = if with_site {
                     format!("site {:?}: ", call.site)
                 } else {
                     String::new()
                 };
                 format!(
-                    "{:>3}. {site}{} {} ids {}",
+                    "{:>3}. {site}{} {} ids{shown} {}",
                     n + 1,
                     call.method,
                     call.ids,

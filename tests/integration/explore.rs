@@ -265,8 +265,14 @@ fn save_writes_a_script_that_run_repeats_to_the_same_effect() {
         "// Server {}, site \"\", user admin.",
         explored.url()
     )));
-    assert!(text.contains("vizscript run FILE --site \"\" --dry-run"), "{text}");
-    assert!(text.trim_end().ends_with("switch_site(\"finance\");"), "{text}");
+    assert!(
+        text.contains("vizscript run FILE --site \"\" --dry-run"),
+        "{text}"
+    );
+    assert!(
+        text.trim_end().ends_with("switch_site(\"finance\");"),
+        "{text}"
+    );
     assert!(
         !text.contains("hunter2") && !text.contains("nope()"),
         "{text}"
