@@ -242,12 +242,20 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        let adopted = match existing {
-            Some(existing) => self.adopt(&existing, wanted.as_deref())?,
-            None => None,
+        let (adopted, without_xsrf) = match existing {
+            Some(existing) => (
+                self.adopt(&existing, wanted.as_deref())?,
+                existing.xsrf.is_none(),
+            ),
+            None => (None, false),
         };
         let result = match adopted {
             Some(result) => result,
+            None if without_xsrf && self.means.is_none() => {
+                return Err(VizportalError::Login(LoginFailure::SessionEnded(
+                    "the server refused the given session: it has expired or been signed out, or it also needs its XSRF token (set TABLEAU_XSRF_TOKEN to the XSRF-TOKEN cookie of the same browser session)".to_string(),
+                )));
+            }
             None => self.sign_in_by_means(wanted.as_deref())?,
         };
         let info = SessionInfo::from_result(&result);

@@ -172,6 +172,13 @@ fn a_session_id_from_a_browser_is_used_as_is() {
     assert!(out.contains("\"username\": \"admin\""), "{out}");
     assert_eq!(count(&emu, "login"), logins, "no new login");
 
+    // Without its XSRF token the server refuses the session: the error says what to set.
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_SESSION_ID", id.expose_secret());
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("set TABLEAU_XSRF_TOKEN"), "{err}");
+
     browser.log_out().expect("logout");
     let mut cmd = bare(&emu, state.path());
     cmd.env("TABLEAU_SESSION_ID", id.expose_secret())
