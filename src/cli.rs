@@ -232,8 +232,9 @@ pub struct ConnectArgs {
     /// Most ids sent in one batch request.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub chunk_size: usize,
-    /// Start the bundled emulator with sample data in-process and sign in to it as admin.
-    #[arg(long, conflicts_with = "server")]
+    /// Start the bundled emulator with sample data in-process and sign in to it as admin
+    /// (TABLEAU_SERVER, and a TABLEAU_USERNAME it does not know, are set aside).
+    #[arg(long)]
     pub demo: bool,
 }
 

@@ -260,7 +260,27 @@ fn through_proxy(error: VizportalError, args: &ConnectArgs) -> Failure {
     failure
 }
 
+/// Whether `value` of a flag came from the environment variable `variable` (so `--demo`
+/// may set it aside) rather than from the command line.
+fn from_environment(value: &Option<String>, variable: &str) -> bool {
+    value.is_none() || std::env::var(variable).ok() == *value
+}
+
 fn start_demo(args: &ConnectArgs) -> Result<(Emulator, Credentials), Failure> {
+    if !from_environment(&args.server, "TABLEAU_SERVER") {
+        return Err(Failure::usage(
+            "--demo serves the bundled emulator: drop --server (or --demo)",
+        ));
+    }
+    let known = |name: &str| SAMPLE_USERS.iter().any(|(user, _)| *user == name);
+    let username = match &args.username {
+        Some(name) if !known(name) && from_environment(&args.username, "TABLEAU_USERNAME") => {
+            eprintln!("demo: TABLEAU_USERNAME {name:?} is not a demo user; signing in as admin");
+            "admin".to_string()
+        }
+        Some(name) => name.clone(),
+        None => "admin".to_string(),
+    };
     let emulator = Emulator::start(EmulatorConfig {
         port: 0,
         record_calls: false,
@@ -272,7 +292,6 @@ fn start_demo(args: &ConnectArgs) -> Result<(Emulator, Credentials), Failure> {
             format!("error: cannot start the demo emulator: {e}"),
         )
     })?;
-    let username = args.username.clone().unwrap_or_else(|| "admin".to_string());
     let password = SAMPLE_USERS
         .iter()
         .find(|(user, _)| *user == username)

@@ -318,6 +318,32 @@ fn demo_call_works_without_a_server() {
     assert_eq!(code, 0, "{err}");
     let info: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(info["user"]["username"], "admin");
+
+    // A real server and user in the environment are set aside; a --server flag is not.
+    let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
+    cmd.env("TABLEAU_SERVER", "https://tableau.example.com")
+        .env("TABLEAU_USERNAME", "jsmith")
+        .env("NO_PROXY", "*");
+    let (code, out, err) = run(cmd, &["call", "getSessionInfo", "--demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("not a demo user; signing in as admin"),
+        "{err}"
+    );
+    let info: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["user"]["username"], "admin");
+    let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
+    cmd.env_remove("TABLEAU_SERVER").env("NO_PROXY", "*");
+    let args = [
+        "call",
+        "getSessionInfo",
+        "--demo",
+        "--server",
+        "https://x.example.com",
+    ];
+    let (code, _, err) = run(cmd, &args);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("drop --server"), "{err}");
 }
 
 #[test]
