@@ -237,26 +237,41 @@ fn missing_credentials(args: &ConnectArgs) -> String {
 }
 
 /// An answer that is not Tableau's while a proxy is in the way most likely comes from the
-/// proxy (its own sign-in page): say so, naming it.
+/// proxy (its own sign-in page), and a server that cannot be reached may be a proxy that
+/// cannot: say so, naming it.
 fn through_proxy(error: VizportalError, args: &ConnectArgs) -> Failure {
-    let proxy = args.proxy.clone().or_else(|| {
-        [
+    let from_environment = || {
+        let bypassed = ["NO_PROXY", "no_proxy"].iter().any(|v| {
+            std::env::var(v).is_ok_and(|list| list.split(',').any(|host| host.trim() == "*"))
+        });
+        let names = [
             "HTTPS_PROXY",
             "https_proxy",
             "ALL_PROXY",
             "HTTP_PROXY",
             "http_proxy",
-        ]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|p| !p.is_empty()))
-    });
-    let from_proxy = error.class() == ErrorClass::NotVizportal;
+        ];
+        let set = names
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|p| !p.is_empty()));
+        set.filter(|_| !bypassed)
+    };
+    let proxy = args.proxy.clone().or_else(from_environment);
+    let class = error.class();
     let mut failure = Failure::from(error);
-    if let (Some(proxy), false, true) = (proxy, args.no_proxy, from_proxy) {
-        failure.message.push_str(&format!(
-            "\n  note: requests went through the proxy {proxy}; this answer probably comes from the proxy (its own sign-in page?). Sign in to the proxy, or use --no-proxy if the server is reachable directly"
-        ));
-    }
+    let Some(proxy) = proxy.filter(|_| !args.no_proxy) else {
+        return failure;
+    };
+    let note = match class {
+        ErrorClass::NotVizportal => format!(
+            "requests went through the proxy {proxy}; this answer probably comes from the proxy (its own sign-in page?). Sign in to the proxy, or use --no-proxy if the server is reachable directly"
+        ),
+        ErrorClass::Unreachable => format!(
+            "requests went through the proxy {proxy}; check that it is up and reachable, or use --no-proxy if the server is reachable directly"
+        ),
+        _ => return failure,
+    };
+    failure.message.push_str(&format!("\n  note: {note}"));
     failure
 }
 

@@ -219,8 +219,12 @@ impl VizportalError {
             | VizportalError::Transport { method, .. }
             | VizportalError::UntrustedCertificate { method, .. }
             | VizportalError::OutcomeUnknown { method, .. } => Some(method),
-            VizportalError::NotVizportal { .. }
-            | VizportalError::ForeignRedirect { .. }
+            // The method is the last part of the URL that was called.
+            VizportalError::NotVizportal { url, .. } => url
+                .split_once(crate::wire::API_PATH)
+                .map(|(_, method)| method)
+                .filter(|m| !m.is_empty()),
+            VizportalError::ForeignRedirect { .. }
             | VizportalError::BadServerUrl { .. }
             | VizportalError::CaCertificate { .. } => None,
             VizportalError::Login(_) => Some("login"),

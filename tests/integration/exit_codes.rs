@@ -171,10 +171,10 @@ fn a_caught_error_does_not_decide_the_exit_code() {
     });
     let (_dir, path) = script_file(
         r#"let kind = "none";
-try { schedules(); } catch (e) { kind = e.kind; }
+try { schedules(); } catch (e) { kind = `${e.kind} ${e.method}`; }
 print(kind);"#,
     );
     let (code, out, err) = run(vizscript(&emu), &["run", &path]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), "http");
+    assert_eq!(out.trim(), "http getSchedules");
 }

@@ -416,7 +416,7 @@ fn flags_beat_environment_beat_profile_and_config_show_says_so() {
 }
 
 #[test]
-fn a_proxy_answering_with_its_own_page_exits_4_naming_the_proxy() {
+fn a_proxy_answering_with_its_own_page_or_not_at_all_exits_4_naming_the_proxy() {
     let emu = emulator();
     let state = tempfile::tempdir().unwrap();
     let proxy = fake_server(
@@ -450,6 +450,30 @@ fn a_proxy_answering_with_its_own_page_exits_4_naming_the_proxy() {
         .env_remove("NO_PROXY");
     let (code, _, err) = run(cmd, &["call", "getSessionInfo", "--no-proxy"]);
     assert_eq!(code, 0, "--no-proxy ignores the environment's proxy: {err}");
+
+    // A proxy that is not there: unreachable, and the message names the proxy.
+    let dead = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    dead.bind(&any_port.into()).unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap().as_socket().unwrap());
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin")
+        .env_remove("NO_PROXY");
+    let args = [
+        "call",
+        "getSessionInfo",
+        "--proxy",
+        &dead_url,
+        "--retries",
+        "0",
+    ];
+    let (code, _, err) = run(cmd, &args);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains(&format!("the proxy {dead_url}; check")),
+        "{err}"
+    );
 }
 
 #[test]
