@@ -592,3 +592,28 @@ fn concurrency_changes_speed_not_outcome() {
         "same output and same final state with and without concurrency"
     );
 }
+
+#[test]
+fn a_batch_over_the_servers_limit_fails_whole_with_a_hint_and_a_smaller_chunk_works() {
+    let emu = emulator_with(|c| {
+        c.dataset = one_site(20, 4);
+        c.max_batch = 3;
+    });
+    let (_dir, path) = script_file(
+        "let r = set_extract_tasks_priority(extract_tasks().map(|t| t.id), 9); print(r.succeeded.len());",
+    );
+    let (code, _, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("hint: if the server takes fewer ids per call, pass a smaller --chunk-size"),
+        "{err}"
+    );
+    assert!(
+        tasks(&emu).iter().all(|t| t["priority"] != 9),
+        "nothing applied"
+    );
+    let (code, out, err) = run(vizscript(&emu), &["run", &path, "--chunk-size", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "20");
+    assert!(tasks(&emu).iter().all(|t| t["priority"] == 9));
+}
