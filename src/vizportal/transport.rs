@@ -26,7 +26,9 @@ pub(crate) enum Attempt {
     /// The request never left: connection refused, DNS, TLS handshake.
     NotSent(String),
     /// The server declined to act (503, 429). Repeated for reads and idempotent writes;
-    /// a `run*`/`create*`/`delete*` is not repeated, since the request did reach a server.
+    /// a `run*`/`create*`/`delete*` is not repeated, since the request did reach a server,
+    /// and its outcome is unknown: a refusal usually comes before acting, but nothing
+    /// confirms it.
     Declined(u16),
     /// A gateway answered 502/504, or the connection broke after the request was sent:
     /// the server may have acted.
@@ -60,6 +62,12 @@ impl Attempt {
                     excerpt: "the server stayed unavailable after retries".to_string(),
                 }
             }
+            Attempt::Declined(status) if kind.is_mutation() => VizportalError::OutcomeUnknown {
+                method: method.to_string(),
+                message: format!(
+                    "HTTP {status}: the server declined the call, usually before acting, but nothing confirms that; {method} is not idempotent, so it was not sent again: check before repeating it"
+                ),
+            },
             Attempt::Declined(status) => VizportalError::Http {
                 method: method.to_string(),
                 status,
@@ -621,5 +629,23 @@ mod properties {
                 prop_assert!(result.is_object());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declined_run_is_not_repeated_and_ends_with_an_unknown_outcome() {
+        let run = MethodKind::of("runExtractTasks");
+        assert!(!Attempt::Declined(503).may_retry(run));
+        let error = Attempt::Declined(503).into_error("runExtractTasks", run);
+        assert!(error.is_outcome_unknown(), "{error}");
+        assert!(error.to_string().contains("HTTP 503"), "{error}");
+        let set = MethodKind::of("setExtractTasksSchedule");
+        assert!(Attempt::Declined(503).may_retry(set));
+        let error = Attempt::Declined(503).into_error("setExtractTasksSchedule", set);
+        assert!(!error.is_outcome_unknown(), "{error}");
     }
 }
