@@ -148,6 +148,18 @@ pub enum ConfigAction {
     },
 }
 
+/// Where a connection setting came from; filled in after parsing (see
+/// `app::profile::apply`) for the settings that were given at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingOrigin {
+    /// A flag on the command line.
+    Flag,
+    /// An environment variable (`TABLEAU_SITE`, ...).
+    Environment,
+    /// The `--profile` in the config file.
+    Profile,
+}
+
 /// Where and how to sign in; shared by `run`, `repl` and `call`.
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
@@ -233,9 +245,20 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub chunk_size: usize,
     /// Start the bundled emulator with sample data in-process and sign in to it as admin
-    /// (TABLEAU_SERVER, and a TABLEAU_USERNAME it does not know, are set aside).
+    /// (a server, and a user it does not know, from the environment or a profile are set
+    /// aside).
     #[arg(long)]
     pub demo: bool,
+    /// Where each given setting came from, by name (`server`, `site`, ...).
+    #[arg(skip)]
+    pub origins: std::collections::BTreeMap<&'static str, SettingOrigin>,
+}
+
+impl ConnectArgs {
+    /// Where `setting` came from; `None` when it was not given (or not recorded).
+    pub fn origin(&self, setting: &str) -> Option<SettingOrigin> {
+        self.origins.get(setting).copied()
+    }
 }
 
 /// `vizscript run`.

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use super::failure::Failure;
 use super::password;
 use super::saved::{self, SavedSession};
-use crate::cli::ConnectArgs;
+use crate::cli::{ConnectArgs, SettingOrigin};
 use crate::emulator::{Emulator, EmulatorConfig, SAMPLE_USERS};
 use crate::exit::ExitCode;
 use crate::vizportal::{
@@ -236,30 +236,47 @@ fn missing_credentials(args: &ConnectArgs) -> String {
     }
 }
 
+/// The proxy that requests to the server go through (`--proxy`, or the environment's for
+/// the server's scheme unless `NO_PROXY` lists its host), without any password in it.
+fn proxy_for(args: &ConnectArgs) -> Option<String> {
+    if args.no_proxy {
+        return None;
+    }
+    let proxy = match &args.proxy {
+        Some(proxy) => proxy.clone(),
+        None => {
+            let url = reqwest::Url::parse(args.server.as_deref()?).ok()?;
+            let host = url.host_str()?.to_ascii_lowercase();
+            let listed = |entry: &str| {
+                let entry = entry.trim().trim_start_matches('.').to_ascii_lowercase();
+                entry == "*"
+                    || (!entry.is_empty()
+                        && (host == entry || host.ends_with(&format!(".{entry}"))))
+            };
+            let bypassed = ["NO_PROXY", "no_proxy"]
+                .iter()
+                .filter_map(|v| std::env::var(v).ok())
+                .any(|list| list.split(',').any(listed));
+            let names: &[&str] = match url.scheme() {
+                "https" => &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"],
+                _ => &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"],
+            };
+            let set = names
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|p| !p.is_empty()));
+            set.filter(|_| !bypassed)?
+        }
+    };
+    Some(crate::vizportal::without_credentials(&proxy))
+}
+
 /// An answer that is not Tableau's while a proxy is in the way most likely comes from the
 /// proxy (its own sign-in page), and a server that cannot be reached may be a proxy that
 /// cannot: say so, naming it.
 fn through_proxy(error: VizportalError, args: &ConnectArgs) -> Failure {
-    let from_environment = || {
-        let bypassed = ["NO_PROXY", "no_proxy"].iter().any(|v| {
-            std::env::var(v).is_ok_and(|list| list.split(',').any(|host| host.trim() == "*"))
-        });
-        let names = [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "HTTP_PROXY",
-            "http_proxy",
-        ];
-        let set = names
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|p| !p.is_empty()));
-        set.filter(|_| !bypassed)
-    };
-    let proxy = args.proxy.clone().or_else(from_environment);
     let class = error.class();
     let mut failure = Failure::from(error);
-    let Some(proxy) = proxy.filter(|_| !args.no_proxy) else {
+    let Some(proxy) = proxy_for(args) else {
         return failure;
     };
     let note = match class {
@@ -275,22 +292,18 @@ fn through_proxy(error: VizportalError, args: &ConnectArgs) -> Failure {
     failure
 }
 
-/// Whether `value` of a flag came from the environment variable `variable` (so `--demo`
-/// may set it aside) rather than from the command line.
-fn from_environment(value: &Option<String>, variable: &str) -> bool {
-    value.is_none() || std::env::var(variable).ok() == *value
-}
-
 fn start_demo(args: &ConnectArgs) -> Result<(Emulator, Credentials), Failure> {
-    if !from_environment(&args.server, "TABLEAU_SERVER") {
+    // Settings from the environment or a profile name the real server: set aside.
+    let typed = |setting: &str| args.origin(setting) == Some(SettingOrigin::Flag);
+    if args.server.is_some() && typed("server") {
         return Err(Failure::usage(
             "--demo serves the bundled emulator: drop --server (or --demo)",
         ));
     }
     let known = |name: &str| SAMPLE_USERS.iter().any(|(user, _)| *user == name);
     let username = match &args.username {
-        Some(name) if !known(name) && from_environment(&args.username, "TABLEAU_USERNAME") => {
-            eprintln!("demo: TABLEAU_USERNAME {name:?} is not a demo user; signing in as admin");
+        Some(name) if !known(name) && !typed("username") => {
+            eprintln!("demo: user {name:?} is not a demo user; signing in as admin");
             "admin".to_string()
         }
         Some(name) => name.clone(),

@@ -21,7 +21,7 @@ use clap::parser::ValueSource;
 use serde::Deserialize;
 
 use super::failure::Failure;
-use crate::cli::ConnectArgs;
+use crate::cli::{ConnectArgs, SettingOrigin};
 
 /// The settings one profile may give.
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +84,13 @@ pub fn config_path() -> Option<PathBuf> {
 pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance, Failure> {
     let mut provenance = Provenance::default();
     for (setting, env) in SETTINGS {
+        match matches.value_source(setting) {
+            Some(ValueSource::CommandLine) => args.origins.insert(setting, SettingOrigin::Flag),
+            Some(ValueSource::EnvVariable) => {
+                args.origins.insert(setting, SettingOrigin::Environment)
+            }
+            _ => None,
+        };
         let source = match matches.value_source(setting) {
             Some(ValueSource::CommandLine) => "flag".to_string(),
             Some(ValueSource::EnvVariable) => format!("environment ({})", env.unwrap_or("?")),
@@ -114,6 +121,8 @@ pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance,
                 && open(stringify!($field))
             {
                 args.$field = $value(value);
+                args.origins
+                    .insert(stringify!($field), SettingOrigin::Profile);
                 took(stringify!($field));
             }
         };

@@ -33,22 +33,10 @@ impl Origin {
     /// Where a session is; any `user:password@` part of the server URL is dropped.
     pub fn new(server: &str, site: String, user: String) -> Origin {
         Origin {
-            server: without_credentials(server),
+            server: crate::vizportal::without_credentials(server),
             site,
             user,
         }
-    }
-}
-
-/// A URL without any `user:password@` part.
-fn without_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority = rest.split('/').next().unwrap_or(rest);
-    match authority.rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://{host}{}", &rest[authority.len()..]),
-        None => url.to_string(),
     }
 }
 

@@ -13,6 +13,18 @@ use super::sign_in::{ExistingSession, SignIn};
 use super::transport::error_chain;
 use super::trust;
 
+/// A URL without any `user:password@` part, for messages and files.
+pub fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://{host}{}", &rest[authority.len()..]),
+        None => url.to_string(),
+    }
+}
+
 /// How to reach and sign in to a server.
 #[derive(Debug)]
 pub struct ConnectOptions {

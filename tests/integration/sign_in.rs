@@ -455,7 +455,8 @@ fn a_proxy_answering_with_its_own_page_or_not_at_all_exits_4_naming_the_proxy() 
     let dead = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
     dead.bind(&any_port.into()).unwrap();
-    let dead_url = format!("http://{}", dead.local_addr().unwrap().as_socket().unwrap());
+    let dead = dead.local_addr().unwrap().as_socket().unwrap();
+    let with_password = format!("http://proxyuser:Pr0xy-Secret@{dead}");
     let mut cmd = bare(&emu, state.path());
     cmd.env("TABLEAU_USERNAME", "admin")
         .env("TABLEAU_PASSWORD", "admin")
@@ -464,15 +465,19 @@ fn a_proxy_answering_with_its_own_page_or_not_at_all_exits_4_naming_the_proxy() 
         "call",
         "getSessionInfo",
         "--proxy",
-        &dead_url,
+        &with_password,
         "--retries",
         "0",
     ];
     let (code, _, err) = run(cmd, &args);
     assert_eq!(code, 4, "{err}");
     assert!(
-        err.contains(&format!("the proxy {dead_url}; check")),
+        err.contains(&format!("the proxy http://{dead}; check")),
         "{err}"
+    );
+    assert!(
+        !err.contains("Pr0xy-Secret"),
+        "the proxy's password is not shown: {err}"
     );
 }
 
