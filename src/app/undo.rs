@@ -11,7 +11,7 @@ use chrono::{DateTime, FixedOffset};
 
 use super::connect::connect;
 use super::failure::Failure;
-use crate::cli::UndoArgs;
+use crate::cli::{SettingOrigin, UndoArgs};
 use crate::exit::ExitCode;
 use crate::vizportal::{AuditLine, Recreated, Recreation, UndoPlan};
 
@@ -39,11 +39,23 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
                 && since.is_none_or(|since| written_at(line).is_some_and(|at| at >= since))
         })
         .collect();
-    // Without --site, sign in straight to the first line's site.
+    // A site given as a flag or in the environment picks one site; otherwise (a profile's
+    // site included) every site the lines name is visited, the newest line's first.
+    let chosen = matches!(
+        args.connect.origin("site"),
+        Some(SettingOrigin::Flag | SettingOrigin::Environment)
+    );
     let mut connect_args = args.connect.clone();
-    let chosen = connect_args.site.is_some();
     if !chosen {
-        connect_args.site = lines.first().map(|(_, line)| line.site.clone());
+        let known = connect_args.server.clone();
+        let here = |line: &AuditLine| {
+            known
+                .as_deref()
+                .is_none_or(|s| same_server(&line.server, s))
+        };
+        if let Some((_, newest)) = lines.iter().rev().find(|(_, line)| here(line)) {
+            connect_args.site = Some(newest.site.clone());
+        }
     }
     let connection = connect(&connect_args)?;
     let client = &connection.client;
@@ -52,7 +64,7 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
     let mut refused = Vec::new();
     let mut foreign = 0;
     let mut by_site: Vec<(String, Vec<(usize, AuditLine)>)> = Vec::new();
-    for (number, line) in lines {
+    for (number, line) in lines.into_iter().rev() {
         let site = if chosen {
             here.as_str()
         } else {
@@ -79,11 +91,15 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
             }
         }
     }
+    refused.reverse();
     for line in &refused {
         eprintln!("refused: {line}");
     }
-    let mut failed = foreign;
-    for (site, selected) in &by_site {
+    let mut failed = 0;
+    // Sites in the order of their newest line, newest first; each site's lines oldest
+    // first, as planning expects.
+    for (site, selected) in &mut by_site {
+        selected.reverse();
         let current = client.session().info().site_url_name;
         if !site.eq_ignore_ascii_case(&current)
             && let Err(e) = client.session().switch_site(site)
@@ -92,7 +108,7 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
                 "undo: cannot go to site {site:?} for its {} line(s): {e}",
                 selected.len()
             );
-            failed += selected.len();
+            failed += 1;
             continue;
         }
         eprintln!(
@@ -103,26 +119,32 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
         match client.plan_undo(selected) {
             Ok(plan) => failed += undo_plan(client, &plan),
             Err(e) => {
-                connection.close()?;
-                return Err(Failure::from(e));
+                eprintln!("undo: cannot plan the undo on site {site:?}: {e}");
+                failed += 1;
             }
         }
     }
     connection.finish()?;
-    if by_site.is_empty() && !refused.is_empty() {
-        return Err(Failure::new(
-            ExitCode::Failed,
-            format!(
-                "error: no line of {} can be undone here ({} refused)",
-                args.audit_file.display(),
-                refused.len()
-            ),
+    let mut problems = Vec::new();
+    if failed > 0 {
+        problems.push(format!("{failed} undo step(s) failed"));
+    }
+    if foreign > 0 {
+        problems.push(format!(
+            "{foreign} line(s) of another server were not undone"
         ));
     }
-    if failed > 0 {
+    if by_site.is_empty() && !refused.is_empty() && foreign == 0 {
+        problems.push(format!(
+            "no line of {} can be undone here ({} refused)",
+            args.audit_file.display(),
+            refused.len()
+        ));
+    }
+    if !problems.is_empty() {
         return Err(Failure::new(
             ExitCode::Failed,
-            format!("error: {failed} undo step(s) failed"),
+            format!("error: {}", problems.join("; ")),
         ));
     }
     Ok(())

@@ -525,3 +525,52 @@ fn undo_of_an_all_sites_run_puts_every_site_back_and_names_ids_gone_since() {
         .retain(|t| t["id"] != *victim);
     assert_state("every site put back", &expected, &actual);
 }
+
+#[test]
+fn undo_goes_newest_site_first_ignores_a_profiles_site_and_fails_on_another_servers_lines() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let mut expected = emu.state();
+    // Every site renames the same (server-wide) schedule in turn: each line undoes only
+    // if the newer ones, of other sites, were undone first.
+    let (_guard, script) = script_file(
+        r#"rename_schedule("1", `Renamed (${session_info().site.urlName})`);
+        set_extract_tasks_priority(extract_tasks().map(|t| t.id), 8);"#,
+    );
+    let args = [
+        "run",
+        &script,
+        "--all-sites",
+        "--site-concurrency",
+        "1",
+        "--audit",
+        audit.to_str().unwrap(),
+    ];
+    let (code, _, err) = run(vizscript(&emu), &args);
+    assert_eq!(code, 0, "{err}");
+    // A line of another server in the same file.
+    let mut text = std::fs::read_to_string(&audit).unwrap();
+    let mut stray: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    stray["server"] = "https://staging.example.com".into();
+    text.push_str(&format!("{stray}\n"));
+    std::fs::write(&audit, text).unwrap();
+    // A profile whose site is one of them does not narrow the undo to it.
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[profiles.prod]\nsite = \"finance\"\n").unwrap();
+    let since = now_stamp();
+    let mut cmd = vizscript(&emu);
+    cmd.env("VIZSCRIPT_CONFIG", &config);
+    let undo = ["undo", audit.to_str().unwrap(), "--profile", "prod"];
+    let (code, _, err) = run(cmd, &undo);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("error: 1 line(s) of another server were not undone"),
+        "{err}"
+    );
+    assert!(!err.contains("skipped, changed since"), "{err}");
+    let actual = emu.state();
+    expect_sign_in(&mut expected, &actual, "admin", &since);
+    expected["users"] = actual["users"].clone();
+    assert_state("every site put back", &expected, &actual);
+}
