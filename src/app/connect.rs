@@ -344,7 +344,14 @@ impl Connection {
     /// ([`Connection::report_plan`]).
     pub fn finish(&self) -> Result<(), Failure> {
         self.close()?;
-        self.report_plan(&self.client.plan(), false)
+        let plan = self.client.plan();
+        // Calls held back on more than one site (a switch_site, an undo over sites)
+        // each say which.
+        let sites = plan
+            .iter()
+            .map(|call| &call.site)
+            .collect::<std::collections::BTreeSet<_>>();
+        self.report_plan(&plan, sites.len() > 1)
     }
 
     /// Keep a saved session (replaced when it was renewed), or sign a token session out.

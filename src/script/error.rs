@@ -98,12 +98,14 @@ pub fn batch_error(method: &str, summary: &BatchSummary, pos: Position) -> Box<E
             m
         }
     };
-    // A whole call refused for a bad parameter value may be one with more ids than the
-    // server takes at once (the emulator's --max-batch; real limits are unknown).
-    let whole_call_refused = summary
-        .error
-        .as_ref()
-        .is_some_and(|e| e.code() == Some(crate::wire::code::BAD_PARAM_VALUE));
+    // A whole call of several ids refused for a bad parameter value may be one with more
+    // ids than the server takes at once (the emulator's --max-batch; real limits are
+    // unknown).
+    let whole_call_refused = summary.failed.len() > 1
+        && summary
+            .error
+            .as_ref()
+            .is_some_and(|e| e.code() == Some(crate::wire::code::BAD_PARAM_VALUE));
     if whole_call_refused && let Some(message) = map.get_mut("message") {
         *message = format!(
             "{message}\n  hint: if the server takes fewer ids per call, pass a smaller --chunk-size"

@@ -398,6 +398,9 @@ fn undo_create(
     plan: &mut UndoPlan,
 ) {
     let params = line.params.as_object();
+    // A creation that may not have happened made nothing to pair with a deletion.
+    let made = line.outcome != "unknown";
+    let schedule = params.and_then(|p| before::text(p.get("scheduleId")?));
     let targets: Vec<String> = match params.and_then(|p| p.get("targetIds")) {
         Some(Value::Array(ids)) => ids.iter().filter_map(before::text).collect(),
         Some(id) => before::text(id).into_iter().collect(),
@@ -405,9 +408,20 @@ fn undo_create(
     };
     let (mut made_then_deleted, mut deleted_by, mut kept) = (Vec::new(), Vec::new(), Vec::new());
     for target_id in targets.into_iter().filter(|t| !line.failed_ids.contains(t)) {
+        // The task it made, deleted by a newer line: on the schedule it was made on, once
+        // newer lines are undone.
+        let on_schedule = |id: &String| {
+            let task = target.get(&(Kind::Task, id.clone()));
+            task.and_then(|t| before::text(t.get("scheduleId")?)) == schedule
+        };
         let found = params
+            .filter(|_| made)
             .and_then(|p| refreshes(p, Some(&target_id)))
-            .and_then(|what| pending.get_mut(&what)?.pop());
+            .and_then(|what| {
+                let ids = pending.get_mut(&what)?;
+                let at = ids.iter().rposition(|(id, _)| on_schedule(id))?;
+                Some(ids.remove(at))
+            });
         match found {
             Some((id, deleted)) => {
                 target.remove(&(Kind::Task, id.clone()));
@@ -605,6 +619,32 @@ mod tests {
             [(4, &["21".to_string()][..]), (2, &["20".to_string()][..])]
         );
         assert!(plan.not_undoable.is_empty(), "{:?}", plan.not_undoable);
+    }
+
+    #[test]
+    fn a_creation_of_unknown_outcome_is_not_taken_for_the_task_a_newer_line_deleted() {
+        let params = json!({ "targetType": "Workbook", "targetIds": ["3"],
+                             "type": "RefreshExtract", "scheduleId": "2" });
+        let mut create = line(method::CREATE_EXTRACT_TASKS, params, Value::Null);
+        create.outcome = "unknown".into();
+        let delete = line(
+            method::DELETE_EXTRACT_TASKS,
+            json!({ "ids": ["7"] }),
+            json!({ "7": workbook_task("2", 10) }),
+        );
+        let (mut target, mut newest, mut pending) = (Values::new(), Newest::new(), Pending::new());
+        let mut plan = UndoPlan::default();
+        for (number, line) in [create, delete].iter().enumerate().rev() {
+            undo_line(
+                number + 1,
+                line,
+                (&mut target, &mut newest, &mut pending),
+                &mut plan,
+            );
+        }
+        let (_, recreate) = inverse_calls(&Values::new(), &target, &newest);
+        assert_eq!(recreate.len(), 1, "task 7 comes back: {plan:?}");
+        assert!(plan.unchanged.is_empty(), "{:?}", plan.unchanged);
     }
 
     #[test]
