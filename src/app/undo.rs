@@ -198,6 +198,10 @@ fn report_recreated(task: &Recreation, outcome: &Recreated) -> bool {
             eprintln!("  created {what} again as task {new_id}, but {note}");
             false
         }
+        Recreated::Present(why) if task.made_by_run.is_some() => {
+            eprintln!("  cannot be undone: {what} is not created again: {why}");
+            true
+        }
         Recreated::Present(why) => {
             eprintln!("  skipped, changed since: {what} is not created again: {why}");
             true

@@ -38,6 +38,9 @@ pub struct Recreation {
     pub schedule_id: String,
     /// Its priority, when the audit recorded one.
     pub priority: Option<Value>,
+    /// The audit line after its deletion that made a task for the same target and type,
+    /// if one did: that task, not someone else's, is why its target may have one again.
+    pub made_by_run: Option<usize>,
 }
 
 /// The fields a task needs for it to be created again.
@@ -62,6 +65,7 @@ impl Recreation {
             task_type: text("type")?,
             schedule_id: text("scheduleId")?,
             priority: fields.get("priority").filter(|p| !p.is_null()).cloned(),
+            made_by_run: None,
         })
     }
 }
@@ -133,8 +137,15 @@ impl Client {
             for &i in &members {
                 let r = &recreate[i];
                 if let Some(task) = present.get(&r.target_id).and_then(|t| t.first()) {
+                    let whose = match r.made_by_run {
+                        Some(line) => format!(
+                            ", which the run made (line {line}); undo does not delete it: delete it and undo again to have task {} back",
+                            r.id
+                        ),
+                        None => String::new(),
+                    };
                     outcomes[i] = Recreated::Present(format!(
-                        "{} {} has a {} task again (task {} on schedule {})",
+                        "{} {} has a {} task again (task {} on schedule {}){whose}",
                         r.target_type, r.target_id, r.task_type, task.id, task.schedule_id
                     ));
                 } else if let Some(other) = claimed.get(&*r.target_id) {

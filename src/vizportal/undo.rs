@@ -88,6 +88,9 @@ pub struct UndoPlan {
     /// Ids the server no longer shows (deleted since, by someone or by a schedule's
     /// deletion): what the audited call changed on them cannot be put back.
     pub gone: Vec<NotUndoable>,
+    /// The newest line that made a task still there, by what it refreshes.
+    #[serde(skip)]
+    made: BTreeMap<(String, String, String), usize>,
 }
 
 /// Field values by item.
@@ -182,6 +185,18 @@ impl Client {
             undo_line(*number, line, walk, &mut plan);
         }
         (plan.calls, plan.recreate) = inverse_calls(&current, &target, &newest);
+        for task in &mut plan.recreate {
+            let what = (
+                task.target_type.clone(),
+                task.target_id.clone(),
+                task.task_type.clone(),
+            );
+            task.made_by_run = plan
+                .made
+                .get(&what)
+                .copied()
+                .filter(|made| *made > task.line);
+        }
         plan.calls.sort_by_key(|call| std::cmp::Reverse(call.line));
         plan.recreate.sort_by_key(|r| std::cmp::Reverse(r.line));
         Ok(plan)
@@ -428,7 +443,12 @@ fn undo_create(
                 made_then_deleted.push(id);
                 deleted_by.push(deleted.to_string());
             }
-            None => kept.push(target_id),
+            None => {
+                if let Some(what) = params.and_then(|p| refreshes(p, Some(&target_id))) {
+                    plan.made.entry(what).or_insert(number);
+                }
+                kept.push(target_id);
+            }
         }
     }
     if !made_then_deleted.is_empty() {

@@ -574,3 +574,46 @@ fn undo_goes_newest_site_first_ignores_a_profiles_site_and_fails_on_another_serv
     expected["users"] = actual["users"].clone();
     assert_state("every site put back", &expected, &actual);
 }
+
+#[test]
+fn undo_says_when_the_run_itself_gave_a_deleted_tasks_target_a_new_task() {
+    let emu = emulator_with(|c| c.dataset = one_site(30, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let all = tasks(&emu);
+    let text = |t: &Value, f: &str| t[f].as_str().unwrap().to_string();
+    let old = all
+        .iter()
+        .find(|t| {
+            all.iter()
+                .filter(|o| o["targetId"] == t["targetId"] && o["targetType"] == t["targetType"])
+                .count()
+                == 1
+        })
+        .unwrap();
+    let elsewhere = all
+        .iter()
+        .map(|t| text(t, "scheduleId"))
+        .find(|s| *s != text(old, "scheduleId"))
+        .unwrap();
+    let (_guard, script) = script_file(&format!(
+        r#"delete_extract_tasks(["{id}"]);
+        create_extract_tasks("{kind}", "{target}", "{elsewhere}", #{{ incremental: {inc} }});"#,
+        id = text(old, "id"),
+        kind = text(old, "targetType"),
+        target = text(old, "targetId"),
+        inc = old["type"] == "IncrementExtract",
+    ));
+    run_audited(&emu, &script, &audit, &[]);
+    let after_run = tasks(&emu);
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot be undone: deleted task {} is not created again: ",
+            text(old, "id")
+        )) && err.contains("which the run made (line 2)"),
+        "{err}"
+    );
+    assert_eq!(tasks(&emu), after_run, "nothing changed");
+}
