@@ -125,8 +125,10 @@ fn init_logging(verbose: u8, quiet: bool) {
         .filter(|directives| !directives.trim().is_empty())
         .and_then(|directives| directives.parse::<Targets>().ok())
         .unwrap_or_else(|| Targets::new().with_target("vizscript", level));
+    // Colours only on a terminal: redirected to a file or mail, the codes are noise.
     let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .with_target(false);
     // cookie_store logs every cookie it stores, session id and XSRF token included, at

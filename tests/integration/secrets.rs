@@ -260,6 +260,10 @@ fn no_output_or_file_carries_the_password_or_a_session_secret() {
         transcripts.push_str(&err);
     }
 
+    assert!(
+        !transcripts.contains('\u{1b}'),
+        "no colour codes in output that is not a terminal"
+    );
     transcripts.push_str(&terminal_repl(&emu, dir.path()));
 
     // The runs did what the search needs: real sessions, a re-login, traced HTTP.
