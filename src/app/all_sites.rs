@@ -120,9 +120,15 @@ fn sites(args: &RunArgs, client: &Client) -> Result<Vec<Site>, Failure> {
     if args.sites.is_empty() {
         return Ok(known);
     }
-    Ok(args
-        .sites
-        .iter()
+    // A site named twice (in any case) runs once: twice would apply every change twice.
+    let mut named: Vec<&String> = Vec::new();
+    for wanted in &args.sites {
+        if !named.iter().any(|n| n.eq_ignore_ascii_case(wanted)) {
+            named.push(wanted);
+        }
+    }
+    Ok(named
+        .into_iter()
         .map(|wanted| {
             known
                 .iter()
