@@ -32,13 +32,28 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
             })
         })
         .transpose()?;
-    let lines: Vec<(usize, AuditLine)> = read_lines(&args.audit_file)?
+    let all = read_lines(&args.audit_file)?;
+    let read = all.len();
+    let lines: Vec<(usize, AuditLine)> = all
         .into_iter()
         .filter(|(_, line)| {
             CHANGED.contains(&line.outcome.as_str())
                 && since.is_none_or(|since| written_at(line).is_some_and(|at| at >= since))
         })
         .collect();
+    if lines.is_empty() {
+        let since = args
+            .since
+            .as_deref()
+            .map_or(String::new(), |t| format!(" at or after {t}"));
+        return Err(Failure::new(
+            ExitCode::Failed,
+            format!(
+                "error: nothing to undo: none of the {read} line(s) of {} is a change{since} (dry runs and refused calls changed nothing)",
+                args.audit_file.display()
+            ),
+        ));
+    }
     // A site given as a flag or in the environment picks one site; otherwise (a profile's
     // site included) every site the lines name is visited, the newest line's first.
     let chosen = matches!(

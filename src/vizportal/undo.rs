@@ -316,6 +316,14 @@ fn undo_line(
             without_values.push(id);
             continue;
         };
+        // Already as before the call (an undo ran before, or someone put it back): nothing
+        // to put back, and nothing changed since either.
+        let as_before = fields
+            .iter()
+            .all(|(f, _)| old.get(*f).is_some_and(|was| same(was, member(now, f))));
+        if as_before {
+            continue;
+        }
         let moved = fields.iter().find(|(f, new)| !same(new, member(now, f)));
         if let Some((field, new)) = moved {
             plan.skipped.push(Skipped {

@@ -125,7 +125,13 @@ fn named_sites_only_and_the_dry_run_plan_names_each_site() {
     let (_dir, script) = script_file(SCRIPT);
     let (code, out, err) = run(
         vizscript(&emu),
-        &["run", &script, "--sites", "finance,marketing,Finance", "--dry-run"],
+        &[
+            "run",
+            &script,
+            "--sites",
+            "finance,marketing,Finance",
+            "--dry-run",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.matches("site=finance").count(), 1, "once each: {out}");

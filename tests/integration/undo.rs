@@ -108,6 +108,12 @@ fn audit_lines_carry_the_values_before_each_change_also_under_dry_run() {
         }
         if dry_run {
             assert!(lines.iter().all(|l| l["outcome"] == "dry_run"));
+            let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+            assert_eq!(code, 1, "a dry run's audit has nothing to undo: {err}");
+            assert!(
+                err.contains("nothing to undo: none of the 3 line(s)"),
+                "{err}"
+            );
         }
     }
 }
@@ -164,6 +170,13 @@ fn undo_skips_an_id_changed_since_and_dry_run_changes_nothing() {
     for id in &moved[1..] {
         assert_eq!(task(&emu, id)["scheduleId"], "1", "task {id} moved back");
     }
+
+    // A second undo finds the moved-back tasks as they were: nothing to do, nothing
+    // "changed since" but the one someone else moved.
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("skipped, changed since").count(), 1, "{err}");
+    assert!(err.contains("undo plan: 0 call(s)"), "{err}");
 }
 
 #[test]
