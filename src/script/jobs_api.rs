@@ -37,11 +37,12 @@ pub mod jobs_api {
     /// Run extract tasks now; with `#{wait: true}` also wait until their jobs have
     /// finished (`timeout` in seconds, default 1800). The server hands back no job ids,
     /// so each task's job is found among the site's extract jobs requested since the
-    /// run, by the name of what it refreshes. Polls back off from 1 s to 15 s, so 10
-    /// minutes cost at most 44 polls (one page each while fewer than 250 extract jobs
-    /// were requested on the site since the run), plus one name lookup per job: 100 tasks
-    /// on an otherwise quiet site cost at most 146 requests, the run and the read of the
-    /// tasks included. A progress bar shows on a terminal; Ctrl-C ends the wait.
+    /// run (never one already listed just before it), by the name of what it refreshes.
+    /// Polls back off from 1 s to 15 s, so 10 minutes cost at most 44 polls (one page
+    /// each while fewer than 250 extract jobs were requested on the site since the run),
+    /// plus one name lookup per job: 100 tasks on an otherwise quiet site cost at most
+    /// 147 requests, the run, the jobs listed before it and the read of the tasks
+    /// included. A progress bar shows on a terminal; Ctrl-C ends the wait.
     ///
     /// Returns the summary plus `jobs` (one per task run: `taskId`, `targetName`,
     /// `targetType`, `status`, `outcome` and the job's own fields), `failed_jobs`,
@@ -51,8 +52,9 @@ pub mod jobs_api {
     /// through; it counts as running only when it reads like it (contains `pend`,
     /// `progress`, `queue`, `run`, `wait`, `start` or `new`), as failed when it contains
     /// `fail`, `cancel`, `error` or `abort`, otherwise as finished with outcome `unknown`.
-    /// A server without `getBackgroundJobs` is waited on by watching the tasks'
-    /// `lastRunAt` move past the run time: then every finished job's `status` is `Ran`,
+    /// A server without `getBackgroundJobs`, or whose jobs nothing names (no
+    /// `getBackgroundJobExtendedInfo`), is waited on by watching the tasks' `lastRunAt`
+    /// move past what it was before the run: then every finished job's `status` is `Ran`,
     /// its `outcome` `unknown`, `success_known` is false and `note` says why.
     ///
     /// ```rhai
@@ -88,7 +90,9 @@ use crate::script::convert;
 use crate::script::error::{batch_error, raise, summary_map, usage, with_fields};
 use crate::script::host::Host;
 use crate::script::progress::Progress;
-use crate::vizportal::{BatchSummary, JobReport, WaitHooks, WaitOutcome, WaitPlan, WatchedTask};
+use crate::vizportal::{
+    BatchSummary, JobReport, JobsBefore, WaitHooks, WaitOutcome, WaitPlan, WatchedTask,
+};
 
 type Out<T> = Result<T, Box<EvalAltResult>>;
 
@@ -195,6 +199,13 @@ fn run_and_wait(
     tasks: &[Dynamic],
     timeout: Duration,
 ) -> Out<Map> {
+    // The jobs already there are not the run's (one of the same task a moment ago, say).
+    let client = host.client(pos)?;
+    let before = if client.dry_run() {
+        JobsBefore::default()
+    } else {
+        client.jobs_before_run()
+    };
     let since = chrono::Utc::now();
     let summary = host.batch_summary(pos, method, "ids", ids, serde_json::Map::new(), None)?;
     let watched: Vec<WatchedTask> = if summary.dry_run {
@@ -215,14 +226,13 @@ fn run_and_wait(
     let outcome = if watched.is_empty() {
         None
     } else {
-        let client = host.client(pos)?;
         let bar = Progress::start(host.shows_progress(), "waiting for jobs");
         let hooks = WaitHooks {
             progress: &|done: usize, total: usize| bar.update(done, Some(total)),
             cancelled: &|| host.cancelled(),
         };
         let plan = WaitPlan::with_timeout(timeout);
-        let outcome = client.wait_for_jobs(watched, since, &plan, &hooks);
+        let outcome = client.wait_for_jobs(watched, (since, before), &plan, &hooks);
         Some(outcome.map_err(|e| raise(&e, pos))?)
     };
     finish(method, &summary, outcome.as_ref(), pos)
@@ -234,6 +244,10 @@ fn watched_task(task: &Map) -> WatchedTask {
         id: field("id"),
         target_name: field("targetName"),
         target_type: field("targetType"),
+        last_run_at: task
+            .get("lastRunAt")
+            .filter(|v| !v.is_unit())
+            .map(|v| v.to_string()),
     }
 }
 
@@ -268,9 +282,7 @@ fn finish(
         outcome.is_none_or(|o| o.success_known).into(),
     );
     if let Some(reason) = outcome.and_then(|o| o.fallback_reason.as_ref()) {
-        let note = format!(
-            "the server has no usable getBackgroundJobs ({reason}); runs were seen in lastRunAt, their success is unknown"
-        );
+        let note = format!("{reason}; runs were seen in lastRunAt, their success is unknown");
         extra.insert("note".into(), note.into());
     }
     if summary.failed.is_empty() && summary.error.is_none() {

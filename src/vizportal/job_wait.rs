@@ -5,12 +5,17 @@
 //! back off from 1 s to 15 s (polls at 0, 1, 3, 7, 15 s, then every 15 s), so 10 minutes
 //! cost at most 44 polls, each one page of up to 250 jobs while fewer were requested
 //! since the run, plus one name lookup per job seen before every task has found its job:
-//! for 100 tasks on an otherwise quiet site 144 requests, 146 with the run and the read
-//! of the tasks' names. Two tasks refreshing the same target cannot be told apart; each
-//! gets one of the target's jobs.
+//! for 100 tasks on an otherwise quiet site 144 requests, 147 with the run, the jobs
+//! listed before it and the read of the tasks' names. Two tasks refreshing the same
+//! target cannot be told apart; each gets one of the target's jobs.
 //!
-//! A server without `getBackgroundJobs` gets the fallback: the tasks' `lastRunAt` is
-//! watched until it passes the run time, and success is then unknown.
+//! Jobs listed before the run (see [`Client::jobs_before_run`]) are never taken for the
+//! run's own, however close to it they were requested.
+//!
+//! A server without `getBackgroundJobs`, or one that names no job (no `contentName` or
+//! `jobDescription`, and no `getBackgroundJobExtendedInfo`), gets the fallback: the tasks'
+//! `lastRunAt` is watched until it moves past what it was before the run, and success is
+//! then unknown.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -35,6 +40,8 @@ pub struct WatchedTask {
     pub target_name: String,
     /// `Workbook` or `Datasource`.
     pub target_type: String,
+    /// Its `lastRunAt` before the run, if it had run.
+    pub last_run_at: Option<String>,
 }
 
 /// What became of one task's run.
@@ -99,48 +106,85 @@ pub struct WaitHooks<'a> {
 /// Longest sleep between two looks at [`WaitHooks::cancelled`].
 const CANCEL_CHECK: Duration = Duration::from_millis(200);
 
+/// The jobs a run about to be sent must not take for its own: those already listed.
+#[derive(Debug, Default)]
+pub struct JobsBefore {
+    ids: HashSet<String>,
+}
+
 impl Client {
+    /// The extract jobs of the site requested shortly before now (within twice
+    /// [`CLOCK_MARGIN`]), read before a run is sent: a wait after it skips them. Empty
+    /// when the server lists no jobs (the wait then falls back to `lastRunAt`).
+    pub fn jobs_before_run(&self) -> JobsBefore {
+        let since = Utc::now() - TimeDelta::from_std(CLOCK_MARGIN * 2).unwrap_or_default();
+        let ids = match self.recent_extract_jobs(since) {
+            Ok(jobs) => jobs
+                .iter()
+                .filter_map(|job| job.get("jobId").and_then(text))
+                .collect(),
+            Err(e) => {
+                tracing::info!("jobs before the run: not listed ({e})");
+                HashSet::new()
+            }
+        };
+        JobsBefore { ids }
+    }
+
     /// Follow the jobs of `tasks`, run at `since`, until all have finished or the plan's
-    /// timeout passes.
+    /// timeout passes; the jobs in `before` are not theirs.
     pub fn wait_for_jobs(
         &self,
         tasks: Vec<WatchedTask>,
-        since: DateTime<Utc>,
+        (since, before): (DateTime<Utc>, JobsBefore),
         plan: &WaitPlan,
         hooks: &WaitHooks<'_>,
     ) -> Result<WaitOutcome, VizportalError> {
         let since = since - TimeDelta::from_std(CLOCK_MARGIN).unwrap_or_default();
         let mut watch = Watch::new(tasks);
-        let mut poll = |watch: &mut Watch| self.poll_jobs(watch, since);
-        match poll(&mut watch) {
-            Err(e @ (VizportalError::Api { .. } | VizportalError::Http { .. })) => {
-                tracing::info!("getBackgroundJobs is not usable ({e}); watching lastRunAt");
-                let reason = e.to_string();
-                let mut poll = |watch: &mut Watch| self.poll_last_run(watch, since);
-                poll(&mut watch)?;
-                let mut outcome = repeat_until_done(watch, plan, hooks, &mut poll)?;
-                outcome.success_known = false;
-                outcome.fallback_reason = Some(reason);
-                Ok(outcome)
+        watch.claimed = before.ids;
+        let mut poll = |watch: &mut Watch| {
+            if watch.fallback.is_none() {
+                match self.poll_jobs(watch, since) {
+                    Err(e @ (VizportalError::Api { .. } | VizportalError::Http { .. })) => {
+                        tracing::info!("getBackgroundJobs is not usable ({e}); watching lastRunAt");
+                        watch.fallback =
+                            Some(format!("the server has no usable getBackgroundJobs ({e})"));
+                    }
+                    other => other?,
+                }
             }
-            Err(e) => Err(e),
-            Ok(()) => repeat_until_done(watch, plan, hooks, &mut poll),
-        }
+            if watch.fallback.is_some() {
+                self.poll_last_run(watch, since)?;
+            }
+            Ok(())
+        };
+        poll(&mut watch)?;
+        repeat_until_done(watch, plan, hooks, &mut poll)
     }
 
     /// One look at the recent jobs: new ones are named and matched to waiting tasks,
-    /// matched ones update their task's status.
+    /// matched ones update their task's status. A job nothing names, on a server that
+    /// refuses `getBackgroundJobExtendedInfo`, switches the wait to the fallback.
     fn poll_jobs(&self, watch: &mut Watch, since: DateTime<Utc>) -> Result<(), VizportalError> {
         let jobs = self.recent_extract_jobs(since)?;
         for job in jobs.iter().rev() {
             let Some(id) = job.get("jobId").and_then(text) else {
                 continue;
             };
-            if !watch.claimed.contains(&id)
-                && watch.unmatched() > 0
-                && let Some(content) = self.content_of(job, &id)
-            {
-                watch.claim(&id, content);
+            if watch.claimed.contains(&id) || watch.unmatched() == 0 {
+                continue;
+            }
+            match self.content_of(job, &id) {
+                Named::Content(content) => watch.claim(&id, content),
+                Named::Later => {}
+                Named::Never(reason) => {
+                    tracing::info!("job {id} cannot be named ({reason}); watching lastRunAt");
+                    watch.fallback = Some(format!(
+                        "the server names no job (no getBackgroundJobExtendedInfo: {reason})"
+                    ));
+                    return Ok(());
+                }
             }
         }
         let by_id: HashMap<String, &Map<String, Value>> = jobs
@@ -160,10 +204,9 @@ impl Client {
     }
 
     /// The name and type of what a job refreshes: from the job itself when it says,
-    /// else from `getBackgroundJobExtendedInfo`. `None` when that call failed on the
-    /// way (the job is looked at again next poll); a server that refuses it is not asked
-    /// again for this job.
-    fn content_of(&self, job: &Map<String, Value>, id: &str) -> Option<Content> {
+    /// else from `getBackgroundJobExtendedInfo`. A call that failed on the way is tried
+    /// again next poll; a refusal leaves the job with its description, or unnamed.
+    fn content_of(&self, job: &Map<String, Value>, id: &str) -> Named {
         let from = |m: &Map<String, Value>| Content {
             name: m.get("contentName").and_then(text),
             kind: m.get("contentType").and_then(text),
@@ -171,19 +214,22 @@ impl Client {
         };
         let content = from(job);
         if content.name.is_some() {
-            return Some(content);
+            return Named::Content(content);
         }
         let params = json!({ "backgroundJobId": id });
         match self.session().call("getBackgroundJobExtendedInfo", &params) {
-            Ok(Value::Object(info)) => Some(from(&info)),
-            Ok(_) => Some(content),
+            Ok(Value::Object(info)) => Named::Content(from(&info)),
+            Ok(_) => Named::Content(content),
             Err(e @ (VizportalError::Api { .. } | VizportalError::Http { .. })) => {
-                tracing::info!("job {id}: no extended info ({e})");
-                Some(content)
+                if content.description.is_some() {
+                    Named::Content(content)
+                } else {
+                    Named::Never(e.to_string())
+                }
             }
             Err(e) => {
                 tracing::info!("job {id}: extended info failed ({e}); trying again next poll");
-                None
+                Named::Later
             }
         }
     }
@@ -203,11 +249,13 @@ impl Client {
                 ))
             })
             .collect();
-        for report in &mut watch.reports {
+        // A task already matched to its job keeps the job's status.
+        for report in watch.reports.iter_mut().filter(|r| r.job.is_none()) {
             let Some(at) = last_run.get(&report.task.id) else {
                 continue;
             };
-            let moved = DateTime::parse_from_rfc3339(at).is_ok_and(|t| t.to_utc() >= since);
+            let moved = report.task.last_run_at.as_ref() != Some(at)
+                && DateTime::parse_from_rfc3339(at).is_ok_and(|t| t.to_utc() >= since);
             if moved {
                 report.state = JobState::Finished;
                 report.status = "Ran".to_string();
@@ -216,6 +264,15 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// What can be told of a job's content.
+enum Named {
+    Content(Content),
+    /// Not now (a call failed on the way): ask again next poll.
+    Later,
+    /// The server gives no name for it, and will not: why.
+    Never(String),
 }
 
 /// What a job refreshes, as far as the server said.
@@ -231,8 +288,11 @@ struct Watch {
     reports: Vec<JobReport>,
     /// The job found for each report, by position.
     job_ids: Vec<Option<String>>,
-    /// Jobs already looked at (matched or not), so each is named once.
+    /// Jobs already looked at (matched or not), so each is named once, and jobs listed
+    /// before the run.
     claimed: HashSet<String>,
+    /// Why the wait watches `lastRunAt` instead of jobs, once it does.
+    fallback: Option<String>,
 }
 
 impl Watch {
@@ -251,6 +311,7 @@ impl Watch {
             job_ids: vec![None; reports.len()],
             reports,
             claimed: HashSet::new(),
+            fallback: None,
         }
     }
 
@@ -315,8 +376,8 @@ fn repeat_until_done(
     Ok(WaitOutcome {
         reports: watch.reports,
         timed_out,
-        success_known: true,
-        fallback_reason: None,
+        success_known: watch.fallback.is_none(),
+        fallback_reason: watch.fallback,
     })
 }
 

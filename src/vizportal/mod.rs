@@ -31,7 +31,9 @@ pub use audit::{AuditLine, AuditLog};
 pub use client::{BatchSummary, Client, ItemFailure, PlannedCall};
 pub use crypto::encrypt_password;
 pub use error::{ErrorClass, LoginFailure, VizportalError};
-pub use job_wait::{CLOCK_MARGIN, JobReport, WaitHooks, WaitOutcome, WaitPlan, WatchedTask};
+pub use job_wait::{
+    CLOCK_MARGIN, JobReport, JobsBefore, WaitHooks, WaitOutcome, WaitPlan, WatchedTask,
+};
 pub use jobs::{JobState, classify as classify_job_status};
 pub use listing::{ConvertFn, ProgressFn, ReadFn, SideTables};
 pub use merged_pages::items_member;

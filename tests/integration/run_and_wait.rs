@@ -228,48 +228,92 @@ fn a_wait_that_runs_out_of_time_says_so() {
 }
 
 #[test]
-fn without_background_jobs_the_wait_watches_last_run_at_and_success_is_unknown() {
-    let data = one_site(30, 6);
-    let chosen = tasks_with_distinct_targets(&data, 3);
-    let jobs = JobSettings {
-        duration: Duration::from_millis(1200),
-        fail_rate: 0.0,
-        fail_targets: vec![chosen[0].1.clone()],
-    };
-    let emu = start(data, jobs, &["getBackgroundJobs"]);
-    let ids: Vec<&String> = chosen.iter().map(|(id, _)| id).collect();
-    let script = format!(
-        r#"let r = run_extract_tasks([{}], #{{ wait: true, timeout: 60 }});
-        print(now_utc());
-        print(to_json(r));"#,
-        id_list(&ids)
-    );
-    let (returned_at, r) = run_printing(&emu, &script);
-    assert_eq!(
-        (r["timed_out"].as_bool(), r["success_known"].as_bool()),
-        (Some(false), Some(false))
-    );
-    assert!(
-        r["note"].as_str().unwrap().contains("getBackgroundJobs"),
-        "{r}"
-    );
-    assert_eq!(
-        r["failed_jobs"].as_array().unwrap().len(),
-        0,
-        "failures cannot be seen"
-    );
-    let returned = chrono::DateTime::parse_from_rfc3339(&returned_at).unwrap();
-    for job in r["jobs"].as_array().unwrap() {
-        assert_eq!(
-            (job["status"].as_str(), job["outcome"].as_str()),
-            (Some("Ran"), Some("unknown"))
+fn without_background_jobs_or_their_names_the_wait_watches_last_run_at_and_success_is_unknown() {
+    // No jobs list at all; or jobs that nothing names (no extended info).
+    for hidden in ["getBackgroundJobs", "getBackgroundJobExtendedInfo"] {
+        let data = one_site(30, 6);
+        let chosen = tasks_with_distinct_targets(&data, 3);
+        let jobs = JobSettings {
+            duration: Duration::from_millis(1200),
+            fail_rate: 0.0,
+            fail_targets: vec![chosen[0].1.clone()],
+        };
+        let emu = start(data, jobs, &[hidden]);
+        let ids: Vec<&String> = chosen.iter().map(|(id, _)| id).collect();
+        let script = format!(
+            r#"let r = run_extract_tasks([{}], #{{ wait: true, timeout: 60 }});
+            print(now_utc());
+            print(to_json(r));"#,
+            id_list(&ids)
         );
-        let task = task(&emu, job["taskId"].as_str().unwrap());
-        assert_eq!(job["lastRunAt"], task["lastRunAt"]);
-        assert_eq!(task["runCount"], 1);
-        let ran =
-            chrono::DateTime::parse_from_rfc3339(task["lastRunAt"].as_str().unwrap()).unwrap();
-        assert!(returned >= ran);
+        let (returned_at, r) = run_printing(&emu, &script);
+        assert_eq!(
+            (r["timed_out"].as_bool(), r["success_known"].as_bool()),
+            (Some(false), Some(false)),
+            "{hidden}: {r}"
+        );
+        assert!(r["note"].as_str().unwrap().contains(hidden), "{r}");
+        assert_eq!(
+            r["failed_jobs"].as_array().unwrap().len(),
+            0,
+            "failures cannot be seen"
+        );
+        let returned = chrono::DateTime::parse_from_rfc3339(&returned_at).unwrap();
+        for job in r["jobs"].as_array().unwrap() {
+            assert_eq!(
+                (job["status"].as_str(), job["outcome"].as_str()),
+                (Some("Ran"), Some("unknown"))
+            );
+            let task = task(&emu, job["taskId"].as_str().unwrap());
+            assert_eq!(job["lastRunAt"], task["lastRunAt"]);
+            assert_eq!(task["runCount"], 1);
+            let ran =
+                chrono::DateTime::parse_from_rfc3339(task["lastRunAt"].as_str().unwrap()).unwrap();
+            assert!(returned >= ran);
+        }
+    }
+}
+
+#[test]
+fn a_second_run_of_a_task_just_run_waits_for_its_own_job() {
+    for hidden in [None, Some("getBackgroundJobs")] {
+        let data = one_site(20, 4);
+        let (id, _) = tasks_with_distinct_targets(&data, 1).remove(0);
+        let jobs = JobSettings {
+            duration: Duration::from_millis(700),
+            ..JobSettings::default()
+        };
+        let emu = start(data, jobs, hidden.as_slice());
+        let script = format!(
+            r#"let first = run_extract_tasks(["{id}"], #{{ wait: true, timeout: 30 }});
+            let second = run_extract_tasks(["{id}"], #{{ wait: true, timeout: 30 }});
+            print("two runs");
+            print(to_json([first.jobs[0], second.jobs[0]]));"#
+        );
+        let (_, both) = run_printing(&emu, &script);
+        let (first, second) = (&both[0], &both[1]);
+        let task = task(&emu, &id);
+        assert_eq!(task["runCount"], 2, "{hidden:?}");
+        match hidden {
+            None => {
+                let jobs = emu.state()["backgroundJobs"].as_array().unwrap().clone();
+                let newest = jobs
+                    .iter()
+                    .map(|j| j["id"].as_str().unwrap())
+                    .max_by_key(|j| j.parse::<u64>().unwrap());
+                assert_ne!(first["jobId"], second["jobId"], "{both}");
+                assert_eq!(
+                    second["jobId"].as_str(),
+                    newest,
+                    "the second run's own job: {both}"
+                );
+                assert_eq!(second["status"], "Completed", "{both}");
+            }
+            Some(_) => {
+                assert_ne!(first["lastRunAt"], second["lastRunAt"], "{both}");
+                assert_eq!(second["lastRunAt"], task["lastRunAt"], "{both}");
+            }
+        }
     }
 }
 
