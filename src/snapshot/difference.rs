@@ -1,7 +1,8 @@
 //! What changed between two states of a server (two snapshots, or a rehearsal's emulator
 //! before and after a script), grouped for a human: tasks moved from one schedule to
 //! another, priorities changed, tasks run, created or deleted, schedules created, changed,
-//! enabled, disabled or deleted, subscriptions moved, and each schedule's task count.
+//! enabled, disabled or deleted, subscriptions moved, created or deleted, and each
+//! schedule's task count.
 
 use std::collections::BTreeMap;
 
@@ -96,6 +97,10 @@ pub struct Difference {
     pub schedules_deleted: Vec<ScheduleRef>,
     /// Subscriptions moved, by (from schedule, to schedule).
     pub subscriptions_moved: Vec<Moved>,
+    /// Subscriptions created: id to subject.
+    pub subscriptions_created: BTreeMap<String, String>,
+    /// Subscriptions deleted (with their schedule, say): id to subject.
+    pub subscriptions_deleted: BTreeMap<String, String>,
     /// Each schedule whose task count changed.
     pub task_counts: Vec<TaskCount>,
 }
@@ -177,12 +182,21 @@ impl Difference {
     fn subscriptions(&mut self, before: &Dataset, after: &Dataset) {
         let mut moved = Groups::default();
         for (id, old) in &before.subscriptions {
-            if let Some(new) = after.subscriptions.get(id)
-                && old.schedule_id != new.schedule_id
-            {
+            let Some(new) = after.subscriptions.get(id) else {
+                self.subscriptions_deleted
+                    .insert(id.to_string(), old.subject.clone());
+                continue;
+            };
+            if old.schedule_id != new.schedule_id {
                 let from = schedule_value(before, old.schedule_id);
                 let to = schedule_value(after, new.schedule_id);
                 moved.add(from, to, id, new.subject.clone());
+            }
+        }
+        for (id, new) in &after.subscriptions {
+            if !before.subscriptions.contains_key(id) {
+                self.subscriptions_created
+                    .insert(id.to_string(), new.subject.clone());
             }
         }
         self.subscriptions_moved = moved.into_list();
@@ -373,5 +387,30 @@ mod tests {
             "{text}"
         );
         assert!(Difference::between(&before, &before).is_empty());
+    }
+
+    #[test]
+    fn subscriptions_deleted_with_their_schedule_are_named() {
+        let before = Dataset::sample(&SampleSpec::default());
+        let mut after = before.clone();
+        let (id, gone) = before.subscriptions.iter().next().unwrap();
+        let schedule = gone.schedule_id;
+        after.schedules.remove(&schedule);
+        after.subscriptions.retain(|_, s| s.schedule_id != schedule);
+        let diff = Difference::between(&before, &after);
+        assert_eq!(diff.subscriptions_deleted[&id.to_string()], gone.subject);
+        let on_it = before
+            .subscriptions
+            .values()
+            .filter(|s| s.schedule_id == schedule);
+        assert_eq!(diff.subscriptions_deleted.len(), on_it.count());
+        let text = diff.render();
+        assert!(
+            text.contains(&format!(
+                "subscriptions deleted: {}",
+                diff.subscriptions_deleted.len()
+            )),
+            "{text}"
+        );
     }
 }

@@ -51,6 +51,16 @@ impl Difference {
             &self.subscriptions_moved,
             schedule,
         );
+        named(
+            &mut out,
+            "subscriptions created",
+            &self.subscriptions_created,
+        );
+        named(
+            &mut out,
+            "subscriptions deleted",
+            &self.subscriptions_deleted,
+        );
         if !self.task_counts.is_empty() {
             let _ = writeln!(out, "extract tasks per schedule (before -> after):");
             for count in &self.task_counts {
