@@ -56,6 +56,20 @@ pub fn snapshot(args: &SnapshotArgs, quiet: bool) -> Result<(), Failure> {
 pub fn diff(args: &DiffArgs) -> Result<(), Failure> {
     let before = load(&args.before)?;
     let after = load(&args.after)?;
+    // Snapshots of two servers compare unrelated ids: say so rather than list nonsense.
+    let server = |data: &Dataset| {
+        let origin = data.snapshot_origin().map(|o| o.server.clone());
+        origin
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_lowercase()
+    };
+    let (server_a, server_b) = (server(&before), server(&after));
+    if !server_a.is_empty() && !server_b.is_empty() && server_a != server_b {
+        eprintln!(
+            "note: the snapshots come from different servers ({server_a} and {server_b}): the difference compares unrelated data"
+        );
+    }
     let difference = Difference::between(&before, &after);
     let _ = std::io::stdout()
         .lock()

@@ -321,6 +321,7 @@ fn diff_of_two_snapshots_names_the_moves() {
         ],
     );
     assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("different servers"), "{err}");
     let from_snapshots = read_json(&json_out);
     let (_, from_states) = diff_files(dir.path(), &before, &emu.state(), "states");
     assert_eq!(from_snapshots, from_states);
@@ -344,6 +345,18 @@ fn diff_of_two_snapshots_names_the_moves() {
         &["diff", first.to_str().unwrap(), first.to_str().unwrap()],
     );
     assert_eq!((code, text.as_str()), (0, "no changes\n"));
+    // A snapshot of another server: the difference is said to compare unrelated data.
+    let other = emulator_with(|c| c.dataset = one_site(300, 8));
+    let elsewhere = take_snapshot(&other, dir.path(), "elsewhere.json");
+    let (code, _, err) = run(
+        offline(),
+        &["diff", first.to_str().unwrap(), elsewhere.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("note: the snapshots come from different servers"),
+        "{err}"
+    );
 }
 
 #[test]
