@@ -103,3 +103,55 @@ pub(crate) fn read(
 pub(crate) fn text(value: &Value) -> Option<String> {
     id_text(value).map(|t| t.into_owned())
 }
+
+/// What a schedule's deletion takes with it on the session's site (lists are per site;
+/// schedules are not), by schedule id: its extract tasks (what each refreshed, its type
+/// and priority) and its subscriptions (their subjects), so the audit line says what to
+/// rebuild.
+pub(crate) fn schedule_contents(
+    client: &Client,
+    ids: &[String],
+) -> Result<Map<String, Value>, VizportalError> {
+    let params = json!({ "filter": { "operator": "in", "field": "scheduleId", "values": ids } });
+    let keep_fields = |fields: &'static [&'static str]| {
+        move |items: Vec<Value>, _: &SideTables| -> Vec<(String, Value)> {
+            items
+                .into_iter()
+                .filter_map(|item| {
+                    let schedule = text(item.get("scheduleId")?)?;
+                    let kept: Map<String, Value> = fields
+                        .iter()
+                        .filter_map(|f| Some((f.to_string(), item.get(*f)?.clone())))
+                        .collect();
+                    Some((schedule, Value::Object(kept)))
+                })
+                .collect()
+        }
+    };
+    let tasks = client.list_all(
+        method::GET_EXTRACT_TASKS,
+        &params,
+        TASKS,
+        &keep_fields(&["id", "targetType", "targetId", "type", "priority"]),
+        &|_, _| {},
+    )?;
+    let subscriptions = client.list_all(
+        method::GET_SUBSCRIPTIONS,
+        &params,
+        "subscriptions",
+        &keep_fields(&["id", "subject"]),
+        &|_, _| {},
+    )?;
+    let mut contents = Map::new();
+    for (member, rows) in [("extractTasks", tasks), ("subscriptions", subscriptions)] {
+        for (schedule, row) in rows {
+            let entry = contents
+                .entry(schedule)
+                .or_insert_with(|| json!({ "extractTasks": [], "subscriptions": [] }));
+            if let Some(Value::Array(list)) = entry.get_mut(member) {
+                list.push(row);
+            }
+        }
+    }
+    Ok(contents)
+}

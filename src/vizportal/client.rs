@@ -317,6 +317,14 @@ impl Client {
                 read.as_ref()
             }
         };
+        let with_contents;
+        let before = match before {
+            Some(values) if method == crate::wire::method::DELETE_SCHEDULES => {
+                with_contents = self.with_schedule_contents(values, &ids);
+                Some(&with_contents)
+            }
+            other => other,
+        };
         let dry_run = self.dry_run();
         let chunks: Vec<&[String]> = ids.chunks(self.chunk_size).collect();
         let in_flight = if MethodKind::of(method).is_repeatable() && !dry_run {
@@ -377,6 +385,31 @@ impl Client {
                 None
             }
         }
+    }
+
+    /// A deleted schedule's tasks and subscriptions go with it: its before values list
+    /// them (`extractTasks`, `subscriptions`), so the audit says what to rebuild.
+    fn with_schedule_contents(
+        &self,
+        values: &Map<String, Value>,
+        ids: &[String],
+    ) -> Map<String, Value> {
+        let mut values = values.clone();
+        match before::schedule_contents(self, ids) {
+            Ok(contents) => {
+                for (schedule, contents) in contents {
+                    if let (Some(Value::Object(fields)), Value::Object(contents)) =
+                        (values.get_mut(&schedule), contents)
+                    {
+                        fields.extend(contents);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(
+                "deleteSchedules: cannot read the schedules' tasks and subscriptions for the audit: {e}"
+            ),
+        }
+        values
     }
 
     fn audit_call(

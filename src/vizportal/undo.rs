@@ -154,6 +154,25 @@ fn why_not(method: &str) -> &'static str {
     }
 }
 
+/// Why a schedule's deletion is not undone, and what went with it (from the audit line).
+fn schedules_deleted(line: &AuditLine) -> String {
+    let count = |member: &str| -> usize {
+        let before = line.before.as_ref().and_then(Value::as_object);
+        before.map_or(0, |schedules| {
+            schedules
+                .values()
+                .filter_map(|s| s.get(member)?.as_array().map(Vec::len))
+                .sum()
+        })
+    };
+    format!(
+        "a deleted schedule cannot be restored; on site {:?} it took {} extract task(s) and {} subscription(s) with it, which the line's before values list (those of other sites are not listed)",
+        line.site,
+        count("extractTasks"),
+        count("subscriptions")
+    )
+}
+
 /// The fields `updateSchedule` changes and an undo puts back.
 const UPDATED: &[&str] = &[
     "name",
@@ -297,6 +316,10 @@ fn undo_line(
                     .push(not_undoable("the audit line holds no before values")),
             },
             method::CREATE_EXTRACT_TASKS => undo_create(number, line, (target, pending), plan),
+            method::DELETE_SCHEDULES => {
+                let reason = schedules_deleted(line);
+                plan.not_undoable.push(not_undoable(&reason));
+            }
             _ => plan.not_undoable.push(not_undoable(why_not(&line.method))),
         }
         return;

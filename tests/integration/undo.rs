@@ -630,3 +630,83 @@ fn undo_says_when_the_run_itself_gave_a_deleted_tasks_target_a_new_task() {
     );
     assert_eq!(tasks(&emu), after_run, "nothing changed");
 }
+
+#[test]
+fn a_deleted_schedules_audit_line_lists_the_tasks_and_subscriptions_it_took() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let state = emu.state();
+    let site_id = |url: &str| -> String {
+        let sites = state["sites"].as_array().unwrap();
+        let site = sites.iter().find(|s| s["urlName"] == url).unwrap();
+        site["id"].as_str().unwrap().to_string()
+    };
+    // Lists are per site; the audit lists what the deletion took on the run's site.
+    let on = |table: &str, schedule: &str, site: &str| -> Vec<String> {
+        let mut ids: Vec<String> = state[table]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|row| row["scheduleId"] == schedule && row["siteId"] == site)
+            .map(|row| row["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let finance = site_id("finance");
+    let schedules = state["schedules"].as_array().unwrap();
+    let pick = |table: &str| {
+        schedules
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .find(|s| !on(table, s, &finance).is_empty())
+            .unwrap()
+    };
+    let (extract, subscription) = (pick("extractTasks"), pick("subscriptions"));
+    let (_guard, script) = script_file(&format!(
+        r#"delete_schedules(["{extract}", "{subscription}"]);"#
+    ));
+    let args = [
+        "run",
+        &script,
+        "--site",
+        "finance",
+        "--audit",
+        audit.to_str().unwrap(),
+    ];
+    let (code, _, err) = run(vizscript(&emu), &args);
+    assert_eq!(code, 0, "{err}");
+    let line = &audit_lines(&audit)[0];
+    let listed = |schedule: &str, member: &str| -> Vec<String> {
+        let mut ids: Vec<String> = line["before"][schedule][member]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        listed(&extract, "extractTasks"),
+        on("extractTasks", &extract, &finance)
+    );
+    assert_eq!(
+        listed(&subscription, "subscriptions"),
+        on("subscriptions", &subscription, &finance)
+    );
+    let count = |table: &str| {
+        on(table, &extract, &finance).len() + on(table, &subscription, &finance).len()
+    };
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "on site \"finance\" it took {} extract task(s) and {} subscription(s) with it",
+            count("extractTasks"),
+            count("subscriptions")
+        )),
+        "{err}"
+    );
+}
