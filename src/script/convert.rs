@@ -79,8 +79,14 @@ pub fn one_id(value: &Dynamic) -> Result<String, String> {
     if let Some(id) = record::field(value, "id") {
         return one_id(&id);
     }
+    // The usual () is the id of something a dry run only planned to create.
+    let why = if value.is_unit() {
+        " (under --dry-run, what create_schedule would make has no id yet)"
+    } else {
+        ""
+    };
     Err(format!(
-        "an id must be a string, an integer or a map with an `id`, not {}",
+        "an id must be a string, an integer or a map with an `id`, not {}{why}",
         value.type_name()
     ))
 }

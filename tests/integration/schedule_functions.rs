@@ -375,13 +375,19 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
         create_extract_tasks("Workbook", ["1"], "1");
         let waited = run_extract_tasks(["1", "2"], #{ wait: true, timeout: 5 });
         print(`${waited.dry_run} ${waited.jobs.len()} ${waited.timed_out}`);
+        try { update_schedule(s.id, #{ priority: 5 }); } catch (e) { print(e.message); }
     "#;
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let audit_arg = audit.to_str().unwrap();
     let (code, out, err) = run_script(&emu, script, &["--dry-run", "--audit", audit_arg]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.lines().collect::<Vec<_>>(), ["true", "true 0 false"]);
+    let printed: Vec<&str> = out.lines().collect();
+    assert_eq!(printed[..2], ["true", "true 0 false"]);
+    assert!(
+        printed[2].contains("under --dry-run, what create_schedule would make has no id yet"),
+        "{out}"
+    );
     assert_eq!(
         emu.state()["schedules"],
         before["schedules"],
