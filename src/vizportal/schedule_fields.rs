@@ -108,6 +108,23 @@ fn check_details(kind: &str, details: &Map<String, Value>) -> Result<(), String>
             DAY_MINUTES - 1
         ));
     }
+    // A detail another type uses would be dropped by the server without a word (a Daily
+    // schedule given days of the week still runs every day).
+    let uses: &[&str] = match kind {
+        "Hourly" => &["startTime", "endTime", "recurrenceMinutes"],
+        "Weekly" => &["startTime", "recurrenceDaysOfWeek"],
+        "Monthly" => &["startTime", "recurrenceDayOfMonth"],
+        _ => &["startTime"],
+    };
+    if let Some((unused, _)) = details
+        .iter()
+        .find(|(k, v)| !v.is_null() && !uses.contains(&k.as_str()))
+    {
+        return Err(format!(
+            "scheduleDetails.{unused}: a {kind} schedule does not use it (the server would drop it); it takes {}",
+            uses.join(", ")
+        ));
+    }
     match kind {
         "Hourly" => check_hourly(details),
         "Weekly" => check_weekly(details),
@@ -157,15 +174,14 @@ fn check_hourly(details: &Map<String, Value>) -> Result<(), String> {
 fn check_weekly(details: &Map<String, Value>) -> Result<(), String> {
     let days = WEEK_DAYS.join(", ");
     let valid = |list: &[Value]| {
-        !list.is_empty()
-            && list
-                .iter()
-                .all(|d| d.as_str().is_some_and(|d| WEEK_DAYS.contains(&d)))
+        let named = |d: &Value| d.as_str().is_some_and(|d| WEEK_DAYS.contains(&d));
+        let once = |(i, d): (usize, &Value)| !list[..i].contains(d);
+        !list.is_empty() && list.iter().all(named) && list.iter().enumerate().all(once)
     };
     match details.get("recurrenceDaysOfWeek") {
         Some(Value::Array(list)) if valid(list) => Ok(()),
         Some(v) => Err(format!(
-            "scheduleDetails.recurrenceDaysOfWeek: must be a non-empty array of {days}, not {v}"
+            "scheduleDetails.recurrenceDaysOfWeek: must be a non-empty array of {days} (spelled so, each once), not {v}"
         )),
         None => Err(format!(
             "scheduleDetails.recurrenceDaysOfWeek: required for a Weekly schedule, an array of {days}"
