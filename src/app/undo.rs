@@ -236,10 +236,11 @@ fn report_recreated(task: &Recreation, outcome: &Recreated) -> bool {
 fn report_plan(plan: &UndoPlan) {
     for call in &plan.not_undoable {
         eprintln!(
-            "cannot be undone: line {}: {} ({} id(s)): {}",
+            "cannot be undone: line {}: {} ({} id(s): {}): {}",
             call.line,
             call.method,
             call.ids.len(),
+            id_list(&call.ids),
             call.reason
         );
     }

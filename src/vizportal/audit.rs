@@ -35,6 +35,9 @@ pub struct AuditEntry<'a> {
     /// What the call changes, as it was before (by id), when the caller read it first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<Value>,
+    /// The id of what the call created, when the server said (`createSchedule`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 /// One audit line as read back (`vizscript undo`).
@@ -58,6 +61,9 @@ pub struct AuditLine {
     /// What the call changed, as it was before, by id.
     #[serde(default)]
     pub before: Option<Value>,
+    /// The id of what the call created, when the server said.
+    #[serde(default)]
+    pub created: Option<String>,
 }
 
 /// An append-only audit file.

@@ -209,7 +209,8 @@ impl Client {
         });
         self.mutations.fetch_add(1, Ordering::SeqCst);
         let audit = |outcome: &str, failed: Vec<String>, error: Option<String>| {
-            self.audit_call(method, &params, outcome, failed, error, before.clone());
+            let noted = (before.clone(), None);
+            self.audit_call(method, &params, outcome, failed, error, noted);
         };
         if self.dry_run() {
             let ids = ["ids", "targetIds"]
@@ -230,7 +231,14 @@ impl Client {
         }
         let outcome = self.session.call(method, &params);
         match &outcome {
-            Ok(_) => audit("ok", Vec::new(), None),
+            Ok(result) => {
+                // What a creation made, when the answer names it.
+                let created = result
+                    .get("id")
+                    .and_then(|id| id_text(id).map(String::from));
+                let noted = (before.clone(), created);
+                self.audit_call(method, &params, "ok", Vec::new(), None, noted);
+            }
             Err(error) => {
                 let failed = failed_ids(error);
                 let label = if error.is_outcome_unknown() {
@@ -419,7 +427,7 @@ impl Client {
         outcome: &str,
         failed: Vec<String>,
         error: Option<String>,
-        before: Option<Value>,
+        (before, created): (Option<Value>, Option<String>),
     ) {
         let Some(audit) = &self.audit else { return };
         let info = self.session.info();
@@ -434,6 +442,7 @@ impl Client {
             failed_ids: failed,
             error,
             before,
+            created,
         });
     }
 }

@@ -304,7 +304,11 @@ fn undo_line(
     let not_undoable = |reason: &str| NotUndoable {
         line: number,
         method: line.method.clone(),
-        ids: ids_of(&line.params),
+        // A creation names what it made, when the server said.
+        ids: match (&line.created, ids_of(&line.params)) {
+            (Some(made), ids) if ids.is_empty() => vec![made.clone()],
+            (_, ids) => ids,
+        },
         reason: reason.to_string(),
     };
     let Some((kind, fields)) = changed(line) else {

@@ -187,7 +187,10 @@ fn undo_lists_runs_as_not_undoable_refuses_another_sites_lines_and_finds_their_s
     let (_guard, script) = script_file(
         r#"let t = extract_tasks();
         run_extract_tasks([t[0].id]);
-        set_extract_tasks_priority([t[1].id], 2);"#,
+        set_extract_tasks_priority([t[1].id], 2);
+        let made = create_schedule(#{ name: "Made by the run", scheduledAction: "Extract",
+            scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } });
+        print(made.id);"#,
     );
     let (code, _, err) = run(
         vizscript(&emu),
@@ -216,9 +219,9 @@ fn undo_lists_runs_as_not_undoable_refuses_another_sites_lines_and_finds_their_s
         &["undo", audit.to_str().unwrap(), "--site", &other_site],
     );
     assert_eq!(code, 1, "nothing could be undone: {err}");
-    assert_eq!(err.matches("refused: line").count(), 2, "{err}");
+    assert_eq!(err.matches("refused: line").count(), 3, "{err}");
     assert!(err.contains("undo it with --site \"\""), "{err}");
-    assert!(err.contains("can be undone here (2 refused)"), "{err}");
+    assert!(err.contains("can be undone here (3 refused)"), "{err}");
     let mut expected = state.clone();
     let actual = emu.state();
     expected["users"] = actual["users"].clone();
@@ -229,9 +232,23 @@ fn undo_lists_runs_as_not_undoable_refuses_another_sites_lines_and_finds_their_s
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("on site \"\""), "{err}");
     assert!(
-        err.contains(
-            "cannot be undone: line 1: runExtractTasks (1 id(s)): a run cannot be taken back"
-        ),
+        err.contains("cannot be undone: line 1: runExtractTasks (1 id(s): ")
+            && err.contains("): a run cannot be taken back"),
+        "{err}"
+    );
+    // The audit line of a creation names what it made.
+    let made = audit_lines(&audit)[2]["created"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        state["schedules"].as_array().unwrap().last().unwrap()["id"],
+        made.as_str()
+    );
+    assert!(
+        err.contains(&format!(
+            "cannot be undone: line 3: createSchedule (1 id(s): {made}): undo does not delete"
+        )),
         "{err}"
     );
     assert!(
