@@ -143,23 +143,22 @@ impl Client {
         let since = since - TimeDelta::from_std(CLOCK_MARGIN).unwrap_or_default();
         let mut watch = Watch::new(tasks);
         watch.claimed = before.ids;
-        let mut poll = |watch: &mut Watch| {
-            if watch.fallback.is_none() {
-                match self.poll_jobs(watch, since) {
-                    Err(e @ (VizportalError::Api { .. } | VizportalError::Http { .. })) => {
-                        tracing::info!("getBackgroundJobs is not usable ({e}); watching lastRunAt");
-                        watch.fallback =
-                            Some(format!("the server has no usable getBackgroundJobs ({e})"));
-                    }
-                    other => other?,
-                }
+        // The first look decides whether the server lists jobs at all; a later failure is
+        // an error like any other.
+        match self.poll_jobs(&mut watch, since) {
+            Err(e @ (VizportalError::Api { .. } | VizportalError::Http { .. })) => {
+                tracing::info!("getBackgroundJobs is not usable ({e}); watching lastRunAt");
+                watch.fallback = Some(format!("the server has no usable getBackgroundJobs ({e})"));
             }
-            if watch.fallback.is_some() {
-                self.poll_last_run(watch, since)?;
-            }
-            Ok(())
+            other => other?,
+        }
+        let mut poll = |watch: &mut Watch| match watch.fallback {
+            None => self.poll_jobs(watch, since),
+            Some(_) => self.poll_last_run(watch, since),
         };
-        poll(&mut watch)?;
+        if watch.fallback.is_some() {
+            poll(&mut watch)?;
+        }
         repeat_until_done(watch, plan, hooks, &mut poll)
     }
 
@@ -178,12 +177,16 @@ impl Client {
             match self.content_of(job, &id) {
                 Named::Content(content) => watch.claim(&id, content),
                 Named::Later => {}
-                Named::Never(reason) => {
+                // Only while no job has been matched: after that the jobs are watched.
+                Named::Never(reason) if watch.unmatched() == watch.reports.len() => {
                     tracing::info!("job {id} cannot be named ({reason}); watching lastRunAt");
                     watch.fallback = Some(format!(
                         "the server names no job (no getBackgroundJobExtendedInfo: {reason})"
                     ));
-                    return Ok(());
+                    return self.poll_last_run(watch, since);
+                }
+                Named::Never(_) => {
+                    watch.claimed.insert(id);
                 }
             }
         }
@@ -220,12 +223,14 @@ impl Client {
         match self.session().call("getBackgroundJobExtendedInfo", &params) {
             Ok(Value::Object(info)) => Named::Content(from(&info)),
             Ok(_) => Named::Content(content),
+            // The method itself unknown: no job will be named. Any other refusal (this job
+            // not found, not allowed) leaves this one job unnamed.
+            Err(e) if unknown_method(&e) && content.description.is_none() => {
+                Named::Never(e.to_string())
+            }
             Err(e @ (VizportalError::Api { .. } | VizportalError::Http { .. })) => {
-                if content.description.is_some() {
-                    Named::Content(content)
-                } else {
-                    Named::Never(e.to_string())
-                }
+                tracing::info!("job {id}: no extended info ({e})");
+                Named::Content(content)
             }
             Err(e) => {
                 tracing::info!("job {id}: extended info failed ({e}); trying again next poll");
@@ -394,6 +399,11 @@ fn pause(length: Duration, cancelled: &dyn Fn() -> bool) -> bool {
         }
         std::thread::sleep((until - now).min(CANCEL_CHECK));
     }
+}
+
+/// Whether the server said it has no such method (code 80000, or HTTP 404).
+fn unknown_method(error: &VizportalError) -> bool {
+    error.code() == Some(crate::wire::code::UNKNOWN_METHOD) || error.status() == Some(404)
 }
 
 fn text(value: &Value) -> Option<String> {
