@@ -13,14 +13,16 @@ use super::sign_in::{ExistingSession, SignIn};
 use super::transport::error_chain;
 use super::trust;
 
-/// A URL without any `user:password@` part, for messages and files.
+/// A URL without any `user:password@` part, for messages and files. A URL with no scheme
+/// (`user:pw@proxy:3128`) is cleaned too, and everything up to the last `@` goes, since a
+/// password may hold a `/`.
 pub fn without_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
     };
-    let authority = rest.split('/').next().unwrap_or(rest);
-    match authority.rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://{host}{}", &rest[authority.len()..]),
+    match rest.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}{host}"),
         None => url.to_string(),
     }
 }
@@ -166,7 +168,8 @@ impl ConnectOptions {
         } else if let Some(proxy) = &self.proxy {
             let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
                 VizportalError::Usage(format!(
-                    "proxy {proxy:?} is not usable: {}",
+                    "proxy {:?} is not usable: {}",
+                    without_credentials(proxy),
                     error_chain(&e)
                 ))
             })?;
@@ -181,3 +184,23 @@ const CLIENT_START: Duration = Duration::from_secs(5);
 
 /// Starts of the HTTP client tried before giving up.
 const CLIENT_STARTS: usize = 3;
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn no_password_survives_in_a_url_shown() {
+        for (url, shown) in [
+            (
+                "http://alice:S3cret@proxy.corp:3128",
+                "http://proxy.corp:3128",
+            ),
+            ("alice:S3cret@proxy.corp:3128", "proxy.corp:3128"),
+            ("http://u:pa/ss@h:1/x", "http://h:1/x"),
+            ("https://tab.example.com/x", "https://tab.example.com/x"),
+        ] {
+            assert_eq!(without_credentials(url), shown);
+        }
+    }
+}
