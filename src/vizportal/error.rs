@@ -129,6 +129,8 @@ pub enum VizportalError {
         method: String,
         /// What happened.
         message: String,
+        /// The HTTP status, when the server answered (a 429 or 503 it declined with).
+        status: Option<u16>,
     },
     /// The caller passed something the client cannot send.
     #[error("{0}")]
@@ -239,6 +241,7 @@ impl VizportalError {
             | VizportalError::Http { status, .. }
             | VizportalError::NotVizportal { status, .. }
             | VizportalError::ForeignRedirect { status, .. } => Some(*status),
+            VizportalError::OutcomeUnknown { status, .. } => *status,
             _ => None,
         }
     }

@@ -65,8 +65,9 @@ impl Attempt {
             Attempt::Declined(status) if kind.is_mutation() => VizportalError::OutcomeUnknown {
                 method: method.to_string(),
                 message: format!(
-                    "HTTP {status}: the server declined the call, usually before acting, but nothing confirms that; {method} is not idempotent, so it was not sent again: check before repeating it"
+                    "HTTP {status}: the server declined the call, usually before acting, but nothing confirms that; {method} is not idempotent, so it was not sent again"
                 ),
+                status: Some(status),
             },
             Attempt::Declined(status) => VizportalError::Http {
                 method: method.to_string(),
@@ -79,6 +80,7 @@ impl Attempt {
                 VizportalError::OutcomeUnknown {
                     method: method.to_string(),
                     message,
+                    status: None,
                 }
             }
             Attempt::Ambiguous(message) => VizportalError::transport(method, message),
@@ -642,6 +644,7 @@ mod tests {
         assert!(!Attempt::Declined(503).may_retry(run));
         let error = Attempt::Declined(503).into_error("runExtractTasks", run);
         assert!(error.is_outcome_unknown(), "{error}");
+        assert_eq!(error.status(), Some(503), "scripts still see the status");
         assert!(error.to_string().contains("HTTP 503"), "{error}");
         let set = MethodKind::of("setExtractTasksSchedule");
         assert!(Attempt::Declined(503).may_retry(set));
