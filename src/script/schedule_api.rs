@@ -185,6 +185,8 @@ fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
         .iter()
         .filter_map(|k| Some((k.to_string(), current.get(*k)?.clone())))
         .collect();
+    // What an undo puts back: the schedule as it is, details whole.
+    let before = fields.clone();
     let new_type = changes
         .get("scheduleType")
         .is_some_and(|t| Some(t) != current.get("scheduleType"));
@@ -192,7 +194,6 @@ fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
         let start = current["scheduleDetails"].get("startTime").cloned();
         fields.insert("scheduleDetails".into(), json!({ "startTime": start }));
     }
-    let before = fields.clone();
     fields.extend(changes);
     check_schedule(&fields).map_err(|m| usage(format!("update_schedule: {m}"), pos))?;
     let mut params = JsonMap::new();
