@@ -62,15 +62,9 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
     );
     let mut connect_args = args.connect.clone();
     if !chosen {
-        let known = connect_args.server.clone();
-        let here = |line: &AuditLine| {
-            known
-                .as_deref()
-                .is_none_or(|s| same_server(&line.server, s))
-        };
-        if let Some((_, newest)) = lines.iter().rev().find(|(_, line)| here(line)) {
-            connect_args.site = Some(newest.site.clone());
-        }
+        // Sign in where the session lands; each run of lines then goes to its site, and a
+        // site gone since fails only its own lines.
+        connect_args.site = None;
     }
     let connection = connect(&connect_args)?;
     let client = &connection.client;
@@ -97,12 +91,13 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
                 line.method, line.site, line.site
             ));
         } else {
-            match by_site
-                .iter_mut()
-                .find(|(s, _)| s.eq_ignore_ascii_case(site))
-            {
-                Some((_, selected)) => selected.push((number, line)),
-                None => by_site.push((site.to_string(), vec![(number, line)])),
+            // Runs of lines of one site, newest first: schedules are shared by all sites,
+            // so lines of sites that took turns (an --all-sites run's) are undone in turn.
+            match by_site.last_mut() {
+                Some((s, selected)) if s.eq_ignore_ascii_case(site) => {
+                    selected.push((number, line));
+                }
+                _ => by_site.push((site.to_string(), vec![(number, line)])),
             }
         }
     }
@@ -111,8 +106,7 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
         eprintln!("refused: {line}");
     }
     let mut failed = 0;
-    // Sites in the order of their newest line, newest first; each site's lines oldest
-    // first, as planning expects.
+    // Runs of lines newest first; each run's lines oldest first, as planning expects.
     for (site, selected) in &mut by_site {
         selected.reverse();
         let current = client.session().info().site_url_name;

@@ -327,7 +327,9 @@ impl Client {
         };
         let with_contents;
         let before = match before {
-            Some(values) if method == crate::wire::method::DELETE_SCHEDULES => {
+            Some(values)
+                if method == crate::wire::method::DELETE_SCHEDULES && self.audit.is_some() =>
+            {
                 with_contents = self.with_schedule_contents(values, &ids);
                 Some(&with_contents)
             }
@@ -405,6 +407,12 @@ impl Client {
         let mut values = values.clone();
         match before::schedule_contents(self, ids) {
             Ok(contents) => {
+                // A schedule with nothing on it says so too.
+                for fields in values.values_mut().filter_map(Value::as_object_mut) {
+                    for member in ["extractTasks", "subscriptions"] {
+                        fields.entry(member).or_insert_with(|| json!([]));
+                    }
+                }
                 for (schedule, contents) in contents {
                     if let (Some(Value::Object(fields)), Value::Object(contents)) =
                         (values.get_mut(&schedule), contents)

@@ -91,6 +91,9 @@ pub struct UndoPlan {
     /// The newest line that made a task still there, by what it refreshes.
     #[serde(skip)]
     made: BTreeMap<(String, String, String), usize>,
+    /// Each changed item's fields as they were before the oldest line that changed them.
+    #[serde(skip)]
+    origin: Values,
 }
 
 /// Field values by item.
@@ -156,8 +159,12 @@ fn why_not(method: &str) -> &'static str {
 
 /// Why a schedule's deletion is not undone, and what went with it (from the audit line).
 fn schedules_deleted(line: &AuditLine) -> String {
+    let before = line.before.as_ref().and_then(Value::as_object);
+    let listed = |member: &str| before.is_some_and(|s| s.values().any(|s| s.get(member).is_some()));
+    if !listed("extractTasks") {
+        return "a deleted schedule cannot be restored (what went with it was not recorded)".into();
+    }
     let count = |member: &str| -> usize {
-        let before = line.before.as_ref().and_then(Value::as_object);
         before.map_or(0, |schedules| {
             schedules
                 .values()
@@ -199,6 +206,25 @@ impl Client {
         let mut newest = Newest::new();
         let mut pending = Pending::new();
         let mut plan = UndoPlan::default();
+        for (_, line) in lines {
+            let (Some((kind, fields)), Some(before)) = (
+                changed(line),
+                line.before.as_ref().and_then(Value::as_object),
+            ) else {
+                continue;
+            };
+            for id in applied_ids(line) {
+                let Some(old) = before.get(&id).and_then(Value::as_object) else {
+                    continue;
+                };
+                let first = plan.origin.entry((kind, id)).or_default();
+                for (field, _) in &fields {
+                    if let Some(value) = old.get(*field) {
+                        first.entry(field.to_string()).or_insert(value.clone());
+                    }
+                }
+            }
+        }
         for (number, line) in lines.iter().rev() {
             let walk = (&mut target, &mut newest, &mut pending);
             undo_line(*number, line, walk, &mut plan);
@@ -343,11 +369,13 @@ fn undo_line(
             without_values.push(id);
             continue;
         };
-        // Already as before the call (an undo ran before, or someone put it back): nothing
-        // to put back, and nothing changed since either.
-        let as_before = fields
-            .iter()
-            .all(|(f, _)| old.get(*f).is_some_and(|was| same(was, member(now, f))));
+        // Already as before the oldest line that changed it (an undo ran before, or someone
+        // put it back): nothing to put back, and nothing changed since either.
+        let first = plan.origin.get(&(kind, id.clone()));
+        let as_before = fields.iter().all(|(f, _)| {
+            let was = first.and_then(|o| o.get(*f)).or_else(|| old.get(*f));
+            was.is_some_and(|was| same(was, member(now, f)) && same(member(now, f), was))
+        });
         if as_before {
             continue;
         }
