@@ -84,16 +84,15 @@ pub fn config_path() -> Option<PathBuf> {
 pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance, Failure> {
     let mut provenance = Provenance::default();
     for (setting, env) in SETTINGS {
-        match matches.value_source(setting) {
-            Some(ValueSource::CommandLine) => args.origins.insert(setting, SettingOrigin::Flag),
-            Some(ValueSource::EnvVariable) => {
-                args.origins.insert(setting, SettingOrigin::Environment)
-            }
-            _ => None,
-        };
         let source = match matches.value_source(setting) {
-            Some(ValueSource::CommandLine) => "flag".to_string(),
-            Some(ValueSource::EnvVariable) => format!("environment ({})", env.unwrap_or("?")),
+            Some(ValueSource::CommandLine) => {
+                args.origins.insert(setting, SettingOrigin::Flag);
+                "flag".to_string()
+            }
+            Some(ValueSource::EnvVariable) => {
+                args.origins.insert(setting, SettingOrigin::Environment);
+                format!("environment ({})", env.unwrap_or("?"))
+            }
             Some(ValueSource::DefaultValue) => "default".to_string(),
             _ => continue,
         };

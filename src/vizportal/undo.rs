@@ -71,6 +71,18 @@ pub struct NotUndoable {
     pub reason: String,
 }
 
+impl NotUndoable {
+    /// `ids` of audit line `number` (`line`), with the reason.
+    fn of(number: usize, line: &AuditLine, ids: Vec<String>, reason: impl Into<String>) -> Self {
+        NotUndoable {
+            line: number,
+            method: line.method.clone(),
+            ids,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// What an undo will do.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct UndoPlan {
@@ -327,15 +339,13 @@ fn undo_line(
     (target, newest, pending): (&mut Values, &mut Newest, &mut Pending),
     plan: &mut UndoPlan,
 ) {
-    let not_undoable = |reason: &str| NotUndoable {
-        line: number,
-        method: line.method.clone(),
+    let not_undoable = |reason: &str| {
         // A creation names what it made, when the server said.
-        ids: match (&line.created, ids_of(&line.params)) {
+        let ids = match (&line.created, ids_of(&line.params)) {
             (Some(made), ids) if ids.is_empty() => vec![made.clone()],
             (_, ids) => ids,
-        },
-        reason: reason.to_string(),
+        };
+        NotUndoable::of(number, line, ids, reason)
     };
     let Some((kind, fields)) = changed(line) else {
         match line.method.as_str() {
@@ -398,20 +408,18 @@ fn undo_line(
         }
         newest.entry((kind, id)).or_insert(number);
     }
-    let listed = |ids: Vec<String>, reason: &str| NotUndoable {
-        line: number,
-        method: line.method.clone(),
-        ids,
-        reason: reason.to_string(),
-    };
     if !gone.is_empty() {
-        plan.gone.push(listed(
+        plan.gone.push(NotUndoable::of(
+            number,
+            line,
             gone,
             "the server no longer has them (deleted since)",
         ));
     }
     if !without_values.is_empty() {
-        plan.not_undoable.push(listed(
+        plan.not_undoable.push(NotUndoable::of(
+            number,
+            line,
             without_values,
             "the audit line holds no before values for these ids",
         ));
@@ -448,20 +456,14 @@ fn undo_delete(
         }
     }
     if !still_there.is_empty() {
-        plan.unchanged.push(NotUndoable {
-            line: number,
-            method: line.method.clone(),
-            ids: still_there,
-            reason: "not deleted: the server still has these tasks".into(),
-        });
+        let reason = "not deleted: the server still has these tasks";
+        plan.unchanged
+            .push(NotUndoable::of(number, line, still_there, reason));
     }
     if !without_values.is_empty() {
-        plan.not_undoable.push(NotUndoable {
-            line: number,
-            method: line.method.clone(),
-            ids: without_values,
-            reason: "the audit line does not say what these tasks refreshed".into(),
-        });
+        let reason = "the audit line does not say what these tasks refreshed";
+        plan.not_undoable
+            .push(NotUndoable::of(number, line, without_values, reason));
     }
 }
 
@@ -516,23 +518,16 @@ fn undo_create(
     }
     if !made_then_deleted.is_empty() {
         deleted_by.dedup();
-        plan.unchanged.push(NotUndoable {
-            line: number,
-            method: line.method.clone(),
-            ids: made_then_deleted,
-            reason: format!(
-                "the run made these tasks and deleted them again (line {})",
-                deleted_by.join(", ")
-            ),
-        });
+        let reason = format!(
+            "the run made these tasks and deleted them again (line {})",
+            deleted_by.join(", ")
+        );
+        plan.unchanged
+            .push(NotUndoable::of(number, line, made_then_deleted, reason));
     }
     if !kept.is_empty() {
-        plan.not_undoable.push(NotUndoable {
-            line: number,
-            method: line.method.clone(),
-            ids: kept,
-            reason: why_not(&line.method).into(),
-        });
+        plan.not_undoable
+            .push(NotUndoable::of(number, line, kept, why_not(&line.method)));
     }
 }
 
