@@ -141,11 +141,13 @@ pub enum VizportalError {
 /// (see `crate::exit`), and travels with an error thrown into a script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorClass {
-    /// A call failed: server errors, HTTP errors, a rejected session, an unknown outcome.
+    /// A call failed: server errors, HTTP errors (but 502/503/504), a rejected session, an
+    /// unknown outcome.
     CallFailed,
     /// Signing in failed.
     Login,
-    /// No usable connection to the server.
+    /// No usable connection to the server, or a server that answered only "unavailable"
+    /// (HTTP 502/503/504) through the retries.
     Unreachable,
     /// The server's certificate is not trusted.
     UntrustedCertificate,
@@ -180,6 +182,11 @@ impl VizportalError {
     /// The class that decides the exit code and hint.
     pub fn class(&self) -> ErrorClass {
         match self {
+            // A server (or its gateway) that stayed unavailable through the retries
+            // cannot be reached for now, as when its connection is refused.
+            VizportalError::Http {
+                status: 502..=504, ..
+            } => ErrorClass::Unreachable,
             VizportalError::Api { .. }
             | VizportalError::Http { .. }
             | VizportalError::Session { .. }
@@ -268,6 +275,20 @@ impl VizportalError {
     /// True when the effect of a mutating call is unknown.
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, VizportalError::OutcomeUnknown { .. })
+    }
+
+    /// This error of signing in again, as the failure of the call `method` that found its
+    /// session expired: a session that ended with nothing to sign in again with is that
+    /// call's failure (its script error names the call, not `login`). Any other error
+    /// is a sign-in that was tried and failed, and stays one.
+    pub(crate) fn interrupting(self, method: &str) -> Self {
+        match self {
+            VizportalError::Login(LoginFailure::SessionEnded(message)) => VizportalError::Session {
+                method: method.to_string(),
+                message,
+            },
+            other => other,
+        }
     }
 
     pub(crate) fn transport(method: &str, message: impl Into<String>) -> Self {

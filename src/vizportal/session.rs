@@ -198,7 +198,7 @@ impl Session {
                 Ok(result) => return Ok(result),
                 Err(Attempt::Unauthorized(..)) => {
                     tracing::info!("{method}: session expired; signing in again");
-                    self.renew(generation)?;
+                    self.renew(generation).map_err(|e| e.interrupting(method))?;
                 }
                 Err(failure) => return Err(failure.into_error(method, kind)),
             }

@@ -139,6 +139,27 @@ fn four_when_the_server_is_unreachable() {
 }
 
 #[test]
+fn four_when_the_server_stays_unavailable() {
+    // Every call answered 503 (as while a server restarts): after the retries, sign-in
+    // gives up with the code of a server that cannot be reached, not a failed call.
+    let emu = emulator();
+    emu.set_faults(Faults {
+        fail_rate: 1.0,
+        ..Faults::default()
+    });
+    let case = Case {
+        code: "1",
+        call: ("getSessionInfo", "{}"),
+    };
+    let results = codes(&emu, &case, &[], &["--retries", "1"]);
+    assert_all(&results, 4, "HTTP 503");
+    for (_, err) in &results {
+        assert!(err.contains("hint: check --server"), "{err}");
+    }
+    assert_eq!(emu.stats().by_method.get("login"), None, "never got as far");
+}
+
+#[test]
 fn four_when_an_answer_stops_being_vizportal_in_the_middle() {
     let emu = emulator();
     emu.set_faults(Faults {

@@ -548,3 +548,37 @@ fn the_emulator_signs_tokens_in_from_xml_and_answers_in_kind() {
     assert_eq!(signout.status(), 204);
     assert_eq!(call("abc", "abc"), 401, "signed out");
 }
+
+/// A given session that ends in the middle of the work, with nothing to sign in again
+/// with, fails the call that found it ended: the error names that call (not `login`),
+/// counts as a failed call, and says how to go on.
+#[test]
+fn a_given_session_ending_mid_run_fails_the_call_it_interrupts() {
+    use vizscript::vizportal::{ErrorClass, ExistingSession, SessionOrigin};
+    let emu = emulator();
+    let browser = password_session(&emu);
+    let (id, xsrf) = browser.current_session().expect("cookies");
+    let existing = ExistingSession {
+        session_id: id,
+        xsrf: Some(xsrf),
+        origin: SessionOrigin::Given,
+    };
+    let session = Session::open(ConnectOptions::signing_in(emu.url(), None, Some(existing)))
+        .expect("the given session is adopted");
+    session
+        .call("getSessionInfo", &json!({}))
+        .expect("usable while it lasts");
+    emu.expire_all_sessions();
+    let logins = count(&emu, "login");
+    let err = session
+        .call(
+            "getExtractTasks",
+            &json!({"page": {"startIndex": 0, "maxItems": 5}}),
+        )
+        .expect_err("the session has ended");
+    assert_eq!(err.method(), Some("getExtractTasks"), "{err}");
+    assert_eq!(err.class(), ErrorClass::CallFailed, "{err}");
+    assert!(err.to_string().contains("no longer valid"), "{err}");
+    assert!(err.to_string().contains("login --save"), "{err}");
+    assert_eq!(count(&emu, "login"), logins, "no login was tried");
+}
