@@ -26,7 +26,12 @@ pub enum LoginFailure {
     },
     /// A session made elsewhere (given, or saved) is no longer valid and nothing is
     /// configured to sign in again with.
-    SessionEnded(String),
+    SessionEnded {
+        /// What happened and what to do.
+        message: String,
+        /// The call that found the session ended, when one did (in the middle of a run).
+        during: Option<String>,
+    },
 }
 
 /// Everything that can go wrong talking to Vizportal.
@@ -236,6 +241,10 @@ impl VizportalError {
             VizportalError::ForeignRedirect { .. }
             | VizportalError::BadServerUrl { .. }
             | VizportalError::CaCertificate { .. } => None,
+            VizportalError::Login(LoginFailure::SessionEnded {
+                during: Some(method),
+                ..
+            }) => Some(method),
             VizportalError::Login(_) => Some("login"),
             VizportalError::Usage(_) => None,
         }
@@ -277,16 +286,19 @@ impl VizportalError {
         matches!(self, VizportalError::OutcomeUnknown { .. })
     }
 
-    /// This error of signing in again, as the failure of the call `method` that found its
-    /// session expired: a session that ended with nothing to sign in again with is that
-    /// call's failure (its script error names the call, not `login`). Any other error
-    /// is a sign-in that was tried and failed, and stays one.
+    /// This error of signing in again, as seen by the call `method` that found its
+    /// session expired: a session that ended with nothing to sign in again with names that
+    /// call (in its message and a script's error map), not `login`. Any other error is a
+    /// sign-in that was tried and failed, and stays as it is.
     pub(crate) fn interrupting(self, method: &str) -> Self {
         match self {
-            VizportalError::Login(LoginFailure::SessionEnded(message)) => VizportalError::Session {
-                method: method.to_string(),
+            VizportalError::Login(LoginFailure::SessionEnded {
                 message,
-            },
+                during: None,
+            }) => VizportalError::Login(LoginFailure::SessionEnded {
+                message,
+                during: Some(method.to_string()),
+            }),
             other => other,
         }
     }
@@ -362,7 +374,14 @@ fn describe_login(failure: &LoginFailure) -> String {
                 }
             )
         }
-        LoginFailure::SessionEnded(what) => what.clone(),
+        LoginFailure::SessionEnded {
+            message,
+            during: None,
+        } => message.clone(),
+        LoginFailure::SessionEnded {
+            message,
+            during: Some(method),
+        } => format!("{method} found the session ended: {message}"),
     }
 }
 

@@ -252,9 +252,10 @@ impl Session {
         let result = match adopted {
             Some(result) => result,
             None if without_xsrf && self.means.is_none() => {
-                return Err(VizportalError::Login(LoginFailure::SessionEnded(
-                    "the server refused the given session: it has expired or been signed out, or it also needs its XSRF token (set TABLEAU_XSRF_TOKEN to the XSRF-TOKEN cookie of the same browser session)".to_string(),
-                )));
+                return Err(VizportalError::Login(LoginFailure::SessionEnded {
+                    message: "the server refused the given session: it has expired or been signed out, or it also needs its XSRF token (set TABLEAU_XSRF_TOKEN to the XSRF-TOKEN cookie of the same browser session)".to_string(),
+                    during: None,
+                }));
             }
             None => self.sign_in_by_means(wanted.as_deref())?,
         };
@@ -272,9 +273,10 @@ impl Session {
     fn sign_in_by_means(&self, wanted: Option<&str>) -> Result<Value, VizportalError> {
         let result = match &self.means {
             None => {
-                return Err(VizportalError::Login(LoginFailure::SessionEnded(
-                    "the session is no longer valid (expired or signed out) and nothing is configured to sign in again with: give a password or a token, or sign in again (vizscript login --save)".to_string(),
-                )));
+                return Err(VizportalError::Login(LoginFailure::SessionEnded {
+                    message: "the session is no longer valid (expired or signed out) and nothing is configured to sign in again with: give a password or a token, or sign in again (vizscript login --save)".to_string(),
+                    during: None,
+                }));
             }
             Some(SignIn::Password { username, password }) => self
                 .retry

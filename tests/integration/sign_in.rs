@@ -550,10 +550,10 @@ fn the_emulator_signs_tokens_in_from_xml_and_answers_in_kind() {
 }
 
 /// A given session that ends in the middle of the work, with nothing to sign in again
-/// with, fails the call that found it ended: the error names that call (not `login`),
-/// counts as a failed call, and says how to go on.
+/// with, stops the work as a failed sign-in (exit 3, as README says) whose error names
+/// the call that found it ended, not `login`, and says how to go on.
 #[test]
-fn a_given_session_ending_mid_run_fails_the_call_it_interrupts() {
+fn a_given_session_ending_mid_run_names_the_call_it_interrupts() {
     use vizscript::vizportal::{ErrorClass, ExistingSession, SessionOrigin};
     let emu = emulator();
     let browser = password_session(&emu);
@@ -577,8 +577,12 @@ fn a_given_session_ending_mid_run_fails_the_call_it_interrupts() {
         )
         .expect_err("the session has ended");
     assert_eq!(err.method(), Some("getExtractTasks"), "{err}");
-    assert_eq!(err.class(), ErrorClass::CallFailed, "{err}");
-    assert!(err.to_string().contains("no longer valid"), "{err}");
+    assert_eq!(err.class(), ErrorClass::Login, "{err}");
+    assert!(
+        err.to_string()
+            .contains("getExtractTasks found the session ended: the session is no longer valid"),
+        "{err}"
+    );
     assert!(err.to_string().contains("login --save"), "{err}");
     assert_eq!(count(&emu, "login"), logins, "no login was tried");
 }
