@@ -5,6 +5,7 @@
 //! ids changed or deleted since are skipped and reported; calls that cannot be undone
 //! (runs, creations, other deletions) are listed.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
@@ -13,7 +14,7 @@ use super::connect::connect;
 use super::failure::Failure;
 use crate::cli::{SettingOrigin, UndoArgs};
 use crate::exit::ExitCode;
-use crate::vizportal::{AuditLine, Recreated, Recreation, UndoPlan};
+use crate::vizportal::{AuditLine, Recreated, Recreation, UndoHistory, UndoPlan};
 
 /// Outcomes of calls that changed something (a dry run or a failed call changed nothing).
 const CHANGED: &[&str] = &["ok", "partial", "unknown"];
@@ -107,8 +108,18 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
     }
     let mut failed = 0;
     // Runs of lines newest first; each run's lines oldest first, as planning expects.
-    for (site, selected) in &mut by_site {
+    for (_, selected) in &mut by_site {
         selected.reverse();
+    }
+    let mut recreated = BTreeMap::new();
+    for (run, (site, selected)) in by_site.iter().enumerate() {
+        // The site's older runs: a task they changed may be deleted in this one.
+        let earlier: Vec<(usize, AuditLine)> = by_site[run + 1..]
+            .iter()
+            .rev()
+            .filter(|(s, _)| s.eq_ignore_ascii_case(site))
+            .flat_map(|(_, lines)| lines.iter().cloned())
+            .collect();
         let current = client.session().info().site_url_name;
         if !site.eq_ignore_ascii_case(&current)
             && let Err(e) = client.session().switch_site(site)
@@ -125,9 +136,17 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
             selected.len(),
             args.audit_file.display()
         );
-        match client.plan_undo(selected) {
-            Ok(plan) => failed += undo_plan(client, &plan),
+        let history = UndoHistory {
+            earlier: &earlier,
+            recreated: std::mem::take(&mut recreated),
+        };
+        match client.plan_undo(selected, &history) {
+            Ok(plan) => {
+                recreated = history.recreated;
+                failed += undo_plan(client, &plan, &mut recreated);
+            }
             Err(e) => {
+                recreated = history.recreated;
                 eprintln!("undo: cannot plan the undo on site {site:?}: {e}");
                 failed += 1;
             }
@@ -159,8 +178,13 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Report `plan` and carry it out; the number of steps that failed.
-fn undo_plan(client: &crate::vizportal::Client, plan: &UndoPlan) -> usize {
+/// Report `plan` and carry it out; the number of steps that failed. Tasks created again
+/// are added to `recreated` (old id: new id).
+fn undo_plan(
+    client: &crate::vizportal::Client,
+    plan: &UndoPlan,
+    recreated: &mut BTreeMap<String, String>,
+) -> usize {
     report_plan(plan);
     let results = client.apply_undo(plan);
     let verb = if client.dry_run() {
@@ -178,9 +202,12 @@ fn undo_plan(client: &crate::vizportal::Client, plan: &UndoPlan) -> usize {
             }
         }
     }
-    let recreated = client.recreate_tasks(&plan.recreate);
-    for (task, outcome) in plan.recreate.iter().zip(&recreated) {
+    let outcomes = client.recreate_tasks(&plan.recreate);
+    for (task, outcome) in plan.recreate.iter().zip(&outcomes) {
         failed += usize::from(!report_recreated(task, outcome));
+        if let Recreated::Created { new_id, .. } = outcome {
+            recreated.insert(task.id.clone(), new_id.clone());
+        }
     }
     failed
 }
@@ -249,10 +276,11 @@ fn report_plan(plan: &UndoPlan) {
     }
     for call in &plan.unchanged {
         eprintln!(
-            "nothing to put back: line {}: {} ({} id(s)): {}",
+            "nothing to put back: line {}: {} ({} id(s): {}): {}",
             call.line,
             call.method,
             call.ids.len(),
+            id_list(&call.ids),
             call.reason
         );
     }

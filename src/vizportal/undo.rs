@@ -209,16 +209,33 @@ fn applied_ids(line: &AuditLine) -> Vec<String> {
         .collect()
 }
 
+/// What an undo of one run of lines knows of the rest of its site's audit lines. An audit
+/// whose sites took turns is undone run by run, newest first, so a task may have been
+/// changed in an older run of the same site and deleted in a newer one.
+#[derive(Debug, Default)]
+pub struct UndoHistory<'a> {
+    /// The site's lines older than the run (1-based numbers, oldest first), not undone yet.
+    pub earlier: &'a [(usize, AuditLine)],
+    /// Deleted tasks this undo already created again (for newer runs), by old id: the new
+    /// id.
+    pub recreated: BTreeMap<String, String>,
+}
+
 impl Client {
     /// The undo of `lines` (each with its 1-based line number, oldest first), checked
-    /// against what the server shows now.
-    pub fn plan_undo(&self, lines: &[(usize, AuditLine)]) -> Result<UndoPlan, VizportalError> {
+    /// against what the server shows now. A deleted task comes back as it was before the
+    /// oldest line of `history` or `lines` that changed it.
+    pub fn plan_undo(
+        &self,
+        lines: &[(usize, AuditLine)],
+        history: &UndoHistory,
+    ) -> Result<UndoPlan, VizportalError> {
         let current = self.current_values(lines)?;
         let mut target = current.clone();
         let mut newest = Newest::new();
         let mut pending = Pending::new();
         let mut plan = UndoPlan::default();
-        for (_, line) in lines {
+        for (_, line) in history.earlier.iter().chain(lines) {
             let (Some((kind, fields)), Some(before)) = (
                 changed(line),
                 line.before.as_ref().and_then(Value::as_object),
@@ -239,7 +256,7 @@ impl Client {
         }
         for (number, line) in lines.iter().rev() {
             let walk = (&mut target, &mut newest, &mut pending);
-            undo_line(*number, line, walk, &mut plan);
+            undo_line(*number, line, walk, &history.recreated, &mut plan);
         }
         (plan.calls, plan.recreate) = inverse_calls(&current, &target, &newest);
         for task in &mut plan.recreate {
@@ -337,6 +354,7 @@ fn undo_line(
     number: usize,
     line: &AuditLine,
     (target, newest, pending): (&mut Values, &mut Newest, &mut Pending),
+    recreated: &BTreeMap<String, String>,
     plan: &mut UndoPlan,
 ) {
     let not_undoable = |reason: &str| {
@@ -369,10 +387,15 @@ fn undo_line(
             .push(not_undoable("the audit line holds no before values"));
         return;
     };
-    let (mut gone, mut without_values) = (Vec::new(), Vec::new());
+    let (mut gone, mut without_values, mut made_again) = (Vec::new(), Vec::new(), Vec::new());
     for id in applied_ids(line) {
         let Some(now) = target.get_mut(&(kind, id.clone())) else {
-            gone.push(id);
+            match recreated.get(&id) {
+                Some(new_id) if kind == Kind::Task => {
+                    made_again.push(format!("{id} (now {new_id})"))
+                }
+                _ => gone.push(id),
+            }
             continue;
         };
         let Some(old) = before.get(&id).and_then(Value::as_object) else {
@@ -407,6 +430,12 @@ fn undo_line(
             }
         }
         newest.entry((kind, id)).or_insert(number);
+    }
+    if !made_again.is_empty() {
+        let reason =
+            "deleted by a newer line and created again by this undo as it was before this line";
+        plan.unchanged
+            .push(NotUndoable::of(number, line, made_again, reason));
     }
     if !gone.is_empty() {
         plan.gone.push(NotUndoable::of(
@@ -449,7 +478,13 @@ fn undo_delete(
                 if let Some(what) = refreshes(old, None) {
                     pending.entry(what).or_default().push((id, number));
                 }
-                target.insert(key.clone(), old.clone());
+                // As before the oldest line that changed it, also one of an older run of
+                // lines (older lines of this run would put the same values back).
+                let mut was = old.clone();
+                if let Some(first) = plan.origin.get(&key) {
+                    was.extend(first.iter().map(|(f, v)| (f.clone(), v.clone())));
+                }
+                target.insert(key.clone(), was);
                 newest.entry(key).or_insert(number);
             }
             _ => without_values.push(id),
@@ -678,7 +713,7 @@ mod tests {
         let mut plan = UndoPlan::default();
         for (number, line) in lines.iter().enumerate().rev() {
             let walk = (&mut target, &mut newest, &mut pending);
-            undo_line(number + 1, line, walk, &mut plan);
+            undo_line(number + 1, line, walk, &BTreeMap::new(), &mut plan);
         }
         let (calls, recreate) = inverse_calls(&Values::new(), &target, &newest);
         assert!(calls.is_empty());
@@ -717,6 +752,7 @@ mod tests {
                 number + 1,
                 line,
                 (&mut target, &mut newest, &mut pending),
+                &BTreeMap::new(),
                 &mut plan,
             );
         }
