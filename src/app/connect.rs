@@ -123,7 +123,12 @@ impl Connector {
         };
         let mut options =
             connect_options(args, self.server.clone(), self.sign_in.clone(), existing);
-        options.site = site.map(str::to_string).or_else(|| args.site.clone());
+        // Without a site given, a saved session's site: renewing it (when it has expired)
+        // then goes back there, not to the site the server lands the user on.
+        options.site = site
+            .map(str::to_string)
+            .or_else(|| args.site.clone())
+            .or_else(|| saved.as_ref().map(|(_, record)| record.site.clone()));
         let session = Session::open(options).map_err(|e| through_proxy(e, args))?;
         let client = Client::new(session, args.dry_run, audit, args.chunk_size);
         Ok(Connection {
@@ -191,14 +196,23 @@ fn credentials(args: &ConnectArgs, use_saved: bool) -> Result<Credentials, Failu
     };
     let existing = given.or_else(|| saved.as_ref().map(|(_, s)| s.existing()));
     let prompt = existing.is_none();
-    let sign_in = if let Some(name) = &args.token_name {
+    // Who signs in again when the saved session has expired: the flags' user or token,
+    // else the saved session's own (so a password or token secret alone renews it).
+    let (token_name, username) = match (&saved, who) {
+        (Some((_, record)), None) => match &record.token_name {
+            Some(name) => (Some(name.clone()), None),
+            None => (None, Some(record.username.clone())),
+        },
+        _ => (args.token_name.clone(), args.username.clone()),
+    };
+    let sign_in = if let Some(name) = &token_name {
         password::token_secret(args.token_file.as_deref(), name, prompt)?.map(|secret| {
             SignIn::Token {
                 name: name.clone(),
                 secret,
             }
         })
-    } else if let Some(username) = &args.username {
+    } else if let Some(username) = &username {
         password::resolve(
             args.password_file.as_deref(),
             args.password_stdin,
@@ -362,10 +376,12 @@ impl Connection {
                 if let Some(current) = session.current_session()
                     && !saved.is(&current.0)
                 {
+                    // The site chosen at `login --save` stays the saved one, wherever
+                    // this command went.
                     let info = session.info();
                     let renewed = SavedSession::new(
                         &saved.server,
-                        &info.site_url_name,
+                        &saved.site,
                         &info.username,
                         saved.token_name.as_deref(),
                         session.origin(),

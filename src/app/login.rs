@@ -73,7 +73,7 @@ pub fn logout(args: &LogoutArgs) -> Result<(), Failure> {
         .or(args.connect.username.as_deref());
     let Some((path, record)) = saved::find(&server, who)? else {
         return Err(Failure::new(
-            ExitCode::Login,
+            ExitCode::Failed,
             format!(
                 "error: no saved session for {server}{}",
                 who.map(|w| format!(" and {w}")).unwrap_or_default()

@@ -99,7 +99,8 @@ pub fn path_for(server: &str, who: &str) -> Result<PathBuf, Failure> {
 }
 
 /// The saved session for `server` and `who` (user or token name); without `who`, the only
-/// session saved for the server. A file with permissions wider than 0600 is refused.
+/// session saved for the server (several are a usage error that names them). A file with
+/// permissions wider than 0600 is refused.
 pub fn find(server: &str, who: Option<&str>) -> Result<Option<(PathBuf, SavedSession)>, Failure> {
     let path = match who {
         Some(who) => path_for(server, who)?,
@@ -118,10 +119,23 @@ pub fn find(server: &str, who: Option<&str>) -> Result<Option<(PathBuf, SavedSes
                         .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".json"))
                 })
                 .collect();
-            if matching.len() != 1 {
-                return Ok(None);
+            if matching.len() > 1 {
+                matching.sort();
+                let names: Vec<String> = matching
+                    .iter()
+                    .filter_map(|p| p.file_stem()?.to_str()?.strip_prefix(&prefix))
+                    .map(str::to_string)
+                    .collect();
+                return Err(Failure::usage(format!(
+                    "{} sessions are saved for {server} ({}): pass --username or --token-name to pick one",
+                    matching.len(),
+                    names.join(", ")
+                )));
             }
-            matching.remove(0)
+            match matching.pop() {
+                Some(path) => path,
+                None => return Ok(None),
+            }
         }
     };
     if !path.exists() {

@@ -586,3 +586,69 @@ fn a_given_session_ending_mid_run_names_the_call_it_interrupts() {
     assert!(err.to_string().contains("login --save"), "{err}");
     assert_eq!(count(&emu, "login"), logins, "no login was tried");
 }
+
+/// A saved session that has expired is renewed with a password or token secret alone (the
+/// user or token name comes from the saved file), on the saved site even when the server
+/// would land the user elsewhere, and the saved file keeps that site.
+#[test]
+fn an_expired_saved_session_renews_with_the_secret_alone_on_its_own_site() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let path = save_session(&emu, state.path());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut cmd = bare(&emu, elsewhere.path());
+    cmd.env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin");
+    let (code, _, err) = run(cmd, &["login", "--site", "marketing"]);
+    assert_eq!(code, 0, "admin's last site is marketing now: {err}");
+    emu.expire_all_sessions();
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_PASSWORD", "admin");
+    let (code, out, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "renewed with the password alone: {err}");
+    assert!(out.contains("\"urlName\": \"finance\""), "{out}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(saved["site"], "finance", "{saved}");
+
+    // A token session the same way, with the token secret alone.
+    let tokens = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(
+        with_token(&emu, tokens.path()),
+        &["login", "--save", "--site", "marketing"],
+    );
+    assert_eq!(code, 0, "{err}");
+    emu.expire_all_sessions();
+    let mut cmd = bare(&emu, tokens.path());
+    cmd.env("TABLEAU_PAT_SECRET", SAMPLE_TOKEN.1);
+    let (code, out, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "renewed with the token secret alone: {err}");
+    assert!(out.contains("\"urlName\": \"marketing\""), "{out}");
+}
+
+/// Two sessions saved for one server: a command that names neither says which there are
+/// and how to pick one; `logout` with none saved is a failure, not a failed login.
+#[test]
+fn two_saved_sessions_for_one_server_are_named_and_logout_of_none_exits_1() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    save_session(&emu, state.path());
+    let (code, _, err) = run(with_token(&emu, state.path()), &["login", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    for args in [&["call", "getSessionInfo"][..], &["logout"]] {
+        let (code, _, err) = run(bare(&emu, state.path()), args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("2 sessions are saved") && err.contains("--token-name"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("admin") && err.contains(SAMPLE_TOKEN.0),
+            "{err}"
+        );
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(bare(&emu, empty.path()), &["logout"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no saved session"), "{err}");
+}
