@@ -9,6 +9,7 @@ use super::call_output::render;
 use super::connect::connect;
 use super::failure::Failure;
 use crate::cli::CallArgs;
+use crate::vizportal::{BatchSummary, VizportalError};
 
 /// Make the call and print its `result` as `--output` says.
 pub fn call(args: &CallArgs) -> Result<(), Failure> {
@@ -28,10 +29,34 @@ pub fn call(args: &CallArgs) -> Result<(), Failure> {
         let session = connection.client.session();
         Value::Object(session.all_pages(&args.method, &params, items, &|_, _| {})?)
     } else {
-        connection.client.call(&args.method, params)?
+        let named = params.clone();
+        connection
+            .client
+            .call(&args.method, params)
+            .map_err(|e| partly_applied(&args.method, &named, e))?
     };
     let text = render(&args.method, &result, args.output)?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
     connection.finish()
+}
+
+/// The failure of a call; one of a batch method that failed for some ids only also names
+/// the ids it applied to, so no half-applied change goes unreported.
+fn partly_applied(method: &str, params: &Value, error: VizportalError) -> Failure {
+    let Some(summary) = BatchSummary::of_partial_call(method, params, &error) else {
+        return error.into();
+    };
+    let applied = match summary.succeeded.as_slice() {
+        [] => "none of its ids was applied".to_string(),
+        ids => format!(
+            "applied to the other {} of {} id(s): {}",
+            ids.len(),
+            summary.requested,
+            crate::wire::first_ids(ids.iter(), 10)
+        ),
+    };
+    let mut failure = Failure::from(error);
+    failure.message = format!("{}\n  {applied}", failure.message.trim_end());
+    failure
 }

@@ -352,15 +352,5 @@ fn same_server(a: &str, b: &str) -> bool {
 
 /// Ids for a message: the first ten, and how many more.
 fn id_list(ids: &[String]) -> String {
-    const SHOWN: usize = 10;
-    let mut text = ids
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if ids.len() > SHOWN {
-        text.push_str(&format!(" and {} more", ids.len() - SHOWN));
-    }
-    text
+    crate::wire::first_ids(ids.iter(), 10)
 }

@@ -17,7 +17,8 @@ pub mod vizportal_api {
 
     /// Call any Vizportal method with a params map and return its `result` map. Mutating
     /// methods pass the same gate as the helpers: `--dry-run`, `--audit` and the retry
-    /// policy apply.
+    /// policy apply. A batch method (`ids`) that fails for some ids only raises an error
+    /// that also carries `succeeded`, `failed` and `skipped`, as the helpers' do.
     ///
     /// ```rhai
     /// let r = vizportal("getSchedules", #{ page: #{ startIndex: 0, maxItems: 5 } });

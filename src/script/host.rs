@@ -89,9 +89,20 @@ impl Host {
         method: &str,
         params: Value,
     ) -> Result<Value, Box<EvalAltResult>> {
-        self.client(pos)?
-            .call(method, params)
-            .map_err(|e| raise(&e, pos))
+        let client = self.client(pos)?;
+        // The ids the call names, for a partly failed batch's report.
+        let ids: serde_json::Map<String, Value> = ["ids", "id"]
+            .iter()
+            .filter_map(|k| Some((k.to_string(), params.get(*k)?.clone())))
+            .collect();
+        let ids = Value::Object(ids);
+        client.call(method, params).map_err(|e| {
+            // A batch method that failed for some ids only: say which were applied.
+            match BatchSummary::of_partial_call(method, &ids, &e) {
+                Some(summary) => batch_error(method, &summary, pos),
+                None => raise(&e, pos),
+            }
+        })
     }
 
     /// Call one method; its `result` (always an object) as a map.

@@ -18,7 +18,7 @@ use super::method::MethodKind;
 use super::page_answer::{page_text, read_page};
 use super::parallel::{Window, in_order};
 use super::session::Session;
-use crate::wire::id_text;
+use crate::wire::{first_ids, id_text};
 
 /// A mutating call that `--dry-run` held back.
 #[derive(Debug, Clone, Serialize)]
@@ -49,13 +49,10 @@ impl PlannedCall {
                 });
                 let shown = match ids {
                     Some(Value::Array(ids)) if !ids.is_empty() => {
-                        let mut listed: Vec<String> = (ids.iter().take(SHOWN))
-                            .map(|id| id_text(id).map_or_else(|| id.to_string(), String::from))
-                            .collect();
-                        if ids.len() > SHOWN {
-                            listed.push(format!("... {} more", ids.len() - SHOWN));
-                        }
-                        format!(" [{}]", listed.join(", "))
+                        let text = ids
+                            .iter()
+                            .map(|id| id_text(id).map_or_else(|| id.to_string(), String::from));
+                        format!(" [{}]", first_ids(text, SHOWN))
                     }
                     _ => String::new(),
                 };
@@ -105,20 +102,37 @@ pub struct BatchSummary {
 }
 
 impl BatchSummary {
+    /// What one call of a batch method (a raw call with `ids`) did id by id, when it
+    /// failed for some of its ids only (every error names an id): the others were
+    /// applied. `None` for any other failure, or a method that changes nothing.
+    pub fn of_partial_call(
+        method: &str,
+        params: &Value,
+        error: &VizportalError,
+    ) -> Option<BatchSummary> {
+        let ids = before::ids_of(params);
+        if !MethodKind::of(method).is_mutation() || ids.is_empty() || !all_errors_have_ids(error) {
+            return None;
+        }
+        let (succeeded, failed) = split_by_errors(&ids, error);
+        Some(BatchSummary {
+            requested: ids.len(),
+            succeeded,
+            failed,
+            skipped: Vec::new(),
+            dry_run: false,
+            error: None,
+        })
+    }
+
     /// Count one chunk's outcome (`None`: never sent).
     fn absorb(&mut self, chunk: &[String], outcome: Option<Result<Value, VizportalError>>) {
         match outcome {
             None => self.skipped.extend_from_slice(chunk),
             Some(Ok(_)) => self.succeeded.extend_from_slice(chunk),
             Some(Err(error)) if all_errors_have_ids(&error) => {
-                let failures = item_failures(&error);
-                let failed: HashSet<&str> = failures.iter().map(|f| f.id.as_str()).collect();
-                self.succeeded.extend(
-                    chunk
-                        .iter()
-                        .filter(|id| !failed.contains(id.as_str()))
-                        .cloned(),
-                );
+                let (applied, failures) = split_by_errors(chunk, &error);
+                self.succeeded.extend(applied);
                 self.failed.extend(failures);
             }
             Some(Err(error)) => {
@@ -470,6 +484,19 @@ fn only_reads_page(method: &str) -> Result<(), VizportalError> {
 fn all_errors_have_ids(error: &VizportalError) -> bool {
     matches!(error, VizportalError::Api { errors, .. }
         if !errors.is_empty() && errors.iter().all(|e| e.id.is_some()))
+}
+
+/// `ids` of a call that failed for some of them: those its errors do not name (applied),
+/// and the failures.
+fn split_by_errors(ids: &[String], error: &VizportalError) -> (Vec<String>, Vec<ItemFailure>) {
+    let failures = item_failures(error);
+    let failed: HashSet<&str> = failures.iter().map(|f| f.id.as_str()).collect();
+    let applied = ids
+        .iter()
+        .filter(|id| !failed.contains(id.as_str()))
+        .cloned()
+        .collect();
+    (applied, failures)
 }
 
 fn failed_ids(error: &VizportalError) -> Vec<String> {

@@ -18,6 +18,21 @@ pub fn id_text(value: &Value) -> Option<Cow<'_, str>> {
     }
 }
 
+/// The first `shown` ids, comma-separated, then how many more there are (`1, 2, 3 and 61
+/// more`): how messages list ids.
+pub fn first_ids<T: fmt::Display>(ids: impl ExactSizeIterator<Item = T>, shown: usize) -> String {
+    let total = ids.len();
+    let mut text = ids
+        .take(shown)
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if total > shown {
+        text.push_str(&format!(" and {} more", total - shown));
+    }
+    text
+}
+
 /// An id read straight from JSON by the same rule as [`id_text`], without a [`Value`] in
 /// between: a string or a number gives its text (a string borrowed from the JSON text
 /// where it can be), anything else (skipped) gives `None`.

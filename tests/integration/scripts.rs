@@ -440,6 +440,50 @@ fn an_uncaught_partial_failure_reports_what_was_applied() {
 }
 
 #[test]
+fn a_raw_batch_call_that_fails_for_some_ids_says_which_were_applied() {
+    let emu = emulator_with(|c| c.dataset = one_site(50, 4));
+    let good = tasks(&emu)[0]["id"].as_str().unwrap().to_string();
+    // vizportal() and vp:: in a script: the caught error carries the lists.
+    let (_dir, path) = script_file(&format!(
+        r#"
+        for attempt in [|| vizportal("setExtractTasksPriority", #{{ids: ["{good}", "998", "999"], priority: 8}}),
+                     || vp::setExtractTasksPriority(#{{ids: ["{good}", "998"], priority: 9}})] {{
+            try {{
+                attempt.call();
+                print("no error");
+            }} catch (e) {{
+                print(`${{e.kind}} ${{e.method}} ${{e.succeeded}} ${{e.failed.len()}} ${{e.failed[0].id}}`);
+            }}
+        }}
+        "#
+    ));
+    let (code, out, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            format!("vizportal setExtractTasksPriority [\"{good}\"] 2 998"),
+            format!("vizportal setExtractTasksPriority [\"{good}\"] 1 998"),
+        ]
+    );
+    assert_eq!(task(&emu, &good)["priority"], 9);
+    // `vizscript call` names the applied ids beside the error.
+    let params = format!(r#"{{"ids": ["{good}", "999"], "priority": 7}}"#);
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &["call", "setExtractTasksPriority", &params],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("(id 999)"), "{err}");
+    assert!(
+        err.contains(&format!("applied to the other 1 of 2 id(s): {good}")),
+        "{err}"
+    );
+    assert_eq!(task(&emu, &good)["priority"], 7);
+}
+
+#[test]
 fn parse_errors_exit_2_with_line_and_column_before_any_login() {
     let emu = emulator();
     let (_dir, path) = script_file("let a = 1;\nlet b = (a + ;\n");
