@@ -244,6 +244,7 @@ fn watched_task(task: &Map) -> WatchedTask {
         id: field("id"),
         target_name: field("targetName"),
         target_type: field("targetType"),
+        task_type: field("type"),
         last_run_at: task
             .get("lastRunAt")
             .filter(|v| !v.is_unit())

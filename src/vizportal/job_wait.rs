@@ -7,7 +7,9 @@
 //! since the run, plus one name lookup per job seen before every task has found its job:
 //! for 100 tasks on an otherwise quiet site 144 requests, 147 with the run, the jobs
 //! listed before it and the read of the tasks' names. Two tasks refreshing the same
-//! target cannot be told apart; each gets one of the target's jobs.
+//! target (a full and an incremental refresh) are told apart by the job's type when the
+//! server names it (`jobType` or `taskType` with `Refresh` or `Increment` in it); else
+//! each gets one of the target's jobs.
 //!
 //! Jobs listed before the run (see [`Client::jobs_before_run`]) are never taken for the
 //! run's own, however close to it they were requested.
@@ -40,6 +42,9 @@ pub struct WatchedTask {
     pub target_name: String,
     /// `Workbook` or `Datasource`.
     pub target_type: String,
+    /// `RefreshExtract` (full) or `IncrementExtract`: tells apart the jobs of two tasks
+    /// of one target when the server names a job's type. Empty when not known.
+    pub task_type: String,
     /// Its `lastRunAt` before the run, if it had run.
     pub last_run_at: Option<String>,
 }
@@ -213,6 +218,10 @@ impl Client {
         let from = |m: &Map<String, Value>| Content {
             name: m.get("contentName").and_then(text),
             kind: m.get("contentType").and_then(text),
+            refresh: ["jobType", "taskType"]
+                .iter()
+                .find_map(|k| RefreshKind::of(&m.get(*k).and_then(text)?))
+                .or_else(|| RefreshKind::of(&job.get("jobType").and_then(text)?)),
             description: job.get("jobDescription").and_then(text),
         };
         let content = from(job);
@@ -285,7 +294,32 @@ enum Named {
 struct Content {
     name: Option<String>,
     kind: Option<String>,
+    /// A full or an incremental refresh, when the job's type says.
+    refresh: Option<RefreshKind>,
     description: Option<String>,
+}
+
+/// A full or an incremental extract refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefreshKind {
+    Full,
+    Incremental,
+}
+
+impl RefreshKind {
+    /// The kind a task or job type names, in any of the spellings seen (`RefreshExtract`,
+    /// `IncrementExtract`, REST's `refresh_extracts`, `increment_extracts`); `None` for
+    /// any other type (`Extract`, the jobs page's category of both).
+    fn of(text: &str) -> Option<RefreshKind> {
+        let text = text.to_ascii_lowercase();
+        if text.contains("increment") {
+            Some(RefreshKind::Incremental)
+        } else if text.contains("refresh") {
+            Some(RefreshKind::Full)
+        } else {
+            None
+        }
+    }
 }
 
 /// The tasks being followed and the jobs found for them so far.
@@ -345,7 +379,11 @@ impl Watch {
                 (None, Some(text)) => text.contains(&task.target_name),
                 (None, None) => false,
             };
-            kind_fits && name_fits
+            let refresh_fits = match (content.refresh, RefreshKind::of(&task.task_type)) {
+                (Some(job), Some(task)) => job == task,
+                _ => true,
+            };
+            kind_fits && name_fits && refresh_fits
         };
         let slot = (0..self.reports.len())
             .find(|&i| self.job_ids[i].is_none() && fits(&self.reports[i].task));

@@ -557,3 +557,56 @@ fn a_dumped_state_with_jobs_loads_again_after_their_task_is_gone() {
         "{message}"
     );
 }
+
+#[test]
+fn a_full_and_an_incremental_task_of_one_target_each_get_their_own_job() {
+    let jobs = JobSettings {
+        duration: Duration::from_millis(300),
+        ..JobSettings::default()
+    };
+    let emu = start(one_site(20, 4), jobs, &[]);
+    // A second task, of the other type, for the target of the first task that takes one.
+    let script = r#"
+        let pair = ();
+        for t in extract_tasks() {
+            let incremental = t.type == "RefreshExtract";
+            try {
+                let made = create_extract_tasks(t.targetType, [t.targetId], t.scheduleId,
+                                                #{incremental: incremental});
+                pair = [t.id, made.created[0]];
+                break;
+            } catch (e) {}
+        }
+        let r = run_extract_tasks(pair, #{wait: true, timeout: 30});
+        print("ran");
+        print(to_json(r.jobs));
+    "#;
+    let (_, reported) = run_printing(&emu, script);
+    let reported = reported.as_array().unwrap();
+    assert_eq!(reported.len(), 2, "{reported:?}");
+    let state = emu.state();
+    let tasks_of_jobs: Vec<(String, String)> = state["backgroundJobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| (j["id"].to_string(), j["taskId"].to_string()))
+        .collect();
+    let pair: Vec<&Value> = reported.iter().map(|j| &j["taskId"]).collect();
+    let targets: BTreeSet<String> = pair
+        .iter()
+        .map(|id| {
+            let t = task(&emu, id.as_str().unwrap());
+            format!("{} {}", t["targetType"], t["targetId"])
+        })
+        .collect();
+    assert_eq!(targets.len(), 1, "one target: {targets:?}");
+    for job in reported {
+        let expected = (job["jobId"].to_string(), job["taskId"].to_string());
+        assert!(
+            tasks_of_jobs.contains(&expected),
+            "job {} is task {}'s: {tasks_of_jobs:?}",
+            expected.0,
+            expected.1
+        );
+    }
+}
