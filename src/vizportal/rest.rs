@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::error::{LoginFailure, VizportalError};
 use super::method::MethodKind;
-use super::transport::{Transport, content_type, error_chain, excerpt};
+use super::transport::{Attempt, Transport, classify_send_error, content_type, excerpt};
 
 /// Versions asked for `serverinfo`, newest first: a server answers any version it knows
 /// with the newest it speaks. 3.6 is the oldest that signs in with tokens.
@@ -25,26 +25,46 @@ pub(crate) struct RestSession {
     pub token: SecretString,
 }
 
-/// The newest REST API version the server speaks.
-pub(crate) fn discover_version(transport: &Transport) -> Result<String, VizportalError> {
+/// What calls `serverinfo` in messages.
+const SERVERINFO: &str = "REST serverinfo";
+
+/// The newest REST API version the server speaks, as one attempt (the caller retries).
+/// An answer that is not Tableau's REST API (no `serverInfo`, or no REST API at any
+/// probed version) is refused before any secret is sent.
+pub(crate) fn discover_version(transport: &Transport) -> Result<String, Attempt> {
     let mut last = None;
     for version in PROBE_VERSIONS {
-        match get(transport, &format!("/api/{version}/serverinfo")) {
-            Ok((status, body)) if status.is_success() => {
-                if let Some(found) = body["serverInfo"]["restApiVersion"].as_str() {
-                    return Ok(found.to_string());
-                }
-                return Ok(version.to_string());
-            }
-            Ok((status, body)) => last = Some(rest_error("serverinfo", status, &body)),
-            Err(error) => return Err(error),
+        let answer = get(transport, &format!("/api/{version}/serverinfo"))?;
+        let status = answer.status;
+        if status.is_success() {
+            return match answer.body["serverInfo"]["restApiVersion"].as_str() {
+                Some(found) => Ok(found.to_string()),
+                None if answer.body["serverInfo"].is_object() => Ok(version.to_string()),
+                None => Err(Attempt::Final(answer.not_the_api())),
+            };
         }
+        match status.as_u16() {
+            503 => return Err(Attempt::Declined(503)),
+            502 | 504 => {
+                return Err(Attempt::Ambiguous(format!(
+                    "HTTP {status} from a gateway in front of the server"
+                )));
+            }
+            _ => {}
+        }
+        // A version this server does not speak is a REST error; anything else (an HTML
+        // page, an empty answer) says there is no REST API here.
+        last = Some(if answer.body["error"].is_object() {
+            rest_error("serverinfo", status, &answer.body)
+        } else {
+            answer.not_the_api()
+        });
     }
-    Err(last.unwrap_or_else(|| {
+    Err(Attempt::Final(last.unwrap_or_else(|| {
         VizportalError::Login(LoginFailure::Unexpected(
             "the server's REST API answered no known version".into(),
         ))
-    }))
+    })))
 }
 
 /// Sign in with a personal access token to the site with this content URL.
@@ -60,7 +80,11 @@ pub(crate) fn sign_in(
         "personalAccessTokenSecret": secret.expose_secret(),
         "site": { "contentUrl": site },
     }});
-    let (status, answer) = post(
+    let Answer {
+        status,
+        body: answer,
+        ..
+    } = post(
         transport,
         &format!("/api/{version}/auth/signin"),
         &body,
@@ -88,7 +112,11 @@ pub(crate) fn sign_in(
 /// End a REST session (and so the Vizportal session it backs).
 pub(crate) fn sign_out(transport: &Transport, session: &RestSession) -> Result<(), VizportalError> {
     let path = format!("/api/{}/auth/signout", session.version);
-    let (status, answer) = post(
+    let Answer {
+        status,
+        body: answer,
+        ..
+    } = post(
         transport,
         &path,
         &json!({}),
@@ -101,15 +129,36 @@ pub(crate) fn sign_out(transport: &Transport, session: &RestSession) -> Result<(
     Err(rest_error("auth/signout", status, &answer))
 }
 
-fn get(transport: &Transport, path: &str) -> Result<(StatusCode, Value), VizportalError> {
+/// A REST answer: its status and JSON body (`null` when empty), and what it was.
+struct Answer {
+    status: StatusCode,
+    body: Value,
+    url: String,
+    content_type: String,
+    excerpt: String,
+}
+
+impl Answer {
+    /// The error for an answer that is not Tableau's REST API.
+    fn not_the_api(&self) -> VizportalError {
+        VizportalError::NotVizportal {
+            url: self.url.clone(),
+            status: self.status.as_u16(),
+            content_type: self.content_type.clone(),
+            excerpt: self.excerpt.clone(),
+        }
+    }
+}
+
+fn get(transport: &Transport, path: &str) -> Result<Answer, Attempt> {
     let (client, base) = transport.http();
     let url = url(base, path);
     let response = client
         .get(&url)
         .header(ACCEPT, "application/json")
         .send()
-        .map_err(|e| VizportalError::transport("REST serverinfo", error_chain(&e)))?;
-    read(transport, "REST serverinfo", &url, response)
+        .map_err(|e| classify_send_error(SERVERINFO, &e))?;
+    read(transport, SERVERINFO, &url, response).map_err(Attempt::Final)
 }
 
 fn post(
@@ -117,7 +166,7 @@ fn post(
     path: &str,
     body: &Value,
     auth: Option<&str>,
-) -> Result<(StatusCode, Value), VizportalError> {
+) -> Result<Answer, VizportalError> {
     let (client, base) = transport.http();
     let url = url(base, path);
     let mut request = client
@@ -130,7 +179,7 @@ fn post(
     }
     let response = request
         .send()
-        .map_err(|e| VizportalError::transport(path, error_chain(&e)))?;
+        .map_err(|e| classify_send_error(path, &e).into_error(path, MethodKind::Session))?;
     read(transport, path, &url, response)
 }
 
@@ -140,30 +189,32 @@ fn url(base: &reqwest::Url, path: &str) -> String {
 
 /// The answer as JSON, read under the same size limit as Vizportal answers; an empty
 /// body (204) is `null`. Anything else that is not JSON is not Tableau's REST API (a proxy
-/// or SSO page).
+/// or SSO page), but for a 404 (`null`, for the caller to judge).
 fn read(
     transport: &Transport,
     what: &str,
     url: &str,
     response: reqwest::blocking::Response,
-) -> Result<(StatusCode, Value), VizportalError> {
+) -> Result<Answer, VizportalError> {
     let status = response.status();
     let content_type = content_type(&response);
     let bytes = transport
         .read_capped(what, response)
         .map_err(|failure| failure.into_error(what, MethodKind::Session))?;
+    let answer = |body| Answer {
+        status,
+        body,
+        url: url.to_string(),
+        content_type: content_type.clone(),
+        excerpt: excerpt(&bytes),
+    };
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok((status, Value::Null));
+        return Ok(answer(Value::Null));
     }
     match serde_json::from_slice(&bytes) {
-        Ok(value) => Ok((status, value)),
-        Err(_) if status == StatusCode::NOT_FOUND => Ok((status, Value::Null)),
-        Err(_) => Err(VizportalError::NotVizportal {
-            url: url.to_string(),
-            status: status.as_u16(),
-            content_type,
-            excerpt: excerpt(&bytes),
-        }),
+        Ok(value) => Ok(answer(value)),
+        Err(_) if status == StatusCode::NOT_FOUND => Ok(answer(Value::Null)),
+        Err(_) => Err(answer(Value::Null).not_the_api()),
     }
 }
 

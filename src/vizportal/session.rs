@@ -353,7 +353,14 @@ impl Session {
         if let Some(version) = known.as_ref() {
             return Ok(version.clone());
         }
-        let version = rest::discover_version(&self.transport)?;
+        // A read: retried as one, so a token sign-in rides out a server restart too.
+        let probe = "REST serverinfo";
+        let version = self
+            .retry
+            .run(probe, MethodKind::Read, || {
+                rest::discover_version(&self.transport)
+            })
+            .map_err(|a| a.into_error(probe, MethodKind::Read))?;
         *known = Some(version.clone());
         Ok(version)
     }

@@ -514,7 +514,7 @@ pub(crate) fn excerpt(bytes: &[u8]) -> String {
     cut
 }
 
-fn classify_send_error(method: &str, error: &reqwest::Error) -> Attempt {
+pub(crate) fn classify_send_error(method: &str, error: &reqwest::Error) -> Attempt {
     let chain = error_chain(error);
     if error.is_connect() && chain.to_lowercase().contains("certificate") {
         // Retrying cannot fix trust: fail at once and name the fix.

@@ -652,3 +652,33 @@ fn two_saved_sessions_for_one_server_are_named_and_logout_of_none_exits_1() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("no saved session"), "{err}");
 }
+
+/// A token sign-in to a server that is not Tableau (a JSON answer without `serverInfo`, an
+/// HTML 404 page at every REST version) ends with the code of an answer that is not the
+/// API, and the token secret is never sent.
+#[test]
+fn a_token_sign_in_to_a_server_that_is_not_tableau_exits_4_before_sending_the_secret() {
+    let state = tempfile::tempdir().unwrap();
+    for (status, content_type, body) in [
+        (200, "application/json", r#"{"hello":"world"}"#),
+        (404, "text/html", "<html><body>Not Found</body></html>"),
+    ] {
+        let fake = fake_server(status, content_type, body, &[]);
+        let mut cmd = Command::cargo_bin("vizscript").unwrap();
+        cmd.env_clear()
+            .env("VIZSCRIPT_STATE_DIR", state.path())
+            .env("VIZSCRIPT_CONFIG", state.path().join("no-config.toml"))
+            .env("TABLEAU_SERVER", &fake.url)
+            .env("TABLEAU_PAT_NAME", SAMPLE_TOKEN.0)
+            .env("TABLEAU_PAT_SECRET", SAMPLE_TOKEN.1);
+        let (code, _, err) = run(cmd, &["call", "getSessionInfo", "--retries", "0"]);
+        assert_eq!(code, 4, "{status}: {err}");
+        assert!(err.contains("hint: check --server"), "{status}: {err}");
+        let requests = fake.requests.lock().unwrap().clone();
+        assert!(!requests.is_empty(), "{status}");
+        assert!(
+            requests.iter().all(|r| !r.contains("auth/signin")),
+            "{status}: the secret is not sent: {requests:?}"
+        );
+    }
+}

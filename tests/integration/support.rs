@@ -190,6 +190,8 @@ pub fn example(name: &str) -> String {
 pub struct FakeServer {
     /// Its base URL.
     pub url: String,
+    /// The request lines it was sent (`POST /path HTTP/1.1`), in order.
+    pub requests: Arc<std::sync::Mutex<Vec<String>>>,
     _thread: std::thread::JoinHandle<()>,
 }
 
@@ -236,13 +238,18 @@ fn serve(
     }
     head.push_str("\r\n");
     let answer = [head.as_bytes(), body.as_bytes()].concat();
+    let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = requests.clone();
     let thread = std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            answer_once(stream, &answer);
+            if let Some(line) = answer_once(stream, &answer) {
+                seen.lock().unwrap().push(line);
+            }
         }
     });
     FakeServer {
         url,
+        requests,
         _thread: thread,
     }
 }
@@ -250,17 +257,20 @@ fn serve(
 /// Reads one request (its head, then a `Content-Length` body) and writes `answer`. The
 /// request is read to the end first: closing a socket with unread input resets it, and the
 /// client could lose the answer.
-fn answer_once(mut stream: TcpStream, answer: &[u8]) {
+/// The request's first line, when one was read.
+fn answer_once(mut stream: TcpStream, answer: &[u8]) -> Option<String> {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(&stream);
     let mut length = 0;
+    let mut first = None;
     loop {
         let mut line = String::new();
         match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return first,
             Ok(_) if line.trim_end().is_empty() => break,
             Ok(_) => {}
         }
+        first.get_or_insert_with(|| line.trim_end().to_string());
         if let Some((name, value)) = line.split_once(':')
             && name.trim().eq_ignore_ascii_case("content-length")
         {
@@ -269,10 +279,11 @@ fn answer_once(mut stream: TcpStream, answer: &[u8]) {
     }
     let mut body = vec![0; length];
     if reader.read_exact(&mut body).is_err() {
-        return;
+        return first;
     }
     let _ = stream.write_all(answer);
     let _ = stream.shutdown(Shutdown::Write);
+    first
 }
 
 /// Where two emulator states differ, one line per difference. Tables (arrays of rows with

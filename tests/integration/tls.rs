@@ -36,6 +36,22 @@ fn an_untrusted_certificate_is_refused_with_the_fix_named() {
 }
 
 #[test]
+fn a_token_sign_in_to_an_untrusted_server_names_the_fix_too() {
+    let emu = https_emulator();
+    let mut cmd = vizscript(&emu);
+    cmd.env_remove("TABLEAU_USERNAME")
+        .env_remove("TABLEAU_PASSWORD")
+        .env("TABLEAU_PAT_NAME", vizscript::emulator::SAMPLE_TOKEN.0)
+        .env("TABLEAU_PAT_SECRET", vizscript::emulator::SAMPLE_TOKEN.1);
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("not trusted") && err.contains("--ca-cert"),
+        "{err}"
+    );
+}
+
+#[test]
 fn the_private_ca_is_trusted_with_ca_cert() {
     let emu = https_emulator();
     let (code, out, err) = run(
