@@ -242,22 +242,31 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        let (adopted, without_xsrf) = match existing {
+        let (adopted, given) = match existing {
             Some(existing) => (
-                self.adopt(&existing, wanted.as_deref())?,
-                existing.xsrf.is_none(),
+                Some(self.adopt(&existing, wanted.as_deref())?),
+                Some(existing).filter(|e| e.origin == SessionOrigin::Given),
             ),
-            None => (None, false),
+            None => (None, None),
         };
-        let result = match adopted {
-            Some(result) => result,
-            None if without_xsrf && self.means.is_none() => {
+        let result = match (adopted, given) {
+            (Some(Ok(result)), _) => result,
+            // A session id the user gave, refused, with nothing else to sign in with: say
+            // what the server said and what else may be wrong with it.
+            (Some(Err(refusal)), Some(given)) if self.means.is_none() => {
+                let fix = if given.xsrf.is_none() {
+                    "or it also needs its XSRF token (set TABLEAU_XSRF_TOKEN to the XSRF-TOKEN cookie of the same browser session)"
+                } else {
+                    "or TABLEAU_XSRF_TOKEN is not the XSRF-TOKEN cookie of the same browser session"
+                };
                 return Err(VizportalError::Login(LoginFailure::SessionEnded {
-                    message: "the server refused the given session: it has expired or been signed out, or it also needs its XSRF token (set TABLEAU_XSRF_TOKEN to the XSRF-TOKEN cookie of the same browser session)".to_string(),
+                    message: format!(
+                        "the server refused the given session ({refusal}): it has expired or been signed out, {fix}"
+                    ),
                     during: None,
                 }));
             }
-            None => self.sign_in_by_means(wanted.as_deref())?,
+            _ => self.sign_in_by_means(wanted.as_deref())?,
         };
         let info = SessionInfo::from_result(&result);
         if wanted.is_none() {
@@ -292,13 +301,14 @@ impl Session {
         Ok(result)
     }
 
-    /// Use a session made elsewhere: its session info, then the wanted site. `None` when
-    /// the server no longer accepts it (the caller then signs in by other means).
+    /// Use a session made elsewhere: its session info, then the wanted site. `Err` with
+    /// the server's answer when it does not accept the session (the caller then signs in
+    /// by other means).
     fn adopt(
         &self,
         existing: &ExistingSession,
         wanted: Option<&str>,
-    ) -> Result<Option<Value>, VizportalError> {
+    ) -> Result<Result<Value, String>, VizportalError> {
         let xsrf = existing
             .xsrf
             .as_ref()
@@ -307,14 +317,18 @@ impl Session {
             .adopt_session(existing.session_id.expose_secret(), &xsrf);
         let landed = match self.session_info_now() {
             Ok(info) => info,
-            Err(Attempt::Unauthorized(..)) => {
+            Err(Attempt::Unauthorized(status, errors)) => {
                 tracing::info!("the given session is no longer valid");
-                return Ok(None);
+                let said = errors.iter().find_map(|e| e.message.clone());
+                return Ok(Err(match said {
+                    Some(said) => format!("HTTP {status}: {said}"),
+                    None => format!("HTTP {status}"),
+                }));
             }
             Err(other) => return Err(other.into_error(method::GET_SESSION_INFO, MethodKind::Read)),
         };
         self.go_to_site(landed, wanted)
-            .map(Some)
+            .map(Ok)
             .map_err(|a| a.into_error(method::SWITCH_SITE, MethodKind::Session))
     }
 

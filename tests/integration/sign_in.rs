@@ -179,6 +179,18 @@ fn a_session_id_from_a_browser_is_used_as_is() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("set TABLEAU_XSRF_TOKEN"), "{err}");
 
+    // With a wrong XSRF token the error says so, with the server's own reason.
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_SESSION_ID", id.expose_secret())
+        .env("TABLEAU_XSRF_TOKEN", "not-its-token");
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("HTTP 403") && err.contains("TABLEAU_XSRF_TOKEN is not the XSRF-TOKEN cookie"),
+        "{err}"
+    );
+    assert!(!err.contains("not-its-token"), "{err}");
+
     browser.log_out().expect("logout");
     let mut cmd = bare(&emu, state.path());
     cmd.env("TABLEAU_SESSION_ID", id.expose_secret())
@@ -188,7 +200,7 @@ fn a_session_id_from_a_browser_is_used_as_is() {
         code, 3,
         "an ended session with nothing to sign in again with: {err}"
     );
-    assert!(err.contains("no longer valid"), "{err}");
+    assert!(err.contains("expired or been signed out"), "{err}");
     assert!(!err.contains(id.expose_secret()), "{err}");
 }
 
