@@ -106,9 +106,9 @@ impl ConnectOptions {
     /// thread to report it is ready. Now and then under load that wait misses the report
     /// and never returns (seen about once in ten full test runs; stacks taken with gdb:
     /// the caller parked in `ClientHandle::new`, the runtime thread idle and ready). So
-    /// the client is made on a helper thread and waited for at most [`CLIENT_START`]; a
-    /// start that misses it is left behind (two idle threads until exit) and another
-    /// one is made, up to [`CLIENT_STARTS`] in all.
+    /// the client is made on a helper thread and waited for at most the first of
+    /// [`CLIENT_STARTS`]; a start that misses it is left behind (two idle threads until
+    /// exit) and another one is made, waited for longer, up to three in all.
     pub(crate) fn http_client(
         &self,
         jar: Arc<Jar>,
@@ -124,7 +124,7 @@ impl ConnectOptions {
                 format!("cannot set up HTTP: {}", error_chain(&e)),
             )
         };
-        for _ in 0..CLIENT_STARTS {
+        for wait in CLIENT_STARTS {
             let builder = self.client_builder(jar.clone(), tls.clone())?;
             let (sender, started) = std::sync::mpsc::channel();
             std::thread::Builder::new()
@@ -135,7 +135,7 @@ impl ConnectOptions {
                 .map_err(|e| {
                     VizportalError::transport("connect", format!("cannot set up HTTP: {e}"))
                 })?;
-            match started.recv_timeout(CLIENT_START) {
+            match started.recv_timeout(wait) {
                 Ok(client) => return client.map_err(unusable),
                 Err(_) => tracing::debug!("the HTTP client did not start; starting another"),
             }
@@ -143,8 +143,8 @@ impl ConnectOptions {
         Err(VizportalError::transport(
             "connect",
             format!(
-                "cannot set up HTTP: the HTTP client did not start within {} s, {CLIENT_STARTS} times",
-                CLIENT_START.as_secs()
+                "cannot set up HTTP: the HTTP client did not start, {} times",
+                CLIENT_STARTS.len()
             ),
         ))
     }
@@ -179,11 +179,14 @@ impl ConnectOptions {
     }
 }
 
-/// How long a start of the HTTP client is waited for (it takes milliseconds).
-const CLIENT_START: Duration = Duration::from_secs(5);
-
-/// Starts of the HTTP client tried before giving up.
-const CLIENT_STARTS: usize = 3;
+/// How long each start of the HTTP client is waited for, in turn, before giving up: a
+/// start takes milliseconds, so a missed one costs a second, while a machine too busy to
+/// start one in a second gets longer.
+const CLIENT_STARTS: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(3),
+    Duration::from_secs(10),
+];
 
 #[cfg(test)]
 mod tests {
