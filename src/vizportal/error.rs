@@ -10,7 +10,12 @@ pub enum LoginFailure {
     /// The server rejected the username or password.
     BadCredentials,
     /// The requested site does not exist or the user is not a member.
-    UnknownSite(String),
+    UnknownSite {
+        /// The site's URL name as asked for.
+        site: String,
+        /// The call that asked for it after sign-in (`switchSite`), if one did.
+        during: Option<String>,
+    },
     /// The server uses an authentication the encrypted-password login cannot do.
     UnsupportedAuth(String),
     /// The server answered `login` in a way the client does not understand.
@@ -241,10 +246,16 @@ impl VizportalError {
             VizportalError::ForeignRedirect { .. }
             | VizportalError::BadServerUrl { .. }
             | VizportalError::CaCertificate { .. } => None,
-            VizportalError::Login(LoginFailure::SessionEnded {
-                during: Some(method),
-                ..
-            }) => Some(method),
+            VizportalError::Login(
+                LoginFailure::SessionEnded {
+                    during: Some(method),
+                    ..
+                }
+                | LoginFailure::UnknownSite {
+                    during: Some(method),
+                    ..
+                },
+            ) => Some(method),
             VizportalError::Login(_) => Some("login"),
             VizportalError::Usage(_) => None,
         }
@@ -303,6 +314,37 @@ impl VizportalError {
         }
     }
 
+    /// This error of a switch to `site` after sign-in, as the user needs it: a site the
+    /// server does not know (or will not sign a token in to) is an unknown site, as at
+    /// sign-in, whichever way the session was made.
+    pub(crate) fn switching_to(self, site: &str) -> Self {
+        let unknown = || {
+            VizportalError::Login(LoginFailure::UnknownSite {
+                site: site.to_string(),
+                during: Some(crate::wire::method::SWITCH_SITE.to_string()),
+            })
+        };
+        match self {
+            VizportalError::Api { ref errors, .. }
+                if errors.iter().any(|e| {
+                    e.code.is_some_and(|c| {
+                        [
+                            crate::wire::code::SITE_NOT_FOUND,
+                            crate::wire::code::BAD_CREDENTIALS,
+                        ]
+                        .contains(&c)
+                    })
+                }) =>
+            {
+                unknown()
+            }
+            VizportalError::Login(
+                LoginFailure::TokenRefused { .. } | LoginFailure::UnknownSite { .. },
+            ) => unknown(),
+            other => other,
+        }
+    }
+
     pub(crate) fn transport(method: &str, message: impl Into<String>) -> Self {
         VizportalError::Transport {
             method: method.to_string(),
@@ -348,7 +390,7 @@ fn describe_login(failure: &LoginFailure) -> String {
         LoginFailure::BadCredentials => {
             "the server rejected the username or password (code 16)".to_string()
         }
-        LoginFailure::UnknownSite(site) => format!(
+        LoginFailure::UnknownSite { site, .. } => format!(
             "site {site:?} does not exist or the user is not a member of it (use the site's URL name, \"\" for Default)"
         ),
         LoginFailure::UnsupportedAuth(kind) => format!(

@@ -153,11 +153,15 @@ impl Session {
         let result = match &self.means {
             Some(SignIn::Token { name, secret }) if self.origin() == SessionOrigin::Token => {
                 let _serialised = self.logins.lock().unwrap_or_else(|p| p.into_inner());
-                let result = self.token_sign_in(name, secret, Some(url_name))?;
+                let result = self
+                    .token_sign_in(name, secret, Some(url_name))
+                    .map_err(|e| e.switching_to(url_name))?;
                 self.generation.fetch_add(1, Ordering::SeqCst);
                 result
             }
-            _ => self.call_renewing(method::SWITCH_SITE, &json!({ "urlName": url_name }))?,
+            _ => self
+                .call_renewing(method::SWITCH_SITE, &json!({ "urlName": url_name }))
+                .map_err(|e| e.switching_to(url_name))?,
         };
         let info = SessionInfo::from_result(&result);
         *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -457,7 +461,10 @@ impl Session {
                 if has_code(&errors, &[code::BAD_CREDENTIALS, code::SITE_NOT_FOUND]) =>
             {
                 Err(Attempt::Final(VizportalError::Login(
-                    LoginFailure::UnknownSite(site.to_string()),
+                    LoginFailure::UnknownSite {
+                        site: site.to_string(),
+                        during: None,
+                    },
                 )))
             }
             other => other,

@@ -694,3 +694,36 @@ fn a_token_sign_in_to_a_server_that_is_not_tableau_exits_4_before_sending_the_se
         );
     }
 }
+
+/// `switch_site` to a site that does not exist fails the same way however the session was
+/// made: an unknown site (exit 3, as at sign-in), its error naming `switchSite`.
+#[test]
+fn switching_to_an_unknown_site_is_the_same_failure_with_a_password_or_a_token() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let (_dir, caught) = script_file(
+        r#"try { switch_site("atlantis"); } catch (e) { print(`${e.kind} ${e.method}`); }
+print(session_info().site.urlName);"#,
+    );
+    let (_dir2, uncaught) = script_file(r#"switch_site("atlantis");"#);
+    let signed_in = |how: &str| {
+        if how == "token" {
+            return with_token(&emu, state.path());
+        }
+        let mut cmd = bare(&emu, state.path());
+        cmd.env("TABLEAU_USERNAME", "admin")
+            .env("TABLEAU_PASSWORD", "admin");
+        cmd
+    };
+    for how in ["password", "token"] {
+        let (code, out, err) = run(signed_in(how), &["run", &caught, "--site", "finance"]);
+        assert_eq!(code, 0, "{how}: {err}");
+        assert_eq!(out, "session switchSite\nfinance\n", "{how}: {err}");
+        let (code, _, err) = run(signed_in(how), &["run", &uncaught]);
+        assert_eq!(code, 3, "{how}: {err}");
+        assert!(
+            err.contains("site \"atlantis\" does not exist"),
+            "{how}: {err}"
+        );
+    }
+}
