@@ -1,7 +1,8 @@
 //! What this REPL session did, kept so it can become a script: the inputs that ran without
 //! error, in order (`:history` shows them, `:save FILE` writes them as a script for
-//! `vizscript run`). An input whose value was printed becomes a statement; one that names
-//! a password, secret or token in a map literal is never kept.
+//! `vizscript run`). An input whose value was printed becomes a statement; one that gives
+//! a value to a password, secret or token (a map key, a property, a variable) is never
+//! kept.
 
 use rhai::Engine;
 
@@ -159,19 +160,32 @@ fn mentions(code: &str, name: &str) -> bool {
     })
 }
 
-/// True when `code` gives a value to a key named like a password, secret or token
-/// (`encryptedPassword: "..."`, `"secret": ...`): such inputs stay out of the history and
-/// saved scripts. Calling a method with such a word in its name is fine.
+/// True when `code` gives a value to a key or variable named like a password, secret or
+/// token (`encryptedPassword: "..."`, `"secret": ...`, `m.secret = ...`, `m["token"] =
+/// ...`, `let password = ...`): such inputs stay out of the history and saved scripts.
+/// Calling a method with such a word in its name, or comparing, is fine.
 pub fn names_a_secret(code: &str) -> bool {
     let lower = code.to_ascii_lowercase();
-    ["password", "secret", "token"].iter().any(|word| {
-        lower.match_indices(word).any(|(i, _)| {
-            let rest = &lower[i + word.len()..];
-            let rest = rest.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
-            let rest = rest.strip_prefix('"').unwrap_or(rest).trim_start();
-            rest.starts_with(':') && !rest.starts_with("::")
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    lower
+        .match_indices(|c: char| !is_word(c))
+        .chain([(lower.len(), "")])
+        .scan(0, |start, (end, separator)| {
+            let name = &lower[*start..end];
+            let rest = &lower[end..];
+            *start = end + separator.len();
+            Some((name, rest))
         })
-    })
+        .any(|(name, rest)| {
+            let secret = ["password", "secret", "token"]
+                .iter()
+                .any(|w| name.ends_with(w));
+            let rest = rest.strip_prefix('"').unwrap_or(rest);
+            let rest = rest.strip_prefix(']').unwrap_or(rest).trim_start();
+            let gives_a_value = (rest.starts_with(':') && !rest.starts_with("::"))
+                || (rest.starts_with('=') && !rest.starts_with("==") && !rest.starts_with("=>"));
+            secret && gives_a_value
+        })
 }
 
 #[cfg(test)]
@@ -222,6 +236,12 @@ mod tests {
             "vp::createPersonalAccessToken(#{ clientId: \"x\" })"
         ));
         assert!(!names_a_secret("let token_count = 3;"));
+        assert!(names_a_secret("let k = #{}; k.secret = \"s\";"));
+        assert!(names_a_secret("k[\"apiToken\"] = s"));
+        assert!(names_a_secret("let password = \"p\";"));
+        assert!(!names_a_secret("if password == given { 1 }"));
+        assert!(!names_a_secret("vp::getSecretThing(#{ id: 1 })"));
+        assert!(names_a_secret("let café = 1; let token = \"é\";"));
         let mut t = Transcript::default();
         assert!(!t.record("x", "#{ password: \"p\" }", true));
         assert_eq!(t.len(), 0);
