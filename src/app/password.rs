@@ -6,7 +6,7 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroize;
 
 use super::failure::Failure;
@@ -28,12 +28,29 @@ pub fn resolve(
             .lock()
             .read_line(&mut text)
             .map_err(|e| Failure::usage(format!("--password-stdin: {e}")))?;
-        return Ok(Some(first_line(&mut text)));
+        return given(first_line(&mut text), "--password-stdin read").map(Some);
     }
-    if let Ok(mut text) = std::env::var("TABLEAU_PASSWORD") {
-        return Ok(Some(first_line(&mut text)));
+    if let Some(password) = from_env("TABLEAU_PASSWORD") {
+        return Ok(Some(password));
     }
     ask(prompt, &format!("Password for {username}: "))
+}
+
+/// A secret from an environment variable; an empty one counts as not set.
+fn from_env(variable: &str) -> Option<SecretString> {
+    let mut text = std::env::var(variable).ok()?;
+    Some(first_line(&mut text)).filter(|s| !s.expose_secret().is_empty())
+}
+
+/// `secret` unless it is empty: a source the user named that holds nothing is a mistake
+/// to report (`source` says where, e.g. "--password-stdin read"), not a secret to send.
+fn given(secret: SecretString, source: &str) -> Result<SecretString, Failure> {
+    if secret.expose_secret().is_empty() {
+        return Err(Failure::usage(format!(
+            "{source} an empty line: no secret to sign in with"
+        )));
+    }
+    Ok(secret)
 }
 
 /// The secret of a personal access token: `--token-file`, `TABLEAU_PAT_SECRET`, or a
@@ -46,8 +63,8 @@ pub fn token_secret(
     if let Some(path) = file {
         return from_file(path, "--token-file").map(Some);
     }
-    if let Ok(mut text) = std::env::var("TABLEAU_PAT_SECRET") {
-        return Ok(Some(first_line(&mut text)));
+    if let Some(secret) = from_env("TABLEAU_PAT_SECRET") {
+        return Ok(Some(secret));
     }
     ask(prompt, &format!("Secret of personal access token {name}: "))
 }
@@ -60,14 +77,17 @@ fn ask(prompt: bool, label: &str) -> Result<Option<SecretString>, Failure> {
     }
     let mut text = rpassword::prompt_password(label)
         .map_err(|e| Failure::usage(format!("cannot read a secret from the terminal: {e}")))?;
-    Ok(Some(first_line(&mut text)))
+    given(first_line(&mut text), "the prompt got").map(Some)
 }
 
 /// The first line of the file a flag names, as a secret.
 fn from_file(path: &Path, flag: &str) -> Result<SecretString, Failure> {
     let mut text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))?;
-    Ok(first_line(&mut text))
+    given(
+        first_line(&mut text),
+        &format!("{flag} {} starts with", path.display()),
+    )
 }
 
 /// The first line without its line ending, as a secret; the source buffer is zeroed.

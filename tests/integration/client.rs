@@ -308,6 +308,30 @@ fn usage_errors_exit_2() {
         &["call", "getSessionInfo", "--password", "x"],
     );
     assert_eq!(code, 2, "no password flag exists");
+
+    // An empty password is not sent: from stdin or a file it is a mistake to report, an
+    // empty variable counts as none.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "\n").unwrap();
+    let mut cmd = vizscript(&emu);
+    cmd.write_stdin("");
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo", "--password-stdin"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--password-stdin read an empty line"), "{err}");
+    let file = empty.to_str().unwrap();
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["call", "getSessionInfo", "--password-file", file],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("starts with an empty line"), "{err}");
+    let mut cmd = vizscript(&emu);
+    cmd.env("TABLEAU_PASSWORD", "");
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no password: set TABLEAU_PASSWORD"), "{err}");
+    assert_eq!(emu.stats().by_method.get("login"), None, "nothing was sent");
 }
 
 #[test]
