@@ -199,14 +199,37 @@ fn slug(text: &str) -> String {
         .collect()
 }
 
+/// A saved session is used only from a file of this user's that no one else can read,
+/// in a directory no one else can write to (where another user could put a session of
+/// theirs in its place).
 #[cfg(unix)]
 fn check_private(path: &Path) -> Result<(), Failure> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?
-        .permissions()
-        .mode()
-        & 0o777;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let metadata = |p: &Path| {
+        std::fs::metadata(p)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", p.display())))
+    };
+    let file = metadata(path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir_mode = metadata(dir)?.permissions().mode() & 0o777;
+    // SAFETY: `getuid` only reads the calling process's user id; it cannot fail.
+    let me = unsafe { libc::getuid() };
+    if file.uid() != me || dir_mode & 0o022 != 0 {
+        return Err(Failure::new(
+            ExitCode::Login,
+            format!(
+                "error: refusing the saved session {}: {}, so another user could have put it there\n  hint: delete it, chmod 700 {}, and run vizscript login --save again",
+                path.display(),
+                if file.uid() != me {
+                    "it belongs to another user".to_string()
+                } else {
+                    format!("its directory's permissions are {dir_mode:04o}")
+                },
+                dir.display()
+            ),
+        ));
+    }
+    let mode = file.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(Failure::new(
             ExitCode::Login,

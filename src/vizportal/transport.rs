@@ -522,12 +522,36 @@ pub(crate) fn classify_send_error(method: &str, error: &reqwest::Error) -> Attem
             method: method.to_string(),
             message: chain,
         })
+    } else if let Some(scheme) = other_scheme(error, &chain) {
+        // Retrying cannot fix the scheme: fail at once and name the fix.
+        Attempt::Final(VizportalError::transport(
+            method,
+            format!(
+                "{chain}; the server does not speak {scheme} on this port: try the URL with {}://",
+                if scheme == "HTTPS" { "http" } else { "https" }
+            ),
+        ))
     } else if error.is_connect() {
         Attempt::NotSent(format!("cannot connect: {chain}"))
     } else if error.is_timeout() {
         Attempt::Ambiguous(format!("no answer within the timeout: {chain}"))
     } else {
         Attempt::Ambiguous(format!("connection failed: {chain}"))
+    }
+}
+
+/// The scheme the server does not speak, when that is why the request failed: an
+/// `https://` URL of a plain HTTP port (the TLS handshake gets no TLS record), or an
+/// `http://` URL of a TLS port (the answer is not HTTP).
+fn other_scheme(error: &reqwest::Error, chain: &str) -> Option<&'static str> {
+    let https = error.url().is_some_and(|u| u.scheme() == "https");
+    let lower = chain.to_ascii_lowercase();
+    if https && error.is_connect() && lower.contains("invalidcontenttype") {
+        Some("HTTPS")
+    } else if !https && lower.contains("invalid http version") {
+        Some("plain HTTP")
+    } else {
+        None
     }
 }
 

@@ -289,6 +289,16 @@ fn a_saved_session_others_can_read_is_refused() {
     let (code, _, err) = run(bare(&emu, state.path()), &["call", "getSessionInfo"]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("0644") && err.contains("chmod 600"), "{err}");
+    // A directory others can write to could hold a session someone else put there.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dir = path.parent().unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (code, _, err) = run(bare(&emu, state.path()), &["call", "getSessionInfo"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("0777") && err.contains("chmod 700"), "{err}");
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let (code, _, err) = run(bare(&emu, state.path()), &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "private again: {err}");
 }
 
 #[test]

@@ -126,3 +126,26 @@ fn signed_in_as_admin(emu: &vizscript::emulator::Emulator, out: &str) {
         (200, Some("admin"))
     );
 }
+
+#[test]
+fn a_url_with_the_wrong_scheme_for_the_port_says_which_to_use() {
+    let tls = https_emulator();
+    let plain = emulator();
+    for (url, fix) in [
+        (
+            tls.url().replace("https://", "http://"),
+            "try the URL with https://",
+        ),
+        (
+            plain.url().replace("http://", "https://"),
+            "try the URL with http://",
+        ),
+    ] {
+        let mut cmd = vizscript(&plain);
+        cmd.env("TABLEAU_SERVER", &url);
+        let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+        assert_eq!(code, 4, "{url}: {err}");
+        assert!(err.contains(fix), "{url}: {err}");
+        assert!(!err.contains("retrying"), "no retry can help: {err}");
+    }
+}
