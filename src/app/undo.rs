@@ -179,11 +179,12 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
 }
 
 /// Report `plan` and carry it out; the number of steps that failed. Tasks created again
-/// are added to `recreated` (old id: new id).
+/// as they were before older runs of lines are added to `recreated` (old id: new id, or
+/// `None` under `--dry-run`).
 fn undo_plan(
     client: &crate::vizportal::Client,
     plan: &UndoPlan,
-    recreated: &mut BTreeMap<String, String>,
+    recreated: &mut BTreeMap<String, Option<String>>,
 ) -> usize {
     report_plan(plan);
     let results = client.apply_undo(plan);
@@ -205,8 +206,16 @@ fn undo_plan(
     let outcomes = client.recreate_tasks(&plan.recreate);
     for (task, outcome) in plan.recreate.iter().zip(&outcomes) {
         failed += usize::from(!report_recreated(task, outcome));
-        if let Recreated::Created { new_id, .. } = outcome {
-            recreated.insert(task.id.clone(), new_id.clone());
+        if plan.restored_from_earlier.contains(&task.id) {
+            match outcome {
+                Recreated::Created { new_id, .. } => {
+                    recreated.insert(task.id.clone(), Some(new_id.clone()));
+                }
+                Recreated::Planned => {
+                    recreated.insert(task.id.clone(), None);
+                }
+                _ => {}
+            }
         }
     }
     failed

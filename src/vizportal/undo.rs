@@ -4,7 +4,7 @@
 //! back with as few calls as scripts make: one batch per target value. A deleted extract
 //! task is created again as it was before the audited calls (see [`super::recreate`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -106,6 +106,10 @@ pub struct UndoPlan {
     /// Each changed item's fields as they were before the oldest line that changed them.
     #[serde(skip)]
     origin: Values,
+    /// Deleted tasks to create again as they were before an older run of lines of the
+    /// site (see [`UndoHistory`]), not as this run found them.
+    #[serde(skip)]
+    pub restored_from_earlier: BTreeSet<String>,
 }
 
 /// Field values by item.
@@ -216,9 +220,9 @@ fn applied_ids(line: &AuditLine) -> Vec<String> {
 pub struct UndoHistory<'a> {
     /// The site's lines older than the run (1-based numbers, oldest first), not undone yet.
     pub earlier: &'a [(usize, AuditLine)],
-    /// Deleted tasks this undo already created again (for newer runs), by old id: the new
-    /// id.
-    pub recreated: BTreeMap<String, String>,
+    /// Deleted tasks this undo already created again (for newer runs) as they were before
+    /// the older runs' lines, by old id: the new id (`None` under `--dry-run`).
+    pub recreated: BTreeMap<String, Option<String>>,
 }
 
 impl Client {
@@ -234,30 +238,15 @@ impl Client {
         let mut target = current.clone();
         let mut newest = Newest::new();
         let mut pending = Pending::new();
-        let mut plan = UndoPlan::default();
-        for (_, line) in history.earlier.iter().chain(lines) {
-            let (Some((kind, fields)), Some(before)) = (
-                changed(line),
-                line.before.as_ref().and_then(Value::as_object),
-            ) else {
-                continue;
-            };
-            for id in applied_ids(line) {
-                let Some(old) = before.get(&id).and_then(Value::as_object) else {
-                    continue;
-                };
-                let first = plan.origin.entry((kind, id)).or_default();
-                for (field, _) in &fields {
-                    if let Some(value) = old.get(*field) {
-                        first.entry(field.to_string()).or_insert(value.clone());
-                    }
-                }
-            }
-        }
+        let mut plan = UndoPlan {
+            origin: first_and_last(lines).0,
+            ..UndoPlan::default()
+        };
         for (number, line) in lines.iter().rev() {
             let walk = (&mut target, &mut newest, &mut pending);
             undo_line(*number, line, walk, &history.recreated, &mut plan);
         }
+        restore_from_earlier(&current, &mut target, history.earlier, &mut plan);
         (plan.calls, plan.recreate) = inverse_calls(&current, &target, &newest);
         for task in &mut plan.recreate {
             let what = (
@@ -348,13 +337,91 @@ impl Client {
     }
 }
 
+/// What `lines` (oldest first) changed: each item's fields as they were before the oldest
+/// line that changed them, and as the newest line left them (with that line's number and
+/// method).
+fn first_and_last(lines: &[(usize, AuditLine)]) -> (Values, BTreeMap<(Kind, String), Last>) {
+    let (mut first, mut last) = (Values::new(), BTreeMap::new());
+    for (number, line) in lines {
+        let (Some((kind, fields)), Some(before)) = (
+            changed(line),
+            line.before.as_ref().and_then(Value::as_object),
+        ) else {
+            continue;
+        };
+        for id in applied_ids(line) {
+            let Some(old) = before.get(&id).and_then(Value::as_object) else {
+                continue;
+            };
+            let was = first.entry((kind, id.clone())).or_insert_with(Map::new);
+            let left: &mut Last = last.entry((kind, id)).or_default();
+            for (field, new) in &fields {
+                if let Some(value) = old.get(*field) {
+                    was.entry(field.to_string()).or_insert(value.clone());
+                }
+                left.fields.insert(field.to_string(), new.clone());
+            }
+            (left.line, left.method) = (*number, line.method.clone());
+        }
+    }
+    (first, last)
+}
+
+/// How the newest audit line that changed an item left it.
+#[derive(Debug, Default)]
+struct Last {
+    line: usize,
+    method: String,
+    fields: Map<String, Value>,
+}
+
+/// A task this run deleted that an older run of the site's lines (`earlier`) changed
+/// comes back as it was before those lines, when it was still as they left it at this
+/// run's start; when someone changed it in between, it comes back as this run found it
+/// and the older line is named as one that cannot be undone.
+fn restore_from_earlier(
+    current: &Values,
+    target: &mut Values,
+    earlier: &[(usize, AuditLine)],
+    plan: &mut UndoPlan,
+) {
+    let (first, last) = first_and_last(earlier);
+    for (key, was) in target.iter_mut() {
+        let (Kind::Task, id) = key else { continue };
+        let (Some(first), Some(last)) = (first.get(key), last.get(key)) else {
+            continue;
+        };
+        if current.contains_key(key) {
+            continue;
+        }
+        let changed_between = last
+            .fields
+            .iter()
+            .find(|(f, v)| !was.get(*f).is_some_and(|w| same(v, w)));
+        match changed_between {
+            None => {
+                was.extend(first.iter().map(|(f, v)| (f.clone(), v.clone())));
+                plan.restored_from_earlier.insert(id.clone());
+            }
+            Some((field, _)) => plan.not_undoable.push(NotUndoable {
+                line: last.line,
+                method: last.method.clone(),
+                ids: vec![id.clone()],
+                reason: format!(
+                    "its {field} was changed by someone else before a newer line deleted it; it is created again as that line found it"
+                ),
+            }),
+        }
+    }
+}
+
 /// Undo one line on `target` (what the items will look like): each applied id whose
 /// fields still hold the audited values gets its before values.
 fn undo_line(
     number: usize,
     line: &AuditLine,
     (target, newest, pending): (&mut Values, &mut Newest, &mut Pending),
-    recreated: &BTreeMap<String, String>,
+    recreated: &BTreeMap<String, Option<String>>,
     plan: &mut UndoPlan,
 ) {
     let not_undoable = |reason: &str| {
@@ -391,9 +458,10 @@ fn undo_line(
     for id in applied_ids(line) {
         let Some(now) = target.get_mut(&(kind, id.clone())) else {
             match recreated.get(&id) {
-                Some(new_id) if kind == Kind::Task => {
-                    made_again.push(format!("{id} (now {new_id})"))
+                Some(Some(new_id)) if kind == Kind::Task => {
+                    made_again.push(format!("{id} (now {new_id})"));
                 }
+                Some(None) if kind == Kind::Task => made_again.push(id),
                 _ => gone.push(id),
             }
             continue;
@@ -433,7 +501,7 @@ fn undo_line(
     }
     if !made_again.is_empty() {
         let reason =
-            "deleted by a newer line and created again by this undo as it was before this line";
+            "deleted by a newer line, which this undo creates again as it was before this line";
         plan.unchanged
             .push(NotUndoable::of(number, line, made_again, reason));
     }
@@ -478,13 +546,7 @@ fn undo_delete(
                 if let Some(what) = refreshes(old, None) {
                     pending.entry(what).or_default().push((id, number));
                 }
-                // As before the oldest line that changed it, also one of an older run of
-                // lines (older lines of this run would put the same values back).
-                let mut was = old.clone();
-                if let Some(first) = plan.origin.get(&key) {
-                    was.extend(first.iter().map(|(f, v)| (f.clone(), v.clone())));
-                }
-                target.insert(key.clone(), was);
+                target.insert(key.clone(), old.clone());
                 newest.entry(key).or_insert(number);
             }
             _ => without_values.push(id),

@@ -818,59 +818,113 @@ fn undo_puts_back_a_schedule_whose_type_alone_was_changed() {
 
 #[test]
 fn a_task_changed_in_an_older_run_of_its_site_and_deleted_in_a_newer_one_comes_back_as_it_was() {
-    let emu = emulator();
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
-    let (finance, marketing) = (site_id(&emu, "finance"), site_id(&emu, "marketing"));
-    let on = |site: &str| -> Vec<Value> {
-        let site = site.to_string();
-        tasks(&emu)
+    // Without and with someone else moving the task between the runs.
+    for meddled in [false, true] {
+        let emu = emulator();
+        let dir = tempfile::tempdir().unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let (finance, marketing) = (site_id(&emu, "finance"), site_id(&emu, "marketing"));
+        let on = |site: &str| -> Vec<Value> {
+            let site = site.to_string();
+            tasks(&emu)
+                .into_iter()
+                .filter(move |t| t["siteId"] == site.as_str())
+                .collect()
+        };
+        let moved = on(&finance)[0].clone();
+        let other = on(&marketing)[0].clone();
+        let (id, from) = (
+            moved["id"].as_str().unwrap(),
+            moved["scheduleId"].as_str().unwrap(),
+        );
+        let extract: Vec<String> = schedules(&emu)
             .into_iter()
-            .filter(move |t| t["siteId"] == site.as_str())
-            .collect()
-    };
-    let moved = on(&finance)[0].clone();
-    let other = on(&marketing)[0].clone();
-    let (id, from) = (
-        moved["id"].as_str().unwrap(),
-        moved["scheduleId"].as_str().unwrap(),
-    );
-    let to = schedules(&emu)
-        .into_iter()
-        .find(|s| s["scheduledAction"] == "Extract" && s["id"] != from)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    // The finance lines are split by a marketing line: undo takes them back as two runs.
-    let (_guard, script) = script_file(&format!(
-        r#"switch_site("finance");
-set_extract_tasks_schedule("{id}", "{to}");
-set_extract_tasks_priority("{id}", 3);
-switch_site("marketing");
-set_extract_tasks_priority("{other}", 99);
-switch_site("finance");
-delete_extract_tasks("{id}");"#,
-        other = other["id"].as_str().unwrap()
-    ));
-    run_audited(&emu, &script, &audit, &[]);
-    assert!(tasks(&emu).iter().all(|t| t["id"] != id), "deleted");
-    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
-    assert!(!err.contains("gone since"), "{err}");
-    assert!(
-        err.contains("created again by this undo as it was before this line"),
-        "{err}"
-    );
-    let again: Vec<Value> = on(&finance)
-        .into_iter()
-        .filter(|t| t["targetId"] == moved["targetId"] && t["type"] == moved["type"])
-        .collect();
-    assert_eq!(again.len(), 1, "{again:?}");
-    assert_eq!(again[0]["scheduleId"], moved["scheduleId"], "{err}");
-    assert_eq!(again[0]["priority"], moved["priority"], "{err}");
-    assert_eq!(
-        task(&emu, other["id"].as_str().unwrap())["priority"],
-        other["priority"]
-    );
+            .filter(|s| s["scheduledAction"] == "Extract" && s["id"] != from)
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect();
+        let (to, elsewhere) = (&extract[0], &extract[1]);
+        // Finance lines, a marketing line, finance again: undo takes them back as runs.
+        let other_id = other["id"].as_str().unwrap();
+        for (site, code) in [
+            (
+                "finance",
+                format!(
+                    r#"set_extract_tasks_schedule("{id}", "{to}"); set_extract_tasks_priority("{id}", 3);"#
+                ),
+            ),
+            (
+                "marketing",
+                format!(r#"set_extract_tasks_priority("{other_id}", 99);"#),
+            ),
+        ] {
+            let (_guard, script) = script_file(&code);
+            let args = [
+                "run",
+                &script,
+                "--site",
+                site,
+                "--audit",
+                audit.to_str().unwrap(),
+            ];
+            let (code, _, err) = run(vizscript(&emu), &args);
+            assert_eq!(code, 0, "{err}");
+        }
+        if meddled {
+            let params = format!(r#"{{"ids": ["{id}"], "scheduleId": "{elsewhere}"}}"#);
+            let args = [
+                "call",
+                "setExtractTasksSchedule",
+                &params,
+                "--site",
+                "finance",
+            ];
+            let (code, _, err) = run(vizscript(&emu), &args);
+            assert_eq!(code, 0, "{err}");
+        }
+        let (_guard, script) = script_file(&format!(r#"delete_extract_tasks("{id}");"#));
+        let args = [
+            "run",
+            &script,
+            "--site",
+            "finance",
+            "--audit",
+            audit.to_str().unwrap(),
+        ];
+        let (code, _, err) = run(vizscript(&emu), &args);
+        assert_eq!(code, 0, "{err}");
+        assert!(tasks(&emu).iter().all(|t| t["id"] != id), "deleted");
+        let restored = "which this undo creates again as it was before this line";
+        // The preview says what the undo will say.
+        let before_undo = tasks(&emu);
+        let (code, _, preview) = run(
+            vizscript(&emu),
+            &["undo", audit.to_str().unwrap(), "--dry-run"],
+        );
+        assert_eq!(code, 0, "{preview}");
+        assert_eq!(tasks(&emu), before_undo, "a dry run changes nothing");
+        let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        let again: Vec<Value> = on(&finance)
+            .into_iter()
+            .filter(|t| t["targetId"] == moved["targetId"] && t["type"] == moved["type"])
+            .collect();
+        assert_eq!(again.len(), 1, "{again:?}");
+        assert_eq!(task(&emu, other_id)["priority"], other["priority"], "{err}");
+        if meddled {
+            // Someone else's move is kept, and the older line says it cannot be undone.
+            assert_eq!(again[0]["scheduleId"], elsewhere.as_str(), "{err}");
+            assert!(
+                err.contains("was changed by someone else before a newer line deleted it"),
+                "{err}"
+            );
+            assert!(!err.contains(restored), "{err}");
+        } else {
+            assert_eq!(again[0]["scheduleId"], moved["scheduleId"], "{err}");
+            assert_eq!(again[0]["priority"], moved["priority"], "{err}");
+            for text in [&err, &preview] {
+                assert!(!text.contains("gone since"), "{text}");
+                assert!(text.contains(restored), "{text}");
+            }
+        }
+    }
 }
