@@ -338,9 +338,14 @@ impl VizportalError {
             {
                 unknown()
             }
-            VizportalError::Login(
-                LoginFailure::TokenRefused { .. } | LoginFailure::UnknownSite { .. },
-            ) => unknown(),
+            // 401001 is REST's answer for a site the token's user cannot reach (or a
+            // token that no longer works, which it did a moment ago).
+            VizportalError::Login(LoginFailure::TokenRefused { ref code, .. })
+                if code == "401001" =>
+            {
+                unknown()
+            }
+            VizportalError::Login(LoginFailure::UnknownSite { .. }) => unknown(),
             other => other,
         }
     }
