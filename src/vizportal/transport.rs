@@ -522,14 +522,11 @@ pub(crate) fn classify_send_error(method: &str, error: &reqwest::Error) -> Attem
             method: method.to_string(),
             message: chain,
         })
-    } else if let Some(scheme) = other_scheme(error, &chain) {
+    } else if let Some(advice) = other_scheme(error, &chain) {
         // Retrying cannot fix the scheme: fail at once and name the fix.
         Attempt::Final(VizportalError::transport(
             method,
-            format!(
-                "{chain}; the server does not speak {scheme} on this port: try the URL with {}://",
-                if scheme == "HTTPS" { "http" } else { "https" }
-            ),
+            format!("{chain}; {advice}"),
         ))
     } else if error.is_connect() {
         Attempt::NotSent(format!("cannot connect: {chain}"))
@@ -540,16 +537,18 @@ pub(crate) fn classify_send_error(method: &str, error: &reqwest::Error) -> Attem
     }
 }
 
-/// The scheme the server does not speak, when that is why the request failed: an
-/// `https://` URL of a plain HTTP port (the TLS handshake gets no TLS record), or an
+/// What to do when the scheme of the URL is why the request failed: an `https://` URL
+/// answered without TLS (a plain HTTP port, or a proxy that does not speak TLS), or an
 /// `http://` URL of a TLS port (the answer is not HTTP).
 fn other_scheme(error: &reqwest::Error, chain: &str) -> Option<&'static str> {
     let https = error.url().is_some_and(|u| u.scheme() == "https");
     let lower = chain.to_ascii_lowercase();
     if https && error.is_connect() && lower.contains("invalidcontenttype") {
-        Some("HTTPS")
+        Some(
+            "no TLS came back: the server does not speak HTTPS on this port (if it serves plain HTTP, use an http:// URL), or a proxy in between does not (check --proxy and HTTPS_PROXY)",
+        )
     } else if !https && lower.contains("invalid http version") {
-        Some("plain HTTP")
+        Some("the server speaks TLS on this port: use an https:// URL")
     } else {
         None
     }

@@ -134,11 +134,11 @@ fn a_url_with_the_wrong_scheme_for_the_port_says_which_to_use() {
     for (url, fix) in [
         (
             tls.url().replace("https://", "http://"),
-            "try the URL with https://",
+            "use an https:// URL",
         ),
         (
             plain.url().replace("http://", "https://"),
-            "try the URL with http://",
+            "use an http:// URL",
         ),
     ] {
         let mut cmd = vizscript(&plain);
