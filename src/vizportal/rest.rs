@@ -43,14 +43,8 @@ pub(crate) fn discover_version(transport: &Transport) -> Result<String, Attempt>
                 None => Err(Attempt::Final(answer.not_the_api())),
             };
         }
-        match status.as_u16() {
-            503 => return Err(Attempt::Declined(503)),
-            502 | 504 => {
-                return Err(Attempt::Ambiguous(format!(
-                    "HTTP {status} from a gateway in front of the server"
-                )));
-            }
-            _ => {}
+        if let Some(attempt) = unavailable(status) {
+            return Err(attempt);
         }
         // A version this server does not speak is a REST error; anything else (an HTML
         // page, an empty answer) says there is no REST API here.
@@ -74,7 +68,7 @@ pub(crate) fn sign_in(
     name: &str,
     secret: &SecretString,
     site: &str,
-) -> Result<RestSession, VizportalError> {
+) -> Result<RestSession, Attempt> {
     let body = json!({ "credentials": {
         "personalAccessTokenName": name,
         "personalAccessTokenSecret": secret.expose_secret(),
@@ -100,13 +94,28 @@ pub(crate) fn sign_in(
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         let (code, detail) = error_fields(&answer);
-        return Err(VizportalError::Login(LoginFailure::TokenRefused {
-            code,
-            detail,
-            site: site.to_string(),
-        }));
+        return Err(Attempt::Final(VizportalError::Login(
+            LoginFailure::TokenRefused {
+                code,
+                detail,
+                site: site.to_string(),
+            },
+        )));
     }
-    Err(rest_error("auth/signin", status, &answer))
+    Err(unavailable(status)
+        .unwrap_or_else(|| Attempt::Final(rest_error("auth/signin", status, &answer))))
+}
+
+/// The attempt a server that is unavailable for now answered with (429, 502, 503, 504):
+/// one the retry policy may repeat.
+fn unavailable(status: StatusCode) -> Option<Attempt> {
+    match status.as_u16() {
+        code @ (429 | 503) => Some(Attempt::Declined(code)),
+        502 | 504 => Some(Attempt::Ambiguous(format!(
+            "HTTP {status} from a gateway in front of the server"
+        ))),
+        _ => None,
+    }
 }
 
 /// End a REST session (and so the Vizportal session it backs).
@@ -121,7 +130,8 @@ pub(crate) fn sign_out(transport: &Transport, session: &RestSession) -> Result<(
         &path,
         &json!({}),
         Some(session.token.expose_secret()),
-    )?;
+    )
+    .map_err(|a| a.into_error(&path, MethodKind::Session))?;
     if status.is_success() || status == StatusCode::UNAUTHORIZED {
         // 401: the session had ended already, which is what signing out wants.
         return Ok(());
@@ -166,7 +176,7 @@ fn post(
     path: &str,
     body: &Value,
     auth: Option<&str>,
-) -> Result<Answer, VizportalError> {
+) -> Result<Answer, Attempt> {
     let (client, base) = transport.http();
     let url = url(base, path);
     let mut request = client
@@ -177,10 +187,8 @@ fn post(
     if let Some(token) = auth {
         request = request.header("X-Tableau-Auth", token);
     }
-    let response = request
-        .send()
-        .map_err(|e| classify_send_error(path, &e).into_error(path, MethodKind::Session))?;
-    read(transport, path, &url, response)
+    let response = request.send().map_err(|e| classify_send_error(path, &e))?;
+    read(transport, path, &url, response).map_err(Attempt::Final)
 }
 
 fn url(base: &reqwest::Url, path: &str) -> String {
@@ -213,7 +221,11 @@ fn read(
     }
     match serde_json::from_slice(&bytes) {
         Ok(value) => Ok(answer(value)),
-        Err(_) if status == StatusCode::NOT_FOUND => Ok(answer(Value::Null)),
+        // A 404 page, or a gateway's page while the server is unavailable: the status
+        // says more than the page.
+        Err(_) if status == StatusCode::NOT_FOUND || unavailable(status).is_some() => {
+            Ok(answer(Value::Null))
+        }
         Err(_) => Err(answer(Value::Null).not_the_api()),
     }
 }

@@ -348,7 +348,13 @@ impl Session {
         self.sign_out_rest();
         let version = self.rest_version()?;
         let site = wanted.unwrap_or("");
-        let session = rest::sign_in(&self.transport, &version, name, secret, site)?;
+        let signin = "REST auth/signin";
+        let session = self
+            .retry
+            .run(signin, MethodKind::Session, || {
+                rest::sign_in(&self.transport, &version, name, secret, site)
+            })
+            .map_err(|a| a.into_error(signin, MethodKind::Session))?;
         self.transport
             .adopt_session(session.token.expose_secret(), &random_xsrf());
         *self.rest.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);

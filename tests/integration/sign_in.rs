@@ -684,6 +684,12 @@ fn a_token_sign_in_to_a_server_that_is_not_tableau_exits_4_before_sending_the_se
     for (status, content_type, body) in [
         (200, "application/json", r#"{"hello":"world"}"#),
         (404, "text/html", "<html><body>Not Found</body></html>"),
+        // A gateway's page while the server restarts: unavailable, not another server.
+        (
+            503,
+            "text/html",
+            "<html><body>Service Unavailable</body></html>",
+        ),
     ] {
         let fake = fake_server(status, content_type, body, &[]);
         let mut cmd = Command::cargo_bin("vizscript").unwrap();
@@ -696,6 +702,11 @@ fn a_token_sign_in_to_a_server_that_is_not_tableau_exits_4_before_sending_the_se
         let (code, _, err) = run(cmd, &["call", "getSessionInfo", "--retries", "0"]);
         assert_eq!(code, 4, "{status}: {err}");
         assert!(err.contains("hint: check --server"), "{status}: {err}");
+        assert_eq!(
+            err.contains("HTTP 503 from the server"),
+            status == 503,
+            "{status}: {err}"
+        );
         let requests = fake.requests.lock().unwrap().clone();
         assert!(!requests.is_empty(), "{status}");
         assert!(
