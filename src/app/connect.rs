@@ -188,6 +188,7 @@ fn credentials(args: &ConnectArgs, use_saved: bool) -> Result<Credentials, Failu
             .filter(|x| !x.is_empty())
             .map(SecretString::from),
         origin: SessionOrigin::Given,
+        saved: false,
     });
     let who = args.token_name.as_deref().or(args.username.as_deref());
     let saved = match given {

@@ -73,6 +73,7 @@ impl SavedSession {
             session_id: SecretString::from(self.session_id.clone()),
             xsrf: Some(SecretString::from(self.xsrf_token.clone())),
             origin: SessionOrigin::from_name(&self.made_by).unwrap_or(SessionOrigin::Given),
+            saved: true,
         }
     }
 

@@ -249,7 +249,7 @@ impl Session {
         let (adopted, given) = match existing {
             Some(existing) => (
                 Some(self.adopt(&existing, wanted.as_deref())?),
-                Some(existing).filter(|e| e.origin == SessionOrigin::Given),
+                Some(existing).filter(|e| e.origin == SessionOrigin::Given && !e.saved),
             ),
             None => (None, None),
         };

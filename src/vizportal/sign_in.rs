@@ -43,6 +43,8 @@ pub struct ExistingSession {
     pub xsrf: Option<SecretString>,
     /// How it was made (recorded when it was saved).
     pub origin: SessionOrigin,
+    /// Whether it was saved by `vizscript login --save` (else the user gave it now).
+    pub saved: bool,
 }
 
 /// How the current session was made.

@@ -584,6 +584,7 @@ fn a_given_session_ending_mid_run_names_the_call_it_interrupts() {
         session_id: id,
         xsrf: Some(xsrf),
         origin: SessionOrigin::Given,
+        saved: false,
     };
     let session = Session::open(ConnectOptions::signing_in(emu.url(), None, Some(existing)))
         .expect("the given session is adopted");
@@ -747,4 +748,24 @@ print(session_info().site.urlName);"#,
             "{how}: {err}"
         );
     }
+}
+
+/// A session saved from a browser's session id that has since expired says to sign in
+/// again, not to check an XSRF variable the user never set.
+#[test]
+fn an_expired_session_saved_from_a_session_id_says_to_sign_in_again() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let browser = password_session(&emu);
+    let (id, xsrf) = browser.current_session().expect("cookies");
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_SESSION_ID", id.expose_secret())
+        .env("TABLEAU_XSRF_TOKEN", xsrf.expose_secret());
+    let (code, _, err) = run(cmd, &["login", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    emu.expire_all_sessions();
+    let (code, _, err) = run(bare(&emu, state.path()), &["call", "getSessionInfo"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("vizscript login --save"), "{err}");
+    assert!(!err.contains("TABLEAU_XSRF_TOKEN"), "{err}");
 }
