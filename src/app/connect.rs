@@ -192,7 +192,7 @@ fn credentials(args: &ConnectArgs, use_saved: bool) -> Result<Credentials, Failu
     });
     let who = args.token_name.as_deref().or(args.username.as_deref());
     let saved = match given {
-        None if use_saved => saved::find(&server, who)?,
+        None if use_saved => saved::find(&server, who, saved::Use::SignIn)?,
         _ => None,
     };
     let existing = given.or_else(|| saved.as_ref().map(|(_, s)| s.existing()));

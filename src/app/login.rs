@@ -71,7 +71,7 @@ pub fn logout(args: &LogoutArgs) -> Result<(), Failure> {
         .token_name
         .as_deref()
         .or(args.connect.username.as_deref());
-    let Some((path, record)) = saved::find(&server, who)? else {
+    let Some((path, record)) = saved::find(&server, who, saved::Use::LogOut)? else {
         return Err(Failure::new(
             ExitCode::Failed,
             format!(
@@ -162,7 +162,7 @@ pub fn show_config(args: &ConnectArgs, provenance: &Provenance) -> Result<(), Fa
     let saved_session = match &args.server {
         Some(server) => {
             let who = args.token_name.as_deref().or(args.username.as_deref());
-            match saved::find(server, who) {
+            match saved::find(server, who, saved::Use::SignIn) {
                 Ok(Some((path, record))) => (
                     format!(
                         "{} on {:?}, made by {}",

@@ -1,8 +1,10 @@
 //! Sessions kept by `vizscript login --save` for later commands: one JSON file per server
 //! and user in the user's state directory (`VIZSCRIPT_STATE_DIR` overrides it), the
 //! directory private to the user (0700), each file readable by the user only (0600). A
-//! file anyone else could read is refused, since it holds a live session. Never a
-//! password or a token secret: only what the server issued (session id, XSRF token).
+//! file anyone else could read is refused, since it holds a live session, and so is one
+//! anyone else could have put there (another user's, or in a directory they can write
+//! to). Never a password or a token secret: only what the server issued (session id, XSRF
+//! token).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -99,10 +101,24 @@ pub fn path_for(server: &str, who: &str) -> Result<PathBuf, Failure> {
     Ok(directory()?.join(format!("{}--{}.json", slug(&normalize(server)), slug(who))))
 }
 
+/// How [`find`] treats a file others could read or replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// To sign in with: such a file is refused.
+    SignIn,
+    /// To end on the server and delete (`logout`): any file will do.
+    LogOut,
+}
+
 /// The saved session for `server` and `who` (user or token name); without `who`, the only
-/// session saved for the server (several are a usage error that names them). A file with
-/// permissions wider than 0600 is refused.
-pub fn find(server: &str, who: Option<&str>) -> Result<Option<(PathBuf, SavedSession)>, Failure> {
+/// session saved for the server (several are a usage error that names them). To sign in
+/// with, a file others could read, or one in a directory others could write to, is
+/// refused.
+pub fn find(
+    server: &str,
+    who: Option<&str>,
+    purpose: Use,
+) -> Result<Option<(PathBuf, SavedSession)>, Failure> {
     let path = match who {
         Some(who) => path_for(server, who)?,
         None => {
@@ -122,10 +138,17 @@ pub fn find(server: &str, who: Option<&str>) -> Result<Option<(PathBuf, SavedSes
                 .collect();
             if matching.len() > 1 {
                 matching.sort();
+                // Each as --username or --token-name takes it.
                 let names: Vec<String> = matching
                     .iter()
-                    .filter_map(|p| p.file_stem()?.to_str()?.strip_prefix(&prefix))
-                    .map(str::to_string)
+                    .map(|p| match read(p) {
+                        Ok(SavedSession {
+                            token_name: Some(name),
+                            ..
+                        }) => format!("token {name}"),
+                        Ok(saved) => saved.username,
+                        Err(_) => p.display().to_string(),
+                    })
                     .collect();
                 return Err(Failure::usage(format!(
                     "{} sessions are saved for {server} ({}): pass --username or --token-name to pick one",
@@ -142,10 +165,17 @@ pub fn find(server: &str, who: Option<&str>) -> Result<Option<(PathBuf, SavedSes
     if !path.exists() {
         return Ok(None);
     }
-    check_private(&path)?;
-    let text = std::fs::read_to_string(&path)
+    if purpose == Use::SignIn {
+        check_private(&path)?;
+    }
+    Ok(Some((path.clone(), read(&path)?)))
+}
+
+/// A saved session file's contents.
+fn read(path: &Path) -> Result<SavedSession, Failure> {
+    let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    let saved: SavedSession = serde_json::from_str(&text).map_err(|e| {
+    serde_json::from_str(&text).map_err(|e| {
         Failure::new(
             ExitCode::Login,
             format!(
@@ -153,8 +183,7 @@ pub fn find(server: &str, who: Option<&str>) -> Result<Option<(PathBuf, SavedSes
                 path.display()
             ),
         )
-    })?;
-    Ok(Some((path, saved)))
+    })
 }
 
 /// Write a saved session: the directory 0700, the file 0600 from its first byte.
@@ -212,20 +241,25 @@ fn check_private(path: &Path) -> Result<(), Failure> {
     };
     let file = metadata(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let dir_mode = metadata(dir)?.permissions().mode() & 0o777;
+    let dir_metadata = metadata(dir)?;
+    let dir_mode = dir_metadata.permissions().mode() & 0o777;
     // SAFETY: `getuid` only reads the calling process's user id; it cannot fail.
     let me = unsafe { libc::getuid() };
-    if file.uid() != me || dir_mode & 0o022 != 0 {
+    let why = if file.uid() != me {
+        Some("it belongs to another user".to_string())
+    } else if dir_metadata.uid() != me {
+        Some("its directory belongs to another user".to_string())
+    } else if dir_mode & 0o022 != 0 {
+        Some(format!("its directory's permissions are {dir_mode:04o}"))
+    } else {
+        None
+    };
+    if let Some(why) = why {
         return Err(Failure::new(
             ExitCode::Login,
             format!(
-                "error: refusing the saved session {}: {}, so another user could have put it there\n  hint: delete it, chmod 700 {}, and run vizscript login --save again",
+                "error: refusing the saved session {}: {why}, so another user could have put it there\n  hint: vizscript logout ends it on the server and deletes it; then chmod 700 {} and run vizscript login --save again",
                 path.display(),
-                if file.uid() != me {
-                    "it belongs to another user".to_string()
-                } else {
-                    format!("its directory's permissions are {dir_mode:04o}")
-                },
                 dir.display()
             ),
         ));
@@ -235,7 +269,7 @@ fn check_private(path: &Path) -> Result<(), Failure> {
         return Err(Failure::new(
             ExitCode::Login,
             format!(
-                "error: refusing the saved session {}: its permissions are {mode:04o}, so other users may read a live session\n  hint: chmod 600 {} (or delete it and run vizscript login --save again)",
+                "error: refusing the saved session {}: its permissions are {mode:04o}, so other users may read a live session\n  hint: chmod 600 {} (or end it with vizscript logout and run vizscript login --save again)",
                 path.display(),
                 path.display()
             ),
