@@ -378,11 +378,16 @@ impl Connection {
                     && !saved.is(&current.0)
                 {
                     // The site chosen at `login --save` stays the saved one, wherever
-                    // this command went.
+                    // this command went; but a token session belongs to the site it
+                    // signed in to, so it is saved with that one.
                     let info = session.info();
+                    let site = match session.origin() {
+                        SessionOrigin::Token => &info.site_url_name,
+                        _ => &saved.site,
+                    };
                     let renewed = SavedSession::new(
                         &saved.server,
-                        &saved.site,
+                        site,
                         &info.username,
                         saved.token_name.as_deref(),
                         session.origin(),
