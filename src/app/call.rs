@@ -9,6 +9,7 @@ use super::call_output::render;
 use super::connect::connect;
 use super::failure::Failure;
 use crate::cli::CallArgs;
+use crate::exit::ExitCode;
 use crate::vizportal::{BatchSummary, VizportalError};
 
 /// Make the call and print its `result` as `--output` says.
@@ -44,8 +45,9 @@ pub fn call(args: &CallArgs) -> Result<(), Failure> {
 /// The failure of a call; one of a batch method that failed for some ids only also names
 /// the ids it applied to, so no half-applied change goes unreported.
 fn partly_applied(method: &str, params: &Value, error: VizportalError) -> Failure {
-    let Some(summary) = BatchSummary::of_partial_call(method, params, &error) else {
-        return error.into();
+    let mut summary = match BatchSummary::of_partial_call(method, params, error) {
+        Ok(summary) => summary,
+        Err(error) => return error.into(),
     };
     let applied = match summary.succeeded.as_slice() {
         [] => "none of its ids was applied".to_string(),
@@ -56,7 +58,10 @@ fn partly_applied(method: &str, params: &Value, error: VizportalError) -> Failur
             crate::wire::first_ids(ids.iter(), 10)
         ),
     };
-    let mut failure = Failure::from(error);
+    let mut failure = match summary.error.take() {
+        Some(error) => Failure::from(error),
+        None => Failure::new(ExitCode::Failed, format!("error: {method} failed")),
+    };
     failure.message = format!("{}\n  {applied}", failure.message.trim_end());
     failure
 }

@@ -98,9 +98,9 @@ impl Host {
         let ids = Value::Object(ids);
         client.call(method, params).map_err(|e| {
             // A batch method that failed for some ids only: say which were applied.
-            match BatchSummary::of_partial_call(method, &ids, &e) {
-                Some(summary) => batch_error(method, &summary, pos),
-                None => raise(&e, pos),
+            match BatchSummary::of_partial_call(method, &ids, e) {
+                Ok(summary) => batch_error(method, &summary, pos),
+                Err(e) => raise(&e, pos),
             }
         })
     }

@@ -103,25 +103,32 @@ pub struct BatchSummary {
 
 impl BatchSummary {
     /// What one call of a batch method (a raw call with `ids`) did id by id, when it
-    /// failed for some of its ids only (every error names an id): the others were
-    /// applied. `None` for any other failure, or a method that changes nothing.
+    /// failed for some of its ids only (every error names one of the ids it was given):
+    /// the others were applied. The error travels in the summary. Any other failure, or
+    /// a method that changes nothing, gives the error back.
     pub fn of_partial_call(
         method: &str,
         params: &Value,
-        error: &VizportalError,
-    ) -> Option<BatchSummary> {
+        error: VizportalError,
+    ) -> Result<BatchSummary, VizportalError> {
         let ids = before::ids_of(params);
-        if !MethodKind::of(method).is_mutation() || ids.is_empty() || !all_errors_have_ids(error) {
-            return None;
+        let names_given_ids = matches!(&error, VizportalError::Api { errors, .. }
+            if errors.iter().all(|e| e.id.as_ref().is_some_and(|id| ids.contains(id))));
+        if !MethodKind::of(method).is_mutation()
+            || ids.is_empty()
+            || !all_errors_have_ids(&error)
+            || !names_given_ids
+        {
+            return Err(error);
         }
-        let (succeeded, failed) = split_by_errors(&ids, error);
-        Some(BatchSummary {
+        let (succeeded, failed) = split_by_errors(&ids, &error);
+        Ok(BatchSummary {
             requested: ids.len(),
             succeeded,
             failed,
             skipped: Vec::new(),
             dry_run: false,
-            error: None,
+            error: Some(error),
         })
     }
 
@@ -516,5 +523,52 @@ fn item_failures(error: &VizportalError) -> Vec<ItemFailure> {
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::WireError;
+
+    fn refused(ids: &[&str]) -> VizportalError {
+        VizportalError::Api {
+            method: "setExtractTasksPriority".into(),
+            status: 200,
+            errors: ids
+                .iter()
+                .map(|id| WireError {
+                    code: Some(120002),
+                    id: Some(id.to_string()),
+                    message: Some("not found".into()),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_raw_call_is_partly_applied_only_when_its_errors_name_its_own_ids() {
+        let params = json!({"ids": ["1", "2", "3"], "priority": 5});
+        let summary =
+            BatchSummary::of_partial_call("setExtractTasksPriority", &params, refused(&["2"]))
+                .expect("partly applied");
+        assert_eq!(summary.succeeded, ["1", "3"]);
+        assert_eq!(summary.failed[0].id, "2");
+        assert_eq!(
+            summary.error.as_ref().and_then(VizportalError::status),
+            Some(200)
+        );
+        // An error naming something else (a conflicting schedule, say) says nothing of
+        // which given ids were applied; nor does a read.
+        for (method, error) in [
+            ("setExtractTasksPriority", refused(&["2", "77"])),
+            ("updateSchedule", refused(&["77"])),
+            ("getExtractTasks", refused(&["2"])),
+        ] {
+            assert!(
+                BatchSummary::of_partial_call(method, &params, error).is_err(),
+                "{method}"
+            );
+        }
     }
 }
