@@ -273,6 +273,10 @@ pub struct RunArgs {
     /// Stop the script after this many operations (0 = no limit).
     #[arg(long, value_name = "N", default_value_t = 500_000_000)]
     pub max_operations: u64,
+    /// Stop the script when the process holds more than this much memory, in MiB (0 = no
+    /// limit): data that runs away ends with an error, not by taking the machine's memory.
+    #[arg(long, value_name = "MIB", default_value_t = crate::script::MAX_MEMORY_MIB)]
+    pub max_memory: usize,
     /// Run the script once on every site the user can reach, each run on its own site
     /// with its own scope; a summary line per site at the end.
     #[arg(long, conflicts_with = "sites")]
@@ -302,6 +306,10 @@ pub struct ReplArgs {
     /// Stop one evaluation after this many operations (0 = no limit).
     #[arg(long, value_name = "N", default_value_t = 500_000_000)]
     pub max_operations: u64,
+    /// Stop one evaluation when the process holds more than this much memory, in MiB (0 =
+    /// no limit).
+    #[arg(long, value_name = "MIB", default_value_t = crate::script::MAX_MEMORY_MIB)]
+    pub max_memory: usize,
     /// Rehearsal against a snapshot.
     #[command(flatten)]
     pub rehearse: RehearseArgs,

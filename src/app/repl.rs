@@ -22,6 +22,7 @@ pub fn repl(args: &ReplArgs, quiet: bool) -> Result<(), Failure> {
     };
     let limits = Limits {
         max_operations: args.max_operations,
+        max_memory: args.max_memory.saturating_mul(1 << 20),
         ..Limits::default()
     };
     let errors: Output = Arc::new(|text: &str| eprintln!("{text}"));

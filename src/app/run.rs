@@ -20,6 +20,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
     let script = Script::load(&args.script)?;
     let limits = Limits {
         max_operations: args.max_operations,
+        max_memory: args.max_memory.saturating_mul(1 << 20),
         ..Limits::default()
     };
     let progress = !quiet && std::io::stderr().is_terminal();

@@ -37,6 +37,14 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
     let position = innermost_position(error);
     let (message, exit_code) = match inner {
         EvalAltResult::ErrorRuntime(value, _) => describe_thrown(value),
+        EvalAltResult::ErrorTerminated(token, _)
+            if token.clone().into_string().is_ok_and(|t| t == super::engine::OUT_OF_MEMORY) =>
+        {
+            (
+                "the script's data grew too large: the process passed the memory limit (raise it with --max-memory)".to_string(),
+                ExitCode::Failed,
+            )
+        }
         EvalAltResult::ErrorTerminated(..) => ("interrupted".to_string(), ExitCode::Interrupted),
         EvalAltResult::ErrorStackOverflow(_) => (
             "function calls nested too deeply (runaway recursion?)".to_string(),

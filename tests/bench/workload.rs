@@ -51,16 +51,20 @@ set_extract_tasks_priority(busy, 64);
 print(busy.len());
 "#;
 
+/// W4: grouping in a loop, building an array item by item (each `push` must cost the
+/// same however long the array is), and a filter.
 const GROUP_SCRIPT: &str = r#"
 let per_schedule = #{};
+let busy = [];
 for t in tasks {
     if t.priority > 50 {
         let k = t.scheduleId;
         per_schedule[k] = if k in per_schedule { per_schedule[k] + 1 } else { 1 };
+        busy.push(t.id);
     }
 }
 let refresh = tasks.filter(|t| t.type == "RefreshExtract" && t.targetType == "Workbook");
-per_schedule.len() + refresh.len()
+per_schedule.len() + refresh.len() + busy.len()
 "#;
 
 /// How much to run.
@@ -671,18 +675,20 @@ fn script_cost(tasks: usize, times: usize) -> (Runs, Runs) {
 /// GROUP_SCRIPT in Rust.
 fn native_group(list: &[serde_json::Value]) -> i64 {
     let mut per_schedule = std::collections::HashMap::new();
+    let mut busy = Vec::new();
     let mut refresh = 0i64;
     for t in list {
         if t["priority"].as_i64().unwrap_or(0) > 50 {
             *per_schedule
                 .entry(t["scheduleId"].as_str().unwrap_or(""))
                 .or_insert(0) += 1;
+            busy.push(t["id"].as_str().unwrap_or("").to_string());
         }
         if t["type"] == "RefreshExtract" && t["targetType"] == "Workbook" {
             refresh += 1;
         }
     }
-    per_schedule.len() as i64 + refresh
+    per_schedule.len() as i64 + refresh + busy.len() as i64
 }
 
 fn as_run(wall: Duration) -> Run {

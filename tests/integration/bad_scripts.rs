@@ -53,7 +53,14 @@ fn every_bad_script_ends_with_its_exit_code_and_line() {
         let shown = path.display().to_string();
         let (code, _, err) = run(
             vizscript(&emu),
-            &["run", &shown, "--max-operations", "3000000"],
+            &[
+                "run",
+                &shown,
+                "--max-operations",
+                "3000000",
+                "--max-memory",
+                "256",
+            ],
         );
         assert_eq!(code, expect.exit, "{shown}: {err}");
         if expect.line > 0 {
