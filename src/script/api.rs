@@ -89,9 +89,11 @@ pub mod vizportal_api {
     /// Every extract refresh task (`getExtractTasks`, every page). Each task keeps the wire
     /// fields (`id`, `priority`, `type`, `scheduleId`, `targetId`, `targetType`,
     /// `lastRunAt`, `runNextAt`, ...) and also carries `scheduleName`, `targetName` and
-    /// `siteName`. Tasks are compact maps (100,000 fit in about 53 MiB): `t.field`,
-    /// `t["field"]`, `"field" in t`, `t.keys()`, assignment, `to_json` and `table` work as
-    /// on any map; `t.to_map()` makes an ordinary map.
+    /// `siteName`. Tasks are compact maps (100,000 fit in about 53 MiB) that do what a
+    /// map does: `t.field`, `t["field"]`, `"field" in t`, `t.keys()`, assignment, `==`,
+    /// `+` and `+=` with maps, `get`, `set`, `filter`, `to_json`, `table`, and
+    /// `contains`/`index_of` on an array of them; `remove`, `clear`, `retain`, `drain` and
+    /// `fill_with` turn the task into an ordinary map first, as `t.to_map()` does.
     ///
     /// ```rhai
     /// let tasks = extract_tasks();

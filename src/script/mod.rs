@@ -19,6 +19,7 @@ mod pages;
 mod predicate;
 mod progress;
 pub mod record;
+mod record_ops;
 mod runner;
 mod schedule_api;
 mod schedule_runs;

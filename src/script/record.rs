@@ -387,6 +387,7 @@ pub fn register(engine: &mut Engine) {
         .register_fn("to_debug", |r: &mut Record| {
             format!("{:?}", Dynamic::from_map(r.to_map()))
         });
+    super::record_ops::register(engine);
 }
 
 /// The visits of JSON numbers, booleans and null for the visitors of plain values, the
