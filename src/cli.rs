@@ -339,6 +339,15 @@ pub struct CallArgs {
 }
 
 /// How `vizscript call` prints the result.
+/// `vizscript emulator --page-overflow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PageOverflowArg {
+    /// Serve --max-page items; `moreItems` tells the client to page on.
+    Clamp,
+    /// Refuse the call with code 19 (invalid page size).
+    Reject,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CallOutput {
     /// The `result` as indented JSON.
@@ -423,6 +432,10 @@ pub struct EmulatorArgs {
     /// Largest page served by list calls.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub max_page: usize,
+    /// A list call asking for more than --max-page items gets that many and `moreItems`
+    /// (clamp), or is refused with code 19, invalid page size (reject).
+    #[arg(long, value_name = "ANSWER", default_value = "clamp")]
+    pub page_overflow: PageOverflowArg,
     /// Most ids accepted by one batch call.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub max_batch: usize,

@@ -5,10 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::failure::Failure;
-use crate::cli::EmulatorArgs;
+use crate::cli::{EmulatorArgs, PageOverflowArg};
 use crate::emulator::{
-    Dataset, Emulator, EmulatorConfig, Faults, JobSettings, SAMPLE_TOKEN, SAMPLE_USERS, SampleSpec,
-    TlsIdentity,
+    Dataset, Emulator, EmulatorConfig, Faults, JobSettings, PageOverflow, SAMPLE_TOKEN,
+    SAMPLE_USERS, SampleSpec, TlsIdentity,
 };
 use crate::exit::ExitCode;
 
@@ -35,6 +35,10 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         tls,
         faults,
         max_page: args.max_page,
+        page_overflow: match args.page_overflow {
+            PageOverflowArg::Clamp => PageOverflow::Clamp,
+            PageOverflowArg::Reject => PageOverflow::Reject,
+        },
         max_batch: args.max_batch,
         record_calls: false,
         jobs: job_settings(args)?,

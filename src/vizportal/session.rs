@@ -159,9 +159,15 @@ impl Session {
                 self.generation.fetch_add(1, Ordering::SeqCst);
                 result
             }
-            _ => self
-                .call_renewing(method::SWITCH_SITE, &json!({ "urlName": url_name }))
-                .map_err(|e| e.switching_to(url_name))?,
+            _ => match self.call_renewing(method::SWITCH_SITE, &json!({ "urlName": url_name })) {
+                // Already there: the session info is what a switch would have answered.
+                Err(VizportalError::Api { errors, .. })
+                    if has_code(&errors, &[code::ALREADY_ON_SITE]) =>
+                {
+                    self.call_renewing(method::GET_SESSION_INFO, &json!({}))?
+                }
+                other => other.map_err(|e| e.switching_to(url_name))?,
+            },
         };
         let info = SessionInfo::from_result(&result);
         *self.wanted_site.lock().unwrap_or_else(|p| p.into_inner()) =

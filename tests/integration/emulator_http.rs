@@ -465,3 +465,39 @@ fn the_emulator_command_serves_https_with_tls_flags() {
         .expect("answer over TLS");
     assert_eq!(answer.status(), 200);
 }
+
+#[test]
+fn the_emulator_command_can_refuse_pages_over_its_cap_and_the_client_pages_smaller() {
+    let child = Command::new(env!("CARGO_BIN_EXE_vizscript"))
+        .args(["emulator", "--port", "0", "--sites", "1", "--tasks", "30"])
+        .args(["--max-page", "10", "--page-overflow", "reject", "-q"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary runs");
+    let mut serving = Serving(child);
+    let mut line = String::new();
+    let stdout = serving.0.stdout.take().expect("stdout");
+    BufReader::new(stdout).read_line(&mut line).expect("a line");
+    let url = line.trim().strip_prefix("listening on ").expect("its URL");
+    let vizscript = || {
+        let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
+        cmd.env_clear()
+            .env("TABLEAU_SERVER", url)
+            .env("TABLEAU_USERNAME", "admin")
+            .env("TABLEAU_PASSWORD", "admin")
+            .env(
+                "VIZSCRIPT_STATE_DIR",
+                std::env::temp_dir().join("no-vizscript-state"),
+            );
+        cmd
+    };
+    let big_page = r#"{"page": {"startIndex": 0, "maxItems": 50}}"#;
+    let (code, _, err) = crate::support::run(vizscript(), &["call", "getExtractTasks", big_page]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("code 19"), "{err}");
+    let (_dir, script) = crate::support::script_file("print(extract_tasks().len());");
+    let (code, out, err) = crate::support::run(vizscript(), &["run", &script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "30", "every task, in pages the server takes");
+}

@@ -466,6 +466,11 @@ fn switch_site_rotates_both_cookies_and_retires_the_old_pair() {
     assert_eq!((not_member.status, not_member.codes()), (200, vec![16]));
     let unknown = call(&emu, &new, "switchSite", json!({"urlName": "atlantis"}));
     assert_eq!(unknown.codes(), vec![16]);
+    // Already there: code 10056, and the session and its cookies stay as they are.
+    let again = call(&emu, &new, "switchSite", json!({"urlName": "marketing"}));
+    assert_eq!((again.status, again.codes()), (200, vec![10056]));
+    assert!(again.cookies.is_empty(), "{:?}", again.cookies);
+    assert_eq!(call(&emu, &new, "getSessionInfo", json!({})).status, 200);
     assert_eq!(
         row(&emu, "users", "1")["lastSiteId"],
         "3",

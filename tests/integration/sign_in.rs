@@ -760,6 +760,10 @@ print(session_info().site.urlName);"#,
         let (code, out, err) = run(signed_in(how), &["run", &caught, "--site", "finance"]);
         assert_eq!(code, 0, "{how}: {err}");
         assert_eq!(out, "session switchSite\nfinance\n", "{how}: {err}");
+        // A switch to the site the session is on answers its session info.
+        let (_dir3, same) = script_file(r#"print(switch_site("finance").site.urlName);"#);
+        let (code, out, err) = run(signed_in(how), &["run", &same, "--site", "finance"]);
+        assert_eq!((code, out.as_str()), (0, "finance\n"), "{how}: {err}");
         let (code, _, err) = run(signed_in(how), &["run", &uncaught]);
         assert_eq!(code, 3, "{how}: {err}");
         assert!(

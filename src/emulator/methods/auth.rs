@@ -114,6 +114,12 @@ pub(super) fn switch_site(state: &mut ServerState, call: &Call) -> Outcome {
                 format!("no site \"{url_name}\" that this user can use"),
             )
         })?;
+    if site == session.site {
+        return Err(Failure::business(
+            code::ALREADY_ON_SITE,
+            format!("the session is already on site \"{url_name}\""),
+        ));
+    }
     let user_id = user.id;
     let issued = state
         .sessions
