@@ -18,7 +18,7 @@ use super::connect::{Connection, Connector};
 use super::failure::Failure;
 use super::rehearsal::Rehearsal;
 use super::run::SCRIPT_STACK;
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, SettingOrigin};
 use crate::exit::ExitCode;
 use crate::script::{Host, Limits, Output, Script, build_engine};
 use crate::vizportal::{Client, PlannedCall};
@@ -57,6 +57,11 @@ pub fn run_sites(
     limits: &Limits,
     quiet: bool,
 ) -> Result<(), Failure> {
+    if args.connect.origin("site") == Some(SettingOrigin::Flag) {
+        return Err(Failure::usage(
+            "--site picks one site, but --all-sites and --sites run on their own: drop --site, or name the site in --sites",
+        ));
+    }
     let rehearsal = Rehearsal::start(&args.rehearse, &args.connect)?;
     let (rehearsal, connector) = match rehearsal {
         Some((rehearsal, connector)) => (Some(rehearsal), connector),
@@ -101,6 +106,29 @@ pub fn run_sites(
     }
 }
 
+/// `text` cut to about `most` characters at a word's end, with an ellipsis when cut (the
+/// whole message is in the site's own output above the table).
+fn shortened(text: &str, most: usize) -> String {
+    if text.chars().count() <= most {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(most).collect();
+    let at_word = cut
+        .rfind(' ')
+        .filter(|&i| i > most / 2)
+        .unwrap_or(cut.len());
+    format!("{} ...", cut[..at_word].trim_end())
+}
+
+/// A site as `--sites` names it: spaces around it dropped, and `""` (quotes the shell
+/// passed on) the Default site, as README writes it.
+fn site_named(text: &str) -> String {
+    match text.trim() {
+        "\"\"" | "''" => String::new(),
+        name => name.to_string(),
+    }
+}
+
 /// The named sites, or every site the user can reach.
 fn sites(args: &RunArgs, client: &Client) -> Result<Vec<Site>, Failure> {
     let listed: Vec<Value> = client.list_all(
@@ -121,9 +149,9 @@ fn sites(args: &RunArgs, client: &Client) -> Result<Vec<Site>, Failure> {
         return Ok(known);
     }
     // A site named twice (in any case) runs once: twice would apply every change twice.
-    let mut named: Vec<&String> = Vec::new();
-    for wanted in &args.sites {
-        if !named.iter().any(|n| n.eq_ignore_ascii_case(wanted)) {
+    let mut named: Vec<String> = Vec::new();
+    for wanted in args.sites.iter().map(|s| site_named(s)) {
+        if !named.iter().any(|n| n.eq_ignore_ascii_case(&wanted)) {
             named.push(wanted);
         }
     }
@@ -132,11 +160,11 @@ fn sites(args: &RunArgs, client: &Client) -> Result<Vec<Site>, Failure> {
         .map(|wanted| {
             known
                 .iter()
-                .find(|s| s.url_name.eq_ignore_ascii_case(wanted))
+                .find(|s| s.url_name.eq_ignore_ascii_case(&wanted))
                 .cloned()
                 .unwrap_or_else(|| Site {
                     url_name: wanted.clone(),
-                    name: wanted.clone(),
+                    name: wanted,
                 })
         })
         .collect())
@@ -358,7 +386,7 @@ fn summary(sites: &[Site], outcomes: &[SiteOutcome]) {
                         .unwrap_or("failed")
                         .trim()
                         .trim_start_matches("error: ");
-                    format!("error: {}", first.chars().take(70).collect::<String>())
+                    format!("error: {}", shortened(first, 70))
                 }
             };
             [
@@ -399,4 +427,20 @@ fn summary(sites: &[Site], outcomes: &[SiteOutcome]) {
         let _ = writeln!(err, "{}", line(row).trim_end());
     }
     let _ = writeln!(err, "{ok} of {} sites succeeded", sites.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_errors_are_cut_at_a_word() {
+        assert_eq!(shortened("short", 70), "short");
+        let long =
+            "site \"x\" does not exist or the user is not a member of it (use the site's URL name)";
+        let cut = shortened(long, 70);
+        assert!(cut.ends_with(" ...") && cut.len() <= 74, "{cut}");
+        assert!(long.starts_with(cut.trim_end_matches(" ...")), "{cut}");
+        assert!(!cut.contains(" o ..."), "{cut}");
+    }
 }

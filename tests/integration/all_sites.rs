@@ -155,6 +155,24 @@ fn named_sites_only_and_the_dry_run_plan_names_each_site() {
         "{err}"
     );
     let _ = ids;
+
+    // Names as people type them: spaces around a name, and "" for the Default site.
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &["run", &script, "--sites", "\"\", marketing ", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("site=\n") && out.contains("site=marketing"),
+        "{out}"
+    );
+    // --site picks one site: beside --sites or --all-sites it is a usage error, not ignored.
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["run", &script, "--all-sites", "--site", "finance"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--site picks one site"), "{err}");
 }
 
 #[test]
