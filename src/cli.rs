@@ -273,8 +273,9 @@ pub struct RunArgs {
     /// Stop the script after this many operations (0 = no limit).
     #[arg(long, value_name = "N", default_value_t = 500_000_000)]
     pub max_operations: u64,
-    /// Stop the script when the process holds more than this much memory, in MiB (0 = no
-    /// limit): data that runs away ends with an error, not by taking the machine's memory.
+    /// Stop the script when the heap vizscript holds has grown by more than this many MiB
+    /// since it began (0 = no limit): data that runs away ends with an error, not by
+    /// taking the machine's memory. Sites run at once with --all-sites share it.
     #[arg(long, value_name = "MIB", default_value_t = crate::script::MAX_MEMORY_MIB)]
     pub max_memory: usize,
     /// Run the script once on every site the user can reach, each run on its own site
@@ -306,8 +307,8 @@ pub struct ReplArgs {
     /// Stop one evaluation after this many operations (0 = no limit).
     #[arg(long, value_name = "N", default_value_t = 500_000_000)]
     pub max_operations: u64,
-    /// Stop one evaluation when the process holds more than this much memory, in MiB (0 =
-    /// no limit).
+    /// Stop one evaluation when the heap vizscript holds has grown by more than this many
+    /// MiB since it began (0 = no limit).
     #[arg(long, value_name = "MIB", default_value_t = crate::script::MAX_MEMORY_MIB)]
     pub max_memory: usize,
     /// Rehearsal against a snapshot.

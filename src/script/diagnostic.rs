@@ -41,7 +41,7 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
             if token.clone().into_string().is_ok_and(|t| t == super::engine::OUT_OF_MEMORY) =>
         {
             (
-                "the script's data grew too large: the process passed the memory limit (raise it with --max-memory)".to_string(),
+                "the script's data grew too large: its memory grew past the limit (raise it with --max-memory)".to_string(),
                 ExitCode::Failed,
             )
         }

@@ -3,7 +3,7 @@
 //! runaway scripts without hindering real ones over 100,000 tasks.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rhai::{Dynamic, Engine, exported_module};
 
@@ -29,7 +29,9 @@ pub struct Limits {
     pub max_operations: u64,
     /// Nested function calls.
     pub max_call_levels: usize,
-    /// Bytes of heap the process may hold before the script is stopped (0 = no limit).
+    /// Bytes by which the heap vizscript holds may grow during one evaluation before it is
+    /// stopped (0 = no limit). Checked between operations, so one operation can pass it
+    /// (an array doubling itself); runs of several sites at once share the process.
     pub max_memory: usize,
 }
 
@@ -76,12 +78,23 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
         Some(line) => eprintln!("debug [{}:{line}]: {text}", source.unwrap_or("script")),
         None => eprintln!("debug: {text}"),
     });
-    let max_memory = limits.max_memory;
-    engine.on_progress(move |_| {
+    // The heap held when the evaluation (a script, a REPL input) began: its growth since
+    // is what the limit bounds, so data an earlier REPL input left behind does not stop
+    // the next one, which may be the one that frees it.
+    let (max_memory, at_start) = (limits.max_memory, AtomicUsize::new(0));
+    engine.on_progress(move |operations| {
         if cancel.load(Ordering::Relaxed) {
             return Some(Dynamic::from("interrupted"));
         }
-        (max_memory > 0 && super::memory::held() > max_memory).then(|| Dynamic::from(OUT_OF_MEMORY))
+        if max_memory == 0 {
+            return None;
+        }
+        let held = super::memory::held();
+        if operations <= 1 {
+            at_start.store(held, Ordering::Relaxed);
+        }
+        (held.saturating_sub(at_start.load(Ordering::Relaxed)) > max_memory)
+            .then(|| Dynamic::from(OUT_OF_MEMORY))
     });
     engine.set_default_tag(Dynamic::from(host));
     engine

@@ -56,6 +56,17 @@ fn errors_are_reported_and_the_session_goes_on() {
 }
 
 #[test]
+fn an_input_stopped_for_its_memory_leaves_a_session_that_can_free_it() {
+    let emu = emulator();
+    let mut cmd = vizscript(&emu);
+    cmd.write_stdin("let s = \"x\"; loop { s += s; }\ns.len() > 1000\ns = ();\n\"freed\"\n");
+    let (code, out, err) = run(cmd, &["repl", "--max-memory", "64"]);
+    assert_eq!(code, 1, "the first input failed: {err}");
+    assert!(err.contains("data grew too large"), "{err}");
+    assert_eq!(out, "true\nfreed\n", "later inputs run: {err}");
+}
+
+#[test]
 fn dry_run_and_plan_hold_back_mutations() {
     let emu = emulator();
     let site = site_id(&emu, "");
