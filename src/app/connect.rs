@@ -374,25 +374,27 @@ impl Connection {
         let session = self.client.session();
         match &self.saved {
             Some((path, saved)) => {
+                let info = session.info();
+                // A token session belongs to the site it signed in to: one that ended on
+                // another site than the saved one is not saved, so the next command does
+                // not start there (it signs in again on the saved site, given the secret).
+                let elsewhere = session.origin() == SessionOrigin::Token
+                    && !info.site_url_name.eq_ignore_ascii_case(&saved.site);
                 if let Some(current) = session.current_session()
                     && !saved.is(&current.0)
+                    && !elsewhere
                 {
                     // The site chosen at `login --save` stays the saved one, wherever
-                    // this command went; but a token session belongs to the site it
-                    // signed in to, so it is saved with that one.
-                    let info = session.info();
-                    let site = match session.origin() {
-                        SessionOrigin::Token => &info.site_url_name,
-                        _ => &saved.site,
-                    };
+                    // this command went.
                     let renewed = SavedSession::new(
                         &saved.server,
-                        site,
+                        &saved.site,
                         &info.username,
                         saved.token_name.as_deref(),
                         session.origin(),
                         current,
-                    );
+                    )
+                    .saved_as(saved.saved_as.clone());
                     saved::write(path, &renewed)?;
                     tracing::info!("the saved session was renewed: {}", path.display());
                 }

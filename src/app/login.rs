@@ -48,7 +48,8 @@ pub fn login(args: &LoginArgs) -> Result<(), Failure> {
         args.connect.token_name.as_deref(),
         session.origin(),
         current,
-    );
+    )
+    .saved_as(Some(who.clone()));
     saved::write(&path, &record)?;
     let _ = writeln!(out, "session saved in {}", path.display());
     Ok(())

@@ -31,6 +31,10 @@ pub struct SavedSession {
     pub token_name: Option<String>,
     /// `password`, `token` or `session-id`.
     pub made_by: String,
+    /// The user or token name it was saved under (as `--username` or `--token-name`
+    /// gave it), which commands name it by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_as: Option<String>,
     /// When it was saved (UTC).
     pub saved_at: String,
     session_id: String,
@@ -63,9 +67,25 @@ impl SavedSession {
             username: username.to_string(),
             token_name: token_name.map(str::to_string),
             made_by: origin.name().to_string(),
+            saved_as: None,
             saved_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             session_id: session.0.expose_secret().to_string(),
             xsrf_token: session.1.expose_secret().to_string(),
+        }
+    }
+
+    /// The same, saved under `who` (the user or token name that names its file).
+    pub fn saved_as(mut self, who: Option<String>) -> SavedSession {
+        self.saved_as = who;
+        self
+    }
+
+    /// How commands pick this session: `--token-name NAME` or `--username NAME`.
+    fn picked_by(&self) -> String {
+        match (&self.token_name, &self.saved_as) {
+            (Some(name), _) => format!("token {name}"),
+            (None, Some(who)) => who.clone(),
+            (None, None) => self.username.clone(),
         }
     }
 
@@ -142,11 +162,7 @@ pub fn find(
                 let names: Vec<String> = matching
                     .iter()
                     .map(|p| match read(p) {
-                        Ok(SavedSession {
-                            token_name: Some(name),
-                            ..
-                        }) => format!("token {name}"),
-                        Ok(saved) => saved.username,
+                        Ok(saved) => saved.picked_by(),
                         Err(_) => p.display().to_string(),
                     })
                     .collect();

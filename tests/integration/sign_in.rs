@@ -653,11 +653,15 @@ fn an_expired_saved_session_renews_with_the_secret_alone_on_its_own_site() {
     let (code, out, err) = run(cmd, &["call", "getSessionInfo"]);
     assert_eq!(code, 0, "renewed with the token secret alone: {err}");
     assert!(out.contains("\"urlName\": \"marketing\""), "{out}");
-    // A token session belongs to its site: after a switch it is saved with the new one.
+    // A token session belongs to its site: one that a run took to another site is not
+    // saved, and the next run signs in again on the saved site.
     let (_dir, script) = script_file(r#"switch_site("finance");"#);
-    let mut cmd = bare(&emu, tokens.path());
-    cmd.env("TABLEAU_PAT_SECRET", SAMPLE_TOKEN.1);
-    let (code, _, err) = run(cmd, &["run", &script]);
+    let with_secret = || {
+        let mut cmd = bare(&emu, tokens.path());
+        cmd.env("TABLEAU_PAT_SECRET", SAMPLE_TOKEN.1);
+        cmd
+    };
+    let (code, _, err) = run(with_secret(), &["run", &script]);
     assert_eq!(code, 0, "{err}");
     let file = std::fs::read_dir(tokens.path().join("sessions"))
         .unwrap()
@@ -667,7 +671,10 @@ fn an_expired_saved_session_renews_with_the_secret_alone_on_its_own_site() {
         .path();
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-    assert_eq!(saved["site"], "finance", "{saved}");
+    assert_eq!(saved["site"], "marketing", "{saved}");
+    let (code, out, err) = run(with_secret(), &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"urlName\": \"marketing\""), "{out}");
 }
 
 /// Two sessions saved for one server: a command that names neither says which there are
