@@ -339,7 +339,6 @@ pub struct CallArgs {
     pub connect: ConnectArgs,
 }
 
-/// How `vizscript call` prints the result.
 /// `vizscript emulator --page-overflow`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PageOverflowArg {
@@ -349,6 +348,7 @@ pub enum PageOverflowArg {
     Reject,
 }
 
+/// How `vizscript call` prints the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CallOutput {
     /// The `result` as indented JSON.

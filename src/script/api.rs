@@ -55,7 +55,8 @@ pub mod vizportal_api {
     }
 
     /// Switch the session to another site by URL name (`""` = Default) and return the new
-    /// session info. The session's cookies rotate; later calls work on the new site. A
+    /// session info. The session's cookies rotate; later calls work on the new site (the
+    /// site it is on already: nothing changes, and its session info comes back). A
     /// site that does not exist (or the user is not a member of) raises a `session` error
     /// for `switchSite`, and later calls still work on the site before (a token session
     /// signs in there again); uncaught, it exits 3 as an unknown site at sign-in does.

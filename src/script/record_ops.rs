@@ -112,6 +112,30 @@ pub fn register(engine: &mut Engine) {
                 map_call(&ctx, "filter", r.to_map(), &mut [Dynamic::from(f)])
             },
         )
+        .register_fn("map", |ctx: NativeCallContext, r: &mut Record, f: FnPtr| {
+            map_call(&ctx, "map", r.to_map(), &mut [Dynamic::from(f)])
+        })
+        .register_fn("+=", |a: &mut Record, b: Record| {
+            for (k, v) in b.to_map() {
+                a.set(&k, v);
+            }
+        })
+        .register_fn("mixin", |a: &mut Record, b: Record| {
+            for (k, v) in b.to_map() {
+                a.set(&k, v);
+            }
+        })
+        .register_fn("fill_with", |a: &mut Map, b: Record| {
+            for (k, v) in b.to_map() {
+                a.entry(k).or_insert(v);
+            }
+        })
+        .register_fn(
+            "fill_with",
+            |ctx: NativeCallContext, t: &mut Dynamic, b: Record| {
+                in_place(&ctx, "fill_with", t, &mut [Dynamic::from_map(b.to_map())])
+            },
+        )
         .register_fn(
             "remove",
             |ctx: NativeCallContext, t: &mut Dynamic, name: ImmutableString| {
@@ -153,6 +177,8 @@ mod tests {
     fn eval(code: &str) -> String {
         let mut engine = Engine::new();
         super::super::record::register(&mut engine);
+        // Whether a value is still a record, not an ordinary map.
+        engine.register_fn("is_record", |v: Dynamic| v.is::<super::Record>());
         let tasks = PageReader::read(&["id", "priority", "scheduleId"], TASKS).unwrap();
         let mut scope = Scope::new();
         scope.push("tasks", Dynamic::from_array(tasks));
@@ -184,8 +210,20 @@ mod tests {
             ("let t = tasks[0]; t.set(\"priority\", 7); t.priority", "7"),
             ("tasks[0].filter(|k, v| k == \"id\").len()", "1"),
             (
-                "let t = tasks[0]; let p = t.remove(\"priority\"); `${p} ${t.len()} ${type_of(t)}`",
-                "50 2 map",
+                "let t = tasks[0]; let p = t.remove(\"priority\"); `${p} ${t.len()} ${is_record(t)}`",
+                "50 2 false",
+            ),
+            ("is_record(tasks[0])", "true"),
+            ("tasks[0].map(|k, v| k).id", "id"),
+            ("let t = tasks[0]; t += tasks[1]; t.id", "2"),
+            ("let t = tasks[0]; t.mixin(tasks[1]); t.priority", "10"),
+            (
+                "let m = #{id: \"x\"}; m.fill_with(tasks[0]); `${m.id} ${m.priority}`",
+                "x 50",
+            ),
+            (
+                "let t = tasks[0]; t.fill_with(tasks[1]); `${t.id} ${is_record(t)}`",
+                "1 false",
             ),
             ("let t = tasks[0]; t.clear(); t.len()", "0"),
             (

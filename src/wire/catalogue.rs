@@ -1573,7 +1573,7 @@ pub static KNOWN_METHODS: &[KnownMethod] = &[
     },
     KnownMethod {
         name: "switchSite",
-        summary: "Move the session to another site by URL name (`\"\"` = Default); answers the new session info. Both session cookies rotate. `switch_site()` does the same.",
+        summary: "Move the session to another site by URL name (`\"\"` = Default); answers the new session info. Both session cookies rotate; on the session's own site it answers code 10056 (already there) and nothing changes. `switch_site()` does the same, and answers the session info for the site it is on.",
         params: &["urlName"],
         result: &["server", "site", "user", "isRestrictedTrustedTicketSession"],
         items: None,
