@@ -65,6 +65,55 @@ pub fn ids(value: &Dynamic) -> Result<Vec<String>, String> {
     }
 }
 
+/// Ids for `method`, as [`ids`] reads them; a map plainly of another kind than the method
+/// takes (a schedule given to a task method, a task to a schedule method) is refused, since
+/// its `id` would name an unrelated item of the method's kind.
+pub fn ids_for(method: &str, value: &Dynamic) -> Result<Vec<String>, String> {
+    let wanted = kind_of_method(method);
+    let check = |item: &Dynamic| match (wanted, kind_of_map(item)) {
+        (Some(wanted), Some(given)) if wanted != given => Err(format!(
+            "a {given} map (id {}) was given where {wanted}s are expected; pass {}",
+            one_id(item).unwrap_or_default(),
+            match wanted {
+                "task" => "extract tasks or their ids",
+                _ => "schedules or their ids (a task's schedule is t.scheduleId)",
+            }
+        )),
+        _ => Ok(()),
+    };
+    match value.read_lock::<Array>() {
+        Some(items) => items.iter().try_for_each(check)?,
+        None => check(value)?,
+    }
+    ids(value)
+}
+
+/// What a batch method's ids name: extract tasks or schedules (else no check).
+fn kind_of_method(method: &str) -> Option<&'static str> {
+    if method.contains("ExtractTask") {
+        Some("task")
+    } else if method.ends_with("Schedules") {
+        Some("schedule")
+    } else {
+        None
+    }
+}
+
+/// A map (or task record) that is plainly a task or a schedule, by the fields only that
+/// kind has.
+fn kind_of_map(value: &Dynamic) -> Option<&'static str> {
+    let has = |field: &str| record::field(value, field).is_some_and(|v| !v.is_unit());
+    if !record::is_map_like(value) {
+        None
+    } else if has("scheduledAction") || has("scheduleType") {
+        Some("schedule")
+    } else if has("targetType") && has("scheduleId") {
+        Some("task")
+    } else {
+        None
+    }
+}
+
 /// One id from a string, an integer, or a map with an `id` field.
 pub fn one_id(value: &Dynamic) -> Result<String, String> {
     if let Ok(s) = value.as_immutable_string_ref() {
@@ -133,6 +182,33 @@ mod tests {
                 .unwrap_err()
                 .contains("string, an integer")
         );
+    }
+
+    #[test]
+    fn a_map_of_another_kind_is_not_taken_for_its_id() {
+        let map = |fields: &[(&str, &str)]| {
+            let mut m = Map::new();
+            for (k, v) in fields {
+                m.insert((*k).into(), (*v).into());
+            }
+            Dynamic::from_map(m)
+        };
+        let schedule = map(&[("id", "7"), ("scheduledAction", "Extract")]);
+        let task = map(&[("id", "9"), ("targetType", "Workbook"), ("scheduleId", "7")]);
+        let error = ids_for("setExtractTasksSchedule", &schedule).unwrap_err();
+        assert!(error.contains("a schedule map (id 7)"), "{error}");
+        let both = Dynamic::from_array(vec![task.clone(), schedule.clone()]);
+        assert!(ids_for("deleteExtractTasks", &both).is_err());
+        let error = ids_for("runSchedules", &task).unwrap_err();
+        assert!(error.contains("t.scheduleId"), "{error}");
+        assert_eq!(ids_for("setExtractTasksPriority", &task).unwrap(), ["9"]);
+        assert_eq!(ids_for("deleteSchedules", &schedule).unwrap(), ["7"]);
+        // A map of only an id, and other methods, are taken as before.
+        assert_eq!(
+            ids_for("runExtractTasks", &map(&[("id", "3")])).unwrap(),
+            ["3"]
+        );
+        assert_eq!(ids_for("setSubscriptionsSchedule", &task).unwrap(), ["9"]);
     }
 
     #[test]

@@ -257,7 +257,8 @@ impl Host {
         before: Option<&serde_json::Map<String, Value>>,
     ) -> Result<BatchSummary, Box<EvalAltResult>> {
         let client = self.client(pos)?;
-        let ids = convert::ids(ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
+        let ids =
+            convert::ids_for(method, ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
         let bar = Progress::start(self.progress && ids.len() > 1, method);
         let report = |done: usize, total: usize| bar.update(done, Some(total));
         Ok(client.batch_noting(method, ids_key, ids, extra, before, &report))

@@ -166,7 +166,7 @@ fn run_tasks(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<Map> 
     let Some(timeout) = wait_options(options, "run_extract_tasks", pos)? else {
         return host.batch(pos, method, ids, serde_json::Map::new());
     };
-    let wanted = convert::ids(ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
+    let wanted = convert::ids_for(method, ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
     let mut filter = Map::new();
     let id_values: Array = wanted.iter().map(|id| Dynamic::from(id.clone())).collect();
     filter.insert("id".into(), Dynamic::from_array(id_values));
@@ -181,7 +181,7 @@ fn run_schedules(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<M
     let Some(timeout) = wait_options(options, "run_schedules", pos)? else {
         return host.batch(pos, method, ids, serde_json::Map::new());
     };
-    let wanted = convert::ids(ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
+    let wanted = convert::ids_for(method, ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
     let mut filter = Map::new();
     let id_values: Array = wanted.iter().map(|id| Dynamic::from(id.clone())).collect();
     filter.insert("scheduleId".into(), Dynamic::from_array(id_values));
