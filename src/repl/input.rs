@@ -19,7 +19,11 @@ pub fn completeness(engine: &Engine, input: &str) -> Completeness {
         return Completeness::Complete;
     };
     let unfinished = match error.err_type() {
-        ParseErrorType::BadInput(LexError::UnterminatedString) => true,
+        // Only a template string (backticks) or a line ending in `\` goes on to the next
+        // line; a "..." string missing its quote is an error now, not a wait.
+        ParseErrorType::BadInput(LexError::UnterminatedString) => {
+            char_at(input, error.position()) == Some('`') || input.trim_end().ends_with('\\')
+        }
         ParseErrorType::UnexpectedEOF | ParseErrorType::MissingToken(..) => {
             at_end(input, error.position())
         }
@@ -30,6 +34,12 @@ pub fn completeness(engine: &Engine, input: &str) -> Completeness {
     } else {
         Completeness::Complete
     }
+}
+
+/// The character of `input` at `pos` (Rhai counts lines and columns from 1).
+fn char_at(input: &str, pos: Position) -> Option<char> {
+    let (line, column) = (pos.line()?, pos.position()?);
+    input.lines().nth(line - 1)?.chars().nth(column - 1)
 }
 
 /// True when `pos` is past the last non-blank character of `input`.
@@ -63,6 +73,23 @@ mod tests {
         assert_eq!(
             completeness(&engine, "if true {\n let a = 1;\n"),
             Completeness::NeedsMore
+        );
+        assert_eq!(
+            completeness(&engine, "let s = `line one\nline two"),
+            Completeness::NeedsMore
+        );
+        assert_eq!(
+            completeness(&engine, "let s = \"abc\\"),
+            Completeness::NeedsMore
+        );
+        // A plain string missing its closing quote cannot be finished later.
+        assert_eq!(
+            completeness(&engine, "print(\"hello);"),
+            Completeness::Complete
+        );
+        assert_eq!(
+            completeness(&engine, "let a = \"abc"),
+            Completeness::Complete
         );
     }
 

@@ -44,9 +44,14 @@ fn multi_line_input_functions_and_the_last_result_persist() {
 #[test]
 fn errors_are_reported_and_the_session_goes_on() {
     let emu = emulator();
-    let (code, out, err) = piped(&emu, "let x = ;\nlet y = 2;\ny * 3\nnope(1)\n:bogus\n");
+    let input = "let x = ;\nprint(\"open);\nlet y = 2;\ny * 3\nnope(1)\n:bogus\n";
+    let (code, out, err) = piped(&emu, input);
     assert_eq!(code, 1, "piped input with errors exits 1");
-    assert_eq!(out, "6\n");
+    assert_eq!(
+        out, "6\n",
+        "a string left open does not swallow the lines after it"
+    );
+    assert!(err.contains("not terminated"), "{err}");
     assert!(
         err.contains("<repl>:1:") && err.contains("syntax error"),
         "{err}"
