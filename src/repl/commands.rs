@@ -11,8 +11,8 @@ pub enum Command {
     Methods(Option<String>),
     /// `:scope`
     Scope,
-    /// `:site URLNAME`
-    Site(String),
+    /// `:site [URLNAME]`: switch, or (without a name) say which site the session is on.
+    Site(Option<String>),
     /// `:dry-run [on|off]`
     DryRun(Option<bool>),
     /// `:plan`
@@ -43,7 +43,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (":scope", ":scope             variables in scope"),
     (
         ":site",
-        ":site URLNAME       switch the session to a site (\"\" = Default)",
+        ":site [URLNAME]     switch the session to a site (\"\" = Default); alone, say which",
     ),
     (
         ":dry-run",
@@ -77,7 +77,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         ":functions" | ":fns" => Ok(Command::Functions),
         ":methods" => Ok(Command::Methods(arg)),
         ":scope" => Ok(Command::Scope),
-        ":site" => Ok(Command::Site(arg.unwrap_or_default())),
+        ":site" => Ok(Command::Site(arg)),
         ":dry-run" => match rest {
             "" => Ok(Command::DryRun(None)),
             "on" => Ok(Command::DryRun(Some(true))),
@@ -119,8 +119,12 @@ mod tests {
 
     #[test]
     fn parses_commands_and_arguments() {
-        assert_eq!(parse(":site \"\""), Ok(Command::Site(String::new())));
-        assert_eq!(parse(":site finance"), Ok(Command::Site("finance".into())));
+        assert_eq!(parse(":site \"\""), Ok(Command::Site(Some(String::new()))));
+        assert_eq!(
+            parse(":site finance"),
+            Ok(Command::Site(Some("finance".into())))
+        );
+        assert_eq!(parse(":site"), Ok(Command::Site(None)));
         assert_eq!(parse(":dry-run on"), Ok(Command::DryRun(Some(true))));
         assert_eq!(
             parse(":help schedules"),

@@ -206,7 +206,8 @@ impl Repl {
             Command::Save(path) => self.save(&path),
             Command::History(n) => (self.out)(&self.transcript.history(n)),
             Command::Scope => (self.out)(&self.scope_text()),
-            Command::Site(url) => self.switch_site(&url),
+            Command::Site(Some(url)) => self.switch_site(&url),
+            Command::Site(None) => self.show_site(),
             Command::DryRun(on) => self.dry_run(on),
             Command::Plan => self.plan(),
             Command::Load(path) => self.load(&path),
@@ -263,6 +264,18 @@ impl Repl {
             self.fail("error: not connected to a server", ExitCode::Failed);
         }
         client
+    }
+
+    /// Which site the session is on (`:site` alone).
+    fn show_site(&mut self) {
+        let Some(client) = self.connected() else {
+            return;
+        };
+        let info = client.session().info();
+        (self.out)(&format!(
+            "on site {} ({:?}); :site URLNAME switches",
+            info.site_name, info.site_url_name
+        ));
     }
 
     fn switch_site(&mut self, url: &str) {

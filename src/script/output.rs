@@ -38,7 +38,8 @@ pub mod output_api {
         Ok(())
     }
 
-    /// A value as pretty-printed JSON text.
+    /// A value as JSON text: pretty-printed, but for an ordinary map, which Rhai's own
+    /// `to_json` writes on one line (handy for one JSON document per line).
     ///
     /// ```rhai
     /// print(to_json(session_info().site));

@@ -114,11 +114,16 @@ fn site_command_and_tables() {
     let emu = emulator();
     let (code, out, err) = piped(
         &emu,
-        ":site marketing\nsession_info().site.urlName\nschedules()\n",
+        ":site marketing\nsession_info().site.urlName\nschedules()\n:site\n",
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("now on site"), "{out}");
     assert!(out.contains("\nmarketing\n"), "{out}");
+    // `:site` alone says where the session is, and stays there.
+    assert!(
+        out.contains("on site Marketing (\"marketing\"); :site URLNAME switches"),
+        "{out}"
+    );
     let header = out
         .lines()
         .find(|l| l.contains(" id ") && l.contains(" name "))
