@@ -54,6 +54,14 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
             "the script exceeded the operations limit (raise it with --max-operations)".to_string(),
             ExitCode::Failed,
         ),
+        EvalAltResult::ErrorFunctionNotFound(signature, _) => (
+            format!(
+                "{}{}",
+                without_position(&inner.to_string()),
+                suggestion(signature)
+            ),
+            ExitCode::Failed,
+        ),
         other => (without_position(&other.to_string()), ExitCode::Failed),
     };
     let mut report = located(name, source, position, &format!("error: {message}"));
@@ -61,6 +69,51 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
         report.push_str(&trace);
     }
     ScriptFailure { report, exit_code }
+}
+
+/// What to try instead of a call that matched no function (`signature` is Rhai's
+/// `name (argument types)`): how a vizscript function of that name is called, or the
+/// nearest name, for a function or a `vp::` method.
+fn suggestion(signature: &str) -> String {
+    let called = signature.split(" (").next().unwrap_or(signature).trim();
+    if let Some(method) = called.strip_prefix(&format!("{}::", super::vp::NAMESPACE)) {
+        if crate::wire::known_method(method).is_some() {
+            return format!(
+                "\n  vp::{method} takes one map of params: vp::{method}(#{{ ... }}) (see :help vp::{method})"
+            );
+        }
+        let names = crate::wire::KNOWN_METHODS.iter().map(|m| m.name);
+        return nearest(method, names)
+            .map(|m| format!("\n  did you mean vp::{m}? (:methods lists them)"))
+            .unwrap_or_default();
+    }
+    let functions = super::docs::functions();
+    let overloads: Vec<&str> = functions
+        .iter()
+        .filter(|f| f.name == called)
+        .map(|f| f.signature.as_str())
+        .collect();
+    if !overloads.is_empty() {
+        return format!("\n  {called} is called as {}", overloads.join(" or "));
+    }
+    nearest(called, functions.iter().map(|f| f.name.as_str()))
+        .map(|f| format!("\n  did you mean {f}? (vizscript functions lists them)"))
+        .unwrap_or_default()
+}
+
+/// The name among `names` nearest to `wanted`, if one is near (a typo or two away).
+fn nearest<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let wanted = wanted.to_ascii_lowercase();
+    names
+        .map(|name| {
+            (
+                strsim::levenshtein(&wanted, &name.to_ascii_lowercase()),
+                name,
+            )
+        })
+        .filter(|(distance, _)| *distance <= 2.max(wanted.len() / 5))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
 }
 
 /// Rhai's messages end with " (line L, position C)"; the report shows that already.
@@ -202,5 +255,24 @@ mod tests {
             "{}",
             failure.report
         );
+    }
+
+    #[test]
+    fn a_call_that_matches_nothing_suggests_what_to_call() {
+        let near = suggestion("extract_task ()");
+        assert!(near.contains("did you mean extract_tasks?"), "{near}");
+        let method = suggestion("vp::getExtractTask ()");
+        assert!(
+            method.contains("did you mean vp::getExtractTasks?"),
+            "{method}"
+        );
+        let types = suggestion("set_extract_tasks_priority (array, string)");
+        assert!(
+            types.contains("is called as set_extract_tasks_priority(ids"),
+            "{types}"
+        );
+        let params = suggestion("vp::getSchedules (i64)");
+        assert!(params.contains("one map of params"), "{params}");
+        assert_eq!(suggestion("frobnicate (i64)"), "");
     }
 }
