@@ -61,13 +61,12 @@ impl PlannedCall {
                 } else {
                     String::new()
                 };
-                format!(
-                    "{:>3}. {site}{} {} ids{shown} {}",
-                    n + 1,
-                    call.method,
-                    call.ids,
-                    params
-                )
+                // A call that names no ids (createSchedule, updateSchedule) says none.
+                let ids = match call.ids {
+                    0 => String::new(),
+                    count => format!(" {count} ids"),
+                };
+                format!("{:>3}. {site}{}{ids}{shown} {}", n + 1, call.method, params)
             })
             .collect()
     }

@@ -420,6 +420,10 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
         ],
         "{err}"
     );
+    // A call naming no ids says none ("createSchedule {...}", not "0 ids").
+    assert!(err.contains("createSchedule {"), "{err}");
+    assert!(!err.contains(" 0 ids"), "{err}");
+    assert!(err.contains("setEnabledStatusForSchedules 2 ids"), "{err}");
     let lines: Vec<Value> = std::fs::read_to_string(&audit)
         .unwrap()
         .lines()
