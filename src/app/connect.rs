@@ -202,7 +202,11 @@ fn credentials(args: &ConnectArgs, use_saved: bool) -> Result<Credentials, Failu
     let (token_name, username) = match (&saved, who) {
         (Some((_, record)), None) => match &record.token_name {
             Some(name) => (Some(name.clone()), None),
-            None => (None, Some(record.username.clone())),
+            // The name it was saved under signs in (a domain user as given, `CORP\jdoe`).
+            None => (
+                None,
+                Some(record.saved_as.clone().unwrap_or(record.username.clone())),
+            ),
         },
         _ => (args.token_name.clone(), args.username.clone()),
     };
@@ -380,6 +384,15 @@ impl Connection {
                 // not start there (it signs in again on the saved site, given the secret).
                 let elsewhere = session.origin() == SessionOrigin::Token
                     && !info.site_url_name.eq_ignore_ascii_case(&saved.site);
+                if elsewhere && session.current_session().is_some_and(|c| !saved.is(&c.0)) {
+                    // Signing in on another site ended the saved session (one token, one
+                    // session): end this one too, and say what the next command does.
+                    session.sign_out_rest();
+                    eprintln!(
+                        "note: the saved session ended when this run signed in on site {:?}; the next command signs in again on {:?} (given the token secret)",
+                        info.site_url_name, saved.site
+                    );
+                }
                 if let Some(current) = session.current_session()
                     && !saved.is(&current.0)
                     && !elsewhere

@@ -19,10 +19,11 @@ pub fn completeness(engine: &Engine, input: &str) -> Completeness {
         return Completeness::Complete;
     };
     let unfinished = match error.err_type() {
-        // Only a template string (backticks) or a line ending in `\` goes on to the next
-        // line; a "..." string missing its quote is an error now, not a wait.
+        // A "..." string missing its quote cannot go on to the next line unless the line
+        // ends in `\`: that is an error now, not a wait. Template strings (backticks, where
+        // Rhai may point past a `${...}`) and raw strings (`#"..."#`) can span lines.
         ParseErrorType::BadInput(LexError::UnterminatedString) => {
-            char_at(input, error.position()) == Some('`') || input.trim_end().ends_with('\\')
+            char_at(input, error.position()) != Some('"') || input.trim_end().ends_with('\\')
         }
         ParseErrorType::UnexpectedEOF | ParseErrorType::MissingToken(..) => {
             at_end(input, error.position())
@@ -76,6 +77,14 @@ mod tests {
         );
         assert_eq!(
             completeness(&engine, "let s = `line one\nline two"),
+            Completeness::NeedsMore
+        );
+        assert_eq!(
+            completeness(&engine, "print(`moved ${n} tasks"),
+            Completeness::NeedsMore
+        );
+        assert_eq!(
+            completeness(&engine, "let s = #\"raw\nstring"),
             Completeness::NeedsMore
         );
         assert_eq!(

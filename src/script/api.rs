@@ -350,7 +350,8 @@ pub(super) fn batch_with(
     value: &Dynamic,
 ) -> Out<Map> {
     let pos = ctx.call_position();
-    let id = convert::one_id(value).map_err(|m| usage(format!("{method}: {key}: {m}"), pos))?;
+    let id = convert::id_for(method, key, value)
+        .map_err(|m| usage(format!("{method}: {key}: {m}"), pos))?;
     let mut extra = serde_json::Map::new();
     extra.insert(key.into(), Value::String(id));
     Host::of(ctx)?.batch(pos, method, ids, extra)

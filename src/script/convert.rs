@@ -69,28 +69,48 @@ pub fn ids(value: &Dynamic) -> Result<Vec<String>, String> {
 /// takes (a schedule given to a task method, a task to a schedule method) is refused, since
 /// its `id` would name an unrelated item of the method's kind.
 pub fn ids_for(method: &str, value: &Dynamic) -> Result<Vec<String>, String> {
-    let wanted = kind_of_method(method);
+    check_kind(kind_of_method(method), value)?;
+    ids(value)
+}
+
+/// One id for `method`'s `key` param, as [`one_id`] reads it; a task map where a schedule
+/// is wanted (or the other way round) is refused, as in [`ids_for`].
+pub fn id_for(method: &str, key: &str, value: &Dynamic) -> Result<String, String> {
+    let wanted = if key == "scheduleId" {
+        Some("schedule")
+    } else {
+        kind_of_method(method)
+    };
+    check_kind(wanted, value)?;
+    one_id(value)
+}
+
+/// Refuse a map (or any in an array) plainly of another kind than `wanted`.
+fn check_kind(wanted: Option<&'static str>, value: &Dynamic) -> Result<(), String> {
     let check = |item: &Dynamic| match (wanted, kind_of_map(item)) {
         (Some(wanted), Some(given)) if wanted != given => Err(format!(
             "a {given} map (id {}) was given where {wanted}s are expected; pass {}",
             one_id(item).unwrap_or_default(),
             match wanted {
                 "task" => "extract tasks or their ids",
+                "target" => "workbook or data source ids (a task's is t.targetId)",
                 _ => "schedules or their ids (a task's schedule is t.scheduleId)",
             }
         )),
         _ => Ok(()),
     };
     match value.read_lock::<Array>() {
-        Some(items) => items.iter().try_for_each(check)?,
-        None => check(value)?,
+        Some(items) => items.iter().try_for_each(check),
+        None => check(value),
     }
-    ids(value)
 }
 
 /// What a batch method's ids name: extract tasks or schedules (else no check).
 fn kind_of_method(method: &str) -> Option<&'static str> {
-    if method.contains("ExtractTask") {
+    if method == "createExtractTasks" {
+        // Its ids are workbooks' or data sources': the targets.
+        Some("target")
+    } else if method.contains("ExtractTask") {
         Some("task")
     } else if method.ends_with("Schedules") {
         Some("schedule")
@@ -105,10 +125,11 @@ fn kind_of_map(value: &Dynamic) -> Option<&'static str> {
     let has = |field: &str| record::field(value, field).is_some_and(|v| !v.is_unit());
     if !record::is_map_like(value) {
         None
+    } else if has("targetType") && has("scheduleId") {
+        // A task, even one a script gave its schedule's fields.
+        Some("task")
     } else if has("scheduledAction") || has("scheduleType") {
         Some("schedule")
-    } else if has("targetType") && has("scheduleId") {
-        Some("task")
     } else {
         None
     }
@@ -209,6 +230,25 @@ mod tests {
             ["3"]
         );
         assert_eq!(ids_for("setSubscriptionsSchedule", &task).unwrap(), ["9"]);
+        // A task given its schedule's fields is still a task.
+        let dressed = map(&[
+            ("id", "9"),
+            ("targetType", "Workbook"),
+            ("scheduleId", "7"),
+            ("scheduleType", "Weekly"),
+        ]);
+        assert_eq!(ids_for("setExtractTasksPriority", &dressed).unwrap(), ["9"]);
+        // createExtractTasks takes targets: neither tasks nor schedules.
+        let error = ids_for("createExtractTasks", &task).unwrap_err();
+        assert!(error.contains("t.targetId"), "{error}");
+        assert!(ids_for("createExtractTasks", &schedule).is_err());
+        // The schedule a task function moves tasks to is a schedule, not a task.
+        let error = id_for("setExtractTasksSchedule", "scheduleId", &task).unwrap_err();
+        assert!(error.contains("t.scheduleId"), "{error}");
+        assert_eq!(
+            id_for("setExtractTasksSchedule", "scheduleId", &schedule).unwrap(),
+            "7"
+        );
     }
 
     #[test]

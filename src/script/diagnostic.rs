@@ -79,12 +79,12 @@ fn suggestion(signature: &str) -> String {
     if let Some(method) = called.strip_prefix(&format!("{}::", super::vp::NAMESPACE)) {
         if crate::wire::known_method(method).is_some() {
             return format!(
-                "\n  vp::{method} takes one map of params: vp::{method}(#{{ ... }}) (see :help vp::{method})"
+                "\n  vp::{method} takes one map of params: vp::{method}(#{{ ... }}) (vizscript functions, or :help vp::{method} in the REPL, shows them)"
             );
         }
         let names = crate::wire::KNOWN_METHODS.iter().map(|m| m.name);
         return nearest(method, names)
-            .map(|m| format!("\n  did you mean vp::{m}? (:methods lists them)"))
+            .map(|m| format!("\n  did you mean vp::{m}? (vizscript functions, or :methods in the REPL, lists them)"))
             .unwrap_or_default();
     }
     let functions = super::docs::functions();
@@ -97,7 +97,11 @@ fn suggestion(signature: &str) -> String {
         return format!("\n  {called} is called as {}", overloads.join(" or "));
     }
     nearest(called, functions.iter().map(|f| f.name.as_str()))
-        .map(|f| format!("\n  did you mean {f}? (vizscript functions lists them)"))
+        .map(|f| {
+            format!(
+                "\n  did you mean {f}? (vizscript functions, or :functions in the REPL, lists them)"
+            )
+        })
         .unwrap_or_default()
 }
 

@@ -19,7 +19,8 @@ use super::time::time_api;
 use super::vp;
 
 /// Sandbox limits; generous by default, configurable from the command line. Data that
-/// runs away is stopped by the memory the process holds ([`super::memory`]), not by
+/// runs away is stopped by how much the heap grows during an evaluation
+/// ([`super::memory`]), not by
 /// Rhai's limits on the size of strings, arrays and maps: Rhai checks those by measuring
 /// the whole value after every change to it, so with one set, building an array of
 /// 100,000 task ids in a loop took 14 s (each `push` measured every item before it).

@@ -38,8 +38,7 @@ pub mod output_api {
         Ok(())
     }
 
-    /// A value as JSON text: pretty-printed, but for an ordinary map, which Rhai's own
-    /// `to_json` writes on one line (handy for one JSON document per line).
+    /// A value as pretty-printed JSON text (a map: on one line, see `to_json(map)`).
     ///
     /// ```rhai
     /// print(to_json(session_info().site));
@@ -48,6 +47,22 @@ pub mod output_api {
     pub fn to_json(ctx: NativeCallContext, value: Dynamic) -> Result<String, Box<EvalAltResult>> {
         crate::script::to_json(&value)
             .and_then(|json| serde_json::to_string_pretty(&json).map_err(|e| e.to_string()))
+            .map_err(|e| usage(format!("to_json: {e}"), ctx.call_position()))
+    }
+
+    /// A map as JSON text on one line (one JSON document per line, as Rhai's own
+    /// `to_json` of a map writes it), valid JSON also when it holds tasks or other maps.
+    ///
+    /// ```rhai
+    /// for t in extract_tasks() { print(to_json(#{ id: t.id, schedule: t.scheduleName })); }
+    /// ```
+    #[rhai_fn(name = "to_json", return_raw)]
+    pub fn map_to_json(
+        ctx: NativeCallContext,
+        map: rhai::Map,
+    ) -> Result<String, Box<EvalAltResult>> {
+        crate::script::to_json(&Dynamic::from_map(map))
+            .and_then(|json| serde_json::to_string(&json).map_err(|e| e.to_string()))
             .map_err(|e| usage(format!("to_json: {e}"), ctx.call_position()))
     }
 }

@@ -284,7 +284,9 @@ fn create_tasks(
     }
     let mut extra = JsonMap::new();
     extra.insert("targetType".into(), json!(target_type));
-    extra.insert("scheduleId".into(), json!(one_id(schedule_id, name, pos)?));
+    let schedule = convert::id_for("createExtractTasks", "scheduleId", schedule_id)
+        .map_err(|m| usage(format!("{name}: {m}"), pos))?;
+    extra.insert("scheduleId".into(), json!(schedule));
     let kind = if incremental {
         "IncrementExtract"
     } else {

@@ -47,6 +47,7 @@ impl PlannedCall {
                     let ids = map.remove("ids");
                     ids.or_else(|| map.remove("targetIds"))
                 });
+                let named_ids = ids.is_some();
                 let shown = match ids {
                     Some(Value::Array(ids)) if !ids.is_empty() => {
                         let text = ids
@@ -61,10 +62,12 @@ impl PlannedCall {
                 } else {
                     String::new()
                 };
-                // A call that names no ids (createSchedule, updateSchedule) says none.
-                let ids = match call.ids {
-                    0 => String::new(),
-                    count => format!(" {count} ids"),
+                // A call that names no ids (createSchedule, updateSchedule) says none; an
+                // empty id list still shows.
+                let ids = if named_ids {
+                    format!(" {} ids", call.ids)
+                } else {
+                    String::new()
                 };
                 format!("{:>3}. {site}{}{ids}{shown} {}", n + 1, call.method, params)
             })

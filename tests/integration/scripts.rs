@@ -661,3 +661,21 @@ fn a_batch_over_the_servers_limit_fails_whole_with_a_hint_and_a_smaller_chunk_wo
     assert_eq!(out.trim(), "20");
     assert!(tasks(&emu).iter().all(|t| t["priority"] == 9));
 }
+
+#[test]
+fn to_json_of_a_map_is_one_valid_json_line_also_holding_a_task() {
+    let emu = emulator();
+    let (_dir, path) = script_file(
+        "print(to_json(#{ site: session_info().site.urlName, task: extract_tasks()[0] }));\nprint(to_json([1, 2]));",
+    );
+    let (code, out, err) = run(vizscript(&emu), &["run", &path, "--site", "finance"]);
+    assert_eq!(code, 0, "{err}");
+    let first = out.lines().next().unwrap();
+    let value: serde_json::Value = serde_json::from_str(first).expect("valid JSON on one line");
+    assert_eq!(value["site"], "finance");
+    assert!(value["task"]["id"].is_string(), "{first}");
+    assert!(
+        out.contains("[\n  1,\n  2\n]"),
+        "other values pretty-printed: {out}"
+    );
+}
