@@ -221,6 +221,17 @@ impl Repl {
     }
 
     fn help_for(&mut self, name: &str) {
+        // A REPL command: its line of the :help table.
+        if name.starts_with(':') {
+            match super::commands::COMMANDS.iter().find(|(c, _)| *c == name) {
+                Some((_, line)) => (self.out)(line),
+                None => self.fail(
+                    &format!("error: no REPL command {name} (see :help)"),
+                    ExitCode::Failed,
+                ),
+            }
+            return;
+        }
         let name = match crate::wire::known_method(name) {
             Some(method) => format!("vp::{}", method.name),
             None => name.to_string(),

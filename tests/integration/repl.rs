@@ -72,6 +72,17 @@ fn an_input_stopped_for_its_memory_leaves_a_session_that_can_free_it() {
 }
 
 #[test]
+fn help_on_a_command_shows_its_line() {
+    let emu = emulator();
+    let (code, out, err) = piped(&emu, ":help :site\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(":site [URLNAME]"), "{out}");
+    let (code, _, err) = piped(&emu, ":help :nope\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("no REPL command :nope"), "{err}");
+}
+
+#[test]
 fn dry_run_and_plan_hold_back_mutations() {
     let emu = emulator();
     let site = site_id(&emu, "");
