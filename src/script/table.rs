@@ -32,7 +32,16 @@ pub fn render(rows: &Array, columns: Option<&[String]>) -> String {
     for map in &maps {
         table.add_row(columns.iter().map(|c| cell(map.get(c.as_str()))));
     }
-    table.to_string()
+    // A column no row has is most likely a misspelt field name: say so under the table.
+    let absent: Vec<String> = columns
+        .iter()
+        .filter(|c| !maps.iter().any(|m| m.contains_key(c.as_str())))
+        .map(|c| format!("{c:?}"))
+        .collect();
+    match absent.as_slice() {
+        [] => table.to_string(),
+        names => format!("{table}\n(no row has {})", names.join(", ")),
+    }
 }
 
 fn default_columns(maps: &[Map]) -> Vec<String> {
@@ -119,5 +128,13 @@ mod tests {
     fn chosen_columns_only() {
         let text = render(&vec![row("1", "Daily")], Some(&["name".to_string()]));
         assert!(text.contains("Daily") && !text.contains("zeta"));
+        assert!(!text.contains("no row has"), "{text}");
+    }
+
+    #[test]
+    fn a_column_no_row_has_is_named_under_the_table() {
+        let columns = ["name".to_string(), "nmae".to_string()];
+        let text = render(&vec![row("1", "Daily")], Some(&columns));
+        assert!(text.ends_with("(no row has \"nmae\")"), "{text}");
     }
 }
