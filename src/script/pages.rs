@@ -28,7 +28,8 @@ pub mod pages_api {
     }
 
     /// Every page of a list method with params (`filter`, `order`; `page` is set for
-    /// you).
+    /// you). A `filter` may be a Vizportal filter map or, as for `extract_tasks`, a map of
+    /// field to value (all equal).
     ///
     /// ```rhai
     /// let filter = #{ operator: "and", clauses: [#{ operator: "eq", field: "scheduleId", value: "1" }] };
@@ -42,7 +43,14 @@ pub mod pages_api {
         params: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
         let pos = ctx.call_position();
-        let params = convert::to_json(&Dynamic::from_map(params)).map_err(|m| usage(m, pos))?;
+        let mut params = convert::to_json(&Dynamic::from_map(params)).map_err(|m| usage(m, pos))?;
+        let plain = params["filter"]
+            .as_object()
+            .is_some_and(|f| !f.contains_key("operator"));
+        if plain {
+            let filter = convert::to_map(params["filter"].as_object().cloned().unwrap_or_default());
+            params["filter"] = convert::filter(&filter).map_err(|m| usage(m, pos))?;
+        }
         Host::of(&ctx)?.all_pages(pos, method, params)
     }
 }

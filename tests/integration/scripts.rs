@@ -679,3 +679,18 @@ fn to_json_of_a_map_is_one_valid_json_line_also_holding_a_task() {
         "other values pretty-printed: {out}"
     );
 }
+
+#[test]
+fn all_pages_takes_a_plain_filter_map_as_extract_tasks_does() {
+    let emu = emulator();
+    let (_dir, path) = script_file(
+        r#"print(all_pages("getExtractTasks", #{filter: #{scheduleId: "1"}}).tasks.len());
+print(extract_tasks(#{scheduleId: "1"}).len());"#,
+    );
+    let (code, out, err) = run(vizscript(&emu), &["run", &path, "--site", "finance"]);
+    assert_eq!(code, 0, "{err}");
+    let counts: Vec<&str> = out.lines().collect();
+    assert_eq!(counts.len(), 2, "{out}");
+    assert_eq!(counts[0], counts[1], "{out}");
+    assert_ne!(counts[0], "0", "{out}");
+}
