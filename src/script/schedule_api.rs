@@ -34,11 +34,13 @@ pub mod schedule_api {
 
     /// Change a schedule (`updateSchedule`). The schedule is read first and every field is
     /// sent, changed or not, as Tableau's own client does; fields not named in `changes`
-    /// keep their values. A new `scheduleType` needs `scheduleDetails` for that type.
-    /// Returns the updated schedule.
+    /// keep their values. `scheduleDetails` replaces the whole details map, so give every
+    /// detail the type uses (an Hourly schedule also needs `endTime` and
+    /// `recurrenceMinutes`); a new `scheduleType` takes the details that type uses (Daily
+    /// keeps the old `startTime` when none is given). Returns the updated schedule.
     ///
     /// ```rhai
-    /// update_schedule("12", #{ priority: 20, scheduleDetails: #{ startTime: 180 } });
+    /// update_schedule("12", #{ priority: 20 });
     /// ```
     #[rhai_fn(return_raw)]
     pub fn update_schedule(ctx: NativeCallContext, id: Dynamic, changes: Map) -> Out<Map> {
