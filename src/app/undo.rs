@@ -14,7 +14,7 @@ use super::connect::connect;
 use super::failure::Failure;
 use crate::cli::{SettingOrigin, UndoArgs};
 use crate::exit::ExitCode;
-use crate::vizportal::{AuditLine, Recreated, Recreation, UndoHistory, UndoPlan};
+use crate::vizportal::{AuditLine, NotUndoable, Recreated, Recreation, UndoHistory, UndoPlan};
 
 /// Outcomes of calls that changed something (a dry run or a failed call changed nothing).
 const CHANGED: &[&str] = &["ok", "partial", "unknown"];
@@ -262,11 +262,11 @@ fn report_recreated(task: &Recreation, outcome: &Recreated) -> bool {
     }
 }
 
-/// The plan on stderr: calls that cannot be undone, skipped ids, and the inverse calls.
-fn report_plan(plan: &UndoPlan) {
-    for call in &plan.not_undoable {
+/// Audited calls left as they are, one line each under `label`, with their ids.
+fn report_calls(label: &str, calls: &[NotUndoable]) {
+    for call in calls {
         eprintln!(
-            "cannot be undone: line {}: {} ({} id(s): {}): {}",
+            "{label}: line {}: {} ({} id(s): {}): {}",
             call.line,
             call.method,
             call.ids.len(),
@@ -274,6 +274,11 @@ fn report_plan(plan: &UndoPlan) {
             call.reason
         );
     }
+}
+
+/// The plan on stderr: calls that cannot be undone, skipped ids, and the inverse calls.
+fn report_plan(plan: &UndoPlan) {
+    report_calls("cannot be undone", &plan.not_undoable);
     for call in &plan.gone {
         eprintln!(
             "skipped, gone since: line {}: {} id(s) {}: {}",
@@ -283,16 +288,7 @@ fn report_plan(plan: &UndoPlan) {
             call.reason
         );
     }
-    for call in &plan.unchanged {
-        eprintln!(
-            "nothing to put back: line {}: {} ({} id(s): {}): {}",
-            call.line,
-            call.method,
-            call.ids.len(),
-            id_list(&call.ids),
-            call.reason
-        );
-    }
+    report_calls("nothing to put back", &plan.unchanged);
     for skip in &plan.skipped {
         eprintln!(
             "skipped, changed since: line {}: {} id {}: {} is {} now, the audited call set {}",

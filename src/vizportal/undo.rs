@@ -81,6 +81,20 @@ impl NotUndoable {
             reason: reason.into(),
         }
     }
+
+    /// Add `ids` of audit line `number` (`line`) to `list` with the reason, when there are
+    /// any.
+    fn note(
+        list: &mut Vec<NotUndoable>,
+        number: usize,
+        line: &AuditLine,
+        ids: Vec<String>,
+        reason: impl Into<String>,
+    ) {
+        if !ids.is_empty() {
+            list.push(NotUndoable::of(number, line, ids, reason));
+        }
+    }
 }
 
 /// What an undo will do.
@@ -499,28 +513,13 @@ fn undo_line(
         }
         newest.entry((kind, id)).or_insert(number);
     }
-    if !made_again.is_empty() {
-        let reason =
-            "deleted by a newer line, which this undo creates again as it was before this line";
-        plan.unchanged
-            .push(NotUndoable::of(number, line, made_again, reason));
-    }
-    if !gone.is_empty() {
-        plan.gone.push(NotUndoable::of(
-            number,
-            line,
-            gone,
-            "the server no longer has them (deleted since)",
-        ));
-    }
-    if !without_values.is_empty() {
-        plan.not_undoable.push(NotUndoable::of(
-            number,
-            line,
-            without_values,
-            "the audit line holds no before values for these ids",
-        ));
-    }
+    let reason =
+        "deleted by a newer line, which this undo creates again as it was before this line";
+    NotUndoable::note(&mut plan.unchanged, number, line, made_again, reason);
+    let reason = "the server no longer has them (deleted since)";
+    NotUndoable::note(&mut plan.gone, number, line, gone, reason);
+    let reason = "the audit line holds no before values for these ids";
+    NotUndoable::note(&mut plan.not_undoable, number, line, without_values, reason);
 }
 
 /// Undo a deletion of extract tasks on `target`: each applied id the server no longer
@@ -552,16 +551,10 @@ fn undo_delete(
             _ => without_values.push(id),
         }
     }
-    if !still_there.is_empty() {
-        let reason = "not deleted: the server still has these tasks";
-        plan.unchanged
-            .push(NotUndoable::of(number, line, still_there, reason));
-    }
-    if !without_values.is_empty() {
-        let reason = "the audit line does not say what these tasks refreshed";
-        plan.not_undoable
-            .push(NotUndoable::of(number, line, without_values, reason));
-    }
+    let reason = "not deleted: the server still has these tasks";
+    NotUndoable::note(&mut plan.unchanged, number, line, still_there, reason);
+    let reason = "the audit line does not say what these tasks refreshed";
+    NotUndoable::note(&mut plan.not_undoable, number, line, without_values, reason);
 }
 
 /// Undo a creation of extract tasks: a task it made that a newer line deleted (one of the
@@ -613,19 +606,14 @@ fn undo_create(
             }
         }
     }
-    if !made_then_deleted.is_empty() {
-        deleted_by.dedup();
-        let reason = format!(
-            "the run made these tasks and deleted them again (line {})",
-            deleted_by.join(", ")
-        );
-        plan.unchanged
-            .push(NotUndoable::of(number, line, made_then_deleted, reason));
-    }
-    if !kept.is_empty() {
-        plan.not_undoable
-            .push(NotUndoable::of(number, line, kept, why_not(&line.method)));
-    }
+    deleted_by.dedup();
+    let reason = format!(
+        "the run made these tasks and deleted them again (line {})",
+        deleted_by.join(", ")
+    );
+    NotUndoable::note(&mut plan.unchanged, number, line, made_then_deleted, reason);
+    let reason = why_not(&line.method);
+    NotUndoable::note(&mut plan.not_undoable, number, line, kept, reason);
 }
 
 /// The calls that take `current` to `target`, one batch per method and value, and the
