@@ -435,14 +435,12 @@ impl Drop for Serving {
     }
 }
 
-#[test]
-fn the_emulator_command_serves_https_with_tls_flags() {
-    let fixtures = format!("{}/tests/fixtures/tls", env!("CARGO_MANIFEST_DIR"));
+/// `vizscript emulator --port 0` with `args`, and the URL it listens on; it stops when
+/// the [`Serving`] is dropped.
+fn serve(args: &[&str]) -> (Serving, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_vizscript"))
-        .args(["emulator", "--port", "0", "--tasks", "10", "--tls-cert"])
-        .arg(format!("{fixtures}/server.pem"))
-        .arg("--tls-key")
-        .arg(format!("{fixtures}/server.key"))
+        .args(["emulator", "--port", "0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -454,7 +452,22 @@ fn the_emulator_command_serves_https_with_tls_flags() {
     let url = line
         .trim()
         .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"));
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_string();
+    (serving, url)
+}
+
+#[test]
+fn the_emulator_command_serves_https_with_tls_flags() {
+    let fixtures = format!("{}/tests/fixtures/tls", env!("CARGO_MANIFEST_DIR"));
+    let (_serving, url) = serve(&[
+        "--tasks",
+        "10",
+        "--tls-cert",
+        &format!("{fixtures}/server.pem"),
+        "--tls-key",
+        &format!("{fixtures}/server.key"),
+    ]);
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let ca = reqwest::Certificate::from_pem(CA).expect("fixture CA");
     let http = client().tls_certs_merge([ca]).build().expect("client");
@@ -468,18 +481,18 @@ fn the_emulator_command_serves_https_with_tls_flags() {
 
 #[test]
 fn the_emulator_command_can_refuse_pages_over_its_cap_and_the_client_pages_smaller() {
-    let child = Command::new(env!("CARGO_BIN_EXE_vizscript"))
-        .args(["emulator", "--port", "0", "--sites", "1", "--tasks", "30"])
-        .args(["--max-page", "10", "--page-overflow", "reject", "-q"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary runs");
-    let mut serving = Serving(child);
-    let mut line = String::new();
-    let stdout = serving.0.stdout.take().expect("stdout");
-    BufReader::new(stdout).read_line(&mut line).expect("a line");
-    let url = line.trim().strip_prefix("listening on ").expect("its URL");
+    let (_serving, url) = serve(&[
+        "--sites",
+        "1",
+        "--tasks",
+        "30",
+        "--max-page",
+        "10",
+        "--page-overflow",
+        "reject",
+        "-q",
+    ]);
+    let url = url.as_str();
     let vizscript = || {
         let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
         cmd.env_clear()
