@@ -25,6 +25,20 @@ fn run_audited(emu: &vizscript::emulator::Emulator, script: &str, audit: &Path, 
     assert_eq!(code, 0, "{script}: {err}");
 }
 
+/// `run SCRIPT --site SITE --audit FILE` against `emu`.
+fn run_audited_on(emu: &vizscript::emulator::Emulator, script: &str, audit: &Path, site: &str) {
+    let args = [
+        "run",
+        script,
+        "--site",
+        site,
+        "--audit",
+        audit.to_str().unwrap(),
+    ];
+    let (code, _, err) = run(vizscript(emu), &args);
+    assert_eq!(code, 0, "{script} on {site:?}: {err}");
+}
+
 #[test]
 fn undo_after_each_changing_example_script_restores_the_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -192,18 +206,7 @@ fn undo_lists_runs_as_not_undoable_refuses_another_sites_lines_and_finds_their_s
             scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } });
         print(made.id);"#,
     );
-    let (code, _, err) = run(
-        vizscript(&emu),
-        &[
-            "run",
-            &script,
-            "--site",
-            "",
-            "--audit",
-            audit.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
+    run_audited_on(&emu, &script, &audit, "");
     let state = emu.state();
     let other_site = state["sites"]
         .as_array()
@@ -685,16 +688,7 @@ fn a_deleted_schedules_audit_line_lists_the_tasks_and_subscriptions_it_took() {
     let (_guard, script) = script_file(&format!(
         r#"delete_schedules(["{extract}", "{subscription}"]);"#
     ));
-    let args = [
-        "run",
-        &script,
-        "--site",
-        "finance",
-        "--audit",
-        audit.to_str().unwrap(),
-    ];
-    let (code, _, err) = run(vizscript(&emu), &args);
-    assert_eq!(code, 0, "{err}");
+    run_audited_on(&emu, &script, &audit, "finance");
     let line = &audit_lines(&audit)[0];
     let listed = |schedule: &str, member: &str| -> Vec<String> {
         let mut ids: Vec<String> = line["before"][schedule][member]
@@ -742,16 +736,7 @@ fn undo_takes_back_lines_of_sites_that_took_turns_in_turn() {
         ("finance", "Third"),
     ] {
         let (_guard, script) = script_file(&format!(r#"rename_schedule("1", "{name}");"#));
-        let args = [
-            "run",
-            &script,
-            "--site",
-            site,
-            "--audit",
-            audit.to_str().unwrap(),
-        ];
-        let (code, _, err) = run(vizscript(&emu), &args);
-        assert_eq!(code, 0, "{err}");
+        run_audited_on(&emu, &script, &audit, site);
     }
     let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
@@ -858,16 +843,7 @@ fn a_task_changed_in_an_older_run_of_its_site_and_deleted_in_a_newer_one_comes_b
             ),
         ] {
             let (_guard, script) = script_file(&code);
-            let args = [
-                "run",
-                &script,
-                "--site",
-                site,
-                "--audit",
-                audit.to_str().unwrap(),
-            ];
-            let (code, _, err) = run(vizscript(&emu), &args);
-            assert_eq!(code, 0, "{err}");
+            run_audited_on(&emu, &script, &audit, site);
         }
         if meddled {
             let params = format!(r#"{{"ids": ["{id}"], "scheduleId": "{elsewhere}"}}"#);
@@ -882,16 +858,7 @@ fn a_task_changed_in_an_older_run_of_its_site_and_deleted_in_a_newer_one_comes_b
             assert_eq!(code, 0, "{err}");
         }
         let (_guard, script) = script_file(&format!(r#"delete_extract_tasks("{id}");"#));
-        let args = [
-            "run",
-            &script,
-            "--site",
-            "finance",
-            "--audit",
-            audit.to_str().unwrap(),
-        ];
-        let (code, _, err) = run(vizscript(&emu), &args);
-        assert_eq!(code, 0, "{err}");
+        run_audited_on(&emu, &script, &audit, "finance");
         assert!(tasks(&emu).iter().all(|t| t["id"] != id), "deleted");
         let restored = "which this undo creates again as it was before this line";
         // The preview says what the undo will say.
