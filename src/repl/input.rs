@@ -65,41 +65,30 @@ mod tests {
     #[test]
     fn unfinished_constructs_need_more() {
         let engine = Engine::new();
-        assert_eq!(completeness(&engine, "fn f() {"), Completeness::NeedsMore);
-        assert_eq!(completeness(&engine, "foo(1,"), Completeness::NeedsMore);
-        assert_eq!(
-            completeness(&engine, "let s = `abc"),
-            Completeness::NeedsMore
-        );
-        assert_eq!(
-            completeness(&engine, "if true {\n let a = 1;\n"),
-            Completeness::NeedsMore
-        );
-        assert_eq!(
-            completeness(&engine, "let s = `line one\nline two"),
-            Completeness::NeedsMore
-        );
-        assert_eq!(
-            completeness(&engine, "print(`moved ${n} tasks"),
-            Completeness::NeedsMore
-        );
-        assert_eq!(
-            completeness(&engine, "let s = #\"raw\nstring"),
-            Completeness::NeedsMore
-        );
-        assert_eq!(
-            completeness(&engine, "let s = \"abc\\"),
-            Completeness::NeedsMore
-        );
+        for input in [
+            "fn f() {",
+            "foo(1,",
+            "let s = `abc",
+            "if true {\n let a = 1;\n",
+            "let s = `line one\nline two",
+            "print(`moved ${n} tasks",
+            "let s = #\"raw\nstring",
+            "let s = \"abc\\",
+        ] {
+            assert_eq!(
+                completeness(&engine, input),
+                Completeness::NeedsMore,
+                "{input}"
+            );
+        }
         // A plain string missing its closing quote cannot be finished later.
-        assert_eq!(
-            completeness(&engine, "print(\"hello);"),
-            Completeness::Complete
-        );
-        assert_eq!(
-            completeness(&engine, "let a = \"abc"),
-            Completeness::Complete
-        );
+        for input in ["print(\"hello);", "let a = \"abc"] {
+            assert_eq!(
+                completeness(&engine, input),
+                Completeness::Complete,
+                "{input}"
+            );
+        }
     }
 
     #[test]
