@@ -56,6 +56,13 @@ fn equal(ctx: &NativeCallContext, a: Map, b: Map) -> Out<bool> {
         .map_err(|t| format!("== gave {t}").into())
 }
 
+/// `fields` written into the record (it stays a record).
+fn set_all(record: &mut Record, fields: Map) {
+    for (k, v) in fields {
+        record.set(&k, v);
+    }
+}
+
 fn joined(mut a: Map, b: Map) -> Map {
     a.extend(b);
     a
@@ -89,16 +96,8 @@ pub fn register(engine: &mut Engine) {
         })
         .register_fn("+=", |a: &mut Map, b: Record| a.extend(b.to_map()))
         .register_fn("mixin", |a: &mut Map, b: Record| a.extend(b.to_map()))
-        .register_fn("+=", |a: &mut Record, b: Map| {
-            for (k, v) in b {
-                a.set(&k, v);
-            }
-        })
-        .register_fn("mixin", |a: &mut Record, b: Map| {
-            for (k, v) in b {
-                a.set(&k, v);
-            }
-        })
+        .register_fn("+=", set_all)
+        .register_fn("mixin", set_all)
         .register_fn("is_empty", |r: &mut Record| r.to_map().is_empty())
         .register_fn("get", |r: &mut Record, name: &str| {
             r.get(name).unwrap_or(Dynamic::UNIT)
@@ -115,16 +114,8 @@ pub fn register(engine: &mut Engine) {
         .register_fn("map", |ctx: NativeCallContext, r: &mut Record, f: FnPtr| {
             map_call(&ctx, "map", r.to_map(), &mut [Dynamic::from(f)])
         })
-        .register_fn("+=", |a: &mut Record, b: Record| {
-            for (k, v) in b.to_map() {
-                a.set(&k, v);
-            }
-        })
-        .register_fn("mixin", |a: &mut Record, b: Record| {
-            for (k, v) in b.to_map() {
-                a.set(&k, v);
-            }
-        })
+        .register_fn("+=", |a: &mut Record, b: Record| set_all(a, b.to_map()))
+        .register_fn("mixin", |a: &mut Record, b: Record| set_all(a, b.to_map()))
         .register_fn("fill_with", |a: &mut Map, b: Record| {
             for (k, v) in b.to_map() {
                 a.entry(k).or_insert(v);
