@@ -30,11 +30,11 @@ pub fn call(args: &CallArgs) -> Result<(), Failure> {
         let session = connection.client.session();
         Value::Object(session.all_pages(&args.method, &params, items, &|_, _| {})?)
     } else {
-        let named = params.clone();
+        let ids = BatchSummary::ids_named_by(&params);
         connection
             .client
             .call(&args.method, params)
-            .map_err(|e| partly_applied(&args.method, &named, e))?
+            .map_err(|e| partly_applied(&args.method, ids, e))?
     };
     let text = render(&args.method, &result, args.output)?;
     let mut out = std::io::stdout().lock();
@@ -44,8 +44,8 @@ pub fn call(args: &CallArgs) -> Result<(), Failure> {
 
 /// The failure of a call; one of a batch method that failed for some ids only also names
 /// the ids it applied to, so no half-applied change goes unreported.
-fn partly_applied(method: &str, params: &Value, error: VizportalError) -> Failure {
-    let mut summary = match BatchSummary::of_partial_call(method, params, error) {
+fn partly_applied(method: &str, ids: Vec<String>, error: VizportalError) -> Failure {
+    let mut summary = match BatchSummary::of_partial_call(method, ids, error) {
         Ok(summary) => summary,
         Err(error) => return error.into(),
     };

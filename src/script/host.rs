@@ -91,14 +91,10 @@ impl Host {
     ) -> Result<Value, Box<EvalAltResult>> {
         let client = self.client(pos)?;
         // The ids the call names, for a partly failed batch's report.
-        let ids: serde_json::Map<String, Value> = ["ids", "id"]
-            .iter()
-            .filter_map(|k| Some((k.to_string(), params.get(*k)?.clone())))
-            .collect();
-        let ids = Value::Object(ids);
+        let ids = BatchSummary::ids_named_by(&params);
         client.call(method, params).map_err(|e| {
             // A batch method that failed for some ids only: say which were applied.
-            match BatchSummary::of_partial_call(method, &ids, e) {
+            match BatchSummary::of_partial_call(method, ids, e) {
                 Ok(summary) => batch_error(method, &summary, pos),
                 Err(e) => raise(&e, pos),
             }

@@ -104,16 +104,21 @@ pub struct BatchSummary {
 }
 
 impl BatchSummary {
+    /// The ids a call's params name (`ids`, or one `id`), as [`Self::of_partial_call`]
+    /// takes them: read before the call, which consumes the params.
+    pub fn ids_named_by(params: &Value) -> Vec<String> {
+        before::ids_of(params)
+    }
+
     /// What one call of a batch method (a raw call with `ids`) did id by id, when it
     /// failed for some of its ids only (every error names one of the ids it was given):
     /// the others were applied. The error travels in the summary. Any other failure, or
     /// a method that changes nothing, gives the error back.
     pub fn of_partial_call(
         method: &str,
-        params: &Value,
+        ids: Vec<String>,
         error: VizportalError,
     ) -> Result<BatchSummary, VizportalError> {
-        let ids = before::ids_of(params);
         let names_given_ids = matches!(&error, VizportalError::Api { errors, .. }
             if errors.iter().all(|e| e.id.as_ref().is_some_and(|id| ids.contains(id))));
         if !MethodKind::of(method).is_mutation()
@@ -551,8 +556,9 @@ mod tests {
     #[test]
     fn a_raw_call_is_partly_applied_only_when_its_errors_name_its_own_ids() {
         let params = json!({"ids": ["1", "2", "3"], "priority": 5});
+        let ids = || BatchSummary::ids_named_by(&params);
         let summary =
-            BatchSummary::of_partial_call("setExtractTasksPriority", &params, refused(&["2"]))
+            BatchSummary::of_partial_call("setExtractTasksPriority", ids(), refused(&["2"]))
                 .expect("partly applied");
         assert_eq!(summary.succeeded, ["1", "3"]);
         assert_eq!(summary.failed[0].id, "2");
@@ -568,7 +574,7 @@ mod tests {
             ("getExtractTasks", refused(&["2"])),
         ] {
             assert!(
-                BatchSummary::of_partial_call(method, &params, error).is_err(),
+                BatchSummary::of_partial_call(method, ids(), error).is_err(),
                 "{method}"
             );
         }
