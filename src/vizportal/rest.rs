@@ -26,7 +26,10 @@ pub(crate) struct RestSession {
 }
 
 /// What calls `serverinfo` in messages.
-const SERVERINFO: &str = "REST serverinfo";
+pub(crate) const SERVERINFO: &str = "REST serverinfo";
+
+/// What calls `auth/signin` in messages.
+pub(crate) const SIGNIN: &str = "REST auth/signin";
 
 /// The newest REST API version the server speaks, as one attempt (the caller retries).
 /// An answer that is not Tableau's REST API (no `serverInfo`, or no REST API at any

@@ -354,7 +354,7 @@ impl Session {
         self.sign_out_rest();
         let version = self.rest_version()?;
         let site = wanted.unwrap_or("");
-        let signin = "REST auth/signin";
+        let signin = rest::SIGNIN;
         let session = self
             .retry
             .run(signin, MethodKind::Session, || {
@@ -384,7 +384,7 @@ impl Session {
             return Ok(version.clone());
         }
         // A read: retried as one, so a token sign-in rides out a server restart too.
-        let probe = "REST serverinfo";
+        let probe = rest::SERVERINFO;
         let version = self
             .retry
             .run(probe, MethodKind::Read, || {
