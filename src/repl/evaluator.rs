@@ -259,6 +259,8 @@ impl Repl {
                 let kind = if constant { "const" } else { "let" };
                 let shown = render(value, Format::Rhai);
                 let shown: String = shown.chars().take(60).collect();
+                // The last result is typed as `_`, whatever name it is kept under.
+                let name = if name == last::LAST { "_" } else { name };
                 format!("{kind} {name}: {} = {shown}", value.type_name())
             })
             .collect();

@@ -1,6 +1,7 @@
 //! `_` holds the last result. Rhai reserves `_` for a `switch` catch-all, so the REPL keeps
 //! the value in the variable `_last` and reads a standalone `_` outside strings and
-//! comments as `_last`, except where it starts a catch-all arm (`_ =>`).
+//! comments as `_last`, except where it starts a catch-all arm (`_ =>`). Code inside a
+//! template string's `${...}` is code too.
 
 use std::borrow::Cow;
 
@@ -14,17 +15,34 @@ pub fn rewrite(code: &str) -> Cow<'_, str> {
     }
     let chars: Vec<char> = code.chars().collect();
     let mut out = String::with_capacity(code.len() + 8);
-    let mut i = 0;
+    code_until(&chars, 0, false, &mut out);
+    Cow::Owned(out)
+}
+
+/// Copy code from `start` to `out`, rewriting `_`, up to the end or (when `in_template`)
+/// the `}` that closes a template's `${`; returns the index reached (that `}` or the end).
+fn code_until(chars: &[char], start: usize, in_template: bool, out: &mut String) -> usize {
     let ident = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
+    let (mut i, mut depth) = (start, 0usize);
     while i < chars.len() {
         let c = chars[i];
+        match c {
+            '`' => {
+                i = template(chars, i, out);
+                continue;
+            }
+            '{' => depth += 1,
+            '}' if depth == 0 && in_template => return i,
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
         let skip = match c {
-            '"' | '`' | '\'' => quoted(&chars, i, c),
+            '"' | '\'' => quoted(chars, i, c),
             '/' if chars.get(i + 1) == Some(&'/') => chars[i..]
                 .iter()
                 .position(|&c| c == '\n')
                 .map_or(chars.len() - i, |n| n),
-            '/' if chars.get(i + 1) == Some(&'*') => block_comment(&chars, i),
+            '/' if chars.get(i + 1) == Some(&'*') => block_comment(chars, i),
             _ => 0,
         };
         if skip > 0 {
@@ -42,7 +60,39 @@ pub fn rewrite(code: &str) -> Cow<'_, str> {
         }
         i += 1;
     }
-    Cow::Owned(out)
+    i
+}
+
+/// Copy a template string starting at `start` (a backtick), rewriting the code of its
+/// `${...}` parts; returns the index after its closing backtick (or the end).
+fn template(chars: &[char], start: usize, out: &mut String) -> usize {
+    out.push('`');
+    let mut i = start + 1;
+    while i < chars.len() {
+        match (chars[i], chars.get(i + 1)) {
+            ('`', Some('`')) => {
+                out.push_str("``");
+                i += 2;
+            }
+            ('`', _) => {
+                out.push('`');
+                return i + 1;
+            }
+            ('$', Some('{')) => {
+                out.push_str("${");
+                i = code_until(chars, i + 2, true, out);
+                if i < chars.len() {
+                    out.push('}');
+                    i += 1;
+                }
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    i
 }
 
 /// Length of a quoted literal starting at `start` (to its closing quote, or the end).
@@ -50,7 +100,7 @@ fn quoted(chars: &[char], start: usize, quote: char) -> usize {
     let mut i = start + 1;
     while i < chars.len() {
         match chars[i] {
-            '\\' if quote != '`' => i += 2,
+            '\\' => i += 2,
             c if c == quote => return i + 1 - start,
             _ => i += 1,
         }
@@ -107,5 +157,15 @@ mod tests {
             "switch x { 1 => 2, _ => _last }"
         );
         assert_eq!(rewrite("/* _ /* _ */ _ */ _"), "/* _ /* _ */ _ */ _last");
+    }
+
+    #[test]
+    fn rewrites_the_code_inside_a_template_string() {
+        assert_eq!(rewrite("`${_} and _`"), "`${_last} and _`");
+        assert_eq!(
+            rewrite("`${ #{a: _}.a } `` _ ${`${_}`}` + _"),
+            "`${ #{a: _last}.a } `` _ ${`${_last}`}` + _last"
+        );
+        assert_eq!(rewrite("`open ${_"), "`open ${_last");
     }
 }

@@ -35,10 +35,16 @@ fn piped_expression_prints_just_the_result() {
 #[test]
 fn multi_line_input_functions_and_the_last_result_persist() {
     let emu = emulator();
-    let input = "fn double(x) {\n  x * 2\n}\nlet n = double(20);\nn + 1\n_ + 1\ndouble(_)\n";
+    let input = "fn double(x) {\n  x * 2\n}\nlet n = double(20);\nn + 1\n_ + 1\ndouble(_)\n\
+                 `twice ${_ / 2} is ${_}`\n:scope\n";
     let (code, out, err) = piped(&emu, input);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "41\n42\n84\n");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..4], ["41", "42", "84", "twice 42 is 84"], "{out}");
+    assert!(
+        lines.contains(&"let _: string = \"twice 42 is 84\""),
+        ":scope names the last result as it is typed: {out}"
+    );
 }
 
 #[test]
