@@ -183,6 +183,32 @@ impl Repl {
         }
     }
 
+    /// The input ended while `buffer`, read from line `first_line` on, was still
+    /// unfinished (piped input only: at the terminal the editor keeps asking for more).
+    pub fn unfinished_at_end(&mut self, buffer: &str, first_line: usize) {
+        let message = match super::input::still_open(buffer) {
+            Some(('`', line)) => format!(
+                "the input ended inside the template string begun on line {} \
+                 (close it with `)",
+                first_line + line - 1
+            ),
+            Some((open, line)) => {
+                let close = match open {
+                    '(' => ')',
+                    '[' => ']',
+                    _ => '}',
+                };
+                format!(
+                    "the input ended with `{open}` from line {} still open \
+                     (close it with `{close}`)",
+                    first_line + line - 1
+                )
+            }
+            None => "the input ended before it was complete".to_string(),
+        };
+        self.fail(&format!("syntax error: {message}"), ExitCode::Failed);
+    }
+
     fn fail(&mut self, message: &str, code: ExitCode) {
         self.first_failure.get_or_insert(code);
         (self.err)(message);

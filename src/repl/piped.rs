@@ -10,8 +10,13 @@ use super::input::{Completeness, completeness};
 pub fn run(repl: &mut Repl, reader: impl BufRead) {
     let engine = repl.engine();
     let mut buffer = String::new();
-    for line in reader.lines() {
+    // The line of the input (from 1) where the buffer's first line was read.
+    let mut buffer_line = 1;
+    for (number, line) in reader.lines().enumerate() {
         let Ok(line) = line else { break };
+        if buffer.is_empty() {
+            buffer_line = number + 1;
+        }
         if buffer.is_empty() && line.trim_start().starts_with(':') {
             if repl.handle(&line) == Step::Quit {
                 return;
@@ -28,7 +33,12 @@ pub fn run(repl: &mut Repl, reader: impl BufRead) {
             return;
         }
     }
-    if !buffer.trim().is_empty() {
+    if buffer.trim().is_empty() {
+        return;
+    }
+    if completeness(&engine, &buffer) == Completeness::NeedsMore {
+        repl.unfinished_at_end(&buffer, buffer_line);
+    } else {
         repl.handle(&buffer);
     }
 }

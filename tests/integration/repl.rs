@@ -50,7 +50,7 @@ fn multi_line_input_functions_and_the_last_result_persist() {
 #[test]
 fn errors_are_reported_and_the_session_goes_on() {
     let emu = emulator();
-    let input = "let x = ;\nprint(\"open);\nlet y = 2;\ny * 3\nnope(1)\n:bogus\n";
+    let input = "let x = ;\nprint(\"open);\nlet y = 2;\ny * 3\nnope(1)\n:bogus\nfn f() {\n  y\n";
     let (code, out, err) = piped(&emu, input);
     assert_eq!(code, 1, "piped input with errors exits 1");
     assert_eq!(
@@ -64,6 +64,10 @@ fn errors_are_reported_and_the_session_goes_on() {
     );
     assert!(err.contains("nope"), "{err}");
     assert!(err.contains("unknown command :bogus"), "{err}");
+    assert!(
+        err.contains("the input ended with `{` from line 7 still open (close it with `}`)"),
+        "an unfinished input at the end names what is open: {err}"
+    );
 }
 
 #[test]
