@@ -186,24 +186,8 @@ impl Repl {
     /// The input ended while `buffer`, read from line `first_line` on, was still
     /// unfinished (piped input only: at the terminal the editor keeps asking for more).
     pub fn unfinished_at_end(&mut self, buffer: &str, first_line: usize) {
-        let message = match super::input::still_open(buffer) {
-            Some(('`', line)) => format!(
-                "the input ended inside the template string begun on line {} \
-                 (close it with `)",
-                first_line + line - 1
-            ),
-            Some((open, line)) => {
-                let close = match open {
-                    '(' => ')',
-                    '[' => ']',
-                    _ => '}',
-                };
-                format!(
-                    "the input ended with `{open}` from line {} still open \
-                     (close it with `{close}`)",
-                    first_line + line - 1
-                )
-            }
+        let message = match crate::script::unclosed::still_open(buffer) {
+            Some(open) => open.describe("the input", first_line),
             None => "the input ended before it was complete".to_string(),
         };
         self.fail(&format!("syntax error: {message}"), ExitCode::Failed);

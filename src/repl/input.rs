@@ -4,6 +4,8 @@
 
 use rhai::{Engine, LexError, ParseErrorType, Position};
 
+use crate::script::unclosed::at_end;
+
 /// What the buffer needs.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Completeness {
@@ -37,74 +39,10 @@ pub fn completeness(engine: &Engine, input: &str) -> Completeness {
     }
 }
 
-/// What is still open when `input` ends unfinished, for a message such as "the input
-/// ended with `{` from line 2 still open": the innermost unclosed bracket or template
-/// string, and its line (counted from 1).
-pub fn still_open(input: &str) -> Option<(char, usize)> {
-    let chars: Vec<char> = input.chars().collect();
-    let mut open: Vec<(char, usize)> = Vec::new();
-    let (mut i, mut line) = (0, 1);
-    while i < chars.len() {
-        let c = chars[i];
-        let in_template = open.last().is_some_and(|(o, _)| *o == '`');
-        match c {
-            '\n' => line += 1,
-            '`' if in_template => {
-                open.pop();
-            }
-            '$' if in_template && chars.get(i + 1) == Some(&'{') => {
-                open.push(('{', line));
-                i += 1;
-            }
-            _ if in_template => {}
-            '`' | '(' | '[' | '{' => open.push((c, line)),
-            ')' | ']' | '}' => {
-                open.pop();
-            }
-            '"' | '\'' => {
-                // A string or character on one line (a line ending in `\` goes on).
-                i += 1;
-                while i < chars.len() && chars[i] != c {
-                    if chars[i] == '\\' {
-                        i += 1;
-                    }
-                    if chars.get(i) == Some(&'\n') {
-                        line += 1;
-                    }
-                    i += 1;
-                }
-            }
-            '/' if chars.get(i + 1) == Some(&'/') => {
-                while i + 1 < chars.len() && chars[i + 1] != '\n' {
-                    i += 1;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    open.pop()
-}
-
 /// The character of `input` at `pos` (Rhai counts lines and columns from 1).
 fn char_at(input: &str, pos: Position) -> Option<char> {
     let (line, column) = (pos.line()?, pos.position()?);
     input.lines().nth(line - 1)?.chars().nth(column - 1)
-}
-
-/// True when `pos` is past the last non-blank character of `input`.
-fn at_end(input: &str, pos: Position) -> bool {
-    let (Some(line), column) = (pos.line(), pos.position()) else {
-        return true;
-    };
-    let lines: Vec<&str> = input.trim_end().lines().collect();
-    match line.cmp(&lines.len()) {
-        std::cmp::Ordering::Greater => true,
-        std::cmp::Ordering::Less => false,
-        std::cmp::Ordering::Equal => {
-            column.is_none_or(|c| c > lines[line - 1].trim_end().chars().count())
-        }
-    }
 }
 
 #[cfg(test)]
@@ -138,15 +76,6 @@ mod tests {
                 "{input}"
             );
         }
-    }
-
-    #[test]
-    fn says_what_is_still_open() {
-        assert_eq!(still_open("let a = 1;\nfn f() {\n  a + 1\n"), Some(('{', 2)));
-        assert_eq!(still_open("foo(1,\n"), Some(('(', 1)));
-        assert_eq!(still_open("print(\"(\");\nlet s = `a\n${[1"), Some(('[', 3)));
-        assert_eq!(still_open("let s = `x ${y} // {\n"), Some(('`', 1)));
-        assert_eq!(still_open("// (\n1"), None);
     }
 
     #[test]

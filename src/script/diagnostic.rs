@@ -6,6 +6,7 @@
 use rhai::{Dynamic, EvalAltResult, Map, ParseError, Position};
 
 use crate::exit::{self, ExitCode};
+use crate::script::unclosed;
 
 /// A script that did not finish.
 #[derive(Debug)]
@@ -18,14 +19,17 @@ pub struct ScriptFailure {
 
 /// A parse error (exit 2).
 pub fn parse_failure(name: &str, source: &str, error: &ParseError) -> ScriptFailure {
-    let message = error.err_type().to_string();
+    let mut message = error.err_type().to_string();
+    let mut position = error.position();
+    // An error at the very end with a bracket still open: name the bracket and point at it.
+    if unclosed::at_end(source, position)
+        && let Some(open) = unclosed::still_open(source)
+    {
+        message = open.describe("the script", 1);
+        position = open.position();
+    }
     ScriptFailure {
-        report: located(
-            name,
-            source,
-            error.position(),
-            &format!("syntax error: {message}"),
-        ),
+        report: located(name, source, position, &format!("syntax error: {message}")),
         exit_code: ExitCode::Usage,
     }
 }

@@ -25,6 +25,7 @@ mod schedule_api;
 mod schedule_runs;
 pub mod table;
 mod time;
+pub mod unclosed;
 mod vp;
 
 pub use convert::{to_dynamic, to_json};
