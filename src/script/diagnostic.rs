@@ -62,7 +62,7 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
             format!(
                 "{}{}",
                 without_position(&inner.to_string()),
-                suggestion(signature)
+                suggestion(signature, source)
             ),
             ExitCode::Failed,
         ),
@@ -76,9 +76,10 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
 }
 
 /// What to try instead of a call that matched no function (`signature` is Rhai's
-/// `name (argument types)`): how a vizscript function of that name is called, or the
-/// nearest name, for a function or a `vp::` method.
-fn suggestion(signature: &str) -> String {
+/// `name (argument types)`): how a vizscript function or one of the script's own (`fn`
+/// in `source`) of that name is called, or the nearest name, for a function or a `vp::`
+/// method.
+fn suggestion(signature: &str, source: &str) -> String {
     let called = signature.split(" (").next().unwrap_or(signature).trim();
     if let Some(method) = called.strip_prefix(&format!("{}::", super::vp::NAMESPACE)) {
         if crate::wire::known_method(method).is_some() {
@@ -100,13 +101,47 @@ fn suggestion(signature: &str) -> String {
     if !overloads.is_empty() {
         return format!("\n  {called} is called as {}", overloads.join(" or "));
     }
-    nearest(called, functions.iter().map(|f| f.name.as_str()))
-        .map(|f| {
-            format!(
-                "\n  did you mean {f}? (vizscript functions, or :functions in the REPL, lists them)"
-            )
+    let own = script_functions(source);
+    let defined: Vec<&str> = own
+        .iter()
+        .filter(|(name, _)| *name == called)
+        .map(|(_, header)| *header)
+        .collect();
+    if !defined.is_empty() {
+        return format!("\n  the script defines it as {}", defined.join(" and "));
+    }
+    let names = own.iter().map(|(name, _)| *name);
+    let near = nearest(
+        called,
+        names.chain(functions.iter().map(|f| f.name.as_str())),
+    );
+    match near {
+        Some(f) if own.iter().any(|(name, _)| *name == f) => {
+            format!("\n  did you mean {f}? (the script defines it)")
+        }
+        Some(f) => format!(
+            "\n  did you mean {f}? (vizscript functions, or :functions in the REPL, lists them)"
+        ),
+        None => String::new(),
+    }
+}
+
+/// The functions `source` defines: each one's name and its header (`fn name(a, b)`).
+fn script_functions(source: &str) -> Vec<(&str, &str)> {
+    source
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            let line = line.strip_prefix("private ").unwrap_or(line).trim_start();
+            let rest = line.strip_prefix("fn ")?.trim_start();
+            let name_len = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let header_end = line.find(')')? + 1;
+            (name_len > 0 && rest[name_len..].trim_start().starts_with('('))
+                .then(|| (&rest[..name_len], &line[..header_end]))
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// The name among `names` nearest to `wanted`, if one is near (a typo or two away).
@@ -267,20 +302,28 @@ mod tests {
 
     #[test]
     fn a_call_that_matches_nothing_suggests_what_to_call() {
-        let near = suggestion("extract_task ()");
+        let near = suggestion("extract_task ()", "");
         assert!(near.contains("did you mean extract_tasks?"), "{near}");
-        let method = suggestion("vp::getExtractTask ()");
+        let source = "fn spread(tasks, over) {\n  tasks\n}\nsprad([], 1)\n";
+        let own = suggestion("sprad (array, i64)", source);
+        assert!(own.contains("did you mean spread?"), "{own}");
+        let arity = suggestion("spread (array)", source);
+        assert!(
+            arity.contains("the script defines it as fn spread(tasks, over)"),
+            "{arity}"
+        );
+        let method = suggestion("vp::getExtractTask ()", "");
         assert!(
             method.contains("did you mean vp::getExtractTasks?"),
             "{method}"
         );
-        let types = suggestion("set_extract_tasks_priority (array, string)");
+        let types = suggestion("set_extract_tasks_priority (array, string)", "");
         assert!(
             types.contains("is called as set_extract_tasks_priority(ids"),
             "{types}"
         );
-        let params = suggestion("vp::getSchedules (i64)");
+        let params = suggestion("vp::getSchedules (i64)", "");
         assert!(params.contains("one map of params"), "{params}");
-        assert_eq!(suggestion("frobnicate (i64)"), "");
+        assert_eq!(suggestion("frobnicate (i64)", ""), "");
     }
 }
