@@ -16,7 +16,7 @@ pub mod load_api {
     /// time order.
     ///
     /// ```rhai
-    /// let week = schedule_runs(now_utc(), "2030-01-01T00:00:00Z");
+    /// let week = schedule_runs("2027-01-04T00:00:00Z", "2027-01-11T00:00:00Z");
     /// print(`${week.len()} schedule runs`);
     /// ```
     #[rhai_fn(return_raw)]
@@ -60,7 +60,7 @@ pub mod load_api {
     ///
     /// ```rhai
     /// chart(#{ Daily: 12, Hourly: 30, Weekly: 4 });
-    /// chart(schedule_runs(now_utc(), "2030-01-08T00:00:00Z").map(|r| #{ at: r.at, count: r.taskCount }));
+    /// chart(schedule_runs(now_utc(), hours_from_now(24 * 7)).map(|r| #{ at: r.at, count: r.taskCount }));
     /// ```
     #[rhai_fn(return_raw)]
     pub fn chart(ctx: NativeCallContext, data: Dynamic) -> Out<()> {
