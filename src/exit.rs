@@ -19,6 +19,8 @@ pub enum ExitCode {
     Unreachable,
     /// 130: interrupted (Ctrl-C).
     Interrupted,
+    /// The code a script gave `exit(code)` (1 to 255).
+    Script(u8),
 }
 
 impl ExitCode {
@@ -31,6 +33,7 @@ impl ExitCode {
             ExitCode::Login => 3,
             ExitCode::Unreachable => 4,
             ExitCode::Interrupted => 130,
+            ExitCode::Script(code) => code,
         }
     }
 

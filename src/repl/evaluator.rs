@@ -14,6 +14,7 @@ use super::methods::listing;
 use super::render::{Format, render};
 use super::transcript::{Origin, Transcript};
 use crate::exit::ExitCode;
+use crate::script::exit_api::ScriptExit;
 use crate::script::{
     Host, Limits, Output, Script, build_engine, functions, located, runtime_failure,
 };
@@ -49,6 +50,8 @@ pub struct Repl {
     cancel: Arc<AtomicBool>,
     completions: Arc<Mutex<Completions>>,
     first_failure: Option<ExitCode>,
+    /// An input called `exit(code)`: the session ends, with that code unless it is 0.
+    exit_asked: Option<u8>,
     transcript: Transcript,
     /// The site the input being handled started on.
     input_site: Option<String>,
@@ -78,6 +81,7 @@ impl Repl {
             cancel,
             completions: Arc::default(),
             first_failure: None,
+            exit_asked: None,
             transcript: Transcript::default(),
             input_site: None,
             start_site: None,
@@ -103,6 +107,9 @@ impl Repl {
     /// (1 for a script or command error; a client error's own code, e.g. 4 when the
     /// server stopped answering as Vizportal).
     pub fn outcome(&self) -> ExitCode {
+        if let Some(code) = self.exit_asked.filter(|code| *code != 0) {
+            return ExitCode::Script(code);
+        }
         self.first_failure.unwrap_or(ExitCode::Success)
     }
 
@@ -128,7 +135,11 @@ impl Repl {
             if let Some((code, printed)) = self.eval(input, "<repl>") {
                 self.keep(input, &code, printed);
             }
-            Step::Continue
+            if self.exit_asked.is_some() {
+                Step::Quit
+            } else {
+                Step::Continue
+            }
         };
         self.refresh_completions();
         step
@@ -162,6 +173,10 @@ impl Repl {
                 (self.out)(&render(&value, self.format));
                 self.scope.set_or_push(last::LAST, value);
                 Some((code.to_string(), true))
+            }
+            Err(error) if ScriptExit::of(&error).is_some() => {
+                self.exit_asked = ScriptExit::of(&error);
+                None
             }
             Err(error) => {
                 let failure = runtime_failure(name, code, &error);

@@ -6,6 +6,7 @@
 use rhai::{Dynamic, EvalAltResult, Map, ParseError, Position};
 
 use crate::exit::{self, ExitCode};
+use crate::script::exit_api::ScriptExit;
 use crate::script::unclosed;
 
 /// A script that did not finish.
@@ -37,6 +38,16 @@ pub fn parse_failure(name: &str, source: &str, error: &ParseError) -> ScriptFail
 /// An uncaught runtime error: exit 1, or the exit code of the client error that was
 /// thrown (4 when the server could not be reached, ...), or 130 when interrupted.
 pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> ScriptFailure {
+    if let Some(code) = ScriptExit::of(error) {
+        let at = innermost_position(error)
+            .line()
+            .map(|line| format!(" at {name}:{line}"))
+            .unwrap_or_default();
+        return ScriptFailure {
+            report: format!("the script called exit({code}){at}\n"),
+            exit_code: ExitCode::Script(code),
+        };
+    }
     let inner = error.unwrap_inner();
     let position = innermost_position(error);
     let (message, exit_code) = match inner {

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use rhai::{Dynamic, Engine, exported_module};
 
 use super::api::vizportal_api;
+use super::exit_api::exit_api;
 use super::file_api::file_api;
 use super::host::Host;
 use super::jobs_api::jobs_api;
@@ -72,6 +73,7 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
     engine.register_global_module(exported_module!(jobs_api).into());
     engine.register_global_module(exported_module!(file_api).into());
     engine.register_global_module(exported_module!(load_api).into());
+    engine.register_global_module(exported_module!(exit_api).into());
     host.watch_cancel(cancel.clone());
     let out = host.clone();
     engine.on_print(move |text| out.print(text));

@@ -9,6 +9,7 @@ mod diagnostic;
 mod docs;
 mod engine;
 mod error;
+pub mod exit_api;
 mod file_api;
 mod host;
 mod jobs_api;

@@ -6,6 +6,7 @@ use std::path::Path;
 use rhai::{Dynamic, Engine, Scope};
 
 use super::diagnostic::{ScriptFailure, parse_failure, runtime_failure};
+use super::exit_api::ScriptExit;
 
 /// A script's text and the name its diagnostics use.
 #[derive(Debug, Clone)]
@@ -73,9 +74,10 @@ impl Script {
         let mut scope = Scope::new();
         let args: rhai::Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
         scope.push_constant("ARGS", args);
-        let outcome = engine
-            .run_ast_with_scope(&mut scope, ast)
-            .map_err(|error| runtime_failure(&self.name, &self.source, &error));
+        let outcome = match engine.run_ast_with_scope(&mut scope, ast) {
+            Err(error) if ScriptExit::of(&error) == Some(0) => Ok(()),
+            other => other.map_err(|error| runtime_failure(&self.name, &self.source, &error)),
+        };
         (outcome, scope)
     }
 }

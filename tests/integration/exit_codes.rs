@@ -199,3 +199,31 @@ print(kind);"#,
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "http getSchedules");
 }
+
+#[test]
+fn a_script_that_calls_exit_ends_with_its_code() {
+    let emu = emulator();
+    let (_dir, path) = script_file(
+        r#"let n = schedules().len();
+print(n > 0);
+try { exit(3); } catch (e) { print("caught"); }
+print("not reached");"#,
+    );
+    let (code, out, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(out, "true\n", "exit ends the script at once, uncaught");
+    assert!(err.contains("the script called exit(3)"), "{err}");
+
+    let (_dir, path) = script_file("print(1);\nexit();\nprint(2);");
+    let (code, out, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!((code, out.as_str()), (0, "1\n"), "{err}");
+
+    let mut repl = vizscript(&emu);
+    repl.write_stdin("1\nexit(5)\n2\n");
+    let (code, out, err) = run(repl, &["repl"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (5, "1\n"),
+        "the REPL ends there: {err}"
+    );
+}
