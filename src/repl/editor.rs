@@ -195,7 +195,12 @@ pub fn run(repl: &mut Repl) -> Result<(), String> {
     loop {
         match editor.readline("vizscript> ") {
             Ok(input) => {
-                if !input.trim_start().starts_with(':') && !input.trim().is_empty() {
+                // An input giving a value to a secret stays out of the history file too,
+                // as it does out of :history and :save.
+                if !input.trim_start().starts_with(':')
+                    && !input.trim().is_empty()
+                    && !super::transcript::names_a_secret(&input)
+                {
                     let _ = editor.add_history_entry(input.as_str());
                 }
                 if repl.handle(&input) == Step::Quit {

@@ -137,11 +137,28 @@ impl RawAnswer {
     }
 }
 
+/// Whether credentials may follow a redirect from the server at `base` to `target`: to
+/// the same scheme, host and port; or from http:// up to https:// on the same host, where
+/// the certificate proves the server (not with `--insecure`). Never down to http://, and
+/// never to another port of the same scheme (another program on the same host).
+fn may_follow(base: &reqwest::Url, target: &reqwest::Url, insecure: bool) -> bool {
+    if target.host_str() != base.host_str() {
+        return false;
+    }
+    match (base.scheme(), target.scheme()) {
+        (from, to) if from == to => target.port_or_known_default() == base.port_or_known_default(),
+        ("http", "https") => !insecure,
+        _ => false,
+    }
+}
+
 /// The HTTP side of a session: a client with a cookie jar bound to one server.
 pub(crate) struct Transport {
     client: Client,
     jar: Arc<Jar>,
     base: reqwest::Url,
+    /// `--insecure`: a certificate proves nothing, so a redirect may not change the port.
+    insecure: bool,
     max_response_bytes: usize,
     /// How long the last answer read in full took, request sent to body read.
     answers: AnswerTime,
@@ -158,14 +175,29 @@ impl fmt::Debug for Transport {
 
 impl Transport {
     pub(crate) fn new(options: &ConnectOptions) -> Result<Transport, VizportalError> {
+        let parsed = reqwest::Url::parse(&options.server);
         let unusable = |reason: String| VizportalError::BadServerUrl {
-            given: options.server.clone(),
+            // Never a password in a message: the URL is shown without its user part.
+            given: match parsed.clone() {
+                Ok(mut url) => {
+                    let _ = url.set_username("");
+                    let _ = url.set_password(None);
+                    url.to_string()
+                }
+                Err(_) => options.server.clone(),
+            },
             reason,
         };
-        let base = reqwest::Url::parse(&options.server)
+        let base = parsed
+            .clone()
             .map_err(|e| unusable(format!("not a URL ({e})")))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(unusable("it must start with https:// or http://".into()));
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(unusable(
+                "it must not hold a user name or password (user:password@)".into(),
+            ));
         }
         let jar = Arc::new(Jar::default());
         let client = options.http_client(jar.clone())?;
@@ -173,6 +205,7 @@ impl Transport {
             client,
             jar,
             base,
+            insecure: options.insecure,
             max_response_bytes: options.max_response_bytes,
             answers: AnswerTime::default(),
         })
@@ -317,7 +350,7 @@ impl Transport {
                 "",
             ));
         };
-        if target.host_str() != self.base.host_str() {
+        if !may_follow(&self.base, &target, self.insecure) {
             return Err(Attempt::Final(VizportalError::ForeignRedirect {
                 url: url.to_string(),
                 status,
@@ -660,6 +693,27 @@ mod properties {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_keep_credentials_on_the_same_server_or_up_to_https() {
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        let (http, https) = (url("http://tab.example/"), url("https://tab.example/"));
+        assert!(may_follow(&http, &url("http://tab.example:80/x"), false));
+        assert!(may_follow(&http, &url("https://tab.example:8443/x"), false));
+        assert!(may_follow(&https, &url("https://tab.example/x"), false));
+        for (base, target, insecure) in [
+            (&http, "http://tab.example:8080/x", false),
+            (&https, "http://tab.example/x", false),
+            (&https, "https://tab.example:8443/x", false),
+            (&http, "https://tab.example/x", true),
+            (&https, "https://other.example/x", false),
+        ] {
+            assert!(
+                !may_follow(base, &url(target), insecure),
+                "{base} -> {target}"
+            );
+        }
+    }
 
     #[test]
     fn a_declined_run_is_not_repeated_and_ends_with_an_unknown_outcome() {

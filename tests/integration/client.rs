@@ -246,7 +246,7 @@ fn html_answer_exits_4_with_a_clear_message() {
 }
 
 #[test]
-fn redirect_to_another_host_is_refused() {
+fn redirect_to_another_server_is_refused() {
     let server = fake_server(
         302,
         "text/plain",
@@ -258,8 +258,23 @@ fn redirect_to_another_host_is_refused() {
     let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
     assert_eq!(code, 4, "{err}");
     assert!(
-        err.contains("another host") && err.contains("login.example.invalid"),
+        err.contains("another server") && err.contains("login.example.invalid"),
         "{err}"
+    );
+
+    // Another port of the same host may be another program: it gets nothing, not even
+    // the login's encrypted password.
+    let sink = fake_server(200, "application/json", r#"{"result":{}}"#, &[]);
+    let elsewhere = format!("{}/vizportal/api/web/v1/login", sink.url);
+    let server = fake_server(307, "text/plain", "", &[("Location", elsewhere.as_str())]);
+    let mut cmd = vizscript(&emulator());
+    cmd.env("TABLEAU_SERVER", &server.url);
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("another server"), "{err}");
+    assert!(
+        sink.requests.lock().unwrap().is_empty(),
+        "nothing was sent to the other port"
     );
 }
 

@@ -16,6 +16,8 @@ const PASSWORD: &str = "Zq7!-s3cret-Pw-91";
 const WRONG: &str = "Wrong-Zq7-guess";
 const TOKEN_SECRET: &str = "Pat-8Hq2-Secret-Zz4";
 const WRONG_TOKEN: &str = "Pat-Wrong-7Xx1";
+/// Typed at the terminal REPL as a secret's value: the history file must not keep it.
+const TYPED_SECRET: &str = "Typed-4Kw9-Secret";
 
 /// How often every session is ended while the idling script below runs.
 const EXPIRE_EVERY: Duration = Duration::from_millis(100);
@@ -77,14 +79,28 @@ fn terminal_repl(emu: &Emulator, dir: &Path) -> String {
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("python3 is needed to drive the REPL at a terminal: {e}"));
-    let typed = "session_info().user.username\n:plan\nvizportal(\"nope\", #{})\n:quit\n";
+    let typed = format!(
+        "session_info().user.username\nlet m = #{{ secret: \"{TYPED_SECRET}\" }};\n:plan\n\
+         vizportal(\"nope\", #{{}})\n:quit\n"
+    );
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), typed.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     let shown = String::from_utf8_lossy(&output.stdout).into_owned();
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{err}\n{shown}");
     assert!(shown.contains("unknown method"), "the REPL ran: {shown}");
-    shown + err.as_ref()
+    let history = std::fs::read_to_string(dir.join("data/vizscript/repl-history.txt"))
+        .expect("the REPL keeps a history file");
+    assert!(
+        history.contains("session_info().user.username"),
+        "{history}"
+    );
+    assert!(
+        !history.contains(TYPED_SECRET),
+        "an input giving a secret a value stays out of the history file: {history}"
+    );
+    // The terminal echoes what was typed; that is the user's own screen.
+    (shown + err.as_ref()).replace(TYPED_SECRET, "")
 }
 
 /// The text around a leaked secret at `at`, with the secret itself masked.
@@ -153,6 +169,7 @@ fn no_output_or_file_carries_the_password_or_a_session_secret() {
     std::fs::write(dir.path().join("relogin.rhai"), RELOGIN_SCRIPT).unwrap();
     let (audit, plan, pw_file) = (path("audit.jsonl"), path("plan.json"), path("pw.txt"));
     let rebalance = example("rebalance.rhai");
+    let emu_address = emu.url().trim_start_matches("http://").to_string();
     let steps = vec![
         step(&["call", "getSessionInfo", "-vv"], 0),
         step(&["call", "getSessionInfo"], 0).traced(),
@@ -190,6 +207,16 @@ fn no_output_or_file_carries_the_password_or_a_session_secret() {
         )
         .traced(),
         step(&["call", "noSuchMethod", "-vv"], 1).traced(),
+        // A password inside the server URL is refused before it is used or shown.
+        step(
+            &[
+                "call",
+                "getSessionInfo",
+                "--server",
+                &format!("http://admin:{PASSWORD}@{}", emu_address),
+            ],
+            2,
+        ),
         Step {
             stdin: Some(format!("{PASSWORD}\n")),
             env_password: None,
