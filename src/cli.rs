@@ -426,6 +426,9 @@ pub struct EmulatorArgs {
     /// through its answer.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub reset_rate: f64,
+    /// Apply --reset-rate to this method only (repeatable; default: every method).
+    #[arg(long, value_name = "METHOD")]
+    pub reset_only: Vec<String>,
     /// Answer this method with an HTML sign-in page instead of JSON, as a single sign-on
     /// gateway in front of a server would (repeatable).
     #[arg(long, value_name = "METHOD")]

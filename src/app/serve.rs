@@ -76,6 +76,7 @@ fn faults(args: &EmulatorArgs) -> Faults {
         spike_rate: args.spike_rate,
         spike: Duration::from_millis(args.spike_ms),
         reset_rate: args.reset_rate,
+        reset_methods: args.reset_only.clone(),
         html_for_methods: args.html_for.clone(),
     }
 }

@@ -104,6 +104,9 @@ pub struct Faults {
     /// that reached a method handler are cut; each cut counts in
     /// [`Stats::resets`](super::Stats::resets).
     pub reset_rate: f64,
+    /// When not empty, `reset_rate` applies to these methods only (a write whose answers
+    /// are lost while the reads around it go through).
+    pub reset_methods: Vec<String>,
     /// Methods answered with an HTML sign-in page (HTTP 200, `text/html`) instead of
     /// Vizportal JSON, as when a proxy or single sign-on gateway in front of the server
     /// starts intercepting calls in the middle of a run.

@@ -193,8 +193,10 @@ async fn vizportal(
     let Some(record) = record else {
         return answer;
     };
+    let resettable =
+        faults.reset_methods.is_empty() || faults.reset_methods.contains(&record.method);
     recorder.record(record, shared.record_calls);
-    if !shared.happens(faults.reset_rate) {
+    if !resettable || !shared.happens(faults.reset_rate) {
         return answer;
     }
     recorder.stats.resets += 1;

@@ -150,8 +150,10 @@ pub mod vizportal_api {
 
     /// Move extract tasks to a schedule (`setExtractTasksSchedule`), in as few requests as
     /// the chunk size allows. `ids` is one id or an array of ids or task maps. Returns a
-    /// summary `#{requested, succeeded, failed, skipped, dry_run}`; raises a `vizportal`
-    /// error carrying the same lists when any id failed.
+    /// summary `#{requested, succeeded, failed, skipped, unknown, dry_run}` (`unknown`: ids
+    /// of a request whose answer was lost, which may or may not have been applied); raises
+    /// a `vizportal` error carrying the same lists when any id failed, or a `transport`
+    /// one with `outcome: "unknown"` when an answer was lost.
     ///
     /// ```rhai
     /// let ids = extract_tasks(#{ scheduleId: "4" }).map(|t| t.id);

@@ -235,10 +235,12 @@ fn describe_thrown(value: &Dynamic) -> (String, ExitCode) {
         ("succeeded", "applied"),
         ("failed", "failed"),
         ("skipped", "not sent"),
+        ("unknown", "outcome unknown (may have been applied)"),
     ] {
         if let Some(list) = map
             .get(key)
             .and_then(|v| v.read_lock::<rhai::Array>().map(|a| a.len()))
+            .filter(|len| *len > 0 || key == "succeeded")
         {
             message.push_str(&format!("\n  {label}: {list} ids"));
         }

@@ -65,6 +65,7 @@ pub fn summary_map(summary: &BatchSummary) -> Map {
     map.insert("succeeded".into(), id_array(&summary.succeeded));
     map.insert("failed".into(), failures(&summary.failed));
     map.insert("skipped".into(), id_array(&summary.skipped));
+    map.insert("unknown".into(), id_array(&summary.unknown));
     map.insert("dry_run".into(), summary.dry_run.into());
     map
 }

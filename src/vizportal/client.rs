@@ -97,6 +97,9 @@ pub struct BatchSummary {
     pub failed: Vec<ItemFailure>,
     /// Ids never sent because an earlier chunk failed as a whole.
     pub skipped: Vec<String>,
+    /// Ids of a chunk whose request may have reached the server but whose answer was
+    /// lost: they may or may not have been applied (check them before sending again).
+    pub unknown: Vec<String>,
     /// True under dry-run.
     pub dry_run: bool,
     /// The error that stopped the batch, if one did.
@@ -134,6 +137,7 @@ impl BatchSummary {
             succeeded,
             failed,
             skipped: Vec::new(),
+            unknown: Vec::new(),
             dry_run: false,
             error: Some(error),
         })
@@ -144,6 +148,10 @@ impl BatchSummary {
         match outcome {
             None => self.skipped.extend_from_slice(chunk),
             Some(Ok(_)) => self.succeeded.extend_from_slice(chunk),
+            Some(Err(error)) if error.is_outcome_unknown() => {
+                self.unknown.extend_from_slice(chunk);
+                self.error.get_or_insert(error);
+            }
             Some(Err(error)) if all_errors_have_ids(&error) => {
                 let (applied, failures) = split_by_errors(chunk, &error);
                 self.succeeded.extend(applied);
@@ -396,6 +404,7 @@ impl Client {
             succeeded: Vec::with_capacity(ids.len()),
             failed: Vec::new(),
             skipped: Vec::new(),
+            unknown: Vec::new(),
             dry_run,
             error: None,
         };

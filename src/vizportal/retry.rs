@@ -43,12 +43,25 @@ impl RetryPolicy {
             .with_max_delay(self.max_delay)
             .with_max_times(self.max_retries)
             .with_jitter();
-        op.retry(backoff)
+        // Whether an attempt broke after its request was sent: a change may then have been
+        // applied, however a later attempt ends.
+        let reached = std::cell::Cell::new(false);
+        let result = op
+            .retry(backoff)
             .sleep(std::thread::sleep)
             .when(|failure| failure.may_retry(kind))
             .notify(|failure, delay| {
+                reached.set(reached.get() || matches!(failure, Attempt::Ambiguous(_)));
                 tracing::warn!("{method}: {failure}; retrying in {} ms", delay.as_millis());
             })
-            .call()
+            .call();
+        result.map_err(|failure| match failure {
+            Attempt::NotSent(_) | Attempt::Declined(_) if reached.get() && kind.is_mutation() => {
+                Attempt::Ambiguous(format!(
+                    "{failure}, after an earlier attempt broke once its request was sent"
+                ))
+            }
+            other => other,
+        })
     }
 }

@@ -76,13 +76,17 @@ impl Attempt {
                     "the server is unavailable; {method} is not idempotent, so it was not sent again"
                 ),
             },
-            Attempt::Ambiguous(message) if kind.is_mutation() && !kind.is_repeatable() => {
-                VizportalError::OutcomeUnknown {
-                    method: method.to_string(),
-                    message,
-                    status: None,
-                }
-            }
+            // A change whose request may have reached the server: whether it was applied
+            // is unknown, even for an idempotent one repeated to the end of its retries.
+            Attempt::Ambiguous(message) if kind.is_mutation() => VizportalError::OutcomeUnknown {
+                method: method.to_string(),
+                message: if kind.is_repeatable() {
+                    format!("{message}; the server may have applied it before the connection broke")
+                } else {
+                    message
+                },
+                status: None,
+            },
             Attempt::Ambiguous(message) => VizportalError::transport(method, message),
             Attempt::Unauthorized(status, errors) => VizportalError::Session {
                 method: method.to_string(),

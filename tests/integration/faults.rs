@@ -412,6 +412,77 @@ fn a_run_cut_off_after_it_was_applied_is_reported_as_unknown() {
     );
 }
 
+#[test]
+fn a_move_whose_answers_are_all_lost_is_unknown_not_failed_and_undo_puts_it_back() {
+    let emu = emulator_with(|c| c.dataset = one_site(50, 4));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let client = signed_in_with_audit(&emu, &audit);
+    let state = emu.state();
+    let tasks = state["extractTasks"].as_array().unwrap();
+    let from = tasks[0]["scheduleId"].clone();
+    let ids: Vec<String> = tasks
+        .iter()
+        .filter(|t| t["scheduleId"] == from)
+        .take(2)
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    let moved_to = tasks
+        .iter()
+        .map(|t| t["scheduleId"].clone())
+        .find(|s| *s != from)
+        .expect("tasks on another schedule");
+    let before = vec![from.clone(), from];
+    emu.set_faults(Faults {
+        reset_rate: 1.0,
+        reset_methods: vec!["setExtractTasksSchedule".into()],
+        ..Faults::default()
+    });
+    let mut extra = serde_json::Map::new();
+    extra.insert("scheduleId".into(), moved_to.clone());
+    let summary = client.batch("setExtractTasksSchedule", ids.clone(), extra, &|_, _| {});
+    emu.set_faults(Faults::default());
+    // Each attempt was applied and its answer lost: the tasks moved.
+    for id in &ids {
+        assert_eq!(find(&emu.state(), id)["scheduleId"], moved_to);
+    }
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    assert_eq!(summary.unknown, ids);
+    let error = summary.error.expect("the batch did not end well");
+    assert!(error.is_outcome_unknown(), "{error}");
+    assert!(error.to_string().contains("may have applied it"), "{error}");
+    let line: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&audit)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(line["outcome"], "unknown", "{line}");
+
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &["undo", audit.to_str().unwrap(), "--site", ""],
+    );
+    assert_eq!(code, 0, "{err}");
+    for (id, was) in ids.iter().zip(&before) {
+        assert_eq!(&find(&emu.state(), id)["scheduleId"], was, "{err}");
+    }
+}
+
+fn signed_in_with_audit(emu: &Emulator, audit: &std::path::Path) -> vizscript::vizportal::Client {
+    let mut options = vizscript::vizportal::ConnectOptions::new(
+        emu.url(),
+        "admin",
+        secrecy::SecretString::from("admin"),
+    );
+    options.retry.min_delay = Duration::from_millis(1);
+    let session = vizscript::vizportal::Session::open(options).expect("login");
+    let log = vizscript::vizportal::AuditLog::open(audit).unwrap();
+    vizscript::vizportal::Client::new(session, false, Some(log), 1000)
+}
+
 fn signed_in(emu: &Emulator) -> vizscript::vizportal::Client {
     let mut options = vizscript::vizportal::ConnectOptions::new(
         emu.url(),

@@ -114,7 +114,7 @@ fn create_update_rename_disable_enable_delete_each_change_the_server() {
     assert_eq!(
         last_json(&out),
         json!({"requested": 3, "succeeded": [id, others[0], others[1]], "failed": [],
-            "skipped": [], "dry_run": false})
+            "skipped": [], "unknown": [], "dry_run": false})
     );
     for s in [&id, &others[0], &others[1]] {
         let row = schedule_row(&emu, s);
