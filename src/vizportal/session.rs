@@ -506,7 +506,23 @@ impl Session {
             "encryptedPassword": encrypted,
             "keyId": key_id,
         });
-        self.transport.post(method::LOGIN, &params)
+        let earlier = self.transport.cookie(wire::SESSION_COOKIE);
+        let landed = self.transport.post(method::LOGIN, &params)?;
+        // A Vizportal login always sets a new session cookie. Without one the answer came
+        // from something else, and signing in again would only send the password again.
+        let session = self.transport.cookie(wire::SESSION_COOKIE);
+        if session.is_none() || session == earlier {
+            return Err(Attempt::Final(VizportalError::NotVizportal {
+                url: wire::method_url(self.transport.base(), method::LOGIN),
+                status: 200,
+                content_type: "application/json".into(),
+                excerpt: format!(
+                    "the login was answered without a new {} cookie",
+                    wire::SESSION_COOKIE
+                ),
+            }));
+        }
+        Ok(landed)
     }
 }
 

@@ -279,6 +279,44 @@ fn redirect_to_another_server_is_refused() {
 }
 
 #[test]
+fn a_login_answered_without_a_session_cookie_is_not_sent_again() {
+    let emu = emulator();
+    let key = http_client_builder()
+        .build()
+        .unwrap()
+        .post(format!(
+            "{}/vizportal/api/web/v1/generatePublicKey",
+            emu.url()
+        ))
+        .header("Content-Type", "application/json")
+        .body(r#"{"method":"generatePublicKey","params":{}}"#)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let server = fake_server_by_request(move |line| match line.contains("generatePublicKey") {
+        true => json_answer(200, &key),
+        false => json_answer(200, r#"{"result":{}}"#),
+    });
+    let mut cmd = vizscript(&emu);
+    cmd.env("TABLEAU_SERVER", &server.url);
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("without a new workgroup_session_id cookie"),
+        "{err}"
+    );
+    let logins = server
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.contains("/login"))
+        .count();
+    assert_eq!(logins, 1, "the password was sent once");
+}
+
+#[test]
 fn unreachable_server_exits_4() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -242,6 +242,27 @@ fn serve(
     let seen = requests.clone();
     let thread = std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
+            if let Some(line) = answer_once(stream, &|_| answer.clone()) {
+                seen.lock().unwrap().push(line);
+            }
+        }
+    });
+    FakeServer {
+        url,
+        requests,
+        _thread: thread,
+    }
+}
+
+/// A [`FakeServer`] that answers each request with what `answer` gives for its request
+/// line (`POST /vizportal/api/web/v1/login HTTP/1.1`): the whole HTTP answer, head and body.
+pub fn fake_server_by_request(answer: impl Fn(&str) -> Vec<u8> + Send + 'static) -> FakeServer {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = requests.clone();
+    let thread = std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
             if let Some(line) = answer_once(stream, &answer) {
                 seen.lock().unwrap().push(line);
             }
@@ -254,11 +275,21 @@ fn serve(
     }
 }
 
+/// An HTTP/1.1 answer with a JSON body and no cookies.
+pub fn json_answer(status: u16, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status} OK\r\nContent-Type: application/json;charset=UTF-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 /// Reads one request (its head, then a `Content-Length` body) and writes `answer`. The
 /// request is read to the end first: closing a socket with unread input resets it, and the
 /// client could lose the answer.
 /// The request's first line, when one was read.
-fn answer_once(mut stream: TcpStream, answer: &[u8]) -> Option<String> {
+fn answer_once(mut stream: TcpStream, answer: &dyn Fn(&str) -> Vec<u8>) -> Option<String> {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(&stream);
     let mut length = 0;
@@ -281,7 +312,7 @@ fn answer_once(mut stream: TcpStream, answer: &[u8]) -> Option<String> {
     if reader.read_exact(&mut body).is_err() {
         return first;
     }
-    let _ = stream.write_all(answer);
+    let _ = stream.write_all(&answer(first.as_deref().unwrap_or_default()));
     let _ = stream.shutdown(Shutdown::Write);
     first
 }
