@@ -142,7 +142,10 @@ impl Session {
                 progress(items.len(), Some(total));
             }
         }
+        let mut pages = 0;
         while has_more(more, total, next) {
+            pages += 1;
+            past_total(method, (total, next, served, pages), self.server())?;
             let page = self.fetch_page(&call, next, page_size)?;
             if page.items.is_empty() {
                 break;
@@ -209,6 +212,34 @@ pub(super) fn as_count(value: &Value) -> Option<usize> {
     }
 }
 
+/// The most pages read one after another from a server that says `moreItems` but no
+/// `totalCount` (10 million items in pages of 1,000).
+const MAX_PAGES_WITHOUT_TOTAL: usize = 10_000;
+
+/// A server that keeps answering `moreItems: true` long past its own `totalCount` (items
+/// added while paging only take a little past it) would be paged forever: refused once
+/// `next` is beyond twice the total (or twice the first page, `served`, when more), or,
+/// without a total, after [`MAX_PAGES_WITHOUT_TOTAL`] pages (`pages` read so far).
+pub(super) fn past_total(
+    method: &str,
+    (total, next, served, pages): (Option<usize>, usize, usize, usize),
+    base: &str,
+) -> Result<(), VizportalError> {
+    let said = match total {
+        Some(total) if next > 2 * total.max(served) => format!("its totalCount is {total}"),
+        None if pages > MAX_PAGES_WITHOUT_TOTAL => format!("{pages} pages gave no totalCount"),
+        _ => return Ok(()),
+    };
+    Err(VizportalError::NotVizportal {
+        url: crate::wire::method_url(base, method),
+        status: 200,
+        content_type: "application/json".into(),
+        excerpt: format!(
+            "{method} still says moreItems: true after {next} items, but {said}; paging stopped"
+        ),
+    })
+}
+
 /// `moreItems` when the server says it; otherwise compare with `totalCount`.
 pub(super) fn has_more(more: Option<bool>, total: Option<usize>, next: usize) -> bool {
     match (more, total) {
@@ -221,6 +252,18 @@ pub(super) fn has_more(more: Option<bool>, total: Option<usize>, next: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paging_stops_well_past_the_total() {
+        let m = "getExtractTasks";
+        assert!(past_total(m, (Some(5), 10, 1, 9), "http://h").is_ok());
+        assert!(past_total(m, (Some(0), 1000, 1000, 1), "http://h").is_ok());
+        assert!(past_total(m, (None, 10_000, 1, 10_000), "http://h").is_ok());
+        let error = past_total(m, (None, 10_001, 1, 10_001), "http://h").unwrap_err();
+        assert!(error.to_string().contains("gave no totalCount"), "{error}");
+        let error = past_total(m, (Some(5), 11, 1, 10), "http://h").unwrap_err();
+        assert!(error.to_string().contains("totalCount is 5"), "{error}");
+    }
 
     #[test]
     fn more_items_wins_over_total_count() {

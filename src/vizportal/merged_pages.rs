@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
-use super::listing::{ProgressFn, as_count, has_more};
+use super::listing::{ProgressFn, as_count, has_more, past_total};
 use super::method::MethodKind;
 use super::parallel::in_order;
 use super::session::Session;
@@ -176,7 +176,10 @@ impl Session {
                 progress(next, Some(total));
             }
         }
+        let mut pages = 0;
         while has_more(more, total, next) {
+            pages += 1;
+            past_total(method, (total, next, served, pages), self.server())?;
             let result = page(next, page_size)?;
             let served = array_len(&result, &key);
             if served == 0 {
