@@ -427,6 +427,11 @@ pub(crate) fn parse_answer(
     content_type: &str,
     bytes: &[u8],
 ) -> Result<Value, Attempt> {
+    // The status decides a retry whatever the body: gateways and busy servers answer
+    // 429/502/503/504 in JSON too.
+    if let Some(transient) = transient(status) {
+        return Err(transient);
+    }
     let parsed: Option<Value> = serde_json::from_slice(bytes).ok();
     let Some(Value::Object(mut top)) = parsed else {
         return Err(classify_non_json(url, status, content_type, bytes));
@@ -471,9 +476,6 @@ fn interpret_result(
             errors,
         }));
     }
-    if let Some(transient) = transient(status) {
-        return Err(transient);
-    }
     if !status.is_success() {
         return Err(Attempt::Final(VizportalError::Http {
             method: method.to_string(),
@@ -514,10 +516,9 @@ fn lenient_error(value: &Value) -> WireError {
 }
 
 fn classify_non_json(url: &str, status: StatusCode, content_type: &str, bytes: &[u8]) -> Attempt {
-    match (transient(status), status.as_u16()) {
-        (Some(transient), _) => transient,
-        (None, 401) => Attempt::Unauthorized(401, Vec::new()),
-        (None, s) => not_vizportal(url, s, content_type, &excerpt(bytes)),
+    match status.as_u16() {
+        401 => Attempt::Unauthorized(401, Vec::new()),
+        s => not_vizportal(url, s, content_type, &excerpt(bytes)),
     }
 }
 
@@ -697,6 +698,27 @@ mod properties {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_or_gateway_status_is_retried_whatever_its_body_says() {
+        for body in [
+            &b"{}"[..],
+            br#"{"result":{"errors":[{"code":1,"message":"busy"}]}}"#,
+        ] {
+            for status in [429, 502, 503, 504] {
+                let status = StatusCode::from_u16(status).unwrap();
+                let answer = parse_answer(
+                    "getSchedules",
+                    "http://h/x",
+                    status,
+                    "application/json",
+                    body,
+                );
+                let failure = answer.unwrap_err();
+                assert!(failure.may_retry(MethodKind::Read), "{status}: {failure}");
+            }
+        }
+    }
 
     #[test]
     fn redirects_keep_credentials_on_the_same_server_or_up_to_https() {
