@@ -126,19 +126,51 @@ struct RawAnswer {
     status: StatusCode,
     content_type: String,
     bytes: Bytes,
+    /// What the request carried that must never show in a message: the session cookie
+    /// and XSRF token sent and set, and a login's encrypted password. A proxy or error
+    /// page may echo the request back.
+    secrets: Vec<String>,
 }
 
 impl RawAnswer {
-    /// The answer's `result`, or how it failed (see [`parse_answer`]).
+    /// The answer's `result`, or how it failed (see [`parse_answer`]). A failure is read
+    /// from the body with the request's secrets masked, since its message quotes the body.
     fn parse(&self, method: &str) -> Result<Value, Attempt> {
-        parse_answer(
-            method,
-            &self.url,
-            self.status,
-            &self.content_type,
-            &self.bytes,
-        )
+        let parse =
+            |bytes: &[u8]| parse_answer(method, &self.url, self.status, &self.content_type, bytes);
+        match parse(&self.bytes) {
+            Err(_) if let Some(masked) = mask(&self.bytes, &self.secrets) => parse(&masked),
+            other => other,
+        }
     }
+
+    /// The body with the request's secrets masked, for a message that quotes it.
+    fn shown(&self) -> String {
+        excerpt(&mask(&self.bytes, &self.secrets).unwrap_or_else(|| self.bytes.to_vec()))
+    }
+}
+
+/// `bytes` with every occurrence of a secret replaced by `[redacted]`; `None` when none
+/// occurs.
+fn mask(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
+    let mut masked: Option<Vec<u8>> = None;
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        let needle = secret.as_bytes();
+        let text = masked.as_deref().unwrap_or(bytes);
+        if !text.windows(needle.len()).any(|w| w == needle) {
+            continue;
+        }
+        let mut out = Vec::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
+            out.extend_from_slice(&rest[..at]);
+            out.extend_from_slice(b"[redacted]");
+            rest = &rest[at + needle.len()..];
+        }
+        out.extend_from_slice(rest);
+        masked = Some(out);
+    }
+    masked
 }
 
 /// Whether credentials may follow a redirect from the server at `base` to `target`: to
@@ -230,6 +262,14 @@ impl Transport {
         self.jar.get(&self.base, name)
     }
 
+    /// The session cookie and XSRF token held now.
+    fn session_secrets(&self) -> Vec<String> {
+        [wire::SESSION_COOKIE, wire::XSRF_COOKIE]
+            .iter()
+            .filter_map(|name| self.cookie(name))
+            .collect()
+    }
+
     /// Use a session made elsewhere (a REST token, a browser's session, a saved one):
     /// its id as the session cookie and `xsrf` as the `XSRF-TOKEN` cookie, which every
     /// call then also sends as the header.
@@ -285,7 +325,7 @@ impl Transport {
                 &answer.url,
                 answer.status.as_u16(),
                 "a result that cannot be read",
-                &excerpt(&answer.bytes),
+                &answer.shown(),
             )),
             Ok(_) => Err(Attempt::Final(VizportalError::transport(method, reason))),
         }
@@ -296,6 +336,10 @@ impl Transport {
         let body = serde_json::to_vec(&wire::RequestBody::new(method, params))
             .map_err(|e| Attempt::Final(VizportalError::Usage(format!("{method}: {e}"))))?;
         let url = wire::method_url(self.base(), method);
+        let mut secrets = self.session_secrets();
+        if let Some(encrypted) = params.get("encryptedPassword").and_then(Value::as_str) {
+            secrets.push(encrypted.to_string());
+        }
         let sent = Instant::now();
         let response = self.send(method, &url, &body)?;
         let response = self.follow_redirect(method, &url, &body, response)?;
@@ -303,11 +347,13 @@ impl Transport {
         let content_type = content_type(&response);
         let bytes = self.read_capped(method, response)?;
         self.answers.set(sent.elapsed());
+        secrets.extend(self.session_secrets());
         Ok(RawAnswer {
             url,
             status,
             content_type,
             bytes,
+            secrets,
         })
     }
 

@@ -351,3 +351,86 @@ fn no_output_or_file_carries_the_password_or_a_session_secret() {
         }
     }
 }
+
+/// A server (or the proxy in front of it) whose error messages echo the request back: the
+/// session cookie, the XSRF token and a login's encrypted password are masked wherever the
+/// client shows such a message.
+#[test]
+fn an_error_that_echoes_the_request_shows_no_session_secret() {
+    let emu = emulator();
+    let key = http_client_builder()
+        .build()
+        .unwrap()
+        .post(format!(
+            "{}/vizportal/api/web/v1/generatePublicKey",
+            emu.url()
+        ))
+        .header("Content-Type", "application/json")
+        .body(r#"{"method":"generatePublicKey","params":{}}"#)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    const SESSION: &str = "Sess-7Hq2-Secret-Id";
+    const XSRF: &str = "Xsrf-9Kp4-Secret-Tk";
+    let echo = |request: &str| {
+        let message = serde_json::to_string(&format!("bad request: {request}")).unwrap();
+        json_answer(
+            200,
+            &format!(r#"{{"result":{{"errors":[{{"code":9,"message":{message}}}]}}}}"#),
+        )
+    };
+    let logins = Arc::new(std::sync::Mutex::new(Vec::new()));
+    for echo_login in [false, true] {
+        let (key, seen) = (key.clone(), logins.clone());
+        let server = fake_server_by_request(move |request| {
+            if request.contains("generatePublicKey") {
+                json_answer(200, &key)
+            } else if request.contains("/login") {
+                seen.lock().unwrap().push(request.to_string());
+                if echo_login {
+                    return echo(request);
+                }
+                json_answer_with(
+                    200,
+                    r#"{"result":{"site":{"urlName":"","name":"Default"},"user":{"username":"admin"}}}"#,
+                    &[
+                        &format!("Set-Cookie: workgroup_session_id={SESSION}; Path=/"),
+                        &format!("Set-Cookie: XSRF-TOKEN={XSRF}; Path=/"),
+                    ],
+                )
+            } else {
+                echo(request)
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let (_script, path) = script_file(r#"set_extract_tasks_priority(["1"], 5);"#);
+        let mut cmd = vizscript(&emu);
+        cmd.env("TABLEAU_SERVER", &server.url);
+        let (code, out, err) = run(
+            cmd,
+            &["run", &path, "--audit", audit.to_str().unwrap(), "-vv"],
+        );
+        assert_ne!(code, 0, "{err}");
+        assert!(
+            err.contains("bad request") && err.contains("[redacted]"),
+            "{err}"
+        );
+        let written = std::fs::read_to_string(&audit).unwrap_or_default();
+        let sent = logins.lock().unwrap().clone();
+        let encrypted: Vec<String> = sent
+            .iter()
+            .filter_map(|r| {
+                let body: serde_json::Value = serde_json::from_str(&r[r.find('{')?..]).ok()?;
+                Some(body["params"]["encryptedPassword"].as_str()?.to_string())
+            })
+            .collect();
+        assert!(!encrypted.is_empty(), "the login was sent: {sent:?}");
+        for text in [&out, &err, &written] {
+            for secret in encrypted.iter().map(String::as_str).chain([SESSION, XSRF]) {
+                assert!(!text.contains(secret), "a secret was shown: {text}");
+            }
+        }
+    }
+}

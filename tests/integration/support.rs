@@ -254,8 +254,8 @@ fn serve(
     }
 }
 
-/// A [`FakeServer`] that answers each request with what `answer` gives for its request
-/// line (`POST /vizportal/api/web/v1/login HTTP/1.1`): the whole HTTP answer, head and body.
+/// A [`FakeServer`] that answers each request with what `answer` gives for it (the
+/// request's head and body as text): the whole HTTP answer, head and body.
 pub fn fake_server_by_request(answer: impl Fn(&str) -> Vec<u8> + Send + 'static) -> FakeServer {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
@@ -277,8 +277,14 @@ pub fn fake_server_by_request(answer: impl Fn(&str) -> Vec<u8> + Send + 'static)
 
 /// An HTTP/1.1 answer with a JSON body and no cookies.
 pub fn json_answer(status: u16, body: &str) -> Vec<u8> {
+    json_answer_with(status, body, &[])
+}
+
+/// An HTTP/1.1 answer with a JSON body and `extra` header lines (`Set-Cookie: ...`).
+pub fn json_answer_with(status: u16, body: &str, extra: &[&str]) -> Vec<u8> {
+    let headers: String = extra.iter().map(|h| format!("{h}\r\n")).collect();
     format!(
-        "HTTP/1.1 {status} OK\r\nContent-Type: application/json;charset=UTF-8\r\n\
+        "HTTP/1.1 {status} OK\r\nContent-Type: application/json;charset=UTF-8\r\n{headers}\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
@@ -294,12 +300,13 @@ fn answer_once(mut stream: TcpStream, answer: &dyn Fn(&str) -> Vec<u8>) -> Optio
     let mut reader = BufReader::new(&stream);
     let mut length = 0;
     let mut first = None;
+    let mut head = String::new();
     loop {
         let mut line = String::new();
         match reader.read_line(&mut line) {
             Ok(0) | Err(_) => return first,
             Ok(_) if line.trim_end().is_empty() => break,
-            Ok(_) => {}
+            Ok(_) => head.push_str(&line),
         }
         first.get_or_insert_with(|| line.trim_end().to_string());
         if let Some((name, value)) = line.split_once(':')
@@ -312,7 +319,8 @@ fn answer_once(mut stream: TcpStream, answer: &dyn Fn(&str) -> Vec<u8>) -> Optio
     if reader.read_exact(&mut body).is_err() {
         return first;
     }
-    let _ = stream.write_all(&answer(first.as_deref().unwrap_or_default()));
+    let request = format!("{head}{}", String::from_utf8_lossy(&body));
+    let _ = stream.write_all(&answer(&request));
     let _ = stream.shutdown(Shutdown::Write);
     first
 }
