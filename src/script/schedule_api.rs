@@ -81,8 +81,11 @@ pub mod schedule_api {
     }
 
     /// Delete schedules (`deleteSchedules`). The server deletes the schedules' extract
-    /// tasks and subscriptions with them; the audit line keeps each schedule as it was.
-    /// Returns a summary map.
+    /// tasks and subscriptions with them, on every site; the audit line keeps each
+    /// schedule as it was, with this site's tasks and subscriptions. A schedule that also
+    /// holds tasks or subscriptions of other sites (its `taskCount` is more than this site
+    /// lists) is refused before anything is sent: move those first, or see
+    /// `delete_schedules(ids, #{other_sites: true})`. Returns a summary map.
     ///
     /// ```rhai
     /// let empty = schedules().filter(|s| s.taskCount == 0);
@@ -90,7 +93,19 @@ pub mod schedule_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn delete_schedules(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
-        super::delete(&ctx, &ids)
+        super::delete(&ctx, &ids, Map::new())
+    }
+
+    /// Delete schedules with options: `other_sites: true` deletes them even when they hold
+    /// tasks or subscriptions of other sites, which go with them unrecorded (this site's
+    /// audit and undo cannot bring them back).
+    ///
+    /// ```rhai
+    /// delete_schedules(["12"], #{ other_sites: true });
+    /// ```
+    #[rhai_fn(name = "delete_schedules", return_raw)]
+    pub fn delete_schedules_with(ctx: NativeCallContext, ids: Dynamic, options: Map) -> Out<Map> {
+        super::delete(&ctx, &ids, options)
     }
 
     /// Run every task of these schedules on this site now (`runSchedules`). Never retried
@@ -237,9 +252,47 @@ fn rename(ctx: &NativeCallContext, id: &Dynamic, name: &str) -> Out<Map> {
     Ok(out)
 }
 
-fn delete(ctx: &NativeCallContext, ids: &Dynamic) -> Out<Map> {
+fn delete(ctx: &NativeCallContext, ids: &Dynamic, options: Map) -> Out<Map> {
     let pos = ctx.call_position();
     let host = Host::of(ctx)?;
+    let name = "delete_schedules";
+    let mut other_sites = false;
+    for (key, value) in options {
+        match (key.as_str(), value.as_bool()) {
+            ("other_sites", Ok(on)) => other_sites = on,
+            ("other_sites", Err(_)) => {
+                return Err(usage(
+                    format!("{name}: other_sites must be true or false"),
+                    pos,
+                ));
+            }
+            (other, _) => {
+                return Err(usage(
+                    format!("{name}: unknown option `{other}`; the option is `other_sites`"),
+                    pos,
+                ));
+            }
+        }
+    }
+    if !other_sites {
+        let wanted = crate::script::convert::ids_for("deleteSchedules", ids)
+            .map_err(|m| usage(format!("deleteSchedules: {m}"), pos))?;
+        let elsewhere = host
+            .client(pos)?
+            .schedules_reaching_other_sites(&wanted)
+            .map_err(|e| crate::script::error::raise(&e, pos))?;
+        if !elsewhere.is_empty() {
+            return Err(usage(
+                format!(
+                    "{name}: nothing deleted: these schedules also hold tasks or subscriptions \
+                     of other sites, which the server would delete with them unrecorded: {}; \
+                     move them first (run --all-sites), or pass #{{other_sites: true}}",
+                    elsewhere.join(", ")
+                ),
+                pos,
+            ));
+        }
+    }
     let mut keep: Vec<&str> = SCHEDULE_FIELDS.to_vec();
     keep.push("enabled");
     let before = all_schedules(&host, pos, &keep)?;

@@ -155,3 +155,41 @@ pub(crate) fn schedule_contents(
     }
     Ok(contents)
 }
+
+/// The schedules among `ids` that hold extract tasks or subscriptions this site does not
+/// list: the server's `taskCount` counts every site's, and deleting such a schedule deletes
+/// the others' too, out of this session's sight and its audit. Each is described as
+/// `12 "Nightly" (3 on the server, 1 on this site)`.
+pub(crate) fn schedules_reaching_other_sites(
+    client: &Client,
+    ids: &[String],
+) -> Result<Vec<String>, VizportalError> {
+    let plain = |items: Vec<Value>, _: &SideTables| items;
+    let all = client.list_all(
+        method::GET_SCHEDULES,
+        &json!({}),
+        "schedules",
+        &plain,
+        &|_, _| {},
+    )?;
+    let here = schedule_contents(client, ids)?;
+    let on_site = |id: &str| {
+        ["extractTasks", "subscriptions"]
+            .iter()
+            .filter_map(|member| here.get(id)?.get(*member)?.as_array().map(Vec::len))
+            .sum::<usize>()
+    };
+    Ok(all
+        .iter()
+        .filter_map(|schedule| {
+            let id = text(schedule.get("id")?)?;
+            let total = schedule
+                .get("taskCount")
+                .and_then(super::listing::as_count)?;
+            let name = schedule.get("name").and_then(Value::as_str).unwrap_or("");
+            let here = on_site(&id);
+            (ids.contains(&id) && total > here)
+                .then(|| format!("{id} \"{name}\" ({total} on the server, {here} on this site)"))
+        })
+        .collect())
+}

@@ -434,6 +434,15 @@ impl Client {
         }
     }
 
+    /// The schedules among `ids` that hold tasks or subscriptions of other sites (see
+    /// `before::schedules_reaching_other_sites`), described for a message.
+    pub fn schedules_reaching_other_sites(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<String>, VizportalError> {
+        before::schedules_reaching_other_sites(self, ids)
+    }
+
     /// A deleted schedule's tasks and subscriptions go with it: its before values list
     /// them (`extractTasks`, `subscriptions`), so the audit says what to rebuild.
     fn with_schedule_contents(

@@ -685,8 +685,54 @@ fn a_deleted_schedules_audit_line_lists_the_tasks_and_subscriptions_it_took() {
             .unwrap()
     };
     let (extract, subscription) = (pick("extractTasks"), pick("subscriptions"));
+    let everywhere = |schedule: &str| {
+        ["extractTasks", "subscriptions"]
+            .iter()
+            .flat_map(|table| state[*table].as_array().unwrap())
+            .filter(|row| row["scheduleId"] == schedule)
+            .count()
+    };
+    let here = on("extractTasks", &extract, &finance).len()
+        + on("subscriptions", &extract, &finance).len();
+    assert!(
+        everywhere(&extract) > here,
+        "the sample's schedules span sites"
+    );
+
+    // Without the option, a schedule holding other sites' tasks is not deleted at all.
+    let (_refused, refused) = script_file(&format!(r#"delete_schedules(["{extract}"]);"#));
+    let args = [
+        "run",
+        &refused,
+        "--site",
+        "finance",
+        "--audit",
+        audit.to_str().unwrap(),
+    ];
+    let (code, _, err) = run(vizscript(&emu), &args);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("nothing deleted")
+            && err.contains(&format!(
+                "({} on the server, {here} on this site)",
+                everywhere(&extract)
+            )),
+        "{err}"
+    );
+    let after = emu.state();
+    for table in ["schedules", "extractTasks", "subscriptions"] {
+        assert!(
+            after[table] == state[table],
+            "nothing was deleted from {table}"
+        );
+    }
+    assert!(
+        !emu.calls().iter().any(|c| c.method == "deleteSchedules"),
+        "nothing was sent"
+    );
+
     let (_guard, script) = script_file(&format!(
-        r#"delete_schedules(["{extract}", "{subscription}"]);"#
+        r#"delete_schedules(["{extract}", "{subscription}"], #{{ other_sites: true }});"#
     ));
     run_audited_on(&emu, &script, &audit, "finance");
     let line = &audit_lines(&audit)[0];
