@@ -94,19 +94,17 @@ fn with_profile(cli: &mut Cli, matches: &ArgMatches) -> Result<Provenance, Failu
 /// refused before it is used, shown or saved anywhere: a password is never taken that
 /// way, and the URL would carry it into messages, file names and audit lines.
 fn refuse_credentials_in(server: &str) -> Result<(), Failure> {
-    let Ok(mut url) = reqwest::Url::parse(server) else {
+    let Ok(url) = reqwest::Url::parse(server) else {
         return Ok(());
     };
     if url.username().is_empty() && url.password().is_none() {
         return Ok(());
     }
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
     Err(Failure::usage(format!(
         "the server URL holds a user name or password (user:password@); pass it without them \
          ({}) and give --username, with the password from TABLEAU_PASSWORD, --password-file, \
          --password-stdin or the prompt",
-        url.as_str().trim_end_matches('/')
+        crate::vizportal::without_credentials(server)
     )))
 }
 

@@ -211,21 +211,12 @@ impl fmt::Debug for Transport {
 
 impl Transport {
     pub(crate) fn new(options: &ConnectOptions) -> Result<Transport, VizportalError> {
-        let parsed = reqwest::Url::parse(&options.server);
         let unusable = |reason: String| VizportalError::BadServerUrl {
             // Never a password in a message: the URL is shown without its user part.
-            given: match parsed.clone() {
-                Ok(mut url) => {
-                    let _ = url.set_username("");
-                    let _ = url.set_password(None);
-                    url.to_string()
-                }
-                Err(_) => options.server.clone(),
-            },
+            given: super::options::without_credentials(&options.server),
             reason,
         };
-        let base = parsed
-            .clone()
+        let base = reqwest::Url::parse(&options.server)
             .map_err(|e| unusable(format!("not a URL ({e})")))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(unusable("it must start with https:// or http://".into()));
