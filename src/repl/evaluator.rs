@@ -282,7 +282,14 @@ impl Repl {
             .iter_raw()
             .map(|(name, constant, value)| {
                 let kind = if constant { "const" } else { "let" };
-                let shown = render(value, Format::Rhai);
+                // Only the start is shown: a long array is not rendered whole.
+                let start = match value.read_lock::<rhai::Array>() {
+                    Some(items) if items.len() > 3 => {
+                        Some(Dynamic::from_array(items[..3].to_vec()))
+                    }
+                    _ => None,
+                };
+                let shown = render(start.as_ref().unwrap_or(value), Format::Rhai);
                 let shown: String = shown.chars().take(60).collect();
                 // The last result is typed as `_`, whatever name it is kept under.
                 let name = if name == last::LAST { "_" } else { name };

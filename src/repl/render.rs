@@ -56,7 +56,7 @@ const PREFERRED: &[&str] = &[
 /// Render a value for the REPL.
 pub fn render(value: &Dynamic, format: Format) -> String {
     match format {
-        Format::Rhai => format!("{value:?}"),
+        Format::Rhai => format!("{:?}", record::with_maps(value)),
         Format::Json => json(value),
         Format::Table if value.is_string() => value.to_string(),
         Format::Table if record::is_map_like(value) => json(value),

@@ -307,6 +307,27 @@ pub fn as_map(value: &Dynamic) -> Option<Map> {
     value.read_lock::<Record>().map(|r| r.to_map())
 }
 
+/// `value` with every record in it (at any depth) an ordinary map: Rhai's own notation
+/// (`{:?}` of a `Dynamic`) shows a record only by its type name.
+pub fn with_maps(value: &Dynamic) -> Dynamic {
+    if let Some(record) = value.read_lock::<Record>() {
+        return Dynamic::from_map(record.to_map());
+    }
+    if let Some(array) = value.read_lock::<rhai::Array>() {
+        if array
+            .iter()
+            .any(|item| item.is::<Record>() || item.is_array() || item.is_map())
+        {
+            return Dynamic::from_array(array.iter().map(with_maps).collect());
+        }
+        return value.clone();
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        return Dynamic::from_map(map.iter().map(|(k, v)| (k.clone(), with_maps(v))).collect());
+    }
+    value.clone()
+}
+
 /// One field of a map or a record.
 pub fn field(value: &Dynamic, name: &str) -> Option<Dynamic> {
     if let Some(map) = value.read_lock::<Map>() {

@@ -246,3 +246,19 @@ fn load_runs_a_script_into_the_session() {
     assert_eq!(out, format!("true\n{}\n", schedules(&emu).len()));
     assert!(err.contains("cannot read /no/such/file.rhai"), "{err}");
 }
+
+#[test]
+fn tasks_show_their_fields_in_rhai_notation_and_in_the_scope() {
+    let emu = emulator();
+    let input = "let t = extract_tasks();\n:fmt rhai\nt[0]\n[t[0]]\n:scope\n";
+    let (code, out, err) = piped(&emu, input);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("Record"), "no Rust type name: {out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("#{") && lines[0].contains("\"scheduleName\": "),
+        "{out}"
+    );
+    assert!(lines[1].starts_with("[#{\"id\": "), "{out}");
+    assert!(out.contains("let t: array = [#{\"id\": "), "{out}");
+}
