@@ -382,7 +382,7 @@ mod tests {
             "{message}"
         );
         assert!(
-            message.contains("extractTasks id 2: schedule 2 is a Subscription schedule"),
+            message.contains("extractTasks id 2: schedule 2's scheduledAction is Subscription"),
             "{message}"
         );
         assert!(message.contains("users id 1: lastSiteId 7"), "{message}");

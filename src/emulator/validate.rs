@@ -267,7 +267,7 @@ fn schedule_is(
     match data.schedules.get(&schedule) {
         None => problems.push(format!("{row}: scheduleId {schedule} does not exist")),
         Some(s) if s.scheduled_action != action => problems.push(format!(
-            "{row}: schedule {schedule} is a {} schedule, not {}",
+            "{row}: schedule {schedule}'s scheduledAction is {}, not {}",
             s.scheduled_action.as_str(),
             action.as_str()
         )),

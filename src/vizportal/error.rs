@@ -285,6 +285,15 @@ impl VizportalError {
     /// The message without the method prefix, for error maps.
     pub fn message(&self) -> String {
         match self {
+            // One error: its code is the error's `code`, so the text leaves it out.
+            VizportalError::Api { errors, .. } if errors.len() == 1 => {
+                let e = &errors[0];
+                let text = e.message.clone().unwrap_or_else(|| describe_errors(errors));
+                match &e.id {
+                    Some(id) => format!("id {id}: {text}"),
+                    None => text,
+                }
+            }
             VizportalError::Api { errors, .. } => describe_errors(errors),
             VizportalError::Session { message, .. } | VizportalError::Transport { message, .. } => {
                 message.clone()
@@ -438,5 +447,32 @@ fn excerpt_suffix(excerpt: &str) -> String {
         String::new()
     } else {
         format!(": {excerpt}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_server_error_reads_without_its_code_which_the_error_carries() {
+        let error = |errors: Vec<WireError>| VizportalError::Api {
+            method: "setExtractTasksSchedule".into(),
+            status: 200,
+            errors,
+        };
+        let wire = |code: i64, id: Option<&str>, message: &str| WireError {
+            code: Some(code),
+            id: id.map(String::from),
+            message: Some(message.into()),
+        };
+        let one = error(vec![wire(120001, None, "schedule 9 does not exist")]);
+        assert_eq!(one.message(), "schedule 9 does not exist");
+        assert_eq!(one.code(), Some(120001));
+        assert!(one.to_string().contains("code 120001"), "{one}");
+        let on_id = error(vec![wire(9, Some("7"), "no such task")]);
+        assert_eq!(on_id.message(), "id 7: no such task");
+        let two = error(vec![wire(9, Some("7"), "a"), wire(10, Some("8"), "b")]);
+        assert!(two.message().contains("code 9") && two.message().contains("code 10"));
     }
 }

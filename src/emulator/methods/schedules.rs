@@ -151,7 +151,7 @@ pub(super) fn schedule_for(
             ScheduledAction::Subscription => code::SUBSCRIPTION_SCHEDULE_INVALID,
         };
         let message = format!(
-            "schedule {} is a {} schedule; this needs a {} schedule",
+            "schedule {}'s scheduledAction is {}; this needs one whose scheduledAction is {}",
             requested.text,
             schedule.scheduled_action.as_str(),
             action.as_str()
