@@ -348,7 +348,7 @@ fn start_demo(args: &ConnectArgs) -> Result<(Emulator, Credentials), Failure> {
             Failure::usage(format!("--demo knows the users {}", known.join(", ")))
         })?;
     let url = emulator.url();
-    eprintln!("demo: bundled emulator at {url}, signed in as {username}");
+    eprintln!("demo: bundled emulator at {url}");
     let credentials = Credentials {
         server: url,
         sign_in: Some(SignIn::Password { username, password }),
@@ -417,6 +417,21 @@ impl Connection {
         Ok(())
     }
 
+    /// Say on stderr who is signed in and on which site, so a run never acts on a site
+    /// the user did not expect (the server may land a session on the user's last site).
+    pub fn announce(&self) {
+        let info = self.client.session().info();
+        let dry = if self.client.dry_run() {
+            " (dry run)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "signed in as {} on site {} ({:?}){dry}",
+            info.username, info.site_name, info.site_url_name
+        );
+    }
+
     /// Under dry-run, print `plan` on stderr (naming each call's site when `with_site`)
     /// and write it as JSON when asked.
     pub fn report_plan(&self, plan: &[PlannedCall], with_site: bool) -> Result<(), Failure> {
@@ -424,9 +439,13 @@ impl Connection {
             return Ok(());
         }
         let mut err = std::io::stderr().lock();
+        let site = match with_site {
+            true => String::new(),
+            false => format!(" on site {:?}", self.client.session().info().site_url_name),
+        };
         let _ = writeln!(
             err,
-            "dry run: {} mutating call(s) held back; nothing was changed on the server",
+            "dry run{site}: {} mutating call(s) held back; nothing was changed on the server",
             plan.len()
         );
         for line in PlannedCall::render(plan, with_site) {

@@ -20,6 +20,9 @@ pub fn repl(args: &ReplArgs, quiet: bool) -> Result<(), Failure> {
         Some((_, connector)) => connector.open(None)?,
         None => connect(&args.connect)?,
     };
+    if !quiet && rehearsal.is_none() {
+        connection.announce();
+    }
     let limits = Limits {
         max_operations: args.max_operations,
         max_memory: args.max_memory.saturating_mul(1 << 20),

@@ -38,6 +38,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
         Some((_, connector)) => connector.open(None)?,
         None => connect(&args.connect)?,
     };
+    if !quiet && rehearsal.is_none() {
+        connection.announce();
+    }
     let flag = cancel.clone();
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
     host.attach(connection.client.clone());

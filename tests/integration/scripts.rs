@@ -104,7 +104,7 @@ fn dry_run_changes_nothing_and_prints_the_plan() {
     expect_sign_in(&mut expected, &after, "admin", &since);
     assert_state("nothing changed but the sign-in", &expected, &after);
     assert!(
-        err.contains("dry run:") && err.contains("setExtractTasksSchedule"),
+        err.contains("dry run on site \"\":") && err.contains("setExtractTasksSchedule"),
         "{err}"
     );
     let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
@@ -568,7 +568,7 @@ fn ctrl_c_stops_a_running_script_cleanly() {
     let (_, err) = interrupt(child);
     assert!(err.contains("interrupted") && err.contains(":3:"), "{err}");
     assert!(
-        err.contains("dry run: 0 mutating call(s)"),
+        err.contains(": 0 mutating call(s) held back"),
         "the plan is still printed: {err}"
     );
 }
