@@ -5,7 +5,7 @@ use rhai::plugin::*;
 
 #[export_module]
 pub mod vizportal_api {
-    use rhai::{Array, Dynamic, EvalAltResult, INT, Map, NativeCallContext};
+    use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
     use serde_json::{Value, json};
 
     use crate::script::convert;
@@ -149,7 +149,9 @@ pub mod vizportal_api {
     }
 
     /// Move extract tasks to a schedule (`setExtractTasksSchedule`), in as few requests as
-    /// the chunk size allows. `ids` is one id or an array of ids or task maps. Returns a
+    /// the chunk size allows. `ids` is one id or an array of ids or task maps. Under
+    /// dry-run the schedule is read first: one that does not exist or is not an Extract
+    /// schedule is refused, as the server would refuse it. Returns a
     /// summary `#{requested, succeeded, failed, skipped, unknown, dry_run}` (`unknown`: ids
     /// of a request whose answer was lost, which may or may not have been applied); raises
     /// a `vizportal` error carrying the same lists when any id failed, or a `transport`
@@ -176,7 +178,9 @@ pub mod vizportal_api {
     }
 
     /// Set the priority (1 = first, 100 = last) of extract tasks
-    /// (`setExtractTasksPriority`), batched like `set_extract_tasks_schedule`.
+    /// (`setExtractTasksPriority`), batched like `set_extract_tasks_schedule`. `priority`
+    /// is a whole number from 1 to 100, or a string holding one (as `ARGS` gives it);
+    /// anything else is refused before a request is sent.
     ///
     /// ```rhai
     /// set_extract_tasks_priority(["12", "13"], 10);
@@ -185,8 +189,22 @@ pub mod vizportal_api {
     pub fn set_extract_tasks_priority(
         ctx: NativeCallContext,
         ids: Dynamic,
-        priority: INT,
+        priority: Dynamic,
     ) -> Out<Map> {
+        let pos = ctx.call_position();
+        let given = priority
+            .as_int()
+            .ok()
+            .or_else(|| priority.clone().into_string().ok()?.trim().parse().ok())
+            .filter(|p| crate::wire::schedule::PRIORITY_RANGE.contains(p));
+        let Some(priority) = given else {
+            return Err(usage(
+                format!(
+                    "set_extract_tasks_priority: priority must be a whole number from 1 to 100, not {priority}"
+                ),
+                pos,
+            ));
+        };
         let mut extra = serde_json::Map::new();
         extra.insert("priority".into(), Value::from(priority));
         Host::of(&ctx)?.batch(
@@ -354,9 +372,20 @@ pub(super) fn batch_with(
     let pos = ctx.call_position();
     let id = convert::id_for(method, key, value)
         .map_err(|m| usage(format!("{method}: {key}: {m}"), pos))?;
+    let host = Host::of(ctx)?;
+    let action = match method {
+        method::SET_EXTRACT_TASKS_SCHEDULE => Some("Extract"),
+        method::SET_SUBSCRIPTIONS_SCHEDULE => Some("Subscription"),
+        _ => None,
+    };
+    if let Some(action) = action
+        && host.client(pos)?.dry_run()
+    {
+        super::schedule_api::check_target_schedule(&host, pos, method, &id, action)?;
+    }
     let mut extra = serde_json::Map::new();
     extra.insert(key.into(), Value::String(id));
-    Host::of(ctx)?.batch(pos, method, ids, extra)
+    host.batch(pos, method, ids, extra)
 }
 
 pub(crate) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) -> Out<Array> {

@@ -149,9 +149,8 @@ pub fn one_id(value: &Dynamic) -> Result<String, String> {
     if let Some(id) = record::field(value, "id") {
         return one_id(&id);
     }
-    // The usual () is the id of something a dry run only planned to create.
     let why = if value.is_unit() {
-        " (under --dry-run, what create_schedule would make has no id yet)"
+        " (a field that is not there reads as ())"
     } else {
         ""
     };

@@ -17,8 +17,10 @@ pub mod schedule_api {
     /// midnight; `Hourly` also `recurrenceMinutes` in 15, 30, 60, 120, 240, 360, 480, 720
     /// and `endTime`; `Weekly` `recurrenceDaysOfWeek`; `Monthly` `recurrenceDayOfMonth`),
     /// `priority` (1-100, default 50) and `parallel` (default true). Fields are checked
-    /// before sending. Returns the new schedule as the server lists it (under dry-run the
-    /// fields, with `dry_run: true`).
+    /// before sending. Returns the new schedule as the server lists it. Under dry-run it
+    /// returns the fields, with `dry_run: true` and a stand-in `id`, `(new schedule of
+    /// plan call N)`, that the dry run's later moves may name; a name another schedule has
+    /// is refused there, as the server would refuse it.
     ///
     /// ```rhai
     /// let s = create_schedule(#{
@@ -182,9 +184,15 @@ fn create(ctx: &NativeCallContext, fields: Map) -> Out<Map> {
     fields.entry("priority").or_insert(json!(50));
     fields.entry("parallel").or_insert(json!(true));
     check_schedule(&fields).map_err(|m| usage(format!("create_schedule: {m}"), pos))?;
+    if host.client(pos)?.dry_run() {
+        check_name_is_free(&host, pos, &fields)?;
+    }
     let result = host.call(pos, "createSchedule", Value::Object(fields.clone()))?;
     if result.get("dry_run").is_some() {
-        return Ok(planned(fields, Value::Null));
+        // A stand-in id, so the rest of a dry run can use the new schedule (see
+        // `planned_id`); the plan names the call that would make it.
+        let call = host.client(pos)?.plan().len();
+        return Ok(planned(fields, Value::String(planned_id(call))));
     }
     let id = result.get("id").cloned().unwrap_or(Value::Null);
     let id = convert::to_dynamic(id);
@@ -400,6 +408,70 @@ fn one_id(id: &Dynamic, function: &str, pos: Position) -> Out<String> {
     convert::one_id(id).map_err(|m| usage(format!("{function}: {m}"), pos))
 }
 
+/// The id a dry run gives a schedule that plan call `call` would create, for the calls
+/// after it to name: `(new schedule of plan call 3)`.
+pub(super) fn planned_id(call: usize) -> String {
+    format!("{PLANNED_PREFIX}{call})")
+}
+
+/// How every [`planned_id`] begins.
+pub(super) const PLANNED_PREFIX: &str = "(new schedule of plan call ";
+
+/// Under dry-run, a name the server would refuse as taken is refused now, as the real
+/// call would be (schedule names are unique on a server).
+fn check_name_is_free(host: &Host, pos: Position, fields: &JsonMap) -> Out<()> {
+    let Some(name) = fields.get("name").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let taken = all_schedules(host, pos, &["name"])?
+        .into_iter()
+        .find(|(_, s)| {
+            s["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        });
+    match taken {
+        Some((id, _)) => Err(usage(
+            format!(
+                "create_schedule: a schedule named \"{name}\" exists already (id {id}); the server would refuse the name"
+            ),
+            pos,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Under dry-run, a schedule that a move names is checked as the server would: it must
+/// exist (or be one this dry run planned) and run `action` (`Extract`, `Subscription`).
+pub(super) fn check_target_schedule(
+    host: &Host,
+    pos: Position,
+    method: &str,
+    id: &str,
+    action: &str,
+) -> Out<()> {
+    if id.starts_with(PLANNED_PREFIX) {
+        return Ok(());
+    }
+    let problem = match schedule(host, pos, id)? {
+        None => format!("schedule {id} does not exist"),
+        Some(found) if found.get("scheduledAction").and_then(Value::as_str) != Some(action) => {
+            format!(
+                "schedule {id}'s scheduledAction is {}, and this needs {action}",
+                found
+                    .get("scheduledAction")
+                    .and_then(Value::as_str)
+                    .unwrap_or("not given")
+            )
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(usage(
+        format!("{method}: {problem}; the real call would fail (checked under --dry-run)"),
+        pos,
+    ))
+}
+
 /// What a dry run answers: the fields that would have been sent.
 fn planned(fields: JsonMap, id: Value) -> Map {
     let mut map = convert::to_map(fields);
@@ -422,6 +494,14 @@ fn schedule(host: &Host, pos: Position, id: &str) -> Out<Option<JsonMap>> {
 }
 
 fn existing(host: &Host, pos: Position, id: &str, function: &str) -> Out<JsonMap> {
+    if id.starts_with(PLANNED_PREFIX) {
+        return Err(usage(
+            format!(
+                "{function}: {id} is a schedule this dry run only planned; give create_schedule the fields it should have"
+            ),
+            pos,
+        ));
+    }
     schedule(host, pos, id)?
         .ok_or_else(|| usage(format!("{function}: schedule {id} does not exist"), pos))
 }

@@ -271,7 +271,7 @@ fn completion_hints_ctrl_c_and_ctrl_d_at_a_terminal() {
     term.wait_for("\nadmin\n");
 
     term.type_in("set_extract_tasks_priority(");
-    term.wait_for("set_extract_tasks_priority(ids: any, priority: int) -> map");
+    term.wait_for("set_extract_tasks_priority(ids: any, priority: any) -> map");
     term.send("\x03");
 
     term.type_in("let n = 0; loop { n += 1; }\r");

@@ -389,7 +389,8 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
     let printed: Vec<&str> = out.lines().collect();
     assert_eq!(printed[..2], ["true", "true 0 false"]);
     assert!(
-        printed[2].contains("under --dry-run, what create_schedule would make has no id yet"),
+        printed[2]
+            .contains("(new schedule of plan call 1) is a schedule this dry run only planned"),
         "{out}"
     );
     assert_eq!(
@@ -552,4 +553,88 @@ fn maintenance_window_pauses_matching_schedules_and_resumes_only_those() {
     );
     assert_eq!(enabled(&emu), before, "the schedule that was off stays off");
     assert!(!file.exists());
+}
+
+/// A dry run refuses what the server would refuse, so its plan promises no more than a real
+/// run does: a move to a schedule that does not exist or runs subscriptions, a priority out
+/// of range, a schedule name that is taken. A schedule it plans to create gets a stand-in
+/// id that the moves after it can name.
+#[test]
+fn a_dry_run_refuses_what_the_server_would_and_can_move_tasks_to_a_planned_schedule() {
+    let emu = emulator_with(|c| c.dataset = one_site(10, 4));
+    let state = emu.state();
+    let subscription = state["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["scheduledAction"] == "Subscription")
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .expect("the sample has a subscription schedule");
+    let taken = schedules(&emu)[0]["name"].as_str().unwrap().to_string();
+    let mut refused = vec![
+        (r#"set_extract_tasks_schedule(["1"], "9999")"#.to_string(), "schedule 9999 does not exist"),
+        (r#"create_schedule(#{ name: "TAKEN", scheduledAction: "Extract", scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } })"#.replace("TAKEN", &taken), "exists already"),
+    ];
+    refused.push((
+        format!(r#"set_extract_tasks_schedule(["1"], "{subscription}")"#),
+        "scheduledAction is Subscription",
+    ));
+    for (call, says) in &refused {
+        let (code, _, err) = run_script(&emu, &format!("{call};"), &["--dry-run"]);
+        assert_eq!(code, 1, "{call}: {err}");
+        assert!(err.contains(says), "{call}: {err}");
+        assert!(
+            err.contains(": 0 mutating call(s)"),
+            "nothing planned: {err}"
+        );
+    }
+    // A priority out of range is refused before anything is sent, dry run or not; one
+    // given as a string (as ARGS are) is taken.
+    let (code, _, err) = run_script(&emu, r#"set_extract_tasks_priority(["1"], 150);"#, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("from 1 to 100, not 150"), "{err}");
+    let (code, _, err) = run_script(
+        &emu,
+        r#"set_extract_tasks_priority(["1"], ARGS[0]);"#,
+        &["--", "7"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(task(&emu, "1")["priority"], 7);
+
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let script = r#"
+        let s = create_schedule(#{ name: "Quiet hours", scheduledAction: "Extract",
+                                   scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } });
+        print(s.id);
+        set_extract_tasks_schedule(["1", "2"], s.id);
+    "#;
+    let (code, out, err) = run_script(
+        &emu,
+        script,
+        &["--dry-run", "--plan-json", plan.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "(new schedule of plan call 1)");
+    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let methods: Vec<&str> = plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        methods,
+        ["createSchedule", "setExtractTasksSchedule"],
+        "{plan}"
+    );
+    assert_eq!(
+        plan[1]["params"]["scheduleId"],
+        "(new schedule of plan call 1)"
+    );
+    assert_eq!(
+        schedules(&emu).len(),
+        state["schedules"].as_array().unwrap().len(),
+        "nothing created"
+    );
 }
