@@ -265,8 +265,13 @@ fn report_recreated(task: &Recreation, outcome: &Recreated) -> bool {
 /// Audited calls left as they are, one line each under `label`, with their ids.
 fn report_calls(label: &str, calls: &[NotUndoable]) {
     for call in calls {
+        // createExtractTasks names workbooks or data sources, not the tasks it made.
+        let what = match call.method.as_str() {
+            crate::wire::method::CREATE_EXTRACT_TASKS => "target(s)",
+            _ => "id(s)",
+        };
         eprintln!(
-            "{label}: line {}: {} ({} id(s): {}): {}",
+            "{label}: line {}: {} ({} {what}: {}): {}",
             call.line,
             call.method,
             call.ids.len(),

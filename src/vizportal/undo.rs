@@ -180,6 +180,8 @@ fn why_not(method: &str) -> &'static str {
         "a run cannot be taken back"
     } else if method.starts_with("delete") {
         "only deleted extract tasks are created again; this cannot be restored"
+    } else if method == method::CREATE_EXTRACT_TASKS {
+        "undo does not delete the tasks it created for these targets; extract_tasks(#{targetId: ...}) lists them, to delete yourself if they must go"
     } else if method.starts_with("create") {
         "undo does not delete what was created; delete it yourself if it must go"
     } else {

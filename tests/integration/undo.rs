@@ -646,6 +646,13 @@ fn undo_says_when_the_run_itself_gave_a_deleted_tasks_target_a_new_task() {
         )) && err.contains("which the run made (line 2)"),
         "{err}"
     );
+    assert!(
+        err.contains(&format!(
+            "cannot be undone: line 2: createExtractTasks (1 target(s): {}): undo does not delete the tasks it created",
+            text(old, "targetId")
+        )),
+        "the ids it names are targets, not tasks: {err}"
+    );
     assert_eq!(tasks(&emu), after_run, "nothing changed");
 }
 
