@@ -300,7 +300,15 @@ fn report_plan(plan: &UndoPlan) {
             skip.line, skip.method, skip.id, skip.field, skip.now, skip.audited
         );
     }
-    eprintln!("undo plan: {} call(s)", plan.calls.len());
+    let recreate = match plan.recreate.len() {
+        0 => String::new(),
+        n => format!(", and {n} deleted extract task(s) to create again"),
+    };
+    let nothing = match plan.calls.is_empty() && plan.recreate.is_empty() {
+        true => ": everything the audit changed is as it was before it, or listed above",
+        false => "",
+    };
+    eprintln!("undo plan: {} call(s){recreate}{nothing}", plan.calls.len());
     for (n, call) in plan.calls.iter().enumerate() {
         eprintln!(
             "{:>3}. (line {}) {} {} ids {}",

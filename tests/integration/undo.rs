@@ -187,7 +187,10 @@ fn undo_skips_an_id_changed_since_and_dry_run_changes_nothing() {
     let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(err.matches("skipped, changed since").count(), 1, "{err}");
-    assert!(err.contains("undo plan: 0 call(s)"), "{err}");
+    assert!(
+        err.contains("undo plan: 0 call(s): everything the audit changed is as it was"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -393,7 +396,8 @@ fn undo_creates_deleted_tasks_again_as_they_were_once_and_names_those_it_cannot(
     let (code, _, err) = undo(&["--dry-run"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("deleted extract tasks to create again (they get new ids): 5"),
+        err.contains("deleted extract tasks to create again (they get new ids): 5")
+            && err.contains("and 5 deleted extract task(s) to create again"),
         "{err}"
     );
     assert!(
