@@ -71,9 +71,10 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
         ),
         EvalAltResult::ErrorFunctionNotFound(signature, _) => (
             format!(
-                "{}{}",
-                without_position(&inner.to_string()),
-                suggestion(signature, source)
+                "{}{}{}",
+                readable_types(&without_position(&inner.to_string())),
+                suggestion(signature, source),
+                number_hint(signature)
             ),
             ExitCode::Failed,
         ),
@@ -134,6 +135,22 @@ fn suggestion(signature: &str, source: &str) -> String {
             "\n  did you mean {f}? (vizscript functions, or :functions in the REPL, lists them)"
         ),
         None => String::new(),
+    }
+}
+
+/// Rhai names a string argument `&str | ImmutableString | String`; a user reads `string`.
+fn readable_types(message: &str) -> String {
+    message.replace("&str | ImmutableString | String", "string")
+}
+
+/// A string given to a vizscript function where none of its overloads takes one is often
+/// a number read from `ARGS` or a file: say how to turn it into one.
+fn number_hint(signature: &str) -> String {
+    let called = signature.split(" (").next().unwrap_or(signature).trim();
+    let ours = super::docs::functions().iter().any(|f| f.name == called);
+    match ours && signature.contains("&str | ImmutableString | String") {
+        true => "\n  if a string holds a number (ARGS are strings), parse_int(s) or parse_float(s) makes it one".to_string(),
+        false => String::new(),
     }
 }
 
@@ -334,6 +351,16 @@ mod tests {
         assert!(
             types.contains("is called as set_extract_tasks_priority(ids"),
             "{types}"
+        );
+        let hint = number_hint("hours_from_now (&str | ImmutableString | String)");
+        assert!(hint.contains("parse_int(s)"), "{hint}");
+        assert_eq!(
+            number_hint("sub_string (&str | ImmutableString | String, i64)"),
+            ""
+        );
+        assert_eq!(
+            readable_types("f (&str | ImmutableString | String, i64)"),
+            "f (string, i64)"
         );
         let params = suggestion("vp::getSchedules (i64)", "");
         assert!(params.contains("one map of params"), "{params}");
