@@ -33,37 +33,40 @@ pub enum Command {
 pub const COMMANDS: &[(&str, &str)] = &[
     (
         ":help",
-        ":help [function]   this text, or one function's signature and doc",
+        ":help [function]      this text, or one function's signature and doc",
     ),
-    (":functions", ":functions         every script function"),
+    (":functions", ":functions            every script function"),
     (
         ":methods",
-        ":methods [PATTERN] known Vizportal methods (call as vp::NAME), names containing PATTERN",
+        ":methods [PATTERN]    known Vizportal methods (call as vp::NAME), names containing PATTERN",
     ),
-    (":scope", ":scope             variables in scope"),
+    (":scope", ":scope                variables in scope"),
     (
         ":site",
-        ":site [URLNAME]     switch the session to a site (\"\" = Default); alone, say which",
+        ":site [URLNAME]       switch the session to a site (\"\" = Default); alone, say which",
     ),
     (
         ":dry-run",
-        ":dry-run on|off     hold mutating calls back (see :plan)",
+        ":dry-run on|off       hold mutating calls back (see :plan)",
     ),
     (
         ":plan",
-        ":plan              calls held back by dry-run so far",
+        ":plan                 calls held back by dry-run so far",
     ),
-    (":load", ":load FILE         run a script into this session"),
+    (
+        ":load",
+        ":load FILE            run a script into this session",
+    ),
     (
         ":save",
-        ":save FILE         the inputs that ran without error, as a script for vizscript run",
+        ":save FILE            the inputs that ran without error, as a script for vizscript run",
     ),
     (
         ":history",
-        ":history [N]       the inputs that ran without error (the last N)",
+        ":history [N]          the inputs that ran without error (the last N)",
     ),
-    (":fmt", ":fmt table|json|rhai how results are shown"),
-    (":quit", ":quit              leave (Ctrl-D too)"),
+    (":fmt", ":fmt table|json|rhai  how results are shown"),
+    (":quit", ":quit                 leave (Ctrl-D too)"),
 ];
 
 /// Parse a line that starts with `:`.
@@ -116,6 +119,19 @@ fn unquote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_lines_line_up() {
+        let column = |line: &str| {
+            line.find("  ")
+                .map(|at| at + line[at..].len() - line[at..].trim_start().len())
+        };
+        let first = column(COMMANDS[0].1);
+        for (name, line) in COMMANDS {
+            assert!(line.starts_with(name), "{line}");
+            assert_eq!(column(line), first, "{line}");
+        }
+    }
 
     #[test]
     fn parses_commands_and_arguments() {
