@@ -35,8 +35,14 @@ pub fn check_schedule(fields: &Map<String, Value>) -> Result<(), String> {
         .keys()
         .find(|k| !SCHEDULE_FIELDS.contains(&k.as_str()))
     {
+        // Fields `getSchedules` shows that other functions change.
+        let elsewhere = match unknown.as_str() {
+            "enabled" => "; enable_schedules and disable_schedules change it",
+            "id" | "taskCount" | "runNextAt" => "; the server sets it",
+            _ => "",
+        };
         return Err(format!(
-            "{unknown}: not a schedule field; the fields are {}",
+            "{unknown}: not a schedule field; the fields are {}{elsewhere}",
             SCHEDULE_FIELDS.join(", ")
         ));
     }
@@ -263,6 +269,10 @@ mod tests {
         assert_eq!(
             with("scheduleAction", "Extract".into()),
             "scheduleAction: not a schedule field; the fields are name, scheduledAction, priority, parallel, scheduleType, scheduleDetails"
+        );
+        assert!(
+            with("enabled", false.into())
+                .ends_with("; enable_schedules and disable_schedules change it")
         );
     }
 }
