@@ -118,7 +118,9 @@ pub mod vizportal_api {
 
     /// Every schedule on the server (`getSchedules`, every page): `id`, `name`,
     /// `scheduledAction` (`Extract` or `Subscription`), `scheduleType`, `priority`,
-    /// `taskCount`, `runNextAt`, ...
+    /// `taskCount`, `runNextAt`, ... Schedules belong to the whole server: `taskCount`
+    /// may count the tasks and subscriptions of every site, so count one site's with
+    /// `extract_tasks(#{ scheduleId: s.id }).len()`.
     ///
     /// ```rhai
     /// for s in schedules() { print(`${s.name}: ${s.taskCount} tasks`); }

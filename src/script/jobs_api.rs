@@ -12,7 +12,9 @@ pub mod jobs_api {
 
     /// Every background job of the site (`getBackgroundJobs`, every page), newest first:
     /// `jobId`, `status` (`Pending`, `InProgress`, `Completed`, `Failed`, ...), `taskType`,
-    /// `priority`, `jobRequestedTime`, `currentQueueTime`, `currentRunTime`, ...
+    /// `priority`, `jobRequestedTime`, `currentQueueTime`, `currentRunTime`, ... A job
+    /// does not name the task it ran; to follow tasks to their jobs, run them with
+    /// `run_extract_tasks(ids, #{wait: true})`, whose `jobs` each carry a `taskId`.
     ///
     /// ```rhai
     /// for j in jobs() { print(`${j.jobId} ${j.status} ${j.jobRequestedTime}`); }

@@ -8,10 +8,13 @@ pub mod time_api {
     use rhai::{Dynamic, FLOAT};
 
     /// Hours elapsed since an ISO-8601 timestamp such as a task's `lastRunAt`; `()` when
-    /// the value is empty or not a timestamp.
+    /// the value is empty or not a timestamp. A task that never ran has an empty
+    /// `lastRunAt`, and any comparison with `()` is false: test for it as well when such
+    /// tasks count as stale too.
     ///
     /// ```rhai
     /// let stale = extract_tasks().filter(|t| hours_since(t.lastRunAt) > 24.0);
+    /// let never_ran = extract_tasks().filter(|t| hours_since(t.lastRunAt) == ());
     /// ```
     pub fn hours_since(timestamp: Dynamic) -> Dynamic {
         let Ok(text) = timestamp.into_immutable_string() else {
