@@ -191,7 +191,8 @@ impl Repl {
         if self.transcript.len() == 0 {
             self.start_site = self.input_site.clone();
         }
-        if !self.transcript.record(typed, code, printed) {
+        let dry_run = self.client.as_ref().is_some_and(|c| c.dry_run());
+        if !self.transcript.record(typed, code, printed, dry_run) {
             (self.err)(
                 "note: this input names a password, secret or token; it is left out of :history and :save",
             );

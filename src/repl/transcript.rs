@@ -17,6 +17,8 @@ struct Entry {
     code: String,
     /// Whether the REPL printed its value (a bare expression).
     printed: bool,
+    /// Whether it ran under `:dry-run on` (its changes were planned, not sent).
+    dry_run: bool,
 }
 
 /// Where the session was, for the saved script's header.
@@ -48,9 +50,9 @@ pub struct Transcript {
 }
 
 impl Transcript {
-    /// Keep an input that ran without error. Returns false (and keeps nothing) when the
-    /// input names a secret.
-    pub fn record(&mut self, typed: &str, code: &str, printed: bool) -> bool {
+    /// Keep an input that ran without error (under `:dry-run on` when `dry_run`).
+    /// Returns false (and keeps nothing) when the input names a secret.
+    pub fn record(&mut self, typed: &str, code: &str, printed: bool, dry_run: bool) -> bool {
         if names_a_secret(code) {
             return false;
         }
@@ -58,6 +60,7 @@ impl Transcript {
             typed: typed.trim_end().to_string(),
             code: code.trim_end().to_string(),
             printed,
+            dry_run,
         });
         true
     }
@@ -117,6 +120,9 @@ impl Transcript {
             text.push_str(&format!("let {LAST} = ();\n"));
         }
         for entry in &self.entries {
+            if entry.dry_run {
+                text.push_str("// Ran under :dry-run on in the REPL: planned, not sent.\n");
+            }
             text.push_str(&statement(engine, entry, uses_last));
             text.push('\n');
         }
@@ -197,7 +203,7 @@ mod tests {
     fn saved(inputs: &[(&str, bool)]) -> String {
         let mut t = Transcript::default();
         for (code, printed) in inputs {
-            assert!(t.record(code, code, *printed));
+            assert!(t.record(code, code, *printed, false));
         }
         t.script(&Engine::new(), None, "today").unwrap()
     }
@@ -249,9 +255,26 @@ mod tests {
         assert!(!names_a_secret("vp::getSecretThing(#{ id: 1 })"));
         assert!(names_a_secret("let café = 1; let token = \"é\";"));
         let mut t = Transcript::default();
-        assert!(!t.record("x", "#{ password: \"p\" }", true));
+        assert!(!t.record("x", "#{ password: \"p\" }", true, false));
         assert_eq!(t.len(), 0);
         assert_eq!(t.history(None), "(no inputs yet)");
+    }
+
+    #[test]
+    fn an_input_that_ran_under_dry_run_says_so_in_the_saved_script() {
+        let mut t = Transcript::default();
+        assert!(t.record("let n = 1;", "let n = 1;", false, false));
+        assert!(t.record(
+            "disable_schedules(\"10\");",
+            "disable_schedules(\"10\");",
+            false,
+            true
+        ));
+        let text = t.script(&Engine::new(), None, "today").unwrap();
+        assert!(
+            text.contains("let n = 1;\n// Ran under :dry-run on in the REPL: planned, not sent.\ndisable_schedules"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -271,7 +294,7 @@ mod tests {
     fn history_numbers_inputs_from_the_first() {
         let mut t = Transcript::default();
         for code in ["a", "b", "c"] {
-            t.record(code, code, false);
+            t.record(code, code, false, false);
         }
         assert_eq!(t.history(Some(2)), "  2  b\n  3  c");
     }
