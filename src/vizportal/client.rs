@@ -122,13 +122,7 @@ impl BatchSummary {
         ids: Vec<String>,
         error: VizportalError,
     ) -> Result<BatchSummary, VizportalError> {
-        let names_given_ids = matches!(&error, VizportalError::Api { errors, .. }
-            if errors.iter().all(|e| e.id.as_ref().is_some_and(|id| ids.contains(id))));
-        if !MethodKind::of(method).is_mutation()
-            || ids.is_empty()
-            || !all_errors_have_ids(&error)
-            || !names_given_ids
-        {
+        if !MethodKind::of(method).is_mutation() || ids.is_empty() || !names_only(&error, &ids) {
             return Err(error);
         }
         let (succeeded, failed) = split_by_errors(&ids, &error);
@@ -152,7 +146,7 @@ impl BatchSummary {
                 self.unknown.extend_from_slice(chunk);
                 self.error.get_or_insert(error);
             }
-            Some(Err(error)) if all_errors_have_ids(&error) => {
+            Some(Err(error)) if names_only(&error, chunk) => {
                 let (applied, failures) = split_by_errors(chunk, &error);
                 self.succeeded.extend(applied);
                 self.failed.extend(failures);
@@ -518,6 +512,15 @@ fn all_errors_have_ids(error: &VizportalError) -> bool {
         if !errors.is_empty() && errors.iter().all(|e| e.id.is_some()))
 }
 
+/// Whether every error of `error` names one of `ids`: the call failed for those and was
+/// applied to the others. An error naming an id the call was not given (or none) makes
+/// the whole call's outcome the error.
+fn names_only(error: &VizportalError, ids: &[String]) -> bool {
+    matches!(error, VizportalError::Api { errors, .. }
+        if !errors.is_empty()
+            && errors.iter().all(|e| e.id.as_ref().is_some_and(|id| ids.contains(id))))
+}
+
 /// `ids` of a call that failed for some of them: those its errors do not name (applied),
 /// and the failures.
 fn split_by_errors(ids: &[String], error: &VizportalError) -> (Vec<String>, Vec<ItemFailure>) {
@@ -596,5 +599,27 @@ mod tests {
                 "{method}"
             );
         }
+    }
+
+    #[test]
+    fn a_chunk_whose_errors_name_an_id_it_was_not_given_failed_as_a_whole() {
+        let chunk: Vec<String> = ["1", "2", "3"].map(String::from).to_vec();
+        let mut summary = BatchSummary {
+            requested: 3,
+            succeeded: Vec::new(),
+            failed: Vec::new(),
+            skipped: Vec::new(),
+            unknown: Vec::new(),
+            dry_run: false,
+            error: None,
+        };
+        summary.absorb(&chunk, Some(Err(refused(&["424242"]))));
+        assert!(summary.succeeded.is_empty(), "{:?}", summary.succeeded);
+        assert_eq!(
+            summary.failed.len(),
+            3,
+            "the counts add up to what was sent"
+        );
+        assert!(summary.error.is_some());
     }
 }
