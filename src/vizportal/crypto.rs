@@ -5,8 +5,10 @@ use rsa::{BoxedUint, PublicKey};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Smallest and largest modulus accepted from a server. Tableau's real key size is not
-/// known (docs/protocol.md §2.2), so anything a sane server could use is accepted.
-const MODULUS_BITS: std::ops::RangeInclusive<usize> = 512..=8192;
+/// known (docs/protocol.md §2.2), so anything a sane server could use is accepted, except
+/// a key so short (under 1,024 bits) that an eavesdropper could factor it and read the
+/// password.
+const MODULUS_BITS: std::ops::RangeInclusive<usize> = 1024..=8192;
 
 /// Parse a hex string of either case and any length (`"10001"` is odd) into bytes.
 fn hex_bytes(field: &str, text: &str) -> Result<Vec<u8>, String> {
@@ -48,6 +50,13 @@ mod tests {
     fn fixture_key() -> PrivateKey {
         let pem = include_str!("../../tests/fixtures/emulator_key.pem");
         PrivateKey::from_pkcs8_pem(pem).expect("fixture key parses")
+    }
+
+    #[test]
+    fn a_key_too_short_to_keep_a_password_is_refused() {
+        let short = format!("c{}1", "0".repeat(126));
+        let error = encrypt_password(&short, "10001", &SecretString::from("pw")).unwrap_err();
+        assert!(error.contains("unusable RSA key"), "{error}");
     }
 
     #[test]
