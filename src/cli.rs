@@ -216,12 +216,14 @@ pub struct ConnectArgs {
     /// the request certainly did not reach the server).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub retries: usize,
-    /// First retry delay in milliseconds; it doubles each retry, with jitter.
+    /// First retry delay in milliseconds (at most 60000); it doubles each retry, with
+    /// jitter, up to 5 s or this first delay, whichever is longer.
     #[arg(
         long,
         env = "VIZSCRIPT_RETRY_DELAY_MS",
         value_name = "MS",
-        default_value_t = 200
+        default_value_t = 200,
+        value_parser = clap::value_parser!(u64).range(0..=60_000)
     )]
     pub retry_delay_ms: u64,
     /// Record mutating calls instead of sending them, and print the plan at the end.

@@ -154,10 +154,11 @@ pub fn connect_options(
     options.proxy = args.proxy.clone();
     options.no_proxy = args.no_proxy;
     options.timeout = Duration::from_secs(args.timeout);
+    let min_delay = Duration::from_millis(args.retry_delay_ms);
     options.retry = RetryPolicy {
         max_retries: args.retries,
-        min_delay: Duration::from_millis(args.retry_delay_ms),
-        ..RetryPolicy::default()
+        min_delay,
+        max_delay: RetryPolicy::default().max_delay.max(min_delay),
     };
     options.page_size = args.page_size;
     options.concurrency = args.concurrency;
