@@ -131,6 +131,16 @@ pub enum VizportalError {
         /// What happened, with the cause chain.
         message: String,
     },
+    /// An answer over the size the client reads: the call must ask for less.
+    #[error(
+        "{method}: the answer is larger than the {limit_mib} MiB limit; narrow the call (a filter, smaller pages)"
+    )]
+    TooLarge {
+        /// The Vizportal method.
+        method: String,
+        /// The limit, in MiB.
+        limit_mib: usize,
+    },
     /// A non-idempotent call failed in a way that leaves its effect unknown.
     #[error(
         "{method}: outcome unknown: {message}; the server may or may not have applied it, check before repeating"
@@ -201,6 +211,7 @@ impl VizportalError {
             VizportalError::Api { .. }
             | VizportalError::Http { .. }
             | VizportalError::Session { .. }
+            | VizportalError::TooLarge { .. }
             | VizportalError::OutcomeUnknown { .. } => ErrorClass::CallFailed,
             VizportalError::Login(_) => ErrorClass::Login,
             VizportalError::Transport { .. } => ErrorClass::Unreachable,
@@ -219,6 +230,7 @@ impl VizportalError {
             VizportalError::Api { .. } => "vizportal",
             VizportalError::Http { .. }
             | VizportalError::NotVizportal { .. }
+            | VizportalError::TooLarge { .. }
             | VizportalError::ForeignRedirect { .. } => "http",
             VizportalError::Session { .. } | VizportalError::Login(_) => "session",
             VizportalError::Transport { .. }
@@ -237,6 +249,7 @@ impl VizportalError {
             | VizportalError::Http { method, .. }
             | VizportalError::Session { method, .. }
             | VizportalError::Transport { method, .. }
+            | VizportalError::TooLarge { method, .. }
             | VizportalError::UntrustedCertificate { method, .. }
             | VizportalError::OutcomeUnknown { method, .. } => Some(method),
             // The method is the last part of the URL that was called.

@@ -414,13 +414,10 @@ impl Transport {
     pub(crate) fn read_capped(&self, method: &str, response: Response) -> Result<Bytes, Attempt> {
         let limit = self.max_response_bytes;
         let too_large = || {
-            Attempt::Final(VizportalError::transport(
-                method,
-                format!(
-                    "the answer is larger than the {} MiB limit; narrow the call (filters, smaller pages)",
-                    limit / (1024 * 1024)
-                ),
-            ))
+            Attempt::Final(VizportalError::TooLarge {
+                method: method.to_string(),
+                limit_mib: limit / (1024 * 1024),
+            })
         };
         let lost = |e: &dyn std::fmt::Display| {
             Attempt::Ambiguous(format!("connection lost while reading the answer: {e}"))
