@@ -420,7 +420,11 @@ impl Transport {
             })
         };
         let lost = |e: &dyn std::fmt::Display| {
-            Attempt::Ambiguous(format!("connection lost while reading the answer: {e}"))
+            let cause = e.to_string();
+            Attempt::Ambiguous(match cause.contains("timed out") {
+                true => "the answer came too slowly: it was not all read within --timeout".into(),
+                false => format!("connection lost while reading the answer: {cause}"),
+            })
         };
         match response.content_length() {
             // The server says how much is coming: refused unread when over the limit,
