@@ -594,9 +594,17 @@ pub(crate) fn classify_send_error(method: &str, error: &reqwest::Error) -> Attem
     let chain = error_chain(error);
     if error.is_connect() && chain.to_lowercase().contains("certificate") {
         // Retrying cannot fix trust: fail at once and name the fix.
+        // A certificate that is itself a CA, served as the server's own: trusting it with
+        // --ca-cert does not help; the server needs a certificate that CA signed.
+        let message = match chain.contains("CaUsedAsEndEntity") {
+            true => format!(
+                "{chain}; the server presents a CA certificate as its own: it needs a server certificate signed by a CA (give that CA to --ca-cert)"
+            ),
+            false => chain,
+        };
         Attempt::Final(VizportalError::UntrustedCertificate {
             method: method.to_string(),
-            message: chain,
+            message,
         })
     } else if let Some(advice) = other_scheme(error, &chain) {
         // Retrying cannot fix the scheme: fail at once and name the fix.
