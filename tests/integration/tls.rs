@@ -149,3 +149,25 @@ fn a_url_with_the_wrong_scheme_for_the_port_says_which_to_use() {
         assert!(!err.contains("retrying"), "no retry can help: {err}");
     }
 }
+
+#[test]
+fn a_server_presenting_a_ca_certificate_as_its_own_is_told_apart() {
+    let cert = std::fs::read(fixture("self_ca.pem")).unwrap();
+    let key = std::fs::read(fixture("self_ca.key")).unwrap();
+    let identity = TlsIdentity::from_pem(&cert, &key).unwrap();
+    let emu = emulator_with(|c| c.tls = Some(identity));
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &[
+            "call",
+            "getSessionInfo",
+            "--ca-cert",
+            &fixture("self_ca.pem"),
+        ],
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("presents a CA certificate as its own"),
+        "{err}"
+    );
+}
