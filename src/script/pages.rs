@@ -16,7 +16,8 @@ pub mod pages_api {
     /// total is known) and returned as one `result` map shaped like a single page: each
     /// array member holds the items of every page, side tables such as `schedules` or
     /// `workbooks` keep each id once, `totalCount` counts the merged items and `moreItems`
-    /// is false.
+    /// is false. A read whose answer holds no list comes back as it is, in one call. A
+    /// method that is not a read is refused before anything is sent.
     ///
     /// ```rhai
     /// let views = all_pages("getViews").views;
