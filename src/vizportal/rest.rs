@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::error::{LoginFailure, VizportalError};
 use super::method::MethodKind;
-use super::transport::{Attempt, Transport, classify_send_error, content_type, excerpt};
+use super::transport::{Attempt, Transport, classify_send_error, content_type, excerpt, mask};
 
 /// Versions asked for `serverinfo`, newest first: a server answers any version it knows
 /// with the newest it speaks. 3.6 is the oldest that signs in with tokens.
@@ -171,7 +171,7 @@ fn get(transport: &Transport, path: &str) -> Result<Answer, Attempt> {
         .header(ACCEPT, "application/json")
         .send()
         .map_err(|e| classify_send_error(SERVERINFO, &e))?;
-    read(transport, SERVERINFO, &url, response).map_err(Attempt::Final)
+    read(transport, SERVERINFO, &url, response, &[]).map_err(Attempt::Final)
 }
 
 fn post(
@@ -191,7 +191,13 @@ fn post(
         request = request.header("X-Tableau-Auth", token);
     }
     let response = request.send().map_err(|e| classify_send_error(path, &e))?;
-    read(transport, path, &url, response).map_err(Attempt::Final)
+    // An answer that echoes the request (a proxy or error page) must not show the token
+    // secret or the REST session token.
+    let mut secrets: Vec<String> = auth.map(String::from).into_iter().collect();
+    if let Some(secret) = body["credentials"]["personalAccessTokenSecret"].as_str() {
+        secrets.push(secret.to_string());
+    }
+    read(transport, path, &url, response, &secrets).map_err(Attempt::Final)
 }
 
 fn url(base: &reqwest::Url, path: &str) -> String {
@@ -206,12 +212,17 @@ fn read(
     what: &str,
     url: &str,
     response: reqwest::blocking::Response,
+    secrets: &[String],
 ) -> Result<Answer, VizportalError> {
     let status = response.status();
     let content_type = content_type(&response);
     let bytes = transport
         .read_capped(what, response)
         .map_err(|failure| failure.into_error(what, MethodKind::Session))?;
+    let bytes = match mask(&bytes, secrets) {
+        Some(masked) => bytes::Bytes::from(masked),
+        None => bytes,
+    };
     let answer = |body| Answer {
         status,
         body,

@@ -152,7 +152,7 @@ impl RawAnswer {
 
 /// `bytes` with every occurrence of a secret replaced by `[redacted]`; `None` when none
 /// occurs.
-fn mask(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
+pub(crate) fn mask(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
     let mut masked: Option<Vec<u8>> = None;
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         let needle = secret.as_bytes();

@@ -434,3 +434,52 @@ fn an_error_that_echoes_the_request_shows_no_session_secret() {
         }
     }
 }
+
+/// The same for a token sign-in: an answer to `auth/signin` that echoes the request, as a
+/// page or as a REST error's detail, does not show the token secret.
+#[test]
+fn a_token_sign_in_answer_that_echoes_the_request_shows_no_secret() {
+    let emu = emulator();
+    for as_page in [true, false] {
+        let server = fake_server_by_request(move |request| {
+            if request.contains("serverinfo") {
+                return json_answer(
+                    200,
+                    r#"{"serverInfo":{"productVersion":{"value":"2023.1"},"restApiVersion":"3.19"}}"#,
+                );
+            }
+            // The body only: a page's excerpt is short.
+            let body = &request[request.find('{').unwrap_or(0)..];
+            let echoed = serde_json::to_string(&format!("bad request: {body}")).unwrap();
+            if as_page {
+                let body = format!("<html><body>{echoed}</body></html>");
+                let mut answer = json_answer(200, &body);
+                let text = String::from_utf8(answer.clone()).unwrap();
+                answer = text
+                    .replace("application/json;charset=UTF-8", "text/html")
+                    .into_bytes();
+                answer
+            } else {
+                json_answer(
+                    401,
+                    &format!(r#"{{"error":{{"code":"401001","detail":{echoed}}}}}"#),
+                )
+            }
+        });
+        let mut cmd = vizscript(&emu);
+        cmd.env("TABLEAU_SERVER", &server.url)
+            .env("TABLEAU_PAT_NAME", SAMPLE_TOKEN.0)
+            .env("TABLEAU_PAT_SECRET", TOKEN_SECRET)
+            .env_remove("TABLEAU_PASSWORD");
+        let (code, out, err) = run(cmd, &["call", "getSessionInfo", "-vv"]);
+        assert_ne!(code, 0, "{err}");
+        assert!(
+            err.contains("bad request") && err.contains("[redacted]"),
+            "{err}"
+        );
+        assert!(
+            !err.contains(TOKEN_SECRET) && !out.contains(TOKEN_SECRET),
+            "{err}"
+        );
+    }
+}
