@@ -119,9 +119,11 @@ impl Session {
             read,
         };
         let (first, page_size) = self.first_page(&call)?;
-        let mut items = Vec::with_capacity(first.total.unwrap_or(0));
         let served = first.items.len();
         let (total, mut more) = (first.total, first.more);
+        pages_needed(method, total, served, self.server())?;
+        // Room for what the server says is coming, but not on its word alone.
+        let mut items = Vec::with_capacity(total.unwrap_or(0).min(1 << 20));
         let mut next = served;
         items.extend(first.items);
         progress(items.len(), total);
@@ -226,7 +228,9 @@ pub(super) fn past_total(
     base: &str,
 ) -> Result<(), VizportalError> {
     let said = match total {
-        Some(total) if next > 2 * total.max(served) => format!("its totalCount is {total}"),
+        Some(total) if next > total.max(served).saturating_mul(2) => {
+            format!("its totalCount is {total}")
+        }
         None if pages > MAX_PAGES_WITHOUT_TOTAL => format!("{pages} pages gave no totalCount"),
         _ => return Ok(()),
     };
@@ -238,6 +242,31 @@ pub(super) fn past_total(
             "{method} still says moreItems: true after {next} items, but {said}; paging stopped"
         ),
     })
+}
+
+/// The most pages a list is read in. A `totalCount` that would take more (a server's
+/// count of 10^15, say) is not believed: the pages are never asked for.
+const MAX_PAGES: usize = 100_000;
+
+/// Refuses a list whose `totalCount`, read in pages of `served` items, would take more
+/// than [`MAX_PAGES`] pages.
+pub(super) fn pages_needed(
+    method: &str,
+    total: Option<usize>,
+    served: usize,
+    base: &str,
+) -> Result<(), VizportalError> {
+    match total {
+        Some(total) if total / served.max(1) > MAX_PAGES => Err(VizportalError::NotVizportal {
+            url: crate::wire::method_url(base, method),
+            status: 200,
+            content_type: "application/json".into(),
+            excerpt: format!(
+                "{method} says totalCount {total} in pages of {served}: more than {MAX_PAGES} pages; not read"
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// `moreItems` when the server says it; otherwise compare with `totalCount`.
@@ -261,6 +290,13 @@ mod tests {
         assert!(past_total(m, (None, 10_000, 1, 10_000), "http://h").is_ok());
         let error = past_total(m, (None, 10_001, 1, 10_001), "http://h").unwrap_err();
         assert!(error.to_string().contains("gave no totalCount"), "{error}");
+        assert!(past_total(m, (Some(usize::MAX), usize::MAX, 1, 1), "http://h").is_ok());
+        assert!(pages_needed(m, Some(100_000_000), 1000, "http://h").is_ok());
+        let error = pages_needed(m, Some(1 << 50), 1, "http://h").unwrap_err();
+        assert!(
+            error.to_string().contains("more than 100000 pages"),
+            "{error}"
+        );
         let error = past_total(m, (Some(5), 11, 1, 10), "http://h").unwrap_err();
         assert!(error.to_string().contains("totalCount is 5"), "{error}");
     }

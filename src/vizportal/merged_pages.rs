@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
-use super::listing::{ProgressFn, as_count, has_more, past_total};
+use super::listing::{ProgressFn, as_count, has_more, pages_needed, past_total};
 use super::method::MethodKind;
 use super::parallel::in_order;
 use super::session::Session;
@@ -157,6 +157,7 @@ impl Session {
         };
         let served = array_len(&first, &key);
         let total = first.get("totalCount").and_then(as_count);
+        pages_needed(method, total, served, self.server())?;
         let mut more = first.get("moreItems").and_then(Value::as_bool);
         let mut merged = MergedPages::default();
         merged.absorb(first);

@@ -281,19 +281,7 @@ fn redirect_to_another_server_is_refused() {
 #[test]
 fn a_login_answered_without_a_session_cookie_is_not_sent_again() {
     let emu = emulator();
-    let key = http_client_builder()
-        .build()
-        .unwrap()
-        .post(format!(
-            "{}/vizportal/api/web/v1/generatePublicKey",
-            emu.url()
-        ))
-        .header("Content-Type", "application/json")
-        .body(r#"{"method":"generatePublicKey","params":{}}"#)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let key = public_key_answer(&emu);
     let server = fake_server_by_request(move |line| match line.contains("generatePublicKey") {
         true => json_answer(200, &key),
         false => json_answer(200, r#"{"result":{}}"#),

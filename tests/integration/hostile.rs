@@ -159,3 +159,34 @@ fn a_server_that_never_answers_times_out() {
     assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
     drop(holder);
 }
+
+/// A list whose totalCount is absurd (10^15 items in pages of one) is refused before any
+/// more pages are asked for or room is made for them; the process does not abort.
+#[test]
+fn a_list_with_an_absurd_total_count_is_refused_not_allocated() {
+    let emu = emulator();
+    let server = fake_signed_in(&emu, ("Sess-1", "Xsrf-1"), |_| {
+        json_answer(
+            200,
+            r#"{"result":{"totalCount":1000000000000000,"moreItems":true,"tasks":[{"id":"1"}]}}"#,
+        )
+    });
+    let (_dir, path) = script_file("print(extract_tasks().len());");
+    for extra in [&[][..], &["--concurrency", "1"][..]] {
+        let mut cmd = vizscript(&emu);
+        cmd.env("TABLEAU_SERVER", &server.url);
+        let mut args = vec!["run", path.as_str()];
+        args.extend_from_slice(extra);
+        let (code, _, err) = run(cmd, &args);
+        assert_eq!(code, 4, "{err}");
+        assert!(err.contains("more than 100000 pages"), "{err}");
+    }
+    let lists = server
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.contains("getExtractTasks"))
+        .count();
+    assert_eq!(lists, 2, "one page per run");
+}

@@ -358,19 +358,7 @@ fn no_output_or_file_carries_the_password_or_a_session_secret() {
 #[test]
 fn an_error_that_echoes_the_request_shows_no_session_secret() {
     let emu = emulator();
-    let key = http_client_builder()
-        .build()
-        .unwrap()
-        .post(format!(
-            "{}/vizportal/api/web/v1/generatePublicKey",
-            emu.url()
-        ))
-        .header("Content-Type", "application/json")
-        .body(r#"{"method":"generatePublicKey","params":{}}"#)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let key = public_key_answer(&emu);
     const SESSION: &str = "Sess-7Hq2-Secret-Id";
     const XSRF: &str = "Xsrf-9Kp4-Secret-Tk";
     let echo = |request: &str| {

@@ -275,6 +275,50 @@ pub fn fake_server_by_request(answer: impl Fn(&str) -> Vec<u8> + Send + 'static)
     }
 }
 
+/// `emu`'s answer to `generatePublicKey`, for a fake server to hand out as its own.
+pub fn public_key_answer(emu: &Emulator) -> String {
+    http_client_builder()
+        .build()
+        .unwrap()
+        .post(format!(
+            "{}/vizportal/api/web/v1/generatePublicKey",
+            emu.url()
+        ))
+        .header("Content-Type", "application/json")
+        .body(r#"{"method":"generatePublicKey","params":{}}"#)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}
+
+/// A [`FakeServer`] that signs in like Vizportal (a real key from `emu`, a login that sets
+/// the session cookies `session` and `xsrf`, minimal session info) and answers every other
+/// request with `other`.
+pub fn fake_signed_in(
+    emu: &Emulator,
+    (session, xsrf): (&'static str, &'static str),
+    other: impl Fn(&str) -> Vec<u8> + Send + 'static,
+) -> FakeServer {
+    let key = public_key_answer(emu);
+    fake_server_by_request(move |request| {
+        if request.contains("generatePublicKey") {
+            json_answer(200, &key)
+        } else if request.contains("/login ") {
+            json_answer_with(
+                200,
+                r#"{"result":{"site":{"urlName":"","name":"Default","id":"1"},"user":{"username":"admin","id":"1"}}}"#,
+                &[
+                    &format!("Set-Cookie: workgroup_session_id={session}; Path=/"),
+                    &format!("Set-Cookie: XSRF-TOKEN={xsrf}; Path=/"),
+                ],
+            )
+        } else {
+            other(request)
+        }
+    })
+}
+
 /// An HTTP/1.1 answer with a JSON body and no cookies.
 pub fn json_answer(status: u16, body: &str) -> Vec<u8> {
     json_answer_with(status, body, &[])
