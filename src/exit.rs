@@ -71,7 +71,7 @@ pub fn hint(class: ErrorClass) -> Option<&'static str> {
             Some("check --server (and any proxy or single sign-on page in front of it)")
         }
         ErrorClass::ForeignRedirect => Some(
-            "credentials are not sent to another server (another host or port, or from https:// down to http://); if that server is the right one, pass it as --server",
+            "credentials are not sent to another server (another host, port or scheme); if that server is the right one (e.g. the https:// address of an http:// one), pass it as --server",
         ),
         ErrorClass::UntrustedCertificate => Some(
             "pass --ca-cert with your CA's PEM file (or --insecure to skip verification, not recommended)",

@@ -77,8 +77,8 @@ pub enum VizportalError {
         /// A short excerpt of the body.
         excerpt: String,
     },
-    /// The server redirected the call to another server (another host, port, or down to
-    /// http://); credentials are not sent there.
+    /// The server redirected the call to another server (another host, port or scheme);
+    /// credentials are not sent there.
     #[error("{url}: HTTP {status} redirects to another server ({target}); not followed")]
     ForeignRedirect {
         /// The URL that was called.

@@ -173,19 +173,15 @@ pub(crate) fn mask(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
     masked
 }
 
-/// Whether credentials may follow a redirect from the server at `base` to `target`: to
-/// the same scheme, host and port; or from http:// up to https:// on the same host, where
-/// the certificate proves the server (not with `--insecure`). Never down to http://, and
-/// never to another port of the same scheme (another program on the same host).
-fn may_follow(base: &reqwest::Url, target: &reqwest::Url, insecure: bool) -> bool {
-    if target.host_str() != base.host_str() {
-        return false;
-    }
-    match (base.scheme(), target.scheme()) {
-        (from, to) if from == to => target.port_or_known_default() == base.port_or_known_default(),
-        ("http", "https") => !insecure,
-        _ => false,
-    }
+/// Whether credentials may follow a redirect from the server at `base` to `target`: only
+/// to the same scheme, host and port. Another host or port may be another program; down
+/// to http:// would send them in the clear; and up to https:// would leave the session's
+/// cookies (marked Secure by a real server) bound to the http:// URL given, so such a
+/// server must be named by its https:// URL in the first place.
+fn may_follow(base: &reqwest::Url, target: &reqwest::Url) -> bool {
+    target.scheme() == base.scheme()
+        && target.host_str() == base.host_str()
+        && target.port_or_known_default() == base.port_or_known_default()
 }
 
 /// The HTTP side of a session: a client with a cookie jar bound to one server.
@@ -193,8 +189,6 @@ pub(crate) struct Transport {
     client: Client,
     jar: Arc<Jar>,
     base: reqwest::Url,
-    /// `--insecure`: a certificate proves nothing, so a redirect may not change the port.
-    insecure: bool,
     max_response_bytes: usize,
     /// How long the last answer read in full took, request sent to body read.
     answers: AnswerTime,
@@ -232,7 +226,6 @@ impl Transport {
             client,
             jar,
             base,
-            insecure: options.insecure,
             max_response_bytes: options.max_response_bytes,
             answers: AnswerTime::default(),
         })
@@ -391,7 +384,7 @@ impl Transport {
                 "",
             ));
         };
-        if !may_follow(&self.base, &target, self.insecure) {
+        if !may_follow(&self.base, &target) {
             return Err(Attempt::Final(VizportalError::ForeignRedirect {
                 url: url.to_string(),
                 status,
@@ -767,23 +760,19 @@ mod tests {
     }
 
     #[test]
-    fn redirects_keep_credentials_on_the_same_server_or_up_to_https() {
+    fn redirects_keep_credentials_on_the_same_server_only() {
         let url = |u: &str| reqwest::Url::parse(u).unwrap();
         let (http, https) = (url("http://tab.example/"), url("https://tab.example/"));
-        assert!(may_follow(&http, &url("http://tab.example:80/x"), false));
-        assert!(may_follow(&http, &url("https://tab.example:8443/x"), false));
-        assert!(may_follow(&https, &url("https://tab.example/x"), false));
-        for (base, target, insecure) in [
-            (&http, "http://tab.example:8080/x", false),
-            (&https, "http://tab.example/x", false),
-            (&https, "https://tab.example:8443/x", false),
-            (&http, "https://tab.example/x", true),
-            (&https, "https://other.example/x", false),
+        assert!(may_follow(&http, &url("http://tab.example:80/x")));
+        assert!(may_follow(&https, &url("https://tab.example/x")));
+        for (base, target) in [
+            (&http, "http://tab.example:8080/x"),
+            (&http, "https://tab.example/x"),
+            (&https, "http://tab.example/x"),
+            (&https, "https://tab.example:8443/x"),
+            (&https, "https://other.example/x"),
         ] {
-            assert!(
-                !may_follow(base, &url(target), insecure),
-                "{base} -> {target}"
-            );
+            assert!(!may_follow(base, &url(target)), "{base} -> {target}");
         }
     }
 
