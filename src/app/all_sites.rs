@@ -276,10 +276,14 @@ fn run_on(client: &Arc<Client>, job: &Job) -> SiteOutcome {
     let engine = build_engine(host, job.limits, job.cancel.clone());
     let before = client.mutating_calls();
     let started = Instant::now();
-    let result = job
-        .script
-        .run(&engine, job.ast, job.args)
-        .map_err(Failure::from);
+    let result = match (
+        job.script.run(&engine, job.ast, job.args),
+        client.audit_broken(),
+    ) {
+        // A change this site's run sent is missing from the audit file.
+        (Ok(()), Some(why)) => Err(Failure::new(ExitCode::Failed, format!("error: {why}"))),
+        (result, _) => result.map_err(Failure::from),
+    };
     let printed = printed.lock().unwrap_or_else(|p| p.into_inner()).clone();
     SiteOutcome {
         printed,

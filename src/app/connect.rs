@@ -371,7 +371,16 @@ impl Connection {
             .iter()
             .map(|call| &call.site)
             .collect::<std::collections::BTreeSet<_>>();
-        self.report_plan(&plan, sites.len() > 1)
+        self.report_plan(&plan, sites.len() > 1)?;
+        match self.client.audit_broken() {
+            Some(why) => Err(Failure::new(
+                ExitCode::Failed,
+                format!(
+                    "error: {why}; a change sent before that is not recorded there (see the errors above)"
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Keep a saved session (replaced when it was renewed), or sign a token session out.

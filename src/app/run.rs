@@ -69,7 +69,17 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
             })
         });
     let _ = std::io::stdout().flush();
-    connection.finish()?;
+    if let Err(finished) = connection.finish() {
+        // Both failed: the script's report first, then why the run could not end well;
+        // the script's exit code stands.
+        return Err(match outcome {
+            Ok(()) => finished,
+            Err(script) => Failure::new(
+                script.exit_code,
+                format!("{}\n{}", script.report.trim_end(), finished.message),
+            ),
+        });
+    }
     if let Some((rehearsal, _)) = &rehearsal {
         rehearsal.report()?;
     }

@@ -71,6 +71,8 @@ pub struct AuditLine {
 pub struct AuditLog {
     path: PathBuf,
     file: Mutex<File>,
+    /// Why a line could not be written, once one could not: no change may be sent after.
+    broken: Mutex<Option<String>>,
 }
 
 impl AuditLog {
@@ -80,11 +82,21 @@ impl AuditLog {
         Ok(AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new(file),
+            broken: Mutex::new(None),
         })
     }
 
-    /// Append one entry. A failure to write is reported on stderr and does not stop the
-    /// run: the call it describes has already happened.
+    /// Why the file could not be written, once a line could not be: the client then sends
+    /// no further change, since it could not be recorded (nor undone).
+    pub fn broken(&self) -> Option<String> {
+        self.broken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Append one entry. A failure to write is reported on stderr at once (the call it
+    /// describes has already happened) and marks the log broken (see [`AuditLog::broken`]).
     pub fn record(&self, entry: &AuditEntry<'_>) {
         let mut line = match serde_json::to_string(entry) {
             Ok(line) => line,
@@ -96,10 +108,20 @@ impl AuditLog {
         line.push('\n');
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = file.write_all(line.as_bytes()).and_then(|_| file.flush()) {
+            let why = format!("cannot write the audit file {}: {e}", self.path.display());
             eprintln!(
-                "warning: cannot write the audit file {}: {e}",
-                self.path.display()
+                "error: {why}; {} was {} but is not recorded there, and no further change is sent",
+                entry.method,
+                if entry.outcome == "dry_run" {
+                    "planned"
+                } else {
+                    "sent"
+                }
             );
+            self.broken
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(why);
         }
     }
 }

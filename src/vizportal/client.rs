@@ -197,6 +197,11 @@ impl Client {
         &self.session
     }
 
+    /// Why the audit file could not be written, once it could not: no change is sent after.
+    pub fn audit_broken(&self) -> Option<String> {
+        self.audit.as_ref().and_then(AuditLog::broken)
+    }
+
     /// Whether mutations are held back.
     pub fn dry_run(&self) -> bool {
         self.dry_run.load(Ordering::SeqCst)
@@ -233,6 +238,11 @@ impl Client {
         if !MethodKind::of(method).is_mutation() {
             return self.session.call(method, &params);
         }
+        if let Some(why) = self.audit_broken() {
+            return Err(VizportalError::Usage(format!(
+                "{method} not sent: {why}, and a change it cannot record could not be undone"
+            )));
+        }
         let before = before.or_else(|| {
             self.read_before(method, &before::ids_of(&params))
                 .map(Value::Object)
@@ -253,7 +263,8 @@ impl Client {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(PlannedCall {
                     method: method.to_string(),
-                    params,
+                    // A plan is printed and written: never a password in it.
+                    params: redact_params(&params),
                     ids,
                     site: self.session.info().site_url_name,
                 });
@@ -273,7 +284,7 @@ impl Client {
                 let failed = failed_ids(error);
                 let label = if error.is_outcome_unknown() {
                     "unknown"
-                } else if !failed.is_empty() && all_errors_have_ids(error) {
+                } else if names_only(error, &before::ids_of(&params)) {
                     "partial"
                 } else {
                     "failed"

@@ -694,3 +694,31 @@ print(extract_tasks(#{scheduleId: "1"}).len());"#,
     assert_eq!(counts[0], counts[1], "{out}");
     assert_ne!(counts[0], "0", "{out}");
 }
+
+/// An audit file that cannot be written stops the changes after the one it failed to
+/// record, and the run fails saying so: a change missing from the audit cannot be undone.
+#[test]
+fn an_audit_file_that_cannot_be_written_stops_further_changes() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let emu = emulator();
+    let (_dir, path) = script_file(
+        r#"let id = extract_tasks()[0].id;
+print(id);
+set_extract_tasks_priority([id], 45);
+set_extract_tasks_priority([id], 46);"#,
+    );
+    let (code, out, err) = run(vizscript(&emu), &["run", &path, "--audit", "/dev/full"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot write the audit file /dev/full"),
+        "{err}"
+    );
+    assert!(err.contains("setExtractTasksPriority not sent"), "{err}");
+    assert_eq!(
+        task(&emu, out.trim())["priority"],
+        45,
+        "the second change was not sent"
+    );
+}

@@ -471,3 +471,34 @@ fn a_token_sign_in_answer_that_echoes_the_request_shows_no_secret() {
         );
     }
 }
+
+/// A dry run's plan, printed and written with --plan-json, shows no password a call
+/// carries, as the audit does not.
+#[test]
+fn a_dry_run_plan_shows_no_password() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let (_script, path) = script_file(
+        r#"vp::changeUserPassword(#{ userId: "2", password: "Plan-Pw-1x", newPassword: "Plan-Pw-2y" });"#,
+    );
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &[
+            "run",
+            &path,
+            "--dry-run",
+            "--plan-json",
+            plan.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::read_to_string(&plan).unwrap();
+    assert!(written.contains("changeUserPassword"), "{written}");
+    for text in [&out, &err, &written] {
+        assert!(
+            !text.contains("Plan-Pw-1x") && !text.contains("Plan-Pw-2y"),
+            "{text}"
+        );
+    }
+}
