@@ -949,3 +949,40 @@ fn a_task_changed_in_an_older_run_of_its_site_and_deleted_in_a_newer_one_comes_b
         }
     }
 }
+
+/// A server trims the schedule names it stores; undo compares what the call set with what
+/// the server shows as the server stores it, and restores the schedule.
+#[test]
+fn a_schedule_whose_name_the_server_trimmed_is_restored() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let schedule = schedules(&emu)
+        .into_iter()
+        .find(|s| s["scheduleType"] == "Monthly")
+        .expect("a monthly schedule");
+    let id = schedule["id"].as_str().unwrap().to_string();
+    let (_guard, script) = script_file(&format!(
+        r#"let s = schedules(#{{ id: "{id}" }})[0];
+        update_schedule("{id}", #{{ name: s.name + " (moved) ",
+            scheduleDetails: #{{ startTime: 120, recurrenceDayOfMonth: 15 }} }});"#
+    ));
+    run_audited_on(&emu, &script, &audit, "");
+    let changed = schedules(&emu)
+        .into_iter()
+        .find(|s| s["id"] == id.as_str())
+        .unwrap();
+    assert!(
+        changed["name"].as_str().unwrap().ends_with("(moved)"),
+        "{changed}"
+    );
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("changed since"), "{err}");
+    let back = schedules(&emu)
+        .into_iter()
+        .find(|s| s["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(back["name"], schedule["name"]);
+    assert_eq!(back["scheduleDetails"], schedule["scheduleDetails"]);
+}
