@@ -45,11 +45,18 @@ impl Host {
 
     /// Connect a host made without a client; a host that has one keeps it (false).
     pub fn attach(&self, client: Arc<Client>) -> bool {
+        if let Some(cancel) = self.cancel.get() {
+            client.stop_when(cancel.clone());
+        }
         self.client.set(client).is_ok()
     }
 
-    /// The flag that Ctrl-C sets for the engine this host serves.
+    /// The flag that Ctrl-C sets for the engine this host serves; the client's batches
+    /// stop between chunks when it is set.
     pub fn watch_cancel(&self, cancel: Arc<AtomicBool>) {
+        if let Some(client) = self.client.get() {
+            client.stop_when(cancel.clone());
+        }
         let _ = self.cancel.set(cancel);
     }
 
@@ -257,7 +264,18 @@ impl Host {
             convert::ids_for(method, ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
         let bar = Progress::start(self.progress && ids.len() > 1, method);
         let report = |done: usize, total: usize| bar.update(done, Some(total));
-        Ok(client.batch_noting(method, ids_key, ids, extra, before, &report))
+        let summary = client.batch_noting(method, ids_key, ids, extra, before, &report);
+        if self.cancelled() {
+            // Interrupted between chunks: say what was done, then end as interrupted.
+            eprintln!(
+                "{method}: interrupted: applied to {} of {} id(s); {} not sent",
+                summary.succeeded.len(),
+                summary.requested,
+                summary.skipped.len()
+            );
+            return Err(EvalAltResult::ErrorTerminated("interrupted".into(), pos).into());
+        }
+        Ok(summary)
     }
 
     /// The summary map, or the error a batch with failed ids raises.

@@ -4,8 +4,8 @@
 //! partially applied batch is never silent.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -172,6 +172,8 @@ pub struct Client {
     mutations: AtomicUsize,
     audit: Option<AuditLog>,
     chunk_size: usize,
+    /// Set when the user interrupts (Ctrl-C): a batch sends no further chunk.
+    interrupt: std::sync::OnceLock<Arc<AtomicBool>>,
 }
 
 impl Client {
@@ -189,7 +191,20 @@ impl Client {
             mutations: AtomicUsize::new(0),
             audit,
             chunk_size: chunk_size.max(1),
+            interrupt: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Stop batches between chunks once `flag` is set (by Ctrl-C): the chunks not sent
+    /// are reported as skipped.
+    pub fn stop_when(&self, flag: Arc<AtomicBool>) {
+        let _ = self.interrupt.set(flag);
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .get()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
     }
 
     /// The session behind the gate (for reads and session facts).
@@ -384,7 +399,11 @@ impl Client {
             Window::fixed(1)
         };
         let done = AtomicUsize::new(0);
+        // `None`: not sent, since the user interrupted the run.
         let send = |chunk: &&[String]| {
+            if self.interrupted() {
+                return None;
+            }
             let mut params = extra.clone();
             params.insert(ids_key.into(), Value::from(chunk.to_vec()));
             let noted = before.map(|all| {
@@ -398,10 +417,11 @@ impl Client {
                 done.fetch_add(chunk.len(), Ordering::SeqCst) + chunk.len(),
                 ids.len(),
             );
-            outcome
+            Some(outcome)
         };
-        let stops = |outcome: &Result<Value, VizportalError>| {
-            outcome.as_ref().is_err_and(|e| !all_errors_have_ids(e))
+        let stops = |outcome: &Option<Result<Value, VizportalError>>| match outcome {
+            Some(outcome) => outcome.as_ref().is_err_and(|e| !all_errors_have_ids(e)),
+            None => true,
         };
         let outcomes = in_order(in_flight, &chunks, send, stops);
         let mut summary = BatchSummary {
@@ -414,7 +434,7 @@ impl Client {
             error: None,
         };
         for (chunk, outcome) in chunks.iter().zip(outcomes) {
-            summary.absorb(chunk, outcome);
+            summary.absorb(chunk, outcome.flatten());
         }
         summary
     }
