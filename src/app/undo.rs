@@ -199,7 +199,8 @@ fn undo_plan(
             Ok(ids) => eprintln!("  {} {verb} {} id(s)", call.method, ids.len()),
             Err(e) => {
                 failed += 1;
-                eprintln!("  {} failed: {e}", call.method);
+                // The error names its method already ("M failed: ...", "M: ...").
+                eprintln!("  failed: {e}");
             }
         }
     }

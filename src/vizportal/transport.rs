@@ -81,7 +81,7 @@ impl Attempt {
             Attempt::Ambiguous(message) if kind.is_mutation() => VizportalError::OutcomeUnknown {
                 method: method.to_string(),
                 message: if kind.is_repeatable() {
-                    format!("{message}; the server may have applied it before the connection broke")
+                    format!("{message}, after retries")
                 } else {
                     message
                 },
