@@ -129,8 +129,9 @@ pub struct UndoPlan {
 /// Field values by item.
 type Values = BTreeMap<(Kind, String), Map<String, Value>>;
 
-/// The newest audit line that changed an item, by item.
-type Newest = BTreeMap<(Kind, String), usize>;
+/// The newest audit line that changed an item's field, by item and field (`""`: the item
+/// as a whole, for a deletion).
+type Newest = BTreeMap<(Kind, String, String), usize>;
 
 /// Deleted tasks to create again, by what they refresh (target type, target id, task
 /// type): each one's id and the line that deleted it.
@@ -513,7 +514,11 @@ fn undo_line(
                 now.insert(field.to_string(), value.clone());
             }
         }
-        newest.entry((kind, id)).or_insert(number);
+        for (field, _) in &fields {
+            newest
+                .entry((kind, id.clone(), field.to_string()))
+                .or_insert(number);
+        }
     }
     let reason =
         "deleted by a newer line, which this undo creates again as it was before this line";
@@ -544,11 +549,13 @@ fn undo_delete(
         }
         match before.get(&id).and_then(Value::as_object) {
             Some(old) if Recreation::possible(old) => {
+                newest
+                    .entry((Kind::Task, id.clone(), String::new()))
+                    .or_insert(number);
                 if let Some(what) = refreshes(old, None) {
                     pending.entry(what).or_default().push((id, number));
                 }
-                target.insert(key.clone(), old.clone());
-                newest.entry(key).or_insert(number);
+                target.insert(key, old.clone());
             }
             _ => without_values.push(id),
         }
@@ -629,15 +636,20 @@ fn inverse_calls(
     let mut singles = Vec::new();
     let mut recreate = Vec::new();
     for ((kind, id), want) in target {
-        let line = newest.get(&(*kind, id.clone())).copied().unwrap_or(0);
+        // The newest line that changed this field (or deleted the item).
+        let line_of = |field: &str| {
+            let at = |f: &str| newest.get(&(*kind, id.clone(), f.to_string())).copied();
+            at(field).or_else(|| at("")).unwrap_or(0)
+        };
         let Some(have) = current.get(&(*kind, id.clone())) else {
             if *kind == Kind::Task {
-                recreate.extend(Recreation::of(line, id, want));
+                recreate.extend(Recreation::of(line_of(""), id, want));
             }
             continue;
         };
         let differs = |f: &str| !same(member(want, f), member(have, f));
         let mut batch = |method: &str, key: &str| {
+            let line = line_of(key);
             let value = member(want, key).clone();
             let call = batches
                 .entry((method.to_string(), value.to_string()))
@@ -667,7 +679,8 @@ fn inverse_calls(
                 if differs("enabled") {
                     batch(method::SET_ENABLED_STATUS_FOR_SCHEDULES, "enabled");
                 }
-                let differing = UPDATED.iter().copied().filter(|f| differs(f)).collect();
+                let differing: Vec<&str> = UPDATED.iter().copied().filter(|f| differs(f)).collect();
+                let line = differing.iter().map(|f| line_of(f)).max().unwrap_or(0);
                 singles.extend(schedule_call(id, want, differing, line));
             }
         }
@@ -744,6 +757,45 @@ mod tests {
     fn workbook_task(schedule: &str, priority: i64) -> Value {
         json!({ "targetType": "Workbook", "targetId": "3", "type": "RefreshExtract",
                 "scheduleId": schedule, "priority": priority })
+    }
+
+    #[test]
+    fn each_call_of_the_plan_names_the_line_that_changed_its_field() {
+        let now = json!({ "scheduleId": "9", "priority": 70 });
+        let current: Values = [(
+            (Kind::Task, "7".to_string()),
+            now.as_object().unwrap().clone(),
+        )]
+        .into_iter()
+        .collect();
+        let lines = [
+            line(
+                method::SET_EXTRACT_TASKS_SCHEDULE,
+                json!({ "ids": ["7"], "scheduleId": "9" }),
+                json!({ "7": { "scheduleId": "1" } }),
+            ),
+            line(
+                method::SET_EXTRACT_TASKS_PRIORITY,
+                json!({ "ids": ["7"], "priority": 70 }),
+                json!({ "7": { "priority": 50 } }),
+            ),
+        ];
+        let (mut target, mut newest, mut pending) =
+            (current.clone(), Newest::new(), Pending::new());
+        let mut plan = UndoPlan::default();
+        for (number, line) in lines.iter().enumerate().rev() {
+            let walk = (&mut target, &mut newest, &mut pending);
+            undo_line(number + 1, line, walk, &BTreeMap::new(), &mut plan);
+        }
+        let (calls, _) = inverse_calls(&current, &target, &newest);
+        let named: Vec<(&str, usize)> = calls.iter().map(|c| (c.method.as_str(), c.line)).collect();
+        assert_eq!(
+            named,
+            [
+                (method::SET_EXTRACT_TASKS_PRIORITY, 2),
+                (method::SET_EXTRACT_TASKS_SCHEDULE, 1)
+            ]
+        );
     }
 
     #[test]
