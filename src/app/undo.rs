@@ -35,6 +35,16 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
         .transpose()?;
     let all = read_lines(&args.audit_file)?;
     let read = all.len();
+    // --since cannot place a line whose time does not read: refuse rather than drop it.
+    if since.is_some()
+        && let Some((number, line)) = all.iter().find(|(_, line)| written_at(line).is_none())
+    {
+        return Err(Failure::usage(format!(
+            "{}:{number}: its time {:?} is not an RFC 3339 timestamp, so --since cannot tell whether to undo it",
+            args.audit_file.display(),
+            line.time
+        )));
+    }
     let lines: Vec<(usize, AuditLine)> = all
         .into_iter()
         .filter(|(_, line)| {
@@ -339,25 +349,34 @@ fn report_plan(plan: &UndoPlan) {
 }
 
 /// The audit file's lines with their 1-based numbers; a line that is not an audit line
-/// is a usage error naming it.
+/// is a usage error naming it, except a last line cut off before its end (no newline
+/// after it: the run was killed while writing it), which is left out with a warning.
 fn read_lines(path: &Path) -> Result<Vec<(usize, AuditLine)>, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line)
-                .map(|parsed| (i + 1, parsed))
-                .map_err(|e| {
-                    Failure::usage(format!(
-                        "{}:{}: not an audit line: {e}",
-                        path.display(),
-                        i + 1
-                    ))
-                })
-        })
-        .collect()
+    let count = text.lines().count();
+    let mut lines = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(parsed) => lines.push((i + 1, parsed)),
+            Err(e) if i + 1 == count && !text.ends_with('\n') => eprintln!(
+                "warning: {}:{}: the last line is cut off ({e}); it is left out: what it recorded may have been sent, check it by hand",
+                path.display(),
+                i + 1
+            ),
+            Err(e) => {
+                return Err(Failure::usage(format!(
+                    "{}:{}: not an audit line: {e}",
+                    path.display(),
+                    i + 1
+                )));
+            }
+        }
+    }
+    Ok(lines)
 }
 
 fn written_at(line: &AuditLine) -> Option<DateTime<FixedOffset>> {

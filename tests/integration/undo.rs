@@ -986,3 +986,40 @@ fn a_schedule_whose_name_the_server_trimmed_is_restored() {
     assert_eq!(back["name"], schedule["name"]);
     assert_eq!(back["scheduleDetails"], schedule["scheduleDetails"]);
 }
+
+/// A last line cut off (the run was killed while writing it) is left out with a warning
+/// and the rest is undone; a line whose time does not read is refused under --since
+/// rather than silently left out.
+#[test]
+fn a_cut_off_last_line_is_left_out_and_an_unreadable_time_is_refused_under_since() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let (_guard, script) = script_file(
+        r#"let t = extract_tasks()[0];
+        set_extract_tasks_priority([t.id], if t.priority == 3 { 4 } else { 3 });"#,
+    );
+    let before = tasks(&emu);
+    run_audited(&emu, &script, &audit, &[]);
+    let whole = std::fs::read_to_string(&audit).unwrap();
+    std::fs::write(&audit, format!("{whole}{{\"time\":\"2026-11-30T0")).unwrap();
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(":2: the last line is cut off"), "{err}");
+    assert_eq!(tasks(&emu), before, "the whole line was undone");
+
+    let bad_time = whole.replacen("\"time\":\"", "\"time\":\"yesterday ", 1);
+    std::fs::write(&audit, bad_time).unwrap();
+    let args = [
+        "undo",
+        audit.to_str().unwrap(),
+        "--since",
+        "2026-01-01T00:00:00Z",
+    ];
+    let (code, _, err) = run(vizscript(&emu), &args);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(":1: its time") && err.contains("--since cannot tell"),
+        "{err}"
+    );
+}
