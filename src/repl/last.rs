@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use crate::script::unclosed::{comment_len, quoted_len};
+
 /// The variable that holds the last result.
 pub const LAST: &str = "_last";
 
@@ -37,12 +39,8 @@ fn code_until(chars: &[char], start: usize, in_template: bool, out: &mut String)
             _ => {}
         }
         let skip = match c {
-            '"' | '\'' => quoted(chars, i, c),
-            '/' if chars.get(i + 1) == Some(&'/') => chars[i..]
-                .iter()
-                .position(|&c| c == '\n')
-                .map_or(chars.len() - i, |n| n),
-            '/' if chars.get(i + 1) == Some(&'*') => block_comment(chars, i),
+            '"' | '\'' => quoted_len(chars, i, c),
+            '/' => comment_len(chars, i),
             _ => 0,
         };
         if skip > 0 {
@@ -93,41 +91,6 @@ fn template(chars: &[char], start: usize, out: &mut String) -> usize {
         }
     }
     i
-}
-
-/// Length of a quoted literal starting at `start` (to its closing quote, or the end).
-fn quoted(chars: &[char], start: usize, quote: char) -> usize {
-    let mut i = start + 1;
-    while i < chars.len() {
-        match chars[i] {
-            '\\' => i += 2,
-            c if c == quote => return i + 1 - start,
-            _ => i += 1,
-        }
-    }
-    chars.len() - start
-}
-
-/// Length of a (possibly nested) block comment starting at `start`.
-fn block_comment(chars: &[char], start: usize) -> usize {
-    let (mut depth, mut i) = (0usize, start);
-    while i + 1 < chars.len() {
-        match (chars[i], chars[i + 1]) {
-            ('/', '*') => {
-                depth += 1;
-                i += 2;
-            }
-            ('*', '/') => {
-                depth -= 1;
-                i += 2;
-                if depth == 0 {
-                    return i - start;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    chars.len() - start
 }
 
 fn starts_arm(rest: &[char]) -> bool {

@@ -58,6 +58,23 @@ pub fn still_open(input: &str) -> Option<Open> {
             line,
             column: i - line_start + 1,
         };
+        let skip = match c {
+            _ if in_template => 0,
+            '"' | '\'' => quoted_len(&chars, i, c),
+            '/' => comment_len(&chars, i),
+            _ => 0,
+        };
+        if skip > 0 {
+            // A string, character or comment: its brackets do not count, its lines do.
+            for (at, ch) in chars[i..i + skip].iter().enumerate() {
+                if *ch == '\n' {
+                    line += 1;
+                    line_start = i + at + 1;
+                }
+            }
+            i += skip;
+            continue;
+        }
         match c {
             '\n' => {
                 line += 1;
@@ -75,30 +92,57 @@ pub fn still_open(input: &str) -> Option<Open> {
             ')' | ']' | '}' => {
                 open.pop();
             }
-            '"' | '\'' => {
-                // A string or character on one line (a line ending in `\` goes on).
-                i += 1;
-                while i < chars.len() && chars[i] != c {
-                    if chars[i] == '\\' {
-                        i += 1;
-                    }
-                    if chars.get(i) == Some(&'\n') {
-                        line += 1;
-                        line_start = i + 1;
-                    }
-                    i += 1;
-                }
-            }
-            '/' if chars.get(i + 1) == Some(&'/') => {
-                while i + 1 < chars.len() && chars[i + 1] != '\n' {
-                    i += 1;
-                }
-            }
             _ => {}
         }
         i += 1;
     }
     open.pop()
+}
+
+/// Length of a quoted literal (`"..."` or `'.'`) starting at `start`: to its closing
+/// quote, or the end.
+pub(crate) fn quoted_len(chars: &[char], start: usize, quote: char) -> usize {
+    let mut i = start + 1;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => i += 2,
+            c if c == quote => return i + 1 - start,
+            _ => i += 1,
+        }
+    }
+    chars.len() - start
+}
+
+/// Length of a comment starting at `start` (`//` to the end of its line, or a possibly
+/// nested `/* */`); 0 when none starts there.
+pub(crate) fn comment_len(chars: &[char], start: usize) -> usize {
+    match chars.get(start + 1) {
+        Some('/') if chars[start] == '/' => chars[start..]
+            .iter()
+            .position(|&c| c == '\n')
+            .unwrap_or(chars.len() - start),
+        Some('*') if chars[start] == '/' => {
+            let (mut depth, mut i) = (0usize, start);
+            while i + 1 < chars.len() {
+                match (chars[i], chars[i + 1]) {
+                    ('/', '*') => {
+                        depth += 1;
+                        i += 2;
+                    }
+                    ('*', '/') => {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            return i - start;
+                        }
+                    }
+                    _ => i += 1,
+                }
+            }
+            chars.len() - start
+        }
+        _ => 0,
+    }
 }
 
 /// True when `pos` is past the last non-blank character of `input`.
@@ -141,5 +185,10 @@ mod tests {
         );
         assert_eq!(still_open("let s = `x ${y} // {\n"), open('`', 1, 9));
         assert_eq!(still_open("// (\n1"), None);
+        assert_eq!(
+            still_open("fn f() {\n let x = 1; /* see g( */\n"),
+            open('{', 1, 8)
+        );
+        assert_eq!(still_open("/* don't */ foo(\n"), open('(', 1, 16));
     }
 }
