@@ -283,15 +283,20 @@ impl Repl {
             .iter_raw()
             .map(|(name, constant, value)| {
                 let kind = if constant { "const" } else { "let" };
-                // Only the start is shown: a long array is not rendered whole.
-                let start = match value.read_lock::<rhai::Array>() {
-                    Some(items) if items.len() > 3 => {
-                        Some(Dynamic::from_array(items[..3].to_vec()))
-                    }
-                    _ => None,
+                // Only the start is shown: a long array is not rendered whole, and says
+                // how long it is.
+                let (start, count) = match value.read_lock::<rhai::Array>() {
+                    Some(items) if items.len() > 3 => (
+                        Some(Dynamic::from_array(items[..3].to_vec())),
+                        format!(" ({} items)", items.len()),
+                    ),
+                    _ => (None, String::new()),
                 };
                 let shown = render(start.as_ref().unwrap_or(value), Format::Rhai);
-                let shown: String = shown.chars().take(60).collect();
+                let mut shown: String = shown.chars().take(60).collect();
+                if !count.is_empty() {
+                    shown = format!("{} ...]{count}", shown.trim_end_matches(']'));
+                }
                 // The last result is typed as `_`, whatever name it is kept under.
                 let name = if name == last::LAST { "_" } else { name };
                 format!("{kind} {name}: {} = {shown}", value.type_name())

@@ -261,4 +261,10 @@ fn tasks_show_their_fields_in_rhai_notation_and_in_the_scope() {
     );
     assert!(lines[1].starts_with("[#{\"id\": "), "{out}");
     assert!(out.contains("let t: array = [#{\"id\": "), "{out}");
+    let scoped = out.lines().find(|l| l.starts_with("let t: array")).unwrap();
+    let count: usize = scoped
+        .rsplit_once(" ...] (")
+        .and_then(|(_, n)| n.strip_suffix(" items)")?.parse().ok())
+        .unwrap_or_else(|| panic!("a long array says it is cut and how long it is: {scoped}"));
+    assert!(count > 3, "{scoped}");
 }
