@@ -97,7 +97,7 @@ fn refuse_credentials_in(server: &str) -> Result<(), Failure> {
     let Ok(url) = reqwest::Url::parse(server) else {
         return Ok(());
     };
-    if url.username().is_empty() && url.password().is_none() {
+    if !crate::vizportal::holds_credentials(&url) {
         return Ok(());
     }
     Err(Failure::usage(format!(

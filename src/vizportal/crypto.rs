@@ -54,9 +54,13 @@ mod tests {
 
     #[test]
     fn a_key_too_short_to_keep_a_password_is_refused() {
-        let short = format!("c{}1", "0".repeat(126));
-        let error = encrypt_password(&short, "10001", &SecretString::from("pw")).unwrap_err();
+        let modulus = |bits: usize| format!("c{}1", "0".repeat(bits / 4 - 2));
+        let password = SecretString::from("pw");
+        let error = encrypt_password(&modulus(512), "10001", &password).unwrap_err();
         assert!(error.contains("unusable RSA key"), "{error}");
+        // The same kind of key at 1,024 bits is used: only the size was refused.
+        let encrypted = encrypt_password(&modulus(1024), "10001", &password).unwrap();
+        assert_eq!(encrypted.len(), 256);
     }
 
     #[test]

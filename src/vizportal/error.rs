@@ -301,7 +301,11 @@ impl VizportalError {
             // One error: its code is the error's `code`, so the text leaves it out.
             VizportalError::Api { errors, .. } if errors.len() == 1 => {
                 let e = &errors[0];
-                let text = e.message.clone().unwrap_or_else(|| describe_errors(errors));
+                let text = e
+                    .message
+                    .clone()
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| "the server gave no message".to_string());
                 match &e.id {
                     Some(id) => format!("id {id}: {text}"),
                     None => text,
@@ -485,6 +489,10 @@ mod tests {
         assert!(one.to_string().contains("code 120001"), "{one}");
         let on_id = error(vec![wire(9, Some("7"), "no such task")]);
         assert_eq!(on_id.message(), "id 7: no such task");
+        assert_eq!(
+            error(vec![wire(9, None, " ")]).message(),
+            "the server gave no message"
+        );
         let two = error(vec![wire(9, Some("7"), "a"), wire(10, Some("8"), "b")]);
         assert!(two.message().contains("code 9") && two.message().contains("code 10"));
     }

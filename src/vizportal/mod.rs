@@ -38,7 +38,7 @@ pub use jobs::{JobState, classify as classify_job_status};
 pub use listing::{ConvertFn, ProgressFn, ReadFn, SideTables};
 pub use merged_pages::items_member;
 pub use method::MethodKind;
-pub use options::{ConnectOptions, without_credentials};
+pub use options::{ConnectOptions, holds_credentials, without_credentials};
 pub use page_answer::{PageAnswer, page_text, read_page};
 pub use recreate::{Recreated, Recreation};
 pub use retry::RetryPolicy;

@@ -27,6 +27,12 @@ pub fn without_credentials(url: &str) -> String {
     }
 }
 
+/// Whether a URL holds a user name or password (`https://user:password@host`), which
+/// vizscript never takes that way.
+pub fn holds_credentials(url: &reqwest::Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
+}
+
 /// How to reach and sign in to a server.
 #[derive(Debug)]
 pub struct ConnectOptions {

@@ -215,7 +215,7 @@ impl Transport {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(unusable("it must start with https:// or http://".into()));
         }
-        if !base.username().is_empty() || base.password().is_some() {
+        if super::options::holds_credentials(&base) {
             return Err(unusable(
                 "it must not hold a user name or password (user:password@)".into(),
             ));
