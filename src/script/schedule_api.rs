@@ -282,28 +282,27 @@ fn delete(ctx: &NativeCallContext, ids: &Dynamic, options: Map) -> Out<Map> {
             }
         }
     }
-    if !other_sites {
-        let wanted = crate::script::convert::ids_for("deleteSchedules", ids)
-            .map_err(|m| usage(format!("deleteSchedules: {m}"), pos))?;
-        let elsewhere = host
-            .client(pos)?
-            .schedules_reaching_other_sites(&wanted)
-            .map_err(|e| crate::script::error::raise(&e, pos))?;
-        if !elsewhere.is_empty() {
-            return Err(usage(
-                format!(
-                    "{name}: nothing deleted: these schedules also hold tasks or subscriptions \
-                     of other sites, which the server would delete with them unrecorded: {}; \
-                     move them first (run --all-sites), or pass #{{other_sites: true}}",
-                    elsewhere.join(", ")
-                ),
-                pos,
-            ));
-        }
-    }
+    let wanted = crate::script::convert::ids_for("deleteSchedules", ids)
+        .map_err(|m| usage(format!("deleteSchedules: {m}"), pos))?;
+    let client = host.client(pos)?;
     let mut keep: Vec<&str> = SCHEDULE_FIELDS.to_vec();
     keep.push("enabled");
-    let before = all_schedules(&host, pos, &keep)?;
+    // This site's tasks and subscriptions on them: for the check, and for the audit.
+    let contents = !other_sites || client.audits();
+    let (before, elsewhere) = client
+        .schedule_deletion(&wanted, &keep, contents)
+        .map_err(|e| crate::script::error::raise(&e, pos))?;
+    if !other_sites && !elsewhere.is_empty() {
+        return Err(usage(
+            format!(
+                "{name}: nothing deleted: these schedules also hold tasks or subscriptions \
+                 of other sites, which the server would delete with them unrecorded: {}; \
+                 move them first (run --all-sites), or pass #{{other_sites: true}}",
+                elsewhere.join(", ")
+            ),
+            pos,
+        ));
+    }
     let method = "deleteSchedules";
     let summary = host.batch_summary(pos, method, "ids", ids, JsonMap::new(), Some(&before))?;
     Host::summary_or_error(method, &summary, pos)

@@ -156,14 +156,18 @@ pub(crate) fn schedule_contents(
     Ok(contents)
 }
 
-/// The schedules among `ids` that hold extract tasks or subscriptions this site does not
-/// list: the server's `taskCount` counts every site's, and deleting such a schedule deletes
-/// the others' too, out of this session's sight and its audit. Each is described as
-/// `12 "Nightly" (3 on the server, 1 on this site)`.
-pub(crate) fn schedules_reaching_other_sites(
+/// What deleting the schedules `ids` takes, read once: each one's `keep` fields as the
+/// server lists them and, when `contents`, the extract tasks and subscriptions of this
+/// site on it (as the audit keeps them); and the schedules that also hold other sites'
+/// (the server's `taskCount` counts every site's, and deleting such a schedule deletes
+/// those too, out of this session's sight), each described as `12 "Nightly" (3 on the
+/// server, 1 on this site)`. Without `contents` none is found.
+pub(crate) fn schedule_deletion(
     client: &Client,
     ids: &[String],
-) -> Result<Vec<String>, VizportalError> {
+    keep: &[&str],
+    contents: bool,
+) -> Result<(Map<String, Value>, Vec<String>), VizportalError> {
     let plain = |items: Vec<Value>, _: &SideTables| items;
     let all = client.list_all(
         method::GET_SCHEDULES,
@@ -172,24 +176,44 @@ pub(crate) fn schedules_reaching_other_sites(
         &plain,
         &|_, _| {},
     )?;
-    let here = schedule_contents(client, ids)?;
-    let on_site = |id: &str| {
-        ["extractTasks", "subscriptions"]
-            .iter()
-            .filter_map(|member| here.get(id)?.get(*member)?.as_array().map(Vec::len))
-            .sum::<usize>()
+    let here = match contents {
+        true => schedule_contents(client, ids)?,
+        false => Map::new(),
     };
-    Ok(all
-        .iter()
-        .filter_map(|schedule| {
-            let id = text(schedule.get("id")?)?;
-            let total = schedule
-                .get("taskCount")
-                .and_then(super::listing::as_count)?;
-            let name = schedule.get("name").and_then(Value::as_str).unwrap_or("");
-            let here = on_site(&id);
-            (ids.contains(&id) && total > here)
-                .then(|| format!("{id} \"{name}\" ({total} on the server, {here} on this site)"))
-        })
-        .collect())
+    let (mut before, mut elsewhere) = (Map::new(), Vec::new());
+    for schedule in &all {
+        let Some(id) = schedule
+            .get("id")
+            .and_then(text)
+            .filter(|id| ids.contains(id))
+        else {
+            continue;
+        };
+        let mut fields: Map<String, Value> = keep
+            .iter()
+            .filter_map(|k| Some((k.to_string(), schedule.get(*k)?.clone())))
+            .collect();
+        if contents {
+            let on_site = here
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| json!({ "extractTasks": [], "subscriptions": [] }));
+            let count: usize = ["extractTasks", "subscriptions"]
+                .iter()
+                .filter_map(|member| on_site.get(*member)?.as_array().map(Vec::len))
+                .sum();
+            let total = schedule.get("taskCount").and_then(super::listing::as_count);
+            if let Some(total) = total.filter(|total| *total > count) {
+                let name = schedule.get("name").and_then(Value::as_str).unwrap_or("");
+                elsewhere.push(format!(
+                    "{id} \"{name}\" ({total} on the server, {count} on this site)"
+                ));
+            }
+            if let Value::Object(on_site) = on_site {
+                fields.extend(on_site);
+            }
+        }
+        before.insert(id, Value::Object(fields));
+    }
+    Ok((before, elsewhere))
 }

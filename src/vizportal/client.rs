@@ -383,8 +383,11 @@ impl Client {
         };
         let with_contents;
         let before = match before {
+            // Unless the caller read them already.
             Some(values)
-                if method == crate::wire::method::DELETE_SCHEDULES && self.audit.is_some() =>
+                if method == crate::wire::method::DELETE_SCHEDULES
+                    && self.audit.is_some()
+                    && !values.values().all(|v| v.get("extractTasks").is_some()) =>
             {
                 with_contents = self.with_schedule_contents(values, &ids);
                 Some(&with_contents)
@@ -459,13 +462,21 @@ impl Client {
         }
     }
 
-    /// The schedules among `ids` that hold tasks or subscriptions of other sites (see
-    /// `before::schedules_reaching_other_sites`), described for a message.
-    pub fn schedules_reaching_other_sites(
+    /// What deleting the schedules `ids` takes, read once: the before values of their
+    /// `keep` fields (with this site's tasks and subscriptions on them, when `contents`)
+    /// and the schedules that also hold other sites', described for a message.
+    pub fn schedule_deletion(
         &self,
         ids: &[String],
-    ) -> Result<Vec<String>, VizportalError> {
-        before::schedules_reaching_other_sites(self, ids)
+        keep: &[&str],
+        contents: bool,
+    ) -> Result<(Map<String, Value>, Vec<String>), VizportalError> {
+        before::schedule_deletion(self, ids, keep, contents)
+    }
+
+    /// Whether mutating calls are written to an audit file.
+    pub fn audits(&self) -> bool {
+        self.audit.is_some()
     }
 
     /// A deleted schedule's tasks and subscriptions go with it: its before values list
