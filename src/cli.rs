@@ -412,6 +412,14 @@ pub struct EmulatorArgs {
     /// Idle seconds before a session expires.
     #[arg(long, value_name = "S", default_value_t = 1800)]
     pub session_ttl: u64,
+    /// HTTP status for a missing or wrong X-XSRF-TOKEN (unknown on real servers; 401 or
+    /// 403 are the likely ones).
+    #[arg(long, value_name = "STATUS", default_value_t = 403, value_parser = clap::value_parser!(u16).range(400..=499))]
+    pub xsrf_failure_status: u16,
+    /// Newest REST API version served (serverinfo, auth/signin), as MAJOR.MINOR: a newer
+    /// version in a path gets 404, as on an older server.
+    #[arg(long, value_name = "VERSION", default_value = "3.24", value_parser = rest_version)]
+    pub rest_api_version: (u32, u32),
     /// Probability (0..1) of answering 503 before applying anything.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub fail_rate: f64,
@@ -492,6 +500,13 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 }
 
 /// A probability from 0 to 1.
+fn rest_version(text: &str) -> Result<(u32, u32), String> {
+    let parsed = text
+        .split_once('.')
+        .and_then(|(major, minor)| Some((major.parse().ok()?, minor.parse().ok()?)));
+    parsed.ok_or_else(|| format!("{text:?} is not MAJOR.MINOR, e.g. 3.19"))
+}
+
 fn probability(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),

@@ -32,6 +32,8 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         port: args.port,
         dataset,
         session_ttl: Duration::from_secs(args.session_ttl),
+        xsrf_failure_status: args.xsrf_failure_status,
+        rest_api_version: args.rest_api_version,
         tls,
         faults,
         max_page: args.max_page,

@@ -95,7 +95,8 @@ struct Session {
 
 /// What a session's calls must send as `X-XSRF-TOKEN`.
 enum Xsrf {
-    /// The token issued with the session (`login`, `switchSite`): the strict reading.
+    /// The token issued with the session (`login`, `switchSite`), sent as the header and
+    /// as the `XSRF-TOKEN` cookie: the strict reading.
     Issued(String),
     /// A REST token used as a Vizportal session has no issued XSRF token: any non-empty
     /// value sent both as the `XSRF-TOKEN` cookie and as the header (docs/protocol.md §2.8).
@@ -124,12 +125,12 @@ pub(crate) struct XsrfPair<'a> {
 }
 
 impl<'a> XsrfPair<'a> {
-    /// Only a header (tests of issued tokens).
+    /// The same token as header and cookie (tests of issued tokens).
     #[cfg(test)]
     fn header(header: Option<&'a str>) -> XsrfPair<'a> {
         XsrfPair {
             header,
-            cookie: None,
+            cookie: header,
         }
     }
 }
@@ -228,6 +229,10 @@ impl Sessions {
             (Some(token), Xsrf::Issued(issued)) if token != issued => {
                 refuse("X-XSRF-TOKEN does not match the XSRF token of this session")
             }
+            // Double submit too: the header must repeat the XSRF-TOKEN cookie.
+            (Some(token), Xsrf::Issued(_)) if xsrf.cookie != Some(token) => {
+                refuse("X-XSRF-TOKEN does not match the XSRF-TOKEN cookie")
+            }
             (Some(""), Xsrf::DoubleSubmit) => refuse("X-XSRF-TOKEN is empty"),
             (Some(token), Xsrf::DoubleSubmit) if xsrf.cookie != Some(token) => {
                 refuse("X-XSRF-TOKEN does not match the XSRF-TOKEN cookie")
@@ -314,6 +319,17 @@ mod tests {
             sessions.authenticate(None, XsrfPair::header(Some(&a.xsrf)), now, TTL),
             Err(Refusal::Session(_))
         ));
+        // The issued token as the header, but the cookie missing or another value.
+        for cookie in [None, Some("zzz")] {
+            let pair = XsrfPair {
+                header: Some(&a.xsrf),
+                cookie,
+            };
+            assert!(matches!(
+                sessions.authenticate(Some(&a.session_id), pair, now, TTL),
+                Err(Refusal::Xsrf(_))
+            ));
+        }
     }
 
     #[test]

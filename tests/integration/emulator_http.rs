@@ -514,3 +514,27 @@ fn the_emulator_command_can_refuse_pages_over_its_cap_and_the_client_pages_small
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "30", "every task, in pages the server takes");
 }
+
+#[test]
+fn the_emulator_command_serves_the_rest_api_version_it_is_given() {
+    let (_serving, url) = serve(&[
+        "--sites",
+        "1",
+        "--tasks",
+        "5",
+        "--rest-api-version",
+        "3.19",
+        "-q",
+    ]);
+    let client = crate::support::http_client_builder().build().unwrap();
+    let get = |version: &str| {
+        client
+            .get(format!("{url}/api/{version}/serverinfo"))
+            .header("Accept", "application/json")
+            .send()
+            .unwrap()
+    };
+    let served: serde_json::Value = get("3.19").json().unwrap();
+    assert_eq!(served["serverInfo"]["restApiVersion"], "3.19", "{served}");
+    assert_eq!(get("3.24").status(), 404, "a newer version than it serves");
+}
