@@ -422,17 +422,25 @@ fn check_name_is_free(host: &Host, pos: Position, fields: &JsonMap) -> Out<()> {
     let Some(name) = fields.get("name").and_then(Value::as_str) else {
         return Ok(());
     };
-    let taken = all_schedules(host, pos, &["name"])?
+    let same = |n: &Value| {
+        n.as_str()
+            .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+    };
+    let on_server = all_schedules(host, pos, &["name"])?
         .into_iter()
-        .find(|(_, s)| {
-            s["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        });
-    match taken {
-        Some((id, _)) => Err(usage(
+        .find(|(_, s)| same(&s["name"]))
+        .map(|(id, _)| format!("exists already (id {id})"));
+    // A schedule this dry run already planned to create by that name.
+    let planned = host
+        .client(pos)?
+        .plan()
+        .iter()
+        .position(|call| call.method == "createSchedule" && same(&call.params["name"]))
+        .map(|at| format!("is planned already ({})", planned_id(at + 1)));
+    match on_server.or(planned) {
+        Some(taken) => Err(usage(
             format!(
-                "create_schedule: a schedule named \"{name}\" exists already (id {id}); the server would refuse the name"
+                "create_schedule: a schedule named \"{name}\" {taken}; the server would refuse the name"
             ),
             pos,
         )),
@@ -449,10 +457,21 @@ pub(super) fn check_target_schedule(
     id: &str,
     action: &str,
 ) -> Out<()> {
-    if id.starts_with(PLANNED_PREFIX) {
-        return Ok(());
-    }
-    let problem = match schedule(host, pos, id)? {
+    let found = match id.strip_prefix(PLANNED_PREFIX) {
+        // The fields the plan's createSchedule call gave it.
+        Some(call) => {
+            let plan = host.client(pos)?.plan();
+            let planned = call
+                .trim_end_matches(')')
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| plan.get(n.checked_sub(1)?))
+                .filter(|c| c.method == "createSchedule");
+            planned.and_then(|c| c.params.as_object().cloned())
+        }
+        None => schedule(host, pos, id)?,
+    };
+    let problem = match found {
         None => format!("schedule {id} does not exist"),
         Some(found) if found.get("scheduledAction").and_then(Value::as_str) != Some(action) => {
             format!(

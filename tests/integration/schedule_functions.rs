@@ -632,6 +632,25 @@ fn a_dry_run_refuses_what_the_server_would_and_can_move_tasks_to_a_planned_sched
         plan[1]["params"]["scheduleId"],
         "(new schedule of plan call 1)"
     );
+
+    // A planned schedule is checked like one on the server: the name it takes, and what
+    // it runs.
+    for (script, says) in [
+        (
+            r#"create_schedule(#{ name: "Twice", scheduledAction: "Extract", scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } });
+               create_schedule(#{ name: "twice ", scheduledAction: "Extract", scheduleType: "Daily", scheduleDetails: #{ startTime: 90 } });"#,
+            "named \"twice \" is planned already ((new schedule of plan call 1))",
+        ),
+        (
+            r#"let s = create_schedule(#{ name: "Mail", scheduledAction: "Subscription", scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } });
+               set_extract_tasks_schedule(["1"], s.id);"#,
+            "(new schedule of plan call 1)'s scheduledAction is Subscription",
+        ),
+    ] {
+        let (code, _, err) = run_script(&emu, script, &["--dry-run"]);
+        assert_eq!(code, 1, "{script}: {err}");
+        assert!(err.contains(says), "{script}: {err}");
+    }
     assert_eq!(
         schedules(&emu).len(),
         state["schedules"].as_array().unwrap().len(),
