@@ -483,7 +483,13 @@ fn undo_line(
             }
             continue;
         };
-        let Some(old) = before.get(&id).and_then(Value::as_object) else {
+        // Every changed field's value before (a server that does not list a field, such
+        // as whether a schedule is enabled, leaves nothing to put back).
+        let Some(old) = before
+            .get(&id)
+            .and_then(Value::as_object)
+            .filter(|old| fields.iter().all(|(f, _)| old.contains_key(*f)))
+        else {
             without_values.push(id);
             continue;
         };
@@ -757,6 +763,36 @@ mod tests {
     fn workbook_task(schedule: &str, priority: i64) -> Value {
         json!({ "targetType": "Workbook", "targetId": "3", "type": "RefreshExtract",
                 "scheduleId": schedule, "priority": priority })
+    }
+
+    #[test]
+    fn a_field_the_server_did_not_list_before_is_not_put_back() {
+        let now = json!({ "name": "Nightly", "enabled": false });
+        let current: Values = [(
+            (Kind::Schedule, "4".to_string()),
+            now.as_object().unwrap().clone(),
+        )]
+        .into_iter()
+        .collect();
+        // The server listed no `enabled` when the call was audited.
+        let disabled = line(
+            method::SET_ENABLED_STATUS_FOR_SCHEDULES,
+            json!({ "ids": ["4"], "enabled": false }),
+            json!({ "4": { "name": "Nightly" } }),
+        );
+        let (mut target, mut newest, mut pending) =
+            (current.clone(), Newest::new(), Pending::new());
+        let mut plan = UndoPlan::default();
+        undo_line(
+            1,
+            &disabled,
+            (&mut target, &mut newest, &mut pending),
+            &BTreeMap::new(),
+            &mut plan,
+        );
+        assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
+        assert_eq!(plan.not_undoable[0].ids, ["4"]);
+        assert!(inverse_calls(&current, &target, &newest).0.is_empty());
     }
 
     #[test]
