@@ -154,8 +154,12 @@ impl RawAnswer {
 /// occurs.
 pub(crate) fn mask(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
     let mut masked: Option<Vec<u8>> = None;
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        let needle = secret.as_bytes();
+    for form in secrets
+        .iter()
+        .filter(|s| s.len() >= 4)
+        .flat_map(|s| echoed_forms(s))
+    {
+        let needle = form.as_bytes();
         let text = masked.as_deref().unwrap_or(bytes);
         if !text.windows(needle.len()).any(|w| w == needle) {
             continue;
@@ -171,6 +175,28 @@ pub(crate) fn mask(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
         masked = Some(out);
     }
     masked
+}
+
+/// The forms a secret may take when a server echoes it: as sent, with `/` escaped as
+/// `\/` (as Java's JSON writers do), and percent-encoded (as in a query or form).
+fn echoed_forms(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_string()];
+    if secret.contains('/') {
+        forms.push(secret.replace('/', "\\/"));
+    }
+    let encoded: String = secret
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    if encoded != secret {
+        forms.push(encoded);
+    }
+    forms
 }
 
 /// Whether credentials may follow a redirect from the server at `base` to `target`: only
@@ -737,6 +763,23 @@ mod properties {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_is_masked_in_the_forms_an_echo_gives_it() {
+        let secret = "AbCd/EfGh+IjKl==:MnOp".to_string();
+        for echoed in [
+            r#"{"detail":"AbCd/EfGh+IjKl==:MnOp"}"#,
+            r#"{"detail":"AbCd\/EfGh+IjKl==:MnOp"}"#,
+            "secret=AbCd%2FEfGh%2BIjKl%3D%3D%3AMnOp&x=1",
+        ] {
+            let masked = mask(echoed.as_bytes(), std::slice::from_ref(&secret)).expect(echoed);
+            let masked = String::from_utf8(masked).unwrap();
+            assert!(
+                masked.contains("[redacted]") && !masked.contains("EfGh"),
+                "{masked}"
+            );
+        }
+    }
 
     #[test]
     fn a_busy_or_gateway_status_is_retried_whatever_its_body_says() {
