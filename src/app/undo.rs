@@ -37,7 +37,9 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
     let read = all.len();
     // --since cannot place a line whose time does not read: refuse rather than drop it.
     if since.is_some()
-        && let Some((number, line)) = all.iter().find(|(_, line)| written_at(line).is_none())
+        && let Some((number, line)) = all.iter().find(|(_, line)| {
+            CHANGED.contains(&line.outcome.as_str()) && written_at(line).is_none()
+        })
     {
         return Err(Failure::usage(format!(
             "{}:{number}: its time {:?} is not an RFC 3339 timestamp, so --since cannot tell whether to undo it",
@@ -349,12 +351,11 @@ fn report_plan(plan: &UndoPlan) {
 }
 
 /// The audit file's lines with their 1-based numbers; a line that is not an audit line
-/// is a usage error naming it, except a last line cut off before its end (no newline
-/// after it: the run was killed while writing it), which is left out with a warning.
+/// is a usage error naming it, except a line cut off before its end (the run was killed
+/// while writing it), which is left out with a warning.
 fn read_lines(path: &Path) -> Result<Vec<(usize, AuditLine)>, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-    let count = text.lines().count();
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -362,8 +363,8 @@ fn read_lines(path: &Path) -> Result<Vec<(usize, AuditLine)>, Failure> {
         }
         match serde_json::from_str(line) {
             Ok(parsed) => lines.push((i + 1, parsed)),
-            Err(e) if i + 1 == count && !text.ends_with('\n') => eprintln!(
-                "warning: {}:{}: the last line is cut off ({e}); it is left out: what it recorded may have been sent, check it by hand",
+            Err(e) if e.is_eof() => eprintln!(
+                "warning: {}:{}: the line is cut off ({e}); it is left out: what it recorded may have been sent, check it by hand",
                 path.display(),
                 i + 1
             ),

@@ -78,7 +78,16 @@ pub struct AuditLog {
 impl AuditLog {
     /// Open (or create) the file for appending.
     pub fn open(path: &Path) -> std::io::Result<AuditLog> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)?;
+        // A last line cut off (a run killed while writing it) stays a line of its own:
+        // the next line starts after a newline, not glued onto the fragment.
+        if ends_mid_line(&mut file)? {
+            file.write_all(b"\n")?;
+        }
         Ok(AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -124,6 +133,18 @@ impl AuditLog {
                 .get_or_insert(why);
         }
     }
+}
+
+/// Whether a file has content whose last byte is not a newline.
+fn ends_mid_line(file: &mut File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 /// A copy of `params` with every value whose key mentions a password replaced.

@@ -1003,10 +1003,12 @@ fn a_cut_off_last_line_is_left_out_and_an_unreadable_time_is_refused_under_since
     run_audited(&emu, &script, &audit, &[]);
     let whole = std::fs::read_to_string(&audit).unwrap();
     std::fs::write(&audit, format!("{whole}{{\"time\":\"2026-11-30T0")).unwrap();
+    // The next run's line starts on a line of its own, after the fragment.
+    run_audited(&emu, &script, &audit, &[]);
     let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains(":2: the last line is cut off"), "{err}");
-    assert_eq!(tasks(&emu), before, "the whole line was undone");
+    assert!(err.contains(":2: the line is cut off"), "{err}");
+    assert_eq!(tasks(&emu), before, "both runs' lines were undone");
 
     let bad_time = whole.replacen("\"time\":\"", "\"time\":\"yesterday ", 1);
     std::fs::write(&audit, bad_time).unwrap();
