@@ -52,6 +52,8 @@ pub struct Connector {
     /// A session made elsewhere: there is only one, so only the first connection gets it.
     existing: std::sync::Mutex<Option<Adopted>>,
     demo: Option<Arc<Emulator>>,
+    /// The audit file once a connection opened it.
+    audit: std::sync::Mutex<Option<Arc<AuditLog>>>,
 }
 
 impl Connector {
@@ -76,6 +78,7 @@ impl Connector {
             sign_in: credentials.sign_in,
             existing: std::sync::Mutex::new(existing),
             demo,
+            audit: std::sync::Mutex::new(None),
         })
     }
 
@@ -88,6 +91,7 @@ impl Connector {
             sign_in: Some(sign_in),
             existing: std::sync::Mutex::new(None),
             demo: Some(emulator),
+            audit: std::sync::Mutex::new(None),
         }
     }
 
@@ -102,14 +106,23 @@ impl Connector {
                 .is_none()
     }
 
+    /// The audit file, opened by the first connection and shared by the others: the sites
+    /// of one run write one file, and a line one cannot write stops them all.
+    fn audit_log(&self, path: &std::path::Path) -> Result<Arc<AuditLog>, Failure> {
+        let mut log = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(log) = log.as_ref() {
+            return Ok(log.clone());
+        }
+        let opened = AuditLog::open(path)
+            .map_err(|e| Failure::usage(format!("--audit {}: {e}", path.display())))?;
+        Ok(log.insert(Arc::new(opened)).clone())
+    }
+
     /// Sign in, on `site` when given (else on the flags' site).
     pub fn open(&self, site: Option<&str>) -> Result<Connection, Failure> {
         let args = &self.args;
         let audit = match &args.audit {
-            Some(path) => Some(
-                AuditLog::open(path)
-                    .map_err(|e| Failure::usage(format!("--audit {}: {e}", path.display())))?,
-            ),
+            Some(path) => Some(self.audit_log(path)?),
             None => None,
         };
         let (existing, saved) = match self
@@ -372,7 +385,7 @@ impl Connection {
             .map(|call| &call.site)
             .collect::<std::collections::BTreeSet<_>>();
         self.report_plan(&plan, sites.len() > 1)?;
-        match self.client.audit_broken() {
+        match self.client.audit_lost() {
             Some(why) => Err(Failure::new(
                 ExitCode::Failed,
                 format!(

@@ -268,10 +268,12 @@ impl Host {
         if self.cancelled() {
             // Interrupted between chunks: say what was done, then end as interrupted.
             eprintln!(
-                "{method}: interrupted: applied to {} of {} id(s); {} not sent",
+                "{method}: interrupted: applied to {} of {} id(s); {} not sent, {} refused, {} of unknown outcome (sent, answer lost)",
                 summary.succeeded.len(),
                 summary.requested,
-                summary.skipped.len()
+                summary.skipped.len(),
+                summary.failed.len(),
+                summary.unknown.len()
             );
             return Err(EvalAltResult::ErrorTerminated("interrupted".into(), pos).into());
         }

@@ -104,14 +104,15 @@ impl AuditLog {
             .clone()
     }
 
-    /// Append one entry. A failure to write is reported on stderr at once (the call it
-    /// describes has already happened) and marks the log broken (see [`AuditLog::broken`]).
-    pub fn record(&self, entry: &AuditEntry<'_>) {
+    /// Append one entry; false when it could not be written. A failure to write is
+    /// reported on stderr at once (the call it describes has already happened) and marks
+    /// the log broken (see [`AuditLog::broken`]).
+    pub fn record(&self, entry: &AuditEntry<'_>) -> bool {
         let mut line = match serde_json::to_string(entry) {
             Ok(line) => line,
             Err(e) => {
                 tracing::error!("cannot encode an audit entry: {e}");
-                return;
+                return true;
             }
         };
         line.push('\n');
@@ -131,7 +132,9 @@ impl AuditLog {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .get_or_insert(why);
+            return false;
         }
+        true
     }
 }
 

@@ -170,7 +170,10 @@ pub struct Client {
     dry_run: AtomicBool,
     plan: Mutex<Vec<PlannedCall>>,
     mutations: AtomicUsize,
-    audit: Option<AuditLog>,
+    /// Shared by every connection of a run (the sites of --all-sites write one file).
+    audit: Option<Arc<AuditLog>>,
+    /// A line of this client's calls could not be written to the audit file.
+    audit_lost: AtomicBool,
     chunk_size: usize,
     /// Set when the user interrupts (Ctrl-C): a batch sends no further chunk.
     interrupt: std::sync::OnceLock<Arc<AtomicBool>>,
@@ -181,7 +184,7 @@ impl Client {
     pub fn new(
         session: Session,
         dry_run: bool,
-        audit: Option<AuditLog>,
+        audit: Option<Arc<AuditLog>>,
         chunk_size: usize,
     ) -> Client {
         Client {
@@ -190,6 +193,7 @@ impl Client {
             plan: Mutex::new(Vec::new()),
             mutations: AtomicUsize::new(0),
             audit,
+            audit_lost: AtomicBool::new(false),
             chunk_size: chunk_size.max(1),
             interrupt: std::sync::OnceLock::new(),
         }
@@ -212,9 +216,18 @@ impl Client {
         &self.session
     }
 
-    /// Why the audit file could not be written, once it could not: no change is sent after.
+    /// Why the audit file could not be written, once it could not (by any connection of
+    /// the run): no change is sent after.
     pub fn audit_broken(&self) -> Option<String> {
-        self.audit.as_ref().and_then(AuditLog::broken)
+        self.audit.as_deref().and_then(AuditLog::broken)
+    }
+
+    /// Why a line of this client's own calls is missing from the audit file, if one is.
+    pub fn audit_lost(&self) -> Option<String> {
+        self.audit_lost
+            .load(Ordering::SeqCst)
+            .then(|| self.audit_broken())
+            .flatten()
     }
 
     /// Whether mutations are held back.
@@ -402,9 +415,10 @@ impl Client {
             Window::fixed(1)
         };
         let done = AtomicUsize::new(0);
-        // `None`: not sent, since the user interrupted the run.
+        // `None`: not sent.
         let send = |chunk: &&[String]| {
-            if self.interrupted() {
+            // Not sent: the user interrupted, or a change could not be recorded.
+            if self.interrupted() || self.audit_broken().is_some() {
                 return None;
             }
             let mut params = extra.clone();
@@ -438,6 +452,14 @@ impl Client {
         };
         for (chunk, outcome) in chunks.iter().zip(outcomes) {
             summary.absorb(chunk, outcome.flatten());
+        }
+        // Chunks held back with no error of their own say why.
+        if !summary.skipped.is_empty() && summary.error.is_none() {
+            let why = match self.audit_broken() {
+                Some(why) => format!("{why}, and a change it cannot record could not be undone"),
+                None => "interrupted".to_string(),
+            };
+            summary.error = Some(VizportalError::Usage(format!("{method} not sent: {why}")));
         }
         summary
     }
@@ -521,7 +543,7 @@ impl Client {
     ) {
         let Some(audit) = &self.audit else { return };
         let info = self.session.info();
-        audit.record(&AuditEntry {
+        let written = audit.record(&AuditEntry {
             time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             server: self.session.server(),
             site: &info.site_url_name,
@@ -534,6 +556,9 @@ impl Client {
             before,
             created,
         });
+        if !written {
+            self.audit_lost.store(true, Ordering::SeqCst);
+        }
     }
 }
 

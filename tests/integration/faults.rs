@@ -485,7 +485,7 @@ fn signed_in_with_audit(emu: &Emulator, audit: &std::path::Path) -> vizscript::v
     options.retry.min_delay = Duration::from_millis(1);
     let session = vizscript::vizportal::Session::open(options).expect("login");
     let log = vizscript::vizportal::AuditLog::open(audit).unwrap();
-    vizscript::vizportal::Client::new(session, false, Some(log), 1000)
+    vizscript::vizportal::Client::new(session, false, Some(std::sync::Arc::new(log)), 1000)
 }
 
 fn signed_in(emu: &Emulator) -> vizscript::vizportal::Client {

@@ -725,40 +725,43 @@ set_extract_tasks_priority([id], 46);"#,
 
 /// Ctrl-C in the middle of a batch stops it between chunks: the chunks not yet sent are
 /// not sent, the run says how far it got and exits 130, even when the batch is the
-/// script's last statement. (A signal that lands before the batch starts stops the script
-/// there, with nothing sent; the test tries again until one lands inside the batch.)
+/// script's last statement. The signal is sent once the emulator has seen the batch's
+/// first chunk.
 #[test]
 fn ctrl_c_stops_a_batch_between_chunks() {
     let (_dir, path) = script_file(
         "let ids = extract_tasks().map(|t| t.id);\nprint(\"started\");\nset_extract_tasks_priority(ids, 97);\n",
     );
-    for _ in 0..5 {
-        let emu = emulator_with(|c| {
-            c.dataset = one_site(300, 4);
-            c.faults.latency = std::time::Duration::from_millis(40);
-        });
-        let child = start_script(
-            &emu,
-            &["run", &path, "--chunk-size", "10", "--concurrency", "1"],
-        );
-        let (_, err) = interrupt(child);
-        let sent: usize = emu
-            .calls()
+    let emu = emulator_with(|c| {
+        c.dataset = one_site(300, 4);
+        c.faults.latency = std::time::Duration::from_millis(40);
+    });
+    let child = start_script(
+        &emu,
+        &["run", &path, "--chunk-size", "10", "--concurrency", "1"],
+    );
+    let chunks = || {
+        emu.calls()
             .iter()
             .filter(|c| c.method == "setExtractTasksPriority" && c.status == 200)
             .map(|c| c.params["ids"].as_array().map_or(0, Vec::len))
-            .sum();
-        assert!(sent < 300, "the rest was not sent: {err}");
-        let Some(applied) = err
-            .split("interrupted: applied to ")
-            .nth(1)
-            .and_then(|rest| rest.split(' ').next())
-        else {
-            assert_eq!(sent, 0, "stopped before the batch: {err}");
-            continue;
-        };
-        assert_eq!(applied.parse::<usize>().ok(), Some(sent), "{err}");
-        return;
+            .collect::<Vec<_>>()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while chunks().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    panic!("no interruption landed inside the batch in five tries");
+    let (_, err) = interrupt(child);
+    let sent: usize = chunks().iter().sum();
+    assert!(sent < 300, "the rest was not sent: {err}");
+    let applied = err
+        .split("interrupted: applied to ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok());
+    assert_eq!(applied, Some(sent), "says how far it got: {err}");
 }
