@@ -499,7 +499,7 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
-/// A probability from 0 to 1.
+/// A REST API version, `MAJOR.MINOR`.
 fn rest_version(text: &str) -> Result<(u32, u32), String> {
     let parsed = text
         .split_once('.')
@@ -507,6 +507,7 @@ fn rest_version(text: &str) -> Result<(u32, u32), String> {
     parsed.ok_or_else(|| format!("{text:?} is not MAJOR.MINOR, e.g. 3.19"))
 }
 
+/// A probability from 0 to 1.
 fn probability(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),

@@ -295,7 +295,8 @@ impl Repl {
                 let shown = render(start.as_ref().unwrap_or(value), Format::Rhai);
                 let mut shown: String = shown.chars().take(60).collect();
                 if !count.is_empty() {
-                    shown = format!("{} ...]{count}", shown.trim_end_matches(']'));
+                    let start = shown.strip_suffix(']').unwrap_or(&shown);
+                    shown = format!("{start} ...]{count}");
                 }
                 // The last result is typed as `_`, whatever name it is kept under.
                 let name = if name == last::LAST { "_" } else { name };

@@ -434,11 +434,12 @@ impl Client {
                 done.fetch_add(chunk.len(), Ordering::SeqCst) + chunk.len(),
                 ids.len(),
             );
-            Some(outcome)
+            // A chunk that failed as a whole (not for some of its own ids) stops the rest.
+            let stops = outcome.as_ref().is_err_and(|e| !names_only(e, chunk));
+            Some((outcome, stops))
         };
-        let stops = |outcome: &Option<Result<Value, VizportalError>>| match outcome {
-            Some(outcome) => outcome.as_ref().is_err_and(|e| !all_errors_have_ids(e)),
-            None => true,
+        let stops = |sent: &Option<(Result<Value, VizportalError>, bool)>| {
+            sent.as_ref().is_none_or(|(_, stops)| *stops)
         };
         let outcomes = in_order(in_flight, &chunks, send, stops);
         let mut summary = BatchSummary {
@@ -451,7 +452,7 @@ impl Client {
             error: None,
         };
         for (chunk, outcome) in chunks.iter().zip(outcomes) {
-            summary.absorb(chunk, outcome.flatten());
+            summary.absorb(chunk, outcome.flatten().map(|(outcome, _)| outcome));
         }
         // Chunks held back with no error of their own say why.
         if !summary.skipped.is_empty() && summary.error.is_none() {
@@ -571,12 +572,6 @@ fn only_reads_page(method: &str) -> Result<(), VizportalError> {
     Err(VizportalError::Usage(format!(
         "{method} is not a read (get...), so it cannot be paged through"
     )))
-}
-
-/// A server answer whose every error names an item: the other items were applied.
-fn all_errors_have_ids(error: &VizportalError) -> bool {
-    matches!(error, VizportalError::Api { errors, .. }
-        if !errors.is_empty() && errors.iter().all(|e| e.id.is_some()))
 }
 
 /// Whether every error of `error` names one of `ids`: the call failed for those and was

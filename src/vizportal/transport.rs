@@ -80,11 +80,7 @@ impl Attempt {
             // is unknown, even for an idempotent one repeated to the end of its retries.
             Attempt::Ambiguous(message) if kind.is_mutation() => VizportalError::OutcomeUnknown {
                 method: method.to_string(),
-                message: if kind.is_repeatable() {
-                    format!("{message}, after retries")
-                } else {
-                    message
-                },
+                message,
                 status: None,
             },
             Attempt::Ambiguous(message) => VizportalError::transport(method, message),
@@ -384,8 +380,9 @@ impl Transport {
         request.send().map_err(|e| classify_send_error(method, &e))
     }
 
-    /// Tableau's own client re-POSTs a redirect once (pod moves, http to https). Only a
-    /// redirect within the same host is followed: credentials never go elsewhere.
+    /// Tableau's own client re-POSTs a redirect once. Only a redirect within the same
+    /// scheme, host and port is followed (see [`may_follow`]): credentials never go
+    /// elsewhere, and the error names the other server's address to pass as --server.
     fn follow_redirect(
         &self,
         method: &str,
@@ -414,7 +411,8 @@ impl Transport {
             return Err(Attempt::Final(VizportalError::ForeignRedirect {
                 url: url.to_string(),
                 status,
-                target: target.to_string(),
+                // The server's address, as --server takes it.
+                target: target.origin().ascii_serialization(),
             }));
         }
         let again = self.send(method, target.as_str(), body)?;

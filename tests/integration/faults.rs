@@ -451,9 +451,8 @@ fn a_move_whose_answers_are_all_lost_is_unknown_not_failed_and_undo_puts_it_back
     let error = summary.error.expect("the batch did not end well");
     assert!(error.is_outcome_unknown(), "{error}");
     assert!(
-        error
-            .to_string()
-            .contains("after retries; the server may or may not have applied it"),
+        error.to_string().contains("outcome unknown")
+            && error.to_string().contains("may or may not have applied it"),
         "{error}"
     );
     let line: serde_json::Value = serde_json::from_str(

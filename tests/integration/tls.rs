@@ -92,7 +92,7 @@ fn an_http_server_redirecting_to_https_is_not_followed_but_named() {
     );
     assert_eq!(code, 4, "{err}");
     assert!(
-        err.contains("redirects to another server") && err.contains(&moved),
+        err.contains(&format!("redirects to another server ({})", emu.url())),
         "{err}"
     );
     assert!(err.contains("pass it as --server"), "{err}");
