@@ -47,6 +47,8 @@ pub fn repl(args: &ReplArgs, quiet: bool) -> Result<(), Failure> {
     }
     match repl.outcome() {
         ExitCode::Success => Ok(()),
+        // An input's exit(code) ends the session with that code, at a terminal too.
+        code @ ExitCode::Script(_) => Err(Failure::new(code, "")),
         _ if interactive => Ok(()),
         code => Err(Failure::new(code, "")),
     }

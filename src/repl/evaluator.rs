@@ -176,6 +176,9 @@ impl Repl {
             }
             Err(error) if ScriptExit::of(&error).is_some() => {
                 self.exit_asked = ScriptExit::of(&error);
+                if let Some(code) = self.exit_asked.filter(|code| *code != 0) {
+                    (self.err)(&format!("the input called exit({code})"));
+                }
                 None
             }
             Err(error) => {

@@ -5,7 +5,7 @@ use rhai::plugin::*;
 
 #[export_module]
 pub mod time_api {
-    use rhai::{Dynamic, FLOAT};
+    use rhai::{Dynamic, EvalAltResult, FLOAT, NativeCallContext};
 
     /// Hours elapsed since an ISO-8601 timestamp such as a task's `lastRunAt`; `()` when
     /// the value is empty or not a timestamp. A task that never ran has an empty
@@ -30,6 +30,27 @@ pub mod time_api {
         }
     }
 
+    /// Wait `seconds` (a whole or fractional number). Ctrl-C ends the wait at once, as it
+    /// ends any other part of a run.
+    ///
+    /// ```rhai
+    /// sleep(0.5);
+    /// ```
+    #[rhai_fn(name = "sleep", volatile, return_raw)]
+    pub fn sleep_float(ctx: NativeCallContext, seconds: FLOAT) -> Result<(), Box<EvalAltResult>> {
+        super::pause(&ctx, seconds)
+    }
+
+    /// Wait `seconds` (a whole number). Ctrl-C ends the wait at once.
+    ///
+    /// ```rhai
+    /// sleep(2);
+    /// ```
+    #[rhai_fn(name = "sleep", volatile, return_raw)]
+    pub fn sleep_int(ctx: NativeCallContext, seconds: rhai::INT) -> Result<(), Box<EvalAltResult>> {
+        super::pause(&ctx, seconds as FLOAT)
+    }
+
     /// The current time as an ISO-8601 UTC timestamp, comparable with the server's.
     ///
     /// ```rhai
@@ -37,5 +58,30 @@ pub mod time_api {
     /// ```
     pub fn now_utc() -> String {
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+}
+
+/// Sleeps `seconds` in short slices, ending as interrupted once Ctrl-C is pressed (Rhai's
+/// own `sleep` holds the thread for the whole time).
+fn pause(
+    ctx: &rhai::NativeCallContext,
+    seconds: rhai::FLOAT,
+) -> Result<(), Box<rhai::EvalAltResult>> {
+    let host = super::host::Host::of(ctx)?;
+    let total = std::time::Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default();
+    let until = std::time::Instant::now() + total;
+    loop {
+        if host.cancelled() {
+            return Err(rhai::EvalAltResult::ErrorTerminated(
+                "interrupted".into(),
+                ctx.call_position(),
+            )
+            .into());
+        }
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(50)));
     }
 }

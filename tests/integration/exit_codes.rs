@@ -226,4 +226,5 @@ print("not reached");"#,
         (5, "1\n"),
         "the REPL ends there: {err}"
     );
+    assert!(err.contains("the input called exit(5)"), "{err}");
 }

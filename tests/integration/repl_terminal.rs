@@ -314,3 +314,20 @@ fn vp_names_and_their_param_keys_complete_at_a_terminal() {
     term.type_in(":help vp::getSchedules\r");
     term.wait_for("Confidence: high");
 }
+
+#[test]
+fn exit_with_a_code_ends_the_terminal_session_with_it() {
+    let emu = emulator();
+    let home = tempfile::tempdir().unwrap();
+    let mut term = Terminal::start(&emu, home.path());
+    term.wait_for("vizscript> ");
+    term.type_in("sleep(30); 1\r");
+    term.interrupt_until("interrupted");
+    term.type_in("exit(3)\r");
+    term.wait_for("the input called exit(3)");
+    assert_eq!(
+        term.exit_status().code(),
+        Some(3),
+        "the code a wrapper sees"
+    );
+}
