@@ -151,8 +151,29 @@ fn load(path: &Path, name: &str) -> Result<Profile, Failure> {
             path.display()
         ))
     })?;
-    let mut file: ConfigFile = toml::from_str(&text)
-        .map_err(|e| Failure::usage(format!("config file {}: {e}", path.display())))?;
+    let mut file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        // The line and what is wrong with it, but not the line itself: it may hold a
+        // secret (a password or token secret, which a profile does not take).
+        let line = e
+            .span()
+            .map(|span| {
+                let number = text[..span.start].matches('\n').count() + 1;
+                // The key of that line, without its value.
+                let key = text
+                    .lines()
+                    .nth(number - 1)
+                    .and_then(|l| l.split_once('='))
+                    .map(|(key, _)| format!(", key {}", key.trim()))
+                    .unwrap_or_default();
+                format!(", line {number}{key}")
+            })
+            .unwrap_or_default();
+        Failure::usage(format!(
+            "config file {}{line}: {}",
+            path.display(),
+            e.message().trim_end()
+        ))
+    })?;
     file.profiles.remove(name).ok_or_else(|| {
         let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
         Failure::usage(format!(
@@ -187,5 +208,17 @@ mod tests {
         std::fs::write(&path, "[profiles.prod]\nservr = \"https://x\"\n").unwrap();
         let error = load(&path, "prod").unwrap_err().message;
         assert!(error.contains("servr"), "{error}");
+        // A key a profile does not take is named, its value never shown.
+        std::fs::write(
+            &path,
+            "[profiles.prod]\nserver = \"https://x\"\n[profiles.x]\ntoken_secret = \"TOPSECRET-1\"\n",
+        )
+        .unwrap();
+        let error = load(&path, "prod").unwrap_err().message;
+        assert!(
+            error.contains("line 4") && error.contains("token_secret"),
+            "{error}"
+        );
+        assert!(!error.contains("TOPSECRET"), "{error}");
     }
 }
