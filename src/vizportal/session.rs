@@ -159,6 +159,14 @@ impl Session {
                 self.generation.fetch_add(1, Ordering::SeqCst);
                 result
             }
+            None if self.origin() == SessionOrigin::Token => {
+                let here = self.info().site_url_name;
+                if here.eq_ignore_ascii_case(url_name) {
+                    self.call_renewing(method::GET_SESSION_INFO, &json!({}))?
+                } else {
+                    return Err(token_needs_secret(&here, url_name));
+                }
+            }
             _ => match self.call_renewing(method::SWITCH_SITE, &json!({ "urlName": url_name })) {
                 // Already there: the session info is what a switch would have answered.
                 Err(VizportalError::Api { errors, .. })
@@ -337,6 +345,17 @@ impl Session {
             }
             Err(other) => return Err(other.into_error(method::GET_SESSION_INFO, MethodKind::Read)),
         };
+        // A token session belongs to its site: another site is a new sign-in with the
+        // token (if its secret was given), never a switch of this session.
+        let landed_site = landed["site"]["urlName"].as_str().unwrap_or_default();
+        if existing.origin == SessionOrigin::Token
+            && let Some(site) = wanted.filter(|w| !w.eq_ignore_ascii_case(landed_site))
+        {
+            if self.means.is_none() {
+                return Err(token_needs_secret(landed_site, site));
+            }
+            return Ok(Err(format!("the token session is on site {landed_site:?}")));
+        }
         self.go_to_site(landed, wanted)
             .map(Ok)
             .map_err(|a| a.into_error(method::SWITCH_SITE, MethodKind::Session))
@@ -524,6 +543,16 @@ impl Session {
         }
         Ok(landed)
     }
+}
+
+/// A token session (saved, with no secret given now) asked to go to another site.
+fn token_needs_secret(on: &str, wanted: &str) -> VizportalError {
+    VizportalError::Login(LoginFailure::SessionEnded {
+        message: format!(
+            "the token session is on site {on:?}; a token signs in to one site, so site {wanted:?} needs a new sign-in with the token's secret (--token-file or TABLEAU_PAT_SECRET)"
+        ),
+        during: None,
+    })
 }
 
 fn has_code(errors: &[WireError], codes: &[i64]) -> bool {

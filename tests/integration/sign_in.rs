@@ -799,3 +799,50 @@ fn an_expired_session_saved_from_a_session_id_says_to_sign_in_again() {
     assert!(err.contains("vizscript login --save"), "{err}");
     assert!(!err.contains("TABLEAU_XSRF_TOKEN"), "{err}");
 }
+
+/// A saved token session belongs to its site: asked for another site with no secret given
+/// it fails at once, saying what it needs, and is neither switched nor ended; with the
+/// secret, the token signs in anew on that site.
+#[test]
+fn a_saved_token_session_goes_to_another_site_only_by_signing_in_again() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(
+        with_token(&emu, state.path()),
+        &["login", "--save", "--site", "finance"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let switches = count(&emu, "switchSite");
+    let (code, _, err) = run(
+        bare(&emu, state.path()),
+        &["call", "getSessionInfo", "--site", "marketing"],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("needs a new sign-in with the token's secret"),
+        "{err}"
+    );
+    assert_eq!(count(&emu, "switchSite"), switches, "not switched");
+    let (_dir, script) = script_file(r#"switch_site("marketing");"#);
+    let (code, _, err) = run(bare(&emu, state.path()), &["run", &script]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("needs a new sign-in with the token's secret"),
+        "{err}"
+    );
+    let (code, out, err) = run(bare(&emu, state.path()), &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "the saved session still works: {err}");
+    assert!(out.contains("\"urlName\": \"finance\""), "{out}");
+
+    let (code, out, err) = run(
+        with_token(&emu, state.path()),
+        &["call", "getSessionInfo", "--site", "marketing"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"urlName\": \"marketing\""), "{out}");
+    assert_eq!(
+        count(&emu, "switchSite"),
+        switches,
+        "a new sign-in, not a switch"
+    );
+}
