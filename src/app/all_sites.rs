@@ -349,7 +349,7 @@ impl<'a> Printer<'a> {
                 "error"
             };
             eprintln!(
-                "[{finished}/{}] {}: {result} in {:.1} s",
+                "[{finished}/{}] {:?}: {result} in {:.1} s",
                 self.sites.len(),
                 site.url_name,
                 outcome.elapsed.as_secs_f64()
