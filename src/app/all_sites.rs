@@ -273,6 +273,7 @@ fn run_on(client: &Arc<Client>, job: &Job) -> SiteOutcome {
         buffer.push('\n');
     });
     let host = Host::new(Some(client.clone()), output, false);
+    host.label(format!("site {:?}", client.session().info().site_url_name));
     let engine = build_engine(host, job.limits, job.cancel.clone());
     let before = client.mutating_calls();
     let lost_before = client.audit_lost().is_some();

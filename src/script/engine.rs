@@ -77,10 +77,8 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
     host.watch_cancel(cancel.clone());
     let out = host.clone();
     engine.on_print(move |text| out.print(text));
-    engine.on_debug(|text, source, pos| match pos.line() {
-        Some(line) => eprintln!("debug [{}:{line}]: {text}", source.unwrap_or("script")),
-        None => eprintln!("debug: {text}"),
-    });
+    let debug = host.clone();
+    engine.on_debug(move |text, source, pos| debug.debug(text, source, pos));
     // The heap held when the evaluation (a script, a REPL input) began: its growth since
     // is what the limit bounds, so data an earlier REPL input left behind does not stop
     // the next one, which may be the one that frees it.

@@ -26,6 +26,8 @@ pub struct Host {
     progress: bool,
     /// Set by Ctrl-C; long waits inside a function look at it.
     cancel: OnceLock<Arc<AtomicBool>>,
+    /// What `debug` lines start with when runs of several sites share stderr.
+    label: OnceLock<String>,
 }
 
 impl Host {
@@ -40,7 +42,30 @@ impl Host {
             output,
             progress,
             cancel: OnceLock::new(),
+            label: OnceLock::new(),
         })
+    }
+
+    /// Name the run in its `debug` lines (`site "finance"`): sites run at once share
+    /// stderr.
+    pub fn label(&self, label: String) {
+        let _ = self.label.set(label);
+    }
+
+    /// A script's `debug` line, on stderr.
+    pub fn debug(&self, text: &str, source: Option<&str>, pos: Position) {
+        let label = self
+            .label
+            .get()
+            .map(|l| format!(" {l}"))
+            .unwrap_or_default();
+        match pos.line() {
+            Some(line) => eprintln!(
+                "debug{label} [{}:{line}]: {text}",
+                source.unwrap_or("script")
+            ),
+            None => eprintln!("debug{label}: {text}"),
+        }
     }
 
     /// Connect a host made without a client; a host that has one keeps it (false).

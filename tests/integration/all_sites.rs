@@ -39,7 +39,8 @@ let ids = extract_tasks().map(|t| t.id);
 print(`site=${site}`);
 print(`tasks=${ids.len()}`);
 set_extract_tasks_priority(ids, 7);
-print(`done=${site}`);"#;
+print(`done=${site}`);
+debug(`debugged ${site}`);"#;
 
 #[test]
 fn every_site_runs_the_script_on_its_own_site_with_output_kept_together() {
@@ -79,6 +80,15 @@ fn every_site_runs_the_script_on_its_own_site_with_output_kept_together() {
         assert!(block.contains(&format!("tasks={expected}")), "{block}");
     }
     assert!(err.contains("3 of 3 sites succeeded"), "{err}");
+    for url in ids.keys() {
+        // A debug line says whose it is: sites run at once share stderr.
+        let line = format!("debug site {url:?} [");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&line) && l.contains(&format!("debugged {url}"))),
+            "{err}"
+        );
+    }
     assert_eq!(
         emu.stats().by_method.get("login").copied(),
         Some(4),
