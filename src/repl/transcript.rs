@@ -185,13 +185,26 @@ pub fn names_a_secret(code: &str) -> bool {
         .any(|(name, rest)| {
             // Any name holding the word (`secretKey`, `passwordHash`, `password2`): leaving
             // out an input that held none costs only a line of history.
-            let secret = ["password", "secret", "token"]
-                .iter()
-                .any(|w| name.contains(w));
-            let rest = rest.strip_prefix('"').unwrap_or(rest);
+            let secret = [
+                "password",
+                "passwd",
+                "secret",
+                "token",
+                "credential",
+                "apikey",
+                "api_key",
+            ]
+            .iter()
+            .any(|w| name.contains(w))
+                || ["pw", "pwd"].contains(&name);
+            let quoted = rest.strip_prefix('"');
+            // `m.set("password", value)`: a quoted name passed along with a value.
+            let passed = quoted.is_some_and(|r| r.trim_start().starts_with(','));
+            let rest = quoted.unwrap_or(rest);
             let rest = rest.strip_prefix(']').unwrap_or(rest).trim_start();
             let gives_a_value = (rest.starts_with(':') && !rest.starts_with("::"))
-                || (rest.starts_with('=') && !rest.starts_with("==") && !rest.starts_with("=>"));
+                || (rest.starts_with('=') && !rest.starts_with("==") && !rest.starts_with("=>"))
+                || passed;
             secret && gives_a_value
         })
 }
@@ -249,6 +262,11 @@ mod tests {
             assert!(names_a_secret(&format!("let {named} = \"x\";")), "{named}");
         }
         assert!(names_a_secret("let k = #{}; k.secret = \"s\";"));
+        assert!(names_a_secret("m.set(\"password\", \"x\")"));
+        assert!(names_a_secret("let pw = \"x\";"));
+        assert!(names_a_secret("let db_credentials = #{};"));
+        assert!(!names_a_secret("let pwr = 2;"));
+        assert!(!names_a_secret("print(\"password\")"));
         assert!(names_a_secret("k[\"apiToken\"] = s"));
         assert!(names_a_secret("let password = \"p\";"));
         assert!(!names_a_secret("if password == given { 1 }"));
