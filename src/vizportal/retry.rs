@@ -38,14 +38,24 @@ impl RetryPolicy {
         kind: MethodKind,
         op: impl FnMut() -> Result<T, Attempt>,
     ) -> Result<T, Attempt> {
+        self.run_noting(method, kind, &std::cell::Cell::new(false), op)
+    }
+
+    /// [`RetryPolicy::run`], noting in `reached` (kept across runs of one call, e.g. around
+    /// a session renewal) whether an attempt broke after its request was sent: a change may
+    /// then have been applied, however a later attempt ends.
+    pub(crate) fn run_noting<T>(
+        &self,
+        method: &str,
+        kind: MethodKind,
+        reached: &std::cell::Cell<bool>,
+        op: impl FnMut() -> Result<T, Attempt>,
+    ) -> Result<T, Attempt> {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.min_delay)
             .with_max_delay(self.max_delay)
             .with_max_times(self.max_retries)
             .with_jitter();
-        // Whether an attempt broke after its request was sent: a change may then have been
-        // applied, however a later attempt ends.
-        let reached = std::cell::Cell::new(false);
         let result = op
             .retry(backoff)
             .sleep(std::thread::sleep)

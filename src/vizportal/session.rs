@@ -210,9 +210,11 @@ impl Session {
     ) -> Result<T, VizportalError> {
         const RENEWALS: usize = 10;
         let kind = MethodKind::of(method);
+        // Whether any attempt, before a renewal too, may have been applied.
+        let reached = std::cell::Cell::new(false);
         for _ in 0..RENEWALS {
             let generation = self.generation.load(Ordering::SeqCst);
-            match self.retry.run(method, kind, attempt) {
+            match self.retry.run_noting(method, kind, &reached, attempt) {
                 Ok(result) => return Ok(result),
                 Err(Attempt::Unauthorized(..)) => {
                     tracing::info!("{method}: session expired; signing in again");
@@ -222,7 +224,7 @@ impl Session {
             }
         }
         self.retry
-            .run(method, kind, attempt)
+            .run_noting(method, kind, &reached, attempt)
             .map_err(|a| a.into_error(method, kind))
     }
 
