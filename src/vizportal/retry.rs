@@ -75,3 +75,32 @@ impl RetryPolicy {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_sent_before_a_renewal_is_not_reported_as_unsent_after_it() {
+        let policy = RetryPolicy {
+            max_retries: 1,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+        };
+        let kind = MethodKind::of("setExtractTasksSchedule");
+        let reached = std::cell::Cell::new(false);
+        // First: the answer is lost, then the session turns out to have expired.
+        let mut first = [
+            Attempt::Ambiguous("cut".into()),
+            Attempt::Unauthorized(401, Vec::new()),
+        ]
+        .into_iter();
+        let ended = policy.run_noting("m", kind, &reached, || Err::<(), _>(first.next().unwrap()));
+        assert!(matches!(ended, Err(Attempt::Unauthorized(..))));
+        // After signing in again, the server cannot be reached at all.
+        let ended = policy.run_noting("m", kind, &reached, || {
+            Err::<(), _>(Attempt::NotSent("refused".into()))
+        });
+        assert!(matches!(ended, Err(Attempt::Ambiguous(_))), "{ended:?}");
+    }
+}
