@@ -8,6 +8,25 @@
 //! Vizportal server for tests, `--demo` and rehearsals. Client and emulator share only
 //! [`wire`].
 
+/// `eprintln!` that never panics: a diagnostic written to a closed stderr (a pipe whose
+/// reader left, as in `2>&1 | head -1`) is dropped instead of stopping the run halfway.
+#[macro_export]
+macro_rules! diag {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see [`diag!`]).
+#[macro_export]
+macro_rules! diag_part {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod app;
 pub mod cli;
 pub mod emulator;

@@ -207,7 +207,7 @@ fn concurrently(
                     }
                 });
             if let Err(e) = spawned {
-                eprintln!("warning: cannot start a site thread: {e}");
+                crate::diag!("warning: cannot start a site thread: {e}");
             }
         }
     });
@@ -349,7 +349,7 @@ impl<'a> Printer<'a> {
             } else {
                 "error"
             };
-            eprintln!(
+            crate::diag!(
                 "[{finished}/{}] {:?}: {result} in {:.1} s",
                 self.sites.len(),
                 site.url_name,
@@ -366,9 +366,9 @@ impl<'a> Printer<'a> {
             let _ = out.write_all(printed.as_bytes()).and_then(|_| out.flush());
             if !report.is_empty() {
                 let site = &self.sites[state.0];
-                eprint!("site {:?}: {report}", site.url_name);
+                crate::diag_part!("site {:?}: {report}", site.url_name);
                 if !report.ends_with('\n') {
-                    eprintln!();
+                    crate::diag!();
                 }
             }
             state.0 += 1;

@@ -67,7 +67,7 @@ impl Connector {
             (None, credentials(args, use_saved)?)
         };
         if args.insecure {
-            eprintln!(
+            crate::diag!(
                 "warning: --insecure: TLS certificates are not verified; anyone on the network path can read the password and the session"
             );
         }
@@ -336,7 +336,7 @@ fn start_demo(args: &ConnectArgs) -> Result<(Emulator, Credentials), Failure> {
     let known = |name: &str| SAMPLE_USERS.iter().any(|(user, _)| *user == name);
     let username = match &args.username {
         Some(name) if !known(name) && !typed("username") => {
-            eprintln!("demo: user {name:?} is not a demo user; signing in as admin");
+            crate::diag!("demo: user {name:?} is not a demo user; signing in as admin");
             "admin".to_string()
         }
         Some(name) => name.clone(),
@@ -362,7 +362,7 @@ fn start_demo(args: &ConnectArgs) -> Result<(Emulator, Credentials), Failure> {
             Failure::usage(format!("--demo knows the users {}", known.join(", ")))
         })?;
     let url = emulator.url();
-    eprintln!("demo: bundled emulator at {url}");
+    crate::diag!("demo: bundled emulator at {url}");
     let credentials = Credentials {
         server: url,
         sign_in: Some(SignIn::Password { username, password }),
@@ -411,9 +411,10 @@ impl Connection {
                     // Signing in on another site ended the saved session (one token, one
                     // session): end this one too, and say what the next command does.
                     session.sign_out_rest();
-                    eprintln!(
+                    crate::diag!(
                         "note: the saved session ended when this run signed in on site {:?}; the next command signs in again on {:?} (given the token secret)",
-                        info.site_url_name, saved.site
+                        info.site_url_name,
+                        saved.site
                     );
                 }
                 if let Some(current) = session.current_session()
@@ -449,9 +450,11 @@ impl Connection {
         } else {
             ""
         };
-        eprintln!(
+        crate::diag!(
             "signed in as {} on site {} ({:?}){dry}",
-            info.username, info.site_name, info.site_url_name
+            info.username,
+            info.site_name,
+            info.site_url_name
         );
     }
 

@@ -53,9 +53,9 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::Success,
         Err(failure) => {
             if !failure.message.is_empty() {
-                eprint!("{}", failure.message);
+                crate::diag_part!("{}", failure.message);
                 if !failure.message.ends_with('\n') {
-                    eprintln!();
+                    crate::diag!();
                 }
             }
             failure.code

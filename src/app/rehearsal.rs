@@ -58,7 +58,7 @@ impl Rehearsal {
         } else {
             origin.server.clone()
         };
-        eprintln!(
+        crate::diag!(
             "rehearsal: {server} as snapshotted{}, in an in-process emulator; signed in as {username} on site {site:?}; nothing is sent to any server",
             if origin.taken_at.is_empty() {
                 String::new()
@@ -91,7 +91,7 @@ impl Rehearsal {
             )
         })?;
         let difference = Difference::between(&self.before, &after);
-        eprint!(
+        crate::diag_part!(
             "rehearsal: what the run would change on {}:\n{}",
             self.server,
             difference.render()

@@ -28,7 +28,7 @@ pub fn repl(args: &ReplArgs, quiet: bool) -> Result<(), Failure> {
         max_memory: args.max_memory.saturating_mul(1 << 20),
         ..Limits::default()
     };
-    let errors: Output = Arc::new(|text: &str| eprintln!("{text}"));
+    let errors: Output = Arc::new(|text: &str| crate::diag!("{text}"));
     let progress = !quiet && std::io::stderr().is_terminal();
     let mut repl = Repl::new(
         Some(connection.client.clone()),

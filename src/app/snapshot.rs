@@ -41,7 +41,7 @@ pub fn snapshot(args: &SnapshotArgs, quiet: bool) -> Result<(), Failure> {
         }
     }
     if !quiet {
-        eprintln!(
+        crate::diag!(
             "snapshot: {} site(s), {} schedule(s), {} extract task(s), {} subscription(s)",
             dataset.sites.len(),
             dataset.schedules.len(),
@@ -66,7 +66,7 @@ pub fn diff(args: &DiffArgs) -> Result<(), Failure> {
     };
     let (server_a, server_b) = (server(&before), server(&after));
     if !server_a.is_empty() && !server_b.is_empty() && server_a != server_b {
-        eprintln!(
+        crate::diag!(
             "note: the snapshots come from different servers ({server_a} and {server_b}): the difference compares unrelated data"
         );
     }

@@ -116,7 +116,7 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
     }
     refused.reverse();
     for line in &refused {
-        eprintln!("refused: {line}");
+        crate::diag!("refused: {line}");
     }
     let mut failed = 0;
     // Runs of lines newest first; each run's lines oldest first, as planning expects.
@@ -136,14 +136,14 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
         if !site.eq_ignore_ascii_case(&current)
             && let Err(e) = client.session().switch_site(site)
         {
-            eprintln!(
+            crate::diag!(
                 "undo: cannot go to site {site:?} for its {} line(s): {e}",
                 selected.len()
             );
             failed += 1;
             continue;
         }
-        eprintln!(
+        crate::diag!(
             "undo: {} audited call(s) from {} on site {site:?} of {server}",
             selected.len(),
             args.audit_file.display()
@@ -159,7 +159,7 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
             }
             Err(e) => {
                 recreated = history.recreated;
-                eprintln!("undo: cannot plan the undo on site {site:?}: {e}");
+                crate::diag!("undo: cannot plan the undo on site {site:?}: {e}");
                 failed += 1;
             }
         }
@@ -208,11 +208,11 @@ fn undo_plan(
     let mut failed = 0;
     for (call, result) in plan.calls.iter().zip(&results) {
         match result {
-            Ok(ids) => eprintln!("  {} {verb} {} id(s)", call.method, ids.len()),
+            Ok(ids) => crate::diag!("  {} {verb} {} id(s)", call.method, ids.len()),
             Err(e) => {
                 failed += 1;
                 // The error names its method already ("M failed: ...", "M: ...").
-                eprintln!("  failed: {e}");
+                crate::diag!("  failed: {e}");
             }
         }
     }
@@ -242,34 +242,34 @@ fn report_recreated(task: &Recreation, outcome: &Recreated) -> bool {
             let priority = task.priority.as_ref().map_or(String::new(), |p| {
                 format!(", then set its priority to {p} if the server gives another")
             });
-            eprintln!("  would create {what} again{priority}");
+            crate::diag!("  would create {what} again{priority}");
             true
         }
         Recreated::Created { new_id, note: None } => {
-            eprintln!("  created {what} again: it is task {new_id} now");
+            crate::diag!("  created {what} again: it is task {new_id} now");
             true
         }
         Recreated::Created {
             new_id,
             note: Some(note),
         } => {
-            eprintln!("  created {what} again as task {new_id}, but {note}");
+            crate::diag!("  created {what} again as task {new_id}, but {note}");
             false
         }
         Recreated::Present(why) if task.made_by_run.is_some() => {
-            eprintln!("  cannot be undone: {what} is not created again: {why}");
+            crate::diag!("  cannot be undone: {what} is not created again: {why}");
             true
         }
         Recreated::Present(why) => {
-            eprintln!("  skipped, changed since: {what} is not created again: {why}");
+            crate::diag!("  skipped, changed since: {what} is not created again: {why}");
             true
         }
         Recreated::Unconfirmed(why) => {
-            eprintln!("  {what}: {why}");
+            crate::diag!("  {what}: {why}");
             false
         }
         Recreated::Failed(why) => {
-            eprintln!("  {what} was not created again: {why}");
+            crate::diag!("  {what} was not created again: {why}");
             false
         }
     }
@@ -283,7 +283,7 @@ fn report_calls(label: &str, calls: &[NotUndoable]) {
             crate::wire::method::CREATE_EXTRACT_TASKS => "target(s)",
             _ => "id(s)",
         };
-        eprintln!(
+        crate::diag!(
             "{label}: line {}: {} ({} {what}: {}): {}",
             call.line,
             call.method,
@@ -298,7 +298,7 @@ fn report_calls(label: &str, calls: &[NotUndoable]) {
 fn report_plan(plan: &UndoPlan) {
     report_calls("cannot be undone", &plan.not_undoable);
     for call in &plan.gone {
-        eprintln!(
+        crate::diag!(
             "skipped, gone since: line {}: {} id(s) {}: {}",
             call.line,
             call.method,
@@ -308,9 +308,14 @@ fn report_plan(plan: &UndoPlan) {
     }
     report_calls("nothing to put back", &plan.unchanged);
     for skip in &plan.skipped {
-        eprintln!(
+        crate::diag!(
             "skipped, changed since: line {}: {} id {}: {} is {} now, the audited call set {}",
-            skip.line, skip.method, skip.id, skip.field, skip.now, skip.audited
+            skip.line,
+            skip.method,
+            skip.id,
+            skip.field,
+            skip.now,
+            skip.audited
         );
     }
     let recreate = match plan.recreate.len() {
@@ -321,9 +326,9 @@ fn report_plan(plan: &UndoPlan) {
         true => ": everything the audit changed is as it was before it, or listed above",
         false => "",
     };
-    eprintln!("undo plan: {} call(s){recreate}{nothing}", plan.calls.len());
+    crate::diag!("undo plan: {} call(s){recreate}{nothing}", plan.calls.len());
     for (n, call) in plan.calls.iter().enumerate() {
-        eprintln!(
+        crate::diag!(
             "{:>3}. (line {}) {} {} ids {}",
             n + 1,
             call.line,
@@ -333,7 +338,7 @@ fn report_plan(plan: &UndoPlan) {
         );
     }
     if !plan.recreate.is_empty() {
-        eprintln!(
+        crate::diag!(
             "deleted extract tasks to create again (they get new ids): {}",
             plan.recreate.len()
         );
@@ -343,9 +348,14 @@ fn report_plan(plan: &UndoPlan) {
             .priority
             .as_ref()
             .map_or(String::new(), |p| format!(", priority {p}"));
-        eprintln!(
+        crate::diag!(
             "     (line {}) task {}: {} of {} {} on schedule {}{priority}",
-            task.line, task.id, task.task_type, task.target_type, task.target_id, task.schedule_id
+            task.line,
+            task.id,
+            task.task_type,
+            task.target_type,
+            task.target_id,
+            task.schedule_id
         );
     }
 }
@@ -363,7 +373,7 @@ fn read_lines(path: &Path) -> Result<Vec<(usize, AuditLine)>, Failure> {
         }
         match serde_json::from_str(line) {
             Ok(parsed) => lines.push((i + 1, parsed)),
-            Err(e) if e.is_eof() => eprintln!(
+            Err(e) if e.is_eof() => crate::diag!(
                 "warning: {}:{}: the line is cut off ({e}); it is left out: what it recorded may have been sent, check it by hand",
                 path.display(),
                 i + 1

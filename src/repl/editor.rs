@@ -191,7 +191,7 @@ pub fn run(repl: &mut Repl) -> Result<(), String> {
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    eprintln!("vizscript REPL: :help for commands, Ctrl-D to leave");
+    crate::diag!("vizscript REPL: :help for commands, Ctrl-D to leave");
     loop {
         match editor.readline("vizscript> ") {
             Ok(input) => {
@@ -210,7 +210,7 @@ pub fn run(repl: &mut Repl) -> Result<(), String> {
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::diag!("error: {e}");
                 break;
             }
         }

@@ -60,11 +60,11 @@ impl Host {
             .map(|l| format!(" {l}"))
             .unwrap_or_default();
         match pos.line() {
-            Some(line) => eprintln!(
+            Some(line) => crate::diag!(
                 "debug{label} [{}:{line}]: {text}",
                 source.unwrap_or("script")
             ),
-            None => eprintln!("debug{label}: {text}"),
+            None => crate::diag!("debug{label}: {text}"),
         }
     }
 
@@ -292,7 +292,7 @@ impl Host {
         let summary = client.batch_noting(method, ids_key, ids, extra, before, &report);
         if self.cancelled() {
             // Interrupted between chunks: say what was done, then end as interrupted.
-            eprintln!(
+            crate::diag!(
                 "{method}: interrupted: applied to {} of {} id(s); {} not sent, {} refused, {} of unknown outcome (sent, answer lost)",
                 summary.succeeded.len(),
                 summary.requested,

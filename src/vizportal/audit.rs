@@ -119,7 +119,7 @@ impl AuditLog {
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = file.write_all(line.as_bytes()).and_then(|_| file.flush()) {
             let why = format!("cannot write the audit file {}: {e}", self.path.display());
-            eprintln!(
+            crate::diag!(
                 "error: {why}; {} was {} but is not recorded there, and no further change is sent",
                 entry.method,
                 if entry.outcome == "dry_run" {

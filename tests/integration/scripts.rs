@@ -765,3 +765,32 @@ fn ctrl_c_stops_a_batch_between_chunks() {
         .and_then(|n| n.parse::<usize>().ok());
     assert_eq!(applied, Some(sent), "says how far it got: {err}");
 }
+
+/// Diagnostics written to a closed stderr (`2>&1 | head -1`) are dropped; the run goes on
+/// and ends with its own exit code (it panicked, exit 101, and stopped halfway).
+#[test]
+fn a_closed_stderr_does_not_stop_the_run() {
+    let emu = emulator();
+    let (_dir, path) = script_file(
+        "for i in 0..2000 { debug(i); }\nlet id = extract_tasks()[0].id;\nset_extract_tasks_priority([id], 42);\nprint(id);",
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vizscript"))
+        .args(["run", &path])
+        .env("TABLEAU_SERVER", emu.url())
+        .env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin")
+        .env("NO_PROXY", "*")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let id = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        task(&emu, id.trim())["priority"],
+        42,
+        "the run went on to the end"
+    );
+}
