@@ -143,6 +143,25 @@ pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance,
     Ok(provenance)
 }
 
+/// `text` with whatever stands between double quotes replaced by `…`.
+fn without_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"…");
+            } else {
+                out.push('"');
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// One profile of the config file; a malformed file names the file, line and key.
 fn load(path: &Path, name: &str) -> Result<Profile, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -152,18 +171,20 @@ fn load(path: &Path, name: &str) -> Result<Profile, Failure> {
         ))
     })?;
     let mut file: ConfigFile = toml::from_str(&text).map_err(|e| {
-        // The line and what is wrong with it, but not the line itself: it may hold a
-        // secret (a password or token secret, which a profile does not take).
+        // Where and what is wrong, but never a value: a line may hold a secret (a password
+        // or token secret, which a profile does not take), quoted in the parser's message.
         let line = e
             .span()
             .map(|span| {
                 let number = text[..span.start].matches('\n').count() + 1;
-                // The key of that line, without its value.
+                // The key of that line when it is a setting's name.
                 let key = text
                     .lines()
                     .nth(number - 1)
                     .and_then(|l| l.split_once('='))
-                    .map(|(key, _)| format!(", key {}", key.trim()))
+                    .map(|(key, _)| key.trim())
+                    .filter(|key| SETTINGS.iter().any(|(name, _)| name == key))
+                    .map(|key| format!(", key {key}"))
                     .unwrap_or_default();
                 format!(", line {number}{key}")
             })
@@ -171,7 +192,7 @@ fn load(path: &Path, name: &str) -> Result<Profile, Failure> {
         Failure::usage(format!(
             "config file {}{line}: {}",
             path.display(),
-            e.message().trim_end()
+            without_quoted(e.message().trim_end())
         ))
     })?;
     file.profiles.remove(name).ok_or_else(|| {
@@ -220,5 +241,15 @@ mod tests {
             "{error}"
         );
         assert!(!error.contains("TOPSECRET"), "{error}");
+        // A secret pasted as a line of its own, or given to a setting of another type.
+        for text in [
+            "[profiles.prod]\nserver = \"https://x\"\nq8VbT1SECRETxYz==:4fK2mR9p\n",
+            "[profiles.prod]\ntimeout = \"hunter2-SECRET\"\n",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let error = load(&path, "prod").unwrap_err().message;
+            assert!(!error.contains("SECRET"), "{error}");
+            assert!(error.contains("line"), "{error}");
+        }
     }
 }
