@@ -68,8 +68,16 @@ fn pause(
     seconds: rhai::FLOAT,
 ) -> Result<(), Box<rhai::EvalAltResult>> {
     let host = super::host::Host::of(ctx)?;
-    let total = std::time::Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default();
-    let until = std::time::Instant::now() + total;
+    // Past what an Instant can hold (or not a number): refused, not a panic or no wait.
+    let until = std::time::Duration::try_from_secs_f64(seconds.max(0.0))
+        .ok()
+        .and_then(|total| std::time::Instant::now().checked_add(total))
+        .ok_or_else(|| {
+            super::error::usage(
+                format!("sleep: {seconds} is not a number of seconds it can wait"),
+                ctx.call_position(),
+            )
+        })?;
     loop {
         if host.cancelled() {
             return Err(rhai::EvalAltResult::ErrorTerminated(
