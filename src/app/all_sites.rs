@@ -21,6 +21,7 @@ use super::run::SCRIPT_STACK;
 use crate::cli::{RunArgs, SettingOrigin};
 use crate::exit::ExitCode;
 use crate::script::{Host, Limits, Output, Script, build_engine};
+use crate::vizportal::SessionOrigin;
 use crate::vizportal::{Client, PlannedCall};
 use crate::wire::method;
 
@@ -69,6 +70,24 @@ pub fn run_sites(
     };
     let first = connector.open(None)?;
     let sites = sites(args, &first.client)?;
+    // A token session (a saved one, with no secret given) is on one site: refuse before
+    // any site runs rather than run on that one and fail on the others.
+    let session = first.client.session();
+    let here = session.info().site_url_name;
+    if session.origin() == SessionOrigin::Token && !session.can_sign_in() {
+        if let Some(other) = sites
+            .iter()
+            .find(|s| !s.url_name.eq_ignore_ascii_case(&here))
+        {
+            return Err(Failure::new(
+                ExitCode::Login,
+                format!(
+                    "error: the token session is on site {here:?}; a token signs in to one site, so site {:?} (and each other one) needs a new sign-in with the token's secret (--token-file or TABLEAU_PAT_SECRET); nothing was run",
+                    other.url_name
+                ),
+            ));
+        }
+    }
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));

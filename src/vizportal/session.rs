@@ -456,6 +456,12 @@ impl Session {
         *self.origin.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether this session can sign in again by itself (a password or a token secret
+    /// was given), rather than only use a session made elsewhere.
+    pub fn can_sign_in(&self) -> bool {
+        self.means.is_some()
+    }
+
     /// The current session's id and XSRF token, to save it for later runs. Both are
     /// secrets.
     pub fn current_session(&self) -> Option<(SecretString, SecretString)> {

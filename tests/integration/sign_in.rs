@@ -830,6 +830,13 @@ fn a_saved_token_session_goes_to_another_site_only_by_signing_in_again() {
         err.contains("needs a new sign-in with the token's secret"),
         "{err}"
     );
+    // Every site in one run: refused before any site runs, not run on the saved one only.
+    let (_dir, change) = script_file("set_extract_tasks_priority(extract_tasks()[0].id, 9);");
+    let before = emu.state();
+    let (code, _, err) = run(bare(&emu, state.path()), &["run", &change, "--all-sites"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("nothing was run"), "{err}");
+    assert_eq!(emu.state()["extractTasks"], before["extractTasks"]);
     let (code, out, err) = run(bare(&emu, state.path()), &["call", "getSessionInfo"]);
     assert_eq!(code, 0, "the saved session still works: {err}");
     assert!(out.contains("\"urlName\": \"finance\""), "{out}");
