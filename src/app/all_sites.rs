@@ -74,19 +74,20 @@ pub fn run_sites(
     // any site runs rather than run on that one and fail on the others.
     let session = first.client.session();
     let here = session.info().site_url_name;
-    if session.origin() == SessionOrigin::Token && !session.can_sign_in() {
-        if let Some(other) = sites
-            .iter()
-            .find(|s| !s.url_name.eq_ignore_ascii_case(&here))
-        {
-            return Err(Failure::new(
-                ExitCode::Login,
-                format!(
-                    "error: the token session is on site {here:?}; a token signs in to one site, so site {:?} (and each other one) needs a new sign-in with the token's secret (--token-file or TABLEAU_PAT_SECRET); nothing was run",
-                    other.url_name
-                ),
-            ));
-        }
+    let other = sites
+        .iter()
+        .find(|s| !s.url_name.eq_ignore_ascii_case(&here));
+    if session.origin() == SessionOrigin::Token
+        && !session.can_sign_in()
+        && let Some(other) = other
+    {
+        return Err(Failure::new(
+            ExitCode::Login,
+            format!(
+                "error: the token session is on site {here:?}; a token signs in to one site, so site {:?} (and each other one) needs a new sign-in with the token's secret (--token-file or TABLEAU_PAT_SECRET); nothing was run",
+                other.url_name
+            ),
+        ));
     }
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
