@@ -364,8 +364,10 @@ fn report_plan(plan: &UndoPlan) {
 /// is a usage error naming it, except a line cut off before its end (the run was killed
 /// while writing it), which is left out with a warning.
 fn read_lines(path: &Path) -> Result<Vec<(usize, AuditLine)>, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    // Read as text line by line: a line cut off inside a character spoils only itself.
+    let text = String::from_utf8_lossy(&bytes);
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -78,14 +78,11 @@ pub struct AuditLog {
 impl AuditLog {
     /// Open (or create) the file for appending.
     pub fn open(path: &Path) -> std::io::Result<AuditLog> {
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(path)?;
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
         // A last line cut off (a run killed while writing it) stays a line of its own:
-        // the next line starts after a newline, not glued onto the fragment.
-        if ends_mid_line(&mut file)? {
+        // the next line starts after a newline, not glued onto the fragment. (A file this
+        // user may append to but not read is not checked.)
+        if ends_mid_line(path) {
             file.write_all(b"\n")?;
         }
         Ok(AuditLog {
@@ -138,16 +135,17 @@ impl AuditLog {
     }
 }
 
-/// Whether a file has content whose last byte is not a newline.
-fn ends_mid_line(file: &mut File) -> std::io::Result<bool> {
+/// Whether a file can be read and has content whose last byte is not a newline.
+fn ends_mid_line(path: &Path) -> bool {
     use std::io::{Read, Seek, SeekFrom};
-    if file.metadata()?.len() == 0 {
-        return Ok(false);
-    }
-    file.seek(SeekFrom::End(-1))?;
-    let mut last = [0u8; 1];
-    file.read_exact(&mut last)?;
-    Ok(last[0] != b'\n')
+    let last = || -> std::io::Result<u8> {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::End(-1))?;
+        let mut last = [0u8; 1];
+        file.read_exact(&mut last)?;
+        Ok(last[0])
+    };
+    last().is_ok_and(|byte| byte != b'\n')
 }
 
 /// A copy of `params` with every value whose key mentions a password replaced.

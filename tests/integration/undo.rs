@@ -1002,7 +1002,10 @@ fn a_cut_off_last_line_is_left_out_and_an_unreadable_time_is_refused_under_since
     let before = tasks(&emu);
     run_audited(&emu, &script, &audit, &[]);
     let whole = std::fs::read_to_string(&audit).unwrap();
-    std::fs::write(&audit, format!("{whole}{{\"time\":\"2026-11-30T0")).unwrap();
+    // Cut inside a character (the first byte of "é"), as a full disk may leave it.
+    let mut cut = format!("{whole}{{\"time\":\"2026-11-30T0\",\"site\":\"").into_bytes();
+    cut.push(0xC3);
+    std::fs::write(&audit, cut).unwrap();
     // The next run's line starts on a line of its own, after the fragment.
     run_audited(&emu, &script, &audit, &[]);
     let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
