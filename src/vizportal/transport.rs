@@ -411,8 +411,12 @@ impl Transport {
             return Err(Attempt::Final(VizportalError::ForeignRedirect {
                 url: url.to_string(),
                 status,
-                // The server's address, as --server takes it.
-                target: target.origin().ascii_serialization(),
+                // The other server's address, as --server takes it: the URL without the
+                // method's path (a server may live under a path prefix).
+                target: match target.as_str().split_once(wire::API_PATH) {
+                    Some((server, _)) => server.to_string(),
+                    None => target.to_string(),
+                },
             }));
         }
         let again = self.send(method, target.as_str(), body)?;
