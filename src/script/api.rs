@@ -59,7 +59,9 @@ pub mod vizportal_api {
     /// site it is on already: nothing changes, and its session info comes back). A
     /// site that does not exist (or the user is not a member of) raises a `session` error
     /// for `switchSite`, and later calls still work on the site before (a token session
-    /// signs in there again); uncaught, it exits 3 as an unknown site at sign-in does.
+    /// signs in there again); uncaught, it exits 3 as an unknown site at sign-in does. A
+    /// token session goes to another site by signing in anew with the token, so a saved
+    /// token session needs its secret given (`--token-file` or `TABLEAU_PAT_SECRET`).
     ///
     /// ```rhai
     /// switch_site("finance");
