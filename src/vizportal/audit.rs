@@ -135,11 +135,15 @@ impl AuditLog {
     }
 }
 
-/// Whether a file can be read and has content whose last byte is not a newline.
+/// Whether a regular file can be read and has content whose last byte is not a newline.
 fn ends_mid_line(path: &Path) -> bool {
     use std::io::{Read, Seek, SeekFrom};
     let last = || -> std::io::Result<u8> {
         let mut file = File::open(path)?;
+        let metadata = file.metadata()?;
+        if !metadata.is_file() || metadata.len() == 0 {
+            return Ok(b'\n');
+        }
         file.seek(SeekFrom::End(-1))?;
         let mut last = [0u8; 1];
         file.read_exact(&mut last)?;

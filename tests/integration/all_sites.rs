@@ -215,3 +215,35 @@ fn a_token_runs_its_sites_one_at_a_time_signing_in_for_each() {
         "every token session ended before the next: {stats:?}"
     );
 }
+
+/// One audit file for the whole run: a line that cannot be written stops the changes of the
+/// sites that come after, and each of them says why.
+#[test]
+fn an_audit_file_that_cannot_be_written_stops_every_site_after_it() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let emu = emulator();
+    let ids = site_ids(&emu);
+    let before: Vec<Vec<i64>> = ids.values().map(|id| priorities_on(&emu, id)).collect();
+    let (_dir, script) = script_file(SCRIPT);
+    let args = [
+        "run",
+        &script,
+        "--all-sites",
+        "--site-concurrency",
+        "1",
+        "--audit",
+        "/dev/full",
+    ];
+    let (code, _, err) = run(vizscript(&emu), &args);
+    assert_eq!(code, 1, "{err}");
+    let after: Vec<Vec<i64>> = ids.values().map(|id| priorities_on(&emu, id)).collect();
+    let changed = before.iter().zip(&after).filter(|(b, a)| b != a).count();
+    assert_eq!(changed, 1, "only the first site's change went out: {err}");
+    assert!(
+        err.contains("not sent: cannot write the audit file"),
+        "{err}"
+    );
+    assert!(err.contains("0 of 3 sites succeeded"), "{err}");
+}
