@@ -132,8 +132,11 @@ impl Repl {
                 }
             }
         } else {
+            let planned = self.planned_calls();
             if let Some((code, printed)) = self.eval(input, "<repl>") {
-                self.keep(input, &code, printed);
+                // Marked as held back only when it planned a change (reads were sent).
+                let held_back = self.planned_calls() > planned;
+                self.keep(input, &code, printed, held_back);
             }
             if self.exit_asked.is_some() {
                 Step::Quit
@@ -190,12 +193,16 @@ impl Repl {
     }
 
     /// Keep an input that ran for `:history` and `:save` (one naming a secret is not kept).
-    fn keep(&mut self, typed: &str, code: &str, printed: bool) {
+    /// How many calls dry runs have held back so far.
+    fn planned_calls(&self) -> usize {
+        self.client.as_ref().map_or(0, |c| c.plan().len())
+    }
+
+    fn keep(&mut self, typed: &str, code: &str, printed: bool, held_back: bool) {
         if self.transcript.len() == 0 {
             self.start_site = self.input_site.clone();
         }
-        let dry_run = self.client.as_ref().is_some_and(|c| c.dry_run());
-        if !self.transcript.record(typed, code, printed, dry_run) {
+        if !self.transcript.record(typed, code, printed, held_back) {
             (self.err)(
                 "note: this input names a password, secret or token; it is left out of :history and :save",
             );
@@ -346,7 +353,7 @@ impl Repl {
                     site["urlName"].as_str().unwrap_or("")
                 ));
                 let code = format!("switch_site({});", serde_json::Value::from(url));
-                self.keep(&format!(":site {url:?}"), &code, false);
+                self.keep(&format!(":site {url:?}"), &code, false, false);
             }
             Err(e) => self.fail(&crate::exit::describe(&e), ExitCode::of(&e)),
         }
@@ -382,8 +389,10 @@ impl Repl {
     fn load(&mut self, path: &str) {
         match Script::load(std::path::Path::new(path)) {
             Ok(script) => {
+                let planned = self.planned_calls();
                 if let Some((code, printed)) = self.eval(&script.source, &script.name) {
-                    self.keep(&format!(":load {path}"), &code, printed);
+                    let held_back = self.planned_calls() > planned;
+                    self.keep(&format!(":load {path}"), &code, printed, held_back);
                 }
             }
             Err(failure) => self.fail(failure.report.trim_end(), ExitCode::Failed),

@@ -17,7 +17,7 @@ struct Entry {
     code: String,
     /// Whether the REPL printed its value (a bare expression).
     printed: bool,
-    /// Whether it ran under `:dry-run on` (its changes were planned, not sent).
+    /// Whether it planned changes under `:dry-run on` (held back, not sent).
     dry_run: bool,
 }
 
@@ -50,7 +50,8 @@ pub struct Transcript {
 }
 
 impl Transcript {
-    /// Keep an input that ran without error (under `:dry-run on` when `dry_run`).
+    /// Keep an input that ran without error (`dry_run`: it planned changes under
+    /// `:dry-run on`, which were held back).
     /// Returns false (and keeps nothing) when the input names a secret.
     pub fn record(&mut self, typed: &str, code: &str, printed: bool, dry_run: bool) -> bool {
         if names_a_secret(code) {
