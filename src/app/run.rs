@@ -17,6 +17,18 @@ pub(super) const SCRIPT_STACK: usize = 256 * 1024 * 1024;
 
 /// Run a script file against a server.
 pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
+    // `run s.rhai -- 48 --dry-run` hands "--dry-run" to the script, and the run would
+    // change the server: a safety flag after `--` is refused.
+    const SAFETY_FLAGS: &[&str] = &["--dry-run", "--audit", "--rehearse", "--plan-json"];
+    if let Some(flag) = args
+        .args
+        .iter()
+        .find(|a| SAFETY_FLAGS.contains(&a.split('=').next().unwrap_or_default()))
+    {
+        return Err(Failure::usage(format!(
+            "{flag} comes after --, so it would be one of the script's ARGS, not the flag: put it before --"
+        )));
+    }
     let script = Script::load(&args.script)?;
     let limits = Limits {
         max_operations: args.max_operations,
