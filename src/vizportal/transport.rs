@@ -195,6 +195,22 @@ fn echoed_forms(secret: &str) -> Vec<String> {
     forms
 }
 
+/// Where a redirect points, for a message: without any user, password, query or fragment
+/// (a sign-in page's query may carry a code), and without the method's path when it has
+/// one, so that it reads as a `--server` value (a server may live under a path prefix).
+fn redirect_target(target: &reqwest::Url) -> String {
+    let mut shown = target.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let path = shown.path().to_string();
+    if let Some((prefix, _)) = path.split_once(wire::API_PATH) {
+        shown.set_path(prefix);
+    }
+    shown.as_str().trim_end_matches('/').to_string()
+}
+
 /// Whether credentials may follow a redirect from the server at `base` to `target`: only
 /// to the same scheme, host and port. Another host or port may be another program; down
 /// to http:// would send them in the clear; and up to https:// would leave the session's
@@ -411,12 +427,7 @@ impl Transport {
             return Err(Attempt::Final(VizportalError::ForeignRedirect {
                 url: url.to_string(),
                 status,
-                // The other server's address, as --server takes it: the URL without the
-                // method's path (a server may live under a path prefix).
-                target: match target.as_str().split_once(wire::API_PATH) {
-                    Some((server, _)) => server.to_string(),
-                    None => target.to_string(),
-                },
+                target: redirect_target(&target),
             }));
         }
         let again = self.send(method, target.as_str(), body)?;
@@ -781,6 +792,19 @@ mod tests {
                 "{masked}"
             );
         }
+    }
+
+    #[test]
+    fn a_redirect_target_is_shown_as_a_server_without_credentials_or_query() {
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        let shown = redirect_target(&url(
+            "https://user:PASSX@idp.example.com/sso?code=SECRETQ&RelayState=abc#f",
+        ));
+        assert_eq!(shown, "https://idp.example.com/sso");
+        let shown = redirect_target(&url(
+            "https://h.example/tableau/vizportal/api/web/v1/login?x=1",
+        ));
+        assert_eq!(shown, "https://h.example/tableau");
     }
 
     #[test]
