@@ -143,23 +143,17 @@ pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance,
     Ok(provenance)
 }
 
-/// `text` with whatever stands between double quotes replaced by `…`.
-fn without_quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut quoted = false;
-    for c in text.chars() {
-        if c == '"' {
-            if !quoted {
-                out.push_str("\"…");
-            } else {
-                out.push('"');
-            }
-            quoted = !quoted;
-        } else if !quoted {
-            out.push(c);
-        }
+/// The parser's message without the value it quotes: for a value of the wrong type or
+/// content, only what was expected ("invalid type: expected u64"); other messages describe
+/// the syntax, not a value, and are kept.
+fn without_value(message: &str) -> String {
+    match message.split_once(": ") {
+        Some((kind, rest)) if kind.starts_with("invalid ") => match rest.find("expected") {
+            Some(at) => format!("{kind}: {}", &rest[at..]),
+            None => kind.to_string(),
+        },
+        _ => message.to_string(),
     }
-    out
 }
 
 /// One profile of the config file; a malformed file names the file, line and key.
@@ -192,7 +186,7 @@ fn load(path: &Path, name: &str) -> Result<Profile, Failure> {
         Failure::usage(format!(
             "config file {}{line}: {}",
             path.display(),
-            without_quoted(e.message().trim_end())
+            without_value(e.message().trim_end())
         ))
     })?;
     file.profiles.remove(name).ok_or_else(|| {
@@ -245,6 +239,8 @@ mod tests {
         for text in [
             "[profiles.prod]\nserver = \"https://x\"\nq8VbT1SECRETxYz==:4fK2mR9p\n",
             "[profiles.prod]\ntimeout = \"hunter2-SECRET\"\n",
+            "[profiles.prod]\ntimeout = 'abc\"SECRET1'\n",
+            "[profiles.prod]\ntimeout = \"a\\\"SECRET2\\\"b\"\n",
         ] {
             std::fs::write(&path, text).unwrap();
             let error = load(&path, "prod").unwrap_err().message;
