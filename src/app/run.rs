@@ -18,15 +18,19 @@ pub(super) const SCRIPT_STACK: usize = 256 * 1024 * 1024;
 /// Run a script file against a server.
 pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
     // `run s.rhai -- 48 --dry-run` hands "--dry-run" to the script, and the run would
-    // change the server: a safety flag after `--` is refused.
-    const SAFETY_FLAGS: &[&str] = &["--dry-run", "--audit", "--rehearse", "--plan-json"];
-    if let Some(flag) = args
-        .args
-        .iter()
-        .find(|a| SAFETY_FLAGS.contains(&a.split('=').next().unwrap_or_default()))
-    {
+    // change the server (or `--demo`, `--site`: another server or site): an option of
+    // `run` after `--` is refused.
+    let options: Vec<String> = <RunArgs as clap::Args>::augment_args(clap::Command::new("run"))
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(|long| format!("--{long}")))
+        .collect();
+    if let Some(flag) = args.args.iter().find(|a| {
+        options
+            .iter()
+            .any(|o| a.split('=').next() == Some(o.as_str()))
+    }) {
         return Err(Failure::usage(format!(
-            "{flag} comes after --, so it would be one of the script's ARGS, not the flag: put it before --"
+            "{flag} comes after --, so it would be one of the script's ARGS, not the option: put it before --"
         )));
     }
     let script = Script::load(&args.script)?;

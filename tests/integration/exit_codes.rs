@@ -236,9 +236,11 @@ fn a_safety_flag_after_the_double_dash_is_refused() {
     let emu = emulator();
     let (_dir, path) = script_file("set_extract_tasks_priority(extract_tasks()[0].id, 9);");
     let before = emu.state()["extractTasks"].clone();
-    let (code, _, err) = run(vizscript(&emu), &["run", &path, "--", "48", "--dry-run"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("put it before --"), "{err}");
+    for flag in ["--dry-run", "--demo", "--site=finance"] {
+        let (code, _, err) = run(vizscript(&emu), &["run", &path, "--", "48", flag]);
+        assert_eq!(code, 2, "{flag}: {err}");
+        assert!(err.contains("put it before --"), "{err}");
+    }
     assert_eq!(emu.state()["extractTasks"], before);
     assert!(emu.calls().is_empty(), "nothing was sent");
 }
