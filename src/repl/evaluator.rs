@@ -192,12 +192,12 @@ impl Repl {
         }
     }
 
-    /// Keep an input that ran for `:history` and `:save` (one naming a secret is not kept).
     /// How many calls dry runs have held back so far.
     fn planned_calls(&self) -> usize {
-        self.client.as_ref().map_or(0, |c| c.plan().len())
+        self.client.as_ref().map_or(0, |c| c.planned_calls())
     }
 
+    /// Keep an input that ran for `:history` and `:save` (one naming a secret is not kept).
     fn keep(&mut self, typed: &str, code: &str, printed: bool, held_back: bool) {
         if self.transcript.len() == 0 {
             self.start_site = self.input_site.clone();

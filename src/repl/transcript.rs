@@ -173,7 +173,8 @@ fn mentions(code: &str, name: &str) -> bool {
 /// Calling a method with such a word in its name, or comparing, is fine.
 pub fn names_a_secret(code: &str) -> bool {
     let lower = code.to_ascii_lowercase();
-    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    // `-` joins a name too: `"x-api-key"`.
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     lower
         .match_indices(|c: char| !is_word(c))
         .chain([(lower.len(), "")])
@@ -194,6 +195,9 @@ pub fn names_a_secret(code: &str) -> bool {
                 "credential",
                 "apikey",
                 "api_key",
+                "api-key",
+                "authorization",
+                "bearer",
             ]
             .iter()
             .any(|w| name.contains(w))
@@ -264,6 +268,8 @@ mod tests {
         }
         assert!(names_a_secret("let k = #{}; k.secret = \"s\";"));
         assert!(names_a_secret("m.set(\"password\", \"x\")"));
+        assert!(names_a_secret("h[\"x-api-key\"] = k"));
+        assert!(names_a_secret("#{ \"Authorization\": b }"));
         assert!(names_a_secret("let pw = \"x\";"));
         assert!(names_a_secret("let db_credentials = #{};"));
         assert!(!names_a_secret("let pwr = 2;"));

@@ -71,6 +71,7 @@ fn pause(
     // Past what an Instant can hold (or not a number): refused, not a panic or no wait.
     let until = std::time::Duration::try_from_secs_f64(seconds.max(0.0))
         .ok()
+        .filter(|_| !seconds.is_nan())
         .and_then(|total| std::time::Instant::now().checked_add(total))
         .ok_or_else(|| {
             super::error::usage(

@@ -245,6 +245,11 @@ impl Client {
         self.plan.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// How many calls dry runs have held back so far.
+    pub fn planned_calls(&self) -> usize {
+        self.plan.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// Mutating calls that passed the gate so far (sent or, under dry-run, planned).
     pub fn mutating_calls(&self) -> usize {
         self.mutations.load(Ordering::SeqCst)
