@@ -774,17 +774,19 @@ fn a_closed_stderr_does_not_stop_the_run() {
     let (_dir, path) = script_file(
         "for i in 0..2000 { debug(i); }\nlet id = extract_tasks()[0].id;\nset_extract_tasks_priority([id], 42);\nprint(id);",
     );
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vizscript"))
+    // A pipe whose reader is gone before the run starts: every write to it fails.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_vizscript"))
         .args(["run", &path])
         .env("TABLEAU_SERVER", emu.url())
         .env("TABLEAU_USERNAME", "admin")
         .env("TABLEAU_PASSWORD", "admin")
         .env("NO_PROXY", "*")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::from(writer))
         .spawn()
         .unwrap();
-    drop(child.stderr.take());
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let id = String::from_utf8(output.stdout).unwrap();
