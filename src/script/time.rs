@@ -31,7 +31,8 @@ pub mod time_api {
     }
 
     /// Wait `seconds` (a whole or fractional number). Ctrl-C ends the wait at once, as it
-    /// ends any other part of a run.
+    /// ends any other part of a run. A wait that is not a number, or longer than the
+    /// clock can count, is refused with a `usage` error.
     ///
     /// ```rhai
     /// sleep(0.5);
