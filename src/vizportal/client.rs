@@ -142,6 +142,11 @@ impl BatchSummary {
         match outcome {
             None => self.skipped.extend_from_slice(chunk),
             Some(Ok(_)) => self.succeeded.extend_from_slice(chunk),
+            // Held back by the client: not sent, whatever the error says.
+            Some(Err(error @ VizportalError::NotSent { .. })) => {
+                self.skipped.extend_from_slice(chunk);
+                self.error.get_or_insert(error);
+            }
             Some(Err(error)) if error.is_outcome_unknown() => {
                 self.unknown.extend_from_slice(chunk);
                 self.error.get_or_insert(error);
@@ -272,9 +277,7 @@ impl Client {
             return self.session.call(method, &params);
         }
         if let Some(why) = self.audit_broken() {
-            return Err(VizportalError::Usage(format!(
-                "{method} not sent: {why}, and a change it cannot record could not be undone"
-            )));
+            return Err(not_recorded(method, why));
         }
         let before = before.or_else(|| {
             self.read_before(method, &before::ids_of(&params))
@@ -461,11 +464,13 @@ impl Client {
         }
         // Chunks held back with no error of their own say why.
         if !summary.skipped.is_empty() && summary.error.is_none() {
-            let why = match self.audit_broken() {
-                Some(why) => format!("{why}, and a change it cannot record could not be undone"),
-                None => "interrupted".to_string(),
-            };
-            summary.error = Some(VizportalError::Usage(format!("{method} not sent: {why}")));
+            summary.error = Some(match self.audit_broken() {
+                Some(why) => not_recorded(method, why),
+                None => VizportalError::NotSent {
+                    method: method.to_string(),
+                    reason: "interrupted".into(),
+                },
+            });
         }
         summary
     }
@@ -565,6 +570,14 @@ impl Client {
         if !written {
             self.audit_lost.store(true, Ordering::SeqCst);
         }
+    }
+}
+
+/// A change held back because the audit file cannot record it (`why`).
+fn not_recorded(method: &str, why: String) -> VizportalError {
+    VizportalError::NotSent {
+        method: method.to_string(),
+        reason: format!("{why}, and a change it cannot record could not be undone"),
     }
 }
 

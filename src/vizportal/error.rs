@@ -131,6 +131,15 @@ pub enum VizportalError {
         /// What happened, with the cause chain.
         message: String,
     },
+    /// A change the client held back and never sent: the run was interrupted, or the audit
+    /// file could not record it.
+    #[error("{method} not sent: {reason}")]
+    NotSent {
+        /// The Vizportal method.
+        method: String,
+        /// Why it was held back.
+        reason: String,
+    },
     /// An answer over the size the client reads: the call must ask for less.
     #[error(
         "{method}: the answer is larger than the {limit_mib} MiB limit; narrow the call (a filter, smaller pages)"
@@ -212,6 +221,7 @@ impl VizportalError {
             | VizportalError::Http { .. }
             | VizportalError::Session { .. }
             | VizportalError::TooLarge { .. }
+            | VizportalError::NotSent { .. }
             | VizportalError::OutcomeUnknown { .. } => ErrorClass::CallFailed,
             VizportalError::Login(_) => ErrorClass::Login,
             VizportalError::Transport { .. } => ErrorClass::Unreachable,
@@ -235,6 +245,7 @@ impl VizportalError {
             VizportalError::Session { .. } | VizportalError::Login(_) => "session",
             VizportalError::Transport { .. }
             | VizportalError::UntrustedCertificate { .. }
+            | VizportalError::NotSent { .. }
             | VizportalError::OutcomeUnknown { .. } => "transport",
             VizportalError::Usage(_)
             | VizportalError::BadServerUrl { .. }
@@ -250,6 +261,7 @@ impl VizportalError {
             | VizportalError::Session { method, .. }
             | VizportalError::Transport { method, .. }
             | VizportalError::TooLarge { method, .. }
+            | VizportalError::NotSent { method, .. }
             | VizportalError::UntrustedCertificate { method, .. }
             | VizportalError::OutcomeUnknown { method, .. } => Some(method),
             // The method is the last part of the URL that was called.
@@ -315,6 +327,7 @@ impl VizportalError {
             VizportalError::Session { message, .. } | VizportalError::Transport { message, .. } => {
                 message.clone()
             }
+            VizportalError::NotSent { reason, .. } => format!("not sent: {reason}"),
             other => other.to_string(),
         }
     }

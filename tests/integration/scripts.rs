@@ -715,7 +715,10 @@ set_extract_tasks_priority([id], 46);"#,
         err.contains("cannot write the audit file /dev/full"),
         "{err}"
     );
-    assert!(err.contains("setExtractTasksPriority not sent"), "{err}");
+    assert!(
+        err.contains("in setExtractTasksPriority: not sent: cannot write the audit file"),
+        "{err}"
+    );
     assert_eq!(
         task(&emu, out.trim())["priority"],
         45,
