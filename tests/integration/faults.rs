@@ -476,18 +476,19 @@ fn a_move_whose_answers_are_all_lost_is_unknown_not_failed_and_undo_puts_it_back
 }
 
 fn signed_in_with_audit(emu: &Emulator, audit: &std::path::Path) -> vizscript::vizportal::Client {
-    let mut options = vizscript::vizportal::ConnectOptions::new(
-        emu.url(),
-        "admin",
-        secrecy::SecretString::from("admin"),
-    );
-    options.retry.min_delay = Duration::from_millis(1);
-    let session = vizscript::vizportal::Session::open(options).expect("login");
     let log = vizscript::vizportal::AuditLog::open(audit).unwrap();
-    vizscript::vizportal::Client::new(session, false, Some(std::sync::Arc::new(log)), 1000)
+    signed_in_auditing(emu, Some(std::sync::Arc::new(log)))
 }
 
 fn signed_in(emu: &Emulator) -> vizscript::vizportal::Client {
+    signed_in_auditing(emu, None)
+}
+
+/// admin signed in to `emu`, retrying at once, writing to `audit` when given.
+fn signed_in_auditing(
+    emu: &Emulator,
+    audit: Option<std::sync::Arc<vizscript::vizportal::AuditLog>>,
+) -> vizscript::vizportal::Client {
     let mut options = vizscript::vizportal::ConnectOptions::new(
         emu.url(),
         "admin",
@@ -495,5 +496,5 @@ fn signed_in(emu: &Emulator) -> vizscript::vizportal::Client {
     );
     options.retry.min_delay = Duration::from_millis(1);
     let session = vizscript::vizportal::Session::open(options).expect("login");
-    vizscript::vizportal::Client::new(session, false, None, 1000)
+    vizscript::vizportal::Client::new(session, false, audit, 1000)
 }
