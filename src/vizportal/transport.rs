@@ -117,32 +117,41 @@ impl fmt::Display for Attempt {
 pub(crate) type ReadBody<'a, T> = &'a dyn Fn(&Bytes) -> Result<T, String>;
 
 /// An answer as it came: where from, status, content type and body.
-struct RawAnswer {
+struct RawAnswer<'t> {
     url: String,
     status: StatusCode,
     content_type: String,
     bytes: Bytes,
     /// What the request carried that must never show in a message: the session cookie
-    /// and XSRF token sent and set, and a login's encrypted password. A proxy or error
-    /// page may echo the request back.
-    secrets: Vec<String>,
+    /// and XSRF token sent, and a login's encrypted password. A proxy or error page may
+    /// echo the request back.
+    sent: Vec<String>,
+    /// Where the values held now are read, only when a message needs them.
+    transport: &'t Transport,
 }
 
-impl RawAnswer {
+impl RawAnswer<'_> {
     /// The answer's `result`, or how it failed (see [`parse_answer`]). A failure is read
     /// from the body with the request's secrets masked, since its message quotes the body.
     fn parse(&self, method: &str) -> Result<Value, Attempt> {
         let parse =
             |bytes: &[u8]| parse_answer(method, &self.url, self.status, &self.content_type, bytes);
         match parse(&self.bytes) {
-            Err(_) if let Some(masked) = mask(&self.bytes, &self.secrets) => parse(&masked),
+            Err(_) if let Some(masked) = mask(&self.bytes, &self.secrets()) => parse(&masked),
             other => other,
         }
     }
 
     /// The body with the request's secrets masked, for a message that quotes it.
     fn shown(&self) -> String {
-        excerpt(&mask(&self.bytes, &self.secrets).unwrap_or_else(|| self.bytes.to_vec()))
+        excerpt(&mask(&self.bytes, &self.secrets()).unwrap_or_else(|| self.bytes.to_vec()))
+    }
+
+    /// The secrets sent, and the session cookie and XSRF token the answer may have set.
+    fn secrets(&self) -> Vec<String> {
+        let mut secrets = self.sent.clone();
+        secrets.extend(self.transport.session_secrets());
+        secrets
     }
 }
 
@@ -354,28 +363,28 @@ impl Transport {
     }
 
     /// Send a call and read its answer, following one same-host redirect.
-    fn exchange(&self, method: &str, params: &Value) -> Result<RawAnswer, Attempt> {
+    fn exchange(&self, method: &str, params: &Value) -> Result<RawAnswer<'_>, Attempt> {
         let body = serde_json::to_vec(&wire::RequestBody::new(method, params))
             .map_err(|e| Attempt::Final(VizportalError::Usage(format!("{method}: {e}"))))?;
         let url = wire::method_url(self.base(), method);
-        let mut secrets = self.session_secrets();
+        let mut sent = self.session_secrets();
         if let Some(encrypted) = params.get("encryptedPassword").and_then(Value::as_str) {
-            secrets.push(encrypted.to_string());
+            sent.push(encrypted.to_string());
         }
-        let sent = Instant::now();
+        let started = Instant::now();
         let response = self.send(method, &url, &body)?;
         let response = self.follow_redirect(method, &url, &body, response)?;
         let status = response.status();
         let content_type = content_type(&response);
         let bytes = self.read_capped(method, response)?;
-        self.answers.set(sent.elapsed());
-        secrets.extend(self.session_secrets());
+        self.answers.set(started.elapsed());
         Ok(RawAnswer {
             url,
             status,
             content_type,
             bytes,
-            secrets,
+            sent,
+            transport: self,
         })
     }
 
