@@ -127,14 +127,24 @@ impl BatchSummary {
         }
         let (succeeded, failed) = split_by_errors(&ids, &error);
         Ok(BatchSummary {
-            requested: ids.len(),
             succeeded,
             failed,
+            error: Some(error),
+            ..BatchSummary::of(ids.len(), false)
+        })
+    }
+
+    /// A summary of `requested` ids with nothing counted yet.
+    fn of(requested: usize, dry_run: bool) -> BatchSummary {
+        BatchSummary {
+            requested,
+            succeeded: Vec::with_capacity(requested),
+            failed: Vec::new(),
             skipped: Vec::new(),
             unknown: Vec::new(),
-            dry_run: false,
-            error: Some(error),
-        })
+            dry_run,
+            error: None,
+        }
     }
 
     /// Count one chunk's outcome (`None`: never sent).
@@ -276,8 +286,12 @@ impl Client {
         if !MethodKind::of(method).is_mutation() {
             return self.session.call(method, &params);
         }
+        // A change the audit file could not record could not be undone: held back.
         if let Some(why) = self.audit_broken() {
-            return Err(not_recorded(method, why));
+            return Err(VizportalError::NotSent {
+                method: method.to_string(),
+                reason: format!("{why}, and a change it cannot record could not be undone"),
+            });
         }
         let before = before.or_else(|| {
             self.read_before(method, &before::ids_of(&params))
@@ -423,10 +437,10 @@ impl Client {
             Window::fixed(1)
         };
         let done = AtomicUsize::new(0);
-        // `None`: not sent.
+        // `None`: not sent, the user having interrupted the run. (A chunk the audit could
+        // not record is held back by `call_noting`, as not sent.)
         let send = |chunk: &&[String]| {
-            // Not sent: the user interrupted, or a change could not be recorded.
-            if self.interrupted() || self.audit_broken().is_some() {
+            if self.interrupted() {
                 return None;
             }
             let mut params = extra.clone();
@@ -450,26 +464,15 @@ impl Client {
             sent.as_ref().is_none_or(|(_, stops)| *stops)
         };
         let outcomes = in_order(in_flight, &chunks, send, stops);
-        let mut summary = BatchSummary {
-            requested: ids.len(),
-            succeeded: Vec::with_capacity(ids.len()),
-            failed: Vec::new(),
-            skipped: Vec::new(),
-            unknown: Vec::new(),
-            dry_run,
-            error: None,
-        };
+        let mut summary = BatchSummary::of(ids.len(), dry_run);
         for (chunk, outcome) in chunks.iter().zip(outcomes) {
             summary.absorb(chunk, outcome.flatten().map(|(outcome, _)| outcome));
         }
-        // Chunks held back with no error of their own say why.
+        // Chunks held back by an interruption, with no error of their own, say why.
         if !summary.skipped.is_empty() && summary.error.is_none() {
-            summary.error = Some(match self.audit_broken() {
-                Some(why) => not_recorded(method, why),
-                None => VizportalError::NotSent {
-                    method: method.to_string(),
-                    reason: "interrupted".into(),
-                },
+            summary.error = Some(VizportalError::NotSent {
+                method: method.to_string(),
+                reason: "interrupted".into(),
             });
         }
         summary
@@ -570,14 +573,6 @@ impl Client {
         if !written {
             self.audit_lost.store(true, Ordering::SeqCst);
         }
-    }
-}
-
-/// A change held back because the audit file cannot record it (`why`).
-fn not_recorded(method: &str, why: String) -> VizportalError {
-    VizportalError::NotSent {
-        method: method.to_string(),
-        reason: format!("{why}, and a change it cannot record could not be undone"),
     }
 }
 
@@ -684,15 +679,7 @@ mod tests {
     #[test]
     fn a_chunk_whose_errors_name_an_id_it_was_not_given_failed_as_a_whole() {
         let chunk: Vec<String> = ["1", "2", "3"].map(String::from).to_vec();
-        let mut summary = BatchSummary {
-            requested: 3,
-            succeeded: Vec::new(),
-            failed: Vec::new(),
-            skipped: Vec::new(),
-            unknown: Vec::new(),
-            dry_run: false,
-            error: None,
-        };
+        let mut summary = BatchSummary::of(3, false);
         summary.absorb(&chunk, Some(Err(refused(&["424242"]))));
         assert!(summary.succeeded.is_empty(), "{:?}", summary.succeeded);
         assert_eq!(
