@@ -396,6 +396,17 @@ impl VizportalError {
             message: message.into(),
         }
     }
+
+    /// A JSON answer of `method` from the server at `base` that no Vizportal server would
+    /// give (`what` says why): not the Vizportal API.
+    pub(crate) fn odd_answer(base: &str, method: &str, what: String) -> Self {
+        VizportalError::NotVizportal {
+            url: crate::wire::method_url(base, method),
+            status: 200,
+            content_type: "application/json".into(),
+            excerpt: what,
+        }
+    }
 }
 
 fn describe_errors(errors: &[WireError]) -> String {

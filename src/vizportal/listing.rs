@@ -234,14 +234,13 @@ pub(super) fn past_total(
         None if pages > MAX_PAGES_WITHOUT_TOTAL => format!("{pages} pages gave no totalCount"),
         _ => return Ok(()),
     };
-    Err(VizportalError::NotVizportal {
-        url: crate::wire::method_url(base, method),
-        status: 200,
-        content_type: "application/json".into(),
-        excerpt: format!(
+    Err(VizportalError::odd_answer(
+        base,
+        method,
+        format!(
             "{method} still says moreItems: true after {next} items, but {said}; paging stopped"
         ),
-    })
+    ))
 }
 
 /// The most pages a list is read in. A `totalCount` that would take more (a server's
@@ -257,14 +256,13 @@ pub(super) fn pages_needed(
     base: &str,
 ) -> Result<(), VizportalError> {
     match total {
-        Some(total) if total / served.max(1) > MAX_PAGES => Err(VizportalError::NotVizportal {
-            url: crate::wire::method_url(base, method),
-            status: 200,
-            content_type: "application/json".into(),
-            excerpt: format!(
+        Some(total) if total / served.max(1) > MAX_PAGES => Err(VizportalError::odd_answer(
+            base,
+            method,
+            format!(
                 "{method} says totalCount {total} in pages of {served}: more than {MAX_PAGES} pages; not read"
             ),
-        }),
+        )),
         _ => Ok(()),
     }
 }

@@ -539,15 +539,14 @@ impl Session {
         // from something else, and signing in again would only send the password again.
         let session = self.transport.cookie(wire::SESSION_COOKIE);
         if session.is_none() || session == earlier {
-            return Err(Attempt::Final(VizportalError::NotVizportal {
-                url: wire::method_url(self.transport.base(), method::LOGIN),
-                status: 200,
-                content_type: "application/json".into(),
-                excerpt: format!(
+            return Err(Attempt::Final(VizportalError::odd_answer(
+                self.transport.base(),
+                method::LOGIN,
+                format!(
                     "the login was answered without a new {} cookie",
                     wire::SESSION_COOKIE
                 ),
-            }));
+            )));
         }
         Ok(landed)
     }
