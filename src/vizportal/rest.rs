@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 use super::error::{LoginFailure, VizportalError};
 use super::method::MethodKind;
-use super::transport::{Attempt, Transport, classify_send_error, content_type, excerpt, mask};
+use super::transport::{
+    Attempt, Transport, classify_send_error, content_type, excerpt, mask, transient,
+};
 
 /// Versions asked for `serverinfo`, newest first: a server answers any version it knows
 /// with the newest it speaks. 3.6 is the oldest that signs in with tokens.
@@ -46,7 +48,7 @@ pub(crate) fn discover_version(transport: &Transport) -> Result<String, Attempt>
                 None => Err(Attempt::Final(answer.not_the_api())),
             };
         }
-        if let Some(attempt) = unavailable(status) {
+        if let Some(attempt) = transient(status) {
             return Err(attempt);
         }
         // A version this server does not speak is a REST error; anything else (an HTML
@@ -105,20 +107,8 @@ pub(crate) fn sign_in(
             },
         )));
     }
-    Err(unavailable(status)
+    Err(transient(status)
         .unwrap_or_else(|| Attempt::Final(rest_error("auth/signin", status, &answer))))
-}
-
-/// The attempt a server that is unavailable for now answered with (429, 502, 503, 504):
-/// one the retry policy may repeat.
-fn unavailable(status: StatusCode) -> Option<Attempt> {
-    match status.as_u16() {
-        code @ (429 | 503) => Some(Attempt::Declined(code)),
-        502 | 504 => Some(Attempt::Ambiguous(format!(
-            "HTTP {status} from a gateway in front of the server"
-        ))),
-        _ => None,
-    }
 }
 
 /// End a REST session (and so the Vizportal session it backs).
@@ -237,7 +227,7 @@ fn read(
         Ok(value) => Ok(answer(value)),
         // A 404 page, or a gateway's page while the server is unavailable: the status
         // says more than the page.
-        Err(_) if status == StatusCode::NOT_FOUND || unavailable(status).is_some() => {
+        Err(_) if status == StatusCode::NOT_FOUND || transient(status).is_some() => {
             Ok(answer(Value::Null))
         }
         Err(_) => Err(answer(Value::Null).not_the_api()),

@@ -603,7 +603,7 @@ fn classify_non_json(url: &str, status: StatusCode, content_type: &str, bytes: &
 
 /// Statuses that say "try again": refused before acting (429, 503), or a gateway that
 /// cannot tell whether the server acted (502, 504).
-fn transient(status: StatusCode) -> Option<Attempt> {
+pub(crate) fn transient(status: StatusCode) -> Option<Attempt> {
     match status.as_u16() {
         429 | 503 => Some(Attempt::Declined(status.as_u16())),
         502 | 504 => Some(Attempt::Ambiguous(format!("gateway error HTTP {status}"))),
