@@ -260,28 +260,35 @@ fn rename(ctx: &NativeCallContext, id: &Dynamic, name: &str) -> Out<Map> {
     Ok(out)
 }
 
-fn delete(ctx: &NativeCallContext, ids: &Dynamic, options: Map) -> Out<Map> {
-    let pos = ctx.call_position();
-    let host = Host::of(ctx)?;
-    let name = "delete_schedules";
-    let mut other_sites = false;
-    for (key, value) in options {
-        match (key.as_str(), value.as_bool()) {
-            ("other_sites", Ok(on)) => other_sites = on,
-            ("other_sites", Err(_)) => {
+/// The one option of `function`, a flag `key` (false when not given); any other key, or a
+/// value that is not true or false, is refused naming it.
+fn flag_option(function: &str, options: Map, key: &str, pos: Position) -> Out<bool> {
+    let mut on = false;
+    for (given, value) in options {
+        match (given.as_str() == key, value.as_bool()) {
+            (true, Ok(value)) => on = value,
+            (true, Err(_)) => {
                 return Err(usage(
-                    format!("{name}: other_sites must be true or false"),
+                    format!("{function}: {key} must be true or false"),
                     pos,
                 ));
             }
-            (other, _) => {
+            (false, _) => {
                 return Err(usage(
-                    format!("{name}: unknown option `{other}`; the option is `other_sites`"),
+                    format!("{function}: unknown option `{given}`; the option is `{key}`"),
                     pos,
                 ));
             }
         }
     }
+    Ok(on)
+}
+
+fn delete(ctx: &NativeCallContext, ids: &Dynamic, options: Map) -> Out<Map> {
+    let pos = ctx.call_position();
+    let host = Host::of(ctx)?;
+    let name = "delete_schedules";
+    let other_sites = flag_option(name, options, "other_sites", pos)?;
     let wanted = crate::script::convert::ids_for("deleteSchedules", ids)
         .map_err(|m| usage(format!("deleteSchedules: {m}"), pos))?;
     let client = host.client(pos)?;
@@ -326,24 +333,7 @@ fn create_tasks(
             pos,
         ));
     }
-    let mut incremental = false;
-    for (key, value) in options {
-        match (key.as_str(), value.as_bool()) {
-            ("incremental", Ok(on)) => incremental = on,
-            ("incremental", Err(_)) => {
-                return Err(usage(
-                    format!("{name}: incremental must be true or false"),
-                    pos,
-                ));
-            }
-            (other, _) => {
-                return Err(usage(
-                    format!("{name}: unknown option `{other}`; the option is `incremental`"),
-                    pos,
-                ));
-            }
-        }
-    }
+    let incremental = flag_option(name, options, "incremental", pos)?;
     let mut extra = JsonMap::new();
     extra.insert("targetType".into(), json!(target_type));
     let schedule = convert::id_for("createExtractTasks", "scheduleId", schedule_id)
