@@ -21,7 +21,6 @@ use super::run::SCRIPT_STACK;
 use crate::cli::{RunArgs, SettingOrigin};
 use crate::exit::ExitCode;
 use crate::script::{Host, Limits, Output, Script, build_engine};
-use crate::vizportal::SessionOrigin;
 use crate::vizportal::{Client, PlannedCall};
 use crate::wire::method;
 
@@ -72,22 +71,16 @@ pub fn run_sites(
     let sites = sites(args, &first.client)?;
     // A token session (a saved one, with no secret given) is on one site: refuse before
     // any site runs rather than run on that one and fail on the others.
+    // A site the first session cannot go to (a saved token session, with no secret given,
+    // on another site) stops the run before any site runs, rather than after some did.
     let session = first.client.session();
-    let here = session.info().site_url_name;
-    let other = sites
+    if let Some(refused) = sites
         .iter()
-        .find(|s| !s.url_name.eq_ignore_ascii_case(&here));
-    if session.origin() == SessionOrigin::Token
-        && !session.can_sign_in()
-        && let Some(other) = other
+        .find_map(|site| session.can_go_to(&site.url_name).err())
     {
-        return Err(Failure::new(
-            ExitCode::Login,
-            format!(
-                "error: the token session is on site {here:?}; a token signs in to one site, so site {:?} (and each other one) needs a new sign-in with the token's secret (--token-file or TABLEAU_PAT_SECRET); nothing was run",
-                other.url_name
-            ),
-        ));
+        let mut failure = Failure::from(refused);
+        failure.message = format!("{}; nothing was run", failure.message.trim_end());
+        return Err(failure);
     }
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();

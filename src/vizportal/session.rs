@@ -160,12 +160,8 @@ impl Session {
                 result
             }
             None if self.origin() == SessionOrigin::Token => {
-                let here = self.info().site_url_name;
-                if here.eq_ignore_ascii_case(url_name) {
-                    self.call_renewing(method::GET_SESSION_INFO, &json!({}))?
-                } else {
-                    return Err(token_needs_secret(&here, url_name));
-                }
+                self.can_go_to(url_name)?;
+                self.call_renewing(method::GET_SESSION_INFO, &json!({}))?
             }
             _ => match self.call_renewing(method::SWITCH_SITE, &json!({ "urlName": url_name })) {
                 // Already there: the session info is what a switch would have answered.
@@ -456,10 +452,17 @@ impl Session {
         *self.origin.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether this session can sign in again by itself (a password or a token secret
-    /// was given), rather than only use a session made elsewhere.
-    pub fn can_sign_in(&self) -> bool {
-        self.means.is_some()
+    /// Whether this session can go to `site`: a token session given no secret (a saved
+    /// one) cannot leave its own site, since a token signs in to one site.
+    pub fn can_go_to(&self, site: &str) -> Result<(), VizportalError> {
+        let here = self.info().site_url_name;
+        match self.origin() == SessionOrigin::Token
+            && self.means.is_none()
+            && !here.eq_ignore_ascii_case(site)
+        {
+            true => Err(token_needs_secret(&here, site)),
+            false => Ok(()),
+        }
     }
 
     /// The current session's id and XSRF token, to save it for later runs. Both are
