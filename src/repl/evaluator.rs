@@ -132,12 +132,7 @@ impl Repl {
                 }
             }
         } else {
-            let planned = self.planned_calls();
-            if let Some((code, printed)) = self.eval(input, "<repl>") {
-                // Marked as held back only when it planned a change (reads were sent).
-                let held_back = self.planned_calls() > planned;
-                self.keep(input, &code, printed, held_back);
-            }
+            self.eval_and_keep(input, input, "<repl>");
             if self.exit_asked.is_some() {
                 Step::Quit
             } else {
@@ -189,6 +184,17 @@ impl Repl {
                 self.fail(failure.report.trim_end(), failure.exit_code);
                 None
             }
+        }
+    }
+
+    /// Evaluate `code` (named `name` in diagnostics) and, when it ran, keep it as `typed`
+    /// for `:history` and `:save`, marked as held back when it planned a change under
+    /// `:dry-run` (reads it made were sent).
+    fn eval_and_keep(&mut self, typed: &str, code: &str, name: &str) {
+        let planned = self.planned_calls();
+        if let Some((code, printed)) = self.eval(code, name) {
+            let held_back = self.planned_calls() > planned;
+            self.keep(typed, &code, printed, held_back);
         }
     }
 
@@ -389,11 +395,7 @@ impl Repl {
     fn load(&mut self, path: &str) {
         match Script::load(std::path::Path::new(path)) {
             Ok(script) => {
-                let planned = self.planned_calls();
-                if let Some((code, printed)) = self.eval(&script.source, &script.name) {
-                    let held_back = self.planned_calls() > planned;
-                    self.keep(&format!(":load {path}"), &code, printed, held_back);
-                }
+                self.eval_and_keep(&format!(":load {path}"), &script.source, &script.name);
             }
             Err(failure) => self.fail(failure.report.trim_end(), ExitCode::Failed),
         }
