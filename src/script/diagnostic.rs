@@ -71,10 +71,9 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
         ),
         EvalAltResult::ErrorFunctionNotFound(signature, _) => (
             format!(
-                "{}{}{}",
+                "{}{}",
                 readable_types(&without_position(&inner.to_string())),
-                suggestion(signature, source),
-                number_hint(signature)
+                suggestion(signature, source)
             ),
             ExitCode::Failed,
         ),
@@ -111,7 +110,15 @@ fn suggestion(signature: &str, source: &str) -> String {
         .map(|f| f.signature.as_str())
         .collect();
     if !overloads.is_empty() {
-        return format!("\n  {called} is called as {}", overloads.join(" or "));
+        // A string given where none of its overloads takes one is often a number read
+        // from `ARGS` or a file: say how to turn it into one.
+        let hint = match signature.contains("&str | ImmutableString | String") {
+            true => {
+                "\n  if a string holds a number (ARGS are strings), parse_int(s) or parse_float(s) makes it one"
+            }
+            false => "",
+        };
+        return format!("\n  {called} is called as {}{hint}", overloads.join(" or "));
     }
     let own = script_functions(source);
     let defined: Vec<&str> = own
@@ -141,17 +148,6 @@ fn suggestion(signature: &str, source: &str) -> String {
 /// Rhai names a string argument `&str | ImmutableString | String`; a user reads `string`.
 fn readable_types(message: &str) -> String {
     message.replace("&str | ImmutableString | String", "string")
-}
-
-/// A string given to a vizscript function where none of its overloads takes one is often
-/// a number read from `ARGS` or a file: say how to turn it into one.
-fn number_hint(signature: &str) -> String {
-    let called = signature.split(" (").next().unwrap_or(signature).trim();
-    let ours = super::docs::functions().iter().any(|f| f.name == called);
-    match ours && signature.contains("&str | ImmutableString | String") {
-        true => "\n  if a string holds a number (ARGS are strings), parse_int(s) or parse_float(s) makes it one".to_string(),
-        false => String::new(),
-    }
 }
 
 /// The functions `source` defines: each one's name and its header (`fn name(a, b)`).
@@ -352,12 +348,10 @@ mod tests {
             types.contains("is called as set_extract_tasks_priority(ids"),
             "{types}"
         );
-        let hint = number_hint("hours_from_now (&str | ImmutableString | String)");
+        let hint = suggestion("hours_from_now (&str | ImmutableString | String)", "");
         assert!(hint.contains("parse_int(s)"), "{hint}");
-        assert_eq!(
-            number_hint("sub_string (&str | ImmutableString | String, i64)"),
-            ""
-        );
+        let rhai_own = suggestion("sub_string (&str | ImmutableString | String, i64)", "");
+        assert!(!rhai_own.contains("parse_int"), "{rhai_own}");
         assert_eq!(
             readable_types("f (&str | ImmutableString | String, i64)"),
             "f (string, i64)"
