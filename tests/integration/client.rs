@@ -294,14 +294,11 @@ fn a_login_answered_without_a_session_cookie_is_not_sent_again() {
         err.contains("without a new workgroup_session_id cookie"),
         "{err}"
     );
-    let logins = server
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| r.contains("/login"))
-        .count();
-    assert_eq!(logins, 1, "the password was sent once");
+    assert_eq!(
+        server.requests_to("/login"),
+        1,
+        "the password was sent once"
+    );
 }
 
 #[test]

@@ -181,12 +181,5 @@ fn a_list_with_an_absurd_total_count_is_refused_not_allocated() {
         assert_eq!(code, 4, "{err}");
         assert!(err.contains("more than 100000 pages"), "{err}");
     }
-    let lists = server
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| r.contains("getExtractTasks"))
-        .count();
-    assert_eq!(lists, 2, "one page per run");
+    assert_eq!(server.requests_to("getExtractTasks"), 2, "one page per run");
 }

@@ -195,6 +195,14 @@ pub struct FakeServer {
     _thread: std::thread::JoinHandle<()>,
 }
 
+impl FakeServer {
+    /// How many of the requests it was sent have `part` in their request line.
+    pub fn requests_to(&self, part: &str) -> usize {
+        let requests = self.requests.lock().unwrap();
+        requests.iter().filter(|r| r.contains(part)).count()
+    }
+}
+
 /// Start a [`FakeServer`]; `extra` headers are added to every answer.
 pub fn fake_server(
     status: u16,
