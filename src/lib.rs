@@ -18,6 +18,19 @@ macro_rules! diag {
     }};
 }
 
+/// Whether `-q` asked for errors only on stderr: set once by [`app::main`], read by [`note!`].
+pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A [`diag!`] line that `-q` silences: information, nothing the user must act on.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        if !$crate::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            $crate::diag!($($arg)*);
+        }
+    }};
+}
+
 /// `eprint!` that never panics (see [`diag!`]).
 #[macro_export]
 macro_rules! diag_part {

@@ -362,7 +362,7 @@ fn start_demo(args: &ConnectArgs) -> Result<(Emulator, Credentials), Failure> {
             Failure::usage(format!("--demo knows the users {}", known.join(", ")))
         })?;
     let url = emulator.url();
-    crate::diag!("demo: bundled emulator at {url}");
+    crate::note!("demo: bundled emulator at {url}");
     let credentials = Credentials {
         server: url,
         sign_in: Some(SignIn::Password { username, password }),

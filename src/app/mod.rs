@@ -46,6 +46,7 @@ pub fn main() -> ExitCode {
             return code;
         }
     };
+    crate::QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     init_logging(cli.verbose, cli.quiet);
     let outcome =
         with_profile(&mut cli, &matches).and_then(|provenance| dispatch(&cli, &provenance));

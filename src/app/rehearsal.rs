@@ -58,7 +58,7 @@ impl Rehearsal {
         } else {
             origin.server.clone()
         };
-        crate::diag!(
+        crate::note!(
             "rehearsal: {server} as snapshotted{}, in an in-process emulator; signed in as {username} on site {site:?}; nothing is sent to any server",
             if origin.taken_at.is_empty() {
                 String::new()

@@ -380,6 +380,17 @@ fn demo_call_works_without_a_server() {
     assert_eq!(code, 0, "{err}");
     let info: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(info["user"]["username"], "admin");
+    assert!(
+        err.contains("demo: bundled emulator at http://127.0.0.1:"),
+        "{err}"
+    );
+
+    // -q: errors only, so the emulator's address is not said either.
+    let (_dir, path) = script_file("print(session_info().user.username);\n");
+    let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
+    cmd.env_remove("TABLEAU_SERVER").env("NO_PROXY", "*");
+    let (code, out, err) = run(cmd, &["-q", "run", "--demo", &path]);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "admin\n", ""));
 
     // A real server and user in the environment are set aside; a --server flag is not.
     let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
