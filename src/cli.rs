@@ -471,6 +471,10 @@ pub struct EmulatorArgs {
     /// clients' calls change anything (runSchedules still runs a schedule).
     #[arg(long)]
     pub hold_schedules: bool,
+    /// Answer Vizportal calls gzip-compressed when the client accepts it, as a compressing
+    /// gateway (a web server or load balancer) in front of a real server may.
+    #[arg(long)]
+    pub gzip: bool,
     /// Serve HTTPS with this certificate chain (PEM, server certificate first).
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

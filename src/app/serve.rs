@@ -46,6 +46,7 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         jobs: job_settings(args)?,
         hidden_methods: args.hide_method.clone(),
         schedules_fire: !args.hold_schedules,
+        gzip: args.gzip,
         ..EmulatorConfig::default()
     };
     let emulator = Emulator::start(config).map_err(|e| {

@@ -57,6 +57,9 @@ pub struct EmulatorConfig {
     /// seeds it from the operating system. The same seed draws the same sequence of faults
     /// for the same sequence of requests, so a failing fault test can be replayed.
     pub fault_seed: Option<u64>,
+    /// Answer Vizportal calls gzip-compressed when the request accepts it, as a
+    /// compressing gateway (a web server or load balancer) in front of a real server may.
+    pub gzip: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -79,6 +82,7 @@ impl Default for EmulatorConfig {
             schedules_fire: true,
             hidden_methods: Vec::new(),
             fault_seed: None,
+            gzip: false,
         }
     }
 }

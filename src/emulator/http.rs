@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, SERVER, SET_COOKIE};
+use hyper::header::{
+    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, SERVER,
+    SET_COOKIE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value};
 use tokio::sync::Notify;
@@ -165,6 +168,7 @@ async fn vizportal(
         return answer(StatusCode::OK, HTML, SIGN_IN_PAGE.into());
     }
     let (parts, body) = request.into_parts();
+    let gzip = shared.gzip && accepts_gzip(&parts.headers);
     let busy = Timed::start(&shared, Stretch::Busy);
     let reading = Instant::now();
     let body = read_body(body).await;
@@ -180,6 +184,10 @@ async fn vizportal(
                 (refusal, None)
             }
         };
+        let answer = match gzip {
+            true => packed(answer),
+            false => answer,
+        };
         (answer, record, started.elapsed())
     })
     .await;
@@ -190,6 +198,7 @@ async fn vizportal(
     };
     let mut recorder = lock(&shared.recorder);
     recorder.stats.handling += read_time + handling;
+    recorder.stats.gzipped += u64::from(gzip);
     let Some(record) = record else {
         return answer;
     };
@@ -366,6 +375,34 @@ fn text(status: StatusCode) -> Response<ResponseBody> {
     )
 }
 
+/// Whether a request's `Accept-Encoding` takes gzip (named, and not with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let weight_zero = |param: &str| {
+                let param = param.replace(' ', "");
+                let weight = param.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok());
+                weight == Some(0.0)
+            };
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            name.eq_ignore_ascii_case("gzip") && !parts.any(weight_zero)
+        })
+}
+
+/// `answer` gzip-compressed, as a compressing gateway sends it.
+fn packed(answer: Response<ResponseBody>) -> Response<ResponseBody> {
+    let mut answer = answer.map(ResponseBody::gzipped);
+    answer
+        .headers_mut()
+        .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    answer
+}
+
 fn answer(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<ResponseBody> {
     let mut answer = Response::new(ResponseBody::new(body));
     *answer.status_mut() = status;
@@ -407,6 +444,14 @@ mod tests {
         assert_eq!(credentials(&logged_out), Sent::default());
         let spelled = headers(&[("X-Xsrf-Token", "u")]);
         assert_eq!(credentials(&spelled).xsrf_header.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn gzip_is_taken_when_named_and_not_refused() {
+        let takes = |value: &'static str| accepts_gzip(&headers(&[("accept-encoding", value)]));
+        assert!(takes("gzip") && takes("br, GZIP;q=0.5") && takes("deflate,gzip"));
+        assert!(!takes("gzip;q=0") && !takes("gzip; q=0.0") && !takes("identity"));
+        assert!(!takes("x-gzip2") && !accepts_gzip(&HeaderMap::new()));
     }
 
     #[test]

@@ -75,6 +75,7 @@ impl Emulator {
             recorder: Mutex::new(Recorder::default()),
             record_calls: config.record_calls,
             dice: dice(config.fault_seed),
+            gzip: config.gzip,
         });
         let server = Server::start(
             config.port,

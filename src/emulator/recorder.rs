@@ -36,6 +36,8 @@ pub struct Stats {
     pub declined: u64,
     /// Calls held back by an injected latency spike (`Faults::spike_rate`).
     pub spikes: u64,
+    /// Answers sent gzip-compressed (`EmulatorConfig::gzip`).
+    pub gzipped: u64,
 }
 
 impl Stats {
@@ -52,6 +54,7 @@ impl Stats {
             "resets": self.resets,
             "declined": self.declined,
             "spikes": self.spikes,
+            "gzipped": self.gzipped,
         })
     }
 }

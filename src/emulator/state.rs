@@ -81,6 +81,8 @@ pub(crate) struct Shared {
     pub record_calls: bool,
     /// Decides which calls get an injected fault (seeded by `EmulatorConfig::fault_seed`).
     pub dice: Mutex<StdRng>,
+    /// Answer gzip-compressed when the request accepts it (`EmulatorConfig::gzip`).
+    pub gzip: bool,
 }
 
 fn happens(dice: &Mutex<StdRng>, rate: f64) -> bool {

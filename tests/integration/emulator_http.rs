@@ -538,3 +538,69 @@ fn the_emulator_command_serves_the_rest_api_version_it_is_given() {
     assert_eq!(served["serverInfo"]["restApiVersion"], "3.19", "{served}");
     assert_eq!(get("3.24").status(), 404, "a newer version than it serves");
 }
+
+#[test]
+fn the_emulator_command_answers_in_gzip_to_clients_that_take_it() {
+    let (_serving, url) = serve(&["--sites", "1", "--tasks", "5", "--gzip", "-q"]);
+    let http = client().no_gzip().build().expect("client");
+    let settings = |accept: Option<&str>| {
+        let mut request = http
+            .post(format!("{url}{API}getServerSettingsUnauthenticated"))
+            .body(r#"{"method":"getServerSettingsUnauthenticated","params":{}}"#);
+        if let Some(accept) = accept {
+            request = request.header("Accept-Encoding", accept);
+        }
+        let answer = request.send().expect("answer");
+        let coding = answer.headers().get("content-encoding").cloned();
+        (coding, answer.bytes().expect("body"))
+    };
+    let (coding, body) = settings(Some("gzip, deflate"));
+    assert_eq!(coding.as_ref().map(|c| c.to_str().unwrap()), Some("gzip"));
+    let mut unpacked = String::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_string(&mut unpacked)
+        .expect("gzip");
+    assert!(unpacked.starts_with(r#"{"result":"#), "{unpacked}");
+    for accept in [None, Some("identity"), Some("gzip;q=0")] {
+        let (coding, body) = settings(accept);
+        assert_eq!(coding, None, "{accept:?}");
+        assert!(body.starts_with(br#"{"result":"#), "{accept:?}");
+    }
+}
+
+#[test]
+fn the_client_works_against_a_server_answering_in_gzip() {
+    let emu = emulator_with(|c| {
+        c.dataset = one_site(5000, 6);
+        c.gzip = true;
+    });
+    let before = tasks(&emu);
+    let busy = |t: &&Value| t["priority"].as_i64().unwrap() > 64;
+    let moving: Vec<String> = before
+        .iter()
+        .filter(busy)
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(moving.len() > 1000, "more than one page and one chunk");
+    let (_dir, script) = crate::support::script_file(
+        "let busy = extract_tasks().filter(|t| t.priority > 64);\n\
+         print(set_extract_tasks_schedule(busy, \"3\").succeeded.len());\n",
+    );
+    emu.reset_stats();
+    let (code, out, err) = crate::support::run(crate::support::vizscript(&emu), &["run", &script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), moving.len().to_string());
+    let after = tasks(&emu);
+    let on_3: Vec<&str> = after
+        .iter()
+        .filter(|t| t["scheduleId"] == "3" && moving.iter().any(|id| t["id"] == **id))
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(on_3.len(), moving.len(), "every busy task is on schedule 3");
+    let stats = emu.stats();
+    let calls: u64 = stats.by_method.values().sum();
+    assert_eq!(
+        stats.gzipped, calls,
+        "every call answered in gzip: {stats:?}"
+    );
+}

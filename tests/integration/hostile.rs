@@ -120,6 +120,31 @@ fn a_50_mb_answer_is_cut_off_at_the_cap() {
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
 }
 
+/// A gzip answer (as a compressing gateway sends) of `mib` MiB once unpacked.
+fn gzip_answer_of_mib(mib: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut packer = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    packer.write_all(answer_of_mib(mib).as_bytes()).unwrap();
+    let packed = packer.finish().unwrap();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        packed.len()
+    );
+    [head.into_bytes(), packed].concat()
+}
+
+#[test]
+fn a_small_gzip_answer_that_unpacks_past_the_cap_is_cut_off() {
+    let bomb = gzip_answer_of_mib(40);
+    assert!(bomb.len() < 1024 * 1024, "{} bytes on the wire", bomb.len());
+    let server = fake_server_by_request(move |_| bomb.clone());
+    let (code, err, elapsed) = call_against(&server.url, &[]);
+    assert_eq!(code, 1, "a call that failed: {err}");
+    assert!(err.contains("larger than the 16 MiB limit"), "{err}");
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+}
+
 #[test]
 fn an_answer_of_unknown_length_is_cut_off_at_the_cap() {
     let server = fake_server_without_length(200, "application/json", answer_of_mib(20));
