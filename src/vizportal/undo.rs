@@ -206,11 +206,33 @@ fn schedules_deleted(line: &AuditLine) -> String {
         })
     };
     format!(
-        "a deleted schedule cannot be restored; on site {:?} it took {} extract task(s) and {} subscription(s) with it, which the line's before values list (those of other sites are not listed)",
+        "a deleted schedule cannot be restored; on site {:?} it took {} extract task(s) and {} subscription(s) with it (those of other sites are not listed): the tasks are created again where the audit shows them on another schedule before, the subscriptions are not",
         line.site,
         count("extractTasks"),
         count("subscriptions")
     )
+}
+
+/// The extract tasks of this site that went with the schedules a `deleteSchedules` line
+/// deleted, by id, each with the schedule it was on (from the line's before values).
+fn tasks_deleted_with(line: &AuditLine) -> Map<String, Value> {
+    let before = line.before.as_ref().and_then(Value::as_object);
+    let mut tasks = Map::new();
+    for schedule in applied_ids(line) {
+        let listed = before
+            .and_then(|b| b.get(&schedule)?.get("extractTasks")?.as_array())
+            .into_iter()
+            .flatten();
+        for task in listed.filter_map(Value::as_object) {
+            let Some(id) = task.get("id").and_then(before::text) else {
+                continue;
+            };
+            let mut fields = task.clone();
+            fields.insert("scheduleId".into(), Value::String(schedule.clone()));
+            tasks.insert(id, Value::Object(fields));
+        }
+    }
+    tasks
 }
 
 /// The fields `updateSchedule` changes and an undo puts back.
@@ -277,6 +299,7 @@ impl Client {
                 .copied()
                 .filter(|made| *made > task.line);
         }
+        hold_back_on_deleted_schedules(lines, &mut plan);
         plan.calls.sort_by_key(|call| std::cmp::Reverse(call.line));
         plan.recreate.sort_by_key(|r| std::cmp::Reverse(r.line));
         Ok(plan)
@@ -286,13 +309,19 @@ impl Client {
     fn current_values(&self, lines: &[(usize, AuditLine)]) -> Result<Values, VizportalError> {
         let mut wanted: BTreeMap<Kind, Vec<String>> = BTreeMap::new();
         for (_, line) in lines {
-            let kind = match changed(line) {
-                Some((kind, _)) => kind,
+            let (kind, ids) = match changed(line) {
+                Some((kind, _)) => (kind, applied_ids(line)),
                 // Whether a deleted task is gone.
-                None if line.method == method::DELETE_EXTRACT_TASKS => Kind::Task,
+                None if line.method == method::DELETE_EXTRACT_TASKS => {
+                    (Kind::Task, applied_ids(line))
+                }
+                None if line.method == method::DELETE_SCHEDULES => (
+                    Kind::Task,
+                    tasks_deleted_with(line).keys().cloned().collect(),
+                ),
                 None => continue,
             };
-            wanted.entry(kind).or_default().extend(applied_ids(line));
+            wanted.entry(kind).or_default().extend(ids);
         }
         let mut values = Values::new();
         for (kind, mut ids) in wanted {
@@ -351,6 +380,43 @@ impl Client {
                 }
             })
             .collect()
+    }
+}
+
+/// A deleted task whose schedule before was one these lines deleted cannot be created
+/// again (a deleted schedule is not restored): it is named as not undoable instead.
+fn hold_back_on_deleted_schedules(lines: &[(usize, AuditLine)], plan: &mut UndoPlan) {
+    let deleted: BTreeMap<String, usize> = lines
+        .iter()
+        .filter(|(_, line)| line.method == method::DELETE_SCHEDULES)
+        .flat_map(|(number, line)| applied_ids(line).into_iter().map(|id| (id, *number)))
+        .collect();
+    let (held, kept): (Vec<Recreation>, Vec<Recreation>) = std::mem::take(&mut plan.recreate)
+        .into_iter()
+        .partition(|task| deleted.contains_key(&task.schedule_id));
+    plan.recreate = kept;
+    // One note per deleting line and schedule.
+    let mut by_schedule: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
+    for task in held {
+        by_schedule
+            .entry((task.line, task.schedule_id))
+            .or_default()
+            .push(task.id);
+    }
+    for ((number, schedule), ids) in by_schedule {
+        let method = lines
+            .iter()
+            .find(|(n, _)| *n == number)
+            .map_or_else(String::new, |(_, line)| line.method.clone());
+        plan.not_undoable.push(NotUndoable {
+            line: number,
+            method,
+            ids,
+            reason: format!(
+                "these tasks were on schedule {schedule}, which line {} deleted and undo cannot restore: the line's before values say what each refreshed, to create it on another schedule yourself",
+                deleted[&schedule]
+            ),
+        });
     }
 }
 
@@ -452,7 +518,10 @@ fn undo_line(
     let Some((kind, fields)) = changed(line) else {
         match line.method.as_str() {
             method::DELETE_EXTRACT_TASKS => match line.before.as_ref().and_then(Value::as_object) {
-                Some(before) => undo_delete(number, line, before, (target, newest, pending), plan),
+                Some(before) => {
+                    let ids = applied_ids(line);
+                    undo_delete(number, line, ids, before, (target, newest, pending), plan);
+                }
                 None => plan
                     .not_undoable
                     .push(not_undoable("the audit line holds no before values")),
@@ -461,6 +530,10 @@ fn undo_line(
             method::DELETE_SCHEDULES => {
                 let reason = schedules_deleted(line);
                 plan.not_undoable.push(not_undoable(&reason));
+                // The site's tasks that went with them come back like deleted ones.
+                let tasks = tasks_deleted_with(line);
+                let ids = tasks.keys().cloned().collect();
+                undo_delete(number, line, ids, &tasks, (target, newest, pending), plan);
             }
             _ => plan.not_undoable.push(not_undoable(why_not(&line.method))),
         }
@@ -537,19 +610,20 @@ fn undo_line(
     NotUndoable::note(&mut plan.not_undoable, number, line, without_values, reason);
 }
 
-/// Undo a deletion of extract tasks on `target`: each applied id the server no longer
-/// shows comes back with its before values (which older lines may change further), to be
-/// created again; an id it still shows was not deleted.
+/// Undo a deletion of extract tasks `ids` on `target`: each one the server no longer shows
+/// comes back with its `before` values (which older lines may change further), to be
+/// created again; one it still shows was not deleted.
 fn undo_delete(
     number: usize,
     line: &AuditLine,
+    ids: Vec<String>,
     before: &Map<String, Value>,
     (target, newest, pending): (&mut Values, &mut Newest, &mut Pending),
     plan: &mut UndoPlan,
 ) {
     let mut without_values = Vec::new();
     let mut still_there = Vec::new();
-    for id in applied_ids(line) {
+    for id in ids {
         let key = (Kind::Task, id.clone());
         if target.contains_key(&key) {
             still_there.push(id);

@@ -775,6 +775,19 @@ fn a_deleted_schedules_audit_line_lists_the_tasks_and_subscriptions_it_took() {
         )),
         "{err}"
     );
+    // The tasks were on the deleted schedule before the run too: nowhere to create them.
+    let ids = on("extractTasks", &extract, &finance);
+    assert!(
+        err.contains(&format!(
+            "({} id(s): {}, {}, ",
+            ids.len(),
+            ids[0],
+            ids[1]
+        )) && err.contains(&format!(
+            "these tasks were on schedule {extract}, which line 1 deleted and undo cannot restore"
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -1027,4 +1040,54 @@ fn a_cut_off_last_line_is_left_out_and_an_unreadable_time_is_refused_under_since
         err.contains(":1: its time") && err.contains("--since cannot tell"),
         "{err}"
     );
+}
+
+#[test]
+fn tasks_moved_to_a_schedule_the_run_then_deleted_come_back_where_they_were() {
+    let emu = emulator_with(|c| c.dataset = one_site(40, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let before = tasks(&emu);
+    // Three tasks whose targets have no other task of their type, so each comes back as
+    // the one task of its kind.
+    let kind = |t: &Value| {
+        let text = |f: &str| t[f].as_str().unwrap().to_string();
+        (text("targetType"), text("targetId"), text("type"))
+    };
+    let single: Vec<&Value> = before
+        .iter()
+        .filter(|t| before.iter().filter(|o| kind(o) == kind(t)).count() == 1)
+        .take(3)
+        .collect();
+    assert_eq!(single.len(), 3);
+    let ids: Vec<&str> = single.iter().map(|t| t["id"].as_str().unwrap()).collect();
+    let (_guard, script) = script_file(&format!(
+        r#"let n = create_schedule(#{{ name: "Temporary window", scheduledAction: "Extract",
+               scheduleType: "Daily", scheduleDetails: #{{ startTime: 600 }} }});
+        set_extract_tasks_schedule({ids:?}, n.id);
+        set_extract_tasks_priority({ids:?}, 7);
+        delete_schedules(n.id);"#
+    ));
+    run_audited(&emu, &script, &audit, &[]);
+    let after_run = tasks(&emu);
+    assert!(
+        after_run
+            .iter()
+            .all(|t| !ids.contains(&t["id"].as_str().unwrap())),
+        "the tasks went with the schedule"
+    );
+
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("gone since"), "{err}");
+    let restored = tasks(&emu);
+    for old in &single {
+        let again: Vec<&Value> = restored.iter().filter(|t| kind(t) == kind(old)).collect();
+        let [again] = &again[..] else {
+            panic!("one task for {:?}: {again:?}\n{err}", kind(old))
+        };
+        assert_eq!(again["scheduleId"], old["scheduleId"], "{err}");
+        assert_eq!(again["priority"], old["priority"], "{err}");
+    }
+    assert_eq!(restored.len(), before.len(), "{err}");
 }
