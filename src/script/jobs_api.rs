@@ -180,10 +180,24 @@ fn run_schedules(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<M
     let pos = ctx.call_position();
     let host = Host::of(ctx)?;
     let method = "runSchedules";
-    let Some(timeout) = wait_options(options, "run_schedules", pos)? else {
+    let timeout = wait_options(options, "run_schedules", pos)?;
+    crate::script::schedule_api::check_exist_under_dry_run(&host, pos, method, ids)?;
+    let Some(timeout) = timeout else {
         return host.batch(pos, method, ids, serde_json::Map::new());
     };
     let wanted = convert::ids_for(method, ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
+    // Only extract refresh jobs are followed: waiting on a subscription schedule would
+    // report at once that nothing failed.
+    let subscriptions = crate::script::schedule_api::running(&host, pos, &wanted, "Subscription")?;
+    if !subscriptions.is_empty() {
+        return Err(usage(
+            format!(
+                "run_schedules: schedule(s) {} run subscriptions, and #{{wait: true}} follows extract refresh jobs only; nothing was run: run them without wait (jobs() lists their jobs)",
+                subscriptions.join(", ")
+            ),
+            pos,
+        ));
+    }
     let mut filter = Map::new();
     let id_values: Array = wanted.iter().map(|id| Dynamic::from(id.clone())).collect();
     filter.insert("scheduleId".into(), Dynamic::from_array(id_values));

@@ -17,6 +17,7 @@ mod load_api;
 pub mod memory;
 mod output;
 mod pages;
+mod planned_schedules;
 mod predicate;
 mod progress;
 pub mod record;

@@ -19,8 +19,9 @@ pub mod schedule_api {
     /// `priority` (1-100, default 50) and `parallel` (default true). Fields are checked
     /// before sending. Returns the new schedule as the server lists it. Under dry-run it
     /// returns the fields, with `dry_run: true` and a stand-in `id`, `(new schedule of
-    /// plan call N)`, that the dry run's later moves may name; a name another schedule has
-    /// is refused there, as the server would refuse it.
+    /// plan call N)`, that the dry run's later calls may name; a name another schedule has
+    /// (once the dry run's earlier calls are made) is refused there, as the server would
+    /// refuse it. `priority` may be a string holding a whole number, as `ARGS` gives it.
     ///
     /// ```rhai
     /// let s = create_schedule(#{
@@ -119,12 +120,10 @@ pub mod schedule_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn run_schedules(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
-        crate::script::host::Host::of(&ctx)?.batch(
-            ctx.call_position(),
-            "runSchedules",
-            &ids,
-            serde_json::Map::new(),
-        )
+        let pos = ctx.call_position();
+        let host = crate::script::host::Host::of(&ctx)?;
+        super::check_exist_under_dry_run(&host, pos, "runSchedules", &ids)?;
+        host.batch(pos, "runSchedules", &ids, serde_json::Map::new())
     }
 
     /// Create full-refresh extract tasks (`createExtractTasks`) for workbooks or data
@@ -171,6 +170,7 @@ use serde_json::{Value, json};
 use crate::script::convert;
 use crate::script::error::{usage, with_fields};
 use crate::script::host::Host;
+use crate::script::planned_schedules::{AfterPlan, PLANNED_PREFIX, planned_id, refused};
 use crate::vizportal::{SCHEDULE_FIELDS, check_schedule, check_schedule_name};
 use crate::wire::schedule::TARGET_TYPES;
 
@@ -183,9 +183,12 @@ fn create(ctx: &NativeCallContext, fields: Map) -> Out<Map> {
     let mut fields = json_map(fields, "create_schedule", pos)?;
     fields.entry("priority").or_insert(json!(50));
     fields.entry("parallel").or_insert(json!(true));
+    whole_number_priority(&mut fields);
     check_schedule(&fields).map_err(|m| usage(format!("create_schedule: {m}"), pos))?;
-    if host.client(pos)?.dry_run() {
-        check_name_is_free(&host, pos, &fields)?;
+    if host.client(pos)?.dry_run()
+        && let Some(name) = fields.get("name").and_then(Value::as_str)
+    {
+        AfterPlan::read(&host, pos)?.check_name_is_free("create_schedule", name, None, pos)?;
     }
     let result = host.call(pos, "createSchedule", Value::Object(fields.clone()))?;
     if result.get("dry_run").is_some() {
@@ -203,9 +206,31 @@ fn create(ctx: &NativeCallContext, fields: Map) -> Out<Map> {
 fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
     let pos = ctx.call_position();
     let host = Host::of(ctx)?;
-    let id = one_id(id, "update_schedule", pos)?;
-    let changes = json_map(changes, "update_schedule", pos)?;
-    let current = existing(&host, pos, &id, "update_schedule")?;
+    let function = "update_schedule";
+    let id = one_id(id, function, pos)?;
+    let mut changes = json_map(changes, function, pos)?;
+    whole_number_priority(&mut changes);
+    let current = match host.client(pos)?.dry_run() {
+        // As the plan leaves it: a schedule the plan creates can be changed too.
+        true => {
+            let after = AfterPlan::read(&host, pos)?;
+            let current = after.find(&id).map_err(|p| refused(function, &p, pos))?;
+            if let Some(name) = changes.get("name").and_then(Value::as_str) {
+                after.check_name_is_free(function, name, Some(&id), pos)?;
+            }
+            let action = |fields: &JsonMap| fields.get("scheduledAction").cloned();
+            if let Some(new) = action(&changes).filter(|new| Some(new) != action(current).as_ref())
+            {
+                let problem = format!(
+                    "a schedule's scheduledAction cannot change (schedule {id} runs {}, not {new})",
+                    action(current).unwrap_or(Value::Null)
+                );
+                return Err(refused(function, &problem, pos));
+            }
+            current.clone()
+        }
+        false => existing(&host, pos, &id, function)?,
+    };
     let mut fields: JsonMap = SCHEDULE_FIELDS
         .iter()
         .filter_map(|k| Some((k.to_string(), current.get(*k)?.clone())))
@@ -235,10 +260,11 @@ fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
 fn set_enabled(ctx: &NativeCallContext, ids: &Dynamic, enabled: bool) -> Out<Map> {
     let pos = ctx.call_position();
     let host = Host::of(ctx)?;
+    let method = "setEnabledStatusForSchedules";
+    check_exist_under_dry_run(&host, pos, method, ids)?;
     let before = all_schedules(&host, pos, &["enabled"])?;
     let mut extra = JsonMap::new();
     extra.insert("enabled".into(), Value::Bool(enabled));
-    let method = "setEnabledStatusForSchedules";
     let summary = host.batch_summary(pos, method, "ids", ids, extra, Some(&before))?;
     Host::summary_or_error(method, &summary, pos)
 }
@@ -246,10 +272,18 @@ fn set_enabled(ctx: &NativeCallContext, ids: &Dynamic, enabled: bool) -> Out<Map
 fn rename(ctx: &NativeCallContext, id: &Dynamic, name: &str) -> Out<Map> {
     let pos = ctx.call_position();
     let host = Host::of(ctx)?;
-    let id = one_id(id, "rename_schedule", pos)?;
-    check_schedule_name(Some(&json!(name)))
-        .map_err(|m| usage(format!("rename_schedule: {m}"), pos))?;
-    let current = existing(&host, pos, &id, "rename_schedule")?;
+    let function = "rename_schedule";
+    let id = one_id(id, function, pos)?;
+    check_schedule_name(Some(&json!(name))).map_err(|m| usage(format!("{function}: {m}"), pos))?;
+    let current = match host.client(pos)?.dry_run() {
+        true => {
+            let after = AfterPlan::read(&host, pos)?;
+            after.check_name_is_free(function, name, Some(&id), pos)?;
+            let current = after.find(&id).map_err(|p| refused(function, &p, pos))?;
+            current.clone()
+        }
+        false => existing(&host, pos, &id, function)?,
+    };
     let before = by_id(&id, json!({ "name": current.get("name") }));
     let params = json!({ "id": id, "name": name });
     let result = host.call_noting(pos, "setScheduleName", params, before)?;
@@ -292,6 +326,9 @@ fn delete(ctx: &NativeCallContext, ids: &Dynamic, options: Map) -> Out<Map> {
     let wanted = crate::script::convert::ids_for("deleteSchedules", ids)
         .map_err(|m| usage(format!("deleteSchedules: {m}"), pos))?;
     let client = host.client(pos)?;
+    if client.dry_run() {
+        AfterPlan::read(&host, pos)?.check_all_exist("deleteSchedules", &wanted, pos)?;
+    }
     let mut keep: Vec<&str> = SCHEDULE_FIELDS.to_vec();
     keep.push("enabled");
     // This site's tasks and subscriptions on them: for the check, and for the audit.
@@ -347,6 +384,9 @@ fn create_tasks(
     extra.insert("type".into(), json!(kind));
     let host = Host::of(ctx)?;
     let method = "createExtractTasks";
+    if host.client(pos)?.dry_run() {
+        check_target_schedule(&host, pos, method, &schedule, "Extract")?;
+    }
     let summary = host.batch_summary(pos, method, "targetIds", target_ids, extra, None)?;
     let created = if summary.dry_run || summary.succeeded.is_empty() {
         Array::new()
@@ -397,49 +437,9 @@ fn one_id(id: &Dynamic, function: &str, pos: Position) -> Out<String> {
     convert::one_id(id).map_err(|m| usage(format!("{function}: {m}"), pos))
 }
 
-/// The id a dry run gives a schedule that plan call `call` would create, for the calls
-/// after it to name: `(new schedule of plan call 3)`.
-pub(super) fn planned_id(call: usize) -> String {
-    format!("{PLANNED_PREFIX}{call})")
-}
-
-/// How every [`planned_id`] begins.
-pub(super) const PLANNED_PREFIX: &str = "(new schedule of plan call ";
-
-/// Under dry-run, a name the server would refuse as taken is refused now, as the real
-/// call would be (schedule names are unique on a server).
-fn check_name_is_free(host: &Host, pos: Position, fields: &JsonMap) -> Out<()> {
-    let Some(name) = fields.get("name").and_then(Value::as_str) else {
-        return Ok(());
-    };
-    let same = |n: &Value| {
-        n.as_str()
-            .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
-    };
-    let on_server = all_schedules(host, pos, &["name"])?
-        .into_iter()
-        .find(|(_, s)| same(&s["name"]))
-        .map(|(id, _)| format!("exists already (id {id})"));
-    // A schedule this dry run already planned to create by that name.
-    let planned = host
-        .client(pos)?
-        .plan()
-        .iter()
-        .position(|call| call.method == "createSchedule" && same(&call.params["name"]))
-        .map(|at| format!("is planned already ({})", planned_id(at + 1)));
-    match on_server.or(planned) {
-        Some(taken) => Err(usage(
-            format!(
-                "create_schedule: a schedule named \"{name}\" {taken}; the server would refuse the name"
-            ),
-            pos,
-        )),
-        None => Ok(()),
-    }
-}
-
-/// Under dry-run, a schedule that a move names is checked as the server would: it must
-/// exist (or be one this dry run planned) and run `action` (`Extract`, `Subscription`).
+/// Under dry-run, a schedule that a move or a new task names is checked as the server
+/// would: it must exist once the plan's calls are made (or be one the plan creates) and
+/// run `action` (`Extract`, `Subscription`).
 pub(super) fn check_target_schedule(
     host: &Host,
     pos: Position,
@@ -447,37 +447,67 @@ pub(super) fn check_target_schedule(
     id: &str,
     action: &str,
 ) -> Out<()> {
-    let found = match id.strip_prefix(PLANNED_PREFIX) {
-        // The fields the plan's createSchedule call gave it.
-        Some(call) => {
-            let plan = host.client(pos)?.plan();
-            let planned = call
-                .trim_end_matches(')')
-                .parse::<usize>()
-                .ok()
-                .and_then(|n| plan.get(n.checked_sub(1)?))
-                .filter(|c| c.method == "createSchedule");
-            planned.and_then(|c| c.params.as_object().cloned())
-        }
-        None => schedule(host, pos, id)?,
-    };
-    let problem = match found {
-        None => format!("schedule {id} does not exist"),
-        Some(found) if found.get("scheduledAction").and_then(Value::as_str) != Some(action) => {
-            format!(
+    let after = AfterPlan::read(host, pos)?;
+    let found = after
+        .find(id)
+        .map_err(|problem| refused(method, &problem, pos))?;
+    match found.get("scheduledAction").and_then(Value::as_str) {
+        Some(have) if have == action => Ok(()),
+        have => Err(refused(
+            method,
+            &format!(
                 "schedule {id}'s scheduledAction is {}, and this needs {action}",
-                found
-                    .get("scheduledAction")
-                    .and_then(Value::as_str)
-                    .unwrap_or("not given")
-            )
-        }
-        Some(_) => return Ok(()),
-    };
-    Err(usage(
-        format!("{method}: {problem}; the real call would fail (checked under --dry-run)"),
-        pos,
-    ))
+                have.unwrap_or("not given")
+            ),
+            pos,
+        )),
+    }
+}
+
+/// Under dry-run, schedules `ids` must exist once the plan's calls are made, as the
+/// server would refuse the call for one that does not.
+pub(super) fn check_exist_under_dry_run(
+    host: &Host,
+    pos: Position,
+    method: &str,
+    ids: &Dynamic,
+) -> Out<()> {
+    if !host.client(pos)?.dry_run() {
+        return Ok(());
+    }
+    let wanted = convert::ids_for(method, ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
+    AfterPlan::read(host, pos)?.check_all_exist(method, &wanted, pos)
+}
+
+/// Those of schedules `ids` that run `action` (`Extract`, `Subscription`) on the server.
+pub(super) fn running(
+    host: &Host,
+    pos: Position,
+    ids: &[String],
+    action: &str,
+) -> Out<Vec<String>> {
+    let listed = all_schedules(host, pos, &["scheduledAction"])?;
+    Ok(ids
+        .iter()
+        .filter(|id| {
+            listed
+                .get(*id)
+                .is_some_and(|s| s["scheduledAction"] == action)
+        })
+        .cloned()
+        .collect())
+}
+
+/// A priority given as a string holding a whole number (as `ARGS` gives it) is sent as
+/// that number, as `set_extract_tasks_priority` takes it.
+fn whole_number_priority(fields: &mut JsonMap) {
+    let number = fields
+        .get("priority")
+        .and_then(Value::as_str)
+        .and_then(|p| p.trim().parse::<i64>().ok());
+    if let Some(number) = number {
+        fields.insert("priority".into(), json!(number));
+    }
 }
 
 /// What a dry run answers: the fields that would have been sent.

@@ -379,7 +379,7 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
         create_extract_tasks("Workbook", ["1"], "1");
         let waited = run_extract_tasks(["1", "2"], #{ wait: true, timeout: 5 });
         print(`${waited.dry_run} ${waited.jobs.len()} ${waited.timed_out}`);
-        try { update_schedule(s.id, #{ priority: 5 }); } catch (e) { print(e.message); }
+        print(update_schedule(s.id, #{ priority: 5 }).priority);
     "#;
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
@@ -388,10 +388,9 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
     assert_eq!(code, 0, "{err}");
     let printed: Vec<&str> = out.lines().collect();
     assert_eq!(printed[..2], ["true", "true 0 false"]);
-    assert!(
-        printed[2]
-            .contains("(new schedule of plan call 1) is a schedule this dry run only planned"),
-        "{out}"
+    assert_eq!(
+        printed[2], "5",
+        "a planned schedule can be changed too: {out}"
     );
     assert_eq!(
         emu.state()["schedules"],
@@ -417,7 +416,8 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
             "deleteSchedules",
             "runSchedules",
             "createExtractTasks",
-            "runExtractTasks"
+            "runExtractTasks",
+            "updateSchedule"
         ],
         "{err}"
     );
@@ -430,7 +430,7 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 9);
+    assert_eq!(lines.len(), 10);
     assert!(lines.iter().all(|l| l["outcome"] == "dry_run"));
     let schedule_1 = schedule_row(&emu, "1");
     assert_eq!(
@@ -461,7 +461,7 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
     let text = std::fs::read_to_string(&audit).unwrap();
     let applied: Vec<Value> = text
         .lines()
-        .skip(9)
+        .skip(10)
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(applied.len(), 2);
@@ -655,5 +655,152 @@ fn a_dry_run_refuses_what_the_server_would_and_can_move_tasks_to_a_planned_sched
         schedules(&emu).len(),
         state["schedules"].as_array().unwrap().len(),
         "nothing created"
+    );
+}
+
+#[test]
+fn a_dry_run_checks_each_schedule_change_against_the_server_as_its_plan_leaves_it() {
+    let emu = emulator_with(|c| {
+        c.dataset = one_site(10, 4);
+        c.schedules_fire = false;
+    });
+    let state = emu.state();
+    let rows = state["schedules"].as_array().unwrap();
+    let of = |action: &str| -> Vec<(String, String)> {
+        rows.iter()
+            .filter(|s| s["scheduledAction"] == action)
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap().into(),
+                    s["name"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let (extract, subscription) = (of("Extract"), of("Subscription"));
+    let [(a, a_name), (b, b_name), ..] = &extract[..] else {
+        panic!("two extract schedules: {extract:?}")
+    };
+    let (mail, _) = &subscription[0];
+    let daily =
+        r#"scheduledAction: "Extract", scheduleType: "Daily", scheduleDetails: #{ startTime: 60 }"#;
+    let sent_before = emu.calls().len();
+
+    // Refused: what the real call would fail on.
+    let refused = [
+        (
+            format!(r#"rename_schedule("{a}", "{}");"#, b_name.to_uppercase()),
+            format!("exists already (id {b})"),
+        ),
+        (
+            format!(r#"update_schedule("{a}", #{{ name: " {b_name}" }});"#),
+            format!("exists already (id {b})"),
+        ),
+        (
+            format!(r#"delete_schedules(["{a}"]); set_extract_tasks_schedule(["1"], "{a}");"#),
+            format!("schedule {a} is deleted by plan call 1"),
+        ),
+        (
+            format!(r#"delete_schedules(["{a}"]); update_schedule("{a}", #{{ priority: 5 }});"#),
+            format!("schedule {a} is deleted by plan call 1"),
+        ),
+        (
+            r#"disable_schedules(["999"]);"#.to_string(),
+            "schedule 999 does not exist".to_string(),
+        ),
+        (
+            r#"run_schedules(["999"]);"#.to_string(),
+            "schedule 999 does not exist".to_string(),
+        ),
+        (
+            r#"delete_schedules(["999"]);"#.to_string(),
+            "schedule 999 does not exist".to_string(),
+        ),
+        (
+            format!(r#"create_extract_tasks("Workbook", ["1"], "{mail}");"#),
+            format!("schedule {mail}'s scheduledAction is Subscription"),
+        ),
+        (
+            r#"create_extract_tasks("Workbook", ["1"], "999");"#.to_string(),
+            "schedule 999 does not exist".to_string(),
+        ),
+        (
+            format!(r#"update_schedule("{a}", #{{ scheduledAction: "Subscription" }});"#),
+            "scheduledAction cannot change".to_string(),
+        ),
+    ];
+    for (script, says) in &refused {
+        let (code, _, err) = run_script(&emu, script, &["--dry-run"]);
+        assert_eq!(code, 1, "{script}: {err}");
+        let why = err.contains("checked under --dry-run")
+            || err.contains("the server would refuse the name");
+        assert!(err.contains(says.as_str()) && why, "{script}: {err}");
+    }
+
+    // Taken: what the real call would do, names freed and schedules made by the plan.
+    let taken = [
+        format!(r#"delete_schedules(["{a}"]); create_schedule(#{{ name: "{a_name}", {daily} }});"#),
+        format!(
+            r#"rename_schedule("{a}", "{a_name} (old)"); create_schedule(#{{ name: "{a_name}", {daily} }});"#
+        ),
+        format!(r#"rename_schedule("{a}", "{a_name}");"#),
+        format!(
+            r#"let s = create_schedule(#{{ name: "Fresh", {daily} }});
+                   rename_schedule(s.id, "Fresher"); update_schedule(s.id, #{{ priority: 10 }});
+                   disable_schedules(s.id); create_extract_tasks("Workbook", ["1"], s.id);"#
+        ),
+    ];
+    for script in &taken {
+        let (code, _, err) = run_script(&emu, script, &["--dry-run"]);
+        assert_eq!(code, 0, "{script}: {err}");
+    }
+    assert_eq!(
+        emu.calls()[sent_before..]
+            .iter()
+            .filter(|c| !c.method.starts_with("get")
+                && !["generatePublicKey", "login", "switchSite", "logout"]
+                    .contains(&c.method.as_str()))
+            .count(),
+        0,
+        "a dry run sends no change"
+    );
+    assert_eq!(emu.state()["schedules"], state["schedules"]);
+}
+
+#[test]
+fn schedule_priorities_may_be_given_as_strings_and_waiting_on_subscriptions_is_refused() {
+    let emu = emulator_with(|c| {
+        c.dataset = one_site(10, 4);
+        c.schedules_fire = false;
+    });
+    let script = r#"
+        let s = create_schedule(#{ name: "From ARGS", scheduledAction: "Extract",
+            scheduleType: "Daily", scheduleDetails: #{ startTime: 60 }, priority: ARGS[0] });
+        update_schedule(s.id, #{ parallel: false, priority: ARGS[1] });
+        print(s.id);
+    "#;
+    let (code, out, err) = run_script(&emu, script, &["--", "30", " 40"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(schedule_row(&emu, out.trim())["priority"], 40);
+
+    let mail = schedules(&emu)
+        .into_iter()
+        .find(|s| s["scheduledAction"] == "Subscription")
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .unwrap();
+    let (code, _, err) = run_script(
+        &emu,
+        &format!(r#"run_schedules("{mail}", #{{ wait: true, timeout: 5 }});"#),
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("schedule(s) {mail} run subscriptions"))
+            && err.contains("nothing was run"),
+        "{err}"
+    );
+    assert!(
+        !emu.calls().iter().any(|c| c.method == "runSchedules"),
+        "nothing was run"
     );
 }

@@ -1,0 +1,225 @@
+//! Under dry-run, the schedules as the server would have them once the calls the dry run
+//! planned were made: what the server lists, with the plan's creations (under their
+//! stand-in ids), renames, updates and deletions applied in order. The dry run checks
+//! each schedule change against it as the server would check the real call, so a plan
+//! that deletes a schedule and reuses its name passes, and one that moves tasks to a
+//! schedule it deleted does not.
+
+use std::collections::BTreeMap;
+
+use rhai::Position;
+use serde_json::{Value, json};
+
+use crate::script::error::usage;
+use crate::script::host::Host;
+use crate::vizportal::PlannedCall;
+use crate::wire::method;
+
+type JsonMap = serde_json::Map<String, Value>;
+type Out<T> = Result<T, Box<rhai::EvalAltResult>>;
+
+/// The id a dry run gives a schedule that plan call `call` would create, for the calls
+/// after it to name: `(new schedule of plan call 3)`.
+pub(super) fn planned_id(call: usize) -> String {
+    format!("{PLANNED_PREFIX}{call})")
+}
+
+/// How every [`planned_id`] begins.
+pub(super) const PLANNED_PREFIX: &str = "(new schedule of plan call ";
+
+/// The schedules after the plan.
+pub(super) struct AfterPlan {
+    /// By id, each with the fields the server lists (or the plan gave it).
+    schedules: BTreeMap<String, JsonMap>,
+    /// Schedules the plan deleted, with the plan call that did.
+    deleted: BTreeMap<String, usize>,
+}
+
+impl AfterPlan {
+    /// The server's schedules with the plan of `host`'s client applied.
+    pub(super) fn read(host: &Host, pos: Position) -> Out<AfterPlan> {
+        let client = host.client(pos)?;
+        let plain = |items: Vec<Value>, _: &crate::vizportal::SideTables| items;
+        let listed = client
+            .list_all(
+                method::GET_SCHEDULES,
+                &json!({}),
+                "schedules",
+                &plain,
+                &|_, _| {},
+            )
+            .map_err(|e| crate::script::error::raise(&e, pos))?;
+        let schedules = listed
+            .into_iter()
+            .filter_map(|s| match s {
+                Value::Object(fields) => Some((text(fields.get("id")?)?, fields)),
+                _ => None,
+            })
+            .collect();
+        Ok(AfterPlan::of(schedules, &client.plan()))
+    }
+
+    /// `schedules` (by id) with `plan` applied.
+    fn of(schedules: BTreeMap<String, JsonMap>, plan: &[PlannedCall]) -> AfterPlan {
+        let mut after = AfterPlan {
+            schedules,
+            deleted: BTreeMap::new(),
+        };
+        for (n, call) in plan.iter().enumerate() {
+            let Some(params) = call.params.as_object() else {
+                continue;
+            };
+            let id = params.get("id").and_then(text);
+            match call.method.as_str() {
+                method::CREATE_SCHEDULE => {
+                    after.schedules.insert(planned_id(n + 1), params.clone());
+                }
+                method::SET_SCHEDULE_NAME | method::UPDATE_SCHEDULE => {
+                    let Some(fields) = id.and_then(|id| after.schedules.get_mut(&id)) else {
+                        continue;
+                    };
+                    let changed = params.iter().filter(|(k, _)| *k != "id");
+                    fields.extend(changed.map(|(k, v)| (k.clone(), v.clone())));
+                }
+                method::DELETE_SCHEDULES => {
+                    let ids = params.get("ids").and_then(Value::as_array);
+                    for id in ids.into_iter().flatten().filter_map(text) {
+                        if after.schedules.remove(&id).is_some() {
+                            after.deleted.insert(id, n + 1);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        after
+    }
+
+    /// Schedule `id` as the plan leaves it, or why there is none.
+    pub(super) fn find(&self, id: &str) -> Result<&JsonMap, String> {
+        match (self.schedules.get(id), self.deleted.get(id)) {
+            (Some(fields), _) => Ok(fields),
+            (None, Some(call)) => Err(format!(
+                "schedule {id} is deleted by plan call {call} of this dry run"
+            )),
+            (None, None) => Err(format!("schedule {id} does not exist")),
+        }
+    }
+
+    /// Refuse, naming `function`, the ids that name no schedule after the plan.
+    pub(super) fn check_all_exist(&self, function: &str, ids: &[String], pos: Position) -> Out<()> {
+        let missing: Vec<String> = ids.iter().filter_map(|id| self.find(id).err()).collect();
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(refused(function, &missing.join("; "), pos)),
+        }
+    }
+
+    /// Refuse `name` when another schedule than `except` has it after the plan (names
+    /// are unique on a server, compared without case and surrounding spaces).
+    pub(super) fn check_name_is_free(
+        &self,
+        function: &str,
+        name: &str,
+        except: Option<&str>,
+        pos: Position,
+    ) -> Out<()> {
+        let same = |fields: &JsonMap| {
+            let other = fields.get("name").and_then(Value::as_str).unwrap_or("");
+            other.trim().eq_ignore_ascii_case(name.trim())
+        };
+        let taken = self
+            .schedules
+            .iter()
+            .find(|(id, fields)| Some(id.as_str()) != except && same(fields));
+        let Some((id, _)) = taken else {
+            return Ok(());
+        };
+        let whose = match id.starts_with(PLANNED_PREFIX) {
+            true => format!("is planned already ({id})"),
+            false => format!("exists already (id {id})"),
+        };
+        Err(usage(
+            format!(
+                "{function}: a schedule named \"{name}\" {whose}; the server would refuse the name"
+            ),
+            pos,
+        ))
+    }
+}
+
+/// A dry run's refusal of a call the server would refuse.
+pub(super) fn refused(function: &str, problem: &str, pos: Position) -> Box<rhai::EvalAltResult> {
+    usage(
+        format!("{function}: {problem}; the real call would fail (checked under --dry-run)"),
+        pos,
+    )
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(method: &str, params: Value) -> PlannedCall {
+        PlannedCall {
+            method: method.to_string(),
+            params,
+            ids: 0,
+            site: String::new(),
+        }
+    }
+
+    fn server() -> BTreeMap<String, JsonMap> {
+        [("4", "Nightly"), ("5", "Weekly")]
+            .into_iter()
+            .map(|(id, name)| {
+                let fields = json!({ "id": id, "name": name, "scheduledAction": "Extract" });
+                (id.to_string(), fields.as_object().unwrap().clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_plan_frees_and_takes_names_in_order() {
+        let plan = [
+            call(method::DELETE_SCHEDULES, json!({ "ids": ["4"] })),
+            call(
+                method::SET_SCHEDULE_NAME,
+                json!({ "id": "5", "name": "Weekly (old)" }),
+            ),
+            call(
+                method::CREATE_SCHEDULE,
+                json!({ "name": "Weekly", "scheduledAction": "Extract" }),
+            ),
+        ];
+        let after = AfterPlan::of(server(), &plan);
+        let free = |name: &str, except: Option<&str>| {
+            after
+                .check_name_is_free("f", name, except, Position::NONE)
+                .map_err(|e| e.to_string())
+        };
+        assert!(free("nightly", None).is_ok(), "deleted, so free again");
+        assert!(
+            free(" WEEKLY (old)", None)
+                .unwrap_err()
+                .contains("exists already (id 5)")
+        );
+        let planned = free("Weekly", None).unwrap_err();
+        assert!(planned.contains("is planned already ((new schedule of plan call 3))"));
+        assert!(free("Weekly (old)", Some("5")).is_ok(), "its own name");
+        assert_eq!(
+            after.find("4").unwrap_err(),
+            "schedule 4 is deleted by plan call 1 of this dry run"
+        );
+        assert_eq!(after.find("9").unwrap_err(), "schedule 9 does not exist");
+        assert_eq!(after.find(&planned_id(3)).unwrap()["name"], "Weekly");
+    }
+}
