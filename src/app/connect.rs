@@ -378,13 +378,7 @@ impl Connection {
     pub fn finish(&self) -> Result<(), Failure> {
         self.close()?;
         let plan = self.client.plan();
-        // Calls held back on more than one site (a switch_site, an undo over sites)
-        // each say which.
-        let sites = plan
-            .iter()
-            .map(|call| &call.site)
-            .collect::<std::collections::BTreeSet<_>>();
-        self.report_plan(&plan, sites.len() > 1)?;
+        self.report_plan(&plan, PlannedCall::on_several_sites(&plan))?;
         match self.client.audit_lost() {
             Some(why) => Err(Failure::new(
                 ExitCode::Failed,
@@ -465,9 +459,11 @@ impl Connection {
             return Ok(());
         }
         let mut err = std::io::stderr().lock();
-        let site = match with_site {
-            true => String::new(),
-            false => format!(" on site {:?}", self.client.session().info().site_url_name),
+        // The site the calls were planned on (the session may have moved since).
+        let site = match (with_site, plan.first()) {
+            (true, _) => String::new(),
+            (false, Some(call)) => format!(" on site {:?}", call.site),
+            (false, None) => format!(" on site {:?}", self.client.session().info().site_url_name),
         };
         let _ = writeln!(
             err,

@@ -160,6 +160,12 @@ impl Repl {
             }
         };
         self.cancel.store(false, Ordering::SeqCst);
+        // What the input defines is dropped if it fails (see `forget`).
+        let (variables_before, functions_before) = (self.scope.len(), self.functions_ast.clone());
+        let defines: Vec<String> = ast
+            .iter_functions()
+            .map(|f| format!("{}()", f.name))
+            .collect();
         self.functions_ast += ast;
         let result = self
             .engine
@@ -182,8 +188,33 @@ impl Repl {
             Err(error) => {
                 let failure = runtime_failure(name, code, &error);
                 self.fail(failure.report.trim_end(), failure.exit_code);
+                self.forget(variables_before, functions_before, defines);
                 None
             }
+        }
+    }
+
+    /// After a failed input: drop the variables it declared (those after the first
+    /// `variables` of the scope) and the functions it defined (`functions` were there
+    /// before), so the session holds what the inputs `:save` keeps, and say so.
+    fn forget(&mut self, variables: usize, functions: AST, defined: Vec<String>) {
+        // Newest first, as the scope lists them.
+        let mut dropped: Vec<String> = self
+            .scope
+            .iter_raw()
+            .take(self.scope.len().saturating_sub(variables))
+            .map(|(name, ..)| name.to_string())
+            .collect();
+        dropped.reverse();
+        self.scope.rewind(variables);
+        self.functions_ast = functions;
+        dropped.extend(defined);
+        dropped.dedup();
+        if !dropped.is_empty() {
+            (self.err)(&format!(
+                "note: the input failed, so what it defined is dropped: {}",
+                dropped.join(", ")
+            ));
         }
     }
 
@@ -389,7 +420,8 @@ impl Repl {
             (self.out)("(no calls held back)");
             return;
         }
-        (self.out)(&PlannedCall::render(&plan, false).join("\n"));
+        let with_site = PlannedCall::on_several_sites(&plan);
+        (self.out)(&PlannedCall::render(&plan, with_site).join("\n"));
     }
 
     fn load(&mut self, path: &str) {
@@ -413,11 +445,20 @@ impl Repl {
         let written = self
             .transcript
             .script(&self.engine, origin.as_ref(), &when)
-            .and_then(|text| {
-                std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+            .and_then(|(text, replaced)| {
+                std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
+                Ok(replaced)
             });
         match written {
-            Ok(()) => (self.out)(&format!("saved {} inputs to {path}", self.transcript.len())),
+            Ok(replaced) => {
+                (self.out)(&format!("saved {} inputs to {path}", self.transcript.len()));
+                if !replaced.is_empty() {
+                    (self.err)(&format!(
+                        "note: {} defined more than once: the script keeps the last definition, which the inputs before it call too",
+                        replaced.join(", ")
+                    ));
+                }
+            }
             Err(message) => self.fail(&format!("error: {message}"), ExitCode::Failed),
         }
     }

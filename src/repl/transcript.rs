@@ -91,13 +91,15 @@ impl Transcript {
         }
     }
 
-    /// The inputs as a script with a header comment; checked to compile with `engine`.
+    /// The inputs as a script with a header comment, checked to compile with `engine`,
+    /// and the functions the session defined more than once (the script keeps each one's
+    /// last definition, as a script can hold only one).
     pub fn script(
         &self,
         engine: &Engine,
         origin: Option<&Origin>,
         when: &str,
-    ) -> Result<String, String> {
+    ) -> Result<(String, Vec<String>), String> {
         let mut text = format!("// Saved by vizscript repl on {when}.\n");
         let site = match origin {
             Some(o) => {
@@ -116,45 +118,154 @@ impl Transcript {
             "// The inputs that ran without error, in order. Try it first with:\n\
              //   vizscript run FILE{site} --dry-run\n\n"
         ));
+        if let Some(o) = origin {
+            // Ids are a site's own: the inputs' ids are those of the site they ran on.
+            text.push_str(&format!(
+                "// The session started on this site, whose ids the inputs name.\nswitch_site({});\n",
+                serde_json::Value::from(o.site.as_str())
+            ));
+        }
         let uses_last = self.entries.iter().any(|e| mentions(&e.code, LAST));
         if uses_last {
             text.push_str(&format!("let {LAST} = ();\n"));
         }
-        for entry in &self.entries {
+        let (replaced, names) = replaced_definitions(engine, &self.entries);
+        for (i, entry) in self.entries.iter().enumerate() {
+            if replaced.contains(&i) {
+                text.push_str("// (a definition the session replaced by a later input)\n");
+                continue;
+            }
             if entry.dry_run {
                 text.push_str("// Ran under :dry-run on in the REPL: planned, not sent.\n");
             }
             text.push_str(&statement(engine, entry, uses_last));
             text.push('\n');
         }
-        engine
-            .compile(&text)
-            .map_err(|e| format!("the saved inputs do not form a script: {e}"))?;
-        Ok(text)
+        engine.compile(&text).map_err(|e| {
+            let hint = match e.to_string().contains("already exists") {
+                true => " (an input that defined it again also did other things: define it in an input of its own)",
+                false => "",
+            };
+            format!("the saved inputs do not form a script: {e}{hint}")
+        })?;
+        Ok((text, names))
     }
 }
 
 /// An entry as a script statement: it ends with `;` where that still parses (a block
-/// may not need one), and a printed expression sets `_last` when later inputs read it.
+/// may not need one), and an input whose value was printed sets `_last` to it when later
+/// inputs read it.
 fn statement(engine: &Engine, entry: &Entry, uses_last: bool) -> String {
     let code = entry.code.trim_end();
+    if entry.printed && uses_last {
+        return keeping_value(engine, code).unwrap_or_else(|| {
+            format!(
+                "{}\n{LAST} = (); // the value of the input above is not kept for `_`",
+                ended(engine, code)
+            )
+        });
+    }
+    ended(engine, code)
+}
+
+/// `code` ended with `;` where that still parses (a block may not need one; a last line
+/// with a comment gets it on a line of its own).
+fn ended(engine: &Engine, code: &str) -> String {
     if code.ends_with(';') {
         return code.to_string();
     }
-    let end = if code.lines().last().is_some_and(|l| l.contains("//")) {
-        "\n;"
-    } else {
-        ";"
-    };
-    if entry.printed && uses_last && engine.compile_expression(code).is_ok() {
-        return format!("{LAST} = {code}{end}");
-    }
-    let ended = format!("{code}{end}");
-    if engine.compile(&ended).is_ok() {
-        ended
+    let with_end = format!("{code}{}", terminator(code));
+    if engine.compile(&with_end).is_ok() {
+        with_end
     } else {
         code.to_string()
     }
+}
+
+fn terminator(code: &str) -> &'static str {
+    match code.lines().last().is_some_and(|l| l.contains("//")) {
+        true => "\n;",
+        false => ";",
+    }
+}
+
+/// `code`, whose value the REPL printed, as statements that also keep that value in
+/// `_last`: its last statement, an expression, becomes `_last = EXPRESSION;`. The last
+/// statement starts after the last `;` or `}` that closes a statement at the top level
+/// such that the rest is an expression and what comes before is a script; None when
+/// there is no such place.
+fn keeping_value(engine: &Engine, code: &str) -> Option<String> {
+    if engine.compile_expression(code).is_ok() {
+        return Some(format!("{LAST} = {code}{}", terminator(code)));
+    }
+    statement_ends(code).into_iter().rev().find_map(|at| {
+        let (head, tail) = code.split_at(at);
+        let tail = tail.trim();
+        let splits = !tail.is_empty()
+            && engine.compile_expression(tail).is_ok()
+            && engine.compile(head).is_ok();
+        splits.then(|| format!("{head}\n{LAST} = {tail}{}", terminator(tail)))
+    })
+}
+
+/// Byte offsets just after each `;` and `}` at the top level of `code` (outside brackets,
+/// strings and comments): where a statement may end.
+fn statement_ends(code: &str) -> Vec<usize> {
+    let chars: Vec<(usize, char)> = code.char_indices().collect();
+    let plain: Vec<char> = chars.iter().map(|(_, c)| *c).collect();
+    let (mut ends, mut depth, mut i) = (Vec::new(), 0usize, 0);
+    while i < plain.len() {
+        let c = plain[i];
+        let skip = match c {
+            '"' | '\'' | '`' => crate::script::unclosed::quoted_len(&plain, i, c),
+            '/' => crate::script::unclosed::comment_len(&plain, i),
+            _ => 0,
+        };
+        if skip > 0 {
+            i += skip;
+            continue;
+        }
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth == 0 && (c == ';' || c == '}') {
+            ends.push(chars[i].0 + c.len_utf8());
+        }
+        i += 1;
+    }
+    ends
+}
+
+/// The entries that only define functions every one of which a later entry defines
+/// again (a script may define a function once), and the names of those functions.
+fn replaced_definitions(engine: &Engine, entries: &[Entry]) -> (Vec<usize>, Vec<String>) {
+    let defined: Vec<(bool, Vec<(String, usize)>)> = entries
+        .iter()
+        .map(|entry| match engine.compile(&entry.code) {
+            Ok(ast) => (
+                ast.statements().is_empty(),
+                ast.iter_functions()
+                    .map(|f| (f.name.to_string(), f.params.len()))
+                    .collect(),
+            ),
+            Err(_) => (false, Vec::new()),
+        })
+        .collect();
+    let (mut replaced, mut names) = (Vec::new(), Vec::new());
+    for (i, (only_functions, functions)) in defined.iter().enumerate() {
+        let again =
+            |f: &(String, usize)| defined[i + 1..].iter().any(|(_, later)| later.contains(f));
+        if *only_functions && !functions.is_empty() && functions.iter().all(again) {
+            replaced.push(i);
+            names.extend(functions.iter().map(|(name, _)| format!("{name}()")));
+        }
+    }
+    names.sort();
+    names.dedup();
+    (replaced, names)
 }
 
 /// True when `code` uses the identifier `name` (not as part of a longer one).
@@ -223,7 +334,7 @@ mod tests {
         for (code, printed) in inputs {
             assert!(t.record(code, code, *printed, false));
         }
-        t.script(&Engine::new(), None, "today").unwrap()
+        t.script(&Engine::new(), None, "today").unwrap().0
     }
 
     #[test]
@@ -250,6 +361,67 @@ mod tests {
         let value: i64 = engine.eval(&format!("{text}\n_last")).unwrap();
         assert_eq!(value, 42);
         assert!(!saved(&[("my_last_one", true)]).contains("let _last"));
+    }
+
+    #[test]
+    fn the_value_of_an_input_of_several_statements_is_kept_too() {
+        let engine = Engine::new();
+        let cases: [(&[(&str, bool)], i64); 4] = [
+            (
+                &[("let s = [1, 2, 3, 4]; s[3]", true), ("_last + 100", true)],
+                104,
+            ),
+            (
+                &[
+                    ("let n = 5; if n > 1 { n * 2 } else { 0 }", true),
+                    ("_last", true),
+                ],
+                10,
+            ),
+            (&[("fn g(x) { x * 3 }\ng(2)", true), ("_last + 1", true)], 7),
+            (&[("let m = #{a: 1}; m.a // one", true), ("_last", true)], 1),
+        ];
+        for (inputs, want) in cases {
+            let text = saved(inputs);
+            let value: i64 = engine
+                .eval(&format!("{text}\n_last"))
+                .unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert_eq!(value, want, "{text}");
+        }
+        // A value that cannot be told apart is not kept: `_` reads as unit, not stale.
+        assert_eq!(keeping_value(&engine, "let x = 1;"), None);
+        assert_eq!(statement_ends("a(); \"};\" /* ; */ { b }"), [4, 23]);
+    }
+
+    #[test]
+    fn a_function_defined_again_keeps_its_last_definition() {
+        let mut t = Transcript::default();
+        for (code, printed) in [
+            ("fn f(x) { x + 1 }", false),
+            ("f(1)", true),
+            ("fn f(x) { x + 2 }", false),
+            ("let y = f(1);", false),
+        ] {
+            t.record(code, code, printed, false);
+        }
+        let (text, replaced) = t.script(&Engine::new(), None, "today").unwrap();
+        assert_eq!(replaced, ["f()"]);
+        let y: i64 = Engine::new().eval(&format!("{text}\ny")).unwrap();
+        assert_eq!(y, 3, "{text}");
+        // A definition in an input that did more cannot be left out.
+        let mut t = Transcript::default();
+        t.record(
+            "fn h(x) { x } let z = 1;",
+            "fn h(x) { x } let z = 1;",
+            false,
+            false,
+        );
+        t.record("fn h(x) { x + 1 }", "fn h(x) { x + 1 }", false, false);
+        let error = t.script(&Engine::new(), None, "today").unwrap_err();
+        assert!(
+            error.contains("define it in an input of its own"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -295,7 +467,7 @@ mod tests {
             false,
             true
         ));
-        let text = t.script(&Engine::new(), None, "today").unwrap();
+        let (text, _) = t.script(&Engine::new(), None, "today").unwrap();
         assert!(
             text.contains("let n = 1;\n// Ran under :dry-run on in the REPL: planned, not sent.\ndisable_schedules"),
             "{text}"
@@ -307,8 +479,9 @@ mod tests {
         let origin = Origin::new("https://ops:pw@tab.example.com/x", "".into(), "ada".into());
         assert_eq!(origin.server, "https://tab.example.com/x");
         let t = Transcript::default();
-        let text = t.script(&Engine::new(), Some(&origin), "today").unwrap();
+        let (text, _) = t.script(&Engine::new(), Some(&origin), "today").unwrap();
         assert!(text.contains("// Server https://tab.example.com/x, site \"\", user ada."));
+        assert!(text.contains("\nswitch_site(\"\");\n"), "{text}");
         assert!(
             text.contains("vizscript run FILE --site \"\" --dry-run"),
             "{text}"

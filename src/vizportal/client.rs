@@ -34,6 +34,12 @@ pub struct PlannedCall {
 }
 
 impl PlannedCall {
+    /// Whether the calls of `plan` were held back on more than one site (a switch_site,
+    /// an undo over sites): each line of the plan then says which.
+    pub fn on_several_sites(plan: &[PlannedCall]) -> bool {
+        plan.iter().any(|call| call.site != plan[0].site)
+    }
+
     /// The plan as `run` and the REPL print it: one numbered line per call, with the
     /// number of ids and the first few of them, the other params, and the site first
     /// when `with_site` (runs over several sites). `--plan-json` has every id.
