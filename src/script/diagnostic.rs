@@ -60,15 +60,17 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
                 ExitCode::Failed,
             )
         }
+        EvalAltResult::ErrorTerminated(token, _)
+            if token.clone().into_string().is_ok_and(|t| t == super::engine::TOO_MANY_OPERATIONS) =>
+        {
+            operations_limit()
+        }
         EvalAltResult::ErrorTerminated(..) => ("interrupted".to_string(), ExitCode::Interrupted),
         EvalAltResult::ErrorStackOverflow(_) => (
             "function calls nested too deeply (runaway recursion?)".to_string(),
             ExitCode::Failed,
         ),
-        EvalAltResult::ErrorTooManyOperations(_) => (
-            "the script exceeded the operations limit (raise it with --max-operations)".to_string(),
-            ExitCode::Failed,
-        ),
+        EvalAltResult::ErrorTooManyOperations(_) => operations_limit(),
         EvalAltResult::ErrorFunctionNotFound(signature, _) => (
             format!(
                 "{}{}",
@@ -84,6 +86,14 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
         report.push_str(&trace);
     }
     ScriptFailure { report, exit_code }
+}
+
+/// A script stopped for its operations (`--max-operations`).
+fn operations_limit() -> (String, ExitCode) {
+    (
+        "the script exceeded the operations limit (raise it with --max-operations)".to_string(),
+        ExitCode::Failed,
+    )
 }
 
 /// What to try instead of a call that matched no function (`signature` is Rhai's

@@ -3,7 +3,7 @@
 //! runaway scripts without hindering real ones over 100,000 tasks.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use rhai::{Dynamic, Engine, exported_module};
 
@@ -43,6 +43,9 @@ pub const MAX_MEMORY_MIB: usize = 2048;
 /// The token a script stopped for its memory ends with (see [`Limits::max_memory`]).
 pub const OUT_OF_MEMORY: &str = "memory limit";
 
+/// The token a script stopped for its operations ends with (see [`Limits::max_operations`]).
+pub const TOO_MANY_OPERATIONS: &str = "operations limit";
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -56,8 +59,8 @@ impl Default for Limits {
 /// Build an engine around `host`. Setting `cancel` stops the running script cleanly.
 pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engine {
     let mut engine = Engine::new();
+    // Operations are counted below, not by Rhai's own limit (see `on_progress`).
     engine
-        .set_max_operations(limits.max_operations)
         .set_max_call_levels(limits.max_call_levels)
         .set_max_expr_depths(256, 128)
         .set_max_modules(64);
@@ -83,15 +86,28 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
     // is what the limit bounds, so data an earlier REPL input left behind does not stop
     // the next one, which may be the one that frees it.
     let (max_memory, at_start) = (limits.max_memory, AtomicUsize::new(0));
+    // Rhai runs a closure that a native function calls (`map`, `filter`, `sort`, ...) on a
+    // copy of its operation counter and drops the copy's count, so its own limit never saw
+    // the work of nested closures. This callback runs once per operation wherever it
+    // happens: counting its calls counts every operation of the evaluation.
+    let (max_operations, done) = (limits.max_operations, AtomicU64::new(0));
     engine.on_progress(move |operations| {
         if cancel.load(Ordering::Relaxed) {
             return Some(Dynamic::from("interrupted"));
+        }
+        // The first operation of an evaluation (a script, a REPL input).
+        let starts = operations <= 1;
+        if starts {
+            done.store(0, Ordering::Relaxed);
+        }
+        if max_operations > 0 && done.fetch_add(1, Ordering::Relaxed) >= max_operations {
+            return Some(Dynamic::from(TOO_MANY_OPERATIONS));
         }
         if max_memory == 0 {
             return None;
         }
         let held = super::memory::held();
-        if operations <= 1 {
+        if starts {
             at_start.store(held, Ordering::Relaxed);
         }
         (held.saturating_sub(at_start.load(Ordering::Relaxed)) > max_memory)
