@@ -204,7 +204,8 @@ pub mod vizportal_api {
         let Some(priority) = given else {
             return Err(usage(
                 format!(
-                    "set_extract_tasks_priority: priority must be a whole number from 1 to 100, not {priority}"
+                    "set_extract_tasks_priority: priority must be a whole number from 1 to 100, not {}",
+                    crate::script::record::shown(&priority)
                 ),
                 pos,
             ));

@@ -102,10 +102,21 @@ fn operations_limit() -> (String, ExitCode) {
 /// method.
 fn suggestion(signature: &str, source: &str) -> String {
     let called = signature.split(" (").next().unwrap_or(signature).trim();
+    // A `map` that matched no `map` parameter is a task: Rhai names both `map`.
+    let task_hint = match signature
+        .split(" (")
+        .nth(1)
+        .is_some_and(|args| args.contains("map"))
+    {
+        true => {
+            "\n  a task reads like a map but is not taken for one here: t.to_map() makes it a map"
+        }
+        false => "",
+    };
     if let Some(method) = called.strip_prefix(&format!("{}::", super::vp::NAMESPACE)) {
         if crate::wire::known_method(method).is_some() {
             return format!(
-                "\n  vp::{method} takes one map of params: vp::{method}(#{{ ... }}) (vizscript functions, or :help vp::{method} in the REPL, shows them)"
+                "\n  vp::{method} takes one map of params: vp::{method}(#{{ ... }}) (vizscript functions, or :help vp::{method} in the REPL, shows them){task_hint}"
             );
         }
         let names = crate::wire::KNOWN_METHODS.iter().map(|m| m.name);
@@ -122,7 +133,9 @@ fn suggestion(signature: &str, source: &str) -> String {
     if !overloads.is_empty() {
         // A string given where none of its overloads takes one is often a number read
         // from `ARGS` or a file: say how to turn it into one.
+        let takes_maps = overloads.iter().any(|o| o.contains(": map"));
         let hint = match signature.contains("&str | ImmutableString | String") {
+            _ if takes_maps && !task_hint.is_empty() => task_hint,
             true => {
                 "\n  if a string holds a number (ARGS are strings), parse_int(s) or parse_float(s) makes it one"
             }

@@ -54,7 +54,10 @@ pub mod exit_api {
         match code.as_int().ok().and_then(|c| u8::try_from(c).ok()) {
             Some(code) => Err(super::end(code, ctx.call_position())),
             None => Err(usage(
-                format!("exit takes an exit code from 0 to 255, not {code}"),
+                format!(
+                    "exit takes an exit code from 0 to 255, not {}",
+                    crate::script::record::shown(&code)
+                ),
                 ctx.call_position(),
             )),
         }

@@ -38,15 +38,20 @@ pub mod output_api {
         Ok(())
     }
 
-    /// A value as pretty-printed JSON text (a map: on one line, see `to_json(map)`).
+    /// A value as pretty-printed JSON text (a map or a task: on one line, see
+    /// `to_json(map)`).
     ///
     /// ```rhai
-    /// print(to_json(session_info().site));
+    /// print(to_json(schedules()));
     /// ```
     #[rhai_fn(return_raw)]
     pub fn to_json(ctx: NativeCallContext, value: Dynamic) -> Result<String, Box<EvalAltResult>> {
+        let one_line = value.is::<crate::script::record::Record>();
         crate::script::to_json(&value)
-            .and_then(|json| serde_json::to_string_pretty(&json).map_err(|e| e.to_string()))
+            .and_then(|json| match one_line {
+                true => serde_json::to_string(&json).map_err(|e| e.to_string()),
+                false => serde_json::to_string_pretty(&json).map_err(|e| e.to_string()),
+            })
             .map_err(|e| usage(format!("to_json: {e}"), ctx.call_position()))
     }
 

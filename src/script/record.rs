@@ -238,10 +238,13 @@ impl Record {
         let _ = self.page.late.set(late);
     }
 
-    /// Set a field, adding it when the schema does not name it. Writing a late field
-    /// first fills in all of them, so that what is written stays (even unit).
+    /// Set a field, adding it when the schema does not name it. Any write first fills in
+    /// the late fields, as they are for the ids read: what is written stays (even unit),
+    /// and a written id does not change or blank a name (the fields of a map do not
+    /// depend on each other).
     pub fn set(&mut self, name: &str, value: Dynamic) {
-        if let Some(late) = self.late_fields(name).cloned() {
+        let late = self.page.late.get().filter(|_| self.late).cloned();
+        if let Some(late) = late {
             for field in late.fields() {
                 if let Some(i) = self.schema.position(field) {
                     let resolved = self.field_at(i, field).into_dynamic();
@@ -370,6 +373,15 @@ const KNOWN_FIELDS: &[&str] = &[
     "siteName",
     "name",
 ];
+
+/// A value as a message shows it: a record as the map it reads as (Rhai would show its
+/// Rust type's name).
+pub fn shown(value: &Dynamic) -> String {
+    match value.read_lock::<Record>() {
+        Some(record) => Dynamic::from_map(record.to_map()).to_string(),
+        None => value.to_string(),
+    }
+}
 
 /// Make records read like maps in scripts.
 pub fn register(engine: &mut Engine) {
@@ -980,6 +992,10 @@ mod tests {
             "name of 1",
             "copies are apart"
         );
+        // A written id leaves the names as they were for the id read.
+        let mut moved = records[1].clone();
+        moved.set("id", Dynamic::from("5"));
+        assert_eq!(moved.get("name").unwrap().to_string(), "name of 2");
         let engine = engine();
         let mut scope = rhai::Scope::new();
         scope.push("t", Dynamic::from(copy));

@@ -47,12 +47,12 @@ impl<T: Clone> TaskNames<T> {
             "scheduleName" => (&self.schedules, "scheduleId"),
             "siteName" => (&self.sites, "siteId"),
             "targetName" => {
-                let workbook =
-                    text("targetType").is_some_and(|t| t.as_ref().eq_ignore_ascii_case("workbook"));
-                let targets = if workbook {
-                    &self.workbooks
-                } else {
-                    &self.datasources
+                // Another kind of target (a flow, say) is in neither table.
+                let kind = text("targetType")?;
+                let targets = match kind.as_ref() {
+                    t if t.eq_ignore_ascii_case("workbook") => &self.workbooks,
+                    t if t.eq_ignore_ascii_case("datasource") => &self.datasources,
+                    _ => return None,
                 };
                 (targets, "targetId")
             }
@@ -105,6 +105,7 @@ mod tests {
             names.field("targetName", task("Datasource")).as_deref(),
             Some("Orders")
         );
+        assert_eq!(names.field("targetName", task("Flow")), None);
         assert_eq!(names.field("scheduleName", |_| None::<String>), None);
         assert_eq!(names.field("notAName", workbook), None);
     }

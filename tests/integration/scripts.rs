@@ -799,3 +799,40 @@ fn a_closed_stderr_does_not_stop_the_run() {
         "the run went on to the end"
     );
 }
+
+#[test]
+fn tasks_read_as_maps_in_json_messages_and_after_a_write() {
+    let emu = emulator_with(|c| c.dataset = one_site(20, 4));
+    let (_dir, path) = script_file(
+        r#"let t = extract_tasks()[0];
+        let name = t.scheduleName;
+        print(to_json(t));
+        t.scheduleId = "no such schedule";
+        print(t.scheduleName == name && t.scheduleName != "");
+        "#,
+    );
+    let (code, out, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "one JSON line, as for a map: {out}");
+    let task: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(task["id"], tasks(&emu)[0]["id"]);
+    assert_eq!(lines[1], "true", "a written id leaves the name as read");
+
+    for (call, says) in [
+        (
+            r#"vizportal("getSessionInfo", t)"#,
+            "a task reads like a map but is not taken for one here: t.to_map() makes it a map",
+        ),
+        (
+            r#"exit(t)"#,
+            "exit takes an exit code from 0 to 255, not #{\"id\": ",
+        ),
+    ] {
+        let (_dir, path) = script_file(&format!("let t = extract_tasks()[0];\n{call};\n"));
+        let (code, _, err) = run(vizscript(&emu), &["run", &path]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(says), "{call}: {err}");
+        assert!(!err.contains("vizscript::"), "{call}: {err}");
+    }
+}
