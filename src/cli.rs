@@ -277,7 +277,10 @@ pub struct RunArgs {
     pub max_operations: u64,
     /// Stop the script when the heap vizscript holds has grown by more than this many MiB
     /// since it began (0 = no limit): data that runs away ends with an error, not by
-    /// taking the machine's memory. Sites run at once with --all-sites share it.
+    /// taking the machine's memory. Checked between operations and while to_json and
+    /// table build their text, so one other operation can pass it (an array doubling
+    /// itself, a string built from a huge value). Sites run at once with --all-sites share
+    /// it.
     #[arg(long, value_name = "MIB", default_value_t = crate::script::MAX_MEMORY_MIB)]
     pub max_memory: usize,
     /// Run the script once on every site the user can reach, each run on its own site

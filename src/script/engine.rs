@@ -3,7 +3,7 @@
 //! runaway scripts without hindering real ones over 100,000 tasks.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rhai::{Dynamic, Engine, exported_module};
 
@@ -32,7 +32,8 @@ pub struct Limits {
     /// Nested function calls.
     pub max_call_levels: usize,
     /// Bytes by which the heap vizscript holds may grow during one evaluation before it is
-    /// stopped (0 = no limit). Checked between operations, so one operation can pass it
+    /// stopped (0 = no limit). Checked between operations and while `to_json` and `table`
+    /// build their text ([`super::memory::Budget`]), so one other operation can pass it
     /// (an array doubling itself); runs of several sites at once share the process.
     pub max_memory: usize,
 }
@@ -82,10 +83,8 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
     engine.on_print(move |text| out.print(text));
     let debug = host.clone();
     engine.on_debug(move |text, source, pos| debug.debug(text, source, pos));
-    // The heap held when the evaluation (a script, a REPL input) began: its growth since
-    // is what the limit bounds, so data an earlier REPL input left behind does not stop
-    // the next one, which may be the one that frees it.
-    let (max_memory, at_start) = (limits.max_memory, AtomicUsize::new(0));
+    let budget = Arc::new(super::memory::Budget::new(limits.max_memory));
+    host.watch_memory(budget.clone());
     // Rhai runs a closure that a native function calls (`map`, `filter`, `sort`, ...) on a
     // copy of its operation counter and drops the copy's count, so its own limit never saw
     // the work of nested closures. This callback runs once per operation wherever it
@@ -103,15 +102,10 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
         if max_operations > 0 && done.fetch_add(1, Ordering::Relaxed) >= max_operations {
             return Some(Dynamic::from(TOO_MANY_OPERATIONS));
         }
-        if max_memory == 0 {
-            return None;
-        }
-        let held = super::memory::held();
         if starts {
-            at_start.store(held, Ordering::Relaxed);
+            budget.begin();
         }
-        (held.saturating_sub(at_start.load(Ordering::Relaxed)) > max_memory)
-            .then(|| Dynamic::from(OUT_OF_MEMORY))
+        budget.exceeded().then(|| Dynamic::from(OUT_OF_MEMORY))
     });
     engine.set_default_tag(Dynamic::from(host));
     engine

@@ -20,10 +20,15 @@ pub mod file_api {
     #[rhai_fn(return_raw)]
     pub fn save_json(ctx: NativeCallContext, path: &str, value: Dynamic) -> Out<()> {
         let pos = ctx.call_position();
-        let json = convert::to_json(&value).map_err(|m| usage(format!("save_json: {m}"), pos))?;
-        let text = serde_json::to_string_pretty(&json)
-            .map_err(|e| usage(format!("save_json: {e}"), pos))?;
-        std::fs::write(path, text + "\n").map_err(|e| usage(format!("save_json: {path}: {e}"), pos))
+        let host = crate::script::host::Host::of(&ctx)?;
+        let file = std::fs::File::create(path)
+            .map_err(|e| usage(format!("save_json: {path}: {e}"), pos))?;
+        let mut out = std::io::BufWriter::new(file);
+        crate::script::json_out::write(&value, true, &mut out, &|| host.over_budget())
+            .map_err(|f| f.raise("save_json", pos))?;
+        std::io::Write::write_all(&mut out, b"\n")
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .map_err(|e| usage(format!("save_json: {path}: {e}"), pos))
     }
 
     /// Read a JSON file written by `save_json`; `()` when the file does not exist.

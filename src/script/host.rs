@@ -28,6 +28,8 @@ pub struct Host {
     cancel: OnceLock<Arc<AtomicBool>>,
     /// What `debug` lines start with when runs of several sites share stderr.
     label: OnceLock<String>,
+    /// The evaluation's memory budget (`--max-memory`).
+    memory: OnceLock<Arc<crate::script::memory::Budget>>,
 }
 
 impl Host {
@@ -43,6 +45,7 @@ impl Host {
             progress,
             cancel: OnceLock::new(),
             label: OnceLock::new(),
+            memory: OnceLock::new(),
         })
     }
 
@@ -83,6 +86,17 @@ impl Host {
             client.stop_when(cancel.clone());
         }
         let _ = self.cancel.set(cancel);
+    }
+
+    /// Check the evaluation's heap against `budget` where a function builds large data.
+    pub fn watch_memory(&self, budget: Arc<crate::script::memory::Budget>) {
+        let _ = self.memory.set(budget);
+    }
+
+    /// Whether the evaluation's heap grew past its budget: functions that build large
+    /// data in one call ask as they go, and stop with [`out_of_memory`].
+    pub fn over_budget(&self) -> bool {
+        self.memory.get().is_some_and(|b| b.exceeded())
     }
 
     /// True once the run was interrupted.
@@ -329,4 +343,9 @@ fn filter_params(filter: Option<&Map>, pos: Position) -> Result<Value, Box<EvalA
         );
     }
     Ok(Value::Object(params))
+}
+
+/// The error of an evaluation stopped for its memory (`--max-memory`) inside a function.
+pub fn out_of_memory(pos: Position) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorTerminated(Dynamic::from(crate::script::engine::OUT_OF_MEMORY), pos).into()
 }

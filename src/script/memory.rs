@@ -61,6 +61,39 @@ pub fn held() -> usize {
     HELD.load(Ordering::Relaxed)
 }
 
+/// How far the heap may grow during one evaluation (a script, a REPL input): checked
+/// between operations, and by the functions that build large text in one call
+/// (`to_json`, `save_json`, `table`) while they build it.
+#[derive(Debug, Default)]
+pub struct Budget {
+    /// Bytes the heap may grow by (0 = no limit).
+    max: usize,
+    /// The heap held when the evaluation began.
+    start: AtomicUsize,
+}
+
+impl Budget {
+    /// A budget of `max` bytes (0 = no limit).
+    pub fn new(max: usize) -> Budget {
+        Budget {
+            max,
+            start: AtomicUsize::new(held()),
+        }
+    }
+
+    /// An evaluation begins: its growth counts from the heap held now, so data an earlier
+    /// REPL input left behind does not stop the next one, which may be the one that
+    /// frees it.
+    pub fn begin(&self) {
+        self.start.store(held(), Ordering::Relaxed);
+    }
+
+    /// Whether the heap grew past the budget since the evaluation began.
+    pub fn exceeded(&self) -> bool {
+        self.max > 0 && held().saturating_sub(self.start.load(Ordering::Relaxed)) > self.max
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

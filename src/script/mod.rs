@@ -13,6 +13,7 @@ pub mod exit_api;
 mod file_api;
 mod host;
 mod jobs_api;
+mod json_out;
 mod load_api;
 pub mod memory;
 mod output;

@@ -6,9 +6,8 @@ use rhai::plugin::*;
 pub mod output_api {
     use rhai::{Array, Dynamic, EvalAltResult, NativeCallContext};
 
-    use crate::script::error::usage;
     use crate::script::host::Host;
-    use crate::script::table;
+    use crate::script::json_out;
 
     /// Print an array of maps as an aligned table on stdout; columns are the maps' keys
     /// (`id` and `name` first).
@@ -18,8 +17,7 @@ pub mod output_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn table(ctx: NativeCallContext, rows: Array) -> Result<(), Box<EvalAltResult>> {
-        Host::of(&ctx)?.print(&table::render(&rows, None));
-        Ok(())
+        super::print_table(&ctx, &rows, None)
     }
 
     /// Print an array of maps as a table with the given columns, in that order.
@@ -34,8 +32,7 @@ pub mod output_api {
         columns: Array,
     ) -> Result<(), Box<EvalAltResult>> {
         let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
-        Host::of(&ctx)?.print(&table::render(&rows, Some(&columns)));
-        Ok(())
+        super::print_table(&ctx, &rows, Some(&columns))
     }
 
     /// A value as pretty-printed JSON text (a map or a task: on one line, see
@@ -47,12 +44,9 @@ pub mod output_api {
     #[rhai_fn(return_raw)]
     pub fn to_json(ctx: NativeCallContext, value: Dynamic) -> Result<String, Box<EvalAltResult>> {
         let one_line = value.is::<crate::script::record::Record>();
-        crate::script::to_json(&value)
-            .and_then(|json| match one_line {
-                true => serde_json::to_string(&json).map_err(|e| e.to_string()),
-                false => serde_json::to_string_pretty(&json).map_err(|e| e.to_string()),
-            })
-            .map_err(|e| usage(format!("to_json: {e}"), ctx.call_position()))
+        let host = Host::of(&ctx)?;
+        json_out::text(&value, !one_line, &|| host.over_budget())
+            .map_err(|f| f.raise("to_json", ctx.call_position()))
     }
 
     /// A map as JSON text on one line (one JSON document per line, as Rhai's own
@@ -66,8 +60,21 @@ pub mod output_api {
         ctx: NativeCallContext,
         map: rhai::Map,
     ) -> Result<String, Box<EvalAltResult>> {
-        crate::script::to_json(&Dynamic::from_map(map))
-            .and_then(|json| serde_json::to_string(&json).map_err(|e| e.to_string()))
-            .map_err(|e| usage(format!("to_json: {e}"), ctx.call_position()))
+        let host = Host::of(&ctx)?;
+        json_out::text(&Dynamic::from_map(map), false, &|| host.over_budget())
+            .map_err(|f| f.raise("to_json", ctx.call_position()))
     }
+}
+
+/// Print `rows` as a table, stopping once the evaluation's memory budget runs out.
+fn print_table(
+    ctx: &NativeCallContext,
+    rows: &rhai::Array,
+    columns: Option<&[String]>,
+) -> Result<(), Box<EvalAltResult>> {
+    let host = crate::script::host::Host::of(ctx)?;
+    let text = crate::script::table::render_within(rows, columns, &|| host.over_budget())
+        .ok_or_else(|| crate::script::host::out_of_memory(ctx.call_position()))?;
+    host.print(&text);
+    Ok(())
 }

@@ -13,13 +13,29 @@ const MAX_CELL: usize = 40;
 /// Render rows as a table. With `columns`, only those columns, in that order; without,
 /// the keys of the first rows in sorted order, preferring `id` and `name` first.
 pub fn render(rows: &Array, columns: Option<&[String]>) -> String {
-    let maps: Vec<Map> = rows.iter().filter_map(record::as_map).collect();
+    render_within(rows, columns, &|| false).unwrap_or_default()
+}
+
+/// [`render`], asking `over_budget` every thousand rows whether to stop (`None`: it did).
+pub fn render_within(
+    rows: &Array,
+    columns: Option<&[String]>,
+    over_budget: &dyn Fn() -> bool,
+) -> Option<String> {
+    let every_thousand = |i: usize| i % 1000 == 999 && over_budget();
+    let mut maps: Vec<Map> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if every_thousand(i) {
+            return None;
+        }
+        maps.extend(record::as_map(row));
+    }
     if maps.is_empty() {
-        return if rows.is_empty() {
+        return Some(if rows.is_empty() {
             "(no rows)".to_string()
         } else {
             plain_rows(rows)
-        };
+        });
     }
     let columns: Vec<String> = match columns {
         Some(c) => c.to_vec(),
@@ -29,7 +45,10 @@ pub fn render(rows: &Array, columns: Option<&[String]>) -> String {
     table.load_style(presets::UTF8_BORDERS_ONLY);
     table.set_content_arrangement(ContentArrangement::Disabled);
     table.set_header(columns.iter().map(String::as_str));
-    for map in &maps {
+    for (i, map) in maps.iter().enumerate() {
+        if every_thousand(i) {
+            return None;
+        }
         table.add_row(columns.iter().map(|c| cell(map.get(c.as_str()))));
     }
     // A column no row has is most likely a misspelt field name: say so under the table.
@@ -38,10 +57,10 @@ pub fn render(rows: &Array, columns: Option<&[String]>) -> String {
         .filter(|c| !maps.iter().any(|m| m.contains_key(c.as_str())))
         .map(|c| format!("{c:?}"))
         .collect();
-    match absent.as_slice() {
+    Some(match absent.as_slice() {
         [] => table.to_string(),
         names => format!("{table}\n(no row has {})", names.join(", ")),
-    }
+    })
 }
 
 fn default_columns(maps: &[Map]) -> Vec<String> {
@@ -122,6 +141,13 @@ mod tests {
         assert!(text.contains('…'), "{text}");
         let widths: Vec<usize> = text.lines().map(|l| l.chars().count()).collect();
         assert!(widths.windows(2).all(|w| w[0] == w[1]), "{text}");
+    }
+
+    #[test]
+    fn rendering_stops_when_the_budget_runs_out() {
+        let rows: Array = (0..2500).map(|i| row(&i.to_string(), "n")).collect();
+        assert!(render_within(&rows, None, &|| true).is_none());
+        assert!(render_within(&rows, None, &|| false).is_some_and(|t| t.contains("2499")));
     }
 
     #[test]

@@ -79,3 +79,28 @@ fn every_bad_script_ends_with_its_exit_code_and_line() {
         assert!(!err.contains("panicked"), "{shown}: {err}");
     }
 }
+
+#[test]
+fn the_memory_limit_holds_inside_functions_that_build_large_text() {
+    let emu = emulator();
+    // 4,000 rows holding one 8 KiB string each share it; their text holds 4,000 copies.
+    let rows = "let big = \"x\"; for i in 0..13 { big += big; }\n\
+                let rows = []; for i in 0..4000 { rows.push(#{ id: i, note: big }); }\n";
+    for call in [
+        "print(to_json(rows).len());",
+        "print(to_json(#{ rows: rows }).len());",
+    ] {
+        let (_dir, path) = script_file(&format!("{rows}{call}\n"));
+        let (code, out, err) = run(vizscript(&emu), &["run", &path, "--max-memory", "16"]);
+        assert_eq!(code, 1, "{call}: {err}");
+        assert!(out.is_empty(), "{call}: {out}");
+        assert!(
+            err.contains("its memory grew past the limit") && err.contains(":3:"),
+            "{call}: {err}"
+        );
+    }
+    let (_dir, path) = script_file(&format!("{rows}print(to_json(rows).len());\n"));
+    let (code, out, err) = run(vizscript(&emu), &["run", &path, "--max-memory", "64"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.trim().parse::<usize>().unwrap() > 4000 * 8192, "{out}");
+}
