@@ -267,8 +267,10 @@ fn describe_thrown(value: &Dynamic) -> (String, ExitCode) {
         message.push_str(&format!(" (code {code})"));
     }
     message.push_str(&format!(": {}", text("message").unwrap_or_default()));
+    // A dry run's batch applied nothing: what passed was planned.
+    let planned = map.get("dry_run").is_some_and(|d| d.as_bool() == Ok(true));
     for (key, label) in [
-        ("succeeded", "applied"),
+        ("succeeded", if planned { "planned" } else { "applied" }),
         ("failed", "failed"),
         ("skipped", "not sent"),
         ("unknown", "outcome unknown (may have been applied)"),

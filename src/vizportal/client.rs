@@ -474,6 +474,9 @@ impl Client {
         for (chunk, outcome) in chunks.iter().zip(outcomes) {
             summary.absorb(chunk, outcome.flatten().map(|(outcome, _)| outcome));
         }
+        if dry_run {
+            self.fail_the_absent(method, before, &mut summary);
+        }
         // Chunks held back by an interruption, with no error of their own, say why.
         if !summary.skipped.is_empty() && summary.error.is_none() {
             summary.error = Some(VizportalError::NotSent {
@@ -482,6 +485,53 @@ impl Client {
             });
         }
         summary
+    }
+
+    /// Under dry-run, the tasks and subscriptions a batch names that the server does not
+    /// list fail as the real call would fail them, instead of passing as planned. (What
+    /// `before` holds was read from the server; a schedule is checked by the script
+    /// function, against the plan.)
+    fn fail_the_absent(
+        &self,
+        method: &str,
+        before: Option<&Map<String, Value>>,
+        summary: &mut BatchSummary,
+    ) {
+        use crate::wire::method::{CREATE_EXTRACT_TASKS, DELETE_EXTRACT_TASKS};
+        // Every method on extract tasks by id reads them as a deletion does.
+        let reader = if method == crate::wire::method::SET_SUBSCRIPTIONS_SCHEDULE {
+            method
+        } else if method.contains("ExtractTask") && method != CREATE_EXTRACT_TASKS {
+            DELETE_EXTRACT_TASKS
+        } else {
+            return;
+        };
+        let listed: std::collections::HashSet<String> = match before {
+            Some(values) => values.keys().cloned().collect(),
+            None => {
+                let Some(changes) = before::changes(reader) else {
+                    return;
+                };
+                match before::read(self, &changes, &summary.succeeded) {
+                    Ok(values) => values.into_iter().map(|(id, _)| id).collect(),
+                    Err(e) => {
+                        tracing::warn!("{method}: cannot check that the ids exist: {e}");
+                        return;
+                    }
+                }
+            }
+        };
+        let (there, absent): (Vec<String>, Vec<String>) = std::mem::take(&mut summary.succeeded)
+            .into_iter()
+            .partition(|id| listed.contains(id));
+        summary.succeeded = there;
+        summary
+            .failed
+            .extend(absent.into_iter().map(|id| ItemFailure {
+                id,
+                code: None,
+                message: "the server does not list it (checked under --dry-run)".into(),
+            }));
     }
 
     /// When auditing, what `method` is about to change on `ids`, read from the server

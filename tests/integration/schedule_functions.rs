@@ -804,3 +804,34 @@ fn schedule_priorities_may_be_given_as_strings_and_waiting_on_subscriptions_is_r
         "nothing was run"
     );
 }
+
+#[test]
+fn a_dry_run_fails_the_task_ids_the_server_does_not_list() {
+    let emu = emulator_with(|c| c.dataset = one_site(10, 4));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    for flags in [
+        vec!["--dry-run"],
+        vec!["--dry-run", "--audit", audit.to_str().unwrap()],
+    ] {
+        for call in [
+            r#"run_extract_tasks(["1", "99999"])"#,
+            r#"set_extract_tasks_priority(["1", "99999"], 5)"#,
+            r#"delete_extract_tasks(["99999", "1"])"#,
+        ] {
+            let (code, _, err) = run_script(&emu, &format!("{call};"), &flags);
+            assert_eq!(code, 1, "{call} {flags:?}: {err}");
+            assert!(
+                err.contains("id 99999: the server does not list it (checked under --dry-run)")
+                    && err.contains("planned: 1 ids"),
+                "{call} {flags:?}: {err}"
+            );
+        }
+    }
+    let changed = emu
+        .calls()
+        .iter()
+        .filter(|c| c.method.contains("ExtractTask") && !c.method.starts_with("get"))
+        .count();
+    assert_eq!(changed, 0, "nothing was sent");
+}
