@@ -17,7 +17,7 @@ use crate::emulator::{Emulator, EmulatorConfig, SAMPLE_USERS};
 use crate::exit::ExitCode;
 use crate::vizportal::{
     AuditLog, Client, ConnectOptions, ErrorClass, ExistingSession, PlannedCall, RetryPolicy,
-    Session, SessionOrigin, SignIn, VizportalError,
+    ServerPlan, Session, SessionOrigin, SignIn, VizportalError,
 };
 
 /// A signed-in client and what keeps it working (the demo emulator, if any).
@@ -54,6 +54,9 @@ pub struct Connector {
     demo: Option<Arc<Emulator>>,
     /// The audit file once a connection opened it.
     audit: std::sync::Mutex<Option<Arc<AuditLog>>>,
+    /// The schedule changes the connections' dry runs planned (schedules are shared by
+    /// the sites).
+    schedule_plan: Arc<ServerPlan>,
 }
 
 impl Connector {
@@ -79,6 +82,7 @@ impl Connector {
             existing: std::sync::Mutex::new(existing),
             demo,
             audit: std::sync::Mutex::new(None),
+            schedule_plan: Arc::default(),
         })
     }
 
@@ -92,6 +96,7 @@ impl Connector {
             existing: std::sync::Mutex::new(None),
             demo: Some(emulator),
             audit: std::sync::Mutex::new(None),
+            schedule_plan: Arc::default(),
         }
     }
 
@@ -144,6 +149,7 @@ impl Connector {
             .or_else(|| saved.as_ref().map(|(_, record)| record.site.clone()));
         let session = Session::open(options).map_err(|e| through_proxy(e, args))?;
         let client = Client::new(session, args.dry_run, audit, args.chunk_size);
+        client.share_schedule_plan(self.schedule_plan.clone());
         Ok(Connection {
             client: Arc::new(client),
             plan_json: args.plan_json.clone(),

@@ -1,9 +1,11 @@
 //! Under dry-run, the schedules as the server would have them once the calls the dry run
 //! planned were made: what the server lists, with the plan's creations (under their
-//! stand-in ids), renames, updates and deletions applied in order. The dry run checks
-//! each schedule change against it as the server would check the real call, so a plan
-//! that deletes a schedule and reuses its name passes, and one that moves tasks to a
-//! schedule it deleted does not.
+//! stand-in ids), renames, updates and deletions applied in order, those the other sites
+//! of an `--all-sites` dry run planned too (schedules are shared by the sites). The dry
+//! run checks each schedule change against it as the server would check the real call,
+//! so a plan that deletes a schedule and reuses its name passes, and one that moves tasks
+//! to a schedule it deleted, or creates a schedule another site's run already created,
+//! does not.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::script::error::usage;
 use crate::script::host::Host;
-use crate::vizportal::PlannedCall;
+use crate::vizportal::PlannedChange;
 use crate::wire::method;
 
 type JsonMap = serde_json::Map<String, Value>;
@@ -31,8 +33,8 @@ pub(super) const PLANNED_PREFIX: &str = "(new schedule of plan call ";
 pub(super) struct AfterPlan {
     /// By id, each with the fields the server lists (or the plan gave it).
     schedules: BTreeMap<String, JsonMap>,
-    /// Schedules the plan deleted, with the plan call that did.
-    deleted: BTreeMap<String, usize>,
+    /// Schedules the plan deleted, with which call did (`plan call 2 of this dry run`).
+    deleted: BTreeMap<String, String>,
 }
 
 impl AfterPlan {
@@ -56,23 +58,33 @@ impl AfterPlan {
                 _ => None,
             })
             .collect();
-        Ok(AfterPlan::of(schedules, &client.plan()))
+        Ok(AfterPlan::of(schedules, &client.schedule_plan()))
     }
 
     /// `schedules` (by id) with `plan` applied.
-    fn of(schedules: BTreeMap<String, JsonMap>, plan: &[PlannedCall]) -> AfterPlan {
+    fn of(schedules: BTreeMap<String, JsonMap>, plan: &[PlannedChange]) -> AfterPlan {
         let mut after = AfterPlan {
             schedules,
             deleted: BTreeMap::new(),
         };
-        for (n, call) in plan.iter().enumerate() {
+        for (n, change) in plan.iter().enumerate() {
+            let call = &change.call;
             let Some(params) = call.params.as_object() else {
                 continue;
             };
             let id = params.get("id").and_then(text);
             match call.method.as_str() {
+                // One of this dry run's creations under the stand-in id its later calls
+                // name; another site's under one they cannot.
                 method::CREATE_SCHEDULE => {
-                    after.schedules.insert(planned_id(n + 1), params.clone());
+                    let key = match change.mine {
+                        true => planned_id(change.at + 1),
+                        false => format!(
+                            "(new schedule of the dry run on site {:?}, #{n})",
+                            call.site
+                        ),
+                    };
+                    after.schedules.insert(key, params.clone());
                 }
                 method::SET_SCHEDULE_NAME | method::UPDATE_SCHEDULE => {
                     let Some(fields) = id.and_then(|id| after.schedules.get_mut(&id)) else {
@@ -85,7 +97,11 @@ impl AfterPlan {
                     let ids = params.get("ids").and_then(Value::as_array);
                     for id in ids.into_iter().flatten().filter_map(text) {
                         if after.schedules.remove(&id).is_some() {
-                            after.deleted.insert(id, n + 1);
+                            let by = match change.mine {
+                                true => format!("plan call {} of this dry run", change.at + 1),
+                                false => format!("the dry run on site {:?}", call.site),
+                            };
+                            after.deleted.insert(id, by);
                         }
                     }
                 }
@@ -99,9 +115,7 @@ impl AfterPlan {
     pub(super) fn find(&self, id: &str) -> Result<&JsonMap, String> {
         match (self.schedules.get(id), self.deleted.get(id)) {
             (Some(fields), _) => Ok(fields),
-            (None, Some(call)) => Err(format!(
-                "schedule {id} is deleted by plan call {call} of this dry run"
-            )),
+            (None, Some(by)) => Err(format!("schedule {id} is deleted by {by}")),
             (None, None) => Err(format!("schedule {id} does not exist")),
         }
     }
@@ -135,7 +149,7 @@ impl AfterPlan {
         let Some((id, _)) = taken else {
             return Ok(());
         };
-        let whose = match id.starts_with(PLANNED_PREFIX) {
+        let whose = match id.starts_with('(') {
             true => format!("is planned already ({id})"),
             false => format!("exists already (id {id})"),
         };
@@ -168,13 +182,23 @@ fn text(value: &Value) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn call(method: &str, params: Value) -> PlannedCall {
-        PlannedCall {
+    fn call(method: &str, params: Value) -> crate::vizportal::PlannedCall {
+        crate::vizportal::PlannedCall {
             method: method.to_string(),
             params,
             ids: 0,
             site: String::new(),
         }
+    }
+
+    /// A plan of this dry run's own calls.
+    fn own(calls: Vec<crate::vizportal::PlannedCall>) -> Vec<PlannedChange> {
+        let mine = |(at, call)| PlannedChange {
+            mine: true,
+            at,
+            call,
+        };
+        calls.into_iter().enumerate().map(mine).collect()
     }
 
     fn server() -> BTreeMap<String, JsonMap> {
@@ -189,7 +213,7 @@ mod tests {
 
     #[test]
     fn the_plan_frees_and_takes_names_in_order() {
-        let plan = [
+        let plan = own(vec![
             call(method::DELETE_SCHEDULES, json!({ "ids": ["4"] })),
             call(
                 method::SET_SCHEDULE_NAME,
@@ -199,7 +223,7 @@ mod tests {
                 method::CREATE_SCHEDULE,
                 json!({ "name": "Weekly", "scheduledAction": "Extract" }),
             ),
-        ];
+        ]);
         let after = AfterPlan::of(server(), &plan);
         let free = |name: &str, except: Option<&str>| {
             after

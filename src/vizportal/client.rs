@@ -184,6 +184,40 @@ impl BatchSummary {
     }
 }
 
+/// The schedule changes the dry runs of one run planned, on every site (schedules are
+/// shared by the sites): each with the plan it is in (a client's [`ServerPlan::join`]
+/// number) and its place there.
+#[derive(Debug, Default)]
+pub struct ServerPlan(Mutex<Vec<(usize, usize, PlannedCall)>>);
+
+impl ServerPlan {
+    /// A number for a client's plan among the others.
+    fn join(&self) -> usize {
+        static PLANS: AtomicUsize = AtomicUsize::new(1);
+        PLANS.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// A schedule change planned by one of the run's dry runs, as [`Client::schedule_plan`]
+/// lists them.
+#[derive(Debug, Clone)]
+pub struct PlannedChange {
+    /// Whether the asking client planned it (else another site's dry run did).
+    pub mine: bool,
+    /// Its place in the plan of the client that planned it (from 0).
+    pub at: usize,
+    /// The call.
+    pub call: PlannedCall,
+}
+
+/// Methods whose planned calls change the schedules other sites see.
+const SCHEDULE_CHANGES: [&str; 4] = [
+    crate::wire::method::CREATE_SCHEDULE,
+    crate::wire::method::SET_SCHEDULE_NAME,
+    crate::wire::method::UPDATE_SCHEDULE,
+    crate::wire::method::DELETE_SCHEDULES,
+];
+
 /// A session behind the mutation gate.
 #[derive(Debug)]
 pub struct Client {
@@ -198,6 +232,9 @@ pub struct Client {
     chunk_size: usize,
     /// Set when the user interrupts (Ctrl-C): a batch sends no further chunk.
     interrupt: std::sync::OnceLock<Arc<AtomicBool>>,
+    /// The schedule changes planned by every connection of the run, with this client's
+    /// number among them.
+    server_plan: std::sync::OnceLock<(Arc<ServerPlan>, usize)>,
 }
 
 impl Client {
@@ -217,7 +254,41 @@ impl Client {
             audit_lost: AtomicBool::new(false),
             chunk_size: chunk_size.max(1),
             interrupt: std::sync::OnceLock::new(),
+            server_plan: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Share the schedule changes this client's dry run plans with the other connections
+    /// of the run (the sites of `--all-sites`), and see theirs.
+    pub fn share_schedule_plan(&self, plan: Arc<ServerPlan>) {
+        let number = plan.join();
+        let _ = self.server_plan.set((plan, number));
+    }
+
+    /// The schedule changes planned so far by this client's dry run and by those it
+    /// shares them with, in the order they were planned.
+    pub fn schedule_plan(&self) -> Vec<PlannedChange> {
+        let Some((shared, me)) = self.server_plan.get() else {
+            let own = self.plan();
+            return own
+                .into_iter()
+                .enumerate()
+                .map(|(at, call)| PlannedChange {
+                    mine: true,
+                    at,
+                    call,
+                })
+                .collect();
+        };
+        let shared = shared.0.lock().unwrap_or_else(|p| p.into_inner());
+        shared
+            .iter()
+            .map(|(number, at, call)| PlannedChange {
+                mine: number == me,
+                at: *at,
+                call: call.clone(),
+            })
+            .collect()
     }
 
     /// Stop batches between chunks once `flag` is set (by Ctrl-C): the chunks not sent
@@ -314,16 +385,21 @@ impl Client {
                 .find_map(|key| params.get(*key).and_then(Value::as_array))
                 .map_or(0, Vec::len);
             audit("dry_run", Vec::new(), None);
-            self.plan
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(PlannedCall {
-                    method: method.to_string(),
-                    // A plan is printed and written: never a password in it.
-                    params: redact_params(&params),
-                    ids,
-                    site: self.session.info().site_url_name,
-                });
+            let call = PlannedCall {
+                method: method.to_string(),
+                // A plan is printed and written: never a password in it.
+                params: redact_params(&params),
+                ids,
+                site: self.session.info().site_url_name,
+            };
+            let mut plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((shared, me)) = self.server_plan.get()
+                && SCHEDULE_CHANGES.contains(&method)
+            {
+                let mut shared = shared.0.lock().unwrap_or_else(|p| p.into_inner());
+                shared.push((*me, plan.len(), call.clone()));
+            }
+            plan.push(call);
             return Ok(json!({ "dry_run": true }));
         }
         let outcome = self.session.call(method, &params);

@@ -28,7 +28,7 @@ mod trust;
 mod undo;
 
 pub use audit::{AuditLine, AuditLog};
-pub use client::{BatchSummary, Client, ItemFailure, PlannedCall};
+pub use client::{BatchSummary, Client, ItemFailure, PlannedCall, PlannedChange, ServerPlan};
 pub use crypto::encrypt_password;
 pub use error::{ErrorClass, LoginFailure, VizportalError};
 pub use job_wait::{

@@ -247,3 +247,31 @@ fn an_audit_file_that_cannot_be_written_stops_every_site_after_it() {
     );
     assert!(err.contains("0 of 3 sites succeeded"), "{err}");
 }
+
+#[test]
+fn a_dry_run_over_sites_sees_the_schedule_changes_the_other_sites_planned() {
+    let emu = emulator();
+    // Schedules belong to the server: the first site's run creates the schedule, the
+    // others' would find the name taken, in the dry run as in the real run.
+    let (_dir, script) = script_file(
+        r#"create_schedule(#{ name: "Shared nightly", scheduledAction: "Extract",
+            scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } });"#,
+    );
+    let schedules_before = schedules(&emu).len();
+    for flags in [&["--dry-run"][..], &[]] {
+        let mut args = vec!["run", &script, "--all-sites"];
+        args.extend_from_slice(flags);
+        let (code, _, err) = run(vizscript(&emu), &args);
+        assert_eq!(code, 1, "{flags:?}: {err}");
+        assert!(err.contains("1 of 3 sites succeeded"), "{flags:?}: {err}");
+        if flags.is_empty() {
+            assert_eq!(schedules(&emu).len(), schedules_before + 1);
+        } else {
+            assert!(
+                err.contains("a schedule named \"Shared nightly\" is planned already ((new schedule of the dry run on site"),
+                "{err}"
+            );
+            assert_eq!(schedules(&emu).len(), schedules_before, "a dry run");
+        }
+    }
+}
