@@ -119,10 +119,15 @@ impl Transcript {
              //   vizscript run FILE{site} --dry-run\n\n"
         ));
         if let Some(o) = origin {
-            // Ids are a site's own: the inputs' ids are those of the site they ran on.
+            // Ids are a site's own: the inputs name those of the site the session started
+            // on, so the script stops on any other (`--site`, `--all-sites`) before it
+            // changes anything there.
+            let site = serde_json::Value::from(o.site.as_str());
             text.push_str(&format!(
-                "// The session started on this site, whose ids the inputs name.\nswitch_site({});\n",
-                serde_json::Value::from(o.site.as_str())
+                "// The inputs name ids of site {site}, where the session started.\n\
+                 if session_info().site.urlName != {site} {{\n    \
+                 throw `this script was saved on site {}: run it with --site {site}`;\n}}\n",
+                site.to_string().replace('`', "")
             ));
         }
         let uses_last = self.entries.iter().any(|e| mentions(&e.code, LAST));
@@ -143,7 +148,7 @@ impl Transcript {
         }
         engine.compile(&text).map_err(|e| {
             let hint = match e.to_string().contains("already exists") {
-                true => " (an input that defined it again also did other things: define it in an input of its own)",
+                true => " (the session defined it again after inputs that called it, or in an input that also did other things; a script can hold one definition: give the new one another name)",
                 false => "",
             };
             format!("the saved inputs do not form a script: {e}{hint}")
@@ -195,16 +200,22 @@ fn terminator(code: &str) -> &'static str {
 /// such that the rest is an expression and what comes before is a script; None when
 /// there is no such place.
 fn keeping_value(engine: &Engine, code: &str) -> Option<String> {
-    if engine.compile_expression(code).is_ok() {
-        return Some(format!("{LAST} = {code}{}", terminator(code)));
+    // A last statement ended with `;` still gives its value.
+    let expression = |text: &str| {
+        let text = text.trim();
+        let text = text.strip_suffix(';').unwrap_or(text).trim_end();
+        (!text.is_empty() && engine.compile_expression(text).is_ok()).then(|| text.to_string())
+    };
+    if let Some(whole) = expression(code) {
+        return Some(format!("{LAST} = {whole}{}", terminator(&whole)));
     }
     statement_ends(code).into_iter().rev().find_map(|at| {
         let (head, tail) = code.split_at(at);
-        let tail = tail.trim();
-        let splits = !tail.is_empty()
-            && engine.compile_expression(tail).is_ok()
-            && engine.compile(head).is_ok();
-        splits.then(|| format!("{head}\n{LAST} = {tail}{}", terminator(tail)))
+        let tail = expression(tail)?;
+        let joined = format!("{head}\n{LAST} = {tail}{}", terminator(&tail));
+        // A `}` that closed a value, not a statement, leaves a head and tail that do not
+        // join into the same statements.
+        engine.compile(&joined).is_ok().then_some(joined)
     })
 }
 
@@ -240,7 +251,9 @@ fn statement_ends(code: &str) -> Vec<usize> {
 }
 
 /// The entries that only define functions every one of which a later entry defines
-/// again (a script may define a function once), and the names of those functions.
+/// again, with no input in between calling it (a script may define a function once, and
+/// the inputs before the later definition would call that one), and the names of those
+/// functions.
 fn replaced_definitions(engine: &Engine, entries: &[Entry]) -> (Vec<usize>, Vec<String>) {
     let defined: Vec<(bool, Vec<(String, usize)>)> = entries
         .iter()
@@ -256,8 +269,11 @@ fn replaced_definitions(engine: &Engine, entries: &[Entry]) -> (Vec<usize>, Vec<
         .collect();
     let (mut replaced, mut names) = (Vec::new(), Vec::new());
     for (i, (only_functions, functions)) in defined.iter().enumerate() {
-        let again =
-            |f: &(String, usize)| defined[i + 1..].iter().any(|(_, later)| later.contains(f));
+        // Defined again by entry `j`, and not named by the entries before it.
+        let again = |f: &(String, usize)| {
+            let next = (i + 1..defined.len()).find(|j| defined[*j].1.contains(f));
+            next.is_some_and(|j| !entries[i + 1..j].iter().any(|e| mentions(&e.code, &f.0)))
+        };
         if *only_functions && !functions.is_empty() && functions.iter().all(again) {
             replaced.push(i);
             names.extend(functions.iter().map(|(name, _)| format!("{name}()")));
@@ -366,7 +382,7 @@ mod tests {
     #[test]
     fn the_value_of_an_input_of_several_statements_is_kept_too() {
         let engine = Engine::new();
-        let cases: [(&[(&str, bool)], i64); 4] = [
+        let cases: [(&[(&str, bool)], i64); 6] = [
             (
                 &[("let s = [1, 2, 3, 4]; s[3]", true), ("_last + 100", true)],
                 104,
@@ -380,6 +396,14 @@ mod tests {
             ),
             (&[("fn g(x) { x * 3 }\ng(2)", true), ("_last + 1", true)], 7),
             (&[("let m = #{a: 1}; m.a // one", true), ("_last", true)], 1),
+            (&[("let s = [5, 6]; s[1];", true), ("_last", true)], 6),
+            (
+                &[
+                    ("let m = #{b: 2}; #{a: 1} + m", true),
+                    ("_last.len()", true),
+                ],
+                2,
+            ),
         ];
         for (inputs, want) in cases {
             let text = saved(inputs);
@@ -395,33 +419,27 @@ mod tests {
 
     #[test]
     fn a_function_defined_again_keeps_its_last_definition() {
-        let mut t = Transcript::default();
-        for (code, printed) in [
-            ("fn f(x) { x + 1 }", false),
-            ("f(1)", true),
-            ("fn f(x) { x + 2 }", false),
-            ("let y = f(1);", false),
-        ] {
-            t.record(code, code, printed, false);
-        }
-        let (text, replaced) = t.script(&Engine::new(), None, "today").unwrap();
+        let saved = |inputs: &[&str]| {
+            let mut t = Transcript::default();
+            for code in inputs {
+                t.record(code, code, false, false);
+            }
+            t.script(&Engine::new(), None, "today")
+        };
+        let (text, replaced) =
+            saved(&["fn f(x) { x + 1 }", "fn f(x) { x + 2 }", "let y = f(1);"]).unwrap();
         assert_eq!(replaced, ["f()"]);
         let y: i64 = Engine::new().eval(&format!("{text}\ny")).unwrap();
         assert_eq!(y, 3, "{text}");
-        // A definition in an input that did more cannot be left out.
-        let mut t = Transcript::default();
-        t.record(
-            "fn h(x) { x } let z = 1;",
-            "fn h(x) { x } let z = 1;",
-            false,
-            false,
-        );
-        t.record("fn h(x) { x + 1 }", "fn h(x) { x + 1 }", false, false);
-        let error = t.script(&Engine::new(), None, "today").unwrap_err();
-        assert!(
-            error.contains("define it in an input of its own"),
-            "{error}"
-        );
+        // Inputs between the two called the first, and would call the last: it stays,
+        // and the script is refused. So is a definition in an input that did more.
+        for inputs in [
+            &["fn f(x) { x + 1 }", "let a = f(1);", "fn f(x) { x + 2 }"][..],
+            &["fn h(x) { x } let z = 1;", "fn h(x) { x + 1 }"][..],
+        ] {
+            let error = saved(inputs).unwrap_err();
+            assert!(error.contains("give the new one another name"), "{error}");
+        }
     }
 
     #[test]
@@ -481,7 +499,10 @@ mod tests {
         let t = Transcript::default();
         let (text, _) = t.script(&Engine::new(), Some(&origin), "today").unwrap();
         assert!(text.contains("// Server https://tab.example.com/x, site \"\", user ada."));
-        assert!(text.contains("\nswitch_site(\"\");\n"), "{text}");
+        assert!(
+            text.contains("if session_info().site.urlName != \"\" {"),
+            "{text}"
+        );
         assert!(
             text.contains("vizscript run FILE --site \"\" --dry-run"),
             "{text}"

@@ -12,7 +12,8 @@ pub mod file_api {
 
     type Out<T> = Result<T, Box<EvalAltResult>>;
 
-    /// Write a value to a file as JSON (replacing the file).
+    /// Write a value to a file as JSON, replacing the file only once all of it is written
+    /// (a value that cannot be written leaves the file as it was).
     ///
     /// ```rhai
     /// save_json("paused.json", #{ ids: ["12", "13"] });
@@ -21,14 +22,24 @@ pub mod file_api {
     pub fn save_json(ctx: NativeCallContext, path: &str, value: Dynamic) -> Out<()> {
         let pos = ctx.call_position();
         let host = crate::script::host::Host::of(&ctx)?;
-        let file = std::fs::File::create(path)
-            .map_err(|e| usage(format!("save_json: {path}: {e}"), pos))?;
-        let mut out = std::io::BufWriter::new(file);
+        let failed = |e: &dyn std::fmt::Display| usage(format!("save_json: {path}: {e}"), pos);
+        // Written beside the file, then put in its place.
+        let target = std::path::Path::new(path);
+        let dir = match target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => std::path::Path::new("."),
+        };
+        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| failed(&e))?;
+        let mut out = std::io::BufWriter::new(temp.as_file_mut());
         crate::script::json_out::write(&value, true, &mut out, &|| host.over_budget())
             .map_err(|f| f.raise("save_json", pos))?;
         std::io::Write::write_all(&mut out, b"\n")
             .and_then(|()| std::io::Write::flush(&mut out))
-            .map_err(|e| usage(format!("save_json: {path}: {e}"), pos))
+            .map_err(|e| failed(&e))?;
+        drop(out);
+        temp.persist(target)
+            .map(|_| ())
+            .map_err(|e| failed(&e.error))
     }
 
     /// Read a JSON file written by `save_json`; `()` when the file does not exist.

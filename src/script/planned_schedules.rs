@@ -43,20 +43,14 @@ impl AfterPlan {
         let client = host.client(pos)?;
         let plain = |items: Vec<Value>, _: &crate::vizportal::SideTables| items;
         let listed = client
-            .list_all(
-                method::GET_SCHEDULES,
-                &json!({}),
-                "schedules",
-                &plain,
-                &|_, _| {},
-            )
+            .schedules_for_checks(|| {
+                let all = json!({});
+                client.list_all(method::GET_SCHEDULES, &all, "schedules", &plain, &|_, _| {})
+            })
             .map_err(|e| crate::script::error::raise(&e, pos))?;
         let schedules = listed
-            .into_iter()
-            .filter_map(|s| match s {
-                Value::Object(fields) => Some((text(fields.get("id")?)?, fields)),
-                _ => None,
-            })
+            .iter()
+            .filter_map(|s| Some((text(s.get("id")?)?, s.as_object()?.clone())))
             .collect();
         Ok(AfterPlan::of(schedules, &client.schedule_plan()))
     }

@@ -479,23 +479,20 @@ pub(super) fn check_exist_under_dry_run(
     AfterPlan::read(host, pos)?.check_all_exist(method, &wanted, pos)
 }
 
-/// Those of schedules `ids` that run `action` (`Extract`, `Subscription`) on the server.
+/// Those of schedules `ids` that run `action` (`Extract`, `Subscription`), on the server
+/// or as a dry run's plan creates them.
 pub(super) fn running(
     host: &Host,
     pos: Position,
     ids: &[String],
     action: &str,
 ) -> Out<Vec<String>> {
-    let listed = all_schedules(host, pos, &["scheduledAction"])?;
-    Ok(ids
-        .iter()
-        .filter(|id| {
-            listed
-                .get(*id)
-                .is_some_and(|s| s["scheduledAction"] == action)
-        })
-        .cloned()
-        .collect())
+    let after = AfterPlan::read(host, pos)?;
+    let runs = |id: &&String| {
+        let found = after.find(id).ok();
+        found.and_then(|s| s.get("scheduledAction")?.as_str()) == Some(action)
+    };
+    Ok(ids.iter().filter(runs).cloned().collect())
 }
 
 /// A priority given as a string holding a whole number (as `ARGS` gives it) is sent as

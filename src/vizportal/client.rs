@@ -235,6 +235,9 @@ pub struct Client {
     /// The schedule changes planned by every connection of the run, with this client's
     /// number among them.
     server_plan: std::sync::OnceLock<(Arc<ServerPlan>, usize)>,
+    /// The server's schedules as a dry run's checks last listed them, and when: kept for
+    /// a minute, until a change is sent for real.
+    listed_schedules: Mutex<Option<(std::time::Instant, Arc<Vec<Value>>)>>,
 }
 
 impl Client {
@@ -255,7 +258,29 @@ impl Client {
             chunk_size: chunk_size.max(1),
             interrupt: std::sync::OnceLock::new(),
             server_plan: std::sync::OnceLock::new(),
+            listed_schedules: Mutex::new(None),
         }
+    }
+
+    /// The server's schedules for a dry run's checks: listed by `list` at most once a
+    /// minute (a loop of checked calls does not list them each time), again after a
+    /// change was sent for real.
+    pub fn schedules_for_checks(
+        &self,
+        list: impl FnOnce() -> Result<Vec<Value>, VizportalError>,
+    ) -> Result<Arc<Vec<Value>>, VizportalError> {
+        let mut kept = self
+            .listed_schedules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some((at, listed)) = kept.as_ref()
+            && at.elapsed() < std::time::Duration::from_secs(60)
+        {
+            return Ok(listed.clone());
+        }
+        let listed = Arc::new(list()?);
+        *kept = Some((std::time::Instant::now(), listed.clone()));
+        Ok(listed)
     }
 
     /// Share the schedule changes this client's dry run plans with the other connections
@@ -269,14 +294,15 @@ impl Client {
     /// shares them with, in the order they were planned.
     pub fn schedule_plan(&self) -> Vec<PlannedChange> {
         let Some((shared, me)) = self.server_plan.get() else {
-            let own = self.plan();
+            let own = self.plan.lock().unwrap_or_else(|p| p.into_inner());
             return own
-                .into_iter()
+                .iter()
                 .enumerate()
+                .filter(|(_, call)| SCHEDULE_CHANGES.contains(&call.method.as_str()))
                 .map(|(at, call)| PlannedChange {
                     mine: true,
                     at,
-                    call,
+                    call: call.clone(),
                 })
                 .collect();
         };
@@ -402,6 +428,11 @@ impl Client {
             plan.push(call);
             return Ok(json!({ "dry_run": true }));
         }
+        // A change sent for real may change what the dry run's checks listed.
+        *self
+            .listed_schedules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
         let outcome = self.session.call(method, &params);
         match &outcome {
             Ok(result) => {
@@ -597,17 +628,30 @@ impl Client {
                 }
             }
         };
+        // Tasks an earlier call of the plan deleted are gone by then.
+        let deleted: std::collections::HashSet<String> = self
+            .plan
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|call| call.method == DELETE_EXTRACT_TASKS && method != DELETE_EXTRACT_TASKS)
+            .flat_map(|call| before::ids_of(&call.params))
+            .collect();
         let (there, absent): (Vec<String>, Vec<String>) = std::mem::take(&mut summary.succeeded)
             .into_iter()
-            .partition(|id| listed.contains(id));
+            .partition(|id| listed.contains(id) && !deleted.contains(id));
         summary.succeeded = there;
-        summary
-            .failed
-            .extend(absent.into_iter().map(|id| ItemFailure {
+        summary.failed.extend(absent.into_iter().map(|id| {
+            let why = match deleted.contains(&id) {
+                true => "an earlier call of this dry run deletes it",
+                false => "the server does not list it",
+            };
+            ItemFailure {
                 id,
                 code: None,
-                message: "the server does not list it (checked under --dry-run)".into(),
-            }));
+                message: format!("{why} (checked under --dry-run)"),
+            }
+        }));
     }
 
     /// When auditing, what `method` is about to change on `ids`, read from the server

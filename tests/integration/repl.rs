@@ -304,11 +304,23 @@ fn a_saved_session_replays_on_its_site_what_the_session_did() {
     assert!(err.contains("Variable not found: b"), "b is gone: {err}");
     assert!(err.contains("note: bump() defined more than once"), "{err}");
     let text = std::fs::read_to_string(&saved).unwrap();
-    assert!(text.contains("switch_site(\"finance\");"), "{text}");
 
-    // The saved script, run without --site on a server like the one before the session,
-    // leaves it as the session left the first.
-    let (code, _, err) = run(vizscript(&replay), &["run", saved.to_str().unwrap()]);
+    // The saved script names ids of site "finance": on another site it stops first.
+    let before = replay.state();
+    let (code, _, err) = run(
+        vizscript(&replay),
+        &["run", saved.to_str().unwrap(), "--site", ""],
+    );
+    assert_eq!(code, 1, "{err}\n{text}");
+    assert!(
+        err.contains("this script was saved on site \"finance\": run it with --site \"finance\""),
+        "{err}"
+    );
+    assert_eq!(replay.state()["schedules"], before["schedules"]);
+    // On its site, on a server like the one before the session, it leaves it as the
+    // session left the first.
+    let args = ["run", saved.to_str().unwrap(), "--site", "finance"];
+    let (code, _, err) = run(vizscript(&replay), &args);
     assert_eq!(code, 0, "{err}\n{text}");
     let rows = |emu: &vizscript::emulator::Emulator, table: &str, fields: &[&str]| {
         let state = emu.state();

@@ -836,3 +836,27 @@ fn tasks_read_as_maps_in_json_messages_and_after_a_write() {
         assert!(!err.contains("vizscript::"), "{call}: {err}");
     }
 }
+
+#[test]
+fn save_json_replaces_its_file_only_once_all_is_written() {
+    let emu = emulator_with(|c| c.dataset = one_site(5, 2));
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let (_guard, path) = script_file(&format!(
+        r#"save_json({state:?}, #{{ done: [1, 2] }});
+        try {{ save_json({state:?}, #{{ done: [3], f: |x| x }}); }} catch (e) {{ print(e.message); }}
+        print(load_json({state:?}).done);
+        "#,
+        state = state.to_str().unwrap()
+    ));
+    let (code, out, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("save_json: "), "{out}");
+    assert_eq!(
+        lines[1], "[1, 2]",
+        "the file kept what was saved before: {out}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "no temporary file left: {left:?}");
+}
