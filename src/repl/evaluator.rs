@@ -208,8 +208,11 @@ impl Repl {
         dropped.reverse();
         self.scope.rewind(variables);
         self.functions_ast = functions;
+        // A name the input declared again keeps its earlier value: it is not gone.
+        dropped.retain(|name| !self.scope.contains(name));
         dropped.extend(defined);
-        dropped.dedup();
+        let mut seen = std::collections::HashSet::new();
+        dropped.retain(|name| seen.insert(name.clone()));
         if !dropped.is_empty() {
             (self.err)(&format!(
                 "note: the input failed, so what it defined is dropped: {}",

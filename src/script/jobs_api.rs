@@ -70,7 +70,9 @@ pub mod jobs_api {
     }
 
     /// Run every task of these schedules on this site now and, with `#{wait: true}`,
-    /// wait for their jobs as `run_extract_tasks(ids, #{wait: true})` does.
+    /// wait for their jobs as `run_extract_tasks(ids, #{wait: true})` does. Only extract
+    /// refresh jobs are followed: waiting on a subscription schedule is refused before
+    /// anything runs (run it without `wait`; `jobs()` lists its jobs).
     ///
     /// ```rhai
     /// let r = run_schedules("12", #{ wait: true, timeout: 900 });
@@ -227,15 +229,13 @@ fn run_and_wait(
     let watched: Vec<WatchedTask> = if summary.dry_run {
         Vec::new()
     } else {
+        let ran: std::collections::HashSet<&String> = summary.succeeded.iter().collect();
         tasks
             .iter()
             .filter_map(|task| {
                 let map = crate::script::record::as_map(task)?;
                 let run_id = map.get(run_key).map(|v| v.to_string())?;
-                summary
-                    .succeeded
-                    .contains(&run_id)
-                    .then(|| watched_task(&map))
+                ran.contains(&run_id).then(|| watched_task(&map))
             })
             .collect()
     };

@@ -52,6 +52,24 @@ pub mod time_api {
         super::pause(&ctx, seconds as FLOAT)
     }
 
+    /// `sleep` given something else than a number (a string, say: `ARGS` are strings)
+    /// is refused with a `usage` error; `parse_float(s)` makes a string a number.
+    ///
+    /// ```rhai
+    /// try { sleep("2"); } catch (e) { print(e.message); }
+    /// ```
+    #[rhai_fn(name = "sleep", volatile, return_raw)]
+    pub fn sleep_other(ctx: NativeCallContext, seconds: Dynamic) -> Result<(), Box<EvalAltResult>> {
+        Err(crate::script::error::usage(
+            format!(
+                "sleep takes a number of seconds, not a {} ({}); parse_float(s) makes a string one",
+                ctx.engine().map_type_name(seconds.type_name()),
+                crate::script::record::shown(&seconds)
+            ),
+            ctx.call_position(),
+        ))
+    }
+
     /// The current time as an ISO-8601 UTC timestamp, comparable with the server's.
     ///
     /// ```rhai
