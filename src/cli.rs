@@ -439,6 +439,9 @@ pub struct EmulatorArgs {
     /// through its answer.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub reset_rate: f64,
+    /// Apply --fail-rate to this method only (repeatable; default: every method).
+    #[arg(long, value_name = "METHOD")]
+    pub fail_only: Vec<String>,
     /// Apply --reset-rate to this method only (repeatable; default: every method).
     #[arg(long, value_name = "METHOD")]
     pub reset_only: Vec<String>,

@@ -75,6 +75,7 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
 fn faults(args: &EmulatorArgs) -> Faults {
     Faults {
         fail_rate: args.fail_rate,
+        fail_methods: args.fail_only.clone(),
         latency: Duration::from_millis(args.latency_ms),
         spike_rate: args.spike_rate,
         spike: Duration::from_millis(args.spike_ms),

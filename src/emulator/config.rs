@@ -95,6 +95,9 @@ pub struct Faults {
     /// Probability that a call is answered `503 Service Unavailable` before anything in it
     /// is applied.
     pub fail_rate: f64,
+    /// When not empty, `fail_rate` applies to these methods only (one method of a server
+    /// that keeps failing while the rest answer).
+    pub fail_methods: Vec<String>,
     /// Added before every Vizportal call is handled.
     pub latency: Duration,
     /// Probability that a call waits an extra [`spike`](Self::spike) before it is handled,

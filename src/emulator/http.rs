@@ -159,11 +159,12 @@ async fn vizportal(
     }
     lock(&shared.recorder).stats.injected += injected;
     pause(injected).await;
-    if shared.happens(faults.fail_rate) {
+    let tail = request.uri().path().rsplit('/').next().unwrap_or("");
+    let failable = faults.fail_methods.is_empty() || faults.fail_methods.iter().any(|m| m == tail);
+    if failable && shared.happens(faults.fail_rate) {
         lock(&shared.recorder).stats.declined += 1;
         return text(StatusCode::SERVICE_UNAVAILABLE);
     }
-    let tail = request.uri().path().rsplit('/').next().unwrap_or("");
     if faults.html_for_methods.iter().any(|m| m == tail) {
         return answer(StatusCode::OK, HTML, SIGN_IN_PAGE.into());
     }

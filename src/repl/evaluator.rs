@@ -98,6 +98,20 @@ impl Repl {
         self.cancel.clone()
     }
 
+    /// Whether Ctrl-C was pressed since the last input began: piped input then runs no
+    /// further input (a file of changes must stop when its operator says so), and the
+    /// session ends as interrupted.
+    pub fn stop_piped_input(&mut self) -> bool {
+        if !self.cancel.load(Ordering::SeqCst) {
+            return false;
+        }
+        self.fail(
+            "note: interrupted: the inputs after this one are not run",
+            ExitCode::Interrupted,
+        );
+        true
+    }
+
     /// What the editor can complete, kept up to date after every input.
     pub fn completions(&self) -> Arc<Mutex<Completions>> {
         self.completions.clone()

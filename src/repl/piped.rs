@@ -17,8 +17,11 @@ pub fn run(repl: &mut Repl, reader: impl BufRead) {
         if buffer.is_empty() {
             buffer_line = number + 1;
         }
+        if repl.stop_piped_input() {
+            return;
+        }
         if buffer.is_empty() && line.trim_start().starts_with(':') {
-            if repl.handle(&line) == Step::Quit {
+            if repl.handle(&line) == Step::Quit || repl.stop_piped_input() {
                 return;
             }
             continue;
@@ -29,7 +32,7 @@ pub fn run(repl: &mut Repl, reader: impl BufRead) {
             continue;
         }
         let input = std::mem::take(&mut buffer);
-        if repl.handle(&input) == Step::Quit {
+        if repl.handle(&input) == Step::Quit || repl.stop_piped_input() {
             return;
         }
     }

@@ -127,12 +127,30 @@ pub fn batch_error(method: &str, summary: &BatchSummary, pos: Position) -> Box<E
 pub fn with_fields(error: EvalAltResult, extra: Map) -> Box<EvalAltResult> {
     match error {
         EvalAltResult::ErrorRuntime(value, pos) => {
+            // The tag carries the error's class (its exit code): it stays.
+            let tag = value.tag();
             let mut map = value.try_cast::<Map>().unwrap_or_default();
             map.extend(extra);
-            EvalAltResult::ErrorRuntime(Dynamic::from_map(map), pos).into()
+            let mut value = Dynamic::from_map(map);
+            value.set_tag(tag);
+            EvalAltResult::ErrorRuntime(value, pos).into()
         }
         other => other.into(),
     }
+}
+
+/// `error` (a thrown error map) with `context` before its message and `extra` fields:
+/// what had already happened when the call that failed was made.
+pub fn in_context(error: EvalAltResult, context: &str, mut extra: Map) -> Box<EvalAltResult> {
+    let message = match &error {
+        EvalAltResult::ErrorRuntime(value, _) => value
+            .read_lock::<Map>()
+            .and_then(|map| map.get("message").map(|m| m.to_string()))
+            .unwrap_or_default(),
+        other => other.to_string(),
+    };
+    extra.insert("message".into(), format!("{context}: {message}").into());
+    with_fields(error, extra)
 }
 
 fn id_array(ids: &[String]) -> Dynamic {

@@ -207,6 +207,29 @@ fn run_schedules(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<M
     run_and_wait(&host, pos, (method, "scheduleId"), ids, &tasks, timeout)
 }
 
+/// The error of a wait that failed after the run was sent: it says what ran, and lists it
+/// as `succeeded`, with the error's own kind and class.
+fn wait_failed(
+    method: &str,
+    summary: &BatchSummary,
+    error: &crate::vizportal::VizportalError,
+    pos: Position,
+) -> Box<EvalAltResult> {
+    let ran = summary.succeeded.len();
+    let mut extra = Map::new();
+    extra.insert(
+        "message".into(),
+        format!(
+            "{method} ran {ran} id(s), but waiting for their jobs failed: {}",
+            error.message()
+        )
+        .into(),
+    );
+    let ids: Array = summary.succeeded.iter().map(|id| id.into()).collect();
+    extra.insert("succeeded".into(), Dynamic::from_array(ids));
+    with_fields(*raise(error, pos), extra)
+}
+
 /// Sends the run, then follows the jobs of those `tasks` whose `run_key` field (`id` for
 /// a run of tasks, `scheduleId` for a run of schedules) names an id the run accepted.
 fn run_and_wait(
@@ -249,7 +272,7 @@ fn run_and_wait(
         };
         let plan = WaitPlan::with_timeout(timeout);
         let outcome = client.wait_for_jobs(watched, (since, before), &plan, &hooks);
-        Some(outcome.map_err(|e| raise(&e, pos))?)
+        Some(outcome.map_err(|e| wait_failed(method, &summary, &e, pos))?)
     };
     finish(method, &summary, outcome.as_ref(), pos)
 }

@@ -200,7 +200,12 @@ fn create(ctx: &NativeCallContext, fields: Map) -> Out<Map> {
     let id = result.get("id").cloned().unwrap_or(Value::Null);
     let id = convert::to_dynamic(id);
     let id = convert::one_id(&id).map_err(|m| usage(format!("createSchedule: {m}"), pos))?;
-    read_back(&host, pos, &id)
+    read_back(&host, pos, &id).map_err(|e| {
+        let mut extra = Map::new();
+        extra.insert("id".into(), id.clone().into());
+        let context = format!("createSchedule created schedule {id}, but reading it back failed");
+        crate::script::error::in_context(*e, &context, extra)
+    })
 }
 
 fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
@@ -391,7 +396,16 @@ fn create_tasks(
     let created = if summary.dry_run || summary.succeeded.is_empty() {
         Array::new()
     } else {
-        new_tasks(ctx, &summary.succeeded, target_type, kind)?
+        new_tasks(ctx, &summary.succeeded, target_type, kind).map_err(|e| {
+            let context = format!(
+                "{method} created tasks for {} target(s), but reading them back failed",
+                summary.succeeded.len()
+            );
+            let mut extra = Map::new();
+            let targets: Array = summary.succeeded.iter().map(|t| t.into()).collect();
+            extra.insert("succeeded".into(), Dynamic::from_array(targets));
+            crate::script::error::in_context(*e, &context, extra)
+        })?
     };
     let mut extra = Map::new();
     extra.insert("created".into(), Dynamic::from_array(created));

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::audit::{AuditEntry, AuditLog, redact_params};
 use super::before;
-use super::error::VizportalError;
+use super::error::{ErrorClass, VizportalError};
 use super::listing::{ConvertFn, ProgressFn, ReadFn};
 use super::method::MethodKind;
 use super::page_answer::{page_text, read_page};
@@ -394,12 +394,15 @@ impl Client {
             return Err(VizportalError::NotSent {
                 method: method.to_string(),
                 reason: format!("{why}, and a change it cannot record could not be undone"),
+                class: ErrorClass::CallFailed,
             });
         }
-        let before = before.or_else(|| {
-            self.read_before(method, &before::ids_of(&params))
-                .map(Value::Object)
-        });
+        let before = match before {
+            Some(before) => Some(before),
+            None => self
+                .read_before(method, &before::ids_of(&params))?
+                .map(Value::Object),
+        };
         self.mutations.fetch_add(1, Ordering::SeqCst);
         let audit = |outcome: &str, failed: Vec<String>, error: Option<String>| {
             let noted = (before.clone(), None);
@@ -445,9 +448,15 @@ impl Client {
             }
             Err(error) => {
                 let failed = failed_ids(error);
+                // The ids or targets sent: a call whose errors name only some of them
+                // applied to the others.
+                let named = match params.get("targetIds") {
+                    Some(targets) => before::ids_of(&json!({ "ids": targets })),
+                    None => before::ids_of(&params),
+                };
                 let label = if error.is_outcome_unknown() {
                     "unknown"
-                } else if names_only(error, &before::ids_of(&params)) {
+                } else if names_only(error, &named) && failed.len() < named.len() {
                     "partial"
                 } else {
                     "failed"
@@ -524,10 +533,19 @@ impl Client {
         let read;
         let before = match before {
             Some(before) => Some(before),
-            None => {
-                read = self.read_before(method, &ids);
-                read.as_ref()
-            }
+            None => match self.read_before(method, &ids) {
+                Ok(values) => {
+                    read = values;
+                    read.as_ref()
+                }
+                // Nothing is sent: a change the audit cannot say how to undo is not made.
+                Err(error) => {
+                    let mut summary = BatchSummary::of(ids.len(), self.dry_run());
+                    summary.skipped = ids;
+                    summary.error = Some(error);
+                    return summary;
+                }
+            },
         };
         let with_contents;
         let before = match before {
@@ -589,6 +607,7 @@ impl Client {
             summary.error = Some(VizportalError::NotSent {
                 method: method.to_string(),
                 reason: "interrupted".into(),
+                class: ErrorClass::CallFailed,
             });
         }
         summary
@@ -657,21 +676,26 @@ impl Client {
     /// When auditing, what `method` is about to change on `ids`, read from the server
     /// (`None` when not auditing, for methods that change no listed fields, or when the
     /// read fails: the change still goes ahead, with a warning).
-    fn read_before(&self, method: &str, ids: &[String]) -> Option<Map<String, Value>> {
-        self.audit.as_ref()?;
-        let changes = before::changes(method)?;
+    fn read_before(
+        &self,
+        method: &str,
+        ids: &[String],
+    ) -> Result<Option<Map<String, Value>>, VizportalError> {
+        let Some(changes) = self.audit.as_ref().and(before::changes(method)) else {
+            return Ok(None);
+        };
         if ids.is_empty() {
-            return None;
+            return Ok(None);
         }
-        match before::read(self, &changes, ids) {
-            Ok(values) => Some(values),
-            Err(e) => {
-                tracing::warn!(
-                    "{method}: cannot read the values before the change for the audit: {e}"
-                );
-                None
-            }
-        }
+        before::read(self, &changes, ids)
+            .map(Some)
+            .map_err(|e| VizportalError::NotSent {
+                method: method.to_string(),
+                reason: format!(
+                    "what it changes could not be read for the audit, and a change the audit cannot say how to undo is not made: {e}"
+                ),
+                class: e.class(),
+            })
     }
 
     /// What deleting the schedules `ids` takes, read once: the before values of their

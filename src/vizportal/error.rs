@@ -131,14 +131,17 @@ pub enum VizportalError {
         /// What happened, with the cause chain.
         message: String,
     },
-    /// A change the client held back and never sent: the run was interrupted, or the audit
-    /// file could not record it.
+    /// A change the client held back and never sent: the run was interrupted, the audit
+    /// file could not record it, or what it changes could not be read for the audit.
     #[error("{method} not sent: {reason}")]
     NotSent {
         /// The Vizportal method.
         method: String,
         /// Why it was held back.
         reason: String,
+        /// The class of what held it back (a read's failure keeps its own: an SSO page
+        /// answering the read is still not the Vizportal API).
+        class: ErrorClass,
     },
     /// An answer over the size the client reads: the call must ask for less.
     #[error(
@@ -221,8 +224,8 @@ impl VizportalError {
             | VizportalError::Http { .. }
             | VizportalError::Session { .. }
             | VizportalError::TooLarge { .. }
-            | VizportalError::NotSent { .. }
             | VizportalError::OutcomeUnknown { .. } => ErrorClass::CallFailed,
+            VizportalError::NotSent { class, .. } => *class,
             VizportalError::Login(_) => ErrorClass::Login,
             VizportalError::Transport { .. } => ErrorClass::Unreachable,
             VizportalError::UntrustedCertificate { .. } => ErrorClass::UntrustedCertificate,

@@ -148,10 +148,15 @@ impl Client {
         let since = since - TimeDelta::from_std(CLOCK_MARGIN).unwrap_or_default();
         let mut watch = Watch::new(tasks);
         watch.claimed = before.ids;
-        // The first look decides whether the server lists jobs at all; a later failure is
-        // an error like any other.
+        // The first look decides whether the server lists jobs at all: a refusal, or an
+        // unknown method. A server that stayed unavailable through the retries has said
+        // nothing of the sort, and a later failure is an error like any other.
         match self.poll_jobs(&mut watch, since) {
-            Err(e @ (VizportalError::Api { .. } | VizportalError::Http { .. })) => {
+            Err(e @ VizportalError::Api { .. }) => {
+                tracing::info!("getBackgroundJobs is not usable ({e}); watching lastRunAt");
+                watch.fallback = Some(format!("the server has no usable getBackgroundJobs ({e})"));
+            }
+            Err(e) if unknown_method(&e) => {
                 tracing::info!("getBackgroundJobs is not usable ({e}); watching lastRunAt");
                 watch.fallback = Some(format!("the server has no usable getBackgroundJobs ({e})"));
             }

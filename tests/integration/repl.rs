@@ -377,3 +377,55 @@ fn a_dry_run_plan_names_the_sites_its_calls_were_planned_on() {
         "{out}"
     );
 }
+
+#[test]
+fn ctrl_c_stops_piped_input_before_the_next_input() {
+    use std::io::Write as _;
+    let emu = emulator_with(|c| {
+        c.dataset = one_site(300, 4);
+        c.faults.latency = Duration::from_millis(40);
+    });
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vizscript"))
+        .env("TABLEAU_SERVER", emu.url())
+        .env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin")
+        .env("NO_PROXY", "*")
+        .args(["repl", "--chunk-size", "10", "--concurrency", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let inputs = "let ids = extract_tasks().map(|t| t.id);\n\
+                  set_extract_tasks_priority(ids, 97).succeeded.len()\n\
+                  set_extract_tasks_priority(ids, 3).succeeded.len()\n\
+                  print(\"last input\");\n";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(inputs.as_bytes())
+        .unwrap();
+    let sent = |priority: i64| {
+        emu.calls()
+            .iter()
+            .filter(|c| c.method == "setExtractTasksPriority" && c.params["priority"] == priority)
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sent(97) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch never started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let (out, err) = interrupt(child);
+    assert!(sent(97) < 30, "the rest of the batch was not sent: {err}");
+    assert_eq!(sent(3), 0, "the next input did not run: {err}");
+    assert!(!out.contains("last input"), "{out}");
+    assert!(
+        err.contains("the inputs after this one are not run"),
+        "{err}"
+    );
+}

@@ -610,3 +610,40 @@ fn a_full_and_an_incremental_task_of_one_target_each_get_their_own_job() {
         );
     }
 }
+
+#[test]
+fn a_jobs_list_that_stays_unavailable_fails_the_wait_and_says_what_ran() {
+    let data = one_site(30, 6);
+    let chosen = tasks_with_distinct_targets(&data, 3);
+    let jobs = JobSettings {
+        duration: Duration::from_secs(60),
+        fail_rate: 1.0,
+        ..JobSettings::default()
+    };
+    let emu = start(data, jobs, &[]);
+    // The server has the jobs list, but it answers 503 through every retry: that says
+    // nothing of whether the jobs failed (they all do), so the wait must not call them
+    // finished by watching lastRunAt.
+    emu.set_faults(vizscript::emulator::Faults {
+        fail_rate: 1.0,
+        fail_methods: vec!["getBackgroundJobs".into()],
+        ..Default::default()
+    });
+    let ids: Vec<&String> = chosen.iter().map(|(id, _)| id).collect();
+    let (_dir, path) = script_file(&format!(
+        "run_extract_tasks([{}], #{{ wait: true, timeout: 20 }});",
+        id_list(&ids)
+    ));
+    let args = ["run", &path, "--retries", "1", "--retry-delay-ms", "1"];
+    let (code, _, err) = run(vizscript(&emu), &args);
+    assert_eq!(code, 4, "the server stayed unavailable: {err}");
+    assert!(
+        err.contains("runExtractTasks ran 3 id(s), but waiting for their jobs failed"),
+        "{err}"
+    );
+    let ran = run_counts(&emu)
+        .into_iter()
+        .filter(|(_, n)| *n == 1)
+        .count();
+    assert_eq!(ran, 3, "the run was sent once");
+}

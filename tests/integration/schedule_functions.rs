@@ -553,6 +553,38 @@ fn maintenance_window_pauses_matching_schedules_and_resumes_only_those() {
     );
     assert_eq!(enabled(&emu), before, "the schedule that was off stays off");
     assert!(!file.exists());
+
+    // A pause whose answers are lost (applied, outcome unknown) still leaves the state
+    // file, so "on" resumes them.
+    emu.set_faults(vizscript::emulator::Faults {
+        reset_rate: 1.0,
+        reset_methods: vec!["setEnabledStatusForSchedules".into()],
+        ..Default::default()
+    });
+    let args = [
+        "run",
+        &script,
+        "--retries",
+        "1",
+        "--retry-delay-ms",
+        "1",
+        "--",
+        "off",
+        "",
+        file_arg,
+    ];
+    let (code, _, err) = run(vizscript(&emu), &args);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        enabled(&emu)
+            .iter()
+            .all(|(id, on)| *on != extract.contains(id)),
+        "paused"
+    );
+    emu.set_faults(vizscript::emulator::Faults::default());
+    let (code, _, err) = run(vizscript(&emu), &["run", &script, "--", "on", "", file_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(enabled(&emu), before, "resumed");
 }
 
 /// A dry run refuses what the server would refuse, so its plan promises no more than a real
@@ -834,4 +866,68 @@ fn a_dry_run_fails_the_task_ids_the_server_does_not_list() {
         .filter(|c| c.method.contains("ExtractTask") && !c.method.starts_with("get"))
         .count();
     assert_eq!(changed, 0, "nothing was sent");
+}
+
+#[test]
+fn a_creation_whose_read_back_fails_says_it_was_made() {
+    let emu = emulator_with(|c| {
+        c.dataset = one_site(10, 4);
+        c.schedules_fire = false;
+    });
+    let before = schedules(&emu).len();
+    emu.set_faults(vizscript::emulator::Faults {
+        fail_rate: 1.0,
+        fail_methods: vec!["getSchedules".into()],
+        ..Default::default()
+    });
+    let (code, _, err) = run_script(
+        &emu,
+        r#"create_schedule(#{ name: "Made anyway", scheduledAction: "Extract",
+            scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } });"#,
+        &["--retries", "0"],
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("createSchedule created schedule")
+            && err.contains("but reading it back failed"),
+        "{err}"
+    );
+    emu.set_faults(vizscript::emulator::Faults::default());
+    assert_eq!(schedules(&emu).len(), before + 1);
+
+    // A new task for a target whose task was deleted, read back from a failing list.
+    let task = tasks(&emu)[0].clone();
+    let text = |f: &str| task[f].as_str().unwrap().to_string();
+    let (code, _, err) = run_script(
+        &emu,
+        &format!(r#"delete_extract_tasks("{}");"#, text("id")),
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    emu.set_faults(vizscript::emulator::Faults {
+        fail_rate: 1.0,
+        fail_methods: vec!["getExtractTasks".into()],
+        ..Default::default()
+    });
+    let script = format!(
+        r#"create_extract_tasks("{}", "{}", "{}", #{{ incremental: {} }});"#,
+        text("targetType"),
+        text("targetId"),
+        text("scheduleId"),
+        task["type"] == "IncrementExtract"
+    );
+    let (code, _, err) = run_script(&emu, &script, &["--retries", "0"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains(
+            "createExtractTasks created tasks for 1 target(s), but reading them back failed"
+        ),
+        "{err}"
+    );
+    emu.set_faults(vizscript::emulator::Faults::default());
+    assert!(
+        tasks(&emu)
+            .iter()
+            .any(|t| t["targetId"] == task["targetId"] && t["type"] == task["type"])
+    );
 }

@@ -1091,3 +1091,87 @@ fn tasks_moved_to_a_schedule_the_run_then_deleted_come_back_where_they_were() {
     }
     assert_eq!(restored.len(), before.len(), "{err}");
 }
+
+#[test]
+fn a_partly_failed_creation_is_audited_as_partial_and_undo_makes_nothing_extra() {
+    let emu = emulator_with(|c| c.dataset = one_site(30, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let before = tasks(&emu);
+    let text = |t: &Value, f: &str| t[f].as_str().unwrap().to_string();
+    let kind = |t: &Value| (text(t, "targetType"), text(t, "targetId"), text(t, "type"));
+    let old = before
+        .iter()
+        .find(|t| before.iter().filter(|o| kind(o) == kind(t)).count() == 1)
+        .unwrap();
+    // The task is deleted, made again for its target next to a target that does not
+    // exist (which fails), and the one made is deleted: the run changed one thing.
+    let (_guard, script) = script_file(&format!(
+        r#"delete_extract_tasks(["{id}"]);
+        try {{
+            create_extract_tasks("{kind}", ["{target}", "99999"], "{schedule}", #{{ incremental: {inc} }});
+        }} catch (e) {{
+            print(e.created);
+            delete_extract_tasks(e.created);
+        }}"#,
+        id = text(old, "id"),
+        kind = text(old, "targetType"),
+        target = text(old, "targetId"),
+        schedule = text(old, "scheduleId"),
+        inc = old["type"] == "IncrementExtract",
+    ));
+    run_audited(&emu, &script, &audit, &[]);
+    let lines = audit_lines(&audit);
+    let create = lines
+        .iter()
+        .find(|l| l["method"] == "createExtractTasks")
+        .unwrap();
+    assert_eq!(create["outcome"], "partial", "{create}");
+    assert_eq!(create["failedIds"], serde_json::json!(["99999"]));
+
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let shape = |list: &[Value]| {
+        let mut rows: Vec<(String, String, String, String, String)> = list
+            .iter()
+            .map(|t| {
+                let (a, b, c) = kind(t);
+                (a, b, c, text(t, "scheduleId"), t["priority"].to_string())
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(
+        shape(&tasks(&emu)),
+        shape(&before),
+        "as before the run: {err}"
+    );
+}
+
+#[test]
+fn a_change_whose_before_values_cannot_be_read_is_not_sent() {
+    let emu = emulator_with(|c| c.dataset = one_site(10, 4));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let before = tasks(&emu);
+    // A sign-in page answers the read of the tasks (an SSO gateway stepping in).
+    emu.set_faults(vizscript::emulator::Faults {
+        html_for_methods: vec!["getExtractTasks".into()],
+        ..Default::default()
+    });
+    let (_guard, script) =
+        script_file(r#"set_extract_tasks_priority(["1", "2"], 5); delete_extract_tasks("3");"#);
+    let args = ["run", &script, "--audit", audit.to_str().unwrap()];
+    let (code, _, err) = run(vizscript(&emu), &args);
+    assert_eq!(code, 4, "not the Vizportal API: {err}");
+    assert!(
+        err.contains("not sent") && err.contains("could not be read for the audit"),
+        "{err}"
+    );
+    assert_eq!(tasks(&emu), before, "nothing changed");
+    assert!(audit_lines(&audit).is_empty(), "nothing to record");
+    // Without an audit nothing is read first, and the change goes through.
+    let (code, _, err) = run(vizscript(&emu), &["run", &script]);
+    assert_eq!(code, 0, "{err}");
+}
