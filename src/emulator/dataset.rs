@@ -68,13 +68,14 @@ use super::{recurrence, timestamp, validate};
 ///   when (`takenAt`), the user who took it and the site the session was on. A rehearsal
 ///   (`--rehearse`) signs in as that user on that site. Informational otherwise.
 /// * `sites` (at least one): `urlName` `""` is the Default site; url names are unique
-///   ignoring case.
+///   ignoring case; a `luid` left out is made up from the id.
 /// * `users`: `password` in plain text (test data); absent or `""` means the user cannot
 ///   sign in with a password (a snapshot holds no password). A `serverAdmin` reaches every site as
 ///   `ServerAdministrator`; others reach the sites in `siteRoles` (site id to one of
 ///   `SiteAdministrator`, `Publisher`, `Interactor`, `ViewerWithPublish`, `Viewer`,
 ///   `UnlicensedWithPublish`, `Unlicensed`). `lastSiteId` is where a login without
-///   `siteUrlName` lands; optional `lastSignIn`. Usernames are unique ignoring case.
+///   `siteUrlName` lands; optional `lastSignIn`; `displayName` defaults to the username.
+///   Usernames are unique ignoring case.
 /// * `projects`, `workbooks`, `datasources`: belong to a site; their project is on the same
 ///   site; owners are users. Optional fields default to 0, `false`, `""` or `[]`, except
 ///   `sheetCount` (1), `displayTabs` and `isPublished` (true).
@@ -195,6 +196,7 @@ impl Dataset {
         );
         validate::check(&self)?;
         self.fill_run_times(Utc::now());
+        self.fill_names();
         Ok(self)
     }
 
@@ -238,6 +240,21 @@ impl Dataset {
         );
     }
 
+    /// Gives a site without a luid one made up from its id, and a user without a display
+    /// name its username.
+    fn fill_names(&mut self) {
+        for site in self.sites.values_mut().filter(|s| s.luid.is_empty()) {
+            site.luid = format!("00000000-0000-4000-a000-{:012}", site.id.0);
+        }
+        for user in self
+            .users
+            .values_mut()
+            .filter(|u| u.display_name.is_empty())
+        {
+            user.display_name = user.username.clone();
+        }
+    }
+
     /// Sets `runNextAt` of schedules that have none, from their details.
     pub(crate) fn fill_run_times(&mut self, now: DateTime<Utc>) {
         for schedule in self
@@ -254,6 +271,22 @@ impl Dataset {
     /// The id a new row of `table` gets: one above the highest in use.
     pub(crate) fn next_id<T>(table: &BTreeMap<Id, T>) -> Id {
         Id(table.last_key_value().map_or(1, |(id, _)| id.0 + 1))
+    }
+
+    /// Count the rows a server starts with as issued: deleting the highest of them does
+    /// not free its id for the next row made.
+    pub(crate) fn issue_past_rows(&mut self) {
+        let highest = |ids: Option<&Id>| ids.map_or(0, |id| id.0);
+        let issued = &mut self.issued;
+        issued.extract_tasks = issued
+            .extract_tasks
+            .max(highest(self.extract_tasks.keys().next_back()));
+        issued.schedules = issued
+            .schedules
+            .max(highest(self.schedules.keys().next_back()));
+        issued.background_jobs = issued
+            .background_jobs
+            .max(highest(self.background_jobs.keys().next_back()));
     }
 
     /// The id a row made while serving gets: one above the highest in use and above the

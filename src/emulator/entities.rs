@@ -146,6 +146,8 @@ pub(crate) struct Site {
     pub name: String,
     /// `""` is the Default site.
     pub url_name: String,
+    /// Made up from the id when a data file leaves it out.
+    #[serde(default)]
     pub luid: String,
 }
 
@@ -157,6 +159,8 @@ pub(crate) struct User {
     /// Plain text: this is test data for a local emulator. Empty: no password sign-in.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub password: String,
+    /// The username when a data file leaves it out.
+    #[serde(default)]
     pub display_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -198,6 +202,7 @@ pub(crate) struct Project {
     #[serde(default)]
     pub description: String,
     pub owner_id: Id,
+    #[serde(default)]
     pub created_at: String,
 }
 
@@ -210,6 +215,7 @@ pub(crate) struct Workbook {
     pub owner_id: Id,
     pub name: String,
     /// The workbook's content URL (unique per site).
+    #[serde(default)]
     pub repository_url: String,
     #[serde(default)]
     pub size: u64,
@@ -221,6 +227,7 @@ pub(crate) struct Workbook {
     pub has_extracts: bool,
     #[serde(default)]
     pub hits_total: u64,
+    #[serde(default)]
     pub updated_at: String,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -235,6 +242,7 @@ pub(crate) struct Datasource {
     pub owner_id: Id,
     pub name: String,
     /// Tableau's connection class, e.g. `sqlserver`, `postgres`, `excel-direct`.
+    #[serde(default)]
     pub connection_type: String,
     #[serde(default)]
     pub server_name: String,
@@ -248,6 +256,7 @@ pub(crate) struct Datasource {
     pub has_extracts: bool,
     #[serde(default)]
     pub hits_total: u64,
+    #[serde(default)]
     pub updated_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_refreshed_at: Option<String>,

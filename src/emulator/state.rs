@@ -31,7 +31,8 @@ pub(crate) struct ServerState {
 }
 
 impl ServerState {
-    pub(crate) fn new(data: Dataset, keys: LoginKeys) -> ServerState {
+    pub(crate) fn new(mut data: Dataset, keys: LoginKeys) -> ServerState {
+        data.issue_past_rows();
         ServerState {
             data,
             sessions: Sessions::default(),

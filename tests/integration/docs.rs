@@ -68,3 +68,26 @@ fn completions_are_generated_for_the_shell() {
         &out[..out.len().min(200)]
     );
 }
+
+#[test]
+fn the_hand_written_data_file_in_the_docs_loads_and_serves() {
+    let path = format!("{}/docs/data-format.md", env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let example = doc
+        .split("<!-- data-file:start -->\n```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```\n<!-- data-file:end -->").next())
+        .expect("the example is marked");
+    let data: serde_json::Value = serde_json::from_str(example).unwrap();
+    let data = vizscript::emulator::Dataset::from_json(data).expect("it loads");
+    let emu = crate::support::emulator_with(|c| c.dataset = data);
+    let (_dir, script) = crate::support::script_file(
+        "for t in extract_tasks() { print(`${t.id} ${t.targetName} ${t.scheduleName} ${t.priority}`); }",
+    );
+    let mut cmd = crate::support::vizscript(&emu);
+    cmd.env("TABLEAU_USERNAME", "ana")
+        .env("TABLEAU_PASSWORD", "ana");
+    let (code, out, err) = run(cmd, &["run", &script, "--site", "finance"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1 Budget Nightly 50\n2 Ledger Nightly 20\n");
+}

@@ -1175,3 +1175,49 @@ fn a_change_whose_before_values_cannot_be_read_is_not_sent() {
     let (code, _, err) = run(vizscript(&emu), &["run", &script]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn the_id_of_a_deleted_task_is_never_given_again_so_undo_finds_it_gone() {
+    let emu = emulator_with(|c| c.dataset = one_site(30, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let before = tasks(&emu);
+    let text = |t: &Value, f: &str| t[f].as_str().unwrap().to_string();
+    let kind = |t: &Value| (text(t, "targetType"), text(t, "targetId"), text(t, "type"));
+    let single = |t: &&Value| before.iter().filter(|o| kind(o) == kind(t)).count() == 1;
+    let highest = before
+        .iter()
+        .max_by_key(|t| text(t, "id").parse::<u64>().unwrap())
+        .unwrap();
+    let other = before
+        .iter()
+        .filter(single)
+        .find(|t| t["id"] != highest["id"])
+        .unwrap();
+    // The highest id goes, and a task made after it must not take it back.
+    let (_guard, script) = script_file(&format!(
+        r#"delete_extract_tasks(["{other}", "{highest}"]);
+        print(create_extract_tasks("{kind}", "{target}", "{schedule}", #{{ incremental: {inc} }}).created);"#,
+        other = text(other, "id"),
+        highest = text(highest, "id"),
+        kind = text(other, "targetType"),
+        target = text(other, "targetId"),
+        schedule = text(other, "scheduleId"),
+        inc = other["type"] == "IncrementExtract",
+    ));
+    let args = ["run", &script, "--audit", audit.to_str().unwrap()];
+    let (code, out, err) = run(vizscript(&emu), &args);
+    assert_eq!(code, 0, "{err}");
+    let made: u64 = out
+        .trim()
+        .trim_matches(|c| c == '[' || c == ']' || c == '"')
+        .parse()
+        .unwrap();
+    assert!(made > text(highest, "id").parse().unwrap(), "new id {made}");
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        tasks(&emu).iter().any(|t| kind(t) == kind(highest)),
+        "the highest task came back: {err}"
+    );
+}
