@@ -16,8 +16,8 @@ pub mod vizportal_api {
     type Out<T> = Result<T, Box<EvalAltResult>>;
 
     /// Call any Vizportal method with a params map and return its `result` map. Mutating
-    /// methods pass the same gate as the helpers: `--dry-run`, `--audit` and the retry
-    /// policy apply. A batch method (`ids`) that fails for some ids only raises an error
+    /// methods pass the same gate as the helpers: `--dry-run` (with the helpers' checks of
+    /// schedules and ids), `--audit` and the retry policy apply. A batch method (`ids`) that fails for some ids only raises an error
     /// that also carries `succeeded`, `failed` and `skipped`, as the helpers' do.
     ///
     /// ```rhai
@@ -378,16 +378,8 @@ pub(super) fn batch_with(
     let id = convert::id_for(method, key, value)
         .map_err(|m| usage(format!("{method}: {key}: {m}"), pos))?;
     let host = Host::of(ctx)?;
-    let action = match method {
-        method::SET_EXTRACT_TASKS_SCHEDULE => Some("Extract"),
-        method::SET_SUBSCRIPTIONS_SCHEDULE => Some("Subscription"),
-        _ => None,
-    };
-    if let Some(action) = action
-        && host.client(pos)?.dry_run()
-    {
-        super::schedule_api::check_target_schedule(&host, pos, method, &id, action)?;
-    }
+    let asked = serde_json::json!({ key: id });
+    super::planned_schedules::check_call(&host, pos, method, method, &asked)?;
     let mut extra = serde_json::Map::new();
     extra.insert(key.into(), Value::String(id));
     host.batch(pos, method, ids, extra)

@@ -154,7 +154,28 @@ impl Host {
         method: &str,
         params: Value,
     ) -> Result<Map, Box<EvalAltResult>> {
-        match self.call(pos, method, params)? {
+        // A call made by name (`vizportal()`, `vp::`) is checked under dry-run as the
+        // helpers' calls are.
+        crate::script::planned_schedules::check_call(self, pos, method, method, &params)?;
+        let named = self
+            .client(pos)?
+            .dry_run()
+            .then(|| crate::vizportal::ids_of(&params));
+        let answer = self.call(pos, method, params)?;
+        if let Some(ids) = named.filter(|_| answer.get("dry_run").is_some()) {
+            let client = self.client(pos)?;
+            let mut summary = crate::vizportal::BatchSummary::of(ids.len(), true);
+            summary.failed = client.absent_under_dry_run(method, &ids, None);
+            let failed: std::collections::HashSet<&str> =
+                summary.failed.iter().map(|f| f.id.as_str()).collect();
+            summary.succeeded = ids
+                .iter()
+                .filter(|id| !failed.contains(id.as_str()))
+                .cloned()
+                .collect();
+            Host::summary_or_error(method, &summary, pos)?;
+        }
+        match answer {
             Value::Object(fields) => Ok(convert::to_map(fields)),
             _ => Ok(Map::new()),
         }

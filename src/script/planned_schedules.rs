@@ -114,6 +114,25 @@ impl AfterPlan {
         }
     }
 
+    /// Refuse, naming `function`, a move or new task on schedule `id` unless it exists
+    /// after the plan and runs `action` (`Extract`, `Subscription`).
+    fn check_target(&self, function: &str, id: &str, action: &str, pos: Position) -> Out<()> {
+        let found = self
+            .find(id)
+            .map_err(|problem| refused(function, &problem, pos))?;
+        match found.get("scheduledAction").and_then(Value::as_str) {
+            Some(have) if have == action => Ok(()),
+            have => Err(refused(
+                function,
+                &format!(
+                    "schedule {id}'s scheduledAction is {}, and this needs {action}",
+                    have.unwrap_or("not given")
+                ),
+                pos,
+            )),
+        }
+    }
+
     /// Refuse, naming `function`, the ids that name no schedule after the plan.
     pub(super) fn check_all_exist(&self, function: &str, ids: &[String], pos: Position) -> Out<()> {
         let missing: Vec<String> = ids.iter().filter_map(|id| self.find(id).err()).collect();
@@ -153,6 +172,73 @@ impl AfterPlan {
             ),
             pos,
         ))
+    }
+}
+
+/// Under dry-run, refuse `method` with `params` where the server would refuse it, given
+/// the schedules as the plan leaves them: a schedule that is not there, a move or a new
+/// task on a schedule of the other kind, a name another schedule has, a changed
+/// `scheduledAction`. `function` names the caller in messages. Both the helpers and calls
+/// made by name (`vizportal()`, `vp::`) are checked here.
+pub(super) fn check_call(
+    host: &Host,
+    pos: Position,
+    function: &str,
+    method: &str,
+    params: &Value,
+) -> Out<()> {
+    if !host.client(pos)?.dry_run() {
+        return Ok(());
+    }
+    let field = |key: &str| params.get(key).and_then(text);
+    match method {
+        method::SET_EXTRACT_TASKS_SCHEDULE | method::CREATE_EXTRACT_TASKS => {
+            let Some(id) = field("scheduleId") else {
+                return Ok(());
+            };
+            AfterPlan::read(host, pos)?.check_target(function, &id, "Extract", pos)
+        }
+        method::SET_SUBSCRIPTIONS_SCHEDULE => {
+            let Some(id) = field("scheduleId") else {
+                return Ok(());
+            };
+            AfterPlan::read(host, pos)?.check_target(function, &id, "Subscription", pos)
+        }
+        method::CREATE_SCHEDULE => match params.get("name").and_then(Value::as_str) {
+            Some(name) => AfterPlan::read(host, pos)?.check_name_is_free(function, name, None, pos),
+            None => Ok(()),
+        },
+        method::SET_SCHEDULE_NAME | method::UPDATE_SCHEDULE => {
+            let Some(id) = field("id") else {
+                return Ok(());
+            };
+            let after = AfterPlan::read(host, pos)?;
+            let current = after.find(&id).map_err(|p| refused(function, &p, pos))?;
+            if let Some(name) = params.get("name").and_then(Value::as_str) {
+                after.check_name_is_free(function, name, Some(&id), pos)?;
+            }
+            let action = |fields: &Value| fields.get("scheduledAction").cloned();
+            let now = current.get("scheduledAction").cloned();
+            match action(params).filter(|new| Some(new) != now.as_ref()) {
+                Some(new) => Err(refused(
+                    function,
+                    &format!(
+                        "a schedule's scheduledAction cannot change (schedule {id} runs {}, not {new})",
+                        now.unwrap_or(Value::Null)
+                    ),
+                    pos,
+                )),
+                None => Ok(()),
+            }
+        }
+        method::SET_ENABLED_STATUS_FOR_SCHEDULES
+        | method::DELETE_SCHEDULES
+        | method::RUN_SCHEDULES => {
+            let ids = params.get("ids").and_then(Value::as_array);
+            let ids: Vec<String> = ids.into_iter().flatten().filter_map(text).collect();
+            AfterPlan::read(host, pos)?.check_all_exist(function, &ids, pos)
+        }
+        _ => Ok(()),
     }
 }
 

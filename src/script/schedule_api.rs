@@ -170,8 +170,11 @@ use serde_json::{Value, json};
 use crate::script::convert;
 use crate::script::error::{usage, with_fields};
 use crate::script::host::Host;
-use crate::script::planned_schedules::{AfterPlan, PLANNED_PREFIX, planned_id, refused};
+use crate::script::planned_schedules::{
+    AfterPlan, PLANNED_PREFIX, check_call, planned_id, refused,
+};
 use crate::vizportal::{SCHEDULE_FIELDS, check_schedule, check_schedule_name};
+use crate::wire::method;
 use crate::wire::schedule::TARGET_TYPES;
 
 type Out<T> = Result<T, Box<EvalAltResult>>;
@@ -185,11 +188,14 @@ fn create(ctx: &NativeCallContext, fields: Map) -> Out<Map> {
     fields.entry("parallel").or_insert(json!(true));
     whole_number_priority(&mut fields);
     check_schedule(&fields).map_err(|m| usage(format!("create_schedule: {m}"), pos))?;
-    if host.client(pos)?.dry_run()
-        && let Some(name) = fields.get("name").and_then(Value::as_str)
-    {
-        AfterPlan::read(&host, pos)?.check_name_is_free("create_schedule", name, None, pos)?;
-    }
+    let asked = Value::Object(fields.clone());
+    check_call(
+        &host,
+        pos,
+        "create_schedule",
+        method::CREATE_SCHEDULE,
+        &asked,
+    )?;
     let result = host.call(pos, "createSchedule", Value::Object(fields.clone()))?;
     if result.get("dry_run").is_some() {
         // A stand-in id, so the rest of a dry run can use the new schedule (see
@@ -215,27 +221,16 @@ fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
     let id = one_id(id, function, pos)?;
     let mut changes = json_map(changes, function, pos)?;
     whole_number_priority(&mut changes);
-    let current = match host.client(pos)?.dry_run() {
-        // As the plan leaves it: a schedule the plan creates can be changed too.
-        true => {
-            let after = AfterPlan::read(&host, pos)?;
-            let current = after.find(&id).map_err(|p| refused(function, &p, pos))?;
-            if let Some(name) = changes.get("name").and_then(Value::as_str) {
-                after.check_name_is_free(function, name, Some(&id), pos)?;
-            }
-            let action = |fields: &JsonMap| fields.get("scheduledAction").cloned();
-            if let Some(new) = action(&changes).filter(|new| Some(new) != action(current).as_ref())
-            {
-                let problem = format!(
-                    "a schedule's scheduledAction cannot change (schedule {id} runs {}, not {new})",
-                    action(current).unwrap_or(Value::Null)
-                );
-                return Err(refused(function, &problem, pos));
-            }
-            current.clone()
-        }
-        false => existing(&host, pos, &id, function)?,
-    };
+    let mut asked = changes.clone();
+    asked.insert("id".into(), Value::String(id.clone()));
+    check_call(
+        &host,
+        pos,
+        function,
+        method::UPDATE_SCHEDULE,
+        &Value::Object(asked),
+    )?;
+    let current = current(&host, pos, &id, function)?;
     let mut fields: JsonMap = SCHEDULE_FIELDS
         .iter()
         .filter_map(|k| Some((k.to_string(), current.get(*k)?.clone())))
@@ -280,15 +275,9 @@ fn rename(ctx: &NativeCallContext, id: &Dynamic, name: &str) -> Out<Map> {
     let function = "rename_schedule";
     let id = one_id(id, function, pos)?;
     check_schedule_name(Some(&json!(name))).map_err(|m| usage(format!("{function}: {m}"), pos))?;
-    let current = match host.client(pos)?.dry_run() {
-        true => {
-            let after = AfterPlan::read(&host, pos)?;
-            after.check_name_is_free(function, name, Some(&id), pos)?;
-            let current = after.find(&id).map_err(|p| refused(function, &p, pos))?;
-            current.clone()
-        }
-        false => existing(&host, pos, &id, function)?,
-    };
+    let asked = json!({ "id": id, "name": name });
+    check_call(&host, pos, function, method::SET_SCHEDULE_NAME, &asked)?;
+    let current = current(&host, pos, &id, function)?;
     let before = by_id(&id, json!({ "name": current.get("name") }));
     let params = json!({ "id": id, "name": name });
     let result = host.call_noting(pos, "setScheduleName", params, before)?;
@@ -331,9 +320,14 @@ fn delete(ctx: &NativeCallContext, ids: &Dynamic, options: Map) -> Out<Map> {
     let wanted = crate::script::convert::ids_for("deleteSchedules", ids)
         .map_err(|m| usage(format!("deleteSchedules: {m}"), pos))?;
     let client = host.client(pos)?;
-    if client.dry_run() {
-        AfterPlan::read(&host, pos)?.check_all_exist("deleteSchedules", &wanted, pos)?;
-    }
+    let asked = json!({ "ids": wanted });
+    check_call(
+        &host,
+        pos,
+        method::DELETE_SCHEDULES,
+        method::DELETE_SCHEDULES,
+        &asked,
+    )?;
     let mut keep: Vec<&str> = SCHEDULE_FIELDS.to_vec();
     keep.push("enabled");
     // This site's tasks and subscriptions on them: for the check, and for the audit.
@@ -388,10 +382,14 @@ fn create_tasks(
     };
     extra.insert("type".into(), json!(kind));
     let host = Host::of(ctx)?;
-    let method = "createExtractTasks";
-    if host.client(pos)?.dry_run() {
-        check_target_schedule(&host, pos, method, &schedule, "Extract")?;
-    }
+    let method = method::CREATE_EXTRACT_TASKS;
+    check_call(
+        &host,
+        pos,
+        method,
+        method,
+        &json!({ "scheduleId": schedule }),
+    )?;
     let summary = host.batch_summary(pos, method, "targetIds", target_ids, extra, None)?;
     let created = if summary.dry_run || summary.succeeded.is_empty() {
         Array::new()
@@ -451,33 +449,6 @@ fn one_id(id: &Dynamic, function: &str, pos: Position) -> Out<String> {
     convert::one_id(id).map_err(|m| usage(format!("{function}: {m}"), pos))
 }
 
-/// Under dry-run, a schedule that a move or a new task names is checked as the server
-/// would: it must exist once the plan's calls are made (or be one the plan creates) and
-/// run `action` (`Extract`, `Subscription`).
-pub(super) fn check_target_schedule(
-    host: &Host,
-    pos: Position,
-    method: &str,
-    id: &str,
-    action: &str,
-) -> Out<()> {
-    let after = AfterPlan::read(host, pos)?;
-    let found = after
-        .find(id)
-        .map_err(|problem| refused(method, &problem, pos))?;
-    match found.get("scheduledAction").and_then(Value::as_str) {
-        Some(have) if have == action => Ok(()),
-        have => Err(refused(
-            method,
-            &format!(
-                "schedule {id}'s scheduledAction is {}, and this needs {action}",
-                have.unwrap_or("not given")
-            ),
-            pos,
-        )),
-    }
-}
-
 /// Under dry-run, schedules `ids` must exist once the plan's calls are made, as the
 /// server would refuse the call for one that does not.
 pub(super) fn check_exist_under_dry_run(
@@ -490,7 +461,7 @@ pub(super) fn check_exist_under_dry_run(
         return Ok(());
     }
     let wanted = convert::ids_for(method, ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
-    AfterPlan::read(host, pos)?.check_all_exist(method, &wanted, pos)
+    check_call(host, pos, method, method, &json!({ "ids": wanted }))
 }
 
 /// Those of schedules `ids` that run `action` (`Extract`, `Subscription`), on the server
@@ -540,6 +511,17 @@ fn schedule(host: &Host, pos: Position, id: &str) -> Out<Option<JsonMap>> {
         Some(Value::Object(map)) => Some(map.clone()),
         _ => None,
     })
+}
+
+/// Schedule `id` as a change finds it: under dry-run as the plan leaves it (a schedule
+/// the plan creates can be changed too), else as the server lists it.
+fn current(host: &Host, pos: Position, id: &str, function: &str) -> Out<JsonMap> {
+    if !host.client(pos)?.dry_run() {
+        return existing(host, pos, id, function);
+    }
+    let after = AfterPlan::read(host, pos)?;
+    let found = after.find(id).map_err(|p| refused(function, &p, pos))?;
+    Ok(found.clone())
 }
 
 fn existing(host: &Host, pos: Position, id: &str, function: &str) -> Out<JsonMap> {

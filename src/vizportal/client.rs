@@ -141,7 +141,7 @@ impl BatchSummary {
     }
 
     /// A summary of `requested` ids with nothing counted yet.
-    fn of(requested: usize, dry_run: bool) -> BatchSummary {
+    pub(crate) fn of(requested: usize, dry_run: bool) -> BatchSummary {
         BatchSummary {
             requested,
             succeeded: Vec::with_capacity(requested),
@@ -623,6 +623,21 @@ impl Client {
         before: Option<&Map<String, Value>>,
         summary: &mut BatchSummary,
     ) {
+        let failed = self.absent_under_dry_run(method, &summary.succeeded, before);
+        let gone: HashSet<&str> = failed.iter().map(|f| f.id.as_str()).collect();
+        summary.succeeded.retain(|id| !gone.contains(id.as_str()));
+        summary.failed.extend(failed);
+    }
+
+    /// Under dry-run, those of `ids` that `method` (on extract tasks or subscriptions)
+    /// would fail for, as the server would: not listed (`before`, when the caller read
+    /// it, holds those that are), or deleted by an earlier call of the plan.
+    pub fn absent_under_dry_run(
+        &self,
+        method: &str,
+        ids: &[String],
+        before: Option<&Map<String, Value>>,
+    ) -> Vec<ItemFailure> {
         use crate::wire::method::{CREATE_EXTRACT_TASKS, DELETE_EXTRACT_TASKS};
         // Every method on extract tasks by id reads them as a deletion does.
         let reader = if method == crate::wire::method::SET_SUBSCRIPTIONS_SCHEDULE {
@@ -630,25 +645,28 @@ impl Client {
         } else if method.contains("ExtractTask") && method != CREATE_EXTRACT_TASKS {
             DELETE_EXTRACT_TASKS
         } else {
-            return;
+            return Vec::new();
         };
-        let listed: std::collections::HashSet<String> = match before {
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        let listed: HashSet<String> = match before {
             Some(values) => values.keys().cloned().collect(),
             None => {
                 let Some(changes) = before::changes(reader) else {
-                    return;
+                    return Vec::new();
                 };
-                match before::read(self, &changes, &summary.succeeded) {
+                match before::read(self, &changes, ids) {
                     Ok(values) => values.into_iter().map(|(id, _)| id).collect(),
                     Err(e) => {
                         tracing::warn!("{method}: cannot check that the ids exist: {e}");
-                        return;
+                        return Vec::new();
                     }
                 }
             }
         };
         // Tasks an earlier call of the plan deleted are gone by then.
-        let deleted: std::collections::HashSet<String> = self
+        let deleted: HashSet<String> = self
             .plan
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -656,21 +674,20 @@ impl Client {
             .filter(|call| call.method == DELETE_EXTRACT_TASKS && method != DELETE_EXTRACT_TASKS)
             .flat_map(|call| before::ids_of(&call.params))
             .collect();
-        let (there, absent): (Vec<String>, Vec<String>) = std::mem::take(&mut summary.succeeded)
-            .into_iter()
-            .partition(|id| listed.contains(id) && !deleted.contains(id));
-        summary.succeeded = there;
-        summary.failed.extend(absent.into_iter().map(|id| {
-            let why = match deleted.contains(&id) {
-                true => "an earlier call of this dry run deletes it",
-                false => "the server does not list it",
-            };
-            ItemFailure {
-                id,
-                code: None,
-                message: format!("{why} (checked under --dry-run)"),
-            }
-        }));
+        ids.iter()
+            .filter(|id| !listed.contains(*id) || deleted.contains(*id))
+            .map(|id| {
+                let why = match deleted.contains(id) {
+                    true => "an earlier call of this dry run deletes it",
+                    false => "the server does not list it",
+                };
+                ItemFailure {
+                    id: id.clone(),
+                    code: None,
+                    message: format!("{why} (checked under --dry-run)"),
+                }
+            })
+            .collect()
     }
 
     /// When auditing, what `method` is about to change on `ids`, read from the server

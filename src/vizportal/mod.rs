@@ -28,6 +28,7 @@ mod trust;
 mod undo;
 
 pub use audit::{AuditLine, AuditLog};
+pub(crate) use before::ids_of;
 pub use client::{BatchSummary, Client, ItemFailure, PlannedCall, PlannedChange, ServerPlan};
 pub use crypto::encrypt_password;
 pub use error::{ErrorClass, LoginFailure, VizportalError};

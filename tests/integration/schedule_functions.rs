@@ -931,3 +931,49 @@ fn a_creation_whose_read_back_fails_says_it_was_made() {
             .any(|t| t["targetId"] == task["targetId"] && t["type"] == task["type"])
     );
 }
+
+#[test]
+fn calls_made_by_name_get_the_dry_run_checks_of_the_helpers() {
+    let emu = emulator_with(|c| {
+        c.dataset = one_site(10, 4);
+        c.schedules_fire = false;
+    });
+    let mail = schedules(&emu)
+        .into_iter()
+        .find(|s| s["scheduledAction"] == "Subscription")
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .unwrap();
+    let task = tasks(&emu)[0]["id"].as_str().unwrap().to_string();
+    for (call, says) in [
+        (
+            format!(r#"vp::setExtractTasksSchedule(#{{ ids: ["{task}"], scheduleId: "{mail}" }})"#),
+            format!("schedule {mail}'s scheduledAction is Subscription"),
+        ),
+        (
+            format!(
+                r#"vizportal("setExtractTasksPriority", #{{ ids: ["{task}", "99999"], priority: 3 }})"#
+            ),
+            "id 99999: the server does not list it (checked under --dry-run)".to_string(),
+        ),
+        (
+            r#"vp::setEnabledStatusForSchedules(#{ ids: ["999"], enabled: false })"#.to_string(),
+            "schedule 999 does not exist".to_string(),
+        ),
+    ] {
+        let (code, _, err) = run_script(&emu, &format!("{call};"), &["--dry-run"]);
+        assert_eq!(code, 1, "{call}: {err}");
+        assert!(err.contains(&says), "{call}: {err}");
+    }
+    let (code, out, err) = run_script(
+        &emu,
+        &format!(
+            r#"print(vp::setExtractTasksPriority(#{{ ids: ["{task}"], priority: 4 }}).dry_run);"#
+        ),
+        &["--dry-run"],
+    );
+    assert_eq!((code, out.trim()), (0, "true"), "{err}");
+    assert!(
+        !emu.calls().iter().any(|c| c.method.starts_with("set")),
+        "a dry run sends no change"
+    );
+}
