@@ -124,6 +124,13 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
         selected.reverse();
     }
     let mut recreated = BTreeMap::new();
+    // Schedules are shared by the sites: one any line deleted is gone for every site's
+    // tasks to be created on.
+    let all: Vec<(usize, AuditLine)> = by_site
+        .iter()
+        .flat_map(|(_, l)| l.iter().cloned())
+        .collect();
+    let deleted_schedules = crate::vizportal::deleted_schedules(&all);
     for (run, (site, selected)) in by_site.iter().enumerate() {
         // The site's older runs: a task they changed may be deleted in this one.
         let earlier: Vec<(usize, AuditLine)> = by_site[run + 1..]
@@ -151,6 +158,7 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
         let history = UndoHistory {
             earlier: &earlier,
             recreated: std::mem::take(&mut recreated),
+            deleted_schedules: deleted_schedules.clone(),
         };
         match client.plan_undo(selected, &history) {
             Ok(plan) => {

@@ -65,7 +65,16 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
         {
             operations_limit()
         }
-        EvalAltResult::ErrorTerminated(..) => ("interrupted".to_string(), ExitCode::Interrupted),
+        // Ctrl-C; a function it stopped may say what it had done ("interrupted while ...").
+        EvalAltResult::ErrorTerminated(token, _) => (
+            token
+                .clone()
+                .into_string()
+                .ok()
+                .filter(|t| t.starts_with("interrupted"))
+                .unwrap_or_else(|| "interrupted".to_string()),
+            ExitCode::Interrupted,
+        ),
         EvalAltResult::ErrorStackOverflow(_) => (
             "function calls nested too deeply (runaway recursion?)".to_string(),
             ExitCode::Failed,

@@ -47,6 +47,8 @@ pub fn functions() -> Vec<FunctionDoc> {
         a.name
             .cmp(&b.name)
             .then(a.signature.len().cmp(&b.signature.len()))
+            // Overloads of one length in a fixed order: the engine lists them in any.
+            .then(a.signature.cmp(&b.signature))
     });
     docs
 }

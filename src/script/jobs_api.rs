@@ -274,6 +274,18 @@ fn run_and_wait(
         let outcome = client.wait_for_jobs(watched, (since, before), &plan, &hooks);
         Some(outcome.map_err(|e| wait_failed(method, &summary, &e, pos))?)
     };
+    // Ctrl-C ended the wait: the run stops, and says what it had started.
+    if host.cancelled() {
+        return Err(EvalAltResult::ErrorTerminated(
+            format!(
+                "interrupted while waiting: {method} ran {} id(s), whose jobs go on on the server",
+                summary.succeeded.len()
+            )
+            .into(),
+            pos,
+        )
+        .into());
+    }
     finish(method, &summary, outcome.as_ref(), pos)
 }
 

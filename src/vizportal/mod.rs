@@ -47,4 +47,6 @@ pub use schedule_fields::{SCHEDULE_FIELDS, check_name as check_schedule_name, ch
 pub use session::{Session, SessionInfo};
 pub use sign_in::{ExistingSession, SessionOrigin, SignIn};
 pub use task_names::{TASK_NAME_FIELDS, TaskNames};
-pub use undo::{Kind as UndoKind, NotUndoable, Skipped, UndoCall, UndoHistory, UndoPlan};
+pub use undo::{
+    Kind as UndoKind, NotUndoable, Skipped, UndoCall, UndoHistory, UndoPlan, deleted_schedules,
+};

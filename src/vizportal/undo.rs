@@ -262,6 +262,9 @@ pub struct UndoHistory<'a> {
     /// Deleted tasks this undo already created again (for newer runs) as they were before
     /// the older runs' lines, by old id: the new id (`None` under `--dry-run`).
     pub recreated: BTreeMap<String, Option<String>>,
+    /// The schedules any line of the whole undo deleted, with the line that did (see
+    /// [`deleted_schedules`]): a task is not created again on one of them.
+    pub deleted_schedules: BTreeMap<String, usize>,
 }
 
 impl Client {
@@ -299,7 +302,7 @@ impl Client {
                 .copied()
                 .filter(|made| *made > task.line);
         }
-        hold_back_on_deleted_schedules(lines, &mut plan);
+        hold_back_on_deleted_schedules(lines, &history.deleted_schedules, &mut plan);
         plan.calls.sort_by_key(|call| std::cmp::Reverse(call.line));
         plan.recreate.sort_by_key(|r| std::cmp::Reverse(r.line));
         Ok(plan)
@@ -383,14 +386,25 @@ impl Client {
     }
 }
 
-/// A deleted task whose schedule before was one these lines deleted cannot be created
-/// again (a deleted schedule is not restored): it is named as not undoable instead.
-fn hold_back_on_deleted_schedules(lines: &[(usize, AuditLine)], plan: &mut UndoPlan) {
-    let deleted: BTreeMap<String, usize> = lines
+/// The schedules `lines` deleted, each with the line (1-based) that did.
+pub fn deleted_schedules(lines: &[(usize, AuditLine)]) -> BTreeMap<String, usize> {
+    lines
         .iter()
-        .filter(|(_, line)| line.method == method::DELETE_SCHEDULES)
+        .filter(|(_, line)| line.method == method::DELETE_SCHEDULES && line.outcome != "dry_run")
         .flat_map(|(number, line)| applied_ids(line).into_iter().map(|id| (id, *number)))
-        .collect();
+        .collect()
+}
+
+/// A deleted task whose schedule before was one a line deleted (`deleted`, these lines'
+/// and the whole undo's) cannot be created again (a deleted schedule is not restored): it
+/// is named as not undoable instead.
+fn hold_back_on_deleted_schedules(
+    lines: &[(usize, AuditLine)],
+    deleted: &BTreeMap<String, usize>,
+    plan: &mut UndoPlan,
+) {
+    let mut deleted = deleted.clone();
+    deleted.extend(deleted_schedules(lines));
     let (held, kept): (Vec<Recreation>, Vec<Recreation>) = std::mem::take(&mut plan.recreate)
         .into_iter()
         .partition(|task| deleted.contains_key(&task.schedule_id));

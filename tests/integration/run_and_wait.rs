@@ -451,13 +451,19 @@ fn ctrl_c_ends_a_long_wait_promptly() {
         std::thread::yield_now();
     }
     let interrupted = std::time::Instant::now();
-    let (rest, _) = interrupt(child);
+    let (rest, err) = interrupt(child);
     assert!(
         interrupted.elapsed() < Duration::from_secs(5),
         "{:?}",
         interrupted.elapsed()
     );
     assert!(!rest.contains("not reached"), "{rest}");
+    assert!(
+        err.contains(
+            "interrupted while waiting: runExtractTasks ran 2 id(s), whose jobs go on on the server"
+        ),
+        "says what it started: {err}"
+    );
 }
 
 #[test]

@@ -1221,3 +1221,33 @@ fn the_id_of_a_deleted_task_is_never_given_again_so_undo_finds_it_gone() {
         "the highest task came back: {err}"
     );
 }
+
+#[test]
+fn a_task_is_not_made_again_on_a_schedule_another_sites_line_deleted() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let default_site = site_id(&emu, "");
+    let task = tasks(&emu)
+        .into_iter()
+        .find(|t| t["siteId"] == default_site.as_str())
+        .unwrap();
+    let (id, schedule) = (
+        task["id"].as_str().unwrap(),
+        task["scheduleId"].as_str().unwrap(),
+    );
+    let (_a, delete_task) = script_file(&format!(r#"delete_extract_tasks("{id}");"#));
+    run_audited_on(&emu, &delete_task, &audit, "");
+    let (_b, delete_schedule) = script_file(&format!(
+        r#"delete_schedules("{schedule}", #{{ other_sites: true }});"#
+    ));
+    run_audited_on(&emu, &delete_schedule, &audit, "finance");
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "line 1: deleteExtractTasks (1 id(s): {id}): these tasks were on schedule {schedule}, which line 2 deleted and undo cannot restore"
+        )),
+        "{err}"
+    );
+}
