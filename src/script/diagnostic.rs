@@ -118,7 +118,7 @@ fn suggestion(signature: &str, source: &str) -> String {
         .is_some_and(|args| args.contains("map"))
     {
         true => {
-            "\n  a task reads like a map but is not taken for one here: t.to_map() makes it a map"
+            "\n  if that map is a task (from extract_tasks()), it is not taken for a map here: t.to_map() makes it one"
         }
         false => "",
     };

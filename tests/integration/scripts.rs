@@ -822,7 +822,7 @@ fn tasks_read_as_maps_in_json_messages_and_after_a_write() {
     for (call, says) in [
         (
             r#"vizportal("getSessionInfo", t)"#,
-            "a task reads like a map but is not taken for one here: t.to_map() makes it a map",
+            "if that map is a task (from extract_tasks()), it is not taken for a map here: t.to_map() makes it one",
         ),
         (
             r#"exit(t)"#,
