@@ -222,9 +222,15 @@ impl Repl {
         dropped.reverse();
         self.scope.rewind(variables);
         self.functions_ast = functions;
-        // A name the input declared again keeps its earlier value: it is not gone.
+        // A name the input declared again keeps its earlier value, and a function its
+        // earlier definition: they are not gone.
         dropped.retain(|name| !self.scope.contains(name));
-        dropped.extend(defined);
+        let kept: Vec<String> = self
+            .functions_ast
+            .iter_functions()
+            .map(|f| format!("{}()", f.name))
+            .collect();
+        dropped.extend(defined.into_iter().filter(|f| !kept.contains(f)));
         let mut seen = std::collections::HashSet::new();
         dropped.retain(|name| seen.insert(name.clone()));
         if !dropped.is_empty() {

@@ -267,12 +267,19 @@ fn replaced_definitions(engine: &Engine, entries: &[Entry]) -> (Vec<usize>, Vec<
             Err(_) => (false, Vec::new()),
         })
         .collect();
+    // Any function of the session may call the one defined again: an input calling any of
+    // them between the two definitions may have called the first.
+    let session_functions: Vec<&str> = defined
+        .iter()
+        .flat_map(|(_, functions)| functions.iter().map(|(name, _)| name.as_str()))
+        .collect();
     let (mut replaced, mut names) = (Vec::new(), Vec::new());
     for (i, (only_functions, functions)) in defined.iter().enumerate() {
-        // Defined again by entry `j`, and not named by the entries before it.
+        // Defined again by entry `j`, with no entry before it calling a session function.
         let again = |f: &(String, usize)| {
             let next = (i + 1..defined.len()).find(|j| defined[*j].1.contains(f));
-            next.is_some_and(|j| !entries[i + 1..j].iter().any(|e| mentions(&e.code, &f.0)))
+            let calls = |e: &Entry| session_functions.iter().any(|name| mentions(&e.code, name));
+            next.is_some_and(|j| !entries[i + 1..j].iter().any(calls))
         };
         if *only_functions && !functions.is_empty() && functions.iter().all(again) {
             replaced.push(i);
@@ -435,6 +442,12 @@ mod tests {
         // and the script is refused. So is a definition in an input that did more.
         for inputs in [
             &["fn f(x) { x + 1 }", "let a = f(1);", "fn f(x) { x + 2 }"][..],
+            &[
+                "fn g(x) { f(x) * 10 }",
+                "fn f(x) { x + 1 }",
+                "let a = g(1);",
+                "fn f(x) { x + 2 }",
+            ][..],
             &["fn h(x) { x } let z = 1;", "fn h(x) { x + 1 }"][..],
         ] {
             let error = saved(inputs).unwrap_err();

@@ -43,6 +43,18 @@ pub mod vizportal_api {
         Host::of(&ctx)?.call_map(pos, method, json!({}))
     }
 
+    /// Whether changes are held back (`--dry-run`, or `:dry-run on` in the REPL): a script
+    /// that keeps its own state (a file) can leave it alone in a dry run.
+    ///
+    /// ```rhai
+    /// if !is_dry_run() { save_json("done.json", #{ at: now_utc() }); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn is_dry_run(ctx: NativeCallContext) -> Out<bool> {
+        let pos = ctx.call_position();
+        Ok(Host::of(&ctx)?.client(pos)?.dry_run())
+    }
+
     /// The session's user, site and server (`getSessionInfo`).
     ///
     /// ```rhai

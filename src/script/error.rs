@@ -142,6 +142,16 @@ pub fn with_fields(error: EvalAltResult, extra: Map) -> Box<EvalAltResult> {
 /// `error` (a thrown error map) with `context` before its message and `extra` fields:
 /// what had already happened when the call that failed was made.
 pub fn in_context(error: EvalAltResult, context: &str, mut extra: Map) -> Box<EvalAltResult> {
+    // Ctrl-C stopped it: the run ends as interrupted, saying what had happened.
+    if let EvalAltResult::ErrorTerminated(token, pos) = &error
+        && token
+            .clone()
+            .into_string()
+            .is_ok_and(|t| t == "interrupted")
+    {
+        let said = format!("interrupted: {context}");
+        return EvalAltResult::ErrorTerminated(said.into(), *pos).into();
+    }
     let message = match &error {
         EvalAltResult::ErrorRuntime(value, _) => value
             .read_lock::<Map>()

@@ -23,13 +23,28 @@ pub mod file_api {
         let pos = ctx.call_position();
         let host = crate::script::host::Host::of(&ctx)?;
         let failed = |e: &dyn std::fmt::Display| usage(format!("save_json: {path}: {e}"), pos);
-        // Written beside the file, then put in its place.
-        let target = std::path::Path::new(path);
+        // Written beside the file (the one a link points to), then put in its place with
+        // the file's permissions. Something else than a file (`/dev/stdout`) is written
+        // to as it is.
+        let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+        let existing = std::fs::metadata(&target).ok();
+        if existing.as_ref().is_some_and(|m| !m.is_file()) {
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&target)
+                .map_err(|e| failed(&e))?;
+            crate::script::json_out::write(&value, true, &mut out, &|| host.over_budget())
+                .map_err(|f| f.raise("save_json", pos))?;
+            return std::io::Write::write_all(&mut out, b"\n").map_err(|e| failed(&e));
+        }
         let dir = match target.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => std::path::Path::new("."),
         };
         let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| failed(&e))?;
+        if let Some(metadata) = &existing {
+            let _ = temp.as_file().set_permissions(metadata.permissions());
+        }
         let mut out = std::io::BufWriter::new(temp.as_file_mut());
         crate::script::json_out::write(&value, true, &mut out, &|| host.over_budget())
             .map_err(|f| f.raise("save_json", pos))?;
@@ -37,7 +52,7 @@ pub mod file_api {
             .and_then(|()| std::io::Write::flush(&mut out))
             .map_err(|e| failed(&e))?;
         drop(out);
-        temp.persist(target)
+        temp.persist(&target)
             .map(|_| ())
             .map_err(|e| failed(&e.error))
     }

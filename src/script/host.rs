@@ -157,15 +157,14 @@ impl Host {
         // A call made by name (`vizportal()`, `vp::`) is checked under dry-run as the
         // helpers' calls are.
         crate::script::planned_schedules::check_call(self, pos, method, method, &params)?;
-        let named = self
-            .client(pos)?
+        let client = self.client(pos)?;
+        let named = client
             .dry_run()
-            .then(|| crate::vizportal::ids_of(&params));
+            .then(|| (crate::vizportal::ids_of(&params), client.planned_calls()));
         let answer = self.call(pos, method, params)?;
-        if let Some(ids) = named.filter(|_| answer.get("dry_run").is_some()) {
-            let client = self.client(pos)?;
+        if let Some((ids, planned_before)) = named.filter(|_| answer.get("dry_run").is_some()) {
             let mut summary = crate::vizportal::BatchSummary::of(ids.len(), true);
-            summary.failed = client.absent_under_dry_run(method, &ids, None);
+            summary.failed = client.absent_under_dry_run(method, &ids, None, planned_before);
             let failed: std::collections::HashSet<&str> =
                 summary.failed.iter().map(|f| f.id.as_str()).collect();
             summary.succeeded = ids

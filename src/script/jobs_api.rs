@@ -216,7 +216,8 @@ fn wait_failed(
     pos: Position,
 ) -> Box<EvalAltResult> {
     let ran = summary.succeeded.len();
-    let mut extra = Map::new();
+    // The run's own counts (refused, unknown) stay with the error.
+    let mut extra = crate::script::error::summary_map(summary);
     extra.insert(
         "message".into(),
         format!(
@@ -225,8 +226,6 @@ fn wait_failed(
         )
         .into(),
     );
-    let ids: Array = summary.succeeded.iter().map(|id| id.into()).collect();
-    extra.insert("succeeded".into(), Dynamic::from_array(ids));
     with_fields(*raise(error, pos), extra)
 }
 

@@ -472,6 +472,16 @@ pub(super) fn running(
     ids: &[String],
     action: &str,
 ) -> Out<Vec<String>> {
+    // A real run asks the server as it is; a dry run, as its plan leaves it.
+    if !host.client(pos)?.dry_run() {
+        let listed = all_schedules(host, pos, &["scheduledAction"])?;
+        let runs = |id: &&String| {
+            listed
+                .get(*id)
+                .is_some_and(|s| s["scheduledAction"] == action)
+        };
+        return Ok(ids.iter().filter(runs).cloned().collect());
+    }
     let after = AfterPlan::read(host, pos)?;
     let runs = |id: &&String| {
         let found = after.find(id).ok();

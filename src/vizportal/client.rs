@@ -3,7 +3,7 @@
 //! of their kind. Batch calls split ids into chunks and report per-id outcomes, so a
 //! partially applied batch is never silent.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -210,6 +210,32 @@ pub struct PlannedChange {
     pub call: PlannedCall,
 }
 
+/// What a dry run held back, with indexes its checks use on every call (a per-task loop
+/// must not scan the whole plan each time).
+#[derive(Debug, Default)]
+struct Plan {
+    calls: Vec<PlannedCall>,
+    /// Where the schedule changes are among `calls`.
+    schedule_changes: Vec<usize>,
+    /// Extract tasks a planned deletion removes, with where the first such call is.
+    deleted_tasks: HashMap<String, usize>,
+}
+
+impl Plan {
+    fn push(&mut self, call: PlannedCall) {
+        let at = self.calls.len();
+        if SCHEDULE_CHANGES.contains(&call.method.as_str()) {
+            self.schedule_changes.push(at);
+        }
+        if call.method == crate::wire::method::DELETE_EXTRACT_TASKS {
+            for id in before::ids_of(&call.params) {
+                self.deleted_tasks.entry(id).or_insert(at);
+            }
+        }
+        self.calls.push(call);
+    }
+}
+
 /// Methods whose planned calls change the schedules other sites see.
 const SCHEDULE_CHANGES: [&str; 4] = [
     crate::wire::method::CREATE_SCHEDULE,
@@ -223,7 +249,7 @@ const SCHEDULE_CHANGES: [&str; 4] = [
 pub struct Client {
     session: Session,
     dry_run: AtomicBool,
-    plan: Mutex<Vec<PlannedCall>>,
+    plan: Mutex<Plan>,
     mutations: AtomicUsize,
     /// Shared by every connection of a run (the sites of --all-sites write one file).
     audit: Option<Arc<AuditLog>>,
@@ -251,7 +277,7 @@ impl Client {
         Client {
             session,
             dry_run: AtomicBool::new(dry_run),
-            plan: Mutex::new(Vec::new()),
+            plan: Mutex::new(Plan::default()),
             mutations: AtomicUsize::new(0),
             audit,
             audit_lost: AtomicBool::new(false),
@@ -296,13 +322,12 @@ impl Client {
         let Some((shared, me)) = self.server_plan.get() else {
             let own = self.plan.lock().unwrap_or_else(|p| p.into_inner());
             return own
+                .schedule_changes
                 .iter()
-                .enumerate()
-                .filter(|(_, call)| SCHEDULE_CHANGES.contains(&call.method.as_str()))
-                .map(|(at, call)| PlannedChange {
+                .map(|&at| PlannedChange {
                     mine: true,
                     at,
-                    call: call.clone(),
+                    call: own.calls[at].clone(),
                 })
                 .collect();
         };
@@ -360,12 +385,14 @@ impl Client {
 
     /// The calls held back so far.
     pub fn plan(&self) -> Vec<PlannedCall> {
-        self.plan.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        plan.calls.clone()
     }
 
     /// How many calls dry runs have held back so far.
     pub fn planned_calls(&self) -> usize {
-        self.plan.lock().unwrap_or_else(|p| p.into_inner()).len()
+        let plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        plan.calls.len()
     }
 
     /// Mutating calls that passed the gate so far (sent or, under dry-run, planned).
@@ -426,7 +453,7 @@ impl Client {
                 && SCHEDULE_CHANGES.contains(&method)
             {
                 let mut shared = shared.0.lock().unwrap_or_else(|p| p.into_inner());
-                shared.push((*me, plan.len(), call.clone()));
+                shared.push((*me, plan.calls.len(), call.clone()));
             }
             plan.push(call);
             return Ok(json!({ "dry_run": true }));
@@ -454,9 +481,13 @@ impl Client {
                     Some(targets) => before::ids_of(&json!({ "ids": targets })),
                     None => before::ids_of(&params),
                 };
+                // Partial when some id sent is named by no error (ids compared as a set:
+                // a server may name one twice).
+                let refused: HashSet<&String> = failed.iter().collect();
                 let label = if error.is_outcome_unknown() {
                     "unknown"
-                } else if names_only(error, &named) && failed.len() < named.len() {
+                } else if names_only(error, &named) && named.iter().any(|id| !refused.contains(id))
+                {
                     "partial"
                 } else {
                     "failed"
@@ -561,6 +592,7 @@ impl Client {
             other => other,
         };
         let dry_run = self.dry_run();
+        let planned_before = self.planned_calls();
         let chunks: Vec<&[String]> = ids.chunks(self.chunk_size).collect();
         let in_flight = if MethodKind::of(method).is_repeatable() && !dry_run {
             self.session.window()
@@ -600,7 +632,7 @@ impl Client {
             summary.absorb(chunk, outcome.flatten().map(|(outcome, _)| outcome));
         }
         if dry_run {
-            self.fail_the_absent(method, before, &mut summary);
+            self.fail_the_absent(method, before, planned_before, &mut summary);
         }
         // Chunks held back by an interruption, with no error of their own, say why.
         if !summary.skipped.is_empty() && summary.error.is_none() {
@@ -621,9 +653,10 @@ impl Client {
         &self,
         method: &str,
         before: Option<&Map<String, Value>>,
+        planned_before: usize,
         summary: &mut BatchSummary,
     ) {
-        let failed = self.absent_under_dry_run(method, &summary.succeeded, before);
+        let failed = self.absent_under_dry_run(method, &summary.succeeded, before, planned_before);
         let gone: HashSet<&str> = failed.iter().map(|f| f.id.as_str()).collect();
         summary.succeeded.retain(|id| !gone.contains(id.as_str()));
         summary.failed.extend(failed);
@@ -631,12 +664,14 @@ impl Client {
 
     /// Under dry-run, those of `ids` that `method` (on extract tasks or subscriptions)
     /// would fail for, as the server would: not listed (`before`, when the caller read
-    /// it, holds those that are), or deleted by an earlier call of the plan.
+    /// it, holds those that are), or extract tasks deleted by one of the first
+    /// `planned_before` calls of the plan (those before this call).
     pub fn absent_under_dry_run(
         &self,
         method: &str,
         ids: &[String],
         before: Option<&Map<String, Value>>,
+        planned_before: usize,
     ) -> Vec<ItemFailure> {
         use crate::wire::method::{CREATE_EXTRACT_TASKS, DELETE_EXTRACT_TASKS};
         // Every method on extract tasks by id reads them as a deletion does.
@@ -665,15 +700,21 @@ impl Client {
                 }
             }
         };
-        // Tasks an earlier call of the plan deleted are gone by then.
-        let deleted: HashSet<String> = self
-            .plan
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .filter(|call| call.method == DELETE_EXTRACT_TASKS && method != DELETE_EXTRACT_TASKS)
-            .flat_map(|call| before::ids_of(&call.params))
-            .collect();
+        // Extract tasks a call of the plan before this one deleted are gone by then.
+        let deleted: HashSet<String> = match reader == DELETE_EXTRACT_TASKS {
+            true => {
+                let plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+                ids.iter()
+                    .filter(|id| {
+                        plan.deleted_tasks
+                            .get(*id)
+                            .is_some_and(|at| *at < planned_before)
+                    })
+                    .cloned()
+                    .collect()
+            }
+            false => HashSet::new(),
+        };
         ids.iter()
             .filter(|id| !listed.contains(*id) || deleted.contains(*id))
             .map(|id| {
@@ -691,8 +732,9 @@ impl Client {
     }
 
     /// When auditing, what `method` is about to change on `ids`, read from the server
-    /// (`None` when not auditing, for methods that change no listed fields, or when the
-    /// read fails: the change still goes ahead, with a warning).
+    /// (`None` when not auditing or for methods that change no listed fields). A read that
+    /// fails holds the change back ([`VizportalError::NotSent`], with the read's class):
+    /// a change the audit cannot say how to undo is not made.
     fn read_before(
         &self,
         method: &str,

@@ -156,7 +156,7 @@ impl Client {
                 tracing::info!("getBackgroundJobs is not usable ({e}); watching lastRunAt");
                 watch.fallback = Some(format!("the server has no usable getBackgroundJobs ({e})"));
             }
-            Err(e) if unknown_method(&e) => {
+            Err(e) if unknown_method(&e) || refused(&e) => {
                 tracing::info!("getBackgroundJobs is not usable ({e}); watching lastRunAt");
                 watch.fallback = Some(format!("the server has no usable getBackgroundJobs ({e})"));
             }
@@ -442,6 +442,12 @@ fn pause(length: Duration, cancelled: &dyn Fn() -> bool) -> bool {
         }
         std::thread::sleep((until - now).min(CANCEL_CHECK));
     }
+}
+
+/// Whether a gateway refused the call for good (HTTP 4xx but a timeout or too many
+/// requests, or 501 Not Implemented): the jobs list is not usable, as when it is unknown.
+fn refused(error: &VizportalError) -> bool {
+    matches!(error.status(), Some(s) if (400..500).contains(&s) && s != 408 && s != 429 || s == 501)
 }
 
 /// Whether the server said it has no such method (code 80000, or HTTP 404).

@@ -517,6 +517,25 @@ fn maintenance_window_pauses_matching_schedules_and_resumes_only_those() {
     );
     assert_eq!(enabled(&emu), before);
     assert!(!file.exists(), "a dry run writes no state");
+    // Nothing to pause: still a dry run, still no state.
+    let (code, out, err) = run(
+        vizscript(&emu),
+        &[
+            "run",
+            &script,
+            "--dry-run",
+            "--",
+            "off",
+            "no such schedule",
+            file_arg,
+        ],
+    );
+    assert_eq!(
+        (code, out.trim()),
+        (0, "Would pause 0 schedules; 0 were already off."),
+        "{err}"
+    );
+    assert!(!file.exists(), "a dry run writes no state");
 
     let (code, out, err) = run(
         vizscript(&emu),
@@ -860,6 +879,31 @@ fn a_dry_run_fails_the_task_ids_the_server_does_not_list() {
             );
         }
     }
+    // A task the dry run deleted is gone for its later calls, a second deletion too; a
+    // subscription of the same id is another item.
+    let (code, _, err) = run_script(
+        &emu,
+        r#"delete_extract_tasks(["1"]); delete_extract_tasks(["1"]);"#,
+        &["--dry-run"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("id 1: an earlier call of this dry run deletes it"),
+        "{err}"
+    );
+    let subscription = emu.state()["subscriptions"][0].clone();
+    let (id, schedule) = (
+        subscription["id"].as_str().unwrap(),
+        subscription["scheduleId"].as_str().unwrap(),
+    );
+    let (code, _, err) = run_script(
+        &emu,
+        &format!(
+            r#"delete_extract_tasks(["{id}"]); set_subscriptions_schedule(["{id}"], "{schedule}");"#
+        ),
+        &["--dry-run"],
+    );
+    assert_eq!(code, 0, "{err}");
     let changed = emu
         .calls()
         .iter()

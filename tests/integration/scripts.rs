@@ -859,4 +859,25 @@ fn save_json_replaces_its_file_only_once_all_is_written() {
     );
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(left.len(), 1, "no temporary file left: {left:?}");
+
+    // Through a link, into a file that keeps its permissions.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&state, &link).unwrap();
+    let (_guard, path) = script_file(&format!(
+        "save_json({:?}, #{{ done: [9] }});",
+        link.to_str().unwrap()
+    ));
+    let (code, _, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+    assert!(std::fs::read_to_string(&state).unwrap().contains('9'));
 }
