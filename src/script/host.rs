@@ -158,21 +158,29 @@ impl Host {
         // helpers' calls are.
         crate::script::planned_schedules::check_call(self, pos, method, method, &params)?;
         let client = self.client(pos)?;
-        let named = client
-            .dry_run()
-            .then(|| (crate::vizportal::ids_of(&params), client.planned_calls()));
-        let answer = self.call(pos, method, params)?;
-        if let Some((ids, planned_before)) = named.filter(|_| answer.get("dry_run").is_some()) {
+        let ids = crate::vizportal::ids_of(&params);
+        let (planned_before, absent) = match client.dry_run() {
+            true => (
+                client.planned_calls(),
+                crate::script::planned_schedules::absent(self, pos, method, &ids)?,
+            ),
+            false => (0, Vec::new()),
+        };
+        let mut answer = self.call(pos, method, params)?;
+        if answer.get("dry_run").is_some() {
             let mut summary = crate::vizportal::BatchSummary::of(ids.len(), true);
-            summary.failed = client.absent_under_dry_run(method, &ids, None, planned_before);
-            let failed: std::collections::HashSet<&str> =
-                summary.failed.iter().map(|f| f.id.as_str()).collect();
-            summary.succeeded = ids
-                .iter()
-                .filter(|id| !failed.contains(id.as_str()))
-                .cloned()
-                .collect();
+            summary.succeeded = ids.clone();
+            let gone = client.absent_under_dry_run(method, &ids, None, planned_before);
+            crate::script::planned_schedules::fail_in(&mut summary, gone);
+            crate::script::planned_schedules::fail_in(&mut summary, absent);
             Host::summary_or_error(method, &summary, pos)?;
+            // A schedule created by name gets the stand-in id the helpers' does.
+            if method == crate::wire::method::CREATE_SCHEDULE
+                && let Value::Object(fields) = &mut answer
+            {
+                let id = crate::script::planned_schedules::planned_id(client.planned_calls());
+                fields.insert("id".into(), Value::String(id));
+            }
         }
         match answer {
             Value::Object(fields) => Ok(convert::to_map(fields)),
@@ -323,7 +331,9 @@ impl Host {
             convert::ids_for(method, ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
         let bar = Progress::start(self.progress && ids.len() > 1, method);
         let report = |done: usize, total: usize| bar.update(done, Some(total));
-        let summary = client.batch_noting(method, ids_key, ids, extra, before, &report);
+        let absent = crate::script::planned_schedules::absent(self, pos, method, &ids)?;
+        let mut summary = client.batch_noting(method, ids_key, ids, extra, before, &report);
+        crate::script::planned_schedules::fail_in(&mut summary, absent);
         if self.cancelled() {
             // Interrupted between chunks: say what was done, then end as interrupted.
             crate::diag!(

@@ -183,7 +183,6 @@ fn run_schedules(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<M
     let host = Host::of(ctx)?;
     let method = "runSchedules";
     let timeout = wait_options(options, "run_schedules", pos)?;
-    crate::script::schedule_api::check_exist_under_dry_run(&host, pos, method, ids)?;
     let Some(timeout) = timeout else {
         return host.batch(pos, method, ids, serde_json::Map::new());
     };

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::script::error::usage;
 use crate::script::host::Host;
-use crate::vizportal::PlannedChange;
+use crate::vizportal::{BatchSummary, ItemFailure, PlannedChange};
 use crate::wire::method;
 
 type JsonMap = serde_json::Map<String, Value>;
@@ -133,15 +133,6 @@ impl AfterPlan {
         }
     }
 
-    /// Refuse, naming `function`, the ids that name no schedule after the plan.
-    pub(super) fn check_all_exist(&self, function: &str, ids: &[String], pos: Position) -> Out<()> {
-        let missing: Vec<String> = ids.iter().filter_map(|id| self.find(id).err()).collect();
-        match missing.is_empty() {
-            true => Ok(()),
-            false => Err(refused(function, &missing.join("; "), pos)),
-        }
-    }
-
     /// Refuse `name` when another schedule than `except` has it after the plan (names
     /// are unique on a server, compared without case and surrounding spaces).
     pub(super) fn check_name_is_free(
@@ -190,6 +181,16 @@ pub(super) fn check_call(
     if !host.client(pos)?.dry_run() {
         return Ok(());
     }
+    // A batch of no ids sends nothing.
+    let no_ids = ["ids", "targetIds"].iter().any(|key| {
+        params
+            .get(*key)
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+    });
+    if no_ids {
+        return Ok(());
+    }
     let field = |key: &str| params.get(key).and_then(text);
     match method {
         method::SET_EXTRACT_TASKS_SCHEDULE | method::CREATE_EXTRACT_TASKS => {
@@ -231,15 +232,46 @@ pub(super) fn check_call(
                 None => Ok(()),
             }
         }
-        method::SET_ENABLED_STATUS_FOR_SCHEDULES
-        | method::DELETE_SCHEDULES
-        | method::RUN_SCHEDULES => {
-            let ids = params.get("ids").and_then(Value::as_array);
-            let ids: Vec<String> = ids.into_iter().flatten().filter_map(text).collect();
-            AfterPlan::read(host, pos)?.check_all_exist(function, &ids, pos)
-        }
         _ => Ok(()),
     }
+}
+
+/// Methods that name schedules by `ids`: the server applies them to the schedules that
+/// are there and fails the others one by one.
+const SCHEDULE_BATCHES: [&str; 3] = [
+    method::SET_ENABLED_STATUS_FOR_SCHEDULES,
+    method::DELETE_SCHEDULES,
+    method::RUN_SCHEDULES,
+];
+
+/// Under dry-run, those of schedules `ids` that a batch `method` on schedules would fail
+/// for, as the plan so far leaves them (asked before the call is planned).
+pub(super) fn absent(
+    host: &Host,
+    pos: Position,
+    method: &str,
+    ids: &[String],
+) -> Out<Vec<ItemFailure>> {
+    if !SCHEDULE_BATCHES.contains(&method) || ids.is_empty() || !host.client(pos)?.dry_run() {
+        return Ok(Vec::new());
+    }
+    let after = AfterPlan::read(host, pos)?;
+    let failure = |id: &String| {
+        let why = after.find(id).err()?;
+        Some(ItemFailure {
+            id: id.clone(),
+            code: None,
+            message: format!("{why} (checked under --dry-run)"),
+        })
+    };
+    Ok(ids.iter().filter_map(failure).collect())
+}
+
+/// `summary` with the ids of `failures` counted as failed, not planned.
+pub(super) fn fail_in(summary: &mut BatchSummary, failures: Vec<ItemFailure>) {
+    let failed: std::collections::HashSet<&str> = failures.iter().map(|f| f.id.as_str()).collect();
+    summary.succeeded.retain(|id| !failed.contains(id.as_str()));
+    summary.failed.extend(failures);
 }
 
 /// A dry run's refusal of a call the server would refuse.

@@ -122,7 +122,6 @@ pub mod schedule_api {
     pub fn run_schedules(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
         let pos = ctx.call_position();
         let host = crate::script::host::Host::of(&ctx)?;
-        super::check_exist_under_dry_run(&host, pos, "runSchedules", &ids)?;
         host.batch(pos, "runSchedules", &ids, serde_json::Map::new())
     }
 
@@ -200,7 +199,7 @@ fn create(ctx: &NativeCallContext, fields: Map) -> Out<Map> {
     if result.get("dry_run").is_some() {
         // A stand-in id, so the rest of a dry run can use the new schedule (see
         // `planned_id`); the plan names the call that would make it.
-        let call = host.client(pos)?.plan().len();
+        let call = host.client(pos)?.planned_calls();
         return Ok(planned(fields, Value::String(planned_id(call))));
     }
     let id = result.get("id").cloned().unwrap_or(Value::Null);
@@ -261,7 +260,6 @@ fn set_enabled(ctx: &NativeCallContext, ids: &Dynamic, enabled: bool) -> Out<Map
     let pos = ctx.call_position();
     let host = Host::of(ctx)?;
     let method = "setEnabledStatusForSchedules";
-    check_exist_under_dry_run(&host, pos, method, ids)?;
     let before = all_schedules(&host, pos, &["enabled"])?;
     let mut extra = JsonMap::new();
     extra.insert("enabled".into(), Value::Bool(enabled));
@@ -383,12 +381,14 @@ fn create_tasks(
     extra.insert("type".into(), json!(kind));
     let host = Host::of(ctx)?;
     let method = method::CREATE_EXTRACT_TASKS;
+    // The targets too: a batch of none sends nothing, so nothing is checked.
+    let targets = convert::ids(target_ids).unwrap_or_default();
     check_call(
         &host,
         pos,
         method,
         method,
-        &json!({ "scheduleId": schedule }),
+        &json!({ "scheduleId": schedule, "targetIds": targets }),
     )?;
     let summary = host.batch_summary(pos, method, "targetIds", target_ids, extra, None)?;
     let created = if summary.dry_run || summary.succeeded.is_empty() {
@@ -447,21 +447,6 @@ fn json_map(map: Map, function: &str, pos: Position) -> Out<JsonMap> {
 
 fn one_id(id: &Dynamic, function: &str, pos: Position) -> Out<String> {
     convert::one_id(id).map_err(|m| usage(format!("{function}: {m}"), pos))
-}
-
-/// Under dry-run, schedules `ids` must exist once the plan's calls are made, as the
-/// server would refuse the call for one that does not.
-pub(super) fn check_exist_under_dry_run(
-    host: &Host,
-    pos: Position,
-    method: &str,
-    ids: &Dynamic,
-) -> Out<()> {
-    if !host.client(pos)?.dry_run() {
-        return Ok(());
-    }
-    let wanted = convert::ids_for(method, ids).map_err(|m| usage(format!("{method}: {m}"), pos))?;
-    check_call(host, pos, method, method, &json!({ "ids": wanted }))
 }
 
 /// Those of schedules `ids` that run `action` (`Extract`, `Subscription`), on the server

@@ -219,11 +219,18 @@ struct Plan {
     schedule_changes: Vec<usize>,
     /// Extract tasks a planned deletion removes, with where the first such call is.
     deleted_tasks: HashMap<String, usize>,
+    /// Schedules a planned deletion removes, with where the first such call is.
+    deleted_schedules: HashMap<String, usize>,
 }
 
 impl Plan {
     fn push(&mut self, call: PlannedCall) {
         let at = self.calls.len();
+        if call.method == crate::wire::method::DELETE_SCHEDULES {
+            for id in before::ids_of(&call.params) {
+                self.deleted_schedules.entry(id).or_insert(at);
+            }
+        }
         if SCHEDULE_CHANGES.contains(&call.method.as_str()) {
             self.schedule_changes.push(at);
         }
@@ -662,6 +669,27 @@ impl Client {
         summary.failed.extend(failed);
     }
 
+    /// The schedules this dry run deleted in its first `planned_before` calls, and those
+    /// the dry runs of the run's other sites deleted.
+    fn planned_schedule_deletions(&self, planned_before: usize) -> HashSet<String> {
+        let plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        let mut gone: HashSet<String> = plan
+            .deleted_schedules
+            .iter()
+            .filter(|(_, at)| **at < planned_before)
+            .map(|(id, _)| id.clone())
+            .collect();
+        drop(plan);
+        if let Some((shared, me)) = self.server_plan.get() {
+            let shared = shared.0.lock().unwrap_or_else(|p| p.into_inner());
+            let theirs = shared.iter().filter(|(number, _, call)| {
+                number != me && call.method == crate::wire::method::DELETE_SCHEDULES
+            });
+            gone.extend(theirs.flat_map(|(_, _, call)| before::ids_of(&call.params)));
+        }
+        gone
+    }
+
     /// Under dry-run, those of `ids` that `method` (on extract tasks or subscriptions)
     /// would fail for, as the server would: not listed (`before`, when the caller read
     /// it, holds those that are), or extract tasks deleted by one of the first
@@ -685,14 +713,23 @@ impl Client {
         if ids.is_empty() {
             return Vec::new();
         }
-        let listed: HashSet<String> = match before {
-            Some(values) => values.keys().cloned().collect(),
-            None => {
+        // What the server lists, with each item's schedule.
+        let listed: HashMap<String, Option<String>> = match before {
+            // Values of a subscription move hold its schedule; those of a task's priority
+            // do not, so tasks are read again.
+            Some(values) if reader != DELETE_EXTRACT_TASKS => values
+                .iter()
+                .map(|(id, fields)| (id.clone(), fields.get("scheduleId").and_then(before::text)))
+                .collect(),
+            _ => {
                 let Some(changes) = before::changes(reader) else {
                     return Vec::new();
                 };
                 match before::read(self, &changes, ids) {
-                    Ok(values) => values.into_iter().map(|(id, _)| id).collect(),
+                    Ok(values) => values
+                        .into_iter()
+                        .map(|(id, fields)| (id, fields.get("scheduleId").and_then(before::text)))
+                        .collect(),
                     Err(e) => {
                         tracing::warn!("{method}: cannot check that the ids exist: {e}");
                         return Vec::new();
@@ -700,6 +737,8 @@ impl Client {
                 }
             }
         };
+        // Schedules the plans deleted take their tasks with them.
+        let gone_schedules = self.planned_schedule_deletions(planned_before);
         // Extract tasks a call of the plan before this one deleted are gone by then.
         let deleted: HashSet<String> = match reader == DELETE_EXTRACT_TASKS {
             true => {
@@ -715,18 +754,22 @@ impl Client {
             }
             false => HashSet::new(),
         };
+        let why = |id: &String| match listed.get(id) {
+            None => Some("the server does not list it".to_string()),
+            Some(_) if deleted.contains(id) => {
+                Some("an earlier call of this dry run deletes it".to_string())
+            }
+            Some(Some(schedule)) if gone_schedules.contains(schedule) => Some(format!(
+                "its schedule {schedule} is deleted by an earlier call of this dry run"
+            )),
+            Some(_) => None,
+        };
         ids.iter()
-            .filter(|id| !listed.contains(*id) || deleted.contains(*id))
-            .map(|id| {
-                let why = match deleted.contains(id) {
-                    true => "an earlier call of this dry run deletes it",
-                    false => "the server does not list it",
-                };
-                ItemFailure {
-                    id: id.clone(),
-                    code: None,
-                    message: format!("{why} (checked under --dry-run)"),
-                }
+            .filter_map(|id| Some((id, why(id)?)))
+            .map(|(id, why)| ItemFailure {
+                id: id.clone(),
+                code: None,
+                message: format!("{why} (checked under --dry-run)"),
             })
             .collect()
     }

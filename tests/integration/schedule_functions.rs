@@ -1021,3 +1021,81 @@ fn calls_made_by_name_get_the_dry_run_checks_of_the_helpers() {
         "a dry run sends no change"
     );
 }
+
+/// Differences a differential test of dry runs against real runs found: each script must
+/// end the same way both ways.
+#[test]
+fn a_dry_run_ends_as_the_real_run_does() {
+    let fresh = || {
+        emulator_with(|c| {
+            c.dataset = one_site(30, 6);
+            c.schedules_fire = false;
+        })
+    };
+    let probe = fresh();
+    let rows = schedules(&probe);
+    let of = |action: &str| -> Vec<(String, String)> {
+        rows.iter()
+            .filter(|s| s["scheduledAction"] == action)
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap().into(),
+                    s["name"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let (extract, mail) = (of("Extract"), of("Subscription")[0].0.clone());
+    let ((a, a_name), (b, _)) = (extract[0].clone(), extract[1].clone());
+    let daily =
+        r#"scheduledAction: "Extract", scheduleType: "Daily", scheduleDetails: #{ startTime: 60 }"#;
+    let cases = [
+        // A schedule batch with one unknown id applies the rest, freeing a name.
+        (
+            format!(
+                r#"try {{ delete_schedules(["{a}", "999"], #{{ other_sites: true }}); }} catch (e) {{ print(e.failed.len()); }}
+                create_schedule(#{{ name: "{a_name}", {daily} }});"#
+            ),
+            0,
+        ),
+        // A batch of no ids sends nothing, whatever its schedule.
+        (
+            format!(
+                r#"set_extract_tasks_schedule([], "{mail}"); set_extract_tasks_schedule([], "999");"#
+            ),
+            0,
+        ),
+        // A schedule created by name has an id the next call can use.
+        (
+            format!(
+                r#"let r = vp::createSchedule(#{{ name: "By name", {daily}, priority: 50, parallel: true }});
+                set_extract_tasks_schedule(extract_tasks(#{{ scheduleId: "{b}" }}), r.id);"#
+            ),
+            0,
+        ),
+        // Tasks go with the schedule deleted under them.
+        (
+            format!(
+                r#"let ts = extract_tasks(#{{ scheduleId: "{b}" }});
+                delete_schedules("{b}", #{{ other_sites: true }});
+                set_extract_tasks_priority(ts, 5);"#
+            ),
+            1,
+        ),
+    ];
+    for (script, code) in &cases {
+        let (dry, real) = (fresh(), fresh());
+        let (dry_code, _, dry_err) = run_script(&dry, script, &["--dry-run"]);
+        let (real_code, _, real_err) = run_script(&real, script, &[]);
+        assert_eq!(
+            (dry_code, real_code),
+            (*code, *code),
+            "{script}\ndry run: {dry_err}\nreal run: {real_err}"
+        );
+        assert_eq!(
+            dry.state()["schedules"],
+            probe.state()["schedules"],
+            "{script}"
+        );
+    }
+}
