@@ -61,24 +61,24 @@ impl AfterPlan {
             schedules,
             deleted: BTreeMap::new(),
         };
-        for (n, change) in plan.iter().enumerate() {
+        for change in plan {
             let call = &change.call;
             let Some(params) = call.params.as_object() else {
                 continue;
             };
-            let id = params.get("id").and_then(text);
+            // Another site's stand-in ids are its own: they name its planned schedules.
+            let key = |id: String| match change.mine || !id.starts_with(PLANNED_PREFIX) {
+                true => id,
+                false => format!("{} on site {:?})", id.trim_end_matches(')'), call.site),
+            };
+            let id = params.get("id").and_then(text).map(key);
             match call.method.as_str() {
-                // One of this dry run's creations under the stand-in id its later calls
-                // name; another site's under one they cannot.
+                // Under the stand-in id its later calls name (another site's with its
+                // site, which this site's calls cannot name).
                 method::CREATE_SCHEDULE => {
-                    let key = match change.mine {
-                        true => planned_id(change.at + 1),
-                        false => format!(
-                            "(new schedule of the dry run on site {:?}, #{n})",
-                            call.site
-                        ),
-                    };
-                    after.schedules.insert(key, params.clone());
+                    after
+                        .schedules
+                        .insert(key(planned_id(change.at + 1)), params.clone());
                 }
                 method::SET_SCHEDULE_NAME | method::UPDATE_SCHEDULE => {
                     let Some(fields) = id.and_then(|id| after.schedules.get_mut(&id)) else {
@@ -89,7 +89,7 @@ impl AfterPlan {
                 }
                 method::DELETE_SCHEDULES => {
                     let ids = params.get("ids").and_then(Value::as_array);
-                    for id in ids.into_iter().flatten().filter_map(text) {
+                    for id in ids.into_iter().flatten().filter_map(text).map(key) {
                         if after.schedules.remove(&id).is_some() {
                             let by = match change.mine {
                                 true => format!("plan call {} of this dry run", change.at + 1),

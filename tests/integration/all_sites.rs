@@ -268,10 +268,32 @@ fn a_dry_run_over_sites_sees_the_schedule_changes_the_other_sites_planned() {
             assert_eq!(schedules(&emu).len(), schedules_before + 1);
         } else {
             assert!(
-                err.contains("a schedule named \"Shared nightly\" is planned already ((new schedule of the dry run on site"),
+                err.contains("a schedule named \"Shared nightly\" is planned already ((new schedule of plan call 1 on site"),
                 "{err}"
             );
             assert_eq!(schedules(&emu).len(), schedules_before, "a dry run");
         }
+    }
+}
+
+#[test]
+fn sites_dry_running_at_once_keep_their_stand_in_ids_apart() {
+    let emu = emulator();
+    // Each site makes a schedule; the Default site deletes its own, the others move tasks
+    // to theirs: every site's stand-in is "plan call 1", each its own.
+    let (_dir, script) = script_file(
+        r#"let site = session_info().site.urlName;
+        let s = create_schedule(#{ name: `${site} temp`, scheduledAction: "Extract",
+            scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } });
+        if site == "" { delete_schedules(s.id); }
+        else { sleep(0.2); set_extract_tasks_schedule(extract_tasks().extract(0, 2), s.id); }"#,
+    );
+    for _ in 0..3 {
+        let (code, _, err) = run(
+            vizscript(&emu),
+            &["run", &script, "--all-sites", "--dry-run"],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("3 of 3 sites succeeded"), "{err}");
     }
 }
