@@ -382,7 +382,10 @@ fn create_tasks(
     let host = Host::of(ctx)?;
     let method = method::CREATE_EXTRACT_TASKS;
     // The targets too: a batch of none sends nothing, so nothing is checked.
-    let targets = convert::ids(target_ids).unwrap_or_default();
+    let targets = match host.client(pos)?.dry_run() {
+        true => convert::ids(target_ids).unwrap_or_default(),
+        false => Vec::new(),
+    };
     check_call(
         &host,
         pos,
