@@ -393,7 +393,9 @@ fn create_tasks(
         method,
         &json!({ "scheduleId": schedule, "targetIds": targets }),
     )?;
-    let summary = host.batch_summary(pos, method, "targetIds", target_ids, extra, None)?;
+    let refused = targets_refused(&host, pos, (target_type, kind), &targets)?;
+    let mut summary = host.batch_summary(pos, method, "targetIds", target_ids, extra, None)?;
+    crate::script::planned_schedules::fail_in(&mut summary, refused);
     let created = if summary.dry_run || summary.succeeded.is_empty() {
         Array::new()
     } else {
@@ -417,6 +419,77 @@ fn create_tasks(
         }
         Err(error) => Err(with_fields(*error, extra)),
     }
+}
+
+/// Under dry-run (`targets` is empty otherwise), the targets the server would refuse a
+/// new task of `kind` for: one this site does not list, and one that has such a task
+/// (on the server and not deleted by the plan, or made by the plan).
+fn targets_refused(
+    host: &Host,
+    pos: Position,
+    (target_type, kind): (&str, &str),
+    targets: &[String],
+) -> Out<Vec<crate::vizportal::ItemFailure>> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client = host.client(pos)?;
+    let raise = |e: crate::vizportal::VizportalError| crate::script::error::raise(&e, pos);
+    let (list, items) = match target_type {
+        "Workbook" => (method::GET_WORKBOOKS, "workbooks"),
+        _ => (method::GET_DATASOURCES, "datasources"),
+    };
+    let by_id = json!({ "filter": { "operator": "in", "field": "id", "values": targets } });
+    let ids = |rows: Vec<Value>, _: &crate::vizportal::SideTables| -> Vec<String> {
+        rows.iter().filter_map(|r| text(r.get("id")?)).collect()
+    };
+    let listed: std::collections::HashSet<String> = client
+        .list_all(list, &by_id, items, &ids, &|_, _| {})
+        .map_err(raise)?
+        .into_iter()
+        .collect();
+    let filter = json!({ "filter": { "operator": "and", "clauses": [
+        { "operator": "in", "field": "targetId", "values": targets },
+        { "operator": "eq", "field": "targetType", "value": target_type },
+        { "operator": "eq", "field": "type", "value": kind },
+    ] } });
+    let pairs = |rows: Vec<Value>, _: &crate::vizportal::SideTables| -> Vec<(String, String)> {
+        rows.iter()
+            .filter_map(|t| Some((text(t.get("targetId")?)?, text(t.get("id")?)?)))
+            .collect()
+    };
+    let tasks = client
+        .list_all(
+            method::GET_EXTRACT_TASKS,
+            &filter,
+            "tasks",
+            &pairs,
+            &|_, _| {},
+        )
+        .map_err(raise)?;
+    let has_task = |target: &str| {
+        client.plans_task_for((target_type, target, kind))
+            || tasks
+                .iter()
+                .any(|(t, id)| t == target && !client.plans_deleting_task(id))
+    };
+    Ok(targets
+        .iter()
+        .filter_map(|target| {
+            let why = if !listed.contains(target) {
+                format!("{target_type} {target} does not exist on this site")
+            } else if has_task(target) {
+                format!("{target_type} {target} has a {kind} task already")
+            } else {
+                return None;
+            };
+            Some(crate::vizportal::ItemFailure {
+                id: target.clone(),
+                code: None,
+                message: format!("{why} (checked under --dry-run)"),
+            })
+        })
+        .collect())
 }
 
 /// The ids of the tasks of `kind` that now refresh these targets: the server returns

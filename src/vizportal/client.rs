@@ -221,11 +221,27 @@ struct Plan {
     deleted_tasks: HashMap<String, usize>,
     /// Schedules a planned deletion removes, with where the first such call is.
     deleted_schedules: HashMap<String, usize>,
+    /// What planned creations made tasks for: (target type, target id, task type).
+    created_tasks: HashSet<(String, String, String)>,
 }
 
 impl Plan {
     fn push(&mut self, call: PlannedCall) {
         let at = self.calls.len();
+        if call.method == crate::wire::method::CREATE_EXTRACT_TASKS {
+            let field = |key: &str| {
+                call.params
+                    .get(key)
+                    .and_then(before::text)
+                    .unwrap_or_default()
+            };
+            let (kind, task_type) = (field("targetType"), field("type"));
+            let targets = call.params.get("targetIds").and_then(Value::as_array);
+            for target in targets.into_iter().flatten().filter_map(before::text) {
+                let made = (kind.clone(), target, task_type.clone());
+                self.created_tasks.insert(made);
+            }
+        }
         if call.method == crate::wire::method::DELETE_SCHEDULES {
             for id in before::ids_of(&call.params) {
                 self.deleted_schedules.entry(id).or_insert(at);
@@ -667,6 +683,23 @@ impl Client {
         let gone: HashSet<&str> = failed.iter().map(|f| f.id.as_str()).collect();
         summary.succeeded.retain(|id| !gone.contains(id.as_str()));
         summary.failed.extend(failed);
+    }
+
+    /// Whether this dry run's plan creates a task of `task_type` for a target.
+    pub fn plans_task_for(&self, (target_type, target_id, task_type): (&str, &str, &str)) -> bool {
+        let plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        let made = (
+            target_type.to_string(),
+            target_id.to_string(),
+            task_type.to_string(),
+        );
+        plan.created_tasks.contains(&made)
+    }
+
+    /// Whether this dry run's plan deletes extract task `id`.
+    pub fn plans_deleting_task(&self, id: &str) -> bool {
+        let plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        plan.deleted_tasks.contains_key(id)
     }
 
     /// The schedules this dry run deleted in its first `planned_before` calls, and those

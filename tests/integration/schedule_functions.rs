@@ -362,11 +362,30 @@ fn create_extract_tasks_reports_each_target_that_fails() {
     assert_eq!(out.trim(), "120012");
 }
 
+/// A workbook of `state` without a full-refresh task: one a new task can be made for.
+fn free_workbook(state: &Value) -> String {
+    let taken = |id: &Value| {
+        state["extractTasks"].as_array().unwrap().iter().any(|t| {
+            t["targetType"] == "Workbook" && t["targetId"] == *id && t["type"] == "RefreshExtract"
+        })
+    };
+    let free = state["workbooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| !taken(&w["id"]));
+    free.expect("a workbook without a task")["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[test]
 fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
     let emu = emulator_with(|c| c.dataset = one_site(30, 6));
     let before = emu.state();
-    let script = r#"
+    let free = free_workbook(&before);
+    let script = &r#"
         let s = create_schedule(#{ name: "Planned", scheduledAction: "Extract",
             scheduleType: "Hourly", scheduleDetails: #{ startTime: 0, endTime: 1440, recurrenceMinutes: 60 } });
         print(s.dry_run);
@@ -376,11 +395,12 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
         enable_schedules("2");
         delete_schedules("3");
         run_schedules("1");
-        create_extract_tasks("Workbook", ["1"], "1");
+        create_extract_tasks("Workbook", ["FREE"], "1");
         let waited = run_extract_tasks(["1", "2"], #{ wait: true, timeout: 5 });
         print(`${waited.dry_run} ${waited.jobs.len()} ${waited.timed_out}`);
         print(update_schedule(s.id, #{ priority: 5 }).priority);
-    "#;
+    "#
+    .replace("FREE", &free);
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let audit_arg = audit.to_str().unwrap();
@@ -450,7 +470,7 @@ fn dry_run_plans_each_change_and_the_audit_keeps_before_values() {
         lines[5]["before"]["3"]["name"],
         schedule_row(&emu, "3")["name"]
     );
-    assert_eq!(lines[7]["params"]["targetIds"], json!(["1"]));
+    assert_eq!(lines[7]["params"]["targetIds"], json!([free]));
 
     let (code, _, err) = run_script(
         &emu,
@@ -798,11 +818,13 @@ fn a_dry_run_checks_each_schedule_change_against_the_server_as_its_plan_leaves_i
         format!(
             r#"let s = create_schedule(#{{ name: "Fresh", {daily} }});
                    rename_schedule(s.id, "Fresher"); update_schedule(s.id, #{{ priority: 10 }});
-                   disable_schedules(s.id); create_extract_tasks("Workbook", ["1"], s.id);"#
+                   disable_schedules(s.id); create_extract_tasks("Workbook", ["FREE"], s.id);"#
         ),
     ];
+    let free = free_workbook(&emu.state());
     for script in &taken {
-        let (code, _, err) = run_script(&emu, script, &["--dry-run"]);
+        let script = script.replace("FREE", &free);
+        let (code, _, err) = run_script(&emu, &script, &["--dry-run"]);
         assert_eq!(code, 0, "{script}: {err}");
     }
     assert_eq!(
@@ -1072,6 +1094,33 @@ fn a_dry_run_ends_as_the_real_run_does() {
                 set_extract_tasks_schedule(extract_tasks(#{{ scheduleId: "{b}" }}), r.id);"#
             ),
             0,
+        ),
+        // New extract tasks: on a target that has one, on one that does not exist, on one
+        // whose task the run deleted (once: a second is refused).
+        (
+            r#"let t = extract_tasks().filter(|t| t.type == "RefreshExtract")[0];
+            create_extract_tasks(t.targetType, t.targetId, t.scheduleId);"#
+                .to_string(),
+            1,
+        ),
+        (
+            format!(r#"create_extract_tasks("Workbook", "99999", "{b}");"#),
+            1,
+        ),
+        (
+            r#"let t = extract_tasks().filter(|t| t.type == "RefreshExtract")[0];
+            delete_extract_tasks(t.id);
+            create_extract_tasks(t.targetType, t.targetId, t.scheduleId);"#
+                .to_string(),
+            0,
+        ),
+        (
+            r#"let t = extract_tasks().filter(|t| t.type == "RefreshExtract")[0];
+            delete_extract_tasks(t.id);
+            create_extract_tasks(t.targetType, t.targetId, t.scheduleId);
+            create_extract_tasks(t.targetType, t.targetId, t.scheduleId);"#
+                .to_string(),
+            1,
         ),
         // Tasks go with the schedule deleted under them.
         (
