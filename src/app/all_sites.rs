@@ -93,7 +93,8 @@ pub fn run_sites(
         cancel,
     };
     let printer = Printer::new(&sites, !quiet && std::io::stderr().is_terminal());
-    let outcomes = if connector.can_open_many() && args.site_concurrency > 1 {
+    let at_once = connector.can_open_many() && args.site_concurrency > 1;
+    let outcomes = if at_once {
         concurrently(&connector, &sites, &job, &printer, args.site_concurrency)
     } else {
         // One thread with the script stack runs every site in turn.
@@ -107,8 +108,13 @@ pub fn run_sites(
         })
     };
     first.close()?;
-    let plan: Vec<PlannedCall> = outcomes.iter().flat_map(|o| o.plan.clone()).collect();
-    first.report_plan(&plan, true)?;
+    // Sites run at once plan apart (their stand-in ids count their own calls); one after
+    // the other, on one connection, they number one plan.
+    let parts: Vec<Vec<PlannedCall>> = match at_once {
+        true => outcomes.iter().map(|o| o.plan.clone()).collect(),
+        false => vec![outcomes.iter().flat_map(|o| o.plan.clone()).collect()],
+    };
+    first.report_plan_parts(&parts, true)?;
     summary(&sites, &outcomes);
     if let Some(rehearsal) = &rehearsal {
         rehearsal.report()?;

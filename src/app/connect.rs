@@ -461,6 +461,19 @@ impl Connection {
     /// Under dry-run, print `plan` on stderr (naming each call's site when `with_site`)
     /// and write it as JSON when asked.
     pub fn report_plan(&self, plan: &[PlannedCall], with_site: bool) -> Result<(), Failure> {
+        self.report_plan_parts(&[plan.to_vec()], with_site)
+    }
+
+    /// [`Connection::report_plan`] of plans made apart (sites run at once, each with its
+    /// own connection), one after the other, each numbered from 1 as its stand-in ids
+    /// count its calls.
+    pub fn report_plan_parts(
+        &self,
+        parts: &[Vec<PlannedCall>],
+        with_site: bool,
+    ) -> Result<(), Failure> {
+        let plan: Vec<PlannedCall> = parts.concat();
+        let plan = &plan[..];
         if !self.client.dry_run() {
             return Ok(());
         }
@@ -476,7 +489,10 @@ impl Connection {
             "dry run{site}: {} mutating call(s) held back; nothing was changed on the server",
             plan.len()
         );
-        for line in PlannedCall::render(plan, with_site) {
+        for line in parts
+            .iter()
+            .flat_map(|part| PlannedCall::render(part, with_site))
+        {
             let _ = writeln!(err, "  {line}");
         }
         if let Some(path) = &self.plan_json {

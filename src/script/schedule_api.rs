@@ -453,9 +453,13 @@ fn targets_refused(
         { "operator": "eq", "field": "targetType", "value": target_type },
         { "operator": "eq", "field": "type", "value": kind },
     ] } });
-    let pairs = |rows: Vec<Value>, _: &crate::vizportal::SideTables| -> Vec<(String, String)> {
+    type Found = (String, String, Option<String>);
+    let found = |rows: Vec<Value>, _: &crate::vizportal::SideTables| -> Vec<Found> {
         rows.iter()
-            .filter_map(|t| Some((text(t.get("targetId")?)?, text(t.get("id")?)?)))
+            .filter_map(|t| {
+                let schedule = t.get("scheduleId").and_then(text);
+                Some((text(t.get("targetId")?)?, text(t.get("id")?)?, schedule))
+            })
             .collect()
     };
     let tasks = client
@@ -463,15 +467,16 @@ fn targets_refused(
             method::GET_EXTRACT_TASKS,
             &filter,
             "tasks",
-            &pairs,
+            &found,
             &|_, _| {},
         )
         .map_err(raise)?;
+    // A task the plan deleted (it, or its schedule) no longer holds the target.
     let has_task = |target: &str| {
         client.plans_task_for((target_type, target, kind))
             || tasks
                 .iter()
-                .any(|(t, id)| t == target && !client.plans_deleting_task(id))
+                .any(|(t, id, on)| t == target && !client.plan_removes_task(id, on.as_deref()))
     };
     Ok(targets
         .iter()

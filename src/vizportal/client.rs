@@ -223,6 +223,8 @@ struct Plan {
     deleted_schedules: HashMap<String, usize>,
     /// What planned creations made tasks for: (target type, target id, task type).
     created_tasks: HashSet<(String, String, String)>,
+    /// Extract tasks the plan moved: each move's place and schedule, in order.
+    moved_tasks: HashMap<String, Vec<(usize, String)>>,
 }
 
 impl Plan {
@@ -240,6 +242,16 @@ impl Plan {
             for target in targets.into_iter().flatten().filter_map(before::text) {
                 let made = (kind.clone(), target, task_type.clone());
                 self.created_tasks.insert(made);
+            }
+        }
+        if call.method == crate::wire::method::SET_EXTRACT_TASKS_SCHEDULE
+            && let Some(to) = call.params.get("scheduleId").and_then(before::text)
+        {
+            for id in before::ids_of(&call.params) {
+                self.moved_tasks
+                    .entry(id)
+                    .or_default()
+                    .push((at, to.clone()));
             }
         }
         if call.method == crate::wire::method::DELETE_SCHEDULES {
@@ -696,10 +708,44 @@ impl Client {
         plan.created_tasks.contains(&made)
     }
 
-    /// Whether this dry run's plan deletes extract task `id`.
-    pub fn plans_deleting_task(&self, id: &str) -> bool {
+    /// Whether this dry run's plan (its calls so far) removes extract task `id`, which the
+    /// server shows on `schedule`: a deletion of it, or of the schedule it is on then
+    /// (the server's, or the last one the plan moved it to).
+    pub fn plan_removes_task(&self, id: &str, schedule: Option<&str>) -> bool {
+        let planned = self.planned_calls();
+        self.removed_by_plan(
+            id,
+            schedule,
+            planned,
+            &self.planned_schedule_deletions(planned),
+        )
+    }
+
+    /// [`Client::plan_removes_task`] as of the first `planned_before` calls, with the
+    /// schedules those deleted (`gone`).
+    fn removed_by_plan(
+        &self,
+        id: &str,
+        schedule: Option<&str>,
+        planned_before: usize,
+        gone: &HashSet<String>,
+    ) -> bool {
         let plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
-        plan.deleted_tasks.contains_key(id)
+        if plan
+            .deleted_tasks
+            .get(id)
+            .is_some_and(|at| *at < planned_before)
+        {
+            return true;
+        }
+        let moved = plan.moved_tasks.get(id).and_then(|moves| {
+            moves
+                .iter()
+                .rev()
+                .find(|(at, _)| *at < planned_before)
+                .map(|(_, to)| to.as_str())
+        });
+        moved.or(schedule).is_some_and(|s| gone.contains(s))
     }
 
     /// The schedules this dry run deleted in its first `planned_before` calls, and those
@@ -772,27 +818,24 @@ impl Client {
         };
         // Schedules the plans deleted take their tasks with them.
         let gone_schedules = self.planned_schedule_deletions(planned_before);
-        // Extract tasks a call of the plan before this one deleted are gone by then.
-        let deleted: HashSet<String> = match reader == DELETE_EXTRACT_TASKS {
-            true => {
-                let plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
-                ids.iter()
-                    .filter(|id| {
-                        plan.deleted_tasks
-                            .get(*id)
-                            .is_some_and(|at| *at < planned_before)
-                    })
-                    .cloned()
-                    .collect()
-            }
-            false => HashSet::new(),
-        };
+        // Extract tasks a call of the plan before this one deleted (they or their schedule,
+        // the last one the plan moved them to) are gone by then; subscriptions go with
+        // their schedule.
+        let tasks = reader == DELETE_EXTRACT_TASKS;
         let why = |id: &String| match listed.get(id) {
             None => Some("the server does not list it".to_string()),
-            Some(_) if deleted.contains(id) => {
-                Some("an earlier call of this dry run deletes it".to_string())
+            Some(schedule)
+                if tasks
+                    && self.removed_by_plan(
+                        id,
+                        schedule.as_deref(),
+                        planned_before,
+                        &gone_schedules,
+                    ) =>
+            {
+                Some("an earlier call of this dry run deletes it or its schedule".to_string())
             }
-            Some(Some(schedule)) if gone_schedules.contains(schedule) => Some(format!(
+            Some(Some(schedule)) if !tasks && gone_schedules.contains(schedule) => Some(format!(
                 "its schedule {schedule} is deleted by an earlier call of this dry run"
             )),
             Some(_) => None,

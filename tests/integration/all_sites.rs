@@ -295,5 +295,11 @@ fn sites_dry_running_at_once_keep_their_stand_in_ids_apart() {
         );
         assert_eq!(code, 0, "{err}");
         assert!(err.contains("3 of 3 sites succeeded"), "{err}");
+        // Each site's calls are numbered from 1, as its stand-in ids count them.
+        assert!(
+            err.contains("1. site \"finance\": createSchedule")
+                && err.contains("2. site \"finance\": setExtractTasksSchedule 2 ids"),
+            "{err}"
+        );
     }
 }

@@ -1122,6 +1122,26 @@ fn a_dry_run_ends_as_the_real_run_does() {
                 .to_string(),
             1,
         ),
+        // A target whose task went with its deleted schedule takes a new one.
+        (
+            format!(
+                r#"let t = extract_tasks(#{{ scheduleId: "{b}" }})[0];
+                delete_schedules("{b}", #{{ other_sites: true }});
+                create_extract_tasks(t.targetType, t.targetId, "{a}", #{{ incremental: t.type == "IncrementExtract" }});"#
+            ),
+            0,
+        ),
+        // Tasks moved onto a planned schedule go with it when it is deleted.
+        (
+            format!(
+                r#"let ts = extract_tasks(#{{ scheduleId: "{b}" }});
+                let s = create_schedule(#{{ name: "Doomed", {daily} }});
+                set_extract_tasks_schedule(ts, s.id);
+                delete_schedules(s.id);
+                set_extract_tasks_priority(ts, 5);"#
+            ),
+            1,
+        ),
         // Tasks go with the schedule deleted under them.
         (
             format!(
