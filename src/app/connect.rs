@@ -472,11 +472,11 @@ impl Connection {
         parts: &[Vec<PlannedCall>],
         with_site: bool,
     ) -> Result<(), Failure> {
-        let plan: Vec<PlannedCall> = parts.concat();
-        let plan = &plan[..];
         if !self.client.dry_run() {
             return Ok(());
         }
+        let plan: Vec<PlannedCall> = parts.concat();
+        let plan = &plan[..];
         let mut err = std::io::stderr().lock();
         // The site the calls were planned on (the session may have moved since).
         let site = match (with_site, plan.first()) {

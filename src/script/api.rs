@@ -393,8 +393,10 @@ pub(super) fn batch_with(
     if host.client(pos)?.dry_run() {
         // The ids too: a batch of none sends nothing, so nothing is checked.
         let named = convert::ids(ids).unwrap_or_default();
-        let asked = serde_json::json!({ key: id, "ids": named });
-        super::planned_schedules::check_call(&host, pos, method, method, &asked)?;
+        if !named.is_empty() {
+            let asked = serde_json::json!({ key: id, "ids": named });
+            super::planned_schedules::check_call(&host, pos, method, method, &asked)?;
+        }
     }
     let mut extra = serde_json::Map::new();
     extra.insert(key.into(), Value::String(id));

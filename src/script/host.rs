@@ -158,13 +158,13 @@ impl Host {
         // helpers' calls are.
         crate::script::planned_schedules::check_call(self, pos, method, method, &params)?;
         let client = self.client(pos)?;
-        let ids = crate::vizportal::ids_of(&params);
-        let (planned_before, absent) = match client.dry_run() {
-            true => (
-                client.planned_calls(),
-                crate::script::planned_schedules::absent(self, pos, method, &ids)?,
-            ),
-            false => (0, Vec::new()),
+        let (ids, planned_before, absent) = match client.dry_run() {
+            true => {
+                let ids = crate::vizportal::ids_of(&params);
+                let absent = crate::script::planned_schedules::absent(self, pos, method, &ids)?;
+                (ids, client.planned_calls(), absent)
+            }
+            false => (Vec::new(), 0, Vec::new()),
         };
         let mut answer = self.call(pos, method, params)?;
         if answer.get("dry_run").is_some() {

@@ -181,16 +181,6 @@ pub(super) fn check_call(
     if !host.client(pos)?.dry_run() {
         return Ok(());
     }
-    // A batch of no ids sends nothing.
-    let no_ids = ["ids", "targetIds"].iter().any(|key| {
-        params
-            .get(*key)
-            .and_then(Value::as_array)
-            .is_some_and(Vec::is_empty)
-    });
-    if no_ids {
-        return Ok(());
-    }
     let field = |key: &str| params.get(key).and_then(text);
     match method {
         method::SET_EXTRACT_TASKS_SCHEDULE | method::CREATE_EXTRACT_TASKS => {

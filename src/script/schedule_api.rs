@@ -381,20 +381,25 @@ fn create_tasks(
     extra.insert("type".into(), json!(kind));
     let host = Host::of(ctx)?;
     let method = method::CREATE_EXTRACT_TASKS;
-    // The targets too: a batch of none sends nothing, so nothing is checked.
+    // A batch of no targets sends nothing, so nothing is checked.
     let targets = match host.client(pos)?.dry_run() {
         true => convert::ids(target_ids).unwrap_or_default(),
         false => Vec::new(),
     };
-    check_call(
-        &host,
-        pos,
-        method,
-        method,
-        &json!({ "scheduleId": schedule, "targetIds": targets }),
-    )?;
+    if !targets.is_empty() {
+        let asked = json!({ "scheduleId": schedule, "targetIds": targets });
+        check_call(&host, pos, method, method, &asked)?;
+    }
     let refused = targets_refused(&host, pos, (target_type, kind), &targets)?;
+    // Targets refused for what the server holds make no task in the plan either.
+    let client = host.client(pos)?;
+    let unmade: Vec<String> = refused
+        .iter()
+        .filter(|f| !client.plans_task_for((target_type, &f.id, kind)))
+        .map(|f| f.id.clone())
+        .collect();
     let mut summary = host.batch_summary(pos, method, "targetIds", target_ids, extra, None)?;
+    client.unplan_tasks_for((target_type, kind), &unmade);
     crate::script::planned_schedules::fail_in(&mut summary, refused);
     let created = if summary.dry_run || summary.succeeded.is_empty() {
         Array::new()
@@ -439,7 +444,12 @@ fn targets_refused(
         "Workbook" => (method::GET_WORKBOOKS, "workbooks"),
         _ => (method::GET_DATASOURCES, "datasources"),
     };
-    let by_id = json!({ "filter": { "operator": "in", "field": "id", "values": targets } });
+    // Up to a thousand targets are asked for by id; more, and the whole lists are read.
+    let few = targets.len() <= 1000;
+    let by_id = match few {
+        true => json!({ "filter": { "operator": "in", "field": "id", "values": targets } }),
+        false => json!({}),
+    };
     let ids = |rows: Vec<Value>, _: &crate::vizportal::SideTables| -> Vec<String> {
         rows.iter().filter_map(|r| text(r.get("id")?)).collect()
     };
@@ -448,11 +458,14 @@ fn targets_refused(
         .map_err(raise)?
         .into_iter()
         .collect();
-    let filter = json!({ "filter": { "operator": "and", "clauses": [
-        { "operator": "in", "field": "targetId", "values": targets },
-        { "operator": "eq", "field": "targetType", "value": target_type },
-        { "operator": "eq", "field": "type", "value": kind },
-    ] } });
+    let mut clauses = vec![
+        json!({ "operator": "eq", "field": "targetType", "value": target_type }),
+        json!({ "operator": "eq", "field": "type", "value": kind }),
+    ];
+    if few {
+        clauses.push(json!({ "operator": "in", "field": "targetId", "values": targets }));
+    }
+    let filter = json!({ "filter": { "operator": "and", "clauses": clauses } });
     type Found = (String, String, Option<String>);
     let found = |rows: Vec<Value>, _: &crate::vizportal::SideTables| -> Vec<Found> {
         rows.iter()
@@ -471,19 +484,22 @@ fn targets_refused(
             &|_, _| {},
         )
         .map_err(raise)?;
-    // A task the plan deleted (it, or its schedule) no longer holds the target.
-    let has_task = |target: &str| {
-        client.plans_task_for((target_type, target, kind))
-            || tasks
-                .iter()
-                .any(|(t, id, on)| t == target && !client.plan_removes_task(id, on.as_deref()))
-    };
+    // A task the plan removed (it, or its schedule) no longer holds its target.
+    let removed =
+        client.plan_removes_tasks(tasks.iter().map(|(_, id, on)| (id.as_str(), on.as_deref())));
+    let held: std::collections::HashSet<&str> = tasks
+        .iter()
+        .filter(|(_, id, _)| !removed.contains(id))
+        .map(|(target, _, _)| target.as_str())
+        .collect();
     Ok(targets
         .iter()
         .filter_map(|target| {
             let why = if !listed.contains(target) {
                 format!("{target_type} {target} does not exist on this site")
-            } else if has_task(target) {
+            } else if held.contains(target.as_str())
+                || client.plans_task_for((target_type, target, kind))
+            {
                 format!("{target_type} {target} has a {kind} task already")
             } else {
                 return None;

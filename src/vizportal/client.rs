@@ -221,8 +221,9 @@ struct Plan {
     deleted_tasks: HashMap<String, usize>,
     /// Schedules a planned deletion removes, with where the first such call is.
     deleted_schedules: HashMap<String, usize>,
-    /// What planned creations made tasks for: (target type, target id, task type).
-    created_tasks: HashSet<(String, String, String)>,
+    /// What planned creations made tasks for, (target type, target id, task type), with
+    /// where and on which schedule.
+    created_tasks: HashMap<(String, String, String), (usize, String)>,
     /// Extract tasks the plan moved: each move's place and schedule, in order.
     moved_tasks: HashMap<String, Vec<(usize, String)>>,
 }
@@ -237,11 +238,11 @@ impl Plan {
                     .and_then(before::text)
                     .unwrap_or_default()
             };
-            let (kind, task_type) = (field("targetType"), field("type"));
+            let (kind, task_type, on) = (field("targetType"), field("type"), field("scheduleId"));
             let targets = call.params.get("targetIds").and_then(Value::as_array);
             for target in targets.into_iter().flatten().filter_map(before::text) {
                 let made = (kind.clone(), target, task_type.clone());
-                self.created_tasks.insert(made);
+                self.created_tasks.insert(made, (at, on.clone()));
             }
         }
         if call.method == crate::wire::method::SET_EXTRACT_TASKS_SCHEDULE
@@ -697,7 +698,8 @@ impl Client {
         summary.failed.extend(failed);
     }
 
-    /// Whether this dry run's plan creates a task of `task_type` for a target.
+    /// Whether this dry run's plan creates a task of `task_type` for a target that is
+    /// still there (its schedule not deleted since).
     pub fn plans_task_for(&self, (target_type, target_id, task_type): (&str, &str, &str)) -> bool {
         let plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
         let made = (
@@ -705,24 +707,43 @@ impl Client {
             target_id.to_string(),
             task_type.to_string(),
         );
-        plan.created_tasks.contains(&made)
+        plan.created_tasks
+            .get(&made)
+            .is_some_and(|(at, on)| plan.deleted_schedules.get(on).is_none_or(|gone| gone < at))
     }
 
-    /// Whether this dry run's plan (its calls so far) removes extract task `id`, which the
-    /// server shows on `schedule`: a deletion of it, or of the schedule it is on then
-    /// (the server's, or the last one the plan moved it to).
-    pub fn plan_removes_task(&self, id: &str, schedule: Option<&str>) -> bool {
+    /// Forget the planned creations of these targets: the dry run failed them, so they
+    /// make no task.
+    pub fn unplan_tasks_for(&self, (target_type, task_type): (&str, &str), targets: &[String]) {
+        let mut plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        for target in targets {
+            let made = (
+                target_type.to_string(),
+                target.clone(),
+                task_type.to_string(),
+            );
+            plan.created_tasks.remove(&made);
+        }
+    }
+
+    /// Those of `tasks` (id, the schedule the server shows it on) that this dry run's
+    /// plan so far removes: deleted, or on a schedule it deleted.
+    pub fn plan_removes_tasks<'t>(
+        &self,
+        tasks: impl Iterator<Item = (&'t str, Option<&'t str>)>,
+    ) -> HashSet<String> {
         let planned = self.planned_calls();
-        self.removed_by_plan(
-            id,
-            schedule,
-            planned,
-            &self.planned_schedule_deletions(planned),
-        )
+        let gone = self.planned_schedule_deletions(planned);
+        tasks
+            .filter(|(id, on)| self.removed_by_plan(id, *on, planned, &gone))
+            .map(|(id, _)| id.to_string())
+            .collect()
     }
 
-    /// [`Client::plan_removes_task`] as of the first `planned_before` calls, with the
-    /// schedules those deleted (`gone`).
+    /// Whether extract task `id`, which the server shows on `schedule`, is removed by the
+    /// first `planned_before` calls of this dry run's plan: a deletion of it, or of the
+    /// schedule it is on then (the server's, or the last one the plan moved it to), which
+    /// are among `gone`.
     fn removed_by_plan(
         &self,
         id: &str,
@@ -764,7 +785,14 @@ impl Client {
             let theirs = shared.iter().filter(|(number, _, call)| {
                 number != me && call.method == crate::wire::method::DELETE_SCHEDULES
             });
-            gone.extend(theirs.flat_map(|(_, _, call)| before::ids_of(&call.params)));
+            // Their stand-in ids name their own planned schedules, which this site's
+            // tasks cannot be on.
+            let real = |id: &String| !id.starts_with('(');
+            gone.extend(
+                theirs
+                    .flat_map(|(_, _, call)| before::ids_of(&call.params))
+                    .filter(real),
+            );
         }
         gone
     }

@@ -286,7 +286,12 @@ fn sites_dry_running_at_once_keep_their_stand_in_ids_apart() {
         let s = create_schedule(#{ name: `${site} temp`, scheduledAction: "Extract",
             scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } });
         if site == "" { delete_schedules(s.id); }
-        else { sleep(0.2); set_extract_tasks_schedule(extract_tasks().extract(0, 2), s.id); }"#,
+        else {
+            sleep(0.2);
+            let ts = extract_tasks().extract(0, 2);
+            set_extract_tasks_schedule(ts, s.id);
+            set_extract_tasks_priority(ts, 5);
+        }"#,
     );
     for _ in 0..3 {
         let (code, _, err) = run(

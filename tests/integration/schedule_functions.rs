@@ -1131,6 +1131,18 @@ fn a_dry_run_ends_as_the_real_run_does() {
             ),
             0,
         ),
+        // A task the plan made goes with its schedule, and frees its target.
+        (
+            r#"let t = extract_tasks().filter(|t| t.type == "RefreshExtract")[0];
+            delete_extract_tasks(t.id);
+            let s = create_schedule(#{ name: "Tmp", scheduledAction: "Extract",
+                scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } });
+            create_extract_tasks(t.targetType, t.targetId, s.id);
+            delete_schedules(s.id);
+            create_extract_tasks(t.targetType, t.targetId, t.scheduleId);"#
+                .to_string(),
+            0,
+        ),
         // Tasks moved onto a planned schedule go with it when it is deleted.
         (
             format!(
