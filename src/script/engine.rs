@@ -99,7 +99,11 @@ pub fn build(host: Arc<Host>, limits: &Limits, cancel: Arc<AtomicBool>) -> Engin
         if starts {
             done.store(0, Ordering::Relaxed);
         }
-        if max_operations > 0 && done.fetch_add(1, Ordering::Relaxed) >= max_operations {
+        // One evaluation runs on one thread at a time: a plain add, not a locked one,
+        // which cost W1's filter about a tenth.
+        let counted = done.load(Ordering::Relaxed);
+        done.store(counted + 1, Ordering::Relaxed);
+        if max_operations > 0 && counted >= max_operations {
             return Some(Dynamic::from(TOO_MANY_OPERATIONS));
         }
         if starts {
