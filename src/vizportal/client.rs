@@ -226,6 +226,8 @@ struct Plan {
     created_tasks: HashMap<(String, String, String), (usize, String)>,
     /// Extract tasks the plan moved: each move's place and schedule, in order.
     moved_tasks: HashMap<String, Vec<(usize, String)>>,
+    /// Subscriptions the plan moved, as `moved_tasks` holds tasks.
+    moved_subscriptions: HashMap<String, Vec<(usize, String)>>,
 }
 
 impl Plan {
@@ -245,14 +247,16 @@ impl Plan {
                 self.created_tasks.insert(made, (at, on.clone()));
             }
         }
-        if call.method == crate::wire::method::SET_EXTRACT_TASKS_SCHEDULE
-            && let Some(to) = call.params.get("scheduleId").and_then(before::text)
+        let moves = match call.method.as_str() {
+            crate::wire::method::SET_EXTRACT_TASKS_SCHEDULE => Some(&mut self.moved_tasks),
+            crate::wire::method::SET_SUBSCRIPTIONS_SCHEDULE => Some(&mut self.moved_subscriptions),
+            _ => None,
+        };
+        if let (Some(moves), Some(to)) =
+            (moves, call.params.get("scheduleId").and_then(before::text))
         {
             for id in before::ids_of(&call.params) {
-                self.moved_tasks
-                    .entry(id)
-                    .or_default()
-                    .push((at, to.clone()));
+                moves.entry(id).or_default().push((at, to.clone()));
             }
         }
         if call.method == crate::wire::method::DELETE_SCHEDULES {
@@ -759,14 +763,21 @@ impl Client {
         {
             return true;
         }
-        let moved = plan.moved_tasks.get(id).and_then(|moves| {
-            moves
-                .iter()
-                .rev()
-                .find(|(at, _)| *at < planned_before)
-                .map(|(_, to)| to.as_str())
-        });
+        let moved = last_move(plan.moved_tasks.get(id), planned_before);
         moved.or(schedule).is_some_and(|s| gone.contains(s))
+    }
+
+    /// The schedule subscription `id` is on after the first `planned_before` calls of the
+    /// plan: the last one it moved it to, else `listed` (the server's).
+    fn subscription_schedule(
+        &self,
+        id: &str,
+        listed: Option<&str>,
+        planned_before: usize,
+    ) -> Option<String> {
+        let plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        let moved = last_move(plan.moved_subscriptions.get(id), planned_before);
+        moved.or(listed).map(str::to_string)
     }
 
     /// The schedules this dry run deleted in its first `planned_before` calls, and those
@@ -863,9 +874,12 @@ impl Client {
             {
                 Some("an earlier call of this dry run deletes it or its schedule".to_string())
             }
-            Some(Some(schedule)) if !tasks && gone_schedules.contains(schedule) => Some(format!(
-                "its schedule {schedule} is deleted by an earlier call of this dry run"
-            )),
+            Some(listed) if !tasks => {
+                let on = self.subscription_schedule(id, listed.as_deref(), planned_before)?;
+                gone_schedules.contains(&on).then(|| {
+                    format!("its schedule {on} is deleted by an earlier call of this dry run")
+                })
+            }
             Some(_) => None,
         };
         ids.iter()
@@ -1033,6 +1047,13 @@ fn item_failures(error: &VizportalError) -> Vec<ItemFailure> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// Where the last of `moves` (each a plan place and a schedule) before place
+/// `planned_before` took its item.
+fn last_move(moves: Option<&Vec<(usize, String)>>, planned_before: usize) -> Option<&str> {
+    let before = moves?.iter().rev().find(|(at, _)| *at < planned_before);
+    before.map(|(_, to)| to.as_str())
 }
 
 #[cfg(test)]

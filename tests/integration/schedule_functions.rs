@@ -1143,6 +1143,28 @@ fn a_dry_run_ends_as_the_real_run_does() {
                 .to_string(),
             0,
         ),
+        // A subscription goes with the schedule the plan last moved it to.
+        (
+            format!(
+                r#"let x = subscriptions()[0];
+                let s = create_schedule(#{{ name: "Mail 2", scheduledAction: "Subscription",
+                    scheduleType: "Daily", scheduleDetails: #{{ startTime: 60 }} }});
+                set_subscriptions_schedule(x, s.id);
+                delete_schedules("{mail}", #{{ other_sites: true }});
+                set_subscriptions_schedule(x, s.id);"#
+            ),
+            0,
+        ),
+        (
+            r#"let x = subscriptions()[0];
+            let s = create_schedule(#{ name: "Mail 2", scheduledAction: "Subscription",
+                scheduleType: "Daily", scheduleDetails: #{ startTime: 60 } });
+            set_subscriptions_schedule(x, s.id);
+            delete_schedules(s.id);
+            set_subscriptions_schedule(x, x.scheduleId);"#
+                .to_string(),
+            1,
+        ),
         // Tasks moved onto a planned schedule go with it when it is deleted.
         (
             format!(
