@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::wire::id_string as text;
 use rhai::Position;
 use serde_json::{Value, json};
 
@@ -270,14 +271,6 @@ pub(super) fn refused(function: &str, problem: &str, pos: Position) -> Box<rhai:
         format!("{function}: {problem}; the real call would fail (checked under --dry-run)"),
         pos,
     )
-}
-
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

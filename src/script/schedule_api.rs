@@ -163,6 +163,7 @@ pub mod schedule_api {
     }
 }
 
+use crate::wire::id_string as text;
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext, Position};
 use serde_json::{Value, json};
 
@@ -661,12 +662,4 @@ fn by_id(id: &str, value: Value) -> Value {
     let mut map = JsonMap::new();
     map.insert(id.to_string(), value);
     Value::Object(map)
-}
-
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }

@@ -11,7 +11,6 @@ use super::client::Client;
 use super::error::VizportalError;
 use super::listing::SideTables;
 use super::schedule_fields::SCHEDULE_FIELDS;
-use crate::wire::id_text;
 use crate::wire::method;
 
 /// Where the values a method changes are listed, and which fields it changes.
@@ -100,9 +99,7 @@ pub(crate) fn read(
     Ok(rows.into_iter().collect())
 }
 
-pub(crate) fn text(value: &Value) -> Option<String> {
-    id_text(value).map(|t| t.into_owned())
-}
+pub(crate) use crate::wire::id_string as text;
 
 /// What a schedule's deletion takes with it on the session's site (lists are per site;
 /// schedules are not), by schedule id: its extract tasks (what each refreshed, its type

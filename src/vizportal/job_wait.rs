@@ -22,6 +22,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use crate::wire::id_string as text;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 
@@ -453,12 +454,4 @@ fn refused(error: &VizportalError) -> bool {
 /// Whether the server said it has no such method (code 80000, or HTTP 404).
 fn unknown_method(error: &VizportalError) -> bool {
     error.code() == Some(crate::wire::code::UNKNOWN_METHOD) || error.status() == Some(404)
-}
-
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }

@@ -18,6 +18,11 @@ pub fn id_text(value: &Value) -> Option<Cow<'_, str>> {
     }
 }
 
+/// [`id_text`] as an owned string.
+pub fn id_string(value: &Value) -> Option<String> {
+    id_text(value).map(Cow::into_owned)
+}
+
 /// The first `shown` ids, comma-separated, then how many more there are (`1, 2, 3 and 61
 /// more`): how messages list ids.
 pub fn first_ids<T: fmt::Display>(ids: impl ExactSizeIterator<Item = T>, shown: usize) -> String {

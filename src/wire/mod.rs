@@ -13,7 +13,7 @@ pub mod schedule;
 pub use catalogue::{Confidence, KNOWN_METHODS, KnownMethod, known_method};
 pub use codes::code;
 pub use envelope::{Answer, ERRORS, JSON_CONTENT_TYPE, RequestBody, WireError};
-pub use id::{IdText, StrText, first_ids, id_text};
+pub use id::{IdText, StrText, first_ids, id_string, id_text};
 
 /// Path prefix of every Vizportal call: `POST {server}/vizportal/api/web/v1/{method}`.
 pub const API_PATH: &str = "/vizportal/api/web/v1/";
