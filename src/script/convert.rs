@@ -4,7 +4,7 @@
 
 use rhai::{Array, Dynamic, ImmutableString, Map};
 
-use super::record::{self, Record};
+use super::record;
 use serde_json::{Value, json};
 
 /// JSON to a Rhai value, without going through serde's data model (hot path for
@@ -33,24 +33,8 @@ pub fn to_map(fields: serde_json::Map<String, Value>) -> Map {
 
 /// A Rhai value as JSON (for params and `to_json`); records become objects.
 pub fn to_json(value: &Dynamic) -> Result<Value, String> {
-    if let Some(map) = value.read_lock::<Record>().map(|r| r.to_map()) {
-        return to_json(&Dynamic::from_map(map));
-    }
-    if let Some(map) = value.read_lock::<Map>() {
-        return map
-            .iter()
-            .map(|(k, v)| Ok((k.to_string(), to_json(v)?)))
-            .collect::<Result<serde_json::Map<_, _>, String>>()
-            .map(Value::Object);
-    }
-    if let Some(items) = value.read_lock::<Array>() {
-        return items
-            .iter()
-            .map(to_json)
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array);
-    }
-    rhai::serde::from_dynamic::<Value>(value).map_err(|e| e.to_string())
+    // The same walk as JSON text (`to_json`, `save_json`), into a tree.
+    serde_json::to_value(super::json_out::AsJson(value)).map_err(|e| e.to_string())
 }
 
 /// Ids from what a script passes: `"55"`, `55`, a task map with `id`, or an array of those.

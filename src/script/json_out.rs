@@ -70,7 +70,7 @@ pub fn text(
 
 /// A script value serialized as JSON: maps, tasks and arrays member by member, other
 /// values as `to_json` converts them.
-struct AsJson<'a>(&'a Dynamic);
+pub(crate) struct AsJson<'a>(pub(crate) &'a Dynamic);
 
 impl Serialize for AsJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -131,21 +131,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_text_is_what_a_json_tree_of_the_value_gives() {
+    fn values_are_written_as_json_text_and_as_trees() {
         let engine = rhai::Engine::new();
         let value: Dynamic = engine
             .eval(r#"#{ b: [1, 2.5, "x\"y", (), true], a: #{ z: "é", y: [] } }"#)
             .unwrap();
-        let tree = crate::script::convert::to_json(&value).unwrap();
+        let expected = r#"{"a":{"y":[],"z":"é"},"b":[1,2.5,"x\"y",null,true]}"#;
         let never = || false;
-        assert_eq!(
-            text(&value, false, &never).unwrap(),
-            serde_json::to_string(&tree).unwrap()
-        );
+        assert_eq!(text(&value, false, &never).unwrap(), expected);
+        let tree: Value = serde_json::from_str(expected).unwrap();
         assert_eq!(
             text(&value, true, &never).unwrap(),
             serde_json::to_string_pretty(&tree).unwrap()
         );
+        assert_eq!(crate::script::convert::to_json(&value).unwrap(), tree);
     }
 
     #[test]
