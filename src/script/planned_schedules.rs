@@ -249,11 +249,7 @@ pub(super) fn absent(
     let after = AfterPlan::read(host, pos)?;
     let failure = |id: &String| {
         let why = after.find(id).err()?;
-        Some(ItemFailure {
-            id: id.clone(),
-            code: None,
-            message: format!("{why} (checked under --dry-run)"),
-        })
+        Some(ItemFailure::under_dry_run(id, &why))
     };
     Ok(ids.iter().filter_map(failure).collect())
 }

@@ -505,11 +505,7 @@ fn targets_refused(
             } else {
                 return None;
             };
-            Some(crate::vizportal::ItemFailure {
-                id: target.clone(),
-                code: None,
-                message: format!("{why} (checked under --dry-run)"),
-            })
+            Some(crate::vizportal::ItemFailure::under_dry_run(target, &why))
         })
         .collect())
 }

@@ -92,6 +92,17 @@ pub struct ItemFailure {
     pub message: String,
 }
 
+impl ItemFailure {
+    /// Item `id` failed by a dry run's check, as the server would fail it, for `why`.
+    pub fn under_dry_run(id: &str, why: &str) -> ItemFailure {
+        ItemFailure {
+            id: id.to_string(),
+            code: None,
+            message: format!("{why} (checked under --dry-run)"),
+        }
+    }
+}
+
 /// What a batch call did, id by id.
 #[derive(Debug)]
 pub struct BatchSummary {
@@ -884,11 +895,7 @@ impl Client {
         };
         ids.iter()
             .filter_map(|id| Some((id, why(id)?)))
-            .map(|(id, why)| ItemFailure {
-                id: id.clone(),
-                code: None,
-                message: format!("{why} (checked under --dry-run)"),
-            })
+            .map(|(id, why)| ItemFailure::under_dry_run(id, &why))
             .collect()
     }
 
