@@ -21,6 +21,22 @@ fn last_json(out: &str) -> Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
+/// Fields of a daily extract schedule at 1 AM, for `create_schedule` maps in scripts.
+const DAILY: &str =
+    r#"scheduledAction: "Extract", scheduleType: "Daily", scheduleDetails: #{ startTime: 60 }"#;
+
+/// The schedules of `emu` that run `action` (`Extract`, `Subscription`): (id, name).
+fn running(emu: &Emulator, action: &str) -> Vec<(String, String)> {
+    schedules(emu)
+        .iter()
+        .filter(|s| s["scheduledAction"] == action)
+        .map(|s| {
+            let text = |f: &str| s[f].as_str().unwrap().to_string();
+            (text("id"), text("name"))
+        })
+        .collect()
+}
+
 fn schedule_row(emu: &Emulator, id: &str) -> Value {
     schedules(emu)
         .into_iter()
@@ -736,25 +752,11 @@ fn a_dry_run_checks_each_schedule_change_against_the_server_as_its_plan_leaves_i
         c.schedules_fire = false;
     });
     let state = emu.state();
-    let rows = state["schedules"].as_array().unwrap();
-    let of = |action: &str| -> Vec<(String, String)> {
-        rows.iter()
-            .filter(|s| s["scheduledAction"] == action)
-            .map(|s| {
-                (
-                    s["id"].as_str().unwrap().into(),
-                    s["name"].as_str().unwrap().into(),
-                )
-            })
-            .collect()
-    };
-    let (extract, subscription) = (of("Extract"), of("Subscription"));
+    let (extract, subscription) = (running(&emu, "Extract"), running(&emu, "Subscription"));
     let [(a, a_name), (b, b_name), ..] = &extract[..] else {
         panic!("two extract schedules: {extract:?}")
     };
     let (mail, _) = &subscription[0];
-    let daily =
-        r#"scheduledAction: "Extract", scheduleType: "Daily", scheduleDetails: #{ startTime: 60 }"#;
     let sent_before = emu.calls().len();
 
     // Refused: what the real call would fail on.
@@ -810,13 +812,13 @@ fn a_dry_run_checks_each_schedule_change_against_the_server_as_its_plan_leaves_i
 
     // Taken: what the real call would do, names freed and schedules made by the plan.
     let taken = [
-        format!(r#"delete_schedules(["{a}"]); create_schedule(#{{ name: "{a_name}", {daily} }});"#),
+        format!(r#"delete_schedules(["{a}"]); create_schedule(#{{ name: "{a_name}", {DAILY} }});"#),
         format!(
-            r#"rename_schedule("{a}", "{a_name} (old)"); create_schedule(#{{ name: "{a_name}", {daily} }});"#
+            r#"rename_schedule("{a}", "{a_name} (old)"); create_schedule(#{{ name: "{a_name}", {DAILY} }});"#
         ),
         format!(r#"rename_schedule("{a}", "{a_name}");"#),
         format!(
-            r#"let s = create_schedule(#{{ name: "Fresh", {daily} }});
+            r#"let s = create_schedule(#{{ name: "Fresh", {DAILY} }});
                    rename_schedule(s.id, "Fresher"); update_schedule(s.id, #{{ priority: 10 }});
                    disable_schedules(s.id); create_extract_tasks("Workbook", ["FREE"], s.id);"#
         ),
@@ -1055,28 +1057,15 @@ fn a_dry_run_ends_as_the_real_run_does() {
         })
     };
     let probe = fresh();
-    let rows = schedules(&probe);
-    let of = |action: &str| -> Vec<(String, String)> {
-        rows.iter()
-            .filter(|s| s["scheduledAction"] == action)
-            .map(|s| {
-                (
-                    s["id"].as_str().unwrap().into(),
-                    s["name"].as_str().unwrap().into(),
-                )
-            })
-            .collect()
-    };
-    let (extract, mail) = (of("Extract"), of("Subscription")[0].0.clone());
+    let extract = running(&probe, "Extract");
+    let mail = running(&probe, "Subscription")[0].0.clone();
     let ((a, a_name), (b, _)) = (extract[0].clone(), extract[1].clone());
-    let daily =
-        r#"scheduledAction: "Extract", scheduleType: "Daily", scheduleDetails: #{ startTime: 60 }"#;
     let cases = [
         // A schedule batch with one unknown id applies the rest, freeing a name.
         (
             format!(
                 r#"try {{ delete_schedules(["{a}", "999"], #{{ other_sites: true }}); }} catch (e) {{ print(e.failed.len()); }}
-                create_schedule(#{{ name: "{a_name}", {daily} }});"#
+                create_schedule(#{{ name: "{a_name}", {DAILY} }});"#
             ),
             0,
         ),
@@ -1090,7 +1079,7 @@ fn a_dry_run_ends_as_the_real_run_does() {
         // A schedule created by name has an id the next call can use.
         (
             format!(
-                r#"let r = vp::createSchedule(#{{ name: "By name", {daily}, priority: 50, parallel: true }});
+                r#"let r = vp::createSchedule(#{{ name: "By name", {DAILY}, priority: 50, parallel: true }});
                 set_extract_tasks_schedule(extract_tasks(#{{ scheduleId: "{b}" }}), r.id);"#
             ),
             0,
@@ -1169,7 +1158,7 @@ fn a_dry_run_ends_as_the_real_run_does() {
         (
             format!(
                 r#"let ts = extract_tasks(#{{ scheduleId: "{b}" }});
-                let s = create_schedule(#{{ name: "Doomed", {daily} }});
+                let s = create_schedule(#{{ name: "Doomed", {DAILY} }});
                 set_extract_tasks_schedule(ts, s.id);
                 delete_schedules(s.id);
                 set_extract_tasks_priority(ts, 5);"#
