@@ -9,6 +9,20 @@ use serde_json::Value;
 
 use crate::support::*;
 
+/// A text field of a row of the emulator's state.
+fn text(row: &Value, field: &str) -> String {
+    row[field].as_str().unwrap().to_string()
+}
+
+/// What a task refreshes: (target type, target id, task type).
+fn kind(task: &Value) -> (String, String, String) {
+    (
+        text(task, "targetType"),
+        text(task, "targetId"),
+        text(task, "type"),
+    )
+}
+
 fn audit_lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -326,7 +340,6 @@ fn undo_creates_deleted_tasks_again_as_they_were_once_and_names_those_it_cannot(
     let dir = tempfile::tempdir().unwrap();
     let (audit, undo_audit) = (dir.path().join("run.jsonl"), dir.path().join("undo.jsonl"));
     let before = tasks(&emu);
-    let text = |t: &Value, f: &str| t[f].as_str().unwrap().to_string();
     let what = |t: &Value| (text(t, "targetType"), text(t, "targetId"), text(t, "type"));
     let target = |t: &Value| (text(t, "targetType"), text(t, "targetId"));
     // e's schedule is deleted by someone else before the undo; a to d are elsewhere. Each is
@@ -616,7 +629,6 @@ fn undo_says_when_the_run_itself_gave_a_deleted_tasks_target_a_new_task() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let all = tasks(&emu);
-    let text = |t: &Value, f: &str| t[f].as_str().unwrap().to_string();
     let old = all
         .iter()
         .find(|t| {
@@ -1050,10 +1062,6 @@ fn tasks_moved_to_a_schedule_the_run_then_deleted_come_back_where_they_were() {
     let before = tasks(&emu);
     // Three tasks whose targets have no other task of their type, so each comes back as
     // the one task of its kind.
-    let kind = |t: &Value| {
-        let text = |f: &str| t[f].as_str().unwrap().to_string();
-        (text("targetType"), text("targetId"), text("type"))
-    };
     let single: Vec<&Value> = before
         .iter()
         .filter(|t| before.iter().filter(|o| kind(o) == kind(t)).count() == 1)
@@ -1098,8 +1106,6 @@ fn a_partly_failed_creation_is_audited_as_partial_and_undo_makes_nothing_extra()
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let before = tasks(&emu);
-    let text = |t: &Value, f: &str| t[f].as_str().unwrap().to_string();
-    let kind = |t: &Value| (text(t, "targetType"), text(t, "targetId"), text(t, "type"));
     let old = before
         .iter()
         .find(|t| before.iter().filter(|o| kind(o) == kind(t)).count() == 1)
@@ -1182,8 +1188,6 @@ fn the_id_of_a_deleted_task_is_never_given_again_so_undo_finds_it_gone() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
     let before = tasks(&emu);
-    let text = |t: &Value, f: &str| t[f].as_str().unwrap().to_string();
-    let kind = |t: &Value| (text(t, "targetType"), text(t, "targetId"), text(t, "type"));
     let single = |t: &&Value| before.iter().filter(|o| kind(o) == kind(t)).count() == 1;
     let highest = before
         .iter()
