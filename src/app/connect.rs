@@ -210,7 +210,7 @@ fn credentials(args: &ConnectArgs, use_saved: bool) -> Result<Credentials, Failu
         origin: SessionOrigin::Given,
         saved: false,
     });
-    let who = args.token_name.as_deref().or(args.username.as_deref());
+    let who = saved::Who::from_flags(args.token_name.as_deref(), args.username.as_deref());
     let saved = match given {
         None if use_saved => saved::find(&server, who, saved::Use::SignIn)?,
         _ => None,

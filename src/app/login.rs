@@ -34,13 +34,10 @@ pub fn login(args: &LoginArgs) -> Result<(), Failure> {
             "error: the server set no session cookie to save",
         ));
     };
-    let who = args
-        .connect
-        .token_name
-        .clone()
-        .or_else(|| args.connect.username.clone())
-        .unwrap_or_else(|| info.username.clone());
-    let path = saved::path_for(session.server(), &who)?;
+    let token_name = args.connect.token_name.as_deref();
+    let who = saved::Who::from_flags(token_name, args.connect.username.as_deref())
+        .unwrap_or(saved::Who::User(&info.username));
+    let path = saved::path_for(session.server(), who)?;
     let record = SavedSession::new(
         session.server(),
         &info.site_url_name,
@@ -49,7 +46,9 @@ pub fn login(args: &LoginArgs) -> Result<(), Failure> {
         session.origin(),
         current,
     )
-    .saved_as(Some(who.clone()));
+    .saved_as(Some(match who {
+        saved::Who::User(name) | saved::Who::Token(name) => name.to_string(),
+    }));
     saved::write(&path, &record)?;
     let _ = writeln!(out, "session saved in {}", path.display());
     Ok(())
@@ -67,11 +66,10 @@ pub fn logout(args: &LogoutArgs) -> Result<(), Failure> {
         .server
         .clone()
         .ok_or_else(|| Failure::usage("no server: pass --server URL or set TABLEAU_SERVER"))?;
-    let who = args
-        .connect
-        .token_name
-        .as_deref()
-        .or(args.connect.username.as_deref());
+    let who = saved::Who::from_flags(
+        args.connect.token_name.as_deref(),
+        args.connect.username.as_deref(),
+    );
     let Some((path, record)) = saved::find(&server, who, saved::Use::LogOut)? else {
         return Err(Failure::new(
             ExitCode::Failed,
@@ -162,7 +160,7 @@ pub fn show_config(args: &ConnectArgs, provenance: &Provenance) -> Result<(), Fa
     }
     let saved_session = match &args.server {
         Some(server) => {
-            let who = args.token_name.as_deref().or(args.username.as_deref());
+            let who = saved::Who::from_flags(args.token_name.as_deref(), args.username.as_deref());
             match saved::find(server, who, saved::Use::SignIn) {
                 Ok(Some((path, record))) => (
                     format!(

@@ -116,9 +116,59 @@ pub fn directory() -> Result<PathBuf, Failure> {
     Ok(base.join("sessions"))
 }
 
-/// The file of a server and user (or token name).
-pub fn path_for(server: &str, who: &str) -> Result<PathBuf, Failure> {
-    Ok(directory()?.join(format!("{}--{}.json", slug(&normalize(server)), slug(who))))
+/// Whom a session is saved for: a user, or a personal access token. The two never share
+/// a file, nor do names that differ in any character but case (Tableau user names are
+/// case-insensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who<'a> {
+    /// `--username NAME` (or the signed-in user).
+    User(&'a str),
+    /// `--token-name NAME`.
+    Token(&'a str),
+}
+
+impl<'a> Who<'a> {
+    /// As the flags name it: `--token-name`, else `--username`.
+    pub fn from_flags(token_name: Option<&'a str>, username: Option<&'a str>) -> Option<Who<'a>> {
+        token_name.map(Who::Token).or(username.map(Who::User))
+    }
+
+    /// Whether `saved` was saved for this user or token.
+    fn saved(&self, saved: &SavedSession) -> bool {
+        match (self, &saved.token_name) {
+            (Who::Token(name), Some(token)) => token.eq_ignore_ascii_case(name),
+            (Who::User(name), None) => saved
+                .saved_as
+                .as_deref()
+                .unwrap_or(&saved.username)
+                .eq_ignore_ascii_case(name),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Who<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Who::User(name) => write!(f, "user {name}"),
+            Who::Token(name) => write!(f, "token {name}"),
+        }
+    }
+}
+
+/// The file of a server and a user or token: `SERVER--user--NAME.json` or
+/// `SERVER--token--NAME.json`, each part spelled so that no two servers or names share a
+/// file name (see [`file_part`]).
+pub fn path_for(server: &str, who: Who) -> Result<PathBuf, Failure> {
+    let (kind, name) = match who {
+        Who::User(name) => ("user", name),
+        Who::Token(name) => ("token", name),
+    };
+    Ok(directory()?.join(format!(
+        "{}--{kind}--{}.json",
+        file_part(&normalize(server)),
+        file_part(&name.to_lowercase())
+    )))
 }
 
 /// How [`find`] treats a file others could read or replace.
@@ -130,19 +180,19 @@ pub enum Use {
     LogOut,
 }
 
-/// The saved session for `server` and `who` (user or token name); without `who`, the only
-/// session saved for the server (several are a usage error that names them). To sign in
-/// with, a file others could read, or one in a directory others could write to, is
-/// refused.
+/// The saved session for `server` and `who`; without `who`, the only session saved for
+/// the server (several are a usage error that names them). To sign in with, a file
+/// others could read, or one in a directory others could write to, is refused; so is a
+/// file whose contents are for another server, user or token than its name says.
 pub fn find(
     server: &str,
-    who: Option<&str>,
+    who: Option<Who>,
     purpose: Use,
 ) -> Result<Option<(PathBuf, SavedSession)>, Failure> {
     let path = match who {
         Some(who) => path_for(server, who)?,
         None => {
-            let prefix = format!("{}--", slug(&normalize(server)));
+            let prefix = format!("{}--", file_part(&normalize(server)));
             let dir = directory()?;
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 return Ok(None);
@@ -157,15 +207,15 @@ pub fn find(
                 })
                 .collect();
             if matching.len() > 1 {
-                matching.sort();
                 // Each as --username or --token-name takes it.
-                let names: Vec<String> = matching
+                let mut names: Vec<String> = matching
                     .iter()
                     .map(|p| match read(p) {
                         Ok(saved) => saved.picked_by(),
                         Err(_) => p.display().to_string(),
                     })
                     .collect();
+                names.sort();
                 return Err(Failure::usage(format!(
                     "{} sessions are saved for {server} ({}): pass --username or --token-name to pick one",
                     matching.len(),
@@ -184,7 +234,21 @@ pub fn find(
     if purpose == Use::SignIn {
         check_private(&path)?;
     }
-    Ok(Some((path.clone(), read(&path)?)))
+    let saved = read(&path)?;
+    let for_server = normalize(&saved.server) == normalize(server);
+    if !for_server || who.is_some_and(|who| !who.saved(&saved)) {
+        return Err(Failure::new(
+            ExitCode::Login,
+            format!(
+                "error: the saved session {} is for {} on {}, not {}{server}; delete it and sign in again with vizscript login --save",
+                path.display(),
+                saved.picked_by(),
+                saved.server,
+                who.map(|who| format!("{who} on ")).unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(Some((path, saved)))
 }
 
 /// A saved session file's contents.
@@ -233,16 +297,19 @@ fn normalize(server: &str) -> String {
     server.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 
-fn slug(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// `text` as part of a file name: ASCII letters, digits and `.` as they are, every other
+/// byte as `_` and two hex digits. No two texts give the same part, and no part holds
+/// `--`, which separates the parts.
+fn file_part(text: &str) -> String {
+    let mut part = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'.' {
+            part.push(char::from(byte));
+        } else {
+            part.push_str(&format!("_{byte:02X}"));
+        }
+    }
+    part
 }
 
 /// A saved session is used only from a file of this user's that no one else can read,
@@ -328,4 +395,26 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
 #[cfg(not(unix))]
 fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::File::create(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_and_names_that_differ_get_files_of_their_own() {
+        let parts = [
+            "http://host/tableau_prod",
+            "http://host/tableau/prod",
+            "corp\\jdoe",
+            "corp_jdoe",
+            "a--user--b",
+            "a-",
+        ];
+        let mut seen: Vec<String> = parts.iter().map(|p| file_part(p)).collect();
+        assert!(seen.iter().all(|p| !p.contains("--")), "{seen:?}");
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), parts.len(), "{seen:?}");
+    }
 }

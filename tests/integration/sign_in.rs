@@ -853,3 +853,56 @@ fn a_saved_token_session_goes_to_another_site_only_by_signing_in_again() {
         "a new sign-in, not a switch"
     );
 }
+
+/// A user and a token of the same name, or names that differ only in punctuation, never
+/// share a saved session; a file whose contents are for someone else than its name says
+/// is refused, not used.
+#[test]
+fn saved_sessions_of_a_user_and_a_token_of_one_name_are_kept_apart() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let user_file = save_session(&emu, state.path());
+    let (code, _, err) = run(with_token(&emu, state.path()), &["login", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    let files = std::fs::read_dir(state.path().join("sessions"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 2, "the token's session did not replace the user's");
+    // The token's name as a user, and the user's name as a token: neither is saved.
+    for who in [
+        ["--username", SAMPLE_TOKEN.0],
+        ["--token-name", "admin"],
+        ["--username", "admin_"],
+        ["--username", "admin/"],
+    ] {
+        let args = ["call", "getSessionInfo", who[0], who[1]];
+        let (code, _, err) = run(bare(&emu, state.path()), &args);
+        assert_eq!(code, 2, "{who:?} must find no saved session: {err}");
+        assert!(
+            err.contains("no password") || err.contains("no secret"),
+            "{err}"
+        );
+    }
+    // Each is found by its own name (a user name in any case).
+    for who in [["--username", "ADMIN"], ["--token-name", SAMPLE_TOKEN.0]] {
+        let args = ["call", "getSessionInfo", who[0], who[1]];
+        let (code, out, err) = run(bare(&emu, state.path()), &args);
+        assert_eq!(code, 0, "{who:?}: {err}");
+        assert!(out.contains("\"username\": \"admin\""), "{out}");
+    }
+    // The token's file put in place of the user's is refused by what it holds.
+    let token_file = std::fs::read_dir(state.path().join("sessions"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| *p != user_file)
+        .unwrap();
+    std::fs::copy(&token_file, &user_file).unwrap();
+    let args = ["call", "getSessionInfo", "--username", "admin"];
+    let (code, _, err) = run(bare(&emu, state.path()), &args);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(&format!("is for token {}", SAMPLE_TOKEN.0)) && err.contains("not user admin"),
+        "{err}"
+    );
+}
