@@ -156,8 +156,46 @@ impl RawAnswer<'_> {
 }
 
 /// `bytes` with every occurrence of a secret replaced by `[redacted]`; `None` when none
-/// occurs.
+/// occurs. A JSON body is also masked as it reads: a JSON writer may escape any character
+/// of a secret (`=` as `\u003d`, as Gson does), which the text then shows decoded.
 pub(crate) fn mask(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
+    let masked = mask_text(bytes, secrets);
+    let text = masked.as_deref().unwrap_or(bytes);
+    let Ok(mut json) = serde_json::from_slice::<Value>(text) else {
+        return masked;
+    };
+    if !mask_strings(&mut json, secrets) {
+        return masked;
+    }
+    serde_json::to_vec(&json).ok().or(masked)
+}
+
+/// Every string of `value` (keys too) with the secrets in it masked; whether any was.
+fn mask_strings(value: &mut Value, secrets: &[String]) -> bool {
+    let masked = |text: &str| {
+        mask_text(text.as_bytes(), secrets).map(|m| String::from_utf8_lossy(&m).into_owned())
+    };
+    match value {
+        Value::String(text) => masked(text).map(|m| *text = m).is_some(),
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, item| mask_strings(item, secrets) | any),
+        Value::Object(fields) => {
+            let mut any = false;
+            for (key, mut item) in std::mem::take(fields) {
+                any |= mask_strings(&mut item, secrets);
+                let key = masked(&key).inspect(|_| any = true).unwrap_or(key);
+                fields.insert(key, item);
+            }
+            any
+        }
+        _ => false,
+    }
+}
+
+/// `bytes` with every occurrence of a secret, in the forms an echo gives it, replaced by
+/// `[redacted]`; `None` when none occurs.
+fn mask_text(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
     let mut masked: Option<Vec<u8>> = None;
     for form in secrets
         .iter()
@@ -793,6 +831,9 @@ mod tests {
             r#"{"detail":"AbCd/EfGh+IjKl==:MnOp"}"#,
             r#"{"detail":"AbCd\/EfGh+IjKl==:MnOp"}"#,
             "secret=AbCd%2FEfGh%2BIjKl%3D%3D%3AMnOp&x=1",
+            // Gson's escapes, in a value and in a key.
+            r#"{"error":{"detail":"invalid AbCd\/EfGh+IjKl\u003d\u003d:MnOp"}}"#,
+            r#"{"AbCd\u002fEfGh+IjKl\u003D\u003D:MnOp":[1]}"#,
         ] {
             let masked = mask(echoed.as_bytes(), std::slice::from_ref(&secret)).expect(echoed);
             let masked = String::from_utf8(masked).unwrap();
