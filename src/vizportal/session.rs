@@ -212,6 +212,14 @@ impl Session {
             let generation = self.generation.load(Ordering::SeqCst);
             match self.retry.run_noting(method, kind, &reached, attempt) {
                 Ok(result) => return Ok(result),
+                // Signing in needs no session: a refusal there is the answer, and signing
+                // in again to repeat it would only add failed attempts on the account.
+                Err(failure @ Attempt::Unauthorized(..))
+                    if method == wire::method::LOGIN
+                        || method == wire::method::GENERATE_PUBLIC_KEY =>
+                {
+                    return Err(failure.into_error(method, kind));
+                }
                 Err(Attempt::Unauthorized(..)) => {
                     tracing::info!("{method}: session expired; signing in again");
                     self.renew(generation).map_err(|e| e.interrupting(method))?;

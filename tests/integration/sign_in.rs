@@ -906,3 +906,23 @@ fn saved_sessions_of_a_user_and_a_token_of_one_name_are_kept_apart() {
         "{err}"
     );
 }
+
+/// A script's own `login` that the server refuses is one failed attempt, not a session
+/// to renew: no sign-in is repeated (each would be another failed attempt on the account).
+#[test]
+fn a_refused_login_made_by_a_script_is_not_repeated() {
+    let emu = emulator();
+    let (_dir, script) = script_file(
+        r#"try {
+            vp::login(#{username: "admin", encryptedPassword: "00", keyId: "zz"});
+        } catch (e) { print(`${e.kind} ${e.message}`); }"#,
+    );
+    let (code, out, err) = run(vizscript(&emu), &["run", &script]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("session "), "{out}");
+    assert_eq!(
+        count(&emu, "login"),
+        2,
+        "the run's own sign-in, then the refused one"
+    );
+}
