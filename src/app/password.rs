@@ -23,12 +23,12 @@ pub fn resolve(
         return from_file(path, "--password-file").map(Some);
     }
     if stdin {
-        let mut text = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut text)
-            .map_err(|e| Failure::usage(format!("--password-stdin: {e}")))?;
-        return given(first_line(&mut text), "--password-stdin read").map(Some);
+        // At a terminal, what is typed is not shown.
+        if std::io::stdin().is_terminal() {
+            return ask(true, &format!("Password for {username}: "));
+        }
+        let line = read_first_line(std::io::stdin().lock(), "--password-stdin")?;
+        return given(line, "--password-stdin read").map(Some);
     }
     if let Some(password) = from_env("TABLEAU_PASSWORD") {
         return Ok(Some(password));
@@ -82,20 +82,49 @@ fn ask(prompt: bool, label: &str) -> Result<Option<SecretString>, Failure> {
 
 /// The first line of the file a flag names, as a secret.
 fn from_file(path: &Path, flag: &str) -> Result<SecretString, Failure> {
-    let mut text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))?;
-    given(
-        first_line(&mut text),
-        &format!("{flag} {} starts with", path.display()),
-    )
+    let source = format!("{flag} {}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| Failure::usage(format!("{source}: {e}")))?;
+    let line = read_first_line(std::io::BufReader::new(file), &source)?;
+    given(line, &format!("{source} starts with"))
 }
 
-/// The first line without its line ending, as a secret; the source buffer is zeroed.
+/// The longest first line read as a secret: a password or token secret is far shorter,
+/// and a source that goes on (`/dev/zero`, a wrong file) is not read to its end.
+const MAX_SECRET_LINE: u64 = 64 * 1024;
+
+/// The first line of `reader`, as a secret; `source` names it in messages.
+fn read_first_line(reader: impl BufRead, source: &str) -> Result<SecretString, Failure> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_SECRET_LINE + 1)
+        .read_until(b'\n', &mut bytes)
+        .map_err(|e| Failure::usage(format!("{source}: {e}")))?;
+    if bytes.len() as u64 > MAX_SECRET_LINE {
+        bytes.zeroize();
+        return Err(Failure::usage(format!(
+            "{source}: the first line is longer than {} KiB; that is no password or token secret",
+            MAX_SECRET_LINE / 1024
+        )));
+    }
+    match String::from_utf8(bytes) {
+        Ok(mut text) => Ok(first_line(&mut text)),
+        Err(e) => {
+            e.into_bytes().zeroize();
+            Err(Failure::usage(format!(
+                "{source}: the first line is not UTF-8 text"
+            )))
+        }
+    }
+}
+
+/// The first line without its line ending or a byte order mark (which some editors write
+/// at the start of a file), as a secret; the source buffer is zeroed.
 fn first_line(text: &mut String) -> SecretString {
     let line = text
         .lines()
         .next()
         .unwrap_or("")
+        .trim_start_matches('\u{feff}')
         .trim_end_matches('\r')
         .to_string();
     text.zeroize();
@@ -113,5 +142,23 @@ mod tests {
         let secret = first_line(&mut text);
         assert_eq!(secret.expose_secret(), "s3cret");
         assert!(text.is_empty());
+        let mut text = String::from("\u{feff}s3cret\n");
+        assert_eq!(first_line(&mut text).expose_secret(), "s3cret");
+    }
+
+    #[test]
+    fn a_first_line_too_long_or_not_text_is_refused_without_reading_on() {
+        let endless = std::io::repeat(b'x');
+        let err =
+            read_first_line(std::io::BufReader::new(endless), "--password-file f").unwrap_err();
+        assert!(
+            err.message.contains("longer than 64 KiB"),
+            "{}",
+            err.message
+        );
+        let err = read_first_line(&b"\xff\xfe\n"[..], "--token-file f").unwrap_err();
+        assert!(err.message.contains("not UTF-8"), "{}", err.message);
+        let line = read_first_line(&b"s3cret\r\nmore"[..], "--token-file f").unwrap();
+        assert_eq!(line.expose_secret(), "s3cret");
     }
 }

@@ -45,15 +45,32 @@ struct Terminal {
 
 impl Terminal {
     fn start(emu: &vizscript::emulator::Emulator, home: &std::path::Path) -> Terminal {
+        let terminal = Terminal::start_with(emu, home, &["repl", "--site", ""], true);
+        terminal.wait_for("vizscript>");
+        terminal
+    }
+
+    /// vizscript with `args` on a pseudo-terminal, signing in as admin, with the password
+    /// in the environment or not.
+    fn start_with(
+        emu: &vizscript::emulator::Emulator,
+        home: &std::path::Path,
+        args: &[&str],
+        password_in_environment: bool,
+    ) -> Terminal {
         let (pty, pts) = pty_process::blocking::open().expect("open a pseudo-terminal");
         pty.resize(pty_process::Size::new(ROWS, COLS))
             .expect("size the terminal");
-        let child = Command::new(env!("CARGO_BIN_EXE_vizscript"))
-            .args(["repl", "--site", ""])
+        let mut command =
+            Command::new(env!("CARGO_BIN_EXE_vizscript")).env_remove("TABLEAU_PASSWORD");
+        if password_in_environment {
+            command = command.env("TABLEAU_PASSWORD", "admin");
+        }
+        let child = command
+            .args(args)
             .env("TERM", "xterm")
             .env("TABLEAU_SERVER", emu.url())
             .env("TABLEAU_USERNAME", "admin")
-            .env("TABLEAU_PASSWORD", "admin")
             .env("NO_PROXY", "*")
             .env("HOME", home)
             .env("XDG_DATA_HOME", home.join("data"))
@@ -75,15 +92,13 @@ impl Terminal {
             let (pty, screen) = (Arc::clone(&pty), Arc::clone(&screen));
             std::thread::spawn(move || render(&pty, &screen))
         };
-        let terminal = Terminal {
+        Terminal {
             pty,
             child,
             screen,
             sent_at: Cell::new((0, 0)),
             reader: Some(reader),
-        };
-        terminal.wait_for("vizscript>");
-        terminal
+        }
     }
 
     /// Types `text` at the next empty prompt: waits until the line editor has ended the
@@ -332,4 +347,18 @@ fn exit_with_a_code_ends_the_terminal_session_with_it() {
         Some(3),
         "the code a wrapper sees"
     );
+}
+
+/// `--password-stdin` at a terminal asks without showing what is typed.
+#[test]
+fn password_stdin_at_a_terminal_does_not_show_the_password() {
+    let emu = emulator();
+    let home = tempfile::tempdir().unwrap();
+    let args = ["call", "getSessionInfo", "--password-stdin"];
+    let mut term = Terminal::start_with(&emu, home.path(), &args, false);
+    term.wait_for("Password for admin: ");
+    term.send("admin\r");
+    let shown = term.wait_for("\"username\": \"admin\"");
+    assert!(!shown.contains("admin: admin"), "{shown}");
+    assert_eq!(term.exit_status().code(), Some(0), "{shown}");
 }
