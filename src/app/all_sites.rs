@@ -103,8 +103,11 @@ pub fn run_sites(
                 .name("sites".into())
                 .stack_size(SCRIPT_STACK)
                 .spawn_scoped(scope, || one_by_one(&first, &sites, &job, &printer))
-                .map(|thread| thread.join().unwrap_or_default())
-                .unwrap_or_default()
+                .ok()
+                .and_then(|thread| thread.join().ok())
+                // A thread that could not start or that stopped on an internal error
+                // reports no site: none counts as a success.
+                .unwrap_or_else(|| sites.iter().map(|_| not_run()).collect())
         })
     };
     first.close()?;
@@ -232,14 +235,7 @@ fn concurrently(
     });
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     (0..sites.len())
-        .map(|i| {
-            results.remove(&i).unwrap_or_else(|| {
-                failed_before_running(
-                    Failure::new(ExitCode::Failed, "error: the site was not run"),
-                    Instant::now(),
-                )
-            })
-        })
+        .map(|i| results.remove(&i).unwrap_or_else(not_run))
         .collect()
 }
 
@@ -320,6 +316,16 @@ fn with_close(mut outcome: SiteOutcome, closed: Result<(), Failure>) -> SiteOutc
         outcome.result = Err(failure);
     }
     outcome
+}
+
+/// A site whose run never reported: its thread could not start, or stopped on an
+/// internal error (what it printed is above).
+fn not_run() -> SiteOutcome {
+    let failure = Failure::new(
+        ExitCode::Failed,
+        "error: the site's run did not report (its thread could not start or stopped on an internal error)",
+    );
+    failed_before_running(failure, Instant::now())
 }
 
 fn failed_before_running(failure: Failure, started: Instant) -> SiteOutcome {

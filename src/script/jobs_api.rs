@@ -142,7 +142,7 @@ fn wait_options(options: &Map, function: &str, pos: Position) -> Out<Option<Dura
                     .map(|n| n as f64)
                     .or_else(|_| value.as_float())
                     .ok()
-                    .filter(|t| *t > 0.0)
+                    .filter(|t| *t > 0.0 && !t.is_nan())
                     .ok_or_else(|| {
                         usage(
                             format!("{function}: timeout must be a number of seconds above 0"),
@@ -160,7 +160,8 @@ fn wait_options(options: &Map, function: &str, pos: Position) -> Out<Option<Dura
             }
         }
     }
-    Ok(wait.then(|| Duration::from_secs_f64(timeout)))
+    // A timeout too long to count is as good as none.
+    Ok(wait.then(|| Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX)))
 }
 
 fn run_tasks(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<Map> {

@@ -37,7 +37,18 @@ pub mod load_api {
                 ctx.call_position(),
             )
         })?;
-        let at = chrono::Utc::now() + chrono::TimeDelta::milliseconds((hours * 3_600_000.0) as i64);
+        let milliseconds = hours * 3_600_000.0;
+        // Within i64's range, where the cast below is exact enough.
+        let at = (milliseconds.abs() < 9.0e18)
+            .then(|| chrono::TimeDelta::try_milliseconds(milliseconds as i64))
+            .flatten()
+            .and_then(|delta| chrono::Utc::now().checked_add_signed(delta))
+            .ok_or_else(|| {
+                crate::script::error::usage(
+                    format!("hours_from_now: {hours} hours from now is not a date"),
+                    ctx.call_position(),
+                )
+            })?;
         Ok(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
     }
 

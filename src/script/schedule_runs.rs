@@ -28,7 +28,8 @@ pub fn runs(
         for minutes in recurrence.starts_on(date) {
             let local = date
                 .and_hms_opt(0, 0, 0)
-                .map(|m| m + TimeDelta::minutes(minutes));
+                .zip(TimeDelta::try_minutes(minutes))
+                .and_then(|(midnight, after)| midnight.checked_add_signed(after));
             if let Some(at) = local.and_then(|l| l.and_local_timezone(zone).single())
                 && at >= from
                 && at < to

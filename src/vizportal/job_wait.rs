@@ -406,7 +406,9 @@ fn repeat_until_done(
     hooks: &WaitHooks<'_>,
     poll: &mut dyn FnMut(&mut Watch) -> Result<(), VizportalError>,
 ) -> Result<WaitOutcome, VizportalError> {
-    let deadline = Instant::now() + plan.timeout;
+    // A timeout past what the clock can count (`timeout: 1e15`) never ends the wait.
+    let far = Duration::from_secs(100 * 365 * 24 * 3600);
+    let deadline = Instant::now() + plan.timeout.min(far);
     let mut delay = plan.first_delay;
     let total = watch.reports.len();
     (hooks.progress)(watch.finished(), total);

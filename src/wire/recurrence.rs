@@ -26,8 +26,13 @@ pub struct Recurrence<'a> {
 
 impl Recurrence<'_> {
     /// Minutes after the midnight of `date` at which the schedule starts, ascending. An
-    /// hourly window that crosses midnight gives minutes past 1440 (the next day).
+    /// hourly window that crosses midnight gives minutes past 1440 (the next day). A
+    /// `startTime` or `endTime` outside a day starts never.
     pub fn starts_on(&self, date: NaiveDate) -> Vec<i64> {
+        let day = 0..=i64::from(DAY_MINUTES);
+        if !day.contains(&self.start) || self.end.is_some_and(|end| !day.contains(&end)) {
+            return Vec::new();
+        }
         let on = |yes: bool| if yes { vec![self.start] } else { Vec::new() };
         match self.kind {
             "Daily" => vec![self.start],
@@ -71,6 +76,21 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_start_or_end_outside_a_day_starts_never() {
+        let monday = date(2027, 1, 4);
+        for (start, end) in [(-1_000_000_000_000, None), (i64::MAX, None), (60, Some(-5))] {
+            let hourly = Recurrence {
+                kind: "Hourly",
+                start,
+                end,
+                every: Some(1),
+                ..Recurrence::default()
+            };
+            assert!(hourly.starts_on(monday).is_empty(), "{start} {end:?}");
+        }
     }
 
     #[test]

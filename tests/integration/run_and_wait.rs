@@ -653,3 +653,37 @@ fn a_jobs_list_that_stays_unavailable_fails_the_wait_and_says_what_ran() {
         .count();
     assert_eq!(ran, 3, "the run was sent once");
 }
+
+/// Numbers past what a clock counts are answered, not a crash: a wait with a timeout of
+/// 1e300 seconds waits for the job like any other, and `hours_from_now` of too many hours
+/// is a usage error.
+#[test]
+fn a_timeout_or_hours_too_large_for_the_clock_do_not_crash_the_run() {
+    let jobs = JobSettings {
+        duration: Duration::from_millis(50),
+        fail_rate: 0.0,
+        fail_targets: Vec::new(),
+    };
+    let emu = start(one_site(3, 2), jobs, &[]);
+    let id = tasks(&emu)[0]["id"].as_str().unwrap().to_owned();
+    let script = format!(
+        r#"let r = run_extract_tasks("{id}", #{{ wait: true, timeout: 1e300 }});
+        print("waited");
+        let kinds = [];
+        for h in [-1e20, 1e12, 1e300] {{
+            try {{ hours_from_now(h); kinds.push("ok"); }} catch (e) {{ kinds.push(e.kind); }}
+        }}
+        r.kinds = kinds;
+        r.later = hours_from_now(1.5) > now_utc();
+        print(to_json(r));"#
+    );
+    let (_, r) = run_printing(&emu, &script);
+    assert_eq!(r["timed_out"], false, "{r}");
+    assert_eq!(r["jobs"].as_array().map(Vec::len), Some(1), "{r}");
+    assert_eq!(
+        r["kinds"],
+        serde_json::json!(["usage", "usage", "usage"]),
+        "{r}"
+    );
+    assert_eq!(r["later"], true, "{r}");
+}
