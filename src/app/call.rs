@@ -6,11 +6,11 @@ use std::io::Write;
 use serde_json::Value;
 
 use super::call_output::render;
-use super::connect::connect;
+use super::connect::{Connection, connect};
 use super::failure::Failure;
-use crate::cli::CallArgs;
+use crate::cli::{CallArgs, CallOutput};
 use crate::exit::ExitCode;
-use crate::vizportal::{BatchSummary, VizportalError};
+use crate::vizportal::{BatchSummary, MethodKind, VizportalError};
 
 /// Make the call and print its `result` as `--output` says.
 pub fn call(args: &CallArgs) -> Result<(), Failure> {
@@ -24,22 +24,49 @@ pub fn call(args: &CallArgs) -> Result<(), Failure> {
             "PARAMS_JSON must be a JSON object, e.g. '{\"ids\": [\"12\"]}'",
         ));
     }
+    // Refused before anything is sent: a change's answer is no list to show.
+    if args.output != CallOutput::Json && MethodKind::of(&args.method).is_mutation() {
+        return Err(Failure::usage(format!(
+            "--output table and csv show the items of a list method; {} changes things: use --output json",
+            args.method
+        )));
+    }
     let connection = connect(&args.connect)?;
-    let result = if args.all_pages {
+    let outcome = answer(args, params, &connection).and_then(|result| {
+        let text = render(&args.method, &result, args.output)?;
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
+        Ok(())
+    });
+    // Whatever the call's outcome, the session is kept or ended, the plan shown and a
+    // lost audit line reported; the call's own failure decides the exit code.
+    let finished = connection.finish();
+    match (outcome, finished) {
+        (Err(failure), Err(also)) => {
+            crate::diag!("{}", also.message.trim_end());
+            Err(failure)
+        }
+        (Err(failure), Ok(())) => Err(failure),
+        (Ok(()), finished) => finished,
+    }
+}
+
+/// The call's `result`, or every page's with `--all-pages`.
+fn answer(args: &CallArgs, params: Value, connection: &Connection) -> Result<Value, Failure> {
+    if args.all_pages {
         let items = crate::wire::known_method(&args.method).and_then(|m| m.items);
         let session = connection.client.session();
-        Value::Object(session.all_pages(&args.method, &params, items, &|_, _| {})?)
-    } else {
-        let ids = BatchSummary::ids_named_by(&params);
-        connection
-            .client
-            .call(&args.method, params)
-            .map_err(|e| partly_applied(&args.method, ids, e))?
-    };
-    let text = render(&args.method, &result, args.output)?;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{text}");
-    connection.finish()
+        return Ok(Value::Object(session.all_pages(
+            &args.method,
+            &params,
+            items,
+            &|_, _| {},
+        )?));
+    }
+    let ids = BatchSummary::ids_named_by(&params);
+    connection
+        .client
+        .call(&args.method, params)
+        .map_err(|e| partly_applied(&args.method, ids, e))
 }
 
 /// The failure of a call; one of a batch method that failed for some ids only also names

@@ -926,3 +926,32 @@ fn a_refused_login_made_by_a_script_is_not_repeated() {
         "the run's own sign-in, then the refused one"
     );
 }
+
+/// `call` ends a token session whether the call succeeded or not, and refuses table or
+/// CSV output of a change before sending it.
+#[test]
+fn call_signs_a_token_out_after_a_failed_call_and_refuses_a_table_of_a_change() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(with_token(&emu, state.path()), &["call", "noSuchMethod"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        count(&emu, "REST auth/signout"),
+        1,
+        "signed out after the failure"
+    );
+    let id = tasks(&emu)[0]["id"].as_str().unwrap().to_owned();
+    let params = format!(r#"{{"ids":["{id}"],"priority":7}}"#);
+    let args = [
+        "call",
+        "setExtractTasksPriority",
+        &params,
+        "--output",
+        "table",
+    ];
+    let (code, _, err) = run(with_token(&emu, state.path()), &args);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("use --output json"), "{err}");
+    assert_eq!(count(&emu, "setExtractTasksPriority"), 0, "nothing sent");
+    assert_ne!(task(&emu, &id)["priority"], 7);
+}
