@@ -70,9 +70,13 @@ impl Repl {
     ) -> Repl {
         let cancel = Arc::new(AtomicBool::new(false));
         let host = Host::new(client.clone(), out.clone(), progress);
+        // As in `vizscript run` with nothing after `--`: a script `:load`ed here, or saved
+        // from here, reads ARGS the same way.
+        let mut scope = Scope::new();
+        scope.push_constant("ARGS", rhai::Array::new());
         Repl {
             engine: Arc::new(build_engine(host, limits, cancel.clone())),
-            scope: Scope::new(),
+            scope,
             functions_ast: AST::empty(),
             format: Format::Table,
             client,
@@ -407,7 +411,8 @@ impl Repl {
         match client.session().switch_site(url) {
             Ok(result) => {
                 let site = &result["site"];
-                (self.out)(&format!(
+                // What a command did is a note, not a result: piped output stays results.
+                (self.err)(&format!(
                     "now on site {} ({:?})",
                     site["name"].as_str().unwrap_or("?"),
                     site["urlName"].as_str().unwrap_or("")
@@ -431,7 +436,7 @@ impl Repl {
         } else {
             "off"
         };
-        (self.out)(&format!("dry-run {state}"));
+        (self.err)(&format!("dry-run {state}"));
     }
 
     fn plan(&mut self) {
@@ -474,7 +479,7 @@ impl Repl {
             });
         match written {
             Ok(replaced) => {
-                (self.out)(&format!("saved {} inputs to {path}", self.transcript.len()));
+                (self.err)(&format!("saved {} inputs to {path}", self.transcript.len()));
                 if !replaced.is_empty() {
                     (self.err)(&format!(
                         "note: {} defined more than once: the script keeps the last definition, which the inputs before it call too",

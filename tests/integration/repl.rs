@@ -113,7 +113,8 @@ fn dry_run_and_plan_hold_back_mutations() {
     let (before, since) = (emu.state(), now_stamp());
     let (code, out, err) = piped(&emu, &input);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("dry-run on"), "{out}");
+    assert!(err.contains("dry-run on"), "a note, not a result: {err}");
+    assert!(!out.contains("dry-run on"), "{out}");
     assert!(out.contains("true"), "{out}");
     assert!(out.contains("1. setExtractTasksPriority 1 ids"), "{out}");
     let after = emu.state();
@@ -143,8 +144,8 @@ fn site_command_and_tables() {
         ":site marketing\nsession_info().site.urlName\nschedules()\n:site\n",
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("now on site"), "{out}");
-    assert!(out.contains("\nmarketing\n"), "{out}");
+    assert!(err.contains("now on site"), "a note, not a result: {err}");
+    assert!(out.lines().any(|line| line == "marketing"), "{out}");
     // `:site` alone says where the session is, and stays there.
     assert!(
         out.contains("on site Marketing (\"marketing\"); :site URLNAME switches"),
@@ -220,16 +221,40 @@ fn readme_walkthrough_is_true() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
-    cmd.env_clear()
+    // What a terminal shows: results (stdout) and what commands say (stderr) in the order
+    // written, without the sign-in banners (`-q`).
+    let shown = dir.path().join("shown.txt");
+    let file = std::fs::File::create(&shown).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vizscript"))
+        .args(["repl", "--demo", "--site", "", "-q"])
+        .env_clear()
         .env("NO_PROXY", "*")
         .current_dir(dir.path())
-        .write_stdin(input);
-    let (code, out, err) = run(cmd, &["repl", "--demo", "--site", ""]);
-    assert_eq!(code, 0, "{err}");
+        .stdin(std::process::Stdio::piped())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let status = child.wait().unwrap();
+    let out = std::fs::read_to_string(&shown).unwrap();
+    assert!(status.success(), "{out}");
+    // The input ends with dry-run on: leaving, the REPL shows the plan once more.
+    let shown = out.get(..expected.len()).unwrap_or(&out);
+    let left = out.get(expected.len()..).unwrap_or_default();
     assert_eq!(
-        out, expected,
+        shown, expected,
         "README's REPL walkthrough no longer matches; update it"
+    );
+    assert!(
+        left.starts_with("dry run on site \"\": 1 mutating call(s)"),
+        "{left}"
     );
     for saved in block
         .lines()
@@ -427,5 +452,23 @@ fn ctrl_c_stops_piped_input_before_the_next_input() {
     assert!(
         err.contains("the inputs after this one are not run"),
         "{err}"
+    );
+}
+
+/// A bundled script that reads ARGS loads in the REPL as `run` would run it with no
+/// arguments.
+#[test]
+fn a_script_reading_args_loads_in_the_repl() {
+    let emu = emulator();
+    let input = format!(
+        ":dry-run on\n:load {}\nARGS.len()\n",
+        example("rebalance.rhai")
+    );
+    let (code, out, err) = piped(&emu, &input);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|line| line == "0"), "{out}");
+    assert!(
+        emu.calls().iter().all(|c| !c.method.starts_with("set")),
+        "dry-run sent nothing"
     );
 }
