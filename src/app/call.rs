@@ -10,6 +10,7 @@ use super::connect::{Connection, connect};
 use super::failure::Failure;
 use crate::cli::{CallArgs, CallOutput};
 use crate::exit::ExitCode;
+use crate::script::Host;
 use crate::vizportal::{BatchSummary, MethodKind, VizportalError};
 
 /// Make the call and print its `result` as `--output` says.
@@ -62,11 +63,36 @@ fn answer(args: &CallArgs, params: Value, connection: &Connection) -> Result<Val
             &|_, _| {},
         )?));
     }
+    if connection.client.dry_run() {
+        return checked_under_dry_run(&args.method, params, connection);
+    }
     let ids = BatchSummary::ids_named_by(&params);
     connection
         .client
         .call(&args.method, params)
         .map_err(|e| partly_applied(&args.method, ids, e))
+}
+
+/// Under `--dry-run`, the call is checked as a script's call by name (`vizportal()`) is:
+/// what the real call would refuse is refused here too, before anything is planned.
+fn checked_under_dry_run(
+    method: &str,
+    params: Value,
+    connection: &Connection,
+) -> Result<Value, Failure> {
+    let host = Host::new(
+        Some(connection.client.clone()),
+        std::sync::Arc::new(|_: &str| {}),
+        false,
+    );
+    match host.call_map(rhai::Position::NONE, method, params) {
+        Ok(result) => crate::script::to_json(&rhai::Dynamic::from_map(result))
+            .map_err(|e| Failure::new(ExitCode::Failed, format!("error: {e}"))),
+        Err(error) => {
+            let (message, code) = crate::script::uncaught("", &error);
+            Err(Failure::new(code, format!("error: {message}")))
+        }
+    }
 }
 
 /// The failure of a call; one of a batch method that failed for some ids only also names

@@ -48,9 +48,20 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
             exit_code: ExitCode::Script(code),
         };
     }
-    let inner = error.unwrap_inner();
     let position = innermost_position(error);
-    let (message, exit_code) = match inner {
+    let (message, exit_code) = uncaught(source, error);
+    let mut report = located(name, source, position, &format!("error: {message}"));
+    if let Some(trace) = call_trace(error) {
+        report.push_str(&trace);
+    }
+    ScriptFailure { report, exit_code }
+}
+
+/// What an uncaught error says, and its exit code, without where it happened (`source`
+/// is the script, for suggestions).
+pub fn uncaught(source: &str, error: &EvalAltResult) -> (String, ExitCode) {
+    let inner = error.unwrap_inner();
+    match inner {
         EvalAltResult::ErrorRuntime(value, _) => describe_thrown(value),
         EvalAltResult::ErrorTerminated(token, _)
             if token.clone().into_string().is_ok_and(|t| t == super::engine::OUT_OF_MEMORY) =>
@@ -89,12 +100,7 @@ pub fn runtime_failure(name: &str, source: &str, error: &EvalAltResult) -> Scrip
             ExitCode::Failed,
         ),
         other => (without_position(&other.to_string()), ExitCode::Failed),
-    };
-    let mut report = located(name, source, position, &format!("error: {message}"));
-    if let Some(trace) = call_trace(error) {
-        report.push_str(&trace);
     }
-    ScriptFailure { report, exit_code }
 }
 
 /// A script stopped for its operations (`--max-operations`).
@@ -129,7 +135,7 @@ fn suggestion(signature: &str, source: &str) -> String {
             );
         }
         let names = crate::wire::KNOWN_METHODS.iter().map(|m| m.name);
-        return nearest(method, names)
+        return crate::wire::nearest(method, names)
             .map(|m| format!("\n  did you mean vp::{m}? (vizscript functions, or :methods in the REPL, lists them)"))
             .unwrap_or_default();
     }
@@ -162,7 +168,7 @@ fn suggestion(signature: &str, source: &str) -> String {
         return format!("\n  the script defines it as {}", defined.join(" and "));
     }
     let names = own.iter().map(|(name, _)| *name);
-    let near = nearest(
+    let near = crate::wire::nearest(
         called,
         names.chain(functions.iter().map(|f| f.name.as_str())),
     );
@@ -198,21 +204,6 @@ fn script_functions(source: &str) -> Vec<(&str, &str)> {
                 .then(|| (&rest[..name_len], &line[..header_end]))
         })
         .collect()
-}
-
-/// The name among `names` nearest to `wanted`, if one is near (a typo or two away).
-fn nearest<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let wanted = wanted.to_ascii_lowercase();
-    names
-        .map(|name| {
-            (
-                strsim::levenshtein(&wanted, &name.to_ascii_lowercase()),
-                name,
-            )
-        })
-        .filter(|(distance, _)| *distance <= 2.max(wanted.len() / 5))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, name)| name)
 }
 
 /// Rhai's messages end with " (line L, position C)"; the report shows that already.

@@ -32,7 +32,7 @@ pub mod unclosed;
 mod vp;
 
 pub use convert::{to_dynamic, to_json};
-pub use diagnostic::{ScriptFailure, located, runtime_failure};
+pub use diagnostic::{ScriptFailure, located, runtime_failure, uncaught};
 pub use docs::{FunctionDoc, functions, markdown};
 pub use engine::{Limits, MAX_MEMORY_MIB, build as build_engine};
 pub use host::{Host, Output};

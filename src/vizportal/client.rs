@@ -239,6 +239,8 @@ struct Plan {
     moved_tasks: HashMap<String, Vec<(usize, String)>>,
     /// Subscriptions the plan moved, as `moved_tasks` holds tasks.
     moved_subscriptions: HashMap<String, Vec<(usize, String)>>,
+    /// Methods planned that no public source names (each is warned about once).
+    unknown: HashSet<String>,
 }
 
 impl Plan {
@@ -464,6 +466,11 @@ impl Client {
         params: Value,
         before: Option<Value>,
     ) -> Result<Value, VizportalError> {
+        if method.trim().is_empty() {
+            return Err(VizportalError::Usage(
+                "no method name: name a Vizportal method, e.g. getSessionInfo".to_string(),
+            ));
+        }
         if !MethodKind::of(method).is_mutation() {
             return self.session.call(method, &params);
         }
@@ -500,6 +507,17 @@ impl Client {
                 site: self.session.info().site_url_name,
             };
             let mut plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+            // The real call would reach the server; a dry run cannot tell whether the
+            // server has a method no public source names (a typo, most likely).
+            if crate::wire::known_method(method).is_none() && plan.unknown.insert(method.into()) {
+                let names = crate::wire::KNOWN_METHODS.iter().map(|m| m.name);
+                let near = crate::wire::nearest(method, names)
+                    .map(|m| format!(" (did you mean {m}?)"))
+                    .unwrap_or_default();
+                crate::diag!(
+                    "warning: {method} is not a Vizportal method known from public sources{near}: the dry run plans it, but cannot tell whether the server has it"
+                );
+            }
             if let Some((shared, me)) = self.server_plan.get()
                 && SCHEDULE_CHANGES.contains(&method)
             {

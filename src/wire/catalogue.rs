@@ -45,6 +45,21 @@ pub struct KnownMethod {
     pub confidence: Confidence,
 }
 
+/// The name among `names` nearest to `wanted`, if one is near (a typo or two away).
+pub fn nearest<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let wanted = wanted.to_ascii_lowercase();
+    names
+        .map(|name| {
+            (
+                strsim::levenshtein(&wanted, &name.to_ascii_lowercase()),
+                name,
+            )
+        })
+        .filter(|(distance, _)| *distance <= 2.max(wanted.len() / 5))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
+}
+
 /// The method named `name`, if it is known.
 pub fn known_method(name: &str) -> Option<&'static KnownMethod> {
     let folded = |s: &'static str| s.bytes().map(|b| b.to_ascii_lowercase());

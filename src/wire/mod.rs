@@ -10,7 +10,7 @@ pub mod method;
 pub mod recurrence;
 pub mod schedule;
 
-pub use catalogue::{Confidence, KNOWN_METHODS, KnownMethod, known_method};
+pub use catalogue::{Confidence, KNOWN_METHODS, KnownMethod, known_method, nearest};
 pub use codes::code;
 pub use envelope::{Answer, ERRORS, JSON_CONTENT_TYPE, RequestBody, WireError};
 pub use id::{IdText, StrText, first_ids, id_string, id_text};

@@ -1191,3 +1191,55 @@ fn a_dry_run_ends_as_the_real_run_does() {
         );
     }
 }
+
+/// A dry run warns once about a method no public source names (with the near name), and
+/// `call --dry-run` is checked as a script's call by name is: an id or schedule the
+/// server does not list fails there as the real call would.
+#[test]
+fn a_dry_run_warns_of_an_unknown_method_and_checks_a_call_made_from_the_command_line() {
+    let emu = emulator();
+    let site = site_id(&emu, "finance");
+    let task = tasks(&emu)
+        .into_iter()
+        .find(|t| t["siteId"] == site.as_str())
+        .unwrap();
+    let id = task["id"].as_str().unwrap();
+    let (_dir, script) = script_file(&format!(
+        r#"for i in 0..3 {{ vizportal("setExtractTaskSchedule", #{{ids: ["{id}"], scheduleId: "5"}}); }}
+        try {{ vizportal(" ", #{{}}); }} catch (e) {{ print(e.kind); }}"#
+    ));
+    let (code, out, err) = run(vizscript(&emu), &["run", &script, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "usage", "a call with no method name");
+    assert_eq!(
+        err.matches("is not a Vizportal method known").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains("did you mean setExtractTasksSchedule?"),
+        "{err}"
+    );
+
+    for (params, says) in [
+        (
+            r#"{"ids":["999999"],"scheduleId":"1"}"#.to_string(),
+            "the server does not list it",
+        ),
+        (
+            format!(r#"{{"ids":["{id}"],"scheduleId":"999"}}"#),
+            "schedule 999 does not exist",
+        ),
+    ] {
+        let args = ["call", "setExtractTasksSchedule", &params, "--dry-run"];
+        let (code, _, err) = run(vizscript(&emu), &args);
+        assert_eq!(code, 1, "{params}: {err}");
+        assert!(err.contains(says), "{params}: {err}");
+    }
+    assert!(
+        emu.calls()
+            .iter()
+            .all(|c| c.method != "setExtractTasksSchedule" && !c.method.is_empty()),
+        "nothing was sent"
+    );
+}
