@@ -415,7 +415,16 @@ impl Transport {
         let status = response.status();
         let content_type = content_type(&response);
         let bytes = self.read_capped(method, response)?;
-        self.answers.set(started.elapsed());
+        let took = started.elapsed();
+        self.answers.set(took);
+        // `-vv`: one line per answer, never its params or body (they may hold secrets).
+        tracing::debug!(
+            "{method}: HTTP {}, {} bytes sent, {} bytes back in {:.1} ms",
+            status.as_u16(),
+            body.len(),
+            bytes.len(),
+            took.as_secs_f64() * 1000.0
+        );
         Ok(RawAnswer {
             url,
             status,

@@ -955,3 +955,21 @@ fn call_signs_a_token_out_after_a_failed_call_and_refuses_a_table_of_a_change() 
     assert_eq!(count(&emu, "setExtractTasksPriority"), 0, "nothing sent");
     assert_ne!(task(&emu, &id)["priority"], 7);
 }
+
+/// `-vv` shows one line per answer (method, status, sizes, time), never a body.
+#[test]
+fn very_verbose_shows_each_request_of_the_sign_in_and_the_call() {
+    let emu = emulator();
+    let (code, _, err) = run(vizscript(&emu), &["call", "getSessionInfo", "-vv"]);
+    assert_eq!(code, 0, "{err}");
+    for method in ["generatePublicKey", "login", "getSessionInfo"] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&format!("{method}: HTTP 200,")) && l.contains(" ms")),
+            "{method}: {err}"
+        );
+    }
+    assert!(!err.contains("encryptedPassword"), "{err}");
+    let (_, _, quiet) = run(vizscript(&emu), &["call", "getSessionInfo"]);
+    assert!(!quiet.contains("HTTP 200"), "{quiet}");
+}
