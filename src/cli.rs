@@ -164,7 +164,13 @@ pub enum SettingOrigin {
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
     /// Server base URL, e.g. https://tableau.example.com
-    #[arg(long, env = "TABLEAU_SERVER", value_name = "URL")]
+    // Its value is not shown in --help: a URL may carry a password.
+    #[arg(
+        long,
+        env = "TABLEAU_SERVER",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub server: Option<String>,
     /// User to sign in as.
     #[arg(long, env = "TABLEAU_USERNAME", value_name = "NAME")]

@@ -9,6 +9,7 @@ use super::profile::{self, Provenance};
 use super::saved::{self, SavedSession};
 use crate::cli::{ConnectArgs, LoginArgs, LogoutArgs};
 use crate::exit::ExitCode;
+use crate::vizportal::without_credentials;
 use crate::vizportal::{Session, VizportalError};
 
 /// Sign in by the means given (never a saved session); with `--save`, keep the session.
@@ -104,7 +105,8 @@ pub fn show_config(args: &ConnectArgs, provenance: &Provenance) -> Result<(), Fa
     let text = |value: Option<String>| value.unwrap_or_else(|| "-".to_string());
     for (setting, _) in profile::SETTINGS {
         let value = match *setting {
-            "server" => text(args.server.clone()),
+            // A URL may carry a user and password (`http://user:pw@proxy`): never shown.
+            "server" => text(args.server.as_deref().map(without_credentials)),
             "username" => text(args.username.clone()),
             "token_name" => text(args.token_name.clone()),
             "site" => text(args.site.clone().map(|s| format!("{s:?}"))),
@@ -116,7 +118,7 @@ pub fn show_config(args: &ConnectArgs, provenance: &Provenance) -> Result<(), Fa
                     .join(", ")
             })),
             "proxy" if args.no_proxy => "none (--no-proxy)".to_string(),
-            "proxy" => text(args.proxy.clone()),
+            "proxy" => text(args.proxy.as_deref().map(without_credentials)),
             "timeout" => format!("{} s", args.timeout),
             "concurrency" => args.concurrency.to_string(),
             _ => continue,

@@ -502,3 +502,35 @@ fn a_dry_run_plan_shows_no_password() {
         );
     }
 }
+
+/// A password inside a URL (a proxy's `user:password@`, a server URL in the environment)
+/// is shown neither by `config show` nor by `--help`.
+#[test]
+fn a_password_inside_a_url_is_not_shown_by_config_or_help() {
+    let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
+    cmd.env_clear()
+        .env("VIZSCRIPT_CONFIG", "/nonexistent/config.toml")
+        .env("TABLEAU_SERVER", "http://h.example:1");
+    let args = [
+        "config",
+        "show",
+        "--proxy",
+        "http://pu:PROXYPW1@p.example:3",
+    ];
+    let (code, out, err) = run(cmd, &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("http://p.example:3"), "{out}");
+    assert!(
+        !out.contains("PROXYPW1") && !err.contains("PROXYPW1"),
+        "{out}{err}"
+    );
+    let mut cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
+    cmd.env_clear()
+        .env("TABLEAU_SERVER", "http://admin:SERVERPW1@h.example");
+    let (code, out, _) = run(cmd, &["run", "--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("TABLEAU_SERVER") && !out.contains("SERVERPW1"),
+        "{out}"
+    );
+}
