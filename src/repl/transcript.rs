@@ -321,21 +321,7 @@ pub fn names_a_secret(code: &str) -> bool {
         .any(|(name, rest)| {
             // Any name holding the word (`secretKey`, `passwordHash`, `password2`): leaving
             // out an input that held none costs only a line of history.
-            let secret = [
-                "password",
-                "passwd",
-                "secret",
-                "token",
-                "credential",
-                "apikey",
-                "api_key",
-                "api-key",
-                "authorization",
-                "bearer",
-            ]
-            .iter()
-            .any(|w| name.contains(w))
-                || ["pw", "pwd"].contains(&name);
+            let secret = crate::wire::is_secret_name(name);
             let quoted = rest.strip_prefix('"');
             // `m.set("password", value)`: a quoted name passed along with a value.
             let passed = quoted.is_some_and(|r| r.trim_start().starts_with(','));

@@ -152,17 +152,14 @@ fn ends_mid_line(path: &Path) -> bool {
     last().is_ok_and(|byte| byte != b'\n')
 }
 
-/// A copy of `params` with every value whose key mentions a password replaced.
+/// A copy of `params` with the value of every key that names a secret replaced (see
+/// [`crate::wire::is_secret_name`]).
 pub fn redact_params(params: &Value) -> Value {
     match params {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let lower = k.to_ascii_lowercase();
-                    if lower.contains("password")
-                        || lower.contains("secret")
-                        || lower.contains("token")
-                    {
+                    if crate::wire::is_secret_name(k) {
                         (k.clone(), Value::String("(redacted)".into()))
                     } else {
                         (k.clone(), redact_params(v))

@@ -9,11 +9,13 @@ mod id;
 pub mod method;
 pub mod recurrence;
 pub mod schedule;
+mod secret;
 
 pub use catalogue::{Confidence, KNOWN_METHODS, KnownMethod, known_method, nearest};
 pub use codes::code;
 pub use envelope::{Answer, ERRORS, JSON_CONTENT_TYPE, RequestBody, WireError};
 pub use id::{IdText, StrText, first_ids, id_string, id_text};
+pub use secret::is_secret_name;
 
 /// Path prefix of every Vizportal call: `POST {server}/vizportal/api/web/v1/{method}`.
 pub const API_PATH: &str = "/vizportal/api/web/v1/";

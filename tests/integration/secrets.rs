@@ -480,7 +480,8 @@ fn a_dry_run_plan_shows_no_password() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
     let (_script, path) = script_file(
-        r#"vp::changeUserPassword(#{ userId: "2", password: "Plan-Pw-1x", newPassword: "Plan-Pw-2y" });"#,
+        r#"vp::changeUserPassword(#{ userId: "2", password: "Plan-Pw-1x", newPassword: "Plan-Pw-2y" });
+        vizportal("updateConnections", #{ ids: ["1"], passwd: "Plan-Pw-3z", credentials: #{ pwd: "Plan-Pw-4w" } });"#,
     );
     let (code, out, err) = run(
         vizscript(&emu),
@@ -495,11 +496,11 @@ fn a_dry_run_plan_shows_no_password() {
     assert_eq!(code, 0, "{err}");
     let written = std::fs::read_to_string(&plan).unwrap();
     assert!(written.contains("changeUserPassword"), "{written}");
+    assert!(written.contains("updateConnections"), "{written}");
     for text in [&out, &err, &written] {
-        assert!(
-            !text.contains("Plan-Pw-1x") && !text.contains("Plan-Pw-2y"),
-            "{text}"
-        );
+        for secret in ["Plan-Pw-1x", "Plan-Pw-2y", "Plan-Pw-3z", "Plan-Pw-4w"] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
     }
 }
 
