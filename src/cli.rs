@@ -218,12 +218,13 @@ pub struct ConnectArgs {
     /// Per-request timeout in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
-    /// Retries for transient failures (reads and set* calls; run/create/delete only when
-    /// the request certainly did not reach the server).
+    /// Retries for transient failures (reads and set*/update* calls; run/create/delete only
+    /// when the request certainly did not reach the server).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub retries: usize,
     /// First retry delay in milliseconds (at most 60000); it doubles each retry, with
-    /// jitter, up to 5 s or this first delay, whichever is longer.
+    /// jitter, up to 5 s or this first delay, whichever is longer (or as long as a busy
+    /// server's Retry-After asks, up to 60 s).
     #[arg(
         long,
         env = "VIZSCRIPT_RETRY_DELAY_MS",

@@ -2,6 +2,7 @@
 //! and idempotent writes are retried after any transient failure; other writes only when
 //! the server certainly did not act on the request.
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use backon::{BlockingRetryable, ExponentialBuilder};
@@ -28,6 +29,30 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(5),
         }
     }
+}
+
+/// The longest wait a server's `Retry-After` earns before one retry: past it, the retries
+/// left would outlast any run a user waits for.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+thread_local! {
+    /// The `Retry-After` of the last answer this thread read (429 or 503), if it had one.
+    static RETRY_AFTER: Cell<Option<Duration>> = const { Cell::new(None) };
+    /// The wait chosen for the retry about to sleep (the backoff's, or longer when the
+    /// server asked for more).
+    static WAIT: Cell<Option<Duration>> = const { Cell::new(None) };
+}
+
+/// Note the `Retry-After` of an answer just read (`None` when it had none), for the retry
+/// of the call it answered, which runs on this thread.
+pub(crate) fn note_retry_after(after: Option<Duration>) {
+    RETRY_AFTER.set(after);
+}
+
+/// A `Retry-After` value in seconds (the form servers use for 429 and 503); an HTTP date
+/// is not read, and leaves the backoff's own delay.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 impl RetryPolicy {
@@ -58,11 +83,22 @@ impl RetryPolicy {
             .with_jitter();
         let result = op
             .retry(backoff)
-            .sleep(std::thread::sleep)
+            .sleep(|delay| std::thread::sleep(WAIT.take().unwrap_or(delay)))
             .when(|failure| failure.may_retry(kind))
             .notify(|failure, delay| {
                 reached.set(reached.get() || matches!(failure, Attempt::Ambiguous(_)));
-                tracing::warn!("{method}: {failure}; retrying in {} ms", delay.as_millis());
+                // A server that says how long to wait is waited for (up to a minute).
+                let asked = RETRY_AFTER.take().map(|after| after.min(MAX_RETRY_AFTER));
+                let delay = asked.map_or(delay, |after| after.max(delay));
+                WAIT.set(Some(delay));
+                let why = match asked {
+                    Some(after) => format!(" (the server asked for {} s)", after.as_secs()),
+                    None => String::new(),
+                };
+                tracing::warn!(
+                    "{method}: {failure}; retrying in {} ms{why}",
+                    delay.as_millis()
+                );
             })
             .call();
         result.map_err(|failure| match failure {

@@ -410,10 +410,18 @@ impl Transport {
             sent.push(encrypted.to_string());
         }
         let started = Instant::now();
+        super::retry::note_retry_after(None);
         let response = self.send(method, &url, &body)?;
         let response = self.follow_redirect(method, &url, &body, response)?;
         let status = response.status();
         let content_type = content_type(&response);
+        super::retry::note_retry_after(
+            response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(super::retry::parse_retry_after),
+        );
         let bytes = self.read_capped(method, response)?;
         let took = started.elapsed();
         self.answers.set(took);

@@ -208,3 +208,32 @@ fn a_list_with_an_absurd_total_count_is_refused_not_allocated() {
     }
     assert_eq!(server.requests_to("getExtractTasks"), 2, "one page per run");
 }
+
+/// A busy server's `Retry-After` is waited for before the retry (the backoff alone would
+/// have tried again within half a second).
+#[test]
+fn a_busy_answer_with_retry_after_is_retried_after_that_wait() {
+    let emu = emulator();
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let times = asked.clone();
+    let server = fake_signed_in(&emu, ("Sess-1", "Xsrf-1"), move |_| {
+        let mut times = times.lock().unwrap();
+        times.push(std::time::Instant::now());
+        match times.len() {
+            1 => json_answer_with(429, r#"{"error":"busy"}"#, &["Retry-After: 1"]),
+            _ => json_answer(200, r#"{"result":{"schedules":[]}}"#),
+        }
+    });
+    let mut cmd = vizscript(&emu);
+    cmd.env("TABLEAU_SERVER", &server.url);
+    let (code, _, err) = run(cmd, &["call", "getSchedules"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("the server asked for 1 s"), "{err}");
+    let times = asked.lock().unwrap();
+    assert_eq!(times.len(), 2, "{err}");
+    let waited = times[1] - times[0];
+    assert!(
+        waited >= std::time::Duration::from_millis(950),
+        "{waited:?}"
+    );
+}
