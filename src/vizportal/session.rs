@@ -290,6 +290,21 @@ impl Session {
                     during: None,
                 }));
             }
+            // The user asked for that session: signing in otherwise is said, not hidden
+            // (it may be another user than the browser's).
+            (Some(Err(refusal)), Some(_)) => {
+                let by = match &self.means {
+                    Some(SignIn::Password { username, .. }) => {
+                        format!("as {username} with a password")
+                    }
+                    Some(SignIn::Token { name, .. }) => format!("with the token {name}"),
+                    None => String::new(),
+                };
+                crate::diag!(
+                    "warning: the server refused the session given by --session-id ({refusal}); signing in {by} instead"
+                );
+                self.sign_in_by_means(wanted.as_deref())?
+            }
             _ => self.sign_in_by_means(wanted.as_deref())?,
         };
         let info = SessionInfo::from_result(&result);

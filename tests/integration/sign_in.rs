@@ -191,6 +191,19 @@ fn a_session_id_from_a_browser_is_used_as_is() {
     );
     assert!(!err.contains("not-its-token"), "{err}");
 
+    // With a password there too, the run signs in with it, and says so.
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_SESSION_ID", "no-such-session")
+        .env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin");
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("refused the session given by --session-id")
+            && err.contains("signing in as admin with a password instead"),
+        "{err}"
+    );
+
     browser.log_out().expect("logout");
     let mut cmd = bare(&emu, state.path());
     cmd.env("TABLEAU_SESSION_ID", id.expose_secret())
