@@ -115,8 +115,9 @@ pub struct RehearseArgs {
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// Keep the session (server, site, user, session id; never a password or token secret)
-    /// in the user's state directory for later commands.
-    #[arg(long)]
+    /// in the user's state directory for later commands (not of --demo's emulator, which
+    /// is gone when the command ends).
+    #[arg(long, conflicts_with = "demo")]
     pub save: bool,
     #[command(flatten)]
     pub connect: ConnectArgs,

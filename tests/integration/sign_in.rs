@@ -986,3 +986,20 @@ fn very_verbose_shows_each_request_of_the_sign_in_and_the_call() {
     let (_, _, quiet) = run(vizscript(&emu), &["call", "getSessionInfo"]);
     assert!(!quiet.contains("HTTP 200"), "{quiet}");
 }
+
+/// `login --save --demo` would save a session of an emulator gone when the command ends.
+#[test]
+fn login_save_of_the_demo_is_refused() {
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = Command::cargo_bin("vizscript").unwrap();
+    cmd.env_clear()
+        .env("VIZSCRIPT_STATE_DIR", state.path())
+        .env("NO_PROXY", "*");
+    let (code, _, err) = run(cmd, &["login", "--save", "--demo"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("'--save' cannot be used with '--demo'"),
+        "{err}"
+    );
+    assert!(!state.path().join("sessions").exists());
+}
