@@ -21,7 +21,8 @@ pub struct Cli {
     /// More diagnostics on stderr (-v: info, -vv: debug). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Only errors on stderr.
+    /// Only errors on stderr, besides what a run reports by design (a dry run's plan, the
+    /// --all-sites table): no banners, progress or notes.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 }
