@@ -131,7 +131,10 @@ pub fn markdown() -> String {
          what the code generates. Besides these, scripts have Rhai's standard library and the\n\
          constant `ARGS` (the arguments after `--`).\n\n\
          Errors are maps `#{kind, method, status, code, message}` that `try { } catch (e) { }`\n\
-         can inspect; `kind` is `vizportal`, `http`, `session`, `transport` or `usage`.\n",
+         can inspect; `kind` is `vizportal`, `http`, `session`, `transport` or `usage`.\n\
+         Errors Rhai raises itself (a function given the wrong types, an index out of range)\n\
+         come as Rhai's own map, with `message`, `error`, `line` and `position` but no\n\
+         `kind`: `e.kind == ()` tells them apart.\n",
     );
     for f in functions() {
         out.push_str(&format!("\n## `{}`\n\n{}\n", f.signature, f.doc.trim_end()));
