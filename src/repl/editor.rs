@@ -199,7 +199,7 @@ pub fn run(repl: &mut Repl) -> Result<(), String> {
                 // as it does out of :history and :save.
                 if !input.trim_start().starts_with(':')
                     && !input.trim().is_empty()
-                    && !super::transcript::names_a_secret(&input)
+                    && !repl.holds_a_secret(&input)
                 {
                     let _ = editor.add_history_entry(input.as_str());
                 }

@@ -261,14 +261,26 @@ impl Repl {
         self.client.as_ref().map_or(0, |c| c.planned_calls())
     }
 
+    /// Whether an input names a secret or holds one of the session's own (its password,
+    /// token secret or cookies, under any name): such input is kept out of the history
+    /// file, `:history` and `:save`.
+    pub fn holds_a_secret(&self, input: &str) -> bool {
+        super::transcript::names_a_secret(input)
+            || self
+                .client
+                .as_ref()
+                .is_some_and(|client| client.session().holds_secret(input))
+    }
+
     /// Keep an input that ran for `:history` and `:save` (one naming a secret is not kept).
     fn keep(&mut self, typed: &str, code: &str, printed: bool, held_back: bool) {
         if self.transcript.len() == 0 {
             self.start_site = self.input_site.clone();
         }
-        if !self.transcript.record(typed, code, printed, held_back) {
+        let holds = self.holds_a_secret(typed) || self.holds_a_secret(code);
+        if holds || !self.transcript.record(typed, code, printed, held_back) {
             (self.err)(
-                "note: this input names a password, secret or token; it is left out of :history and :save",
+                "note: this input names or holds a password, secret or token; it is left out of :history and :save",
             );
         }
     }

@@ -180,6 +180,21 @@ impl Session {
         Ok(result)
     }
 
+    /// Whether `text` holds one of this session's secrets: the password or token secret
+    /// it signs in with, or the session cookie or XSRF token it holds now.
+    pub fn holds_secret(&self, text: &str) -> bool {
+        let means = match &self.means {
+            Some(SignIn::Password { password, .. }) => Some(password.expose_secret()),
+            Some(SignIn::Token { secret, .. }) => Some(secret.expose_secret()),
+            None => None,
+        };
+        let held = self.transport.session_secrets();
+        means
+            .into_iter()
+            .chain(held.iter().map(String::as_str))
+            .any(|secret| secret.len() >= 4 && text.contains(secret))
+    }
+
     fn call_renewing(&self, method: &str, params: &Value) -> Result<Value, VizportalError> {
         self.renewing(method, || self.transport.post(method, params))
     }

@@ -332,7 +332,7 @@ impl Transport {
     }
 
     /// The session cookie and XSRF token held now.
-    fn session_secrets(&self) -> Vec<String> {
+    pub(crate) fn session_secrets(&self) -> Vec<String> {
         [wire::SESSION_COOKIE, wire::XSRF_COOKIE]
             .iter()
             .filter_map(|name| self.cookie(name))

@@ -472,3 +472,25 @@ fn a_script_reading_args_loads_in_the_repl() {
         "dry-run sent nothing"
     );
 }
+
+/// An input holding the session's own password, whatever the variable is called, stays
+/// out of `:history` and `:save`.
+#[test]
+fn an_input_holding_the_password_under_any_name_is_not_saved() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("s.rhai");
+    let input = format!(
+        "let harmless = \"admin\";\n1 + 1\n:history\n:save {}\n",
+        saved.display()
+    );
+    let (code, out, err) = piped(&emu, &input);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("left out of :history and :save"), "{err}");
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        text.contains("1 + 1") && !text.contains("harmless"),
+        "{text}"
+    );
+    assert!(!out.contains("harmless"), "{out}");
+}
