@@ -249,8 +249,8 @@ fn save_writes_a_script_that_run_repeats_to_the_same_effect() {
         "{out}"
     );
     assert!(
-        out.contains(&format!("saved 5 inputs to {}", saved.display())),
-        "{out}"
+        err.contains(&format!("saved 5 inputs to {}", saved.display())),
+        "{err}"
     );
     assert_ne!(
         effect(&explored),
