@@ -126,18 +126,15 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
     let mut recreated = BTreeMap::new();
     // Schedules are shared by the sites: one any line deleted is gone for every site's
     // tasks to be created on.
-    let all: Vec<(usize, AuditLine)> = by_site
-        .iter()
-        .flat_map(|(_, l)| l.iter().cloned())
-        .collect();
-    let deleted_schedules = crate::vizportal::deleted_schedules(&all);
+    let deleted_schedules =
+        crate::vizportal::deleted_schedules(by_site.iter().flat_map(|(_, lines)| lines));
     for (run, (site, selected)) in by_site.iter().enumerate() {
         // The site's older runs: a task they changed may be deleted in this one.
-        let earlier: Vec<(usize, AuditLine)> = by_site[run + 1..]
+        let earlier: Vec<&(usize, AuditLine)> = by_site[run + 1..]
             .iter()
             .rev()
             .filter(|(s, _)| s.eq_ignore_ascii_case(site))
-            .flat_map(|(_, lines)| lines.iter().cloned())
+            .flat_map(|(_, lines)| lines)
             .collect();
         let current = client.session().info().site_url_name;
         if !site.eq_ignore_ascii_case(&current)

@@ -258,7 +258,7 @@ fn applied_ids(line: &AuditLine) -> Vec<String> {
 #[derive(Debug, Default)]
 pub struct UndoHistory<'a> {
     /// The site's lines older than the run (1-based numbers, oldest first), not undone yet.
-    pub earlier: &'a [(usize, AuditLine)],
+    pub earlier: &'a [&'a (usize, AuditLine)],
     /// Deleted tasks this undo already created again (for newer runs) as they were before
     /// the older runs' lines, by old id: the new id (`None` under `--dry-run`).
     pub recreated: BTreeMap<String, Option<String>>,
@@ -387,9 +387,11 @@ impl Client {
 }
 
 /// The schedules `lines` deleted, each with the line (1-based) that did.
-pub fn deleted_schedules(lines: &[(usize, AuditLine)]) -> BTreeMap<String, usize> {
+pub fn deleted_schedules<'a>(
+    lines: impl IntoIterator<Item = &'a (usize, AuditLine)>,
+) -> BTreeMap<String, usize> {
     lines
-        .iter()
+        .into_iter()
         .filter(|(_, line)| line.method == method::DELETE_SCHEDULES && line.outcome != "dry_run")
         .flat_map(|(number, line)| applied_ids(line).into_iter().map(|id| (id, *number)))
         .collect()
@@ -437,7 +439,9 @@ fn hold_back_on_deleted_schedules(
 /// What `lines` (oldest first) changed: each item's fields as they were before the oldest
 /// line that changed them, and as the newest line left them (with that line's number and
 /// method).
-fn first_and_last(lines: &[(usize, AuditLine)]) -> (Values, BTreeMap<(Kind, String), Last>) {
+fn first_and_last<'a>(
+    lines: impl IntoIterator<Item = &'a (usize, AuditLine)>,
+) -> (Values, BTreeMap<(Kind, String), Last>) {
     let (mut first, mut last) = (Values::new(), BTreeMap::new());
     for (number, line) in lines {
         let (Some((kind, fields)), Some(before)) = (
@@ -479,10 +483,10 @@ struct Last {
 fn restore_from_earlier(
     current: &Values,
     target: &mut Values,
-    earlier: &[(usize, AuditLine)],
+    earlier: &[&(usize, AuditLine)],
     plan: &mut UndoPlan,
 ) {
-    let (first, last) = first_and_last(earlier);
+    let (first, last) = first_and_last(earlier.iter().copied());
     for (key, was) in target.iter_mut() {
         let (Kind::Task, id) = key else { continue };
         let (Some(first), Some(last)) = (first.get(key), last.get(key)) else {
