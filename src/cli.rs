@@ -199,9 +199,10 @@ pub struct ConnectArgs {
         long,
         env = "TABLEAU_SESSION_ID",
         value_name = "ID",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret_value
     )]
-    pub session_id: Option<String>,
+    pub session_id: Option<secrecy::SecretString>,
     /// Named settings from the config file (see `vizscript config show`).
     #[arg(long, env = "VIZSCRIPT_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
@@ -263,6 +264,11 @@ pub struct ConnectArgs {
     /// Where each given setting came from, by name (`server`, `site`, ...).
     #[arg(skip)]
     pub origins: std::collections::BTreeMap<&'static str, SettingOrigin>,
+}
+
+/// A flag's value held as a secret from the start (debug output redacts it).
+fn secret_value(text: &str) -> Result<secrecy::SecretString, std::convert::Infallible> {
+    Ok(secrecy::SecretString::from(text))
 }
 
 impl ConnectArgs {

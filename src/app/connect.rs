@@ -202,7 +202,7 @@ fn credentials(args: &ConnectArgs, use_saved: bool) -> Result<Credentials, Failu
         Failure::usage("no server: pass --server URL or set TABLEAU_SERVER (or try --demo)")
     })?;
     let given = args.session_id.as_ref().map(|id| ExistingSession {
-        session_id: SecretString::from(id.clone()),
+        session_id: id.clone(),
         xsrf: std::env::var("TABLEAU_XSRF_TOKEN")
             .ok()
             .filter(|x| !x.is_empty())

@@ -7,6 +7,7 @@ use super::connect::{Connection, connect_fresh, connect_options};
 use super::failure::Failure;
 use super::profile::{self, Provenance};
 use super::saved::{self, SavedSession};
+use crate::cli::SettingOrigin;
 use crate::cli::{ConnectArgs, LoginArgs, LogoutArgs};
 use crate::exit::ExitCode;
 use crate::vizportal::without_credentials;
@@ -133,25 +134,27 @@ pub fn show_config(args: &ConnectArgs, provenance: &Provenance) -> Result<(), Fa
         Some(source) => ("(set, redacted)".to_string(), source.to_string()),
         None => ("-".to_string(), "not set".to_string()),
     };
+    // As sign-in reads them: an empty variable counts as not set.
+    let set = |variable: &str| std::env::var_os(variable).is_some_and(|v| !v.is_empty());
     let password = if args.password_file.is_some() {
         Some("flag (--password-file)")
     } else if args.password_stdin {
         Some("flag (--password-stdin)")
     } else {
-        std::env::var_os("TABLEAU_PASSWORD").map(|_| "environment (TABLEAU_PASSWORD)")
+        set("TABLEAU_PASSWORD").then_some("environment (TABLEAU_PASSWORD)")
     };
     let token = if args.token_file.is_some() {
         Some("flag (--token-file)")
     } else {
-        std::env::var_os("TABLEAU_PAT_SECRET").map(|_| "environment (TABLEAU_PAT_SECRET)")
+        set("TABLEAU_PAT_SECRET").then_some("environment (TABLEAU_PAT_SECRET)")
     };
-    let session_id = args.session_id.as_ref().map(|_| {
-        if std::env::var_os("TABLEAU_SESSION_ID").is_some() {
-            "environment (TABLEAU_SESSION_ID)"
-        } else {
-            "flag"
-        }
-    });
+    let session_id = args
+        .session_id
+        .as_ref()
+        .map(|_| match args.origin("session_id") {
+            Some(SettingOrigin::Environment) => "environment (TABLEAU_SESSION_ID)",
+            _ => "flag",
+        });
     for (name, source) in [
         ("password", password),
         ("token_secret", token),

@@ -98,6 +98,17 @@ pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance,
         };
         provenance.sources.insert(setting, source);
     }
+    // The session id is no profile setting, but `config show` says where it came from.
+    match matches.value_source("session_id") {
+        Some(ValueSource::CommandLine) => {
+            args.origins.insert("session_id", SettingOrigin::Flag);
+        }
+        Some(ValueSource::EnvVariable) => {
+            args.origins
+                .insert("session_id", SettingOrigin::Environment);
+        }
+        _ => {}
+    }
     let Some(name) = args.profile.clone() else {
         return Ok(provenance);
     };

@@ -1003,3 +1003,28 @@ fn login_save_of_the_demo_is_refused() {
     );
     assert!(!state.path().join("sessions").exists());
 }
+
+/// `config show` says where secrets come from as sign-in reads them: a flag before the
+/// environment, and an empty variable as not set.
+#[test]
+fn config_show_names_the_source_sign_in_uses() {
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = Command::cargo_bin("vizscript").unwrap();
+    cmd.env_clear()
+        .env("VIZSCRIPT_STATE_DIR", state.path())
+        .env("VIZSCRIPT_CONFIG", state.path().join("no-config.toml"))
+        .env("TABLEAU_SESSION_ID", "from-the-environment")
+        .env("TABLEAU_PASSWORD", "");
+    let args = ["config", "show", "--session-id", "from-the-flag"];
+    let (code, out, err) = run(cmd, &args);
+    assert_eq!(code, 0, "{err}");
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name}: {out}"))
+            .to_string()
+    };
+    assert!(row("session_id").ends_with("flag"), "{out}");
+    assert!(row("password").contains("not set"), "{out}");
+    assert!(!out.contains("from-the-"), "{out}");
+}
