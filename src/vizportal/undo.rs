@@ -369,16 +369,21 @@ impl Client {
                     match summary.error {
                         Some(error) => Err(error),
                         None if summary.failed.is_empty() => Ok(summary.succeeded),
-                        None => Err(VizportalError::Usage(format!(
-                            "{} id(s) failed: {}",
-                            summary.failed.len(),
-                            summary
+                        // The ids the server (or a dry run's check) refused, as the
+                        // server's own errors: their codes stay.
+                        None => Err(VizportalError::Api {
+                            method: call.method.clone(),
+                            status: 200,
+                            errors: summary
                                 .failed
                                 .iter()
-                                .map(|f| format!("{} ({})", f.id, f.message))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ))),
+                                .map(|f| crate::wire::WireError {
+                                    code: f.code,
+                                    id: Some(f.id.clone()),
+                                    message: Some(f.message.clone()),
+                                })
+                                .collect(),
+                        }),
                     }
                 }
             })
