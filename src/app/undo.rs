@@ -16,9 +16,6 @@ use crate::cli::{SettingOrigin, UndoArgs};
 use crate::exit::ExitCode;
 use crate::vizportal::{AuditLine, NotUndoable, Recreated, Recreation, UndoHistory, UndoPlan};
 
-/// Outcomes of calls that changed something (a dry run or a failed call changed nothing).
-const CHANGED: &[&str] = &["ok", "partial", "unknown"];
-
 /// Undo the audit file's calls: on the site `--site` names (lines of other sites are
 /// refused), or without it on each site the lines name, one after the other.
 pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
@@ -37,9 +34,9 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
     let read = all.len();
     // --since cannot place a line whose time does not read: refuse rather than drop it.
     if since.is_some()
-        && let Some((number, line)) = all.iter().find(|(_, line)| {
-            CHANGED.contains(&line.outcome.as_str()) && written_at(line).is_none()
-        })
+        && let Some((number, line)) = all
+            .iter()
+            .find(|(_, line)| line.outcome.may_have_changed() && written_at(line).is_none())
     {
         return Err(Failure::usage(format!(
             "{}:{number}: its time {:?} is not an RFC 3339 timestamp, so --since cannot tell whether to undo it",
@@ -50,7 +47,7 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
     let lines: Vec<(usize, AuditLine)> = all
         .into_iter()
         .filter(|(_, line)| {
-            CHANGED.contains(&line.outcome.as_str())
+            line.outcome.may_have_changed()
                 && since.is_none_or(|since| written_at(line).is_some_and(|at| at >= since))
         })
         .collect();

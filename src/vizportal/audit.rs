@@ -9,6 +9,29 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// How an audited call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The server applied it.
+    Ok,
+    /// The server applied it to some of its ids and refused the others.
+    Partial,
+    /// The server refused it.
+    Failed,
+    /// Whether the server applied it is unknown (the answer was lost): taken as applied.
+    Unknown,
+    /// Planned by a dry run, not sent.
+    DryRun,
+}
+
+impl Outcome {
+    /// Whether the call may have changed the server (what `undo` puts back).
+    pub fn may_have_changed(self) -> bool {
+        matches!(self, Outcome::Ok | Outcome::Partial | Outcome::Unknown)
+    }
+}
+
 /// One audit line.
 #[derive(Debug, Serialize)]
 pub struct AuditEntry<'a> {
@@ -24,8 +47,8 @@ pub struct AuditEntry<'a> {
     pub method: &'a str,
     /// The params as sent (anything named like a password is redacted).
     pub params: Value,
-    /// `ok`, `partial`, `failed`, `unknown` (the server may have applied it) or `dry_run`.
-    pub outcome: &'a str,
+    /// How the call ended.
+    pub outcome: Outcome,
     /// Ids the server reported as failed.
     #[serde(rename = "failedIds")]
     pub failed_ids: Vec<String>,
@@ -53,8 +76,8 @@ pub struct AuditLine {
     pub method: String,
     /// The params as sent.
     pub params: Value,
-    /// `ok`, `partial`, `failed`, `unknown` or `dry_run`.
-    pub outcome: String,
+    /// How the call ended.
+    pub outcome: Outcome,
     /// Ids the server reported as failed.
     #[serde(rename = "failedIds", default)]
     pub failed_ids: Vec<String>,
@@ -119,7 +142,7 @@ impl AuditLog {
             crate::diag!(
                 "error: {why}; {} was {} but is not recorded there, and no further change is sent",
                 entry.method,
-                if entry.outcome == "dry_run" {
+                if entry.outcome == Outcome::DryRun {
                     "planned"
                 } else {
                     "sent"

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::audit::{AuditEntry, AuditLog, redact_params};
+use super::audit::{AuditEntry, AuditLog, Outcome, redact_params};
 use super::before;
 use super::error::{ErrorClass, VizportalError};
 use super::listing::{ConvertFn, ProgressFn, ReadFn};
@@ -489,7 +489,7 @@ impl Client {
                 .map(Value::Object),
         };
         self.mutations.fetch_add(1, Ordering::SeqCst);
-        let audit = |outcome: &str, failed: Vec<String>, error: Option<String>| {
+        let audit = |outcome: Outcome, failed: Vec<String>, error: Option<String>| {
             let noted = (before.clone(), None);
             self.audit_call(method, &params, outcome, failed, error, noted);
         };
@@ -498,7 +498,7 @@ impl Client {
                 .iter()
                 .find_map(|key| params.get(*key).and_then(Value::as_array))
                 .map_or(0, Vec::len);
-            audit("dry_run", Vec::new(), None);
+            audit(Outcome::DryRun, Vec::new(), None);
             let call = PlannedCall {
                 method: method.to_string(),
                 // A plan is printed and written: never a password in it.
@@ -540,7 +540,7 @@ impl Client {
                     .get("id")
                     .and_then(|id| id_text(id).map(String::from));
                 let noted = (before.clone(), created);
-                self.audit_call(method, &params, "ok", Vec::new(), None, noted);
+                self.audit_call(method, &params, Outcome::Ok, Vec::new(), None, noted);
             }
             Err(error) => {
                 let failed = failed_ids(error);
@@ -554,12 +554,12 @@ impl Client {
                 // a server may name one twice).
                 let refused: HashSet<&String> = failed.iter().collect();
                 let label = if error.is_outcome_unknown() {
-                    "unknown"
+                    Outcome::Unknown
                 } else if names_only(error, &named) && named.iter().any(|id| !refused.contains(id))
                 {
-                    "partial"
+                    Outcome::Partial
                 } else {
-                    "failed"
+                    Outcome::Failed
                 };
                 audit(label, failed, Some(error.to_string()));
             }
@@ -995,7 +995,7 @@ impl Client {
         &self,
         method: &str,
         params: &Value,
-        outcome: &str,
+        outcome: Outcome,
         failed: Vec<String>,
         error: Option<String>,
         (before, created): (Option<Value>, Option<String>),

@@ -27,7 +27,7 @@ mod transport;
 mod trust;
 mod undo;
 
-pub use audit::{AuditLine, AuditLog};
+pub use audit::{AuditLine, AuditLog, Outcome};
 pub(crate) use before::ids_of;
 pub use client::{BatchSummary, Client, ItemFailure, PlannedCall, PlannedChange, ServerPlan};
 pub use crypto::encrypt_password;

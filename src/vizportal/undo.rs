@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::audit::AuditLine;
+use super::audit::{AuditLine, Outcome};
 use super::before::{self, ids_of};
 use super::client::Client;
 use super::error::VizportalError;
@@ -397,7 +397,9 @@ pub fn deleted_schedules<'a>(
 ) -> BTreeMap<String, usize> {
     lines
         .into_iter()
-        .filter(|(_, line)| line.method == method::DELETE_SCHEDULES && line.outcome != "dry_run")
+        .filter(|(_, line)| {
+            line.method == method::DELETE_SCHEDULES && line.outcome != Outcome::DryRun
+        })
         .flat_map(|(number, line)| applied_ids(line).into_iter().map(|id| (id, *number)))
         .collect()
 }
@@ -683,7 +685,7 @@ fn undo_create(
 ) {
     let params = line.params.as_object();
     // A creation that may not have happened made nothing to pair with a deletion.
-    let made = line.outcome != "unknown";
+    let made = line.outcome != Outcome::Unknown;
     let schedule = params.and_then(|p| before::text(p.get("scheduleId")?));
     let targets: Vec<String> = match params.and_then(|p| p.get("targetIds")) {
         Some(Value::Array(ids)) => ids.iter().filter_map(before::text).collect(),
@@ -988,7 +990,7 @@ mod tests {
         let params = json!({ "targetType": "Workbook", "targetIds": ["3"],
                              "type": "RefreshExtract", "scheduleId": "2" });
         let mut create = line(method::CREATE_EXTRACT_TASKS, params, Value::Null);
-        create.outcome = "unknown".into();
+        create.outcome = Outcome::Unknown;
         let delete = line(
             method::DELETE_EXTRACT_TASKS,
             json!({ "ids": ["7"] }),
