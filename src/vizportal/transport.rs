@@ -193,53 +193,78 @@ fn mask_strings(value: &mut Value, secrets: &[String]) -> bool {
     }
 }
 
-/// `bytes` with every occurrence of a secret, in the forms an echo gives it, replaced by
-/// `[redacted]`; `None` when none occurs.
+/// `bytes` with every occurrence of a secret, in any of the forms an echo gives it (see
+/// [`echo_end`]), replaced by `[redacted]`; `None` when none occurs.
 fn mask_text(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
     let mut masked: Option<Vec<u8>> = None;
-    for form in secrets
-        .iter()
-        .filter(|s| s.len() >= 4)
-        .flat_map(|s| echoed_forms(s))
-    {
-        let needle = form.as_bytes();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        let secret = secret.as_bytes();
         let text = masked.as_deref().unwrap_or(bytes);
-        if !text.windows(needle.len()).any(|w| w == needle) {
-            continue;
+        let mut out = Vec::new();
+        let (mut copied, mut at, mut found) = (0, 0, false);
+        while at < text.len() {
+            match echo_end(text, at, secret) {
+                Some(end) => {
+                    out.extend_from_slice(&text[copied..at]);
+                    out.extend_from_slice(b"[redacted]");
+                    (copied, at, found) = (end, end, true);
+                }
+                None => at += 1,
+            }
         }
-        let mut out = Vec::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
-            out.extend_from_slice(&rest[..at]);
-            out.extend_from_slice(b"[redacted]");
-            rest = &rest[at + needle.len()..];
+        if found {
+            out.extend_from_slice(&text[copied..]);
+            masked = Some(out);
         }
-        out.extend_from_slice(rest);
-        masked = Some(out);
     }
     masked
 }
 
-/// The forms a secret may take when a server echoes it: as sent, with `/` escaped as
-/// `\/` (as Java's JSON writers do), and percent-encoded (as in a query or form).
-fn echoed_forms(secret: &str) -> Vec<String> {
-    let mut forms = vec![secret.to_string()];
-    if secret.contains('/') {
-        forms.push(secret.replace('/', "\\/"));
+/// Where an echo of `secret` that starts at `at` ends, if one does. Each of its bytes may
+/// be echoed as it is, percent-encoded (`%3D`, as in a query or form), escaped as JSON
+/// writers do (`\u003d`, as Gson does with `=`, and `\/`), escaped twice (JSON inside a
+/// JSON string: `\\u003d`), or as an HTML character reference (`&#61;`, `&#x3D;`).
+fn echo_end(text: &[u8], mut at: usize, secret: &[u8]) -> Option<usize> {
+    for &wanted in secret {
+        at += echoed_byte(&text[at..], wanted)?;
     }
-    let encoded: String = secret
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
+    Some(at)
+}
+
+/// How long `text`'s echo of the byte `wanted` at its start is, if it starts with one.
+fn echoed_byte(text: &[u8], wanted: u8) -> Option<usize> {
+    let hex = |digits: &[u8]| {
+        std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| u32::from_str_radix(d, 16).ok())
+    };
+    let first = *text.first()?;
+    if first == wanted {
+        return Some(1);
+    }
+    match first {
+        b'%' => (text.len() >= 3 && hex(&text[1..3]) == Some(wanted.into())).then_some(3),
+        b'\\' => {
+            // One backslash, or two (JSON inside a JSON string).
+            let slashes = if text.get(1) == Some(&b'\\') { 2 } else { 1 };
+            let rest = &text[slashes..];
+            if wanted == b'/' && rest.first() == Some(&b'/') {
+                return Some(slashes + 1);
             }
-            other => format!("%{other:02X}"),
-        })
-        .collect();
-    if encoded != secret {
-        forms.push(encoded);
+            (rest.len() >= 5 && rest[0] == b'u' && hex(&rest[1..5]) == Some(wanted.into()))
+                .then_some(slashes + 5)
+        }
+        b'&' if text.get(1) == Some(&b'#') => {
+            let end = text.iter().take(10).position(|&b| b == b';')?;
+            let number = &text[2..end];
+            let value = match number.first() {
+                Some(b'x' | b'X') => hex(&number[1..]),
+                _ => std::str::from_utf8(number).ok()?.parse().ok(),
+            };
+            (value == Some(wanted.into())).then_some(end + 1)
+        }
+        _ => None,
     }
-    forms
 }
 
 /// Where a redirect points, for a message: without any user, password, query or fragment
@@ -851,6 +876,10 @@ mod tests {
             // Gson's escapes, in a value and in a key.
             r#"{"error":{"detail":"invalid AbCd\/EfGh+IjKl\u003d\u003d:MnOp"}}"#,
             r#"{"AbCd\u002fEfGh+IjKl\u003D\u003D:MnOp":[1]}"#,
+            // ... in a body that is not JSON, and JSON inside a JSON string.
+            r#"Echo: {"detail":"AbCd\/EfGh+IjKl\u003d\u003d:MnOp"}"#,
+            r#"<pre>AbCd&#x2F;EfGh&#43;IjKl&#61;&#61;:MnOp</pre>"#,
+            r#"{"detail":"{\"s\": \"AbCd\\/EfGh+IjKl\\u003d\\u003d:MnOp\"}"}"#,
         ] {
             let masked = mask(echoed.as_bytes(), std::slice::from_ref(&secret)).expect(echoed);
             let masked = String::from_utf8(masked).unwrap();
