@@ -135,13 +135,12 @@ impl<'a> Who<'a> {
 
     /// Whether `saved` was saved for this user or token.
     fn saved(&self, saved: &SavedSession) -> bool {
+        let same = |a: &str, b: &str| a.to_lowercase() == b.to_lowercase();
         match (self, &saved.token_name) {
-            (Who::Token(name), Some(token)) => token.eq_ignore_ascii_case(name),
-            (Who::User(name), None) => saved
-                .saved_as
-                .as_deref()
-                .unwrap_or(&saved.username)
-                .eq_ignore_ascii_case(name),
+            (Who::Token(name), Some(token)) => same(token, name),
+            (Who::User(name), None) => {
+                same(saved.saved_as.as_deref().unwrap_or(&saved.username), name)
+            }
             _ => false,
         }
     }
@@ -190,7 +189,22 @@ pub fn find(
     purpose: Use,
 ) -> Result<Option<(PathBuf, SavedSession)>, Failure> {
     let path = match who {
-        Some(who) => path_for(server, who)?,
+        Some(who) => {
+            let path = path_for(server, who)?;
+            // A file an earlier version named otherwise, holding this very session.
+            let earlier = || {
+                older_files(server)
+                    .into_iter()
+                    .find(|(_, saved)| who.saved(saved))
+            };
+            match path.exists() {
+                true => path,
+                false => match earlier() {
+                    Some((older, _)) => older,
+                    None => return Ok(None),
+                },
+            }
+        }
         None => {
             let prefix = format!("{}--", file_part(&normalize(server)));
             let dir = directory()?;
@@ -205,6 +219,7 @@ pub fn find(
                         .and_then(|n| n.to_str())
                         .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".json"))
                 })
+                .chain(older_files(server).into_iter().map(|(path, _)| path))
                 .collect();
             if matching.len() > 1 {
                 // Each as --username or --token-name takes it.
@@ -228,9 +243,6 @@ pub fn find(
             }
         }
     };
-    if !path.exists() {
-        return Ok(None);
-    }
     if purpose == Use::SignIn {
         check_private(&path)?;
     }
@@ -249,6 +261,26 @@ pub fn find(
         ));
     }
     Ok(Some((path, saved)))
+}
+
+/// Sessions for `server` saved by an earlier version of vizscript, which named files
+/// `SERVER--NAME.json` (with every other character than letters, digits, `.` and `-` as
+/// `_`, so that names could collide): found by what they hold, not by their names.
+fn older_files(server: &str) -> Vec<(PathBuf, SavedSession)> {
+    let Some(entries) = directory().ok().and_then(|dir| std::fs::read_dir(dir).ok()) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.ends_with(".json") && !n.contains("--user--") && !n.contains("--token--")
+            })
+        })
+        .filter_map(|p| Some((p.clone(), read(&p).ok()?)))
+        .filter(|(_, saved)| normalize(&saved.server) == normalize(server))
+        .collect()
 }
 
 /// A saved session file's contents.
@@ -400,6 +432,24 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_is_the_same_in_any_case_beyond_ascii_too() {
+        let saved = SavedSession {
+            server: "https://h".into(),
+            site: String::new(),
+            username: "jörg".into(),
+            token_name: None,
+            made_by: "password".into(),
+            saved_as: Some("JÖRG".into()),
+            saved_at: String::new(),
+            session_id: String::new(),
+            xsrf_token: String::new(),
+        };
+        assert!(Who::User("jörg").saved(&saved));
+        assert!(!Who::Token("jörg").saved(&saved));
+        assert!(!Who::User("jorg").saved(&saved));
+    }
 
     #[test]
     fn servers_and_names_that_differ_get_files_of_their_own() {

@@ -1028,3 +1028,40 @@ fn config_show_names_the_source_sign_in_uses() {
     assert!(row("password").contains("not set"), "{out}");
     assert!(!out.contains("from-the-"), "{out}");
 }
+
+/// A session saved by an earlier version, under its old file name, is still found by
+/// what it holds: used with no credential, and ended by `logout`.
+#[test]
+fn a_session_saved_under_an_earlier_file_name_is_still_used_and_logged_out() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let file = save_session(&emu, state.path());
+    let slug: String = emu
+        .url()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let older = state
+        .path()
+        .join("sessions")
+        .join(format!("{slug}--admin.json"));
+    std::fs::rename(&file, &older).unwrap();
+    for args in [
+        &["call", "getSessionInfo"][..],
+        &["call", "getSessionInfo", "--username", "admin"],
+    ] {
+        let (code, out, err) = run(bare(&emu, state.path()), args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(out.contains("\"username\": \"admin\""), "{out}");
+    }
+    let (code, out, err) = run(bare(&emu, state.path()), &["logout"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("deleted"), "{out}");
+    assert!(!older.exists());
+}
