@@ -25,6 +25,11 @@ pub fn call(args: &CallArgs) -> Result<(), Failure> {
             "PARAMS_JSON must be a JSON object, e.g. '{\"ids\": [\"12\"]}'",
         ));
     }
+    if args.method.trim().is_empty() {
+        return Err(Failure::usage(
+            "no method name: name a Vizportal method, e.g. getSessionInfo",
+        ));
+    }
     // Refused before anything is sent: a change's answer is no list to show.
     if args.output != CallOutput::Json && MethodKind::of(&args.method).is_mutation() {
         return Err(Failure::usage(format!(
@@ -63,7 +68,7 @@ fn answer(args: &CallArgs, params: Value, connection: &Connection) -> Result<Val
             &|_, _| {},
         )?));
     }
-    if connection.client.dry_run() {
+    if connection.client.dry_run() && MethodKind::of(&args.method).is_mutation() {
         return checked_under_dry_run(&args.method, params, connection);
     }
     let ids = BatchSummary::ids_named_by(&params);
