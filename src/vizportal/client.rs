@@ -494,10 +494,7 @@ impl Client {
             self.audit_call(method, &params, outcome, failed, error, noted);
         };
         if self.dry_run() {
-            let ids = ["ids", "targetIds"]
-                .iter()
-                .find_map(|key| params.get(*key).and_then(Value::as_array))
-                .map_or(0, Vec::len);
+            let ids = ids_named(&params).unwrap_or(0);
             audit(Outcome::DryRun, Vec::new(), None);
             let call = PlannedCall {
                 method: method.to_string(),
@@ -541,6 +538,7 @@ impl Client {
                     .and_then(|id| id_text(id).map(String::from));
                 let noted = (before.clone(), created);
                 self.audit_call(method, &params, Outcome::Ok, Vec::new(), None, noted);
+                tracing::info!("{method}: applied{}", ids_noted(&params));
             }
             Err(error) => {
                 let failed = failed_ids(error);
@@ -561,6 +559,7 @@ impl Client {
                 } else {
                     Outcome::Failed
                 };
+                tracing::info!("{method}: {label:?}{}", ids_noted(&params));
                 audit(label, failed, Some(error.to_string()));
             }
         }
@@ -1019,6 +1018,19 @@ impl Client {
             self.audit_lost.store(true, Ordering::SeqCst);
         }
     }
+}
+
+/// How many ids (or targets) a call's params name, if they name any.
+fn ids_named(params: &Value) -> Option<usize> {
+    ["ids", "targetIds"]
+        .iter()
+        .find_map(|key| params.get(*key).and_then(Value::as_array))
+        .map(Vec::len)
+}
+
+/// For `-v`'s line about a change: how many ids or targets it named, if any.
+fn ids_noted(params: &Value) -> String {
+    ids_named(params).map_or(String::new(), |n| format!(" ({n} id(s))"))
 }
 
 /// Paging repeats a call, so only reads may page: a write is refused before anything is

@@ -3,6 +3,8 @@
 //! docs/protocol.md §2.8) and sign out at the end. The API version is discovered from
 //! `serverinfo`, not hard-coded.
 
+use std::time::Instant;
+
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use secrecy::{ExposeSecret, SecretString};
@@ -156,12 +158,14 @@ impl Answer {
 fn get(transport: &Transport, path: &str) -> Result<Answer, Attempt> {
     let (client, base) = transport.http();
     let url = url(base, path);
+    let started = Instant::now();
+    super::retry::note_retry_after(None);
     let response = client
         .get(&url)
         .header(ACCEPT, "application/json")
         .send()
         .map_err(|e| classify_send_error(SERVERINFO, &e))?;
-    read(transport, SERVERINFO, &url, response, &[]).map_err(Attempt::Final)
+    read(transport, SERVERINFO, (&url, started), response, &[]).map_err(Attempt::Final)
 }
 
 fn post(
@@ -180,6 +184,8 @@ fn post(
     if let Some(token) = auth {
         request = request.header("X-Tableau-Auth", token);
     }
+    let started = Instant::now();
+    super::retry::note_retry_after(None);
     let response = request.send().map_err(|e| classify_send_error(path, &e))?;
     // An answer that echoes the request (a proxy or error page) must not show the token
     // secret or the REST session token.
@@ -187,7 +193,7 @@ fn post(
     if let Some(secret) = body["credentials"]["personalAccessTokenSecret"].as_str() {
         secrets.push(secret.to_string());
     }
-    read(transport, path, &url, response, &secrets).map_err(Attempt::Final)
+    read(transport, path, (&url, started), response, &secrets).map_err(Attempt::Final)
 }
 
 fn url(base: &reqwest::Url, path: &str) -> String {
@@ -200,15 +206,24 @@ fn url(base: &reqwest::Url, path: &str) -> String {
 fn read(
     transport: &Transport,
     what: &str,
-    url: &str,
+    (url, started): (&str, Instant),
     response: reqwest::blocking::Response,
     secrets: &[String],
 ) -> Result<Answer, VizportalError> {
     let status = response.status();
     let content_type = content_type(&response);
+    super::retry::note_retry_after(super::retry::retry_after_of(&response));
     let bytes = transport
         .read_capped(what, response)
         .map_err(|failure| failure.into_error(what, MethodKind::Session))?;
+    // `-vv`: one line per answer, as for Vizportal calls.
+    tracing::debug!(
+        "REST {}: HTTP {}, {} bytes back in {:.1} ms",
+        what.strip_prefix("REST ").unwrap_or(what),
+        status.as_u16(),
+        bytes.len(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     let bytes = match mask(&bytes, secrets) {
         Some(masked) => bytes::Bytes::from(masked),
         None => bytes,

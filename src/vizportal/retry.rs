@@ -49,10 +49,17 @@ pub(crate) fn note_retry_after(after: Option<Duration>) {
     RETRY_AFTER.set(after);
 }
 
-/// A `Retry-After` value in seconds (the form servers use for 429 and 503); an HTTP date
-/// is not read, and leaves the backoff's own delay.
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// An answer's `Retry-After` in seconds (the form servers use for 429 and 503); an HTTP
+/// date is not read, and leaves the backoff's own delay.
+pub(crate) fn retry_after_of(response: &reqwest::blocking::Response) -> Option<Duration> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
+    value
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
 }
 
 impl RetryPolicy {
@@ -76,6 +83,9 @@ impl RetryPolicy {
         reached: &std::cell::Cell<bool>,
         op: impl FnMut() -> Result<T, Attempt>,
     ) -> Result<T, Attempt> {
+        // Nothing an earlier call on this thread left decides this call's waits.
+        RETRY_AFTER.set(None);
+        WAIT.set(None);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.min_delay)
             .with_max_delay(self.max_delay)

@@ -440,13 +440,7 @@ impl Transport {
         let response = self.follow_redirect(method, &url, &body, response)?;
         let status = response.status();
         let content_type = content_type(&response);
-        super::retry::note_retry_after(
-            response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|value| value.to_str().ok())
-                .and_then(super::retry::parse_retry_after),
-        );
+        super::retry::note_retry_after(super::retry::retry_after_of(&response));
         let bytes = self.read_capped(method, response)?;
         let took = started.elapsed();
         self.answers.set(took);

@@ -1065,3 +1065,31 @@ fn a_session_saved_under_an_earlier_file_name_is_still_used_and_logged_out() {
     assert!(out.contains("deleted"), "{out}");
     assert!(!older.exists());
 }
+
+/// With a token, `-vv` shows the REST answers of the sign-in too, and `-v` each change.
+#[test]
+fn verbose_shows_rest_answers_and_each_change() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let id = tasks(&emu)
+        .into_iter()
+        .find(|t| t["siteId"] == site_id(&emu, "").as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_dir, script) = script_file(&format!(r#"set_extract_tasks_priority("{id}", 9);"#));
+    let (code, _, err) = run(with_token(&emu, state.path()), &["run", &script, "-vv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("auth/signin: HTTP 200"), "{err}");
+    let (code, _, err) = run(with_token(&emu, state.path()), &["run", &script, "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("setExtractTasksPriority: applied (1 id(s))"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("auth/signin: HTTP"),
+        "-v shows no answers: {err}"
+    );
+}
