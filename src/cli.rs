@@ -183,7 +183,8 @@ pub struct ConnectArgs {
     /// Read the password from the first line of this file (else TABLEAU_PASSWORD, or a prompt).
     #[arg(long, value_name = "PATH", conflicts_with = "password_stdin")]
     pub password_file: Option<PathBuf>,
-    /// Read the password from the first line of standard input.
+    /// Read the password from the first line of standard input (at a terminal, a prompt
+    /// that does not show what is typed).
     #[arg(long)]
     pub password_stdin: bool,
     /// Sign in with this personal access token (its secret from TABLEAU_PAT_SECRET,

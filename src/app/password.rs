@@ -99,7 +99,9 @@ fn read_first_line(reader: impl BufRead, source: &str) -> Result<SecretString, F
         .take(MAX_SECRET_LINE + 1)
         .read_until(b'\n', &mut bytes)
         .map_err(|e| Failure::usage(format!("{source}: {e}")))?;
-    if bytes.len() as u64 > MAX_SECRET_LINE {
+    // The line's length, its ending aside.
+    let ending = usize::from(bytes.last() == Some(&b'\n'));
+    if (bytes.len() - ending) as u64 > MAX_SECRET_LINE {
         bytes.zeroize();
         return Err(Failure::usage(format!(
             "{source}: the first line is longer than {} KiB; that is no password or token secret",

@@ -142,7 +142,7 @@ fn wait_options(options: &Map, function: &str, pos: Position) -> Out<Option<Dura
                     .map(|n| n as f64)
                     .or_else(|_| value.as_float())
                     .ok()
-                    .filter(|t| *t > 0.0 && !t.is_nan())
+                    .filter(|t| *t > 0.0)
                     .ok_or_else(|| {
                         usage(
                             format!("{function}: timeout must be a number of seconds above 0"),

@@ -45,7 +45,7 @@ pub mod load_api {
             .and_then(|delta| chrono::Utc::now().checked_add_signed(delta))
             .ok_or_else(|| {
                 crate::script::error::usage(
-                    format!("hours_from_now: {hours} hours from now is not a date"),
+                    format!("hours_from_now: {hours:e} hours from now is not a date"),
                     ctx.call_position(),
                 )
             })?;
