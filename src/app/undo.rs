@@ -19,6 +19,57 @@ use crate::vizportal::{AuditLine, NotUndoable, Recreated, Recreation, UndoHistor
 /// Undo the audit file's calls: on the site `--site` names (lines of other sites are
 /// refused), or without it on each site the lines name, one after the other.
 pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
+    let lines = changes_to_undo(args)?;
+    // A site given as a flag or in the environment picks one site; otherwise (a profile's
+    // site included) every site the lines name is visited, the newest line's first.
+    let chosen = matches!(
+        args.connect.origin("site"),
+        Some(SettingOrigin::Flag | SettingOrigin::Environment)
+    );
+    let mut connect_args = args.connect.clone();
+    if !chosen {
+        // Sign in where the session lands; each run of lines then goes to its site, and a
+        // site gone since fails only its own lines.
+        connect_args.site = None;
+    }
+    let connection = connect(&connect_args)?;
+    let client = &connection.client;
+    let here = chosen.then(|| client.session().info().site_url_name);
+    let runs = Runs::of(lines, client.session().server(), here.as_deref());
+    for line in &runs.refused {
+        crate::diag!("refused: {line}");
+    }
+    let failed = undo_runs(client, &runs.by_site, &args.audit_file);
+    connection.finish()?;
+    let mut problems = Vec::new();
+    if failed > 0 {
+        problems.push(format!("{failed} undo step(s) failed"));
+    }
+    if runs.foreign > 0 {
+        problems.push(format!(
+            "{} line(s) of another server were not undone",
+            runs.foreign
+        ));
+    }
+    if runs.by_site.is_empty() && !runs.refused.is_empty() && runs.foreign == 0 {
+        problems.push(format!(
+            "no line of {} can be undone here ({} refused)",
+            args.audit_file.display(),
+            runs.refused.len()
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(Failure::new(
+            ExitCode::Failed,
+            format!("error: {}", problems.join("; ")),
+        ));
+    }
+    Ok(())
+}
+
+/// The audit file's lines that may have changed something (at or after `--since`), with
+/// their 1-based numbers, oldest first; none is an error saying why.
+fn changes_to_undo(args: &UndoArgs) -> Result<Vec<(usize, AuditLine)>, Failure> {
     let since = args
         .since
         .as_deref()
@@ -64,62 +115,68 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
             ),
         ));
     }
-    // A site given as a flag or in the environment picks one site; otherwise (a profile's
-    // site included) every site the lines name is visited, the newest line's first.
-    let chosen = matches!(
-        args.connect.origin("site"),
-        Some(SettingOrigin::Flag | SettingOrigin::Environment)
-    );
-    let mut connect_args = args.connect.clone();
-    if !chosen {
-        // Sign in where the session lands; each run of lines then goes to its site, and a
-        // site gone since fails only its own lines.
-        connect_args.site = None;
-    }
-    let connection = connect(&connect_args)?;
-    let client = &connection.client;
-    let server = client.session().server().to_string();
-    let here = client.session().info().site_url_name;
-    let mut refused = Vec::new();
-    let mut foreign = 0;
-    let mut by_site: Vec<(String, Vec<(usize, AuditLine)>)> = Vec::new();
-    for (number, line) in lines.into_iter().rev() {
-        let site = if chosen {
-            here.as_str()
-        } else {
-            line.site.as_str()
+    Ok(lines)
+}
+
+/// The lines to undo, in runs of one site each.
+struct Runs {
+    /// Runs of lines of one site, the newest run first, each run's lines oldest first (as
+    /// planning expects). Schedules are shared by all sites, so lines of sites that took
+    /// turns (an --all-sites run's) are undone in turn.
+    by_site: Vec<(String, Vec<(usize, AuditLine)>)>,
+    /// Lines that are not undone here, and why, oldest first.
+    refused: Vec<String>,
+    /// How many of them were called on another server.
+    foreign: usize,
+}
+
+impl Runs {
+    /// `lines` (oldest first) of `server` in runs by site; with `here`, the one site the
+    /// user chose, whose lines alone are undone.
+    fn of(lines: Vec<(usize, AuditLine)>, server: &str, here: Option<&str>) -> Runs {
+        let mut runs = Runs {
+            by_site: Vec::new(),
+            refused: Vec::new(),
+            foreign: 0,
         };
-        if !same_server(&line.server, &server) {
-            foreign += 1;
-            refused.push(format!(
-                "line {number}: {} was called on {}, not {server}",
-                line.method, line.server
-            ));
-        } else if !line.site.eq_ignore_ascii_case(site) {
-            refused.push(format!(
-                "line {number}: {} was called on site {:?}, not {site:?}; undo it with --site {:?}",
-                line.method, line.site, line.site
-            ));
-        } else {
-            // Runs of lines of one site, newest first: schedules are shared by all sites,
-            // so lines of sites that took turns (an --all-sites run's) are undone in turn.
-            match by_site.last_mut() {
-                Some((s, selected)) if s.eq_ignore_ascii_case(site) => {
-                    selected.push((number, line));
+        for (number, line) in lines.into_iter().rev() {
+            let site = here.unwrap_or(line.site.as_str());
+            if !same_server(&line.server, server) {
+                runs.foreign += 1;
+                runs.refused.push(format!(
+                    "line {number}: {} was called on {}, not {server}",
+                    line.method, line.server
+                ));
+            } else if !line.site.eq_ignore_ascii_case(site) {
+                runs.refused.push(format!(
+                    "line {number}: {} was called on site {:?}, not {site:?}; undo it with --site {:?}",
+                    line.method, line.site, line.site
+                ));
+            } else {
+                match runs.by_site.last_mut() {
+                    Some((s, selected)) if s.eq_ignore_ascii_case(site) => {
+                        selected.push((number, line));
+                    }
+                    _ => runs.by_site.push((site.to_string(), vec![(number, line)])),
                 }
-                _ => by_site.push((site.to_string(), vec![(number, line)])),
             }
         }
+        runs.refused.reverse();
+        for (_, selected) in &mut runs.by_site {
+            selected.reverse();
+        }
+        runs
     }
-    refused.reverse();
-    for line in &refused {
-        crate::diag!("refused: {line}");
-    }
+}
+
+/// Undo each run of lines on its site, newest first; the number of steps that failed.
+fn undo_runs(
+    client: &crate::vizportal::Client,
+    by_site: &[(String, Vec<(usize, AuditLine)>)],
+    audit_file: &Path,
+) -> usize {
+    let server = client.session().server().to_string();
     let mut failed = 0;
-    // Runs of lines newest first; each run's lines oldest first, as planning expects.
-    for (_, selected) in &mut by_site {
-        selected.reverse();
-    }
     let mut recreated = BTreeMap::new();
     // Schedules are shared by the sites: one any line deleted is gone for every site's
     // tasks to be created on.
@@ -147,7 +204,7 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
         crate::diag!(
             "undo: {} audited call(s) from {} on site {site:?} of {server}",
             selected.len(),
-            args.audit_file.display()
+            audit_file.display()
         );
         let history = UndoHistory {
             earlier: &earlier,
@@ -166,30 +223,7 @@ pub fn undo(args: &UndoArgs) -> Result<(), Failure> {
             }
         }
     }
-    connection.finish()?;
-    let mut problems = Vec::new();
-    if failed > 0 {
-        problems.push(format!("{failed} undo step(s) failed"));
-    }
-    if foreign > 0 {
-        problems.push(format!(
-            "{foreign} line(s) of another server were not undone"
-        ));
-    }
-    if by_site.is_empty() && !refused.is_empty() && foreign == 0 {
-        problems.push(format!(
-            "no line of {} can be undone here ({} refused)",
-            args.audit_file.display(),
-            refused.len()
-        ));
-    }
-    if !problems.is_empty() {
-        return Err(Failure::new(
-            ExitCode::Failed,
-            format!("error: {}", problems.join("; ")),
-        ));
-    }
-    Ok(())
+    failed
 }
 
 /// Report `plan` and carry it out; the number of steps that failed. Tasks created again
