@@ -494,34 +494,8 @@ impl Client {
             self.audit_call(method, &params, outcome, failed, error, noted);
         };
         if self.dry_run() {
-            let ids = ids_named(&params).unwrap_or(0);
             audit(Outcome::DryRun, Vec::new(), None);
-            let call = PlannedCall {
-                method: method.to_string(),
-                // A plan is printed and written: never a password in it.
-                params: redact_params(&params),
-                ids,
-                site: self.session.info().site_url_name,
-            };
-            let mut plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
-            // The real call would reach the server; a dry run cannot tell whether the
-            // server has a method no public source names (a typo, most likely).
-            if crate::wire::known_method(method).is_none() && plan.unknown.insert(method.into()) {
-                let names = crate::wire::KNOWN_METHODS.iter().map(|m| m.name);
-                let near = crate::wire::nearest(method, names)
-                    .map(|m| format!(" (did you mean {m}?)"))
-                    .unwrap_or_default();
-                crate::diag!(
-                    "warning: {method} is not a Vizportal method known from public sources{near}: the dry run plans it, but cannot tell whether the server has it"
-                );
-            }
-            if let Some((shared, me)) = self.server_plan.get()
-                && SCHEDULE_CHANGES.contains(&method)
-            {
-                let mut shared = shared.0.lock().unwrap_or_else(|p| p.into_inner());
-                shared.push((*me, plan.calls.len(), call.clone()));
-            }
-            plan.push(call);
+            self.hold_back(method, &params);
             return Ok(json!({ "dry_run": true }));
         }
         // A change sent for real may change what the dry run's checks listed.
@@ -542,28 +516,43 @@ impl Client {
             }
             Err(error) => {
                 let failed = failed_ids(error);
-                // The ids or targets sent: a call whose errors name only some of them
-                // applied to the others.
-                let named = match params.get("targetIds") {
-                    Some(targets) => before::ids_of(&json!({ "ids": targets })),
-                    None => before::ids_of(&params),
-                };
-                // Partial when some id sent is named by no error (ids compared as a set:
-                // a server may name one twice).
-                let refused: HashSet<&String> = failed.iter().collect();
-                let label = if error.is_outcome_unknown() {
-                    Outcome::Unknown
-                } else if names_only(error, &named) && named.iter().any(|id| !refused.contains(id))
-                {
-                    Outcome::Partial
-                } else {
-                    Outcome::Failed
-                };
+                let label = outcome_of_failure(error, &params, &failed);
                 tracing::info!("{method}: {label:?}{}", ids_noted(&params));
                 audit(label, failed, Some(error.to_string()));
             }
         }
         outcome
+    }
+
+    /// Under dry-run, add a change to the plan instead of sending it (and to the plan the
+    /// run's other sites share, for a schedule change).
+    fn hold_back(&self, method: &str, params: &Value) {
+        let call = PlannedCall {
+            method: method.to_string(),
+            // A plan is printed and written: never a password in it.
+            params: redact_params(params),
+            ids: ids_named(params).unwrap_or(0),
+            site: self.session.info().site_url_name,
+        };
+        let mut plan = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        // The real call would reach the server; a dry run cannot tell whether the server
+        // has a method no public source names (a typo, most likely).
+        if crate::wire::known_method(method).is_none() && plan.unknown.insert(method.into()) {
+            let names = crate::wire::KNOWN_METHODS.iter().map(|m| m.name);
+            let near = crate::wire::nearest(method, names)
+                .map(|m| format!(" (did you mean {m}?)"))
+                .unwrap_or_default();
+            crate::diag!(
+                "warning: {method} is not a Vizportal method known from public sources{near}: the dry run plans it, but cannot tell whether the server has it"
+            );
+        }
+        if let Some((shared, me)) = self.server_plan.get()
+            && SCHEDULE_CHANGES.contains(&method)
+        {
+            let mut shared = shared.0.lock().unwrap_or_else(|p| p.into_inner());
+            shared.push((*me, plan.calls.len(), call.clone()));
+        }
+        plan.push(call);
     }
 
     /// Every page of a list method, each page's items read as `I` and converted with
@@ -1017,6 +1006,24 @@ impl Client {
         if !written {
             self.audit_lost.store(true, Ordering::SeqCst);
         }
+    }
+}
+
+/// How a change that failed with `error` is audited: `unknown` when it may have been
+/// applied, `partial` when its errors name only some of the ids or targets sent (`failed`;
+/// compared as a set, since a server may name one twice), else `failed`.
+fn outcome_of_failure(error: &VizportalError, params: &Value, failed: &[String]) -> Outcome {
+    let named = match params.get("targetIds") {
+        Some(targets) => before::ids_of(&json!({ "ids": targets })),
+        None => before::ids_of(params),
+    };
+    let refused: HashSet<&String> = failed.iter().collect();
+    if error.is_outcome_unknown() {
+        Outcome::Unknown
+    } else if names_only(error, &named) && named.iter().any(|id| !refused.contains(id)) {
+        Outcome::Partial
+    } else {
+        Outcome::Failed
     }
 }
 
