@@ -91,13 +91,30 @@ type Page<T> = PageAnswer<Vec<T>>;
 /// straight into the caller's values; `Err` says why it cannot.
 pub type ReadFn<'a, T> = &'a (dyn Fn(&Bytes, &str) -> Result<Page<T>, String> + Sync);
 
-/// What a list call needs besides the session.
-struct ListCall<'a, T> {
-    method: &'a str,
-    params: &'a Value,
-    items_key: &'a str,
-    read: ReadFn<'a, T>,
+/// What paging needs to know of a page.
+pub(super) trait PageShape {
+    /// How many items it served.
+    fn served(&self) -> usize;
+    /// Its `moreItems`.
+    fn more(&self) -> Option<bool>;
+    /// Its `totalCount`.
+    fn total(&self) -> Option<usize>;
 }
+
+impl<T> PageShape for Page<T> {
+    fn served(&self) -> usize {
+        self.items.len()
+    }
+    fn more(&self) -> Option<bool> {
+        self.more
+    }
+    fn total(&self) -> Option<usize> {
+        self.total
+    }
+}
+
+/// Fetches the page that starts at `start`, of at most `size` items.
+pub(super) type FetchFn<'a, P> = &'a (dyn Fn(usize, usize) -> Result<P, VizportalError> + Sync);
 
 impl Session {
     /// Fetch every page of a list method. `params` holds `filter`/`order`; `page` is set
@@ -112,79 +129,7 @@ impl Session {
         read: ReadFn<'_, T>,
         progress: ProgressFn<'_>,
     ) -> Result<Vec<T>, VizportalError> {
-        let call = ListCall {
-            method,
-            params,
-            items_key,
-            read,
-        };
-        let (first, page_size) = self.first_page(&call)?;
-        let served = first.items.len();
-        let (total, mut more) = (first.total, first.more);
-        pages_needed(method, total, served, self.server())?;
-        // Room for what the server says is coming, but not on its word alone.
-        let mut items = Vec::with_capacity(total.unwrap_or(0).min(1 << 20));
-        let mut next = served;
-        items.extend(first.items);
-        progress(items.len(), total);
-        if let (Some(total), true) = (
-            total,
-            self.concurrency > 1 && served > 0 && more != Some(false),
-        ) {
-            let starts: Vec<usize> = (served..total).step_by(served).collect();
-            let fetch = |start: &usize| self.fetch_page(&call, *start, served);
-            for page in in_order(self.window(), &starts, fetch, Result::is_err)
-                .into_iter()
-                .flatten()
-            {
-                let page = page?;
-                more = page.more;
-                next += page.items.len();
-                items.extend(page.items);
-                progress(items.len(), Some(total));
-            }
-        }
-        let mut pages = 0;
-        while has_more(more, total, next) {
-            pages += 1;
-            past_total(method, (total, next, served, pages), self.server())?;
-            let page = self.fetch_page(&call, next, page_size)?;
-            if page.items.is_empty() {
-                break;
-            }
-            next += page.items.len();
-            more = page.more;
-            items.extend(page.items);
-            progress(items.len(), total);
-        }
-        Ok(items)
-    }
-
-    /// The first page, shrinking the page size if the server refuses it as too large.
-    fn first_page<T>(&self, call: &ListCall<'_, T>) -> Result<(Page<T>, usize), VizportalError> {
-        let mut size = self.page_size;
-        loop {
-            match self.fetch_page(call, 0, size) {
-                Err(e) if e.code() == Some(code::INVALID_PAGE_SIZE) && size > 10 => {
-                    size /= 2;
-                    tracing::info!(
-                        "{}: the server refused the page size; trying {size}",
-                        call.method
-                    );
-                }
-                other => return other.map(|page| (page, size)),
-            }
-        }
-    }
-
-    fn fetch_page<T>(
-        &self,
-        call: &ListCall<'_, T>,
-        start: usize,
-        size: usize,
-    ) -> Result<Page<T>, VizportalError> {
-        let method = call.method;
-        let mut body = match call.params {
+        let base = match params {
             Value::Object(map) => map.clone(),
             Value::Null => Map::new(),
             _ => {
@@ -193,16 +138,94 @@ impl Session {
                 )));
             }
         };
-        body.insert(
-            "page".into(),
-            json!({ "startIndex": start, "maxItems": size }),
-        );
-        // A page that lists errors is classified as a failure like any answer.
-        let read = |body: &Bytes| match (call.read)(body, call.items_key)? {
-            page if page.failed => Err(String::new()),
-            page => Ok(page),
+        let fetch = |start: usize, size: usize| {
+            let mut body = base.clone();
+            body.insert(
+                "page".into(),
+                json!({ "startIndex": start, "maxItems": size }),
+            );
+            // A page that lists errors is classified as a failure like any answer.
+            let read = |body: &Bytes| match read(body, items_key)? {
+                page if page.failed => Err(String::new()),
+                page => Ok(page),
+            };
+            self.call_read(method, &Value::Object(body), &read)
         };
-        self.call_read(method, &Value::Object(body), &read)
+        let first = self.first_page(method, &fetch)?;
+        let total = first.0.total;
+        // Room for what the server says is coming, but not on its word alone.
+        let mut items = Vec::with_capacity(total.unwrap_or(0).min(1 << 20));
+        self.each_page(method, first, &fetch, &mut |page: Page<T>| {
+            items.extend(page.items);
+            progress(items.len(), total);
+        })?;
+        Ok(items)
+    }
+
+    /// The first page of `method`, halving the page size while the server refuses it as
+    /// too large; with the size that served it.
+    pub(super) fn first_page<P>(
+        &self,
+        method: &str,
+        fetch: FetchFn<'_, P>,
+    ) -> Result<(P, usize), VizportalError> {
+        let mut size = self.page_size;
+        loop {
+            match fetch(0, size) {
+                Err(e) if e.code() == Some(code::INVALID_PAGE_SIZE) && size > 10 => {
+                    size /= 2;
+                    tracing::info!("{method}: the server refused the page size; trying {size}");
+                }
+                other => return other.map(|page| (page, size)),
+            }
+        }
+    }
+
+    /// Hand `first` (read at `page_size` items) and every page after it to `take`, in
+    /// order. The server may serve fewer items than asked: the next page starts where
+    /// the last one ended. Once the total is known, the pages it implies are fetched a
+    /// few at a time (`--concurrency`); then pages follow one by one while the server
+    /// says more come.
+    pub(super) fn each_page<P: PageShape + Send>(
+        &self,
+        method: &str,
+        (first, page_size): (P, usize),
+        fetch: FetchFn<'_, P>,
+        take: &mut dyn FnMut(P),
+    ) -> Result<(), VizportalError> {
+        let (served, total, mut more) = (first.served(), first.total(), first.more());
+        pages_needed(method, total, served, self.server())?;
+        take(first);
+        let mut next = served;
+        if let (Some(total), true) = (
+            total,
+            self.concurrency > 1 && served > 0 && more != Some(false),
+        ) {
+            let starts: Vec<usize> = (served..total).step_by(served).collect();
+            let fetch_at = |start: &usize| fetch(*start, served);
+            for page in in_order(self.window(), &starts, fetch_at, Result::is_err)
+                .into_iter()
+                .flatten()
+            {
+                let page = page?;
+                more = page.more();
+                next += page.served();
+                take(page);
+            }
+        }
+        let mut pages = 0;
+        while has_more(more, total, next) {
+            pages += 1;
+            past_total(method, (total, next, served, pages), self.server())?;
+            let page = fetch(next, page_size)?;
+            if page.served() == 0 {
+                break;
+            }
+            next += page.served();
+            more = page.more();
+            take(page);
+        }
+        Ok(())
     }
 }
 

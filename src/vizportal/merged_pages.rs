@@ -10,11 +10,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
-use super::listing::{ProgressFn, as_count, has_more, pages_needed, past_total};
+use super::listing::{PageShape, ProgressFn, as_count};
 use super::method::MethodKind;
-use super::parallel::in_order;
 use super::session::Session;
-use crate::wire::code;
 
 /// The result members of every page, merged.
 #[derive(Debug, Default)]
@@ -151,65 +149,43 @@ impl Session {
                 _ => Ok(Map::new()),
             }
         };
-        let (first, page_size) = self.first_merged_page(method, &page)?;
+        let (first, page_size) = self.first_page(method, &page)?;
         let Some(key) = items_member(method, items_key, &first) else {
             return Ok(first);
         };
-        let served = array_len(&first, &key);
+        // Each page with how many items it served, counted in the list `key` names.
+        let shaped = |result: Map<String, Value>| MergedPage {
+            served: array_len(&result, &key),
+            result,
+        };
+        let fetch = |start: usize, size: usize| page(start, size).map(shaped);
         let total = first.get("totalCount").and_then(as_count);
-        pages_needed(method, total, served, self.server())?;
-        let mut more = first.get("moreItems").and_then(Value::as_bool);
         let mut merged = MergedPages::default();
-        merged.absorb(first);
-        let mut next = served;
-        progress(next, total);
-        if let (Some(total), true) = (total, served > 0 && more != Some(false)) {
-            let starts: Vec<usize> = (served..total).step_by(served).collect();
-            let fetch = |start: &usize| page(*start, served);
-            for result in in_order(self.window(), &starts, fetch, Result::is_err)
-                .into_iter()
-                .flatten()
-            {
-                let result = result?;
-                more = result.get("moreItems").and_then(Value::as_bool);
-                next += array_len(&result, &key);
-                merged.absorb(result);
-                progress(next, Some(total));
-            }
-        }
-        let mut pages = 0;
-        while has_more(more, total, next) {
-            pages += 1;
-            past_total(method, (total, next, served, pages), self.server())?;
-            let result = page(next, page_size)?;
-            let served = array_len(&result, &key);
-            if served == 0 {
-                break;
-            }
-            next += served;
-            more = result.get("moreItems").and_then(Value::as_bool);
-            merged.absorb(result);
+        let mut next = 0;
+        self.each_page(method, (shaped(first), page_size), &fetch, &mut |page| {
+            next += page.served;
+            merged.absorb(page.result);
             progress(next, total);
-        }
+        })?;
         Ok(merged.finish(&key))
     }
+}
 
-    /// The first page, halving the page size while the server refuses it as too large.
-    fn first_merged_page(
-        &self,
-        method: &str,
-        page: &dyn Fn(usize, usize) -> Result<Map<String, Value>, VizportalError>,
-    ) -> Result<(Map<String, Value>, usize), VizportalError> {
-        let mut size = self.page_size;
-        loop {
-            match page(0, size) {
-                Err(e) if e.code() == Some(code::INVALID_PAGE_SIZE) && size > 10 => {
-                    size /= 2;
-                    tracing::info!("{method}: the server refused the page size; trying {size}");
-                }
-                other => return other.map(|first| (first, size)),
-            }
-        }
+/// A page of a merged list, with how many items it served.
+struct MergedPage {
+    result: Map<String, Value>,
+    served: usize,
+}
+
+impl PageShape for MergedPage {
+    fn served(&self) -> usize {
+        self.served
+    }
+    fn more(&self) -> Option<bool> {
+        self.result.get("moreItems").and_then(Value::as_bool)
+    }
+    fn total(&self) -> Option<usize> {
+        self.result.get("totalCount").and_then(as_count)
     }
 }
 
