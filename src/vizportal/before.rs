@@ -64,21 +64,36 @@ pub(crate) fn ids_of(params: &Value) -> Vec<String> {
     }
 }
 
-/// Up to this many ids are read with an `in` filter; more, and the whole list is read.
+/// The most ids one `in` filter names; more are read in several lists.
 pub(crate) const FILTERED_READ: usize = 1000;
 
-/// Each id's changed fields as they are now on the server, by id.
+/// Each id's changed fields as they are now on the server, by id. Tasks and
+/// subscriptions are read with `in` filters of up to [`FILTERED_READ`] ids (never more
+/// requests than reading the whole list); schedules, a short list, whole.
 pub(crate) fn read(
     client: &Client,
     changes: &Changes,
     ids: &[String],
 ) -> Result<Map<String, Value>, VizportalError> {
+    if changes.list == method::GET_SCHEDULES {
+        return read_listed(client, changes, ids, json!({}));
+    }
+    let mut values = Map::new();
+    for chunk in ids.chunks(FILTERED_READ) {
+        let filter = json!({ "filter": { "operator": "in", "field": "id", "values": chunk } });
+        values.extend(read_listed(client, changes, chunk, filter)?);
+    }
+    Ok(values)
+}
+
+/// The changed fields of those of `ids` that the list called with `params` holds.
+fn read_listed(
+    client: &Client,
+    changes: &Changes,
+    ids: &[String],
+    params: Value,
+) -> Result<Map<String, Value>, VizportalError> {
     let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
-    let params = if ids.len() <= FILTERED_READ && changes.list != method::GET_SCHEDULES {
-        json!({ "filter": { "operator": "in", "field": "id", "values": ids } })
-    } else {
-        json!({})
-    };
     let keep = |items: Vec<Value>, _: &SideTables| -> Vec<(String, Value)> {
         items
             .into_iter()

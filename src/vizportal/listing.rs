@@ -103,7 +103,7 @@ pub(super) trait PageShape {
 
 impl<T> PageShape for Page<T> {
     fn served(&self) -> usize {
-        self.items.len()
+        self.served.unwrap_or(self.items.len())
     }
     fn more(&self) -> Option<bool> {
         self.more

@@ -23,17 +23,23 @@ pub struct PageAnswer<V> {
     pub(super) more: Option<bool>,
     /// The result lists errors: the answer is a failure, to be classified as one.
     pub(super) failed: bool,
+    /// How many items the server served on this page, when `items` holds fewer (a
+    /// conversion kept only some): the next page starts after all it served.
+    pub(super) served: Option<usize>,
 }
 
-impl<V> PageAnswer<V> {
-    /// The same page with its items converted by `convert` (given the side tables).
-    pub fn map_items<W>(self, convert: impl FnOnce(V, &SideTables) -> W) -> PageAnswer<W> {
+impl<I> PageAnswer<Vec<I>> {
+    /// The same page with its items converted by `convert` (given the side tables), which
+    /// may keep only some of them.
+    pub fn map_items<W>(self, convert: impl FnOnce(Vec<I>, &SideTables) -> W) -> PageAnswer<W> {
+        let served = self.items.len();
         PageAnswer {
             items: convert(self.items, &self.side),
             side: self.side,
             total: self.total,
             more: self.more,
             failed: self.failed,
+            served: Some(served),
         }
     }
 }
@@ -169,6 +175,7 @@ where
             total,
             more,
             failed,
+            served: None,
         })
     }
 }

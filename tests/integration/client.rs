@@ -480,3 +480,84 @@ fn only_reads_can_be_paged_through() {
     expected.sort_unstable();
     assert_eq!(listed, expected);
 }
+
+/// A conversion that keeps only some items does not move the next page's start: each
+/// page starts after all the server served (for 1 and 8 pages at once).
+#[test]
+fn a_list_whose_conversion_keeps_few_items_still_reads_every_page() {
+    let emu = emulator_with(|c| c.dataset = one_site(2500, 4));
+    let all: Vec<String> = tasks(&emu)
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    // The last items of the list only.
+    let wanted: std::collections::HashSet<String> =
+        all[all.len() - 1100..].iter().cloned().collect();
+    for concurrency in [1, 8] {
+        let mut options = ConnectOptions::new(emu.url(), "admin", SecretString::from("admin"));
+        options.concurrency = concurrency;
+        let session = Session::open(options).expect("login");
+        let client = vizscript::vizportal::Client::new(session, false, None, 1000);
+        let kept = client
+            .list_all(
+                "getExtractTasks",
+                &json!({}),
+                "tasks",
+                &|items: Vec<Value>, _| {
+                    items
+                        .into_iter()
+                        .filter(|t| wanted.contains(t["id"].as_str().unwrap_or("")))
+                        .collect()
+                },
+                &|_, _| {},
+            )
+            .expect("a read pages");
+        assert_eq!(kept.len(), wanted.len(), "concurrency {concurrency}");
+    }
+}
+
+/// A change to more than 1,000 tasks at the end of the list is audited with every task's
+/// before values (read with filters of 1,000 ids), checked by a dry run as present, and
+/// put back by undo.
+#[test]
+fn a_change_to_more_than_a_thousand_tasks_is_audited_whole_and_undone() {
+    let emu = emulator_with(|c| c.dataset = one_site(2500, 4));
+    let listed = tasks(&emu);
+    let tail: Vec<String> = listed[listed.len() - 1100..]
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    let before: std::collections::BTreeMap<String, Value> = listed
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap().to_owned(), t["priority"].clone()))
+        .collect();
+    let ids = tail
+        .iter()
+        .map(|id| format!("\"{id}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let (_dir, script) = script_file(&format!("set_extract_tasks_priority([{ids}], 3);"));
+    let (code, _, err) = run(vizscript(&emu), &["run", &script, "--dry-run"]);
+    assert_eq!(code, 0, "the dry run finds every id: {err}");
+    let audit = tempfile::tempdir().unwrap();
+    let audit = audit.path().join("audit.jsonl");
+    let audit_arg = audit.to_str().unwrap();
+    let (code, _, err) = run(vizscript(&emu), &["run", &script, "--audit", audit_arg]);
+    assert_eq!(code, 0, "{err}");
+    let noted: usize = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["before"]
+                .as_object()
+                .map_or(0, |b| b.len())
+        })
+        .sum();
+    assert_eq!(noted, tail.len(), "every id's before values");
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit_arg]);
+    assert_eq!(code, 0, "{err}");
+    for t in tasks(&emu) {
+        let id = t["id"].as_str().unwrap();
+        assert_eq!(t["priority"], before[id], "task {id}");
+    }
+}
