@@ -311,47 +311,74 @@ fn report_recreated(task: &Recreation, outcome: &Recreated) -> bool {
     }
 }
 
-/// Audited calls left as they are, one line each under `label`, with their ids.
+/// Calls reported under `label`, one line per method and reason (a per-task loop's
+/// audit has thousands of lines that say the same): which audit lines, how many ids, the
+/// first of them.
 fn report_calls(label: &str, calls: &[NotUndoable]) {
+    let mut groups: Vec<((&str, &str), Vec<usize>, Vec<&str>)> = Vec::new();
     for call in calls {
+        let key = (call.method.as_str(), call.reason.as_str());
+        let at = match groups.iter().position(|(k, _, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                groups.push((key, Vec::new(), Vec::new()));
+                groups.len() - 1
+            }
+        };
+        groups[at].1.push(call.line);
+        groups[at].2.extend(call.ids.iter().map(String::as_str));
+    }
+    for ((method, reason), lines, ids) in groups {
         // createExtractTasks names workbooks or data sources, not the tasks it made.
-        let what = match call.method.as_str() {
+        let what = match method {
             crate::wire::method::CREATE_EXTRACT_TASKS => "target(s)",
             _ => "id(s)",
         };
         crate::diag!(
-            "{label}: line {}: {} ({} {what}: {}): {}",
-            call.line,
-            call.method,
-            call.ids.len(),
-            id_list(&call.ids),
-            call.reason
+            "{label}: {}: {method} ({} {what}: {}): {reason}",
+            line_list(&lines),
+            ids.len(),
+            crate::wire::first_ids(ids.iter(), 10)
         );
+    }
+}
+
+/// Audit line numbers for a message: `line 4`, or `12 lines (4 to 97)`.
+fn line_list(lines: &[usize]) -> String {
+    match (lines, lines.iter().min(), lines.iter().max()) {
+        ([one], _, _) => format!("line {one}"),
+        (_, Some(first), Some(last)) => format!("{} lines ({first} to {last})", lines.len()),
+        _ => "no line".to_string(),
     }
 }
 
 /// The plan on stderr: calls that cannot be undone, skipped ids, and the inverse calls.
 fn report_plan(plan: &UndoPlan) {
     report_calls("cannot be undone", &plan.not_undoable);
-    for call in &plan.gone {
-        crate::diag!(
-            "skipped, gone since: line {}: {} id(s) {}: {}",
-            call.line,
-            call.method,
-            id_list(&call.ids),
-            call.reason
-        );
-    }
+    report_calls("skipped, gone since", &plan.gone);
     report_calls("nothing to put back", &plan.unchanged);
+    // Ids changed since, by method and field: the first few with their values.
+    let mut by_field: Vec<((&str, &str), Vec<&crate::vizportal::Skipped>)> = Vec::new();
     for skip in &plan.skipped {
+        let key = (skip.method.as_str(), skip.field.as_str());
+        match by_field.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, skips)) => skips.push(skip),
+            None => by_field.push((key, vec![skip])),
+        }
+    }
+    for ((method, field), skips) in by_field {
+        let lines: Vec<usize> = skips.iter().map(|s| s.line).collect();
+        let shown = skips.iter().map(|s| {
+            format!(
+                "{} (now {}, the audited call set {})",
+                s.id, s.now, s.audited
+            )
+        });
         crate::diag!(
-            "skipped, changed since: line {}: {} id {}: {} is {} now, the audited call set {}",
-            skip.line,
-            skip.method,
-            skip.id,
-            skip.field,
-            skip.now,
-            skip.audited
+            "skipped, changed since: {}: {method}: the {field} of {} id(s): {}",
+            line_list(&lines),
+            skips.len(),
+            crate::wire::first_ids(shown, 5)
         );
     }
     let recreate = match plan.recreate.len() {
@@ -435,9 +462,4 @@ fn written_at(line: &AuditLine) -> Option<DateTime<FixedOffset>> {
 fn same_server(a: &str, b: &str) -> bool {
     a.trim_end_matches('/')
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
-}
-
-/// Ids for a message: the first ten, and how many more.
-fn id_list(ids: &[String]) -> String {
-    crate::wire::first_ids(ids.iter(), 10)
 }

@@ -188,7 +188,7 @@ fn undo_skips_an_id_changed_since_and_dry_run_changes_nothing() {
     let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains(&format!("skipped, changed since: line 1: setExtractTasksSchedule id {other}: scheduleId is \"2\" now")),
+        err.contains(&format!("skipped, changed since: line 1: setExtractTasksSchedule: the scheduleId of 1 id(s): {other} (now \"2\", the audited call set")),
         "{err}"
     );
     assert_eq!(task(&emu, other)["scheduleId"], "2", "never overwritten");
@@ -559,7 +559,7 @@ fn undo_of_an_all_sites_run_puts_every_site_back_and_names_ids_gone_since() {
     assert_eq!(err.matches("undo: ").count(), runs, "{err}");
     assert!(
         err.contains(&format!(
-            "skipped, gone since: line 1: setExtractTasksPriority id(s) {}: ",
+            "skipped, gone since: line 1: setExtractTasksPriority (1 id(s): {}): ",
             victim.as_str().unwrap()
         )),
         "{err}"
@@ -1252,6 +1252,39 @@ fn a_task_is_not_made_again_on_a_schedule_another_sites_line_deleted() {
         err.contains(&format!(
             "line 1: deleteExtractTasks (1 id(s): {id}): these tasks were on schedule {schedule}, which line 2 deleted and undo cannot restore"
         )),
+        "{err}"
+    );
+}
+
+/// A per-task loop's audit whose tasks were deleted since is reported in one line per
+/// method and reason, not one per audit line.
+#[test]
+fn ids_gone_since_from_many_lines_are_reported_together() {
+    let emu = emulator_with(|c| c.dataset = one_site(60, 4));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let (_s, script) = script_file(
+        "let ts = extract_tasks(); for t in ts.extract(0, 30) { set_extract_tasks_priority(t.id, 2); }",
+    );
+    run_audited(&emu, &script, &audit, &[]);
+    let ids: Vec<String> = audit_lines(&audit)
+        .iter()
+        .map(|l| l["params"]["ids"][0].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 30);
+    let params = serde_json::json!({ "ids": ids }).to_string();
+    let (code, _, err) = run(vizscript(&emu), &["call", "deleteExtractTasks", &params]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let gone: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("skipped, gone since"))
+        .collect();
+    assert_eq!(gone.len(), 1, "{err}");
+    assert!(
+        gone[0].contains("30 lines (1 to 30): setExtractTasksPriority (30 id(s): ")
+            && gone[0].contains("and 20 more"),
         "{err}"
     );
 }
