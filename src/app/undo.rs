@@ -315,7 +315,9 @@ fn report_recreated(task: &Recreation, outcome: &Recreated) -> bool {
 /// audit has thousands of lines that say the same): which audit lines, how many ids, the
 /// first of them.
 fn report_calls(label: &str, calls: &[NotUndoable]) {
-    let mut groups: Vec<((&str, &str), Vec<usize>, Vec<&str>)> = Vec::new();
+    /// The audit lines and ids of one method and reason.
+    type Group<'a> = ((&'a str, &'a str), Vec<usize>, Vec<&'a str>);
+    let mut groups: Vec<Group> = Vec::new();
     for call in calls {
         let key = (call.method.as_str(), call.reason.as_str());
         let at = match groups.iter().position(|(k, _, _)| *k == key) {
