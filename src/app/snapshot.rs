@@ -31,13 +31,19 @@ pub fn snapshot(args: &SnapshotArgs, quiet: bool) -> Result<(), Failure> {
             format!("error: the server's answers do not make a consistent snapshot: {e:#}"),
         )
     })?;
-    // Written from the dataset: its fields in the documented order.
-    let text = serde_json::to_string_pretty(&dataset).unwrap_or_default() + "\n";
+    // Written from the dataset (its fields in the documented order), as it is encoded.
+    let write = |out: &mut dyn Write| {
+        let mut out = std::io::BufWriter::new(out);
+        serde_json::to_writer_pretty(&mut out, &dataset)?;
+        out.write_all(b"\n")?;
+        out.flush()
+    };
     match &args.out {
-        Some(path) => std::fs::write(path, text)
+        Some(path) => std::fs::File::create(path)
+            .and_then(|mut file| write(&mut file))
             .map_err(|e| Failure::usage(format!("--out {}: {e}", path.display())))?,
         None => {
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            let _ = write(&mut std::io::stdout().lock());
         }
     }
     if !quiet {

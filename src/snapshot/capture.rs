@@ -95,15 +95,17 @@ fn capture_site(
     for user in list(client, method::GET_USERS, "users", bar)? {
         add_user(&mut tables.users, &user, &site_id);
     }
-    // Each list's rows in the data format, marked with the site they were listed on.
+    // Each list's rows in the data format, marked with the site they were listed on, made
+    // as each page arrives (the server's rows, with every field, are not all held).
     let rows = |method: &str, items: &str, convert: fn(&Value) -> Value| {
-        let listed = list(client, method, items, bar)?;
         let on_site = |wire: &Value| {
             let mut row = convert(wire);
             row["siteId"] = json!(site_id);
             row
         };
-        Ok::<_, VizportalError>(listed.iter().map(on_site).collect::<Vec<_>>())
+        let page = |listed: Vec<Value>, _: &SideTables| listed.iter().map(on_site).collect();
+        let report = bar(method);
+        client.list_all(method, &json!({}), items, &page, &*report)
     };
     let t = &mut *tables;
     t.projects
