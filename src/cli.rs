@@ -480,7 +480,7 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "S", default_value_t = 10.0)]
     pub job_seconds: f64,
     /// Probability (0..1) that a background job fails.
-    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub job_fail_rate: f64,
     /// Jobs whose target name contains TEXT (ignoring case) fail; repeatable.
     #[arg(long, value_name = "TEXT")]

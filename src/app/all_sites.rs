@@ -83,8 +83,7 @@ pub fn run_sites(
         return Err(failure);
     }
     let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    super::on_interrupt(cancel.clone());
     let job = Job {
         script,
         ast,

@@ -164,3 +164,15 @@ fn init_logging(verbose: u8, quiet: bool) {
         .with(filter)
         .try_init();
 }
+
+/// Ctrl-C sets `flag`: the script, batch or wait under way stops at its next check and
+/// says what it had done. When the handler cannot be set, Ctrl-C ends the process at once,
+/// which the user is told.
+fn on_interrupt(flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let set = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    if let Err(e) = set {
+        crate::diag!(
+            "warning: Ctrl-C cannot be caught ({e}): it would end the run at once, without saying what was done"
+        );
+    }
+}

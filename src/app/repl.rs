@@ -2,7 +2,6 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use super::connect::connect;
 use super::failure::Failure;
@@ -37,8 +36,7 @@ pub fn repl(args: &ReplArgs, quiet: bool) -> Result<(), Failure> {
         errors,
         progress,
     );
-    let cancel = repl.cancel_flag();
-    let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
+    super::on_interrupt(repl.cancel_flag());
     let interactive = std::io::stdin().is_terminal();
     crate::repl::run(&mut repl).map_err(|message| Failure::new(ExitCode::Failed, message))?;
     connection.finish()?;

@@ -2,7 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use super::connect::connect;
 use super::failure::Failure;
@@ -57,8 +57,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
     if !quiet && rehearsal.is_none() {
         connection.announce();
     }
-    let flag = cancel.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    super::on_interrupt(cancel.clone());
     host.attach(connection.client.clone());
     let script_args = args.args.clone();
     let outcome = std::thread::Builder::new()

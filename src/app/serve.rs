@@ -87,9 +87,6 @@ fn faults(args: &EmulatorArgs) -> Faults {
 
 /// How background jobs behave, with the flags checked.
 fn job_settings(args: &EmulatorArgs) -> Result<JobSettings, Failure> {
-    if !(0.0..=1.0).contains(&args.job_fail_rate) {
-        return Err(Failure::usage("--job-fail-rate must be between 0 and 1"));
-    }
     let duration = Duration::try_from_secs_f64(args.job_seconds)
         .map_err(|_| Failure::usage("--job-seconds must be a number of seconds, 0 or more"))?;
     Ok(JobSettings {
