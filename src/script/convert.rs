@@ -91,7 +91,7 @@ fn check_kind(wanted: Option<&'static str>, value: &Dynamic) -> Result<(), Strin
 
 /// What a batch method's ids name: extract tasks or schedules (else no check).
 fn kind_of_method(method: &str) -> Option<&'static str> {
-    if method == "createExtractTasks" {
+    if method == crate::wire::method::CREATE_EXTRACT_TASKS {
         // Its ids are workbooks' or data sources': the targets.
         Some("target")
     } else if method.contains("ExtractTask") {

@@ -122,7 +122,12 @@ fn list(ctx: &NativeCallContext, filter: Option<&Map>) -> Out<Array> {
         None => json!({"operator": "in", "field": "taskType", "values": ALL_TASK_TYPES}),
     };
     let params = host.client(pos)?.site_jobs_params(Some(wanted));
-    host.list_with(pos, "getBackgroundJobs", "backgroundJobs", &params)
+    host.list_with(
+        pos,
+        crate::wire::method::GET_BACKGROUND_JOBS,
+        "backgroundJobs",
+        &params,
+    )
 }
 
 /// `wait` and `timeout` from an options map.
@@ -167,7 +172,7 @@ fn wait_options(options: &Map, function: &str, pos: Position) -> Out<Option<Dura
 fn run_tasks(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<Map> {
     let pos = ctx.call_position();
     let host = Host::of(ctx)?;
-    let method = "runExtractTasks";
+    let method = crate::wire::method::RUN_EXTRACT_TASKS;
     let Some(timeout) = wait_options(options, "run_extract_tasks", pos)? else {
         return host.batch(pos, method, ids, serde_json::Map::new());
     };
@@ -182,7 +187,7 @@ fn run_tasks(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<Map> 
 fn run_schedules(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<Map> {
     let pos = ctx.call_position();
     let host = Host::of(ctx)?;
-    let method = "runSchedules";
+    let method = crate::wire::method::RUN_SCHEDULES;
     let timeout = wait_options(options, "run_schedules", pos)?;
     let Some(timeout) = timeout else {
         return host.batch(pos, method, ids, serde_json::Map::new());

@@ -117,7 +117,12 @@ fn runs_between(ctx: &NativeCallContext, from: &str, to: &str) -> Out<Array> {
         timestamp(to, "schedule_runs", pos)?,
     );
     let host = Host::of(ctx)?;
-    let all = host.list_with(pos, "getSchedules", "schedules", &serde_json::json!({}))?;
+    let all = host.list_with(
+        pos,
+        crate::wire::method::GET_SCHEDULES,
+        "schedules",
+        &serde_json::json!({}),
+    )?;
     let mut out: Vec<(DateTime<FixedOffset>, Map)> = Vec::new();
     for schedule in all {
         let Ok(Value::Object(fields)) = convert::to_json(&schedule) else {

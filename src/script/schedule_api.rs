@@ -122,7 +122,12 @@ pub mod schedule_api {
     pub fn run_schedules(ctx: NativeCallContext, ids: Dynamic) -> Out<Map> {
         let pos = ctx.call_position();
         let host = crate::script::host::Host::of(&ctx)?;
-        host.batch(pos, "runSchedules", &ids, serde_json::Map::new())
+        host.batch(
+            pos,
+            crate::wire::method::RUN_SCHEDULES,
+            &ids,
+            serde_json::Map::new(),
+        )
     }
 
     /// Create full-refresh extract tasks (`createExtractTasks`) for workbooks or data
@@ -196,7 +201,11 @@ fn create(ctx: &NativeCallContext, fields: Map) -> Out<Map> {
         method::CREATE_SCHEDULE,
         &asked,
     )?;
-    let result = host.call(pos, "createSchedule", Value::Object(fields.clone()))?;
+    let result = host.call(
+        pos,
+        crate::wire::method::CREATE_SCHEDULE,
+        Value::Object(fields.clone()),
+    )?;
     if result.get("dry_run").is_some() {
         // A stand-in id, so the rest of a dry run can use the new schedule (see
         // `planned_id`); the plan names the call that would make it.
@@ -250,7 +259,12 @@ fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
     params.insert("id".into(), Value::String(id.clone()));
     params.extend(fields.clone());
     let before = by_id(&id, Value::Object(before));
-    let result = host.call_noting(pos, "updateSchedule", Value::Object(params), before)?;
+    let result = host.call_noting(
+        pos,
+        crate::wire::method::UPDATE_SCHEDULE,
+        Value::Object(params),
+        before,
+    )?;
     if result.get("dry_run").is_some() {
         return Ok(planned(fields, Value::String(id)));
     }
@@ -260,7 +274,7 @@ fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
 fn set_enabled(ctx: &NativeCallContext, ids: &Dynamic, enabled: bool) -> Out<Map> {
     let pos = ctx.call_position();
     let host = Host::of(ctx)?;
-    let method = "setEnabledStatusForSchedules";
+    let method = crate::wire::method::SET_ENABLED_STATUS_FOR_SCHEDULES;
     let before = all_schedules(&host, pos, &["enabled"])?;
     let mut extra = JsonMap::new();
     extra.insert("enabled".into(), Value::Bool(enabled));
@@ -279,7 +293,7 @@ fn rename(ctx: &NativeCallContext, id: &Dynamic, name: &str) -> Out<Map> {
     let current = current(&host, pos, &id, function)?;
     let before = by_id(&id, json!({ "name": current.get("name") }));
     let params = json!({ "id": id, "name": name });
-    let result = host.call_noting(pos, "setScheduleName", params, before)?;
+    let result = host.call_noting(pos, crate::wire::method::SET_SCHEDULE_NAME, params, before)?;
     let mut out = Map::new();
     out.insert("id".into(), id.into());
     out.insert("name".into(), name.into());
@@ -316,7 +330,7 @@ fn delete(ctx: &NativeCallContext, ids: &Dynamic, options: Map) -> Out<Map> {
     let host = Host::of(ctx)?;
     let name = "delete_schedules";
     let other_sites = flag_option(name, options, "other_sites", pos)?;
-    let wanted = crate::script::convert::ids_for("deleteSchedules", ids)
+    let wanted = crate::script::convert::ids_for(crate::wire::method::DELETE_SCHEDULES, ids)
         .map_err(|m| usage(format!("deleteSchedules: {m}"), pos))?;
     let client = host.client(pos)?;
     let asked = json!({ "ids": wanted });
@@ -345,7 +359,7 @@ fn delete(ctx: &NativeCallContext, ids: &Dynamic, options: Map) -> Out<Map> {
             pos,
         ));
     }
-    let method = "deleteSchedules";
+    let method = crate::wire::method::DELETE_SCHEDULES;
     let summary = host.batch_summary(pos, method, "ids", ids, JsonMap::new(), Some(&before))?;
     Host::summary_or_error(method, &summary, pos)
 }
@@ -371,8 +385,12 @@ fn create_tasks(
     let incremental = flag_option(name, options, "incremental", pos)?;
     let mut extra = JsonMap::new();
     extra.insert("targetType".into(), json!(target_type));
-    let schedule = convert::id_for("createExtractTasks", "scheduleId", schedule_id)
-        .map_err(|m| usage(format!("{name}: {m}"), pos))?;
+    let schedule = convert::id_for(
+        crate::wire::method::CREATE_EXTRACT_TASKS,
+        "scheduleId",
+        schedule_id,
+    )
+    .map_err(|m| usage(format!("{name}: {m}"), pos))?;
     extra.insert("scheduleId".into(), json!(schedule));
     let kind = if incremental {
         "IncrementExtract"
@@ -592,7 +610,11 @@ fn planned(fields: JsonMap, id: Value) -> Map {
 /// One schedule as `getSchedules` lists it, if it exists.
 fn schedule(host: &Host, pos: Position, id: &str) -> Out<Option<JsonMap>> {
     let filter = json!({"operator": "eq", "field": "id", "value": id});
-    let result = host.call(pos, "getSchedules", json!({ "filter": filter }))?;
+    let result = host.call(
+        pos,
+        crate::wire::method::GET_SCHEDULES,
+        json!({ "filter": filter }),
+    )?;
     let found = result["schedules"]
         .as_array()
         .and_then(|list| list.iter().find(|s| text(&s["id"]).as_deref() == Some(id)));
@@ -627,7 +649,7 @@ fn existing(host: &Host, pos: Position, id: &str, function: &str) -> Out<JsonMap
 }
 
 fn read_back(host: &Host, pos: Position, id: &str) -> Out<Map> {
-    let fields = existing(host, pos, id, "getSchedules")?;
+    let fields = existing(host, pos, id, crate::wire::method::GET_SCHEDULES)?;
     let mut map = convert::to_map(fields);
     map.insert("dry_run".into(), false.into());
     Ok(map)
@@ -638,7 +660,13 @@ fn all_schedules(host: &Host, pos: Position, keep: &[&str]) -> Out<JsonMap> {
     let client = host.client(pos)?;
     let plain = |items: Vec<Value>, _: &crate::vizportal::SideTables| items;
     let list = client
-        .list_all("getSchedules", &json!({}), "schedules", &plain, &|_, _| {})
+        .list_all(
+            crate::wire::method::GET_SCHEDULES,
+            &json!({}),
+            "schedules",
+            &plain,
+            &|_, _| {},
+        )
         .map_err(|e| crate::script::error::raise(&e, pos))?;
     Ok(list
         .into_iter()

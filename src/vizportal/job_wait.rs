@@ -235,7 +235,10 @@ impl Client {
             return Named::Content(content);
         }
         let params = json!({ "backgroundJobId": id });
-        match self.session().call("getBackgroundJobExtendedInfo", &params) {
+        match self.session().call(
+            crate::wire::method::GET_BACKGROUND_JOB_EXTENDED_INFO,
+            &params,
+        ) {
             Ok(Value::Object(info)) => Named::Content(from(&info)),
             Ok(_) => Named::Content(content),
             // The method itself unknown: no job will be named. Any other refusal (this job
@@ -259,7 +262,13 @@ impl Client {
         let ids: Vec<&str> = watch.reports.iter().map(|r| r.task.id.as_str()).collect();
         let params = json!({"filter": {"operator": "in", "field": "id", "values": ids}});
         let keep = |items: Vec<Map<String, Value>>, _: &super::SideTables| items;
-        let tasks = self.list_all("getExtractTasks", &params, "tasks", &keep, &|_, _| {})?;
+        let tasks = self.list_all(
+            crate::wire::method::GET_EXTRACT_TASKS,
+            &params,
+            "tasks",
+            &keep,
+            &|_, _| {},
+        )?;
         let last_run: HashMap<String, String> = tasks
             .iter()
             .filter_map(|t| {

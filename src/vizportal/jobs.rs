@@ -10,9 +10,6 @@ use serde_json::{Map, Value, json};
 use super::client::Client;
 use super::error::VizportalError;
 
-/// The method that lists background jobs.
-pub const LIST_METHOD: &str = "getBackgroundJobs";
-
 /// Jobs asked for per page when looking for recent jobs.
 const PAGE: usize = 250;
 
@@ -90,7 +87,9 @@ impl Client {
         loop {
             let mut params = self.site_jobs_params(None);
             params["page"] = json!({ "startIndex": start, "maxItems": PAGE });
-            let result = self.session().call(LIST_METHOD, &params)?;
+            let result = self
+                .session()
+                .call(crate::wire::method::GET_BACKGROUND_JOBS, &params)?;
             let jobs = match result.get("backgroundJobs") {
                 Some(Value::Array(jobs)) => jobs.clone(),
                 _ => Vec::new(),
