@@ -25,12 +25,13 @@ pub fn snapshot(args: &SnapshotArgs, quiet: bool) -> Result<(), Failure> {
     connection.close()?;
     let captured = captured?;
     // Checked as the emulator will load it: a snapshot that does not load is no use.
-    let dataset = Dataset::from_json(captured).map_err(|e| {
+    let dataset = Dataset::from_text(&captured).map_err(|e| {
         Failure::new(
             ExitCode::Failed,
             format!("error: the server's answers do not make a consistent snapshot: {e:#}"),
         )
     })?;
+    drop(captured);
     // Written from the dataset (its fields in the documented order), as it is encoded.
     let write = |out: &mut dyn Write| {
         let mut out = std::io::BufWriter::new(out);

@@ -180,6 +180,14 @@ impl Dataset {
             .with_context(|| format!("emulator data file {} is inconsistent", path.display()))
     }
 
+    /// Builds a dataset from its JSON text (the data file format above), checking every
+    /// reference.
+    pub fn from_text(text: &str) -> anyhow::Result<Dataset> {
+        let dataset: Dataset =
+            serde_json::from_str(text).context("emulator data does not match the data format")?;
+        dataset.checked()
+    }
+
     /// Builds a dataset from its JSON form (the data file format above), checking every
     /// reference.
     pub fn from_json(value: serde_json::Value) -> anyhow::Result<Dataset> {
