@@ -53,13 +53,18 @@ pub mod exit_api {
     pub fn exit_with(ctx: NativeCallContext, code: Dynamic) -> Result<(), Box<EvalAltResult>> {
         match code.as_int().ok().and_then(|c| u8::try_from(c).ok()) {
             Some(code) => Err(super::end(code, ctx.call_position())),
-            None => Err(usage(
-                format!(
-                    "exit takes an exit code from 0 to 255, not {}",
-                    crate::script::record::shown(&code)
-                ),
-                ctx.call_position(),
-            )),
+            None => {
+                // `exit("4")`: a string that reads as a code is still not one.
+                let shown = crate::script::record::shown(&code);
+                let given = match code.is_string() {
+                    true => format!("{shown:?} (a string; parse_int makes it a number)"),
+                    false => shown,
+                };
+                Err(usage(
+                    format!("exit takes an exit code from 0 to 255, not {given}"),
+                    ctx.call_position(),
+                ))
+            }
         }
     }
 }

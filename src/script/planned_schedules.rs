@@ -111,6 +111,7 @@ impl AfterPlan {
         match (self.schedules.get(id), self.deleted.get(id)) {
             (Some(fields), _) => Ok(fields),
             (None, Some(by)) => Err(format!("schedule {id} is deleted by {by}")),
+            (None, None) if id.trim().is_empty() => Err("no schedule id (it is empty)".into()),
             (None, None) => Err(format!("schedule {id} does not exist")),
         }
     }

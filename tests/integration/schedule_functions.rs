@@ -1230,6 +1230,10 @@ fn a_dry_run_warns_of_an_unknown_method_and_checks_a_call_made_from_the_command_
             format!(r#"{{"ids":["{id}"],"scheduleId":"999"}}"#),
             "schedule 999 does not exist",
         ),
+        (
+            format!(r#"{{"ids":["{id}"],"scheduleId":""}}"#),
+            "no schedule id (it is empty)",
+        ),
     ] {
         let args = ["call", "setExtractTasksSchedule", &params, "--dry-run"];
         let (code, _, err) = run(vizscript(&emu), &args);

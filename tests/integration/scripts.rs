@@ -828,6 +828,10 @@ fn tasks_read_as_maps_in_json_messages_and_after_a_write() {
             r#"exit(t)"#,
             "exit takes an exit code from 0 to 255, not #{\"id\": ",
         ),
+        (
+            r#"exit("4")"#,
+            "not \"4\" (a string; parse_int makes it a number)",
+        ),
     ] {
         let (_dir, path) = script_file(&format!("let t = extract_tasks()[0];\n{call};\n"));
         let (code, _, err) = run(vizscript(&emu), &["run", &path]);
