@@ -61,7 +61,16 @@ pub(crate) fn discover_version(transport: &Transport) -> Result<String, Attempt>
             answer.not_the_api()
         });
     }
-    Err(Attempt::Final(last.unwrap_or_else(|| {
+    // The REST API answered, but at none of the versions that have token sign-in.
+    let too_old = |error: VizportalError| match error {
+        VizportalError::Login(LoginFailure::Unexpected(said)) => {
+            VizportalError::Login(LoginFailure::Unexpected(format!(
+                "{said}; personal access tokens need REST API 3.6 or newer (Tableau Server 2019.4): sign in with a password, or a session id, instead"
+            )))
+        }
+        other => other,
+    };
+    Err(Attempt::Final(last.map(too_old).unwrap_or_else(|| {
         VizportalError::Login(LoginFailure::Unexpected(
             "the server's REST API answered no known version".into(),
         ))

@@ -535,6 +535,10 @@ fn the_rest_version_is_discovered_on_an_older_server() {
         &["call", "getSessionInfo"],
     );
     assert_eq!(code, 3, "too old for tokens: {err}");
+    assert!(
+        err.contains("personal access tokens need REST API 3.6 or newer"),
+        "{err}"
+    );
 }
 
 #[test]
