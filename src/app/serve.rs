@@ -49,6 +49,20 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         gzip: args.gzip,
         ..EmulatorConfig::default()
     };
+    // A misspelt method in a fault flag would quietly inject nothing.
+    let named = [
+        ("--fail-only", &args.fail_only),
+        ("--reset-only", &args.reset_only),
+        ("--html-for", &args.html_for),
+        ("--hide-method", &args.hide_method),
+    ];
+    for (flag, methods) in named {
+        if let Some(unknown) = methods.iter().find(|m| !crate::emulator::serves(m)) {
+            return Err(Failure::usage(format!(
+                "{flag} {unknown}: the emulator has no such method (methods are case-sensitive, e.g. getSchedules)"
+            )));
+        }
+    }
     let emulator = Emulator::start(config).map_err(|e| {
         Failure::new(
             ExitCode::Unreachable,

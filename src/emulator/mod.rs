@@ -38,6 +38,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 pub use config::{EmulatorConfig, Faults, JobSettings, PageOverflow};
 pub use dataset::{Dataset, FORMAT_VERSION, SnapshotOrigin};
+pub use methods::serves;
 pub use recorder::{CallRecord, Stats};
 pub use sample::{SAMPLE_TOKEN, SAMPLE_USERS, SampleSpec};
 pub use tls::TlsIdentity;

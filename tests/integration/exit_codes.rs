@@ -244,3 +244,17 @@ fn a_safety_flag_after_the_double_dash_is_refused() {
     assert_eq!(emu.state()["extractTasks"], before);
     assert!(emu.calls().is_empty(), "nothing was sent");
 }
+
+/// A misspelt method in an emulator fault flag is refused, not quietly injected nowhere.
+#[test]
+fn an_emulator_fault_on_a_method_it_does_not_have_is_refused() {
+    for flag in ["--html-for", "--fail-only", "--reset-only", "--hide-method"] {
+        let cmd = assert_cmd::Command::cargo_bin("vizscript").unwrap();
+        let (code, _, err) = run(cmd, &["emulator", "--port", "0", flag, "getSchedulez"]);
+        assert_eq!(code, 2, "{flag}: {err}");
+        assert!(
+            err.contains("the emulator has no such method"),
+            "{flag}: {err}"
+        );
+    }
+}

@@ -112,6 +112,11 @@ fn errors(errors: Vec<WireError>) -> Value {
 type Outcome = Result<Reply, Failure>;
 type Handler = fn(&mut ServerState, &Call) -> Outcome;
 
+/// Whether the emulator answers `method` (REST paths such as `auth/signin` aside).
+pub fn serves(method: &str) -> bool {
+    handler(method).is_some()
+}
+
 /// The handler of a method name, if the emulator knows it.
 fn handler(method: &str) -> Option<Handler> {
     use crate::wire::method as m;
