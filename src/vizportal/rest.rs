@@ -199,6 +199,7 @@ fn post(
     // An answer that echoes the request (a proxy or error page) must not show the token
     // secret or the REST session token.
     let mut secrets: Vec<String> = auth.map(String::from).into_iter().collect();
+    secrets.extend(transport.session_secrets());
     if let Some(secret) = body["credentials"]["personalAccessTokenSecret"].as_str() {
         secrets.push(secret.to_string());
     }

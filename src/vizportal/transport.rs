@@ -302,6 +302,9 @@ pub(crate) struct Transport {
     max_response_bytes: usize,
     /// How long the last answer read in full took, request sent to body read.
     answers: AnswerTime,
+    /// The password or token secret this session signs in with: an answer that quotes it
+    /// (a proxy's page, an error echoing a request) shows it masked.
+    sign_in_secret: Option<secrecy::SecretString>,
 }
 
 impl fmt::Debug for Transport {
@@ -338,6 +341,10 @@ impl Transport {
             base,
             max_response_bytes: options.max_response_bytes,
             answers: AnswerTime::default(),
+            sign_in_secret: options.sign_in.as_ref().map(|means| match means {
+                super::sign_in::SignIn::Password { password, .. } => password.clone(),
+                super::sign_in::SignIn::Token { secret, .. } => secret.clone(),
+            }),
         })
     }
 
@@ -356,11 +363,18 @@ impl Transport {
         self.jar.get(&self.base, name)
     }
 
-    /// The session cookie and XSRF token held now.
+    /// The session cookie and XSRF token held now, and the password or token secret the
+    /// session signs in with: what no message may show.
     pub(crate) fn session_secrets(&self) -> Vec<String> {
+        use secrecy::ExposeSecret;
         [wire::SESSION_COOKIE, wire::XSRF_COOKIE]
             .iter()
             .filter_map(|name| self.cookie(name))
+            .chain(
+                self.sign_in_secret
+                    .iter()
+                    .map(|s| s.expose_secret().to_string()),
+            )
             .collect()
     }
 

@@ -237,3 +237,25 @@ fn a_busy_answer_with_retry_after_is_retried_after_that_wait() {
         "{waited:?}"
     );
 }
+
+/// An answer after sign-in that quotes the password the session signs in with shows it
+/// masked, as the sign-in's own answers do.
+#[test]
+fn an_answer_quoting_the_password_later_shows_it_masked() {
+    let emu = emulator();
+    let server = fake_signed_in(&emu, ("Sess-1", "Xsrf-1"), |_| {
+        json_answer(
+            200,
+            r#"{"result":{"errors":[{"code":17,"message":"bad Distinct-Pw-9\u003d"}]}}"#,
+        )
+    });
+    let mut cmd = vizscript(&emu);
+    cmd.env("TABLEAU_SERVER", &server.url)
+        .env("TABLEAU_PASSWORD", "Distinct-Pw-9=");
+    let (code, _, err) = run(cmd, &["call", "getSchedules"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("bad [redacted]") && !err.contains("Distinct-Pw"),
+        "{err}"
+    );
+}
