@@ -82,6 +82,21 @@ pub fn config_path() -> Option<PathBuf> {
 /// Fill the settings that no flag or environment variable gave from the profile named by
 /// `--profile`/`VIZSCRIPT_PROFILE`, and record where every setting came from.
 pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance, Failure> {
+    // An empty value (`TABLEAU_SESSION_ID=` left in a shell) gives nothing, as an empty
+    // TABLEAU_PASSWORD does; an empty site is the Default site, so it stays.
+    use secrecy::ExposeSecret;
+    for text in [&mut args.server, &mut args.username, &mut args.token_name] {
+        if text.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            *text = None;
+        }
+    }
+    if args
+        .session_id
+        .as_ref()
+        .is_some_and(|id| id.expose_secret().trim().is_empty())
+    {
+        args.session_id = None;
+    }
     let mut provenance = Provenance::default();
     for (setting, env) in SETTINGS {
         let source = match matches.value_source(setting) {

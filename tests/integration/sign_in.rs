@@ -1097,3 +1097,18 @@ fn verbose_shows_rest_answers_and_each_change() {
         "-v shows no answers: {err}"
     );
 }
+
+/// Empty variables left in a shell (`TABLEAU_SESSION_ID=`, `TABLEAU_PAT_NAME=`) give
+/// nothing: the saved session is used.
+#[test]
+fn empty_session_id_and_token_name_variables_count_as_not_set() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    save_session(&emu, state.path());
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_SESSION_ID", "")
+        .env("TABLEAU_PAT_NAME", "");
+    let (code, out, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"username\": \"admin\""), "{out}");
+}
