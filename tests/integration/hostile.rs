@@ -259,3 +259,27 @@ fn an_answer_quoting_the_password_later_shows_it_masked() {
         "{err}"
     );
 }
+
+/// A method name that is not a name (a path, a query) is refused before anything is sent,
+/// under --dry-run too, where a name starting with `get` would pass as a read.
+#[test]
+fn a_method_name_with_a_path_or_query_is_refused_before_sending() {
+    let emu = emulator();
+    for method in [
+        "getExtractTasks/../setExtractTasksPriority",
+        "getSessionInfo?x=1",
+    ] {
+        let before = emu.stats().by_method.clone();
+        let (code, _, err) = run(vizscript(&emu), &["call", method, "--dry-run"]);
+        assert_eq!(code, 2, "{method}: {err}");
+        assert!(err.contains("is not a Vizportal method name"), "{err}");
+        let after = emu.stats().by_method;
+        let sent: u64 = after.values().sum::<u64>() - before.values().sum::<u64>();
+        // The sign-in's own calls only.
+        assert!(
+            after.keys().all(|m| !m.contains('/') && !m.contains('?')),
+            "{after:?}"
+        );
+        assert!(sent <= 3, "{sent} calls: {after:?}");
+    }
+}
