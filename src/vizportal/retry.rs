@@ -49,17 +49,25 @@ pub(crate) fn note_retry_after(after: Option<Duration>) {
     RETRY_AFTER.set(after);
 }
 
-/// An answer's `Retry-After` in seconds (the form servers use for 429 and 503); an HTTP
-/// date is not read, and leaves the backoff's own delay.
+/// An answer's `Retry-After`: seconds, or an HTTP date (how long until then).
 pub(crate) fn retry_after_of(response: &reqwest::blocking::Response) -> Option<Duration> {
     let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
-    value
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    parse_retry_after(value.to_str().ok()?, chrono::Utc::now())
+}
+
+/// A `Retry-After` value at `now`: digits are seconds (too many to count are as good as
+/// forever), else an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`), a date past is no wait.
+fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (at.with_timezone(&chrono::Utc) - now)
+            .to_std()
+            .unwrap_or_default(),
+    )
 }
 
 impl RetryPolicy {
@@ -98,10 +106,15 @@ impl RetryPolicy {
             .notify(|failure, delay| {
                 reached.set(reached.get() || matches!(failure, Attempt::Ambiguous(_)));
                 // A server that says how long to wait is waited for (up to a minute).
-                let asked = RETRY_AFTER.take().map(|after| after.min(MAX_RETRY_AFTER));
-                let delay = asked.map_or(delay, |after| after.max(delay));
+                let asked = RETRY_AFTER.take();
+                let delay = asked.map_or(delay, |after| after.min(MAX_RETRY_AFTER).max(delay));
                 WAIT.set(Some(delay));
                 let why = match asked {
+                    Some(after) if after > MAX_RETRY_AFTER => format!(
+                        " (the server asked for {} s; a retry waits {} s at most)",
+                        after.as_secs(),
+                        MAX_RETRY_AFTER.as_secs()
+                    ),
                     Some(after) => format!(" (the server asked for {} s)", after.as_secs()),
                     None => String::new(),
                 };
@@ -125,6 +138,26 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let read = |value: &str| parse_retry_after(value, now);
+        assert_eq!(read(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(
+            read("99999999999999999999"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            read("Tue, 01 Dec 2026 08:00:30 GMT"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(read("Tue, 01 Dec 2026 07:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(read("soon"), None);
+        assert_eq!(read("-1"), None);
+    }
 
     #[test]
     fn a_change_sent_before_a_renewal_is_not_reported_as_unsent_after_it() {
