@@ -13,7 +13,7 @@ pub mod load_api {
     /// computed from each schedule's type and details in the server's time zone as the
     /// schedule states it (the offset of its `runNextAt`). Each run is
     /// `#{at, scheduleId, scheduleName, scheduleType, scheduledAction, taskCount}`, in
-    /// time order.
+    /// time order. The span is at most two years.
     ///
     /// ```rhai
     /// let week = schedule_runs("2027-01-04T00:00:00Z", "2027-01-11T00:00:00Z");
@@ -110,12 +110,24 @@ fn timestamp(text: &str, what: &str, pos: Position) -> Out<DateTime<FixedOffset>
     })
 }
 
+/// The longest span `schedule_runs` lists (two years).
+const MAX_RUN_DAYS: i64 = 731;
+
 fn runs_between(ctx: &NativeCallContext, from: &str, to: &str) -> Out<Array> {
     let pos = ctx.call_position();
     let (from, to) = (
         timestamp(from, "schedule_runs", pos)?,
         timestamp(to, "schedule_runs", pos)?,
     );
+    // Every run is listed: a span of centuries would list millions.
+    if to - from > chrono::TimeDelta::days(MAX_RUN_DAYS) {
+        return Err(usage(
+            format!(
+                "schedule_runs: {from} to {to} is longer than {MAX_RUN_DAYS} days; ask for a shorter span"
+            ),
+            pos,
+        ));
+    }
     let host = Host::of(ctx)?;
     let all = host.list_with(
         pos,

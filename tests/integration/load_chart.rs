@@ -180,3 +180,17 @@ fn tasks_of(emu: &Emulator) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// A span of centuries is refused, not listed run by run until memory runs out.
+#[test]
+fn schedule_runs_over_more_than_two_years_is_refused() {
+    let emu = known_schedules();
+    let (_dir, path) = crate::support::script_file(
+        r#"try { schedule_runs("0001-01-01T00:00:00Z", "9999-12-31T00:00:00Z"); print("listed"); }
+        catch (e) { print(e.kind); }
+        print(schedule_runs("2027-01-04T00:00:00Z", "2029-01-03T00:00:00Z").len() > 0);"#,
+    );
+    let (code, out, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "usage\ntrue\n", "{err}");
+}
