@@ -52,6 +52,12 @@ pub fn login(args: &LoginArgs) -> Result<(), Failure> {
         saved::Who::User(name) | saved::Who::Token(name) => name.to_string(),
     }));
     saved::write(&path, &record)?;
+    for older in saved::forget_older(session.server(), who) {
+        crate::diag!(
+            "replaced the session an earlier version saved in {}",
+            older.display()
+        );
+    }
     let _ = writeln!(out, "session saved in {}", path.display());
     Ok(())
 }

@@ -283,6 +283,16 @@ fn older_files(server: &str) -> Vec<(PathBuf, SavedSession)> {
         .collect()
 }
 
+/// Delete the files an earlier version saved for `server` and `who` (a new one replaces
+/// them); the paths deleted.
+pub fn forget_older(server: &str, who: Who) -> Vec<PathBuf> {
+    older_files(server)
+        .into_iter()
+        .filter(|(_, saved)| who.saved(saved))
+        .filter_map(|(path, _)| std::fs::remove_file(&path).ok().map(|_| path))
+        .collect()
+}
+
 /// A saved session file's contents.
 fn read(path: &Path) -> Result<SavedSession, Failure> {
     let text = std::fs::read_to_string(path)

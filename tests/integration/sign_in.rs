@@ -1068,6 +1068,19 @@ fn a_session_saved_under_an_earlier_file_name_is_still_used_and_logged_out() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("deleted"), "{out}");
     assert!(!older.exists());
+    // Saved again, the new file replaces an older one of the same user.
+    let file = save_session(&emu, state.path());
+    std::fs::rename(&file, &older).unwrap();
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin");
+    let (code, _, err) = run(cmd, &["login", "--save"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("replaced the session an earlier version saved"),
+        "{err}"
+    );
+    assert!(!older.exists() && file.exists());
 }
 
 /// With a token, `-vv` shows the REST answers of the sign-in too, and `-v` each change.
