@@ -30,10 +30,10 @@ pub fn call(args: &CallArgs) -> Result<(), Failure> {
             "no method name: name a Vizportal method, e.g. getSessionInfo",
         ));
     }
-    // Refused before anything is sent: a change's answer is no list to show.
-    if args.output != CallOutput::Json && MethodKind::of(&args.method).is_mutation() {
+    // Refused before anything is sent: only a read's answer is a list to show.
+    if args.output != CallOutput::Json && MethodKind::of(&args.method) != MethodKind::Read {
         return Err(Failure::usage(format!(
-            "--output table and csv show the items of a list method; {} changes things: use --output json",
+            "--output table and csv show the items of a list method; {} is not a read: use --output json",
             args.method
         )));
     }

@@ -96,11 +96,15 @@ const MAX_SECRET_LINE: u64 = 64 * 1024;
 fn read_first_line(reader: impl BufRead, source: &str) -> Result<SecretString, Failure> {
     let mut bytes = Vec::new();
     reader
-        .take(MAX_SECRET_LINE + 1)
+        .take(MAX_SECRET_LINE + 2)
         .read_until(b'\n', &mut bytes)
         .map_err(|e| Failure::usage(format!("{source}: {e}")))?;
-    // The line's length, its ending aside.
-    let ending = usize::from(bytes.last() == Some(&b'\n'));
+    // The line's length, its ending aside (LF or CRLF).
+    let ending = match bytes.as_slice() {
+        [.., b'\r', b'\n'] => 2,
+        [.., b'\n'] => 1,
+        _ => 0,
+    };
     if (bytes.len() - ending) as u64 > MAX_SECRET_LINE {
         bytes.zeroize();
         return Err(Failure::usage(format!(
@@ -162,5 +166,10 @@ mod tests {
         assert!(err.message.contains("not UTF-8"), "{}", err.message);
         let line = read_first_line(&b"s3cret\r\nmore"[..], "--token-file f").unwrap();
         assert_eq!(line.expose_secret(), "s3cret");
+        // A line of exactly the limit is taken, whatever its ending.
+        for ending in ["", "\n", "\r\n"] {
+            let text = format!("{}{ending}", "x".repeat(MAX_SECRET_LINE as usize));
+            assert!(read_first_line(text.as_bytes(), "f").is_ok(), "{ending:?}");
+        }
     }
 }

@@ -25,6 +25,19 @@ pub enum Outcome {
     DryRun,
 }
 
+impl std::fmt::Display for Outcome {
+    /// As the audit file spells it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Ok => "ok",
+            Outcome::Partial => "partial",
+            Outcome::Failed => "failed",
+            Outcome::Unknown => "unknown",
+            Outcome::DryRun => "dry_run",
+        })
+    }
+}
+
 impl Outcome {
     /// Whether the call may have changed the server (what `undo` puts back).
     pub fn may_have_changed(self) -> bool {

@@ -517,7 +517,7 @@ impl Client {
             Err(error) => {
                 let failed = failed_ids(error);
                 let label = outcome_of_failure(error, &params, &failed);
-                tracing::info!("{method}: {label:?}{}", ids_noted(&params));
+                tracing::info!("{method}: {label}{}", ids_noted(&params));
                 audit(label, failed, Some(error.to_string()));
             }
         }

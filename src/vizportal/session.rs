@@ -310,7 +310,7 @@ impl Session {
                     None => String::new(),
                 };
                 crate::diag!(
-                    "warning: the server refused the session given by --session-id ({refusal}); signing in {by} instead"
+                    "warning: the server refused the session given (--session-id or TABLEAU_SESSION_ID) ({refusal}); signing in {by} instead"
                 );
                 self.sign_in_by_means(wanted.as_deref())?
             }

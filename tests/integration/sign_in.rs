@@ -199,7 +199,7 @@ fn a_session_id_from_a_browser_is_used_as_is() {
     let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("refused the session given by --session-id")
+        err.contains("refused the session given (--session-id or TABLEAU_SESSION_ID)")
             && err.contains("signing in as admin with a password instead"),
         "{err}"
     );
