@@ -242,29 +242,73 @@ fn echoed_byte(text: &[u8], wanted: u8) -> Option<usize> {
     if first == wanted {
         return Some(1);
     }
+    let wanted_value = u32::from(wanted);
     match first {
-        b'%' => (text.len() >= 3 && hex(&text[1..3]) == Some(wanted.into())).then_some(3),
+        // `%3D`, or percent-encoded twice: `%253D`.
+        b'%' => match hex(text.get(1..3)?)? {
+            0x25 => (hex(text.get(3..5)?)? == wanted_value).then_some(5),
+            value => (value == wanted_value).then_some(3),
+        },
         b'\\' => {
-            // One backslash, or two (JSON inside a JSON string).
-            let slashes = if text.get(1) == Some(&b'\\') { 2 } else { 1 };
+            // One backslash, or more (JSON inside a JSON string: `\\u003d`, `\\\/`).
+            let slashes = text.iter().take(4).take_while(|&&b| b == b'\\').count();
             let rest = &text[slashes..];
             if wanted == b'/' && rest.first() == Some(&b'/') {
                 return Some(slashes + 1);
             }
-            (rest.len() >= 5 && rest[0] == b'u' && hex(&rest[1..5]) == Some(wanted.into()))
+            (rest.first() == Some(&b'u') && hex(rest.get(1..5)?)? == wanted_value)
                 .then_some(slashes + 5)
         }
-        b'&' if text.get(1) == Some(&b'#') => {
-            let end = text.iter().take(10).position(|&b| b == b';')?;
-            let number = &text[2..end];
-            let value = match number.first() {
-                Some(b'x' | b'X') => hex(&number[1..]),
-                _ => std::str::from_utf8(number).ok()?.parse().ok(),
+        b'&' => {
+            let end = text.iter().take(16).position(|&b| b == b';')?;
+            let value = match &text[1..end] {
+                [b'#', b'x' | b'X', digits @ ..] => hex(digits),
+                [b'#', digits @ ..] => std::str::from_utf8(digits).ok()?.parse().ok(),
+                name => named_reference(name).map(u32::from),
             };
-            (value == Some(wanted.into())).then_some(end + 1)
+            (value == Some(wanted_value)).then_some(end + 1)
         }
         _ => None,
     }
+}
+
+/// The character an HTML named reference stands for, among the punctuation secrets hold.
+fn named_reference(name: &[u8]) -> Option<u8> {
+    const NAMED: &[(&[u8], u8)] = &[
+        (b"amp", b'&'),
+        (b"lt", b'<'),
+        (b"gt", b'>'),
+        (b"quot", b'"'),
+        (b"apos", b'\''),
+        (b"equals", b'='),
+        (b"sol", b'/'),
+        (b"plus", b'+'),
+        (b"colon", b':'),
+        (b"percnt", b'%'),
+        (b"num", b'#'),
+        (b"excl", b'!'),
+        (b"quest", b'?'),
+        (b"lowbar", b'_'),
+        (b"period", b'.'),
+        (b"comma", b','),
+        (b"semi", b';'),
+        (b"commat", b'@'),
+        (b"dollar", b'$'),
+        (b"ast", b'*'),
+        (b"hyphen", b'-'),
+        (b"Hat", b'^'),
+        (b"tilde", b'~'),
+        (b"grave", b'`'),
+        (b"verbar", b'|'),
+        (b"bsol", b'\\'),
+        (b"lpar", b'('),
+        (b"rpar", b')'),
+        (b"lsqb", b'['),
+        (b"rsqb", b']'),
+        (b"lcub", b'{'),
+        (b"rcub", b'}'),
+    ];
+    NAMED.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
 }
 
 /// Where a redirect points, for a message: without any user, password, query or fragment
@@ -898,6 +942,11 @@ mod tests {
             r#"Echo: {"detail":"AbCd\/EfGh+IjKl\u003d\u003d:MnOp"}"#,
             r#"<pre>AbCd&#x2F;EfGh&#43;IjKl&#61;&#61;:MnOp</pre>"#,
             r#"{"detail":"{\"s\": \"AbCd\\/EfGh+IjKl\\u003d\\u003d:MnOp\"}"}"#,
+            // Percent-encoded twice, `/` escaped twice outside JSON, named and padded
+            // character references.
+            "x=AbCd%252FEfGh%252BIjKl%253D%253D%253AMnOp",
+            r#"<p>AbCd\\\/EfGh+IjKl==:MnOp</p>"#,
+            "<p>AbCd&sol;EfGh&plus;IjKl&equals;&#x000003D;&colon;MnOp</p>",
         ] {
             let masked = mask(echoed.as_bytes(), std::slice::from_ref(&secret)).expect(echoed);
             let masked = String::from_utf8(masked).unwrap();
