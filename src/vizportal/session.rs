@@ -183,9 +183,14 @@ impl Session {
     /// Whether `text` holds one of this session's secrets: the password or token secret
     /// it signs in with, or the session cookie or XSRF token it holds now.
     pub fn holds_secret(&self, text: &str) -> bool {
+        let password = match &self.means {
+            Some(SignIn::Password { password, .. }) => Some(password.expose_secret().to_string()),
+            _ => None,
+        };
         self.transport
             .session_secrets()
             .iter()
+            .chain(password.iter())
             .any(|secret| secret.len() >= 4 && text.contains(secret.as_str()))
     }
 

@@ -346,8 +346,9 @@ pub(crate) struct Transport {
     max_response_bytes: usize,
     /// How long the last answer read in full took, request sent to body read.
     answers: AnswerTime,
-    /// The password or token secret this session signs in with: an answer that quotes it
-    /// (a proxy's page, an error echoing a request) shows it masked.
+    /// The token secret this session signs in with: an answer that quotes it (a proxy's
+    /// page, an error echoing a request) shows it masked. (Not a password: a short or
+    /// plain one would be masked inside the ids and codes of errors, which are read.)
     sign_in_secret: Option<secrecy::SecretString>,
 }
 
@@ -385,9 +386,9 @@ impl Transport {
             base,
             max_response_bytes: options.max_response_bytes,
             answers: AnswerTime::default(),
-            sign_in_secret: options.sign_in.as_ref().map(|means| match means {
-                super::sign_in::SignIn::Password { password, .. } => password.clone(),
-                super::sign_in::SignIn::Token { secret, .. } => secret.clone(),
+            sign_in_secret: options.sign_in.as_ref().and_then(|means| match means {
+                super::sign_in::SignIn::Token { secret, .. } => Some(secret.clone()),
+                super::sign_in::SignIn::Password { .. } => None,
             }),
         })
     }
@@ -407,8 +408,8 @@ impl Transport {
         self.jar.get(&self.base, name)
     }
 
-    /// The session cookie and XSRF token held now, and the password or token secret the
-    /// session signs in with: what no message may show.
+    /// The session cookie and XSRF token held now, and the token secret the session signs
+    /// in with: what no message may show.
     pub(crate) fn session_secrets(&self) -> Vec<String> {
         use secrecy::ExposeSecret;
         [wire::SESSION_COOKIE, wire::XSRF_COOKIE]

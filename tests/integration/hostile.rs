@@ -238,26 +238,54 @@ fn a_busy_answer_with_retry_after_is_retried_after_that_wait() {
     );
 }
 
-/// An answer after sign-in that quotes the password the session signs in with shows it
-/// masked, as the sign-in's own answers do.
+/// An answer after a token sign-in that quotes the token secret shows it masked; a
+/// password is not masked outside the sign-in (a short one would be masked inside the
+/// ids of errors, which the audit reads).
 #[test]
-fn an_answer_quoting_the_password_later_shows_it_masked() {
+fn a_later_answer_quoting_the_token_secret_shows_it_masked_and_ids_stay_whole() {
     let emu = emulator();
-    let server = fake_signed_in(&emu, ("Sess-1", "Xsrf-1"), |_| {
-        json_answer(
-            200,
-            r#"{"result":{"errors":[{"code":17,"message":"bad Distinct-Pw-9\u003d"}]}}"#,
-        )
+    let server = fake_server_by_request(|request| {
+        if request.contains("/serverinfo") {
+            json_answer(200, r#"{"serverInfo":{"restApiVersion":"3.24"}}"#)
+        } else if request.contains("/auth/signin") {
+            json_answer(
+                200,
+                r#"{"credentials":{"token":"Rest-Tok-1","site":{"contentUrl":""},"user":{"id":"u"}}}"#,
+            )
+        } else if request.contains("getSessionInfo") {
+            json_answer(
+                200,
+                r#"{"result":{"site":{"urlName":"","name":"Default","id":"1"},"user":{"username":"admin","id":"1"}}}"#,
+            )
+        } else {
+            json_answer(
+                200,
+                r#"{"result":{"errors":[{"code":17,"message":"bad Distinct-Tok-9\u003d"}]}}"#,
+            )
+        }
     });
     let mut cmd = vizscript(&emu);
     cmd.env("TABLEAU_SERVER", &server.url)
-        .env("TABLEAU_PASSWORD", "Distinct-Pw-9=");
+        .env("TABLEAU_PAT_NAME", "tok")
+        .env("TABLEAU_PAT_SECRET", "Distinct-Tok-9=");
     let (code, _, err) = run(cmd, &["call", "getSchedules"]);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("bad [redacted]") && !err.contains("Distinct-Pw"),
+        err.contains("bad [redacted]") && !err.contains("Distinct-Tok"),
         "{err}"
     );
+
+    // Signed in with the password admin, an id holding that text is reported whole.
+    let (code, _, err) = run(
+        vizscript(&emu),
+        &[
+            "call",
+            "setExtractTasksPriority",
+            r#"{"ids":["admin9"],"priority":4}"#,
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("admin9"), "{err}");
 }
 
 /// A method name that is not a name (a path, a query) is refused before anything is sent,
