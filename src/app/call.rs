@@ -25,10 +25,11 @@ pub fn call(args: &CallArgs) -> Result<(), Failure> {
             "PARAMS_JSON must be a JSON object, e.g. '{\"ids\": [\"12\"]}'",
         ));
     }
-    if args.method.trim().is_empty() {
-        return Err(Failure::usage(
-            "no method name: name a Vizportal method, e.g. getSessionInfo",
-        ));
+    // Before signing in: a name that cannot be sent costs no request.
+    if !crate::wire::method::is_method_name(&args.method) {
+        return Err(Failure::usage(crate::wire::method::not_a_method_name(
+            &args.method,
+        )));
     }
     // Refused before anything is sent: only a read's answer is a list to show.
     if args.output != CallOutput::Json && MethodKind::of(&args.method) != MethodKind::Read {

@@ -466,9 +466,10 @@ impl Client {
         params: Value,
         before: Option<Value>,
     ) -> Result<Value, VizportalError> {
-        if method.trim().is_empty() {
+        // Checked here too: under dry-run a change never reaches the transport's check.
+        if !crate::wire::method::is_method_name(method) {
             return Err(VizportalError::Usage(
-                "no method name: name a Vizportal method, e.g. getSessionInfo".to_string(),
+                crate::wire::method::not_a_method_name(method),
             ));
         }
         if !MethodKind::of(method).is_mutation() {

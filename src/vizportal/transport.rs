@@ -487,14 +487,10 @@ impl Transport {
     /// Send a call and read its answer, following one same-host redirect.
     fn exchange(&self, method: &str, params: &Value) -> Result<RawAnswer<'_>, Attempt> {
         // The name becomes the URL's last part: nothing but a name may go there.
-        if method.is_empty()
-            || !method
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            return Err(Attempt::Final(VizportalError::Usage(format!(
-                "{method:?} is not a Vizportal method name (letters and digits only, e.g. getSessionInfo)"
-            ))));
+        if !wire::method::is_method_name(method) {
+            return Err(Attempt::Final(VizportalError::Usage(
+                wire::method::not_a_method_name(method),
+            )));
         }
         let body = serde_json::to_vec(&wire::RequestBody::new(method, params))
             .map_err(|e| Attempt::Final(VizportalError::Usage(format!("{method}: {e}"))))?;

@@ -2,6 +2,22 @@
 //! them; spelling one in one place keeps the two from drifting apart.
 
 /// Unauthenticated: how the server signs users in (`authenticationType`).
+/// Whether `name` can be a method's name: letters, digits and `_`, as the URL's last part
+/// takes it (no path, no query).
+pub fn is_method_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Why `name` is no method's name, for a usage error.
+pub fn not_a_method_name(name: &str) -> String {
+    match name.trim().is_empty() {
+        true => "no method name: name a Vizportal method, e.g. getSessionInfo".to_string(),
+        false => format!(
+            "{name:?} is not a Vizportal method name (letters, digits and _ only, e.g. getSessionInfo)"
+        ),
+    }
+}
+
 pub const GET_SERVER_SETTINGS_UNAUTHENTICATED: &str = "getServerSettingsUnauthenticated";
 /// Unauthenticated: a fresh RSA key for one login.
 pub const GENERATE_PUBLIC_KEY: &str = "generatePublicKey";

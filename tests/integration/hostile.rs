@@ -296,6 +296,7 @@ fn a_method_name_with_a_path_or_query_is_refused_before_sending() {
     for method in [
         "getExtractTasks/../setExtractTasksPriority",
         "getSessionInfo?x=1",
+        "setFoo/x",
     ] {
         let before = emu.stats().by_method.clone();
         let (code, _, err) = run(vizscript(&emu), &["call", method, "--dry-run"]);
@@ -310,4 +311,11 @@ fn a_method_name_with_a_path_or_query_is_refused_before_sending() {
         );
         assert!(sent <= 3, "{sent} calls: {after:?}");
     }
+    // A script's dry run refuses it too, instead of planning it.
+    let (_dir, script) = script_file(
+        r#"try { vizportal("setFoo/x", #{}); print("planned"); } catch (e) { print(e.kind); }"#,
+    );
+    let (code, out, err) = run(vizscript(&emu), &["run", &script, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "usage", "{err}");
 }
