@@ -341,7 +341,7 @@ pub struct ReplArgs {
 #[derive(Debug, Args)]
 pub struct CallArgs {
     /// The Vizportal method, e.g. getSessionInfo (`:methods` in the REPL lists the known
-    /// ones; any other name is sent as given).
+    /// ones; any other name of letters, digits and _ is sent as given).
     #[arg(value_parser = MethodName, hide_possible_values = true)]
     pub method: String,
     /// The params as a JSON object (default {}).

@@ -1,7 +1,7 @@
 //! Before values: for each id a mutating call names, the values the call changes as they
 //! were just before it, so an audit line says what to put back (`vizscript undo`). Callers
-//! that listed the items first pass them in; otherwise the gate reads them here, with one
-//! list call (filtered to the ids when there are few), only when an audit is written.
+//! that listed the items first pass them in; otherwise the gate reads them here, with list
+//! calls filtered to the ids (1,000 at a time), only when an audit is written.
 
 use std::collections::HashSet;
 
