@@ -84,10 +84,17 @@ pub fn config_path() -> Option<PathBuf> {
 pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance, Failure> {
     // An empty value (`TABLEAU_SESSION_ID=` left in a shell) gives nothing, as an empty
     // TABLEAU_PASSWORD does; an empty site is the Default site, so it stays.
+    // Such a setting is as if not given: a profile may fill it.
     use secrecy::ExposeSecret;
-    for text in [&mut args.server, &mut args.username, &mut args.token_name] {
+    let mut cleared: Vec<&str> = Vec::new();
+    for (setting, text) in [
+        ("server", &mut args.server),
+        ("username", &mut args.username),
+        ("token_name", &mut args.token_name),
+    ] {
         if text.as_deref().is_some_and(|t| t.trim().is_empty()) {
             *text = None;
+            cleared.push(setting);
         }
     }
     if args
@@ -96,9 +103,20 @@ pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance,
         .is_some_and(|id| id.expose_secret().trim().is_empty())
     {
         args.session_id = None;
+        cleared.push("session_id");
     }
+    let given = |setting: &str| {
+        !cleared.contains(&setting)
+            && matches!(
+                matches.value_source(setting),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+    };
     let mut provenance = Provenance::default();
     for (setting, env) in SETTINGS {
+        if cleared.contains(setting) {
+            continue;
+        }
         let source = match matches.value_source(setting) {
             Some(ValueSource::CommandLine) => {
                 args.origins.insert(setting, SettingOrigin::Flag);
@@ -115,14 +133,14 @@ pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance,
     }
     // The session id is no profile setting, but `config show` says where it came from.
     match matches.value_source("session_id") {
+        _ if !given("session_id") => {}
         Some(ValueSource::CommandLine) => {
             args.origins.insert("session_id", SettingOrigin::Flag);
         }
-        Some(ValueSource::EnvVariable) => {
+        _ => {
             args.origins
                 .insert("session_id", SettingOrigin::Environment);
         }
-        _ => {}
     }
     let Some(name) = args.profile.clone() else {
         return Ok(provenance);
@@ -130,12 +148,7 @@ pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance,
     let path = config_path()
         .ok_or_else(|| Failure::usage("--profile: no config directory for this user"))?;
     let profile = load(&path, &name)?;
-    let open = |setting: &str| {
-        !matches!(
-            matches.value_source(setting),
-            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-        )
-    };
+    let open = |setting: &str| !given(setting);
     let label = format!("profile {name} ({})", path.display());
     let mut took = |setting: &'static str| {
         provenance.sources.insert(setting, label.clone());

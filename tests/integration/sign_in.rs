@@ -1125,3 +1125,35 @@ fn empty_session_id_and_token_name_variables_count_as_not_set() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"username\": \"admin\""), "{out}");
 }
+
+/// An empty TABLEAU_SERVER leaves the server to the profile, and `config show` names the
+/// profile as its source.
+#[test]
+fn an_empty_variable_leaves_the_setting_to_the_profile() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let config = state.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.p]\nserver = \"{}\"\nusername = \"admin\"\n",
+            emu.url()
+        ),
+    )
+    .unwrap();
+    let command = || {
+        let mut cmd = bare(&emu, state.path());
+        cmd.env("VIZSCRIPT_CONFIG", &config)
+            .env("TABLEAU_SERVER", "")
+            .env("TABLEAU_USERNAME", "")
+            .env("TABLEAU_PASSWORD", "admin");
+        cmd
+    };
+    let (code, out, err) = run(command(), &["call", "getSessionInfo", "--profile", "p"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"username\": \"admin\""), "{out}");
+    let (code, out, err) = run(command(), &["config", "show", "--profile", "p"]);
+    assert_eq!(code, 0, "{err}");
+    let server = out.lines().find(|l| l.starts_with("server")).unwrap();
+    assert!(server.contains("profile p"), "{out}");
+}
