@@ -169,7 +169,10 @@ fn init_logging(verbose: u8, quiet: bool) {
 /// says what it had done. When the handler cannot be set, Ctrl-C ends the process at once,
 /// which the user is told.
 fn on_interrupt(flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
-    let set = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    let set = ctrlc::set_handler(move || {
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        crate::vizportal::interrupt();
+    });
     if let Err(e) = set {
         crate::diag!(
             "warning: Ctrl-C cannot be caught ({e}): it would end the run at once, without saying what was done"

@@ -42,7 +42,7 @@ pub use method::MethodKind;
 pub use options::{ConnectOptions, holds_credentials, without_credentials};
 pub use page_answer::{PageAnswer, page_text, read_page};
 pub use recreate::{Recreated, Recreation};
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, interrupt};
 pub use schedule_fields::{SCHEDULE_FIELDS, check_name as check_schedule_name, check_schedule};
 pub use session::{Session, SessionInfo};
 pub use sign_in::{ExistingSession, SessionOrigin, SignIn};

@@ -35,7 +35,34 @@ impl Default for RetryPolicy {
 /// left would outlast any run a user waits for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// How many times the user pressed Ctrl-C (see [`interrupt`]).
+static INTERRUPTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Ctrl-C: a retry's wait under way ends, and no retry is made of the call it waits for.
+pub fn interrupt() {
+    INTERRUPTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether Ctrl-C came since this thread's call began retrying.
+fn interrupted() -> bool {
+    INTERRUPTS.load(std::sync::atomic::Ordering::SeqCst) != CALL_START.get()
+}
+
+/// Sleep `wait`, waking early on Ctrl-C (a server may ask for a minute).
+fn pause(wait: Duration) {
+    let until = std::time::Instant::now() + wait;
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || interrupted() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
 thread_local! {
+    /// [`INTERRUPTS`] when this thread's call began retrying.
+    static CALL_START: Cell<u64> = const { Cell::new(0) };
     /// The `Retry-After` of the last answer this thread read (429 or 503), if it had one.
     static RETRY_AFTER: Cell<Option<Duration>> = const { Cell::new(None) };
     /// The wait chosen for the retry about to sleep (the backoff's, or longer when the
@@ -94,6 +121,7 @@ impl RetryPolicy {
         // Nothing an earlier call on this thread left decides this call's waits.
         RETRY_AFTER.set(None);
         WAIT.set(None);
+        CALL_START.set(INTERRUPTS.load(std::sync::atomic::Ordering::SeqCst));
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.min_delay)
             .with_max_delay(self.max_delay)
@@ -101,8 +129,8 @@ impl RetryPolicy {
             .with_jitter();
         let result = op
             .retry(backoff)
-            .sleep(|delay| std::thread::sleep(WAIT.take().unwrap_or(delay)))
-            .when(|failure| failure.may_retry(kind))
+            .sleep(|delay| pause(WAIT.take().unwrap_or(delay)))
+            .when(|failure| failure.may_retry(kind) && !interrupted())
             .notify(|failure, delay| {
                 reached.set(reached.get() || matches!(failure, Attempt::Ambiguous(_)));
                 // A server that says how long to wait is waited for (up to a minute).

@@ -319,3 +319,46 @@ fn a_method_name_with_a_path_or_query_is_refused_before_sending() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "usage", "{err}");
 }
+
+/// Ctrl-C ends a wait a busy server asked for (an hour), at once.
+#[test]
+fn ctrl_c_ends_a_retry_after_wait() {
+    let emu = emulator();
+    let server = fake_signed_in(&emu, ("Sess-1", "Xsrf-1"), |_| {
+        json_answer_with(503, r#"{"error":"busy"}"#, &["Retry-After: 3600"])
+    });
+    let (_dir, script) = script_file("schedules();");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_vizscript"))
+        .env("TABLEAU_SERVER", &server.url)
+        .env("TABLEAU_USERNAME", "admin")
+        .env("TABLEAU_PASSWORD", "admin")
+        .env("NO_PROXY", "*")
+        .args(["run", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let asked = std::time::Instant::now();
+    while server.requests_to("getSchedules") == 0 {
+        assert!(
+            asked.elapsed() < std::time::Duration::from_secs(30),
+            "never asked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let interrupted = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        interrupted.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}: {err}",
+        interrupted.elapsed()
+    );
+    assert_ne!(output.status.code(), Some(0), "{err}");
+    assert!(err.contains("the server asked for 3600 s"), "{err}");
+}
