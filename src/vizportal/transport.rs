@@ -224,52 +224,87 @@ fn mask_text(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
 /// be echoed as it is, percent-encoded (`%3D`, as in a query or form), escaped as JSON
 /// writers do (`\u003d`, as Gson does with `=`, and `\/`), escaped twice (JSON inside a
 /// JSON string: `\\u003d`), or as an HTML character reference (`&#61;`, `&#x3D;`).
-fn echo_end(text: &[u8], mut at: usize, secret: &[u8]) -> Option<usize> {
-    for &wanted in secret {
-        at += echoed_byte(&text[at..], wanted)?;
+fn echo_end(text: &[u8], at: usize, secret: &[u8]) -> Option<usize> {
+    // Most places start no echo: known without a search.
+    let first = *text.get(at)?;
+    if Some(&first) != secret.first() && !matches!(first, b'%' | b'\\' | b'&') {
+        return None;
     }
-    Some(at)
+    // A byte may be echoed as itself or escaped, and `%`, `&` or `\\` as itself starts its
+    // own escapes: both ways are tried (the literal first), within a bounded search.
+    let mut tries = vec![(at, 0)];
+    let mut budget = 4 * secret.len() + 16;
+    while let Some((at, matched)) = tries.pop() {
+        let Some(&wanted) = secret.get(matched) else {
+            return Some(at);
+        };
+        budget = budget.checked_sub(1)?;
+        let rest = &text[at..];
+        for len in escaped_lengths(rest, wanted) {
+            tries.push((at + len, matched + 1));
+        }
+        if rest.first() == Some(&wanted) {
+            tries.push((at + 1, matched + 1));
+        }
+    }
+    None
 }
 
-/// How long `text`'s echo of the byte `wanted` at its start is, if it starts with one.
-fn echoed_byte(text: &[u8], wanted: u8) -> Option<usize> {
-    let hex = |digits: &[u8]| {
-        std::str::from_utf8(digits)
+/// The lengths of the escaped echoes of the byte `wanted` that `text` may start with
+/// (`%253D` is `%` `2` `5` `3` `D` escaped once, or `=` escaped twice).
+fn escaped_lengths(text: &[u8], wanted: u8) -> Vec<usize> {
+    let hex = |digits: Option<&[u8]>| {
+        std::str::from_utf8(digits?)
             .ok()
             .and_then(|d| u32::from_str_radix(d, 16).ok())
     };
-    let first = *text.first()?;
-    if first == wanted {
-        return Some(1);
-    }
-    let wanted_value = u32::from(wanted);
-    match first {
+    let wanted_value = Some(u32::from(wanted));
+    let mut lengths = Vec::new();
+    match text.first() {
         // `%3D`, or percent-encoded twice: `%253D`.
-        b'%' => match hex(text.get(1..3)?)? {
-            0x25 => (hex(text.get(3..5)?)? == wanted_value).then_some(5),
-            value => (value == wanted_value).then_some(3),
-        },
-        b'\\' => {
-            // One backslash, or more (JSON inside a JSON string: `\\u003d`, `\\\/`).
-            let slashes = text.iter().take(4).take_while(|&&b| b == b'\\').count();
-            let rest = &text[slashes..];
-            if wanted == b'/' && rest.first() == Some(&b'/') {
-                return Some(slashes + 1);
+        Some(b'%') => {
+            if hex(text.get(1..3)) == wanted_value {
+                lengths.push(3);
             }
-            (rest.first() == Some(&b'u') && hex(rest.get(1..5)?)? == wanted_value)
-                .then_some(slashes + 5)
+            if hex(text.get(1..3)) == Some(0x25) && hex(text.get(3..5)) == wanted_value {
+                lengths.push(5);
+            }
         }
-        b'&' => {
-            let end = text.iter().take(16).position(|&b| b == b';')?;
+        // JSON escapes, once or more (JSON inside a JSON string): `\u003d`, `\\u003d`,
+        // `\/`, `\\\/`, `\\` for a backslash, `\"` for a quote.
+        Some(b'\\') => {
+            let slashes = text.iter().take(4).take_while(|&&b| b == b'\\').count();
+            for k in 1..=slashes {
+                let rest = &text[k..];
+                if matches!(wanted, b'/' | b'"') && rest.first() == Some(&wanted) {
+                    lengths.push(k + 1);
+                }
+                if rest.first() == Some(&b'u') && hex(rest.get(1..5)) == wanted_value {
+                    lengths.push(k + 5);
+                }
+            }
+            if wanted == b'\\' {
+                lengths.extend([2, 4].into_iter().filter(|&n| n <= slashes));
+            }
+        }
+        Some(b'&') => {
+            let Some(end) = text.iter().take(16).position(|&b| b == b';') else {
+                return lengths;
+            };
             let value = match &text[1..end] {
-                [b'#', b'x' | b'X', digits @ ..] => hex(digits),
-                [b'#', digits @ ..] => std::str::from_utf8(digits).ok()?.parse().ok(),
+                [b'#', b'x' | b'X', digits @ ..] => hex(Some(digits)),
+                [b'#', digits @ ..] => std::str::from_utf8(digits)
+                    .ok()
+                    .and_then(|d| d.parse().ok()),
                 name => named_reference(name).map(u32::from),
             };
-            (value == Some(wanted_value)).then_some(end + 1)
+            if value == wanted_value {
+                lengths.push(end + 1);
+            }
         }
-        _ => None,
+        _ => {}
     }
+    lengths
 }
 
 /// The character an HTML named reference stands for, among the punctuation secrets hold.
@@ -950,6 +985,24 @@ mod tests {
             assert!(
                 masked.contains("[redacted]") && !masked.contains("EfGh"),
                 "{masked}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_secret_holding_escape_characters_is_masked_as_it_is_and_escaped() {
+        let secret = "Pq%25&Rs\\Tu".to_string();
+        for echoed in [
+            "said Pq%25&Rs\\Tu.",
+            "said Pq%2525%26Rs%5CTu.",
+            "<p>Pq&percnt;25&amp;Rs&bsol;Tu</p>",
+            r#"{"m":"Pq%25&Rs\\Tu"}"#,
+        ] {
+            let masked = mask(echoed.as_bytes(), std::slice::from_ref(&secret)).expect(echoed);
+            let masked = String::from_utf8(masked).unwrap();
+            assert!(
+                masked.contains("[redacted]") && !masked.contains("Rs"),
+                "{echoed}: {masked}"
             );
         }
     }
