@@ -318,15 +318,15 @@ fn report_calls(label: &str, calls: &[NotUndoable]) {
     /// The audit lines and ids of one method and reason.
     type Group<'a> = ((&'a str, &'a str), Vec<usize>, Vec<&'a str>);
     let mut groups: Vec<Group> = Vec::new();
+    // Where each group is, found without a search (a reason may name its line, so there
+    // may be as many groups as lines).
+    let mut places = std::collections::HashMap::new();
     for call in calls {
         let key = (call.method.as_str(), call.reason.as_str());
-        let at = match groups.iter().position(|(k, _, _)| *k == key) {
-            Some(at) => at,
-            None => {
-                groups.push((key, Vec::new(), Vec::new()));
-                groups.len() - 1
-            }
-        };
+        let at = *places.entry(key).or_insert_with(|| {
+            groups.push((key, Vec::new(), Vec::new()));
+            groups.len() - 1
+        });
         groups[at].1.push(call.line);
         groups[at].2.extend(call.ids.iter().map(String::as_str));
     }

@@ -23,6 +23,9 @@ pub enum Outcome {
     Unknown,
     /// Planned by a dry run, not sent.
     DryRun,
+    /// An outcome this version does not know (a newer one wrote it): not taken as a change.
+    #[serde(other)]
+    Other,
 }
 
 impl std::fmt::Display for Outcome {
@@ -34,6 +37,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Failed => "failed",
             Outcome::Unknown => "unknown",
             Outcome::DryRun => "dry_run",
+            Outcome::Other => "other",
         })
     }
 }

@@ -155,9 +155,12 @@ impl Session {
         let total = first.0.total;
         // Room for what the server says is coming, but not on its word alone.
         let mut items = Vec::with_capacity(total.unwrap_or(0).min(1 << 20));
+        // Progress counts what the server served, which a conversion may keep part of.
+        let mut served = 0;
         self.each_page(method, first, &fetch, &mut |page: Page<T>| {
+            served += page.served();
             items.extend(page.items);
-            progress(items.len(), total);
+            progress(served, total);
         })?;
         Ok(items)
     }
