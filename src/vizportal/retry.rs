@@ -127,6 +127,18 @@ impl RetryPolicy {
             .with_max_delay(self.max_delay)
             .with_max_times(self.max_retries)
             .with_jitter();
+        // backon sends the next attempt right after its wait: one that Ctrl-C cut short
+        // is not followed by another request.
+        let mut op = op;
+        let mut tried = false;
+        let op = move || {
+            if std::mem::replace(&mut tried, true) && interrupted() {
+                return Err(Attempt::NotSent(
+                    "interrupted (Ctrl-C) while waiting to try again; not sent again".into(),
+                ));
+            }
+            op()
+        };
         let result = op
             .retry(backoff)
             .sleep(|delay| pause(WAIT.take().unwrap_or(delay)))

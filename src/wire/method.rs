@@ -1,7 +1,6 @@
 //! Method names both sides use. The client calls them and the emulator dispatches on
 //! them; spelling one in one place keeps the two from drifting apart.
 
-/// Unauthenticated: how the server signs users in (`authenticationType`).
 /// Whether `name` can be a method's name: letters, digits and `_`, as the URL's last part
 /// takes it (no path, no query).
 pub fn is_method_name(name: &str) -> bool {
@@ -18,6 +17,7 @@ pub fn not_a_method_name(name: &str) -> String {
     }
 }
 
+/// Unauthenticated: how the server signs users in (`authenticationType`).
 pub const GET_SERVER_SETTINGS_UNAUTHENTICATED: &str = "getServerSettingsUnauthenticated";
 /// Unauthenticated: a fresh RSA key for one login.
 pub const GENERATE_PUBLIC_KEY: &str = "generatePublicKey";

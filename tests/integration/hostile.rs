@@ -361,4 +361,9 @@ fn ctrl_c_ends_a_retry_after_wait() {
     );
     assert_ne!(output.status.code(), Some(0), "{err}");
     assert!(err.contains("the server asked for 3600 s"), "{err}");
+    assert_eq!(
+        server.requests_to("getSchedules"),
+        1,
+        "no request after Ctrl-C: {err}"
+    );
 }
