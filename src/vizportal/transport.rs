@@ -194,16 +194,20 @@ fn mask_strings(value: &mut Value, secrets: &[String]) -> bool {
 }
 
 /// `bytes` with every occurrence of a secret, in any of the forms an echo gives it (see
-/// [`echo_end`]), replaced by `[redacted]`; `None` when none occurs.
+/// [`EchoSearch::end`]), replaced by `[redacted]`; `None` when none occurs.
 fn mask_text(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
     let mut masked: Option<Vec<u8>> = None;
+    let mut search = EchoSearch::default();
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         let secret = secret.as_bytes();
         let text = masked.as_deref().unwrap_or(bytes);
+        // Escaped echoes are looked for in bodies of a size messages come in; in a larger
+        // one (a hostile server's 16 MiB of backslashes) only the secret as it is.
+        search.escapes = text.len() <= MAX_ESCAPED_SEARCH;
         let mut out = Vec::new();
         let (mut copied, mut at, mut found) = (0, 0, false);
         while at < text.len() {
-            match echo_end(text, at, secret) {
+            match search.end(text, at, secret) {
                 Some(end) => {
                     out.extend_from_slice(&text[copied..at]);
                     out.extend_from_slice(b"[redacted]");
@@ -220,54 +224,74 @@ fn mask_text(bytes: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
     masked
 }
 
-/// Where an echo of `secret` that starts at `at` ends, if one does. Each of its bytes may
-/// be echoed as it is, percent-encoded (`%3D`, as in a query or form), escaped as JSON
-/// writers do (`\u003d`, as Gson does with `=`, and `\/`), escaped twice (JSON inside a
-/// JSON string: `\\u003d`), or as an HTML character reference (`&#61;`, `&#x3D;`).
-fn echo_end(text: &[u8], at: usize, secret: &[u8]) -> Option<usize> {
-    // Most places start no echo: known without a search.
-    let first = *text.get(at)?;
-    if Some(&first) != secret.first() && !matches!(first, b'%' | b'\\' | b'&') {
-        return None;
-    }
-    // A byte may be echoed as itself or escaped, and `%`, `&` or `\\` as itself starts its
-    // own escapes: both ways are tried (the literal first), within a bounded search.
-    let mut tries = vec![(at, 0)];
-    let mut budget = 4 * secret.len() + 16;
-    while let Some((at, matched)) = tries.pop() {
-        let Some(&wanted) = secret.get(matched) else {
-            return Some(at);
-        };
-        budget = budget.checked_sub(1)?;
-        let rest = &text[at..];
-        for len in escaped_lengths(rest, wanted) {
-            tries.push((at + len, matched + 1));
-        }
-        if rest.first() == Some(&wanted) {
-            tries.push((at + 1, matched + 1));
-        }
-    }
-    None
+/// The largest body searched for escaped echoes of a secret (1 MiB).
+const MAX_ESCAPED_SEARCH: usize = 1 << 20;
+
+/// Finds where an echo of a secret ends; its buffers serve every place searched.
+#[derive(Default)]
+struct EchoSearch {
+    /// Whether escaped forms count (else only the secret as it is).
+    escapes: bool,
+    /// Where the text may stand after the bytes matched so far.
+    reach: Vec<usize>,
+    next: Vec<usize>,
 }
 
-/// The lengths of the escaped echoes of the byte `wanted` that `text` may start with
-/// (`%253D` is `%` `2` `5` `3` `D` escaped once, or `=` escaped twice).
-fn escaped_lengths(text: &[u8], wanted: u8) -> Vec<usize> {
+impl EchoSearch {
+    /// Where an echo of `secret` that starts at `at` ends (its longest), if one does.
+    /// Each of its bytes may be echoed as it is, percent-encoded (`%3D`, as in a query or
+    /// form), escaped as JSON writers do (`\u003d`, as Gson does with `=`, and `\/`),
+    /// escaped twice (JSON inside a JSON string: `\\u003d`), or as an HTML character
+    /// reference (`&#61;`, `&#x3D;`, `&equals;`). The places the text may stand at after
+    /// each byte are followed together, so the work is bounded whatever the text holds.
+    fn end(&mut self, text: &[u8], at: usize, secret: &[u8]) -> Option<usize> {
+        // Most places start no echo: known without a search.
+        let first = *text.get(at)?;
+        let escape = self.escapes && matches!(first, b'%' | b'\\' | b'&');
+        if Some(&first) != secret.first() && !escape {
+            return None;
+        }
+        self.reach.clear();
+        self.reach.push(at);
+        for &wanted in secret {
+            self.next.clear();
+            for &place in &self.reach {
+                let rest = &text[place..];
+                if rest.first() == Some(&wanted) {
+                    self.next.push(place + 1);
+                }
+                if self.escapes {
+                    escaped_ends(rest, wanted, place, &mut self.next);
+                }
+            }
+            if self.next.is_empty() {
+                return None;
+            }
+            self.next.sort_unstable();
+            self.next.dedup();
+            std::mem::swap(&mut self.reach, &mut self.next);
+        }
+        self.reach.last().copied()
+    }
+}
+
+/// Where the escaped echoes of the byte `wanted` that `text` (at `base`) may start with
+/// end, added to `ends` (`%253D` is `%` `2` `5` `3` `D` escaped once, or `=` twice).
+fn escaped_ends(text: &[u8], wanted: u8, base: usize, ends: &mut Vec<usize>) {
     let hex = |digits: Option<&[u8]>| {
         std::str::from_utf8(digits?)
             .ok()
             .and_then(|d| u32::from_str_radix(d, 16).ok())
     };
     let wanted_value = Some(u32::from(wanted));
-    let mut lengths = Vec::new();
     match text.first() {
         // `%3D`, or percent-encoded twice: `%253D`.
         Some(b'%') => {
             if hex(text.get(1..3)) == wanted_value {
-                lengths.push(3);
+                ends.push(base + 3);
             }
             if hex(text.get(1..3)) == Some(0x25) && hex(text.get(3..5)) == wanted_value {
-                lengths.push(5);
+                ends.push(base + 5);
             }
         }
         // JSON escapes, once or more (JSON inside a JSON string): `\u003d`, `\\u003d`,
@@ -277,19 +301,24 @@ fn escaped_lengths(text: &[u8], wanted: u8) -> Vec<usize> {
             for k in 1..=slashes {
                 let rest = &text[k..];
                 if matches!(wanted, b'/' | b'"') && rest.first() == Some(&wanted) {
-                    lengths.push(k + 1);
+                    ends.push(base + k + 1);
                 }
                 if rest.first() == Some(&b'u') && hex(rest.get(1..5)) == wanted_value {
-                    lengths.push(k + 5);
+                    ends.push(base + k + 5);
                 }
             }
             if wanted == b'\\' {
-                lengths.extend([2, 4].into_iter().filter(|&n| n <= slashes));
+                ends.extend(
+                    [2, 4]
+                        .into_iter()
+                        .filter(|&n| n <= slashes)
+                        .map(|n| base + n),
+                );
             }
         }
         Some(b'&') => {
             let Some(end) = text.iter().take(16).position(|&b| b == b';') else {
-                return lengths;
+                return;
             };
             let value = match &text[1..end] {
                 [b'#', b'x' | b'X', digits @ ..] => hex(Some(digits)),
@@ -299,12 +328,11 @@ fn escaped_lengths(text: &[u8], wanted: u8) -> Vec<usize> {
                 name => named_reference(name).map(u32::from),
             };
             if value == wanted_value {
-                lengths.push(end + 1);
+                ends.push(base + end + 1);
             }
         }
         _ => {}
     }
-    lengths
 }
 
 /// The character an HTML named reference stands for, among the punctuation secrets hold.
@@ -1005,6 +1033,21 @@ mod tests {
                 "{echoed}: {masked}"
             );
         }
+    }
+
+    #[test]
+    fn long_runs_of_escapes_and_large_bodies_are_searched_whole() {
+        // Sixteen backslashes, each escaped twice (JSON inside a JSON string).
+        let secret = format!("Abcdefgh{}mnopqrst", "\\".repeat(16));
+        let echoed = format!("Abcdefgh{}mnopqrst", "\\".repeat(64));
+        let masked = mask(echoed.as_bytes(), std::slice::from_ref(&secret)).expect("masked");
+        assert_eq!(masked, b"[redacted]");
+        // Past the size searched for escapes, the secret as it is is still found.
+        let mut large = "\\".repeat(MAX_ESCAPED_SEARCH);
+        large.push_str("Tok-Secret-1");
+        let secret = "Tok-Secret-1".to_string();
+        let masked = mask(large.as_bytes(), std::slice::from_ref(&secret)).expect("masked");
+        assert!(masked.ends_with(b"[redacted]"));
     }
 
     #[test]
