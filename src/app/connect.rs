@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::failure::Failure;
 use super::password;
@@ -201,6 +201,17 @@ fn credentials(args: &ConnectArgs, use_saved: bool) -> Result<Credentials, Failu
     let server = args.server.clone().ok_or_else(|| {
         Failure::usage("no server: pass --server URL or set TABLEAU_SERVER (or try --demo)")
     })?;
+    // A cookie's value holds none of these: a pasted `name=value; other=...` would be cut
+    // at the first `;` and sent as another session. (The value is never echoed.)
+    if let Some(id) = &args.session_id
+        && id
+            .expose_secret()
+            .contains([';', ',', ' ', '\t', '\n', '\r', '"'])
+    {
+        return Err(Failure::usage(
+            "--session-id (or TABLEAU_SESSION_ID) holds ';', ',', a space or a quote: give the value of the workgroup_session_id cookie alone",
+        ));
+    }
     let given = args.session_id.as_ref().map(|id| ExistingSession {
         session_id: id.clone(),
         xsrf: std::env::var("TABLEAU_XSRF_TOKEN")

@@ -1157,3 +1157,21 @@ fn an_empty_variable_leaves_the_setting_to_the_profile() {
     let server = out.lines().find(|l| l.starts_with("server")).unwrap();
     assert!(server.contains("profile p"), "{out}");
 }
+
+/// A session id pasted with other cookies (`id; other=x`) is refused without echoing it,
+/// instead of being cut at the `;` and sent.
+#[test]
+fn a_session_id_holding_more_than_a_cookie_value_is_refused_unshown() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_SESSION_ID", "Sess-Secret-7; XSRF-TOKEN=abc");
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the workgroup_session_id cookie alone"),
+        "{err}"
+    );
+    assert!(!err.contains("Sess-Secret-7"), "{err}");
+    assert_eq!(count(&emu, "getSessionInfo"), 0, "nothing sent");
+}
