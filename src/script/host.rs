@@ -178,7 +178,7 @@ impl Host {
             if method == crate::wire::method::CREATE_SCHEDULE
                 && let Value::Object(fields) = &mut answer
             {
-                let id = crate::script::planned_schedules::planned_id(client.planned_calls());
+                let id = crate::vizportal::planned_id(client.planned_calls());
                 fields.insert("id".into(), Value::String(id));
             }
         }

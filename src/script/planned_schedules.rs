@@ -15,20 +15,11 @@ use serde_json::{Value, json};
 
 use crate::script::error::usage;
 use crate::script::host::Host;
-use crate::vizportal::{BatchSummary, ItemFailure, PlannedChange};
+use crate::vizportal::{BatchSummary, ItemFailure, PlannedChange, is_planned_id, planned_id};
 use crate::wire::method;
 
 type JsonMap = serde_json::Map<String, Value>;
 type Out<T> = Result<T, Box<rhai::EvalAltResult>>;
-
-/// The id a dry run gives a schedule that plan call `call` would create, for the calls
-/// after it to name: `(new schedule of plan call 3)`.
-pub(super) fn planned_id(call: usize) -> String {
-    format!("{PLANNED_PREFIX}{call})")
-}
-
-/// How every [`planned_id`] begins.
-pub(super) const PLANNED_PREFIX: &str = "(new schedule of plan call ";
 
 /// The schedules after the plan.
 pub(super) struct AfterPlan {
@@ -68,7 +59,7 @@ impl AfterPlan {
                 continue;
             };
             // Another site's stand-in ids are its own: they name its planned schedules.
-            let key = |id: String| match change.mine || !id.starts_with(PLANNED_PREFIX) {
+            let key = |id: String| match change.mine || !is_planned_id(&id) {
                 true => id,
                 false => format!("{} on site {:?})", id.trim_end_matches(')'), call.site),
             };
@@ -155,7 +146,7 @@ impl AfterPlan {
         let Some((id, _)) = taken else {
             return Ok(());
         };
-        let whose = match id.starts_with('(') {
+        let whose = match is_planned_id(id) {
             true => format!("is planned already ({id})"),
             false => format!("exists already (id {id})"),
         };

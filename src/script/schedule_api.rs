@@ -175,10 +175,10 @@ use serde_json::{Value, json};
 use crate::script::convert;
 use crate::script::error::{usage, with_fields};
 use crate::script::host::Host;
-use crate::script::planned_schedules::{
-    AfterPlan, PLANNED_PREFIX, check_call, planned_id, refused,
+use crate::script::planned_schedules::{AfterPlan, check_call, refused};
+use crate::vizportal::{
+    SCHEDULE_FIELDS, check_schedule, check_schedule_name, is_planned_id, planned_id,
 };
-use crate::vizportal::{SCHEDULE_FIELDS, check_schedule, check_schedule_name};
 use crate::wire::method;
 use crate::wire::schedule::TARGET_TYPES;
 
@@ -636,7 +636,7 @@ fn current(host: &Host, pos: Position, id: &str, function: &str) -> Out<JsonMap>
 }
 
 fn existing(host: &Host, pos: Position, id: &str, function: &str) -> Out<JsonMap> {
-    if id.starts_with(PLANNED_PREFIX) {
+    if is_planned_id(id) {
         return Err(usage(
             format!(
                 "{function}: {id} is a schedule this dry run only planned; give create_schedule the fields it should have"

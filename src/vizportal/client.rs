@@ -289,6 +289,21 @@ impl Plan {
     }
 }
 
+/// The id a dry run gives a schedule that plan call `call` would create, for the calls
+/// after it to name: `(new schedule of plan call 3)`.
+pub fn planned_id(call: usize) -> String {
+    format!("{PLANNED_PREFIX}{call})")
+}
+
+/// Whether `id` is a dry run's stand-in for a schedule it plans to create (see
+/// [`planned_id`]; another site's carries its site too), not an id of the server's.
+pub fn is_planned_id(id: &str) -> bool {
+    id.starts_with(PLANNED_PREFIX)
+}
+
+/// How every [`planned_id`] begins.
+const PLANNED_PREFIX: &str = "(new schedule of plan call ";
+
 /// Methods whose planned calls change the schedules other sites see.
 const SCHEDULE_CHANGES: [&str; 4] = [
     crate::wire::method::CREATE_SCHEDULE,
@@ -816,7 +831,7 @@ impl Client {
             });
             // Their stand-in ids name their own planned schedules, which this site's
             // tasks cannot be on.
-            let real = |id: &String| !id.starts_with('(');
+            let real = |id: &String| !is_planned_id(id);
             gone.extend(
                 theirs
                     .flat_map(|(_, _, call)| before::ids_of(&call.params))

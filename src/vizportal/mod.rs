@@ -29,7 +29,10 @@ mod undo;
 
 pub use audit::{AuditLine, AuditLog, Outcome};
 pub(crate) use before::ids_of;
-pub use client::{BatchSummary, Client, ItemFailure, PlannedCall, PlannedChange, ServerPlan};
+pub use client::{
+    BatchSummary, Client, ItemFailure, PlannedCall, PlannedChange, ServerPlan, is_planned_id,
+    planned_id,
+};
 pub use crypto::encrypt_password;
 pub use error::{ErrorClass, LoginFailure, VizportalError};
 pub use job_wait::{
