@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
+use super::method::MethodKind;
 use super::page_answer::PageAnswer;
 use super::parallel::in_order;
 use super::session::Session;
@@ -129,15 +130,7 @@ impl Session {
         read: ReadFn<'_, T>,
         progress: ProgressFn<'_>,
     ) -> Result<Vec<T>, VizportalError> {
-        let base = match params {
-            Value::Object(map) => map.clone(),
-            Value::Null => Map::new(),
-            _ => {
-                return Err(VizportalError::Usage(format!(
-                    "{method}: params must be a map"
-                )));
-            }
-        };
+        let base = pageable_params(method, params)?;
         let fetch = |start: usize, size: usize| {
             let mut body = base.clone();
             body.insert(
@@ -229,6 +222,26 @@ impl Session {
             take(page);
         }
         Ok(())
+    }
+}
+
+/// The params of every page but `page`; refuses methods that are not reads, whose
+/// pages would repeat a change.
+pub(super) fn pageable_params(
+    method: &str,
+    params: &Value,
+) -> Result<Map<String, Value>, VizportalError> {
+    if MethodKind::of(method) != MethodKind::Read {
+        return Err(VizportalError::Usage(format!(
+            "{method} is not a list method (only get... methods can be paged)"
+        )));
+    }
+    match params {
+        Value::Object(map) => Ok(map.clone()),
+        Value::Null => Ok(Map::new()),
+        _ => Err(VizportalError::Usage(format!(
+            "{method}: params must be a map"
+        ))),
     }
 }
 

@@ -10,8 +10,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use super::error::VizportalError;
-use super::listing::{PageShape, ProgressFn, as_count};
-use super::method::MethodKind;
+use super::listing::{PageShape, ProgressFn, as_count, pageable_params};
 use super::session::Session;
 
 /// The result members of every page, merged.
@@ -103,23 +102,6 @@ pub fn items_member(
         .filter_map(|(key, value)| Some((key, value.as_array()?.len())))
         .max_by_key(|(_, len)| *len)
         .map(|(key, _)| key.clone())
-}
-
-/// The params of every page but `page`; refuses methods that are not reads, whose
-/// pages would repeat a change.
-fn pageable_params(method: &str, params: &Value) -> Result<Map<String, Value>, VizportalError> {
-    if MethodKind::of(method) != MethodKind::Read {
-        return Err(VizportalError::Usage(format!(
-            "{method} is not a list method (only get... methods can be paged)"
-        )));
-    }
-    match params {
-        Value::Object(map) => Ok(map.clone()),
-        Value::Null => Ok(Map::new()),
-        _ => Err(VizportalError::Usage(format!(
-            "{method}: params must be a map"
-        ))),
-    }
 }
 
 fn array_len(page: &Map<String, Value>, key: &str) -> usize {
