@@ -5,6 +5,7 @@ use std::io::Write;
 
 use super::connect::{Connection, connect_fresh, connect_options};
 use super::failure::Failure;
+use super::password;
 use super::profile::{self, Provenance};
 use super::saved::{self, SavedSession};
 use crate::cli::SettingOrigin;
@@ -140,19 +141,17 @@ pub fn show_config(args: &ConnectArgs, provenance: &Provenance) -> Result<(), Fa
         Some(source) => ("(set, redacted)".to_string(), source.to_string()),
         None => ("-".to_string(), "not set".to_string()),
     };
-    // As sign-in reads them: an empty variable counts as not set.
-    let set = |variable: &str| std::env::var_os(variable).is_some_and(|v| !v.is_empty());
     let password = if args.password_file.is_some() {
         Some("flag (--password-file)")
     } else if args.password_stdin {
         Some("flag (--password-stdin)")
     } else {
-        set("TABLEAU_PASSWORD").then_some("environment (TABLEAU_PASSWORD)")
+        password::in_env("TABLEAU_PASSWORD").then_some("environment (TABLEAU_PASSWORD)")
     };
     let token = if args.token_file.is_some() {
         Some("flag (--token-file)")
     } else {
-        set("TABLEAU_PAT_SECRET").then_some("environment (TABLEAU_PAT_SECRET)")
+        password::in_env("TABLEAU_PAT_SECRET").then_some("environment (TABLEAU_PAT_SECRET)")
     };
     let session_id = args
         .session_id

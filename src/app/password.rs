@@ -36,6 +36,11 @@ pub fn resolve(
     ask(prompt, &format!("Password for {username}: "))
 }
 
+/// Whether sign-in finds a secret in the environment variable (`config show`).
+pub(super) fn in_env(variable: &str) -> bool {
+    from_env(variable).is_some()
+}
+
 /// A secret from an environment variable; an empty one counts as not set.
 fn from_env(variable: &str) -> Option<SecretString> {
     let mut text = std::env::var(variable).ok()?;
