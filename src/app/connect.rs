@@ -221,7 +221,7 @@ fn credentials(args: &ConnectArgs, use_saved: bool) -> Result<Credentials, Failu
         origin: SessionOrigin::Given,
         saved: false,
     });
-    let who = saved::Who::from_flags(args.token_name.as_deref(), args.username.as_deref());
+    let who = saved::Who::given(args);
     let saved = match given {
         None if use_saved => saved::find(&server, who, saved::Use::SignIn)?,
         _ => None,

@@ -37,9 +37,7 @@ pub fn login(args: &LoginArgs) -> Result<(), Failure> {
             "error: the server set no session cookie to save",
         ));
     };
-    let token_name = args.connect.token_name.as_deref();
-    let who = saved::Who::from_flags(token_name, args.connect.username.as_deref())
-        .unwrap_or(saved::Who::User(&info.username));
+    let who = saved::Who::given(&args.connect).unwrap_or(saved::Who::User(&info.username));
     let path = saved::path_for(session.server(), who)?;
     let record = SavedSession::new(
         session.server(),
@@ -49,9 +47,7 @@ pub fn login(args: &LoginArgs) -> Result<(), Failure> {
         session.origin(),
         current,
     )
-    .saved_as(Some(match who {
-        saved::Who::User(name) | saved::Who::Token(name) => name.to_string(),
-    }));
+    .saved_as(Some(who.name().to_string()));
     saved::write(&path, &record)?;
     for older in saved::forget_older(session.server(), who) {
         crate::diag!(
@@ -75,10 +71,7 @@ pub fn logout(args: &LogoutArgs) -> Result<(), Failure> {
         .server
         .clone()
         .ok_or_else(|| Failure::usage("no server: pass --server URL or set TABLEAU_SERVER"))?;
-    let who = saved::Who::from_flags(
-        args.connect.token_name.as_deref(),
-        args.connect.username.as_deref(),
-    );
+    let who = saved::Who::given(&args.connect);
     let Some((path, record)) = saved::find(&server, who, saved::Use::LogOut)? else {
         return Err(Failure::new(
             ExitCode::Failed,
@@ -170,7 +163,7 @@ pub fn show_config(args: &ConnectArgs, provenance: &Provenance) -> Result<(), Fa
     }
     let saved_session = match &args.server {
         Some(server) => {
-            let who = saved::Who::from_flags(args.token_name.as_deref(), args.username.as_deref());
+            let who = saved::Who::given(args);
             match saved::find(server, who, saved::Use::SignIn) {
                 Ok(Some((path, record))) => (
                     format!(

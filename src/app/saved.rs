@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::failure::Failure;
+use crate::cli::ConnectArgs;
 use crate::exit::ExitCode;
 use crate::vizportal::{ExistingSession, SessionOrigin};
 
@@ -128,9 +129,17 @@ pub enum Who<'a> {
 }
 
 impl<'a> Who<'a> {
-    /// As the flags name it: `--token-name`, else `--username`.
-    pub fn from_flags(token_name: Option<&'a str>, username: Option<&'a str>) -> Option<Who<'a>> {
-        token_name.map(Who::Token).or(username.map(Who::User))
+    /// As the connection settings name it: `--token-name`, else `--username`.
+    pub fn given(args: &'a ConnectArgs) -> Option<Who<'a>> {
+        let token = args.token_name.as_deref().map(Who::Token);
+        token.or(args.username.as_deref().map(Who::User))
+    }
+
+    /// The user or token name.
+    pub fn name(&self) -> &'a str {
+        match *self {
+            Who::User(name) | Who::Token(name) => name,
+        }
     }
 
     /// Whether `saved` was saved for this user or token.
@@ -159,14 +168,14 @@ impl std::fmt::Display for Who<'_> {
 /// `SERVER--token--NAME.json`, each part spelled so that no two servers or names share a
 /// file name (see [`file_part`]).
 pub fn path_for(server: &str, who: Who) -> Result<PathBuf, Failure> {
-    let (kind, name) = match who {
-        Who::User(name) => ("user", name),
-        Who::Token(name) => ("token", name),
+    let kind = match who {
+        Who::User(_) => "user",
+        Who::Token(_) => "token",
     };
     Ok(directory()?.join(format!(
         "{}--{kind}--{}.json",
         file_part(&normalize(server)),
-        file_part(&name.to_lowercase())
+        file_part(&who.name().to_lowercase())
     )))
 }
 
