@@ -214,7 +214,7 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub no_proxy: bool,
     /// Extra trusted root certificate(s) in PEM, for a private CA.
-    #[arg(long, env = "TABLEAU_CA_CERT", value_name = "PEM")]
+    #[arg(long, env = "TABLEAU_CA_CERT", value_name = "PEM", value_parser = any_path)]
     pub ca_cert: Vec<PathBuf>,
     /// Accept any TLS certificate (prints a warning every time).
     #[arg(long)]
@@ -244,7 +244,7 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "FILE", requires = "dry_run")]
     pub plan_json: Option<PathBuf>,
     /// Append one JSON line per mutating call to this file.
-    #[arg(long, env = "VIZSCRIPT_AUDIT", value_name = "FILE")]
+    #[arg(long, env = "VIZSCRIPT_AUDIT", value_name = "FILE", value_parser = any_path)]
     pub audit: Option<PathBuf>,
     /// Items asked for per page in list calls (the server may serve fewer).
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
@@ -268,6 +268,12 @@ pub struct ConnectArgs {
 }
 
 /// A flag's value held as a secret from the start (debug output redacts it).
+/// A path, empty too: an empty variable (`VIZSCRIPT_AUDIT=`) counts as not set, and an
+/// empty flag value is refused, when the profile is applied.
+fn any_path(text: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(PathBuf::from(text))
+}
+
 fn secret_value(text: &str) -> Result<secrecy::SecretString, std::convert::Infallible> {
     Ok(secrecy::SecretString::from(text))
 }

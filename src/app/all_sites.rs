@@ -386,8 +386,7 @@ impl<'a> Printer<'a> {
             .1
             .insert(index, (format!("{header}{}", outcome.printed), report));
         while let Some((printed, report)) = state.1.remove(&state.0) {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(printed.as_bytes()).and_then(|_| out.flush());
+            crate::stdout::write(printed.as_bytes());
             if !report.is_empty() {
                 let site = &self.sites[state.0];
                 crate::diag_part!("site {:?}: {report}", site.url_name);

@@ -1,8 +1,6 @@
 //! `vizscript call`: one raw Vizportal call through the same gate as scripts, or every
 //! page of a list method with `--all-pages`.
 
-use std::io::Write;
-
 use serde_json::Value;
 
 use super::call_output::render;
@@ -41,7 +39,7 @@ pub fn call(args: &CallArgs) -> Result<(), Failure> {
     let connection = connect(&args.connect)?;
     let outcome = answer(args, params, &connection).and_then(|result| {
         let text = render(&args.method, &result, args.output)?;
-        let _ = writeln!(std::io::stdout().lock(), "{text}");
+        crate::stdout::with(|out| writeln!(out, "{text}"));
         Ok(())
     });
     // Whatever the call's outcome, the session is kept or ended, the plan shown and a

@@ -443,8 +443,17 @@ impl Connection {
                         current,
                     )
                     .saved_as(saved.saved_as.clone());
-                    saved::write(path, &renewed)?;
-                    tracing::info!("the saved session was renewed: {}", path.display());
+                    // What the command did stands: a session it could not keep is no
+                    // reason to fail it (a retrying wrapper would apply it again).
+                    match saved::write(path, &renewed) {
+                        Ok(()) => {
+                            tracing::info!("the saved session was renewed: {}", path.display())
+                        }
+                        Err(failure) => crate::diag!(
+                            "warning: {}; the next command signs in again",
+                            failure.message.trim_start_matches("error: ")
+                        ),
+                    }
                 }
             }
             None => session.sign_out_rest(),
@@ -507,9 +516,7 @@ impl Connection {
             let _ = writeln!(err, "  {line}");
         }
         if let Some(path) = &self.plan_json {
-            let text = serde_json::to_string_pretty(plan).unwrap_or_else(|_| "[]".into());
-            std::fs::write(path, text + "\n")
-                .map_err(|e| Failure::usage(format!("--plan-json {}: {e}", path.display())))?;
+            super::rehearsal::write_json(path, plan, "--plan-json")?;
         }
         Ok(())
     }

@@ -1,14 +1,11 @@
 //! `vizscript functions`: the script reference from the engine's metadata.
 
-use std::io::Write;
-
 use super::failure::Failure;
 use crate::cli::FunctionsArgs;
 use crate::script::{functions as all_functions, markdown};
 
 /// Print every script function with its signature and doc.
 pub fn functions(args: &FunctionsArgs) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
     let text = if args.markdown {
         markdown()
     } else if args.json {
@@ -26,6 +23,6 @@ pub fn functions(args: &FunctionsArgs) -> Result<(), Failure> {
         }
         text
     };
-    let _ = out.write_all(text.as_bytes());
+    crate::stdout::write(text.as_bytes());
     Ok(())
 }

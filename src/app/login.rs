@@ -1,8 +1,6 @@
 //! `vizscript login [--save]`, `vizscript logout` and `vizscript config show`: signing in
 //! once for later commands, ending that session, and showing which settings apply.
 
-use std::io::Write;
-
 use super::connect::{Connection, connect_fresh, connect_options};
 use super::failure::Failure;
 use super::password;
@@ -19,15 +17,16 @@ pub fn login(args: &LoginArgs) -> Result<(), Failure> {
     let connection = connect_fresh(&args.connect)?;
     let session = connection.client.session();
     let info = session.info();
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "signed in to {} as {} on site {:?} (by {})",
-        session.server(),
-        info.username,
-        info.site_url_name,
-        session.origin().name()
-    );
+    crate::stdout::with(|out| {
+        writeln!(
+            out,
+            "signed in to {} as {} on site {:?} (by {})",
+            session.server(),
+            info.username,
+            info.site_url_name,
+            session.origin().name()
+        )
+    });
     if !args.save {
         return end(&connection);
     }
@@ -48,14 +47,18 @@ pub fn login(args: &LoginArgs) -> Result<(), Failure> {
         current,
     )
     .saved_as(Some(who.name().to_string()));
-    saved::write(&path, &record)?;
+    if let Err(failure) = saved::write(&path, &record) {
+        // A session that cannot be kept is not left open on the server.
+        let _ = end(&connection);
+        return Err(failure);
+    }
     for older in saved::forget_older(session.server(), who) {
         crate::diag!(
             "replaced the session an earlier version saved in {}",
             older.display()
         );
     }
-    let _ = writeln!(out, "session saved in {}", path.display());
+    crate::stdout::with(|out| writeln!(out, "session saved in {}", path.display()));
     Ok(())
 }
 
@@ -91,12 +94,14 @@ pub fn logout(args: &LogoutArgs) -> Result<(), Failure> {
         Err(other) => return Err(other.into()),
     };
     saved::delete(&path)?;
-    let _ = writeln!(
-        std::io::stdout().lock(),
-        "the saved session of {} {ended}; deleted {}",
-        record.username,
-        path.display()
-    );
+    crate::stdout::with(|out| {
+        writeln!(
+            out,
+            "the saved session of {} {ended}; deleted {}",
+            record.username,
+            path.display()
+        )
+    });
     Ok(())
 }
 
@@ -191,9 +196,11 @@ pub fn show_config(args: &ConnectArgs, provenance: &Provenance) -> Result<(), Fa
     ));
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let value_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
-    let mut out = std::io::stdout().lock();
-    for (name, value, source) in rows {
-        let _ = writeln!(out, "{name:width$}  {value:value_width$}  {source}");
-    }
+    crate::stdout::with(|out| {
+        for (name, value, source) in rows {
+            writeln!(out, "{name:width$}  {value:value_width$}  {source}")?;
+        }
+        Ok(())
+    });
     Ok(())
 }

@@ -50,6 +50,22 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let outcome =
         with_profile(&mut cli, &matches).and_then(|provenance| dispatch(&cli, &provenance));
+    let outcome = match (outcome, crate::stdout::finish()) {
+        (outcome, None) => outcome,
+        // What ran stands; the user must know its output is not whole.
+        (Ok(()), Some(why)) => Err(Failure::new(
+            ExitCode::Failed,
+            format!(
+                "error: the output could not be written to standard output ({why}): what it holds is cut short"
+            ),
+        )),
+        (Err(failure), Some(why)) => {
+            crate::diag!(
+                "error: the output could not be written to standard output ({why}): what it holds is cut short"
+            );
+            Err(failure)
+        }
+    };
     match outcome {
         Ok(()) => ExitCode::Success,
         Err(failure) => {
@@ -129,7 +145,7 @@ fn dispatch(cli: &Cli, provenance: &Provenance) -> Result<(), Failure> {
             // Generated into memory first: a closed pipe (`| head`) must not panic.
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "vizscript", &mut script);
-            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+            crate::stdout::write(&script);
             Ok(())
         }
     }

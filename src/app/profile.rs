@@ -105,6 +105,22 @@ pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance,
         args.session_id = None;
         cleared.push("session_id");
     }
+    let empty = |path: &PathBuf| path.as_os_str().is_empty();
+    for (setting, flag) in [("audit", "--audit"), ("ca_cert", "--ca-cert")] {
+        let paths = match setting {
+            "audit" => args.audit.iter().collect::<Vec<_>>(),
+            _ => args.ca_cert.iter().collect(),
+        };
+        if !paths.into_iter().any(empty) {
+            continue;
+        }
+        if matches.value_source(setting) == Some(ValueSource::CommandLine) {
+            return Err(Failure::usage(format!("{flag} needs a file name")));
+        }
+        args.audit.take_if(|path| empty(path));
+        args.ca_cert.retain(|path| !empty(path));
+        cleared.push(setting);
+    }
     let given = |setting: &str| {
         !cleared.contains(&setting)
             && matches!(
@@ -197,7 +213,7 @@ fn without_value(message: &str) -> String {
 
 /// One profile of the config file; a malformed file names the file, line and key.
 fn load(path: &Path, name: &str) -> Result<Profile, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::file_in::read_text(path, crate::file_in::SMALL).map_err(|e| {
         Failure::usage(format!(
             "--profile {name}: cannot read the config file {}: {e}",
             path.display()

@@ -124,12 +124,15 @@ fn start_emulator(data: Dataset) -> Result<Arc<Emulator>, Failure> {
 }
 
 /// Write `value` as indented JSON; `flag` names the option in an error.
-pub fn write_json<T: serde::Serialize>(
+pub fn write_json<T: serde::Serialize + ?Sized>(
     path: &std::path::Path,
     value: &T,
     flag: &str,
 ) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
-    std::fs::write(path, text + "\n")
-        .map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))
+    crate::file_out::replace(path, crate::file_out::Target::Named, |out| {
+        out.write_all(text.as_bytes())?;
+        out.write_all(b"\n")
+    })
+    .map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))
 }

@@ -1,6 +1,6 @@
 //! `vizscript run`: check the script parses, sign in once, run it, print the plan.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -83,7 +83,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
                 exit_code: ExitCode::Failed,
             })
         });
-    let _ = std::io::stdout().flush();
+    crate::stdout::flush();
     if let Err(finished) = connection.finish() {
         // Both failed: the script's report first, then why the run could not end well;
         // the script's exit code stands.
@@ -104,9 +104,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<(), Failure> {
 /// Script output on stdout, a line per `print`. A closed pipe is not an error.
 pub fn stdout_output() -> Output {
     Arc::new(|text: &str| {
-        let mut out = std::io::stdout().lock();
-        let _ = out
-            .write_all(text.as_bytes())
-            .and_then(|_| out.write_all(b"\n"));
+        crate::stdout::with(|out| {
+            out.write_all(text.as_bytes())?;
+            out.write_all(b"\n")
+        });
     })
 }

@@ -6,7 +6,6 @@
 //! to). Never a password or a token secret: only what the server issued (session id, XSRF
 //! token).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -328,13 +327,13 @@ pub fn write(path: &Path, saved: &SavedSession) -> Result<(), Failure> {
     let dir = path.parent().unwrap_or(Path::new("."));
     make_private_dir(dir).map_err(failed)?;
     let text = serde_json::to_string_pretty(saved).unwrap_or_default();
-    let temporary = path.with_extension("json.new");
-    let mut file = private_file(&temporary).map_err(failed)?;
-    file.write_all(text.as_bytes())
-        .and_then(|_| file.write_all(b"\n"))
-        .and_then(|_| file.sync_all())
-        .map_err(failed)?;
-    std::fs::rename(&temporary, path).map_err(failed)
+    // Written under a name of its own (runs that end at once each save their session),
+    // private from its first byte, and put in place whole.
+    crate::file_out::replace(path, crate::file_out::Target::Private, |out| {
+        out.write_all(text.as_bytes())?;
+        out.write_all(b"\n")
+    })
+    .map_err(failed)
 }
 
 /// Delete a saved session.
@@ -349,9 +348,13 @@ fn normalize(server: &str) -> String {
 }
 
 /// `text` as part of a file name: ASCII letters, digits and `.` as they are, every other
-/// byte as `_` and two hex digits. No two texts give the same part, and no part holds
-/// `--`, which separates the parts.
+/// byte as `_` and two upper-case hex digits. A part longer than [`LONGEST_PART`] (a
+/// name in another script takes three characters a byte) is cut, and ends in `_h` and
+/// the SHA-256 of `text` instead, so that a file name stays within the 255 bytes file
+/// systems allow. No two texts give the same part (`_h` begins no byte's escape), and no
+/// part holds `--`, which separates the parts.
 fn file_part(text: &str) -> String {
+    use sha2::Digest as _;
     let mut part = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || byte == b'.' {
@@ -360,8 +363,17 @@ fn file_part(text: &str) -> String {
             part.push_str(&format!("_{byte:02X}"));
         }
     }
+    if part.len() > LONGEST_PART {
+        part.truncate(LONGEST_PART - 66);
+        part.push_str("_h");
+        part.push_str(&hex::encode(sha2::Sha256::digest(text.as_bytes())));
+    }
     part
 }
+
+/// The longest part of a saved session's file name: the server's and the user's, with
+/// the rest of the name, stay under 255 bytes.
+const LONGEST_PART: usize = 110;
 
 /// A saved session is used only from a file of this user's that no one else can read,
 /// in a directory no one else can write to (where another user could put a session of
@@ -432,22 +444,6 @@ fn make_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-#[cfg(unix)]
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let _ = std::fs::remove_file(path);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::File::create(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,6 +466,39 @@ mod tests {
         assert!(!Who::User("jorg").saved(&saved));
     }
 
+    /// Commands that end at once each save their renewed session: none may fail for
+    /// another's half-written file.
+    #[test]
+    fn sessions_saved_at_once_are_each_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h--user--admin.json");
+        let saved = |n: usize| SavedSession {
+            server: "https://h".into(),
+            site: String::new(),
+            username: "admin".into(),
+            token_name: None,
+            made_by: "password".into(),
+            saved_as: None,
+            saved_at: String::new(),
+            session_id: format!("session-{n}"),
+            xsrf_token: "x".repeat(n),
+        };
+        std::thread::scope(|threads| {
+            for n in 0..8 {
+                let (path, saved) = (&path, saved(n));
+                threads.spawn(move || {
+                    for _ in 0..25 {
+                        write(path, &saved).expect("saved");
+                    }
+                });
+            }
+        });
+        let last = read(&path).expect("a whole session");
+        let n: usize = last.session_id["session-".len()..].parse().unwrap();
+        assert_eq!(last.xsrf_token.len(), n);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
     #[test]
     fn servers_and_names_that_differ_get_files_of_their_own() {
         let parts = [
@@ -480,8 +509,18 @@ mod tests {
             "a--user--b",
             "a-",
         ];
+        let long = "александра.константинопольская@пример.рф";
+        let (other, plain) = (long.replace("а", "о"), "x".repeat(300));
+        let parts: Vec<&str> = parts.into_iter().chain([long, &other, &plain]).collect();
         let mut seen: Vec<String> = parts.iter().map(|p| file_part(p)).collect();
         assert!(seen.iter().all(|p| !p.contains("--")), "{seen:?}");
+        assert!(seen.iter().all(|p| p.len() <= LONGEST_PART), "{seen:?}");
+        let name = path_for(
+            &format!("https://{}.example.com", "h".repeat(200)),
+            Who::User(long),
+        );
+        let name = name.unwrap().file_name().unwrap().len();
+        assert!(name < 255, "{name} bytes");
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), parts.len(), "{seen:?}");

@@ -1,6 +1,5 @@
 //! `vizscript emulator`: serve the bundled emulator until stopped.
 
-use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -69,17 +68,17 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
             format!("error: cannot listen on port {}: {e}", args.port),
         )
     })?;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "listening on {}", emulator.url());
-    if args.data.is_none() {
-        for (user, password) in SAMPLE_USERS {
-            let _ = writeln!(out, "sample user: {user} / {password}");
+    crate::stdout::with(|out| {
+        writeln!(out, "listening on {}", emulator.url())?;
+        if args.data.is_none() {
+            for (user, password) in SAMPLE_USERS {
+                writeln!(out, "sample user: {user} / {password}")?;
+            }
+            let (name, secret, user) = SAMPLE_TOKEN;
+            writeln!(out, "sample access token of {user}: {name} / {secret}")?;
         }
-        let (name, secret, user) = SAMPLE_TOKEN;
-        let _ = writeln!(out, "sample access token of {user}: {name} / {secret}");
-    }
-    let _ = out.flush();
-    drop(out);
+        Ok(())
+    });
     loop {
         std::thread::park();
     }

@@ -33,19 +33,15 @@ pub fn snapshot(args: &SnapshotArgs, quiet: bool) -> Result<(), Failure> {
     })?;
     drop(captured);
     // Written from the dataset (its fields in the documented order), as it is encoded.
-    let write = |out: &mut dyn Write| {
-        let mut out = std::io::BufWriter::new(out);
-        serde_json::to_writer_pretty(&mut out, &dataset)?;
-        out.write_all(b"\n")?;
-        out.flush()
+    let write = |out: &mut dyn Write| -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, &dataset)?;
+        out.write_all(b"\n")
     };
     match &args.out {
-        Some(path) => std::fs::File::create(path)
-            .and_then(|mut file| write(&mut file))
+        Some(path) => crate::file_out::replace(path, crate::file_out::Target::Named, write)
             .map_err(|e| Failure::usage(format!("--out {}: {e}", path.display())))?,
-        None => {
-            let _ = write(&mut std::io::stdout().lock());
-        }
+        None if !crate::stdout::with(write) => return Ok(()),
+        None => {}
     }
     if !quiet {
         crate::diag!(
@@ -78,9 +74,7 @@ pub fn diff(args: &DiffArgs) -> Result<(), Failure> {
         );
     }
     let difference = Difference::between(&before, &after);
-    let _ = std::io::stdout()
-        .lock()
-        .write_all(difference.render().as_bytes());
+    crate::stdout::write(difference.render().as_bytes());
     if let Some(path) = &args.diff_json {
         write_json(path, &difference, "--diff-json")?;
     }

@@ -433,6 +433,7 @@ fn read_lines(path: &Path) -> Result<Vec<(usize, AuditLine)>, Failure> {
         std::fs::read(path).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
     // Read as text line by line: a line cut off inside a character spoils only itself.
     let text = String::from_utf8_lossy(&bytes);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -167,7 +167,7 @@ pub struct SnapshotOrigin {
 impl Dataset {
     /// Reads a data file (format above) and checks that every reference resolves.
     pub fn load(path: &Path) -> anyhow::Result<Dataset> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::file_in::read_text(path, u64::MAX)
             .with_context(|| format!("cannot read emulator data file {}", path.display()))?;
         let dataset: Dataset = serde_json::from_str(&text).with_context(|| {
             format!(

@@ -486,7 +486,11 @@ impl Repl {
             .transcript
             .script(&self.engine, origin.as_ref(), &when)
             .and_then(|(text, replaced)| {
-                std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
+                let target = crate::file_out::Target::Named;
+                crate::file_out::replace(path.as_ref(), target, |out| {
+                    out.write_all(text.as_bytes())
+                })
+                .map_err(|e| format!("cannot write {path}: {e}"))?;
                 Ok(replaced)
             });
         match written {

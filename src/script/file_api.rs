@@ -22,39 +22,19 @@ pub mod file_api {
     pub fn save_json(ctx: NativeCallContext, path: &str, value: Dynamic) -> Out<()> {
         let pos = ctx.call_position();
         let host = crate::script::host::Host::of(&ctx)?;
-        let failed = |e: &dyn std::fmt::Display| usage(format!("save_json: {path}: {e}"), pos);
-        // Written beside the file (the one a link points to), then put in its place with
-        // the file's permissions. Something else than a file (`/dev/stdout`) is written
-        // to as it is.
-        let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
-        let existing = std::fs::metadata(&target).ok();
-        if existing.as_ref().is_some_and(|m| !m.is_file()) {
-            let mut out = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&target)
-                .map_err(|e| failed(&e))?;
-            crate::script::json_out::write(&value, true, &mut out, &|| host.over_budget())
-                .map_err(|f| f.raise("save_json", pos))?;
-            return std::io::Write::write_all(&mut out, b"\n").map_err(|e| failed(&e));
-        }
-        let dir = match target.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => std::path::Path::new("."),
-        };
-        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| failed(&e))?;
-        if let Some(metadata) = &existing {
-            let _ = temp.as_file().set_permissions(metadata.permissions());
-        }
-        let mut out = std::io::BufWriter::new(temp.as_file_mut());
-        crate::script::json_out::write(&value, true, &mut out, &|| host.over_budget())
-            .map_err(|f| f.raise("save_json", pos))?;
-        std::io::Write::write_all(&mut out, b"\n")
-            .and_then(|()| std::io::Write::flush(&mut out))
-            .map_err(|e| failed(&e))?;
-        drop(out);
-        temp.persist(&target)
-            .map(|_| ())
-            .map_err(|e| failed(&e.error))
+        use crate::script::json_out::{self, Failure};
+        // Written beside the file (the one a link points to), then put in its place, with
+        // the file's permissions (see `file_out`).
+        let target = crate::file_out::Target::Named;
+        crate::file_out::replace(path.as_ref(), target, |out| {
+            json_out::write(&value, true, &mut *out, &|| host.over_budget())?;
+            Ok(out.write_all(b"\n")?)
+        })
+        .map_err(|failure| match failure {
+            Failure::Other(message) => Failure::Other(format!("{path}: {message}")),
+            over => over,
+        })
+        .map_err(|failure: Failure| failure.raise("save_json", pos))
     }
 
     /// Read a JSON file written by `save_json`; `()` when the file does not exist.
@@ -66,7 +46,7 @@ pub mod file_api {
     #[rhai_fn(return_raw)]
     pub fn load_json(ctx: NativeCallContext, path: &str) -> Out<Dynamic> {
         let pos = ctx.call_position();
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::file_in::read_text(path.as_ref(), u64::MAX) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Dynamic::UNIT),
             Err(e) => return Err(usage(format!("load_json: {path}: {e}"), pos)),

@@ -21,6 +21,12 @@ pub enum Failure {
     Other(String),
 }
 
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Failure {
+        Failure::Other(error.to_string())
+    }
+}
+
 impl Failure {
     /// As the script's error: the memory limit's, or a usage error of `function`.
     pub fn raise(self, function: &str, pos: Position) -> Box<rhai::EvalAltResult> {

@@ -20,7 +20,7 @@ pub struct Script {
 impl Script {
     /// Read a script file.
     pub fn load(path: &Path) -> Result<Script, ScriptFailure> {
-        std::fs::read_to_string(path)
+        crate::file_in::read_text(path, crate::file_in::SMALL)
             .map(|source| Script {
                 name: path.display().to_string(),
                 source,

@@ -53,7 +53,8 @@ pub(crate) fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, 
         path: path.to_path_buf(),
         problem,
     };
-    let pem = std::fs::read(path).map_err(|e| unusable(e.to_string()))?;
+    let pem =
+        crate::file_in::read(path, crate::file_in::SMALL).map_err(|e| unusable(e.to_string()))?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| unusable(format!("not a PEM certificate file: {e}")))?;

@@ -258,3 +258,81 @@ fn an_emulator_fault_on_a_method_it_does_not_have_is_refused() {
         );
     }
 }
+
+/// A result cut short because standard output could not take it (a full disk) is a
+/// failure, not exit 0; a reader that left (`| head -1`) is not.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_that_cannot_be_written_fails_the_command() {
+    let emu = emulator();
+    let (_dir, path) = script_file("print(schedules().len());");
+    let command = |args: &[&str], stdout: std::process::Stdio| {
+        let binary = assert_cmd::cargo::cargo_bin("vizscript");
+        let mut command = std::process::Command::new(binary);
+        command
+            .env_clear()
+            .env("TABLEAU_SERVER", emu.url())
+            .env("TABLEAU_USERNAME", "admin")
+            .env("TABLEAU_PASSWORD", "admin")
+            .args(args)
+            .stdout(stdout)
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    let full = || {
+        let file = std::fs::OpenOptions::new().write(true).open("/dev/full");
+        std::process::Stdio::from(file.expect("/dev/full"))
+    };
+    for args in [
+        &["call", "getSchedules"][..],
+        &["run", &path],
+        &["functions"],
+        &["snapshot"],
+    ] {
+        let output = command(args, full()).output().expect("ran");
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("could not be written"), "{args:?}: {err}");
+        assert!(
+            !err.contains("snapshot: "),
+            "no summary of a lost snapshot: {err}"
+        );
+    }
+    // A reader that leaves early.
+    let mut child = command(&["functions"], std::process::Stdio::piped())
+        .spawn()
+        .expect("started");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("ended");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+/// An empty variable left in a shell (`VIZSCRIPT_AUDIT=`) counts as not set; an empty
+/// flag value is a usage error, not a run without the audit it asked for.
+#[test]
+fn an_empty_path_variable_is_not_set_and_an_empty_flag_refused() {
+    let emu = emulator();
+    let (_dir, path) = script_file("\u{feff}set_extract_tasks_priority(extract_tasks()[0].id, 7);");
+    let mut cmd = vizscript(&emu);
+    cmd.env("VIZSCRIPT_AUDIT", "").env("TABLEAU_CA_CERT", "");
+    let (code, _, err) = run(cmd, &["run", &path]);
+    assert_eq!(
+        code, 0,
+        "a script beginning with a byte order mark runs too: {err}"
+    );
+    assert_eq!(
+        emu.stats().by_method.get("setExtractTasksPriority"),
+        Some(&1)
+    );
+    for flag in ["--audit", "--ca-cert"] {
+        let (code, _, err) = run(vizscript(&emu), &["run", &path, flag, ""]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(&format!("{flag} needs a file name")), "{err}");
+    }
+    assert_eq!(
+        emu.stats().by_method.get("setExtractTasksPriority"),
+        Some(&1)
+    );
+}
