@@ -14,7 +14,10 @@ use super::connect::connect;
 use super::failure::Failure;
 use crate::cli::{SettingOrigin, UndoArgs};
 use crate::exit::ExitCode;
-use crate::vizportal::{AuditLine, NotUndoable, Recreated, Recreation, UndoHistory, UndoPlan};
+use crate::vizportal::{
+    AuditLine, NotUndoable, Outcome, Recreated, Recreation, UndoHistory, UndoPlan,
+};
+use crate::wire::first_ids;
 
 /// Undo the audit file's calls: on the site `--site` names (lines of other sites are
 /// refused), or without it on each site the lines name, one after the other.
@@ -94,6 +97,20 @@ fn changes_to_undo(args: &UndoArgs) -> Result<Vec<(usize, AuditLine)>, Failure> 
             args.audit_file.display(),
             line.time
         )));
+    }
+    // A line whose outcome this version does not know (a newer one, or a hand edit) is not
+    // taken as a change; the user is told, since it may have been one.
+    let unknown: Vec<String> = all
+        .iter()
+        .filter(|(_, line)| line.outcome == Outcome::Other)
+        .map(|(number, _)| number.to_string())
+        .collect();
+    if !unknown.is_empty() {
+        crate::diag!(
+            "warning: {}: line(s) {} have an outcome this version does not know (not ok, partial, failed, unknown or dry_run): they are not undone; check what they changed",
+            args.audit_file.display(),
+            first_ids(unknown.into_iter(), 10)
+        );
     }
     let lines: Vec<(usize, AuditLine)> = all
         .into_iter()
@@ -345,9 +362,13 @@ fn report_calls(label: &str, calls: &[NotUndoable]) {
     }
 }
 
-/// Audit line numbers for a message: `line 4`, or `12 lines (4 to 97)`.
+/// Audit line numbers for a message (each once, however many of its ids it counts):
+/// `line 4`, or `12 lines (4 to 97)`.
 fn line_list(lines: &[usize]) -> String {
-    match (lines, lines.iter().min(), lines.iter().max()) {
+    let mut lines = lines.to_vec();
+    lines.sort_unstable();
+    lines.dedup();
+    match (&lines[..], lines.first(), lines.last()) {
         ([one], _, _) => format!("line {one}"),
         (_, Some(first), Some(last)) => format!("{} lines ({first} to {last})", lines.len()),
         _ => "no line".to_string(),

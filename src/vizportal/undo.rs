@@ -591,6 +591,16 @@ fn undo_line(
             without_values.push(id);
             continue;
         };
+        // What the call changed: `update_schedule` sends every field of the schedule,
+        // most as they were, and a field it did not change is not its to put back (nor
+        // does someone's change to it since stand in the way).
+        let fields: Vec<&(&str, Value)> = fields
+            .iter()
+            .filter(|(f, new)| !old.get(*f).is_some_and(|was| still_as_set(new, was, None)))
+            .collect();
+        if fields.is_empty() {
+            continue;
+        }
         // Already as before the oldest line that changed it (an undo ran before, or someone
         // put it back): nothing to put back, and nothing changed since either.
         let first = plan.origin.get(&(kind, id.clone()));
@@ -603,7 +613,7 @@ fn undo_line(
         }
         let moved = fields
             .iter()
-            .find(|(f, new)| !still_as_set(new, member(now, f)));
+            .find(|(f, new)| !still_as_set(new, member(now, f), old.get(*f)));
         if let Some((field, new)) = moved {
             plan.skipped.push(Skipped {
                 line: number,
@@ -615,12 +625,12 @@ fn undo_line(
             });
             continue;
         }
-        for (field, _) in &fields {
+        for &(field, _) in &fields {
             if let Some(value) = old.get(*field) {
                 now.insert(field.to_string(), value.clone());
             }
         }
-        for (field, _) in &fields {
+        for &(field, _) in &fields {
             newest
                 .entry((kind, id.clone(), field.to_string()))
                 .or_insert(number);
@@ -847,10 +857,22 @@ pub(super) fn same(expected: &Value, now: &Value) -> bool {
 
 /// Whether what an audited call set (`set`) is what the server shows now, as the server
 /// stores it: like [`same`], but a string without the spaces around it, since a server
-/// trims the names it stores ("End of month " is kept as "End of month").
-fn still_as_set(set: &Value, now: &Value) -> bool {
+/// trims the names it stores ("End of month " is kept as "End of month"); and a map (a
+/// schedule's details) holds no member the call did not set unless it is empty or as it
+/// was `before` the call: an `endTime` someone added since is their change.
+fn still_as_set(set: &Value, now: &Value, before: Option<&Value>) -> bool {
     match (set, now) {
         (Value::String(a), Value::String(b)) => a.trim() == b.trim(),
+        (Value::Object(given), Value::Object(shown)) => {
+            let kept = |(name, value): (&String, &Value)| {
+                given.contains_key(name)
+                    || value.is_null()
+                    || before
+                        .and_then(|b| b.get(name))
+                        .is_some_and(|was| same(was, value))
+            };
+            same(set, now) && shown.iter().all(kept)
+        }
         _ => same(set, now),
     }
 }
@@ -1017,8 +1039,16 @@ mod tests {
         assert!(same(&json!("5"), &json!(5)));
         assert!(still_as_set(
             &json!("End of month "),
-            &json!("End of month")
+            &json!("End of month"),
+            None
         ));
+        // Details someone gave an end time since the call set them.
+        let set = json!({"startTime": 0, "recurrenceMinutes": 60});
+        let before = json!({"startTime": 0, "endTime": 0, "recurrenceMinutes": 240});
+        let shown = |end: Value| json!({"startTime": 0, "endTime": end, "recurrenceMinutes": 60});
+        assert!(!still_as_set(&set, &shown(json!(720)), Some(&before)));
+        assert!(still_as_set(&set, &shown(json!(0)), Some(&before)));
+        assert!(still_as_set(&set, &shown(Value::Null), None));
         assert!(!same(&json!("End of month "), &json!("End of month")));
         assert!(same(&json!(50), &json!(50.0)));
         assert!(same(
