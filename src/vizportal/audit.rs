@@ -192,22 +192,36 @@ fn ends_mid_line(path: &Path) -> bool {
     last().is_ok_and(|byte| byte != b'\n')
 }
 
-/// A copy of `params` with the value of every key that names a secret replaced (see
-/// [`crate::wire::is_secret_name`]).
-pub fn redact_params(params: &Value) -> Value {
+/// A copy of `params` fit to print and write: the value of every key that names a secret
+/// (see [`crate::wire::is_secret_name`]) replaced, unless it is a flag or empty
+/// (`embedPassword: true` holds none), and so is every string that is one of `secrets`
+/// (the session's own password, whatever key it is sent under) or holds one of eight
+/// bytes or more. (A shorter one, such as the demo's `admin`, would take names with it.)
+pub fn redact_params(params: &Value, secrets: &[String]) -> Value {
+    const REDACTED: &str = "(redacted)";
     match params {
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| {
-                    if crate::wire::is_secret_name(k) {
-                        (k.clone(), Value::String("(redacted)".into()))
-                    } else {
-                        (k.clone(), redact_params(v))
-                    }
+                .map(|(k, v)| match v {
+                    Value::Bool(_) | Value::Null => (k.clone(), v.clone()),
+                    _ if crate::wire::is_secret_name(k) => (k.clone(), REDACTED.into()),
+                    _ => (k.clone(), redact_params(v, secrets)),
                 })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(redact_params).collect()),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| redact_params(item, secrets))
+                .collect(),
+        ),
+        Value::String(text)
+            if secrets
+                .iter()
+                .any(|s| text == s || (s.len() >= 8 && text.contains(s.as_str()))) =>
+        {
+            REDACTED.into()
+        }
         other => other.clone(),
     }
 }
@@ -220,9 +234,26 @@ mod tests {
     #[test]
     fn passwords_are_redacted_at_any_depth() {
         let params = json!({"user": {"encryptedPassword": "abc", "name": "x"}, "ids": ["1"]});
-        let clean = redact_params(&params);
+        let clean = redact_params(&params, &[]);
         assert_eq!(clean["user"]["encryptedPassword"], "(redacted)");
         assert_eq!(clean["user"]["name"], "x");
         assert_eq!(clean["ids"][0], "1");
+    }
+
+    #[test]
+    fn the_sessions_own_password_is_redacted_under_any_key_and_flags_are_kept() {
+        let params = json!({"ids": ["1"], "embedPassword": true, "password": null,
+                            "details": {"pass": "Sekr1tPW9x", "note": "was Sekr1tPW9x!"}});
+        let clean = redact_params(&params, &["Sekr1tPW9x".to_string()]);
+        assert_eq!(clean["details"]["pass"], "(redacted)");
+        assert_eq!(clean["details"]["note"], "(redacted)");
+        assert_eq!(clean["embedPassword"], true);
+        assert_eq!(clean["password"], Value::Null);
+        assert_eq!(clean["ids"][0], "1");
+        // A short one only as a whole value: names holding it are not secrets.
+        let names = json!({"name": "admin's schedule", "owner": "admin"});
+        let clean = redact_params(&names, &["admin".to_string()]);
+        assert_eq!(clean["name"], "admin's schedule");
+        assert_eq!(clean["owner"], "(redacted)");
     }
 }

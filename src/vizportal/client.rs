@@ -262,7 +262,7 @@ impl Client {
         let call = PlannedCall {
             method: method.to_string(),
             // A plan is printed and written: never a password in it.
-            params: redact_params(params),
+            params: redact_params(params, &self.session.secrets()),
             ids: ids_named(params).unwrap_or(0),
             site: self.session.info().site_url_name,
         };
@@ -415,7 +415,7 @@ impl Client {
             site: &info.site_url_name,
             user: &info.username,
             method,
-            params: redact_params(params),
+            params: redact_params(params, &self.session.secrets()),
             outcome,
             failed_ids: failed,
             error,

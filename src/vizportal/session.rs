@@ -183,15 +183,22 @@ impl Session {
     /// Whether `text` holds one of this session's secrets: the password or token secret
     /// it signs in with, or the session cookie or XSRF token it holds now.
     pub fn holds_secret(&self, text: &str) -> bool {
+        self.secrets()
+            .iter()
+            .any(|secret| text.contains(secret.as_str()))
+    }
+
+    /// The session's own secrets, of four bytes or more: the password or token secret it
+    /// signed in with, and its cookies.
+    pub fn secrets(&self) -> Vec<String> {
         let password = match &self.means {
             Some(SignIn::Password { password, .. }) => Some(password.expose_secret().to_string()),
             _ => None,
         };
-        self.transport
-            .session_secrets()
-            .iter()
-            .chain(password.iter())
-            .any(|secret| secret.len() >= 4 && text.contains(secret.as_str()))
+        let mut secrets = self.transport.session_secrets();
+        secrets.extend(password);
+        secrets.retain(|secret| secret.len() >= 4);
+        secrets
     }
 
     fn call_renewing(&self, method: &str, params: &Value) -> Result<Value, VizportalError> {

@@ -502,6 +502,39 @@ fn a_dry_run_plan_shows_no_password() {
             assert!(!text.contains(secret), "{secret}: {text}");
         }
     }
+
+    // The session's own password under a key no rule names, in the plan and the audit;
+    // a flag under a secret's name is no secret and stays.
+    let emu = emulator_with_password();
+    let audit = dir.path().join("audit.jsonl");
+    let (_script, path) = script_file(&format!(
+        r#"vp::updateConnections(#{{ ids: ["1"], embedPassword: true, details: #{{ pass: "{PASSWORD}" }} }});"#
+    ));
+    let mut cmd = vizscript(&emu);
+    cmd.env("TABLEAU_PASSWORD", PASSWORD);
+    let args = [
+        "run",
+        &path,
+        "--dry-run",
+        "--audit",
+        audit.to_str().unwrap(),
+    ];
+    let (code, out, err) = run(
+        cmd,
+        &[&args[..], &["--plan-json", plan.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (written, audited) = (
+        std::fs::read_to_string(&plan).unwrap(),
+        std::fs::read_to_string(&audit).unwrap(),
+    );
+    assert!(audited.contains(r#""embedPassword":true"#), "{audited}");
+    for text in [&err, &written, &audited] {
+        assert!(text.contains("updateConnections"), "{text}");
+    }
+    for text in [&out, &err, &written, &audited] {
+        assert!(!text.contains(PASSWORD), "{text}");
+    }
 }
 
 /// A password inside a URL (a proxy's `user:password@`, a server URL in the environment)
