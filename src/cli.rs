@@ -499,6 +499,12 @@ pub struct EmulatorArgs {
     /// clients' calls change anything (runSchedules still runs a schedule).
     #[arg(long)]
     pub hold_schedules: bool,
+    /// Lists filter only on the fields public sources name (scheduleId, siteId,
+    /// workbookId, ...); any other field (id, targetId, priority, ...) is refused with code
+    /// 80014, as a server that does not filter on it would. Rehearse with this to check a
+    /// script does not depend on such filters.
+    #[arg(long)]
+    pub documented_filters: bool,
     /// Answer Vizportal calls gzip-compressed when the client accepts it, as a compressing
     /// gateway (a web server or load balancer) in front of a real server may.
     #[arg(long)]

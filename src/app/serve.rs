@@ -46,6 +46,7 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         hidden_methods: args.hide_method.clone(),
         schedules_fire: !args.hold_schedules,
         gzip: args.gzip,
+        documented_filters: args.documented_filters,
         ..EmulatorConfig::default()
     };
     // A misspelt method in a fault flag would quietly inject nothing.

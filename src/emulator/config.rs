@@ -60,6 +60,11 @@ pub struct EmulatorConfig {
     /// Answer Vizportal calls gzip-compressed when the request accepts it, as a
     /// compressing gateway (a web server or load balancer) in front of a real server may.
     pub gzip: bool,
+    /// Lists filter only on the fields public sources name (see
+    /// [`listing::DOCUMENTED_FILTER_FIELDS`](super::listing::DOCUMENTED_FILTER_FIELDS)); a
+    /// filter on any other field is refused (code 80014). Which fields each list filters
+    /// on is not known, so by default the emulator filters on every field it lists.
+    pub documented_filters: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -83,6 +88,7 @@ impl Default for EmulatorConfig {
             hidden_methods: Vec::new(),
             fault_seed: None,
             gzip: false,
+            documented_filters: false,
         }
     }
 }
@@ -152,6 +158,7 @@ pub(crate) struct Limits {
     pub max_batch: usize,
     pub xsrf_failure_status: u16,
     pub rest_api_version: (u32, u32),
+    pub documented_filters: bool,
 }
 
 impl Limits {
@@ -163,6 +170,7 @@ impl Limits {
             max_batch: config.max_batch,
             xsrf_failure_status: config.xsrf_failure_status,
             rest_api_version: config.rest_api_version,
+            documented_filters: config.documented_filters,
         }
     }
 }

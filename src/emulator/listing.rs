@@ -84,21 +84,29 @@ where
     C: ?Sized,
 {
     let bounds = page_bounds(params, limits)?;
-    let selected = select(items, params, ctx)?;
+    let selected = select(items, params, ctx, limits.documented_filters)?;
     Ok(paginate(&selected, bounds))
 }
 
-/// The items the call's `filter` keeps, in the order its `order` asks; no paging.
+/// The items the call's `filter` keeps, in the order its `order` asks; no paging. With
+/// `documented_only`, a filter on a field outside [`DOCUMENTED_FILTER_FIELDS`] is refused.
 pub(crate) fn select<'a, T, C>(
     items: impl Iterator<Item = &'a T>,
     params: &Map<String, Value>,
     ctx: &'a C,
+    documented_only: bool,
 ) -> Result<Vec<&'a T>, WireError>
 where
     T: Listed<C> + 'a,
     C: ?Sized,
 {
     let filter = match params.get("filter").filter(|f| !f.is_null()) {
+        Some(f) if documented_only && let Some(name) = undocumented_field(f) => {
+            return Err(WireError::new(
+                code::FILTER_FIELD_NOT_SUPPORTED,
+                format!("the field \"{name}\" is not supported for filtering"),
+            ));
+        }
         Some(f) => Some(Filter::parse(f, T::FIELDS)?),
         None => None,
     };
@@ -119,6 +127,52 @@ where
         .collect();
     keyed.sort_by(|(a, _), (b, _)| compare_keys(a, b, &order));
     Ok(keyed.into_iter().map(|(_, item)| item).collect())
+}
+
+/// The filter fields public sources name (the protocol notes' list, from Tableau's own
+/// clients), besides `taskType` of `getBackgroundJobs`.
+pub const DOCUMENTED_FILTER_FIELDS: &[&str] = &[
+    "connectionType",
+    "createdAt",
+    "databaseUsername",
+    "datasourceId",
+    "domainId",
+    "groupId",
+    "groupIds",
+    "hasAlert",
+    "hasExtracts",
+    "hasEmbeddedPassword",
+    "isDefaultPort",
+    "isFavorite",
+    "isPublished",
+    "isRecent",
+    "lastRefreshedAt",
+    "maxSiteRole",
+    "minimumSiteRole",
+    "ownerId",
+    "parentId",
+    "parentType",
+    "projectId",
+    "scheduledAction",
+    "scheduleId",
+    "serverName",
+    "serverPort",
+    "siteId",
+    "siteRole",
+    "tags",
+    "updatedAt",
+    "workbookId",
+    "taskType",
+];
+
+/// The first field of a filter (at any depth) that public sources do not name.
+fn undocumented_field(filter: &Value) -> Option<&str> {
+    let own = filter
+        .get("field")
+        .and_then(Value::as_str)
+        .filter(|name| !DOCUMENTED_FILTER_FIELDS.contains(name));
+    let clauses = filter.get("clauses").and_then(Value::as_array);
+    own.or_else(|| clauses?.iter().find_map(undocumented_field))
 }
 
 /// The page `(startIndex, maxItems)` of a selection.
@@ -556,6 +610,7 @@ mod tests {
         max_batch: 10,
         xsrf_failure_status: 403,
         rest_api_version: (3, 24),
+        documented_filters: false,
     };
 
     fn ids(params: Value) -> Result<(Vec<u64>, usize, bool), WireError> {
@@ -569,6 +624,26 @@ mod tests {
             page.total,
             page.more,
         ))
+    }
+
+    #[test]
+    fn documented_filters_refuse_fields_no_source_names() {
+        let rows = rows();
+        let strict = Limits {
+            documented_filters: true,
+            ..LIMITS
+        };
+        let by = |field: &str| {
+            let clause = json!({"operator": "eq", "field": field, "value": "10"});
+            let params = json!({"filter": {"operator": "and", "clauses": [clause]}});
+            let Value::Object(params) = params else {
+                unreachable!()
+            };
+            list(rows.iter(), &params, &(), &strict).map(|page| page.total)
+        };
+        let refused = by("id").expect_err("refused");
+        assert_eq!(refused.code, Some(code::FILTER_FIELD_NOT_SUPPORTED));
+        assert!(by("tags").is_ok(), "a field public sources name");
     }
 
     #[test]

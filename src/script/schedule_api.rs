@@ -473,7 +473,7 @@ fn targets_refused(
         rows.iter().filter_map(|r| text(r.get("id")?)).collect()
     };
     let listed: std::collections::HashSet<String> = client
-        .list_all(list, &by_id, items, &ids, &|_, _| {})
+        .list_filtered(list, &by_id, items, &ids)
         .map_err(raise)?
         .into_iter()
         .collect();
@@ -495,13 +495,7 @@ fn targets_refused(
             .collect()
     };
     let tasks = client
-        .list_all(
-            method::GET_EXTRACT_TASKS,
-            &filter,
-            "tasks",
-            &found,
-            &|_, _| {},
-        )
+        .list_filtered(method::GET_EXTRACT_TASKS, &filter, "tasks", &found)
         .map_err(raise)?;
     // A task the plan removed (it, or its schedule) no longer holds its target.
     let removed =
@@ -609,19 +603,26 @@ fn planned(fields: JsonMap, id: Value) -> Map {
 
 /// One schedule as `getSchedules` lists it, if it exists.
 fn schedule(host: &Host, pos: Position, id: &str) -> Out<Option<JsonMap>> {
-    let filter = json!({"operator": "eq", "field": "id", "value": id});
-    let result = host.call(
-        pos,
-        crate::wire::method::GET_SCHEDULES,
-        json!({ "filter": filter }),
-    )?;
-    let found = result["schedules"]
-        .as_array()
-        .and_then(|list| list.iter().find(|s| text(&s["id"]).as_deref() == Some(id)));
-    Ok(match found {
-        Some(Value::Object(map)) => Some(map.clone()),
-        _ => None,
-    })
+    let filter = json!({ "filter": {"operator": "eq", "field": "id", "value": id} });
+    let this_one = |items: Vec<Value>, _: &crate::vizportal::SideTables| -> Vec<JsonMap> {
+        let found = items
+            .into_iter()
+            .find(|s| text(&s["id"]).as_deref() == Some(id));
+        found
+            .and_then(|s| s.as_object().cloned())
+            .into_iter()
+            .collect()
+    };
+    let found = host
+        .client(pos)?
+        .list_filtered(
+            crate::wire::method::GET_SCHEDULES,
+            &filter,
+            "schedules",
+            &this_one,
+        )
+        .map_err(|e| crate::script::error::raise(&e, pos))?;
+    Ok(found.into_iter().next())
 }
 
 /// Schedule `id` as a change finds it: under dry-run as the plan leaves it (a schedule

@@ -110,7 +110,7 @@ fn read_listed(
             })
             .collect()
     };
-    let rows = client.list_all(changes.list, &params, changes.items, &keep, &|_, _| {})?;
+    let rows = client.list_filtered(changes.list, &params, changes.items, &keep)?;
     Ok(rows.into_iter().collect())
 }
 
@@ -140,19 +140,17 @@ pub(crate) fn schedule_contents(
                 .collect()
         }
     };
-    let tasks = client.list_all(
+    let tasks = client.list_filtered(
         method::GET_EXTRACT_TASKS,
         &params,
         TASKS,
         &keep_fields(&["id", "targetType", "targetId", "type", "priority"]),
-        &|_, _| {},
     )?;
-    let subscriptions = client.list_all(
+    let subscriptions = client.list_filtered(
         method::GET_SUBSCRIPTIONS,
         &params,
         "subscriptions",
         &keep_fields(&["id", "subject"]),
-        &|_, _| {},
     )?;
     let mut contents = Map::new();
     for (member, rows) in [("extractTasks", tasks), ("subscriptions", subscriptions)] {

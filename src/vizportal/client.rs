@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 use super::audit::{AuditEntry, AuditLog, Outcome, redact_params};
 use super::before;
 use super::error::{ErrorClass, VizportalError};
-use super::listing::{ConvertFn, ProgressFn, ReadFn};
+use super::listing::{ConvertFn, ProgressFn, ReadFn, SideTables};
+use super::local_filter;
 use super::method::MethodKind;
 use super::page_answer::{page_text, read_page};
 use super::session::Session;
@@ -48,6 +49,9 @@ pub struct Client {
     /// The server's schedules as a dry run's checks last listed them, and when: kept for
     /// a minute, until a change is sent for real.
     listed_schedules: Mutex<Option<(std::time::Instant, Arc<Vec<Value>>)>>,
+    /// Filters the server refused, by method and the fields filtered on: such lists are
+    /// read whole and filtered here (see [`Client::list_filtered`]).
+    refused_filters: Mutex<HashSet<String>>,
 }
 
 impl Client {
@@ -69,6 +73,7 @@ impl Client {
             interrupt: std::sync::OnceLock::new(),
             server_plan: std::sync::OnceLock::new(),
             listed_schedules: Mutex::new(None),
+            refused_filters: Mutex::default(),
         }
     }
 
@@ -307,6 +312,61 @@ impl Client {
             .map(|page| page.map_items(convert))
         };
         self.list_all_read(method, params, items_key, &read, progress)
+    }
+
+    /// Every page of a list method whose `params` filter it (the client's own reads of
+    /// the ids or targets a change names), items converted by `convert`. Public sources
+    /// do not say which fields each list filters on: a server that refuses the filter (an
+    /// error in its answer) is asked for the whole list instead, and the filter is applied
+    /// here (see [`local_filter`](super::local_filter)), for the rest of the session.
+    pub fn list_filtered<T: Send>(
+        &self,
+        method: &str,
+        params: &Value,
+        items_key: &str,
+        convert: ConvertFn<'_, Value, T>,
+    ) -> Result<Vec<T>, VizportalError> {
+        let filter = params
+            .get("filter")
+            .filter(|_| local_filter::can_apply(params));
+        let key = filter.map(|f| format!("{method} {}", local_filter::fields(f).join(",")));
+        let refused = |key: &String| {
+            let refused = self
+                .refused_filters
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            refused.contains(key)
+        };
+        let (Some(filter), Some(key)) = (filter, key) else {
+            return self.list_all(method, params, items_key, convert, &|_, _| {});
+        };
+        if !refused(&key) {
+            match self.list_all(method, params, items_key, convert, &|_, _| {}) {
+                Err(VizportalError::Api { errors, .. }) if !errors.is_empty() => {
+                    tracing::info!(
+                        "{method}: the server refused the filter ({}); reading the whole list and filtering it here",
+                        errors[0].message.as_deref().unwrap_or("no message")
+                    );
+                    let mut refused = self
+                        .refused_filters
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    refused.insert(key);
+                }
+                other => return other,
+            }
+        }
+        let mut whole = params.clone();
+        if let Some(map) = whole.as_object_mut() {
+            map.remove("filter");
+        }
+        let keep = |items: Vec<Value>, side: &SideTables| {
+            let passed = items
+                .into_iter()
+                .filter(|item| local_filter::accepts(filter, item) == Some(true));
+            convert(passed.collect(), side)
+        };
+        self.list_all(method, &whole, items_key, &keep, &|_, _| {})
     }
 
     /// Like [`Client::list_all`], with each page's answer read by `read` (which calls

@@ -261,13 +261,12 @@ impl Client {
     fn poll_last_run(&self, watch: &mut Watch, since: DateTime<Utc>) -> Result<(), VizportalError> {
         let ids: Vec<&str> = watch.reports.iter().map(|r| r.task.id.as_str()).collect();
         let params = json!({"filter": {"operator": "in", "field": "id", "values": ids}});
-        let keep = |items: Vec<Map<String, Value>>, _: &super::SideTables| items;
-        let tasks = self.list_all(
+        let keep = |items: Vec<Value>, _: &super::SideTables| items;
+        let tasks = self.list_filtered(
             crate::wire::method::GET_EXTRACT_TASKS,
             &params,
             "tasks",
             &keep,
-            &|_, _| {},
         )?;
         let last_run: HashMap<String, String> = tasks
             .iter()

@@ -11,6 +11,7 @@ mod jar;
 mod job_wait;
 mod jobs;
 mod listing;
+mod local_filter;
 mod merged_pages;
 mod method;
 mod options;

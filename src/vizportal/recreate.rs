@@ -331,13 +331,7 @@ impl Client {
                     })
                     .collect()
             };
-            let tasks = self.list_all(
-                method::GET_EXTRACT_TASKS,
-                &params,
-                "tasks",
-                &keep,
-                &|_, _| {},
-            )?;
+            let tasks = self.list_filtered(method::GET_EXTRACT_TASKS, &params, "tasks", &keep)?;
             for task in tasks {
                 found.entry(task.target_id.clone()).or_default().push(task);
             }

@@ -83,4 +83,7 @@ pub mod code {
     pub const INCREMENT_NOT_ALLOWED: i64 = 80012;
     /// A full refresh is not allowed for that target (it has no extract).
     pub const REFRESH_NOT_ALLOWED: i64 = 80013;
+    /// A list cannot filter on that field (TabJolt's name for 80014; other versions use
+    /// the code for something else: codes drift between versions).
+    pub const FILTER_FIELD_NOT_SUPPORTED: i64 = 80014;
 }

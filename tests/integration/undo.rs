@@ -1400,3 +1400,66 @@ fn a_line_of_an_unknown_outcome_is_named_and_skips_count_lines_once() {
     assert_eq!(task(&emu, &ids[2])["priority"], 4, "line 2 is not undone");
     assert_eq!(task(&emu, &ids[0])["priority"], 7, "changed since: left");
 }
+
+/// A server that filters lists only on the fields public sources name refuses the
+/// client's reads by id (the audit's before values, a schedule read back after a change):
+/// the client reads the whole list instead and filters it itself, so the audited run and
+/// its undo work there as on a server that filters on every field.
+#[test]
+fn a_server_that_filters_only_on_documented_fields_gets_whole_lists_read_instead() {
+    let emu = emulator_with(|c| c.documented_filters = true);
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let before_tasks = tasks(&emu);
+    let before_schedules = schedules(&emu);
+    let (_guard, script) = script_file(
+        r#"let t = extract_tasks();
+        let ids = [t[0].id, t[1].id];
+        set_extract_tasks_priority(ids, 9);
+        let s = schedules(#{ scheduledAction: "Extract" })[0];
+        update_schedule(s.id, #{ priority: 42 });
+        rename_schedule(s.id, s.name + " (renamed)");
+        print(ids);
+        print(s.id);"#,
+    );
+    let args = [
+        "run",
+        &script,
+        "--site",
+        "finance",
+        "--audit",
+        audit.to_str().unwrap(),
+    ];
+    let (code, out, err) = run(vizscript(&emu), &args);
+    assert_eq!(code, 0, "{err}");
+    let schedule_id = out.lines().nth(1).unwrap().trim().to_string();
+    let changed = schedules(&emu)
+        .into_iter()
+        .find(|s| s["id"] == schedule_id.as_str())
+        .unwrap();
+    assert_eq!(changed["priority"], 42, "{err}");
+    assert!(changed["name"].as_str().unwrap().ends_with("(renamed)"));
+    let lines = audit_lines(&audit);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["before"].as_object().is_some_and(|b| !b.is_empty())),
+        "every line has its before values: {lines:?}"
+    );
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tasks(&emu), before_tasks);
+    let without_run_times = |list: Vec<Value>| -> Vec<Value> {
+        list.into_iter()
+            .map(|mut s| {
+                s.as_object_mut().unwrap().remove("runNextAt");
+                s
+            })
+            .collect()
+    };
+    assert_eq!(
+        without_run_times(schedules(&emu)),
+        without_run_times(before_schedules)
+    );
+}

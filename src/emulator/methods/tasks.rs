@@ -81,7 +81,7 @@ fn target_name(data: &Dataset, kind: TargetType, id: Id) -> Option<&str> {
 pub(super) fn list(state: &mut ServerState, call: &Call) -> Outcome {
     let site = call.session()?.site;
     let bounds = listing::page_bounds(call.params, call.limits)?;
-    let ids = selected(state, site, call.params)?;
+    let ids = selected(state, site, call.params, call.limits.documented_filters)?;
     let page = listing::paginate(&ids, bounds);
     let data = &state.data;
     let tasks: Vec<&ExtractTask> = page
@@ -107,6 +107,7 @@ fn selected(
     state: &mut ServerState,
     site: Id,
     params: &Map<String, Value>,
+    documented_only: bool,
 ) -> Result<Arc<[Id]>, WireError> {
     let part = |key: &str| params.get(key).map_or_else(String::new, Value::to_string);
     let key = format!(
@@ -119,7 +120,7 @@ fn selected(
     }
     let data = &state.data;
     let on_site = data.extract_tasks.values().filter(|t| t.site_id == site);
-    let ids: Arc<[Id]> = listing::select(on_site, params, data)?
+    let ids: Arc<[Id]> = listing::select(on_site, params, data, documented_only)?
         .iter()
         .map(|t| t.id)
         .collect();
