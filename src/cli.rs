@@ -505,6 +505,19 @@ pub struct EmulatorArgs {
     /// script does not depend on such filters.
     #[arg(long)]
     pub documented_filters: bool,
+    /// getSchedules spells detail fields as the API guide's sample answer does
+    /// (recurrencyDaysOfWeek, recurrencyDayOfMonth), not as Tableau's own clients do.
+    #[arg(long)]
+    pub guide_detail_spelling: bool,
+    /// getSchedules shows no `enabled` field (public sources do not say a server shows
+    /// it; a disabled schedule still shows no runNextAt).
+    #[arg(long)]
+    pub no_enabled_field: bool,
+    /// updateSchedule takes a call naming only some of a schedule's fields, the others
+    /// keeping their values (by default all seven are required, as Tableau's client
+    /// sends them: whether a server takes fewer is not known).
+    #[arg(long)]
+    pub partial_schedule_updates: bool,
     /// Answer Vizportal calls gzip-compressed when the client accepts it, as a compressing
     /// gateway (a web server or load balancer) in front of a real server may.
     #[arg(long)]

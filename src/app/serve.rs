@@ -47,6 +47,11 @@ pub fn serve(args: &EmulatorArgs) -> Result<(), Failure> {
         schedules_fire: !args.hold_schedules,
         gzip: args.gzip,
         documented_filters: args.documented_filters,
+        schedule_shape: crate::emulator::ScheduleShape {
+            guide_spelling: args.guide_detail_spelling,
+            without_enabled: args.no_enabled_field,
+        },
+        partial_schedule_updates: args.partial_schedule_updates,
         ..EmulatorConfig::default()
     };
     // A misspelt method in a fault flag would quietly inject nothing.

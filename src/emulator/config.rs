@@ -65,6 +65,25 @@ pub struct EmulatorConfig {
     /// filter on any other field is refused (code 80014). Which fields each list filters
     /// on is not known, so by default the emulator filters on every field it lists.
     pub documented_filters: bool,
+    /// How `getSchedules` shows a schedule where public sources differ or are silent:
+    /// details spelt as the API guide's sample (`recurrencyDaysOfWeek`), and whether the
+    /// `enabled` field is shown at all.
+    pub schedule_shape: ScheduleShape,
+    /// `updateSchedule` takes a call naming only some of a schedule's fields (the others
+    /// keep their values). Tableau's client sends all seven, and whether a server takes
+    /// fewer is not known, so by default a call missing one is refused (code 24).
+    pub partial_schedule_updates: bool,
+}
+
+/// How `getSchedules` answers, where public sources leave it open (see
+/// [`EmulatorConfig::schedule_shape`]). The default is Tableau's own clients' spelling,
+/// with `enabled`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScheduleShape {
+    /// Detail fields spelt `recurrency*`, as in the API guide's sample answer.
+    pub guide_spelling: bool,
+    /// No `enabled` field (a disabled schedule still shows no `runNextAt`).
+    pub without_enabled: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -89,6 +108,8 @@ impl Default for EmulatorConfig {
             fault_seed: None,
             gzip: false,
             documented_filters: false,
+            schedule_shape: ScheduleShape::default(),
+            partial_schedule_updates: false,
         }
     }
 }
@@ -159,6 +180,8 @@ pub(crate) struct Limits {
     pub xsrf_failure_status: u16,
     pub rest_api_version: (u32, u32),
     pub documented_filters: bool,
+    pub schedule_shape: ScheduleShape,
+    pub partial_schedule_updates: bool,
 }
 
 impl Limits {
@@ -171,6 +194,8 @@ impl Limits {
             xsrf_failure_status: config.xsrf_failure_status,
             rest_api_version: config.rest_api_version,
             documented_filters: config.documented_filters,
+            schedule_shape: config.schedule_shape,
+            partial_schedule_updates: config.partial_schedule_updates,
         }
     }
 }

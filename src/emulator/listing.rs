@@ -611,6 +611,11 @@ mod tests {
         xsrf_failure_status: 403,
         rest_api_version: (3, 24),
         documented_filters: false,
+        schedule_shape: crate::emulator::config::ScheduleShape {
+            guide_spelling: false,
+            without_enabled: false,
+        },
+        partial_schedule_updates: false,
     };
 
     fn ids(params: Value) -> Result<(Vec<u64>, usize, bool), WireError> {

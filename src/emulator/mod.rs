@@ -36,7 +36,7 @@ mod validate;
 use std::io;
 use std::sync::{Arc, Mutex, RwLock};
 
-pub use config::{EmulatorConfig, Faults, JobSettings, PageOverflow};
+pub use config::{EmulatorConfig, Faults, JobSettings, PageOverflow, ScheduleShape};
 pub use dataset::{Dataset, FORMAT_VERSION, SnapshotOrigin};
 pub use methods::serves;
 pub use recorder::{CallRecord, Stats};

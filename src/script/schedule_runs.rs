@@ -51,17 +51,17 @@ pub fn runs(
 /// `startTime`.
 fn recurrence_of(schedule: &Map<String, Value>) -> Option<Recurrence<'_>> {
     let details = schedule.get("scheduleDetails").and_then(Value::as_object)?;
-    let number = |key: &str| details.get(key).and_then(as_int);
+    // A server may spell the fields as the API guide does.
+    let field = |key: &str| crate::wire::schedule::detail(details, key);
+    let number = |key: &str| field(key).and_then(as_int);
     Some(Recurrence {
         kind: schedule.get("scheduleType").and_then(Value::as_str)?,
         start: number("startTime")?,
         end: number("endTime"),
         every: number("recurrenceMinutes"),
-        days_of_week: (details
-            .get("recurrenceDaysOfWeek")
-            .and_then(Value::as_array))
-        .map(|days| days.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default(),
+        days_of_week: (field("recurrenceDaysOfWeek").and_then(Value::as_array))
+            .map(|days| days.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default(),
         day_of_month: number("recurrenceDayOfMonth"),
     })
 }

@@ -235,8 +235,11 @@ fn datasource(wire: &Value) -> Value {
     without_nulls(row)
 }
 
+/// A schedule as the data format holds it: details in Tableau's spelling (a server may
+/// answer in the API guide's), and, from a server that does not show `enabled`, enabled
+/// when it shows a next run (a disabled schedule shows none).
 fn schedule(wire: &Value) -> Value {
-    pick(
+    let mut row = pick(
         wire,
         &[
             "id",
@@ -249,7 +252,15 @@ fn schedule(wire: &Value) -> Value {
             "enabled",
             "runNextAt",
         ],
-    )
+    );
+    if let Some(details) = row["scheduleDetails"].as_object() {
+        let documented = crate::wire::schedule::documented_details(details).into_owned();
+        row["scheduleDetails"] = Value::Object(documented);
+    }
+    if row.get("enabled").is_none() {
+        row["enabled"] = json!(row.get("runNextAt").is_some());
+    }
+    row
 }
 
 fn task(wire: &Value) -> Value {

@@ -9,16 +9,7 @@ use crate::wire::schedule::{
     WEEK_DAYS,
 };
 
-/// The fields of a schedule that `createSchedule` and `updateSchedule` send (besides
-/// `updateSchedule`'s `id`), as `getSchedules` shows them.
-pub const SCHEDULE_FIELDS: &[&str] = &[
-    "name",
-    "scheduledAction",
-    "priority",
-    "parallel",
-    "scheduleType",
-    "scheduleDetails",
-];
+pub use crate::wire::schedule::SCHEDULE_FIELDS;
 
 const DETAIL_FIELDS: &[&str] = &[
     "startTime",
@@ -99,6 +90,8 @@ fn one_of<'a>(
 /// `recurrenceMinutes` (and optionally `endTime`); `Weekly` `recurrenceDaysOfWeek`;
 /// `Monthly` `recurrenceDayOfMonth`.
 fn check_details(kind: &str, details: &Map<String, Value>) -> Result<(), String> {
+    // A server may spell the fields as the API guide does; they are read alike.
+    let details = &*crate::wire::schedule::documented_details(details);
     if let Some(unknown) = details
         .keys()
         .find(|k| !DETAIL_FIELDS.contains(&k.as_str()))

@@ -19,5 +19,60 @@ pub const DAY_MINUTES: u32 = 24 * 60;
 /// Schedule and task priorities: 1 runs first, 100 last.
 pub const PRIORITY_RANGE: std::ops::RangeInclusive<i64> = 1..=100;
 
+/// Detail fields as the API guide's sample answer spells two of them (`recurrency*`), with
+/// Tableau's own spelling (`recurrence*`), which the client writes. The guide's is likely
+/// a slip, but a server answering so must still be read.
+pub const DETAIL_SPELLINGS: &[(&str, &str)] = &[
+    ("recurrencyMinutes", "recurrenceMinutes"),
+    ("recurrencyDaysOfWeek", "recurrenceDaysOfWeek"),
+    ("recurrencyDayOfMonth", "recurrenceDayOfMonth"),
+];
+
+/// Schedule details with every field in Tableau's spelling (see [`DETAIL_SPELLINGS`]);
+/// where both spellings are given, Tableau's wins.
+pub fn documented_details(
+    details: &serde_json::Map<String, serde_json::Value>,
+) -> std::borrow::Cow<'_, serde_json::Map<String, serde_json::Value>> {
+    let respelt = |key: &str| DETAIL_SPELLINGS.iter().find(|(guide, _)| *guide == key);
+    if !details.keys().any(|k| respelt(k).is_some()) {
+        return std::borrow::Cow::Borrowed(details);
+    }
+    let mut documented = serde_json::Map::new();
+    for (key, value) in details {
+        match respelt(key) {
+            Some((_, tableau)) if details.contains_key(*tableau) => {}
+            Some((_, tableau)) => {
+                documented.insert(tableau.to_string(), value.clone());
+            }
+            None => {
+                documented.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    std::borrow::Cow::Owned(documented)
+}
+
+/// Detail `field` (in Tableau's spelling) of `details`, in either spelling.
+pub fn detail<'a>(
+    details: &'a serde_json::Map<String, serde_json::Value>,
+    field: &str,
+) -> Option<&'a serde_json::Value> {
+    let guide = DETAIL_SPELLINGS
+        .iter()
+        .find(|(_, tableau)| *tableau == field);
+    details.get(field).or_else(|| details.get(guide?.0))
+}
+
+/// The fields of a schedule that `createSchedule` and `updateSchedule` send (besides
+/// `updateSchedule`'s `id`), as `getSchedules` shows them.
+pub const SCHEDULE_FIELDS: &[&str] = &[
+    "name",
+    "scheduledAction",
+    "priority",
+    "parallel",
+    "scheduleType",
+    "scheduleDetails",
+];
+
 /// `targetType` values of extract tasks.
 pub const TARGET_TYPES: &[&str] = &["Workbook", "Datasource"];

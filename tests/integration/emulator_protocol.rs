@@ -1083,7 +1083,25 @@ fn schedules_can_be_created_with_checked_names() {
 
 #[test]
 fn schedules_can_be_changed_and_disabled() {
-    let emu = start(|_| {});
+    let strict = start(|_| {});
+    let s = login(&strict, "admin");
+    let id = create_weekly_schedule(&strict, &s, "Twice a week").result()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let partial = call(
+        &strict,
+        &s,
+        "updateSchedule",
+        json!({"id": id, "name": "Y"}),
+    );
+    assert_eq!(
+        partial.codes(),
+        vec![24],
+        "all seven fields, as Tableau's client sends"
+    );
+
+    let emu = start(|c| c.partial_schedule_updates = true);
     let s = login(&emu, "admin");
     let id = create_weekly_schedule(&emu, &s, "Twice a week").result()["id"]
         .as_str()
@@ -1397,4 +1415,19 @@ fn the_2016_blog_client_logs_in_and_moves_a_task() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "blog client failed: {stderr}");
     assert_eq!(row(&emu, "extractTasks", &task)["scheduleId"], "7");
+}
+
+/// A schedule created without its action is refused naming Tableau's key, not the API
+/// guide's misspelling of it.
+#[test]
+fn a_schedule_without_its_action_is_refused_naming_scheduled_action() {
+    let emu = crate::support::emulator();
+    let params =
+        r#"{"name": "No action", "scheduleType": "Daily", "scheduleDetails": {"startTime": 60}}"#;
+    let (code, _, err) = crate::support::run(
+        crate::support::vizscript(&emu),
+        &["call", "createSchedule", params],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("\"scheduledAction\" is required"), "{err}");
 }

@@ -45,6 +45,11 @@ fn schedule(id: &str, name: &str, kind: &str, details: Value) -> Value {
 }
 
 fn known_schedules() -> Emulator {
+    known_schedules_shown(vizscript::emulator::ScheduleShape::default())
+}
+
+/// [`known_schedules`], `getSchedules` answering in `shape`.
+fn known_schedules_shown(shape: vizscript::emulator::ScheduleShape) -> Emulator {
     let schedules = json!([
         schedule("1", "Daily 2am", "Daily", json!({"startTime": 120})),
         schedule(
@@ -65,7 +70,10 @@ fn known_schedules() -> Emulator {
         schedules,
         &[(1, "1", 50), (2, "1", 50), (3, "2", 50), (4, "3", 50)],
     );
-    emulator_with(|c| c.dataset = data)
+    emulator_with(|c| {
+        c.dataset = data;
+        c.schedule_shape = shape;
+    })
 }
 
 /// A heat-map row: `counts` as (hour, count), dots elsewhere.
@@ -193,4 +201,49 @@ fn schedule_runs_over_more_than_two_years_is_refused() {
     let (code, out, err) = run(vizscript(&emu), &["run", &path]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "usage\ntrue\n", "{err}");
+}
+
+/// A server that spells schedule details as the API guide's sample does
+/// (`recurrencyDaysOfWeek`) and shows no `enabled`: its runs are counted alike, a disabled
+/// schedule (no next run) is left out, a schedule is changed without refusing its own
+/// details, and a snapshot of it loads.
+#[test]
+fn schedules_in_the_guides_spelling_without_enabled_are_read_alike() {
+    let script = r#"
+        let runs = schedule_runs("2017-01-09T00:00:00Z", "2017-01-16T00:00:00Z");
+        print(runs.len());
+        disable_schedules(["3"]);
+        print(schedule_runs("2017-01-09T00:00:00Z", "2017-01-16T00:00:00Z").len());
+        update_schedule("2", #{ priority: 40 });
+        print(schedules(#{ scheduleType: "Weekly" })[0].priority);
+    "#;
+    let (_dir, path) = script_file(script);
+    let plain = known_schedules();
+    let (code, expected, err) = run(vizscript(&plain), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(expected, "30\n9\n40\n", "{err}");
+
+    let guide = known_schedules_shown(vizscript::emulator::ScheduleShape {
+        guide_spelling: true,
+        without_enabled: true,
+    });
+    let (_, shown, _) = run(vizscript(&guide), &["call", "getSchedules"]);
+    assert!(shown.contains("recurrencyDaysOfWeek"), "{shown}");
+    assert!(!shown.contains("\"enabled\""), "{shown}");
+    let (code, out, err) = run(vizscript(&guide), &["run", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, expected, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("snapshot.json");
+    let (code, _, err) = run(
+        vizscript(&guide),
+        &["snapshot", "--out", copy.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(
+        vizscript(&guide),
+        &["diff", copy.to_str().unwrap(), copy.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no changes"), "{out}");
 }

@@ -257,8 +257,12 @@ fn the_emulator_refuses_bad_schedules_with_tableaus_codes() {
         try { vizportal("createExtractTasks", #{ targetType: "Flow", targetIds: ["1"], scheduleId: "1", type: "RefreshExtract" }); } catch (e) { print(e.code); }
         try { vizportal("createExtractTasks", #{ targetType: "Workbook", targetIds: ["1"], scheduleId: "1", type: "Refresh" }); } catch (e) { print(e.code); }
         try { vizportal("getBackgroundJobExtendedInfo", #{ backgroundJobId: "999" }); } catch (e) { print(e.code); }
-        try { vizportal("updateSchedule", #{ id: "1", scheduledAction: "Subscription" }); } catch (e) { print(e.code); }
-        try { vizportal("updateSchedule", #{ id: "1", scheduledAction: "Refresh" }); } catch (e) { print(e.code); }
+        for action in ["Subscription", "Refresh"] {
+            let fields = base;
+            fields += #{ id: "1", scheduledAction: action };
+            try { vizportal("updateSchedule", fields); } catch (e) { print(e.code); }
+        }
+        try { vizportal("updateSchedule", #{ id: "1", priority: 40 }); } catch (e) { print(e.code); }
         try { vizportal("deleteSchedules", #{ ids: ["999"] }); } catch (e) { print(e.code); }
         try { vizportal("setEnabledStatusForSchedules", #{ ids: [] , enabled: true }); } catch (e) { print(e.code); }
     "#;
@@ -269,7 +273,7 @@ fn the_emulator_refuses_bad_schedules_with_tableaus_codes() {
         codes,
         [
             "80007", "80006", "120011", "120008", "120009", "80009", "120010", "80008", "120006",
-            "120003", "120001", "120001", "80011", "80010", "28", "25", "80006", "120001",
+            "120003", "120001", "120001", "80011", "80010", "28", "25", "80006", "24", "120001",
             "120000"
         ]
     );

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::params::{self, RequestedId};
 use super::{Call, Failure, Outcome, Reply, batch_reply, require_server_admin};
+use crate::emulator::config::ScheduleShape;
 use crate::emulator::dataset::Dataset;
 use crate::emulator::entities::{
     DEFAULT_PRIORITY, Id, Schedule, ScheduleType, ScheduledAction, TargetType,
@@ -112,14 +113,14 @@ pub(super) fn list(state: &mut ServerState, call: &Call) -> Outcome {
     let schedules: Vec<Value> = page
         .items
         .iter()
-        .map(|s| schedule_json(s, &stats))
+        .map(|s| schedule_json(s, &stats, call.limits.schedule_shape))
         .collect();
     Ok(Reply::ok(
         json!({ "totalCount": page.total, "moreItems": page.more, "schedules": schedules }),
     ))
 }
 
-fn schedule_json(schedule: &Schedule, stats: &ScheduleStats) -> Value {
+fn schedule_json(schedule: &Schedule, stats: &ScheduleStats, shape: ScheduleShape) -> Value {
     let mut value = json!({
         "id": schedule.id,
         "name": schedule.name,
@@ -134,6 +135,20 @@ fn schedule_json(schedule: &Schedule, stats: &ScheduleStats) -> Value {
     });
     if let Some(at) = schedule.run_next_at.as_deref().filter(|_| schedule.enabled) {
         value["runNextAt"] = json!(at);
+    }
+    if shape.without_enabled
+        && let Some(fields) = value.as_object_mut()
+    {
+        fields.remove("enabled");
+    }
+    if shape.guide_spelling
+        && let Some(details) = value["scheduleDetails"].as_object_mut()
+    {
+        for (guide, tableau) in crate::wire::schedule::DETAIL_SPELLINGS {
+            if let Some(detail) = details.remove(*tableau) {
+                details.insert(guide.to_string(), detail);
+            }
+        }
     }
     value
 }
@@ -227,10 +242,13 @@ pub(super) fn create(state: &mut ServerState, call: &Call) -> Outcome {
     let session = call.session()?;
     require_server_admin(state, session)?;
     let name = checked_name(&state.data, params::text(call.params, "name")?, None)?;
-    let action_key = if call.params.contains_key("scheduledAction") {
-        "scheduledAction"
-    } else {
+    // Missing both, the message names Tableau's key.
+    let action_key = if call.params.contains_key("scheduleAction")
+        && !call.params.contains_key("scheduledAction")
+    {
         "scheduleAction"
+    } else {
+        "scheduledAction"
     };
     let action = params::coded_choice(
         call.params,
@@ -295,12 +313,26 @@ fn same_action(params: &Map<String, Value>, current: ScheduledAction) -> Result<
     ))
 }
 
-/// `updateSchedule {id, name?, scheduledAction?, scheduleType?, scheduleDetails?,
-/// priority?, parallel?}`: Tableau's client sends all seven; a field left out keeps its
-/// value. `scheduledAction` cannot change.
+/// `updateSchedule {id, name, scheduledAction, scheduleType, scheduleDetails, priority,
+/// parallel}`: Tableau's client sends all seven, and a call missing one is refused unless
+/// the emulator takes partial updates (then a field left out keeps its value).
+/// `scheduledAction` cannot change.
 pub(super) fn update(state: &mut ServerState, call: &Call) -> Outcome {
     let session = call.session()?;
     require_server_admin(state, session)?;
+    if !call.limits.partial_schedule_updates {
+        let missing = crate::wire::schedule::SCHEDULE_FIELDS
+            .iter()
+            .find(|field| call.params.get(**field).is_none_or(Value::is_null));
+        if let Some(field) = missing {
+            return Err(Failure::business(
+                code::NULL_OR_EMPTY_PARAM,
+                format!(
+                    "parameter \"{field}\" is required: updateSchedule takes all seven fields of a schedule"
+                ),
+            ));
+        }
+    }
     let (_, current) = existing(state, call.params, "id")?;
     let mut changed = current.clone();
     if let Some(name) = params::opt_text(call.params, "name")? {
