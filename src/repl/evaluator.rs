@@ -57,6 +57,8 @@ pub struct Repl {
     input_site: Option<String>,
     /// The site the first kept input started on: where a saved script must run.
     start_site: Option<String>,
+    /// Files `:save` wrote (as they resolve): only these may be written over again.
+    saved_files: std::collections::HashSet<std::path::PathBuf>,
 }
 
 impl Repl {
@@ -89,6 +91,7 @@ impl Repl {
             transcript: Transcript::default(),
             input_site: None,
             start_site: None,
+            saved_files: std::collections::HashSet::new(),
         }
     }
 
@@ -476,6 +479,17 @@ impl Repl {
     /// `:save FILE`: the kept inputs as a script, with a header saying when, where (the
     /// site the first input ran on: later inputs may have switched) and who.
     fn save(&mut self, path: &str) {
+        // A file that was there before is someone's work: it is not written over.
+        let resolved = std::fs::canonicalize(path).ok();
+        if let Some(existing) = &resolved
+            && existing.is_file()
+            && !self.saved_files.contains(existing)
+        {
+            let message = format!(
+                "error: {path} exists and this session did not save it: :save it under another name, or delete it first"
+            );
+            return self.fail(&message, ExitCode::Failed);
+        }
         let origin = self.client.as_ref().map(|client| {
             let info = client.session().info();
             let site = self.start_site.clone().unwrap_or(info.site_url_name);
@@ -495,6 +509,9 @@ impl Repl {
             });
         match written {
             Ok(replaced) => {
+                if let Ok(written) = std::fs::canonicalize(path) {
+                    self.saved_files.insert(written);
+                }
                 (self.err)(&format!("saved {} inputs to {path}", self.transcript.len()));
                 if !replaced.is_empty() {
                     (self.err)(&format!(

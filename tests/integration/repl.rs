@@ -494,3 +494,37 @@ fn an_input_holding_the_password_under_any_name_is_not_saved() {
     );
     assert!(!out.contains("harmless"), "{out}");
 }
+
+/// `:save` does not write over a file that was there before the session (someone's
+/// script); a file it saved itself it saves again.
+#[test]
+fn save_keeps_a_file_it_did_not_write_and_updates_its_own() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = dir.path().join("theirs.rhai");
+    std::fs::write(&theirs, "// someone's script\n").unwrap();
+    let mine = dir.path().join("mine.rhai");
+    let input = format!(
+        "let a = 1;\n:save {}\n:save {}\nlet b = 2;\n:save {}\n",
+        theirs.display(),
+        mine.display(),
+        mine.display()
+    );
+    let mut cmd = vizscript(&emu);
+    cmd.write_stdin(input);
+    let (code, _, err) = run(cmd, &["repl"]);
+    assert_eq!(code, 1, "the refused :save counts as a failed input: {err}");
+    assert!(
+        err.contains("exists and this session did not save it"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&theirs).unwrap(),
+        "// someone's script\n"
+    );
+    let saved = std::fs::read_to_string(&mine).unwrap();
+    assert!(
+        saved.contains("let a = 1;") && saved.contains("let b = 2;"),
+        "{saved}"
+    );
+}
