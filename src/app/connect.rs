@@ -57,6 +57,8 @@ pub struct Connector {
     /// The schedule changes the connections' dry runs planned (schedules are shared by
     /// the sites).
     schedule_plan: Arc<ServerPlan>,
+    /// The snapshot file of the rehearsal this connector signs in to, if it is one.
+    rehearsal: Option<String>,
 }
 
 impl Connector {
@@ -83,12 +85,18 @@ impl Connector {
             demo,
             audit: std::sync::Mutex::new(None),
             schedule_plan: Arc::default(),
+            rehearsal: None,
         })
     }
 
-    /// Sign in to an in-process emulator (a rehearsal) by `sign_in`, on `args.site`; the
-    /// emulator lives as long as the connector and its connections.
-    pub fn to_emulator(args: &ConnectArgs, emulator: Arc<Emulator>, sign_in: SignIn) -> Connector {
+    /// Sign in to an in-process emulator (a rehearsal of `snapshot`) by `sign_in`, on
+    /// `args.site`; the emulator lives as long as the connector and its connections.
+    pub fn to_emulator(
+        args: &ConnectArgs,
+        emulator: Arc<Emulator>,
+        sign_in: SignIn,
+        snapshot: String,
+    ) -> Connector {
         Connector {
             args: args.clone(),
             server: emulator.url(),
@@ -97,6 +105,7 @@ impl Connector {
             demo: Some(emulator),
             audit: std::sync::Mutex::new(None),
             schedule_plan: Arc::default(),
+            rehearsal: Some(snapshot),
         }
     }
 
@@ -118,8 +127,11 @@ impl Connector {
         if let Some(log) = log.as_ref() {
             return Ok(log.clone());
         }
-        let opened = AuditLog::open(path)
+        let mut opened = AuditLog::open(path)
             .map_err(|e| Failure::usage(format!("--audit {}: {e}", path.display())))?;
+        if let Some(snapshot) = &self.rehearsal {
+            opened = opened.of_rehearsal(snapshot.clone());
+        }
         Ok(log.insert(Arc::new(opened)).clone())
     }
 

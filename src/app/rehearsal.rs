@@ -72,7 +72,8 @@ impl Rehearsal {
             username,
             password: SecretString::from(password),
         };
-        let connector = Connector::to_emulator(&args, emulator.clone(), sign_in);
+        let snapshot = path.display().to_string();
+        let connector = Connector::to_emulator(&args, emulator.clone(), sign_in, snapshot);
         let rehearsal = Rehearsal {
             emulator,
             before,

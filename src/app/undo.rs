@@ -112,10 +112,19 @@ fn changes_to_undo(args: &UndoArgs) -> Result<Vec<(usize, AuditLine)>, Failure> 
             first_ids(unknown.into_iter(), 10)
         );
     }
+    // A rehearsal's calls went to an emulator that is gone: nothing to put back.
+    let rehearsed = all.iter().filter(|(_, l)| l.rehearsal.is_some()).count();
+    if rehearsed > 0 {
+        crate::note!(
+            "note: {rehearsed} line(s) of {} record rehearsals (--rehearse), which changed no server: left out",
+            args.audit_file.display()
+        );
+    }
     let lines: Vec<(usize, AuditLine)> = all
         .into_iter()
         .filter(|(_, line)| {
-            line.outcome.may_have_changed()
+            line.rehearsal.is_none()
+                && line.outcome.may_have_changed()
                 && since.is_none_or(|since| written_at(line).is_some_and(|at| at >= since))
         })
         .collect();

@@ -156,7 +156,8 @@ impl Host {
     ) -> Result<Map, Box<EvalAltResult>> {
         // A call made by name (`vizportal()`, `vp::`) is checked under dry-run as the
         // helpers' calls are.
-        crate::script::planned_schedules::check_call(self, pos, method, method, &params)?;
+        let _turn =
+            crate::script::planned_schedules::check_call(self, pos, method, method, &params)?;
         let client = self.client(pos)?;
         let (ids, planned_before, absent) = match client.dry_run() {
             true => {

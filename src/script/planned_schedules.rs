@@ -163,17 +163,33 @@ impl AfterPlan {
 /// the schedules as the plan leaves them: a schedule that is not there, a move or a new
 /// task on a schedule of the other kind, a name another schedule has, a changed
 /// `scheduledAction`. `function` names the caller in messages. Both the helpers and calls
-/// made by name (`vizportal()`, `vp::`) are checked here.
-pub(super) fn check_call(
-    host: &Host,
+/// made by name (`vizportal()`, `vp::`) are checked here. What it returns is the turn of
+/// an `--all-sites` dry run to plan the call (see `Client::schedule_change_turn`): the
+/// caller holds it until the call is planned.
+pub(super) fn check_call<'h>(
+    host: &'h Host,
     pos: Position,
     function: &str,
     method: &str,
     params: &Value,
-) -> Out<()> {
-    if !host.client(pos)?.dry_run() {
-        return Ok(());
+) -> Out<Turn<'h>> {
+    let client = host.client(pos)?;
+    if !client.dry_run() {
+        return Ok(None);
     }
+    // Only a change is planned (and may race another site's).
+    let turn = match crate::vizportal::MethodKind::of(method).is_mutation() {
+        true => client.schedule_change_turn(),
+        false => None,
+    };
+    checked(host, pos, function, method, params).map(|()| turn)
+}
+
+/// The turn [`check_call`] gives.
+pub(super) type Turn<'h> = Option<std::sync::MutexGuard<'h, ()>>;
+
+/// [`check_call`]'s checks.
+fn checked(host: &Host, pos: Position, function: &str, method: &str, params: &Value) -> Out<()> {
     let field = |key: &str| params.get(key).and_then(text);
     match method {
         method::SET_EXTRACT_TASKS_SCHEDULE | method::CREATE_EXTRACT_TASKS => {

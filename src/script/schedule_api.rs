@@ -194,7 +194,7 @@ fn create(ctx: &NativeCallContext, fields: Map) -> Out<Map> {
     whole_number_priority(&mut fields);
     check_schedule(&fields).map_err(|m| usage(format!("create_schedule: {m}"), pos))?;
     let asked = Value::Object(fields.clone());
-    check_call(
+    let _turn = check_call(
         &host,
         pos,
         "create_schedule",
@@ -232,7 +232,7 @@ fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
     whole_number_priority(&mut changes);
     let mut asked = changes.clone();
     asked.insert("id".into(), Value::String(id.clone()));
-    check_call(
+    let _turn = check_call(
         &host,
         pos,
         function,
@@ -289,7 +289,7 @@ fn rename(ctx: &NativeCallContext, id: &Dynamic, name: &str) -> Out<Map> {
     let id = one_id(id, function, pos)?;
     check_schedule_name(Some(&json!(name))).map_err(|m| usage(format!("{function}: {m}"), pos))?;
     let asked = json!({ "id": id, "name": name });
-    check_call(&host, pos, function, method::SET_SCHEDULE_NAME, &asked)?;
+    let _turn = check_call(&host, pos, function, method::SET_SCHEDULE_NAME, &asked)?;
     let current = current(&host, pos, &id, function)?;
     let before = by_id(&id, json!({ "name": current.get("name") }));
     let params = json!({ "id": id, "name": name });
@@ -334,7 +334,7 @@ fn delete(ctx: &NativeCallContext, ids: &Dynamic, options: Map) -> Out<Map> {
         .map_err(|m| usage(format!("deleteSchedules: {m}"), pos))?;
     let client = host.client(pos)?;
     let asked = json!({ "ids": wanted });
-    check_call(
+    let _turn = check_call(
         &host,
         pos,
         method::DELETE_SCHEDULES,
@@ -405,10 +405,13 @@ fn create_tasks(
         true => convert::ids(target_ids).unwrap_or_default(),
         false => Vec::new(),
     };
-    if !targets.is_empty() {
-        let asked = json!({ "scheduleId": schedule, "targetIds": targets });
-        check_call(&host, pos, method, method, &asked)?;
-    }
+    let _turn = match targets.is_empty() {
+        false => {
+            let asked = json!({ "scheduleId": schedule, "targetIds": targets });
+            check_call(&host, pos, method, method, &asked)?
+        }
+        true => None,
+    };
     let refused = targets_refused(&host, pos, (target_type, kind), &targets)?;
     // Targets refused for what the server holds make no task in the plan either.
     let client = host.client(pos)?;

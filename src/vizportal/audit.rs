@@ -78,6 +78,9 @@ pub struct AuditEntry<'a> {
     /// The id of what the call created, when the server said (`createSchedule`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// The snapshot a rehearsal (`--rehearse`) ran the call against: it changed no server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rehearsal: Option<&'a str>,
 }
 
 /// One audit line as read back (`vizscript undo`).
@@ -104,6 +107,9 @@ pub struct AuditLine {
     /// The id of what the call created, when the server said.
     #[serde(default)]
     pub created: Option<String>,
+    /// The snapshot of a rehearsal that made the call, which changed no server.
+    #[serde(default)]
+    pub rehearsal: Option<String>,
 }
 
 /// An append-only audit file.
@@ -113,6 +119,8 @@ pub struct AuditLog {
     file: Mutex<File>,
     /// Why a line could not be written, once one could not: no change may be sent after.
     broken: Mutex<Option<String>>,
+    /// The snapshot of the rehearsal whose calls this log records, if it is one's.
+    rehearsal: Option<String>,
 }
 
 impl AuditLog {
@@ -129,7 +137,22 @@ impl AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new(file),
             broken: Mutex::new(None),
+            rehearsal: None,
         })
+    }
+
+    /// This log, recording the calls of a rehearsal against `snapshot`: each line says so,
+    /// and `undo` leaves such lines out (they changed no server).
+    pub fn of_rehearsal(self, snapshot: String) -> AuditLog {
+        AuditLog {
+            rehearsal: Some(snapshot),
+            ..self
+        }
+    }
+
+    /// The snapshot of the rehearsal this log records, if it records one's.
+    pub fn rehearsal(&self) -> Option<&str> {
+        self.rehearsal.as_deref()
     }
 
     /// Why the file could not be written, once a line could not be: the client then sends

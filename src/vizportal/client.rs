@@ -120,7 +120,7 @@ impl Client {
                 })
                 .collect();
         };
-        let shared = shared.0.lock().unwrap_or_else(|p| p.into_inner());
+        let shared = shared.calls.lock().unwrap_or_else(|p| p.into_inner());
         shared
             .iter()
             .map(|(number, at, call)| PlannedChange {
@@ -129,6 +129,15 @@ impl Client {
                 call: call.clone(),
             })
             .collect()
+    }
+
+    /// Under a dry run sharing its schedule plan with other sites' (`--all-sites`), the
+    /// turn to check a schedule change against the plans and add it to them: held from the
+    /// check to the call, so that no other site plans a change in between. `None` when
+    /// the plan is this client's alone.
+    pub fn schedule_change_turn(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        let (shared, _) = self.server_plan.get()?;
+        Some(shared.turn.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Stop batches between chunks once `flag` is set (by Ctrl-C): the chunks not sent
@@ -286,7 +295,7 @@ impl Client {
         if let Some((shared, me)) = self.server_plan.get()
             && SCHEDULE_CHANGES.contains(&method)
         {
-            let mut shared = shared.0.lock().unwrap_or_else(|p| p.into_inner());
+            let mut shared = shared.calls.lock().unwrap_or_else(|p| p.into_inner());
             shared.push((*me, plan.calls.len(), call.clone()));
         }
         plan.push(call);
@@ -481,6 +490,7 @@ impl Client {
             error,
             before,
             created,
+            rehearsal: audit.rehearsal(),
         });
         if !written {
             self.audit_lost.store(true, Ordering::SeqCst);

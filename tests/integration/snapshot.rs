@@ -472,3 +472,41 @@ fn repl_rehearses_piped_input_and_prints_the_difference() {
     assert_eq!(emu.stats().requests, requests);
     assert_eq!(emu.state()["schedules"][0]["enabled"], true);
 }
+
+/// A rehearsal writing to the audit file of real runs (`VIZSCRIPT_AUDIT` set for good)
+/// marks its lines, and `undo` leaves them out instead of refusing the file.
+#[test]
+fn a_rehearsals_audit_lines_are_marked_and_left_out_by_undo() {
+    let emu = emulator_with(|c: &mut EmulatorConfig| c.dataset = one_site(20, 4));
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = take_snapshot(&emu, dir.path(), "server.json");
+    let audit = dir.path().join("audit.jsonl");
+    let before = tasks(&emu);
+    let (_guard, script) =
+        script_file("set_extract_tasks_priority(extract_tasks().map(|t| t.id), 7);");
+    let mut rehearse = offline();
+    rehearse.env("VIZSCRIPT_AUDIT", &audit);
+    let (code, _, err) = run(
+        rehearse,
+        &["run", &script, "--rehearse", snapshot.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut real = vizscript(&emu);
+    real.env("VIZSCRIPT_AUDIT", &audit);
+    let (code, _, err) = run(real, &["run", &script]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&audit).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["rehearsal"], snapshot.to_str().unwrap());
+    assert!(lines[1].get("rehearsal").is_none(), "{text}");
+
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 line(s) of"), "{err}");
+    assert!(err.contains("record rehearsals"), "{err}");
+    assert_eq!(tasks(&emu), before, "{err}");
+}

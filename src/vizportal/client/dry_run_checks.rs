@@ -116,7 +116,7 @@ impl Client {
             .collect();
         drop(plan);
         if let Some((shared, me)) = self.server_plan.get() {
-            let shared = shared.0.lock().unwrap_or_else(|p| p.into_inner());
+            let shared = shared.calls.lock().unwrap_or_else(|p| p.into_inner());
             let theirs = shared.iter().filter(|(number, _, call)| {
                 number != me && call.method == crate::wire::method::DELETE_SCHEDULES
             });

@@ -76,7 +76,12 @@ impl PlannedCall {
 /// shared by the sites): each with the plan it is in (a client's [`ServerPlan::join`]
 /// number) and its place there.
 #[derive(Debug, Default)]
-pub struct ServerPlan(pub(super) Mutex<Vec<(usize, usize, PlannedCall)>>);
+pub struct ServerPlan {
+    pub(super) calls: Mutex<Vec<(usize, usize, PlannedCall)>>,
+    /// Held by a site's dry run from checking a schedule change against the plans to
+    /// adding it to them, so that two sites never both find a name free.
+    pub(super) turn: Mutex<()>,
+}
 
 impl ServerPlan {
     /// A number for a client's plan among the others.
