@@ -303,9 +303,7 @@ pub fn forget_older(server: &str, who: Who) -> Vec<PathBuf> {
 
 /// A saved session file's contents.
 fn read(path: &Path) -> Result<SavedSession, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| {
+    let damaged = |e: &dyn std::fmt::Display| {
         Failure::new(
             ExitCode::Login,
             format!(
@@ -313,7 +311,13 @@ fn read(path: &Path) -> Result<SavedSession, Failure> {
                 path.display()
             ),
         )
-    })
+    };
+    let text =
+        crate::file_in::read_text(path, crate::file_in::SMALL).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => damaged(&e),
+            _ => Failure::usage(format!("cannot read {}: {e}", path.display())),
+        })?;
+    serde_json::from_str(&text).map_err(|e| damaged(&e))
 }
 
 /// Write a saved session: the directory 0700, the file 0600 from its first byte.
@@ -497,6 +501,25 @@ mod tests {
         let n: usize = last.session_id["session-".len()..].parse().unwrap();
         assert_eq!(last.xsrf_token.len(), n);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_session_file_of_junk_bytes_is_damaged_like_a_cut_one() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in [
+            ("junk.json", &b"\x00\xff\xfe"[..]),
+            ("cut.json", b"{\"server\": "),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let failure = read(&path).expect_err(name);
+            assert_eq!(failure.code, ExitCode::Login, "{name}");
+            assert!(
+                failure.message.contains("is damaged"),
+                "{}",
+                failure.message
+            );
+        }
     }
 
     #[test]

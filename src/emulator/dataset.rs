@@ -322,22 +322,29 @@ impl Dataset {
 
 /// Rows that carry their own id, so a table can be written as a JSON array.
 pub(crate) trait Row {
+    /// The table's member in the data file.
+    const TABLE: &'static str;
     fn id(&self) -> Id;
 }
 
 macro_rules! rows {
-    ($($t:ty),+) => { $(impl Row for $t { fn id(&self) -> Id { self.id } })+ };
+    ($($t:ty => $table:literal),+) => {
+        $(impl Row for $t {
+            const TABLE: &'static str = $table;
+            fn id(&self) -> Id { self.id }
+        })+
+    };
 }
 rows!(
-    Site,
-    User,
-    Project,
-    Workbook,
-    Datasource,
-    Schedule,
-    ExtractTask,
-    Subscription,
-    BackgroundJob
+    Site => "sites",
+    User => "users",
+    Project => "projects",
+    Workbook => "workbooks",
+    Datasource => "datasources",
+    Schedule => "schedules",
+    ExtractTask => "extractTasks",
+    Subscription => "subscriptions",
+    BackgroundJob => "backgroundJobs"
 );
 
 /// A table is an array of rows in JSON and a map by id in memory.
@@ -363,10 +370,14 @@ mod table {
     {
         let rows = Vec::<T>::deserialize(deserializer)?;
         let mut table = BTreeMap::new();
-        for row in rows {
+        for (number, row) in rows.into_iter().enumerate() {
             let id = row.id();
             if table.insert(id, row).is_some() {
-                return Err(D::Error::custom(format!("id \"{id}\" appears twice")));
+                return Err(D::Error::custom(format!(
+                    "{}: the id \"{id}\" appears twice (again in row {}, counting from 1), in the table that ends",
+                    T::TABLE,
+                    number + 1
+                )));
             }
         }
         Ok(table)
@@ -427,6 +438,19 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("users id 1: lastSiteId 7"), "{message}");
+
+        let mut twice = Dataset::sample(&SampleSpec::default()).to_json();
+        let copy = twice["extractTasks"][0].clone();
+        twice["extractTasks"].as_array_mut().unwrap().push(copy);
+        std::fs::write(&path, twice.to_string()).unwrap();
+        let message = format!("{:#}", Dataset::load(&path).unwrap_err());
+        let rows = twice["extractTasks"].as_array().unwrap().len();
+        assert!(
+            message.contains(&format!(
+                "extractTasks: the id \"1\" appears twice (again in row {rows}, counting from 1)"
+            )),
+            "{message}"
+        );
 
         std::fs::write(&path, r#"{"sites": [], "users": [], "shedules": []}"#).unwrap();
         let message = format!("{:#}", Dataset::load(&path).unwrap_err());

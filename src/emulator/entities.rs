@@ -59,8 +59,9 @@ impl<'de> Deserialize<'de> for Id {
     }
 }
 
-/// A string-valued enum of the protocol, with its exact wire spelling; requests may use
-/// any letter case.
+/// A string-valued enum of the protocol, with its exact wire spelling, which requests must
+/// use too: Tableau's clients send these spellings, and whether a server takes another
+/// letter case is not known.
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -76,9 +77,9 @@ macro_rules! wire_enum {
                 match self { $($name::$variant => $text),+ }
             }
 
-            /// Reads a request value, ignoring letter case.
+            /// Reads a request value, spelt exactly.
             pub(crate) fn parse(text: &str) -> Option<$name> {
-                $(if text.eq_ignore_ascii_case($text) { return Some($name::$variant); })+
+                $(if text == $text { return Some($name::$variant); })+
                 None
             }
 
@@ -360,12 +361,10 @@ mod tests {
     }
 
     #[test]
-    fn wire_enums_parse_any_case() {
-        assert_eq!(ScheduleType::parse("weekly"), Some(ScheduleType::Weekly));
-        assert_eq!(
-            TargetType::parse("DATASOURCE"),
-            Some(TargetType::Datasource)
-        );
+    fn wire_enums_parse_their_exact_spelling_only() {
+        assert_eq!(ScheduleType::parse("Weekly"), Some(ScheduleType::Weekly));
+        assert_eq!(ScheduleType::parse("weekly"), None);
+        assert_eq!(TargetType::parse("DATASOURCE"), None);
         assert_eq!(TaskType::parse("Refresh"), None);
         assert_eq!(ScheduledAction::Subscription.as_str(), "Subscription");
     }

@@ -174,7 +174,7 @@ impl ScheduleDetails {
         for day in days {
             let name = WEEK_DAYS
                 .iter()
-                .find(|w| w.eq_ignore_ascii_case(day))
+                .find(|w| **w == day.as_str())
                 .ok_or_else(|| {
                     WireError::new(
                         code::NOT_A_DAY_OF_WEEK,
@@ -242,7 +242,7 @@ mod tests {
     fn weekly_runs_on_the_next_listed_day() {
         let d = details(
             ScheduleType::Weekly,
-            json!({"startTime": 240, "recurrenceDaysOfWeek": ["mon", "Fri"]}),
+            json!({"startTime": 240, "recurrenceDaysOfWeek": ["Mon", "Fri"]}),
         );
         assert_eq!(
             d.recurrence_days_of_week,

@@ -1072,6 +1072,13 @@ fn schedules_can_be_created_with_checked_names() {
         vec![120005]
     );
     assert_eq!(create_weekly_schedule(&emu, &s, " ").codes(), vec![120003]);
+    // Values are spelt as Tableau's clients spell them.
+    let lower = json!({"name": "Lower", "scheduleType": "daily", "scheduledAction": "Extract",
+        "scheduleDetails": {"startTime": 60}});
+    assert_eq!(call(&emu, &s, "createSchedule", lower).codes(), vec![80007]);
+    let day = json!({"name": "Day", "scheduleType": "Weekly", "scheduledAction": "Extract",
+        "scheduleDetails": {"startTime": 60, "recurrenceDaysOfWeek": ["thu"]}});
+    assert_eq!(call(&emu, &s, "createSchedule", day).codes(), vec![80009]);
     let analyst = login(&emu, "analyst");
     let denied = call(&emu, &analyst, "createSchedule", json!({"name": "Mine"}));
     assert_eq!(
@@ -1146,7 +1153,7 @@ fn create_weekly_schedule(emu: &Emulator, s: &Session, name: &str) -> Answer {
     let params = json!({
         "name": name,
         "scheduleType": "Weekly",
-        "scheduleDetails": {"startTime": 300, "recurrenceDaysOfWeek": ["thu", "Tue"]},
+        "scheduleDetails": {"startTime": 300, "recurrenceDaysOfWeek": ["Thu", "Tue"]},
         "scheduleAction": "Extract",
         "priority": "40",
         "parallel": false,
