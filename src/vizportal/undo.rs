@@ -304,6 +304,7 @@ impl Client {
         }
         hold_back_on_deleted_schedules(lines, &history.deleted_schedules, &mut plan);
         plan.calls.sort_by_key(|call| std::cmp::Reverse(call.line));
+        plan.calls = with_names_freed(&current, std::mem::take(&mut plan.calls));
         plan.recreate.sort_by_key(|r| std::cmp::Reverse(r.line));
         Ok(plan)
     }
@@ -803,6 +804,48 @@ fn inverse_calls(
         }
     }
     (batches.into_values().chain(singles).collect(), recreate)
+}
+
+/// `calls`, preceded by a rename to a stand-in name of each schedule whose name another
+/// schedule of the undo takes back: names are unique, so two schedules whose names a run
+/// swapped could not each take theirs back while the other held it. The stand-in is
+/// `(undo: schedule ID)`; the schedule's own call then gives it its name.
+fn with_names_freed(current: &Values, calls: Vec<UndoCall>) -> Vec<UndoCall> {
+    let comparable = |name: &str| name.trim().to_lowercase();
+    let name_now = |id: &str| {
+        let fields = current.get(&(Kind::Schedule, id.to_string()))?;
+        fields.get("name")?.as_str().map(comparable)
+    };
+    let renames: Vec<(&str, String)> = calls
+        .iter()
+        .filter(|c| {
+            [method::SET_SCHEDULE_NAME, method::UPDATE_SCHEDULE].contains(&c.method.as_str())
+        })
+        .filter_map(|c| {
+            let id = c.ids.first()?.as_str();
+            let name = comparable(c.params.get("name")?.as_str()?);
+            (name_now(id).as_ref() != Some(&name)).then_some((id, name))
+        })
+        .collect();
+    let holders: BTreeSet<&str> = renames
+        .iter()
+        .filter_map(|(id, name)| {
+            let (holder, _) = renames
+                .iter()
+                .find(|(other, _)| other != id && name_now(other).as_ref() == Some(name))?;
+            Some(*holder)
+        })
+        .collect();
+    let line = calls.iter().map(|c| c.line).max().unwrap_or(0);
+    let aside = holders.into_iter().map(|id| UndoCall {
+        line,
+        method: method::SET_SCHEDULE_NAME.to_string(),
+        ids: vec![id.to_string()],
+        params: [("name".to_string(), json!(format!("(undo: schedule {id})")))]
+            .into_iter()
+            .collect(),
+    });
+    aside.collect::<Vec<_>>().into_iter().chain(calls).collect()
 }
 
 /// The call that puts a schedule's fields back: a rename when only the name differs.

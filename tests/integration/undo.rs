@@ -1463,3 +1463,29 @@ fn a_server_that_filters_only_on_documented_fields_gets_whole_lists_read_instead
         without_run_times(before_schedules)
     );
 }
+
+/// Names are unique: a run that swapped two schedules' names is undone by first moving
+/// one aside, since neither could take its name back while the other held it.
+#[test]
+fn undo_takes_back_a_swap_of_two_schedule_names() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let before = schedules(&emu);
+    let (a, b) = (text(&before[0], "id"), text(&before[1], "id"));
+    let (_guard, script) = script_file(&format!(
+        r#"let a = schedules(#{{ id: "{a}" }})[0].name;
+        let b = schedules(#{{ id: "{b}" }})[0].name;
+        rename_schedule("{a}", "swap in progress");
+        rename_schedule("{b}", a);
+        rename_schedule("{a}", b);"#
+    ));
+    run_audited_on(&emu, &script, &audit, "");
+    let name =
+        |id: &str| schedules(&emu).into_iter().find(|s| s["id"] == id).unwrap()["name"].clone();
+    assert_eq!(name(&a), before[1]["name"]);
+    let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(name(&a), before[0]["name"], "{err}");
+    assert_eq!(name(&b), before[1]["name"], "{err}");
+}
