@@ -18,35 +18,105 @@ pub enum Target {
 }
 
 /// Write `path` through `write`, which gets a buffered writer; the file takes its place
-/// only when everything was written and flushed. A new file is readable by its owner only.
+/// only when everything was written and flushed. A new file gets the permissions any new
+/// file of the user gets (a private one: its owner's only). Where no file can be made
+/// beside the target (a directory the user may not write to, a sticky one like /tmp
+/// holding another user's file), a named file is written in place, as before.
 pub fn replace<E: From<io::Error>>(
     path: &Path,
     target: Target,
     write: impl FnOnce(&mut dyn Write) -> Result<(), E>,
 ) -> Result<(), E> {
     let place = match target {
-        Target::Named => std::fs::canonicalize(path).unwrap_or_else(|_| path.into()),
+        Target::Named => followed(path),
         Target::Private => path.into(),
     };
     let existing = std::fs::symlink_metadata(&place).ok();
-    if target == Target::Named && existing.as_ref().is_some_and(|m| !m.is_file()) {
-        let mut out = io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(&place)?);
-        write(&mut out)?;
-        return Ok(out.flush()?);
+    let special = existing.as_ref().is_some_and(|m| !m.is_file()) || is_device_path(path);
+    if target == Target::Named && special {
+        return in_place(&place, write);
     }
-    let mut temporary = tempfile::NamedTempFile::new_in(directory_of(&place))?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The user's umask applies, as to any file made with these permissions.
+        let mode = match target {
+            Target::Named => 0o666,
+            Target::Private => 0o600,
+        };
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    let made = builder.tempfile_in(directory_of(&place));
+    let mut temporary = match made {
+        Ok(temporary) => temporary,
+        Err(e) if target == Target::Named && e.kind() == io::ErrorKind::PermissionDenied => {
+            return in_place(&place, write);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let (Target::Named, Some(metadata)) = (target, &existing) {
-        temporary
-            .as_file()
-            .set_permissions(metadata.permissions())?;
+        // Best effort: some file systems (vfat) keep no permissions.
+        let _ = temporary.as_file().set_permissions(metadata.permissions());
     }
     let mut out = io::BufWriter::new(temporary.as_file_mut());
     write(&mut out)?;
     out.flush()?;
     drop(out);
     temporary.as_file().sync_all()?;
-    temporary.persist(&place).map_err(|e| e.error)?;
-    Ok(())
+    match temporary.persist(&place) {
+        Ok(_) => Ok(()),
+        // A sticky directory lets no one rename over another user's file.
+        Err(e) if target == Target::Named && e.error.kind() == io::ErrorKind::PermissionDenied => {
+            in_place(&place, write_again(&e.file))
+        }
+        Err(e) => Err(e.error.into()),
+    }
+}
+
+/// Write `place` as it is (truncated first), through `write`.
+fn in_place<E: From<io::Error>>(
+    place: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+) -> Result<(), E> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(place)?;
+    let mut out = io::BufWriter::new(file);
+    write(&mut out)?;
+    Ok(out.flush()?)
+}
+
+/// A writer that copies what a temporary file holds (already written in full).
+fn write_again<E: From<io::Error>>(
+    temporary: &tempfile::NamedTempFile,
+) -> impl FnOnce(&mut dyn Write) -> Result<(), E> + '_ {
+    move |out| {
+        let mut from = std::fs::File::open(temporary.path())?;
+        io::copy(&mut from, out)?;
+        Ok(())
+    }
+}
+
+/// Where a named path leads: through links (a link to a file not made yet leads to where
+/// that file will be), else the path itself.
+fn followed(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    match std::fs::read_link(path) {
+        Ok(target) if target.is_absolute() => target,
+        Ok(target) => path.parent().unwrap_or(Path::new(".")).join(target),
+        Err(_) => path.into(),
+    }
+}
+
+/// Whether `path` names a device or a process's file (`/dev/stdout`, `/proc/self/fd/1`):
+/// written as it is, never replaced (that would cut the process off from its output).
+fn is_device_path(path: &Path) -> bool {
+    path.starts_with("/dev") || path.starts_with("/proc")
 }
 
 /// The directory a file is in (`.` for a bare name).
@@ -104,5 +174,24 @@ mod tests {
         assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
         let mode = std::fs::metadata(&link).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_gets_the_permissions_of_any_new_file_and_a_dangling_link_its_target() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let plain = dir.path().join("plain.json");
+        std::fs::File::create(&plain).unwrap();
+        let made = dir.path().join("made.json");
+        replace::<io::Error>(&made, Target::Named, |out| out.write_all(b"{}")).unwrap();
+        assert_eq!(mode(&made), mode(&plain), "as the umask leaves a new file");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("not-yet.json", &link).unwrap();
+        replace::<io::Error>(&link, Target::Named, |out| out.write_all(b"[]")).unwrap();
+        let target = dir.path().join("not-yet.json");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "[]");
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
     }
 }
