@@ -15,7 +15,7 @@ use super::failure::Failure;
 use crate::cli::{SettingOrigin, UndoArgs};
 use crate::exit::ExitCode;
 use crate::vizportal::{
-    AuditLine, NotUndoable, Outcome, Recreated, Recreation, UndoHistory, UndoPlan,
+    AuditLine, NotUndoable, Outcome, PutBack, Recreated, Recreation, UndoHistory, UndoPlan,
 };
 use crate::wire::first_ids;
 
@@ -204,6 +204,7 @@ fn undo_runs(
     let server = client.session().server().to_string();
     let mut failed = 0;
     let mut recreated = BTreeMap::new();
+    let mut put_back = PutBack::default();
     // Schedules are shared by the sites: one any line deleted is gone for every site's
     // tasks to be created on.
     let deleted_schedules =
@@ -232,18 +233,22 @@ fn undo_runs(
             selected.len(),
             audit_file.display()
         );
-        let history = UndoHistory {
+        let mut history = UndoHistory {
             earlier: &earlier,
             recreated: std::mem::take(&mut recreated),
             deleted_schedules: deleted_schedules.clone(),
+            put_back: std::mem::take(&mut put_back),
         };
         match client.plan_undo(selected, &history) {
             Ok(plan) => {
-                recreated = history.recreated;
-                failed += undo_plan(client, &plan, &mut recreated);
+                failed += undo_plan(client, &plan, &mut history);
+                if client.dry_run() {
+                    history.put_back.absorb(&plan);
+                }
+                (recreated, put_back) = (history.recreated, history.put_back);
             }
             Err(e) => {
-                recreated = history.recreated;
+                (recreated, put_back) = (history.recreated, history.put_back);
                 crate::diag!("undo: cannot plan the undo on site {site:?}: {e}");
                 failed += 1;
             }
@@ -258,10 +263,11 @@ fn undo_runs(
 fn undo_plan(
     client: &crate::vizportal::Client,
     plan: &UndoPlan,
-    recreated: &mut BTreeMap<String, Option<String>>,
+    history: &mut UndoHistory,
 ) -> usize {
     report_plan(plan);
-    let results = client.apply_undo(plan);
+    let (results, outcomes) = client.apply_undo(plan, history);
+    let recreated = &mut history.recreated;
     let verb = if client.dry_run() {
         "would put back"
     } else {
@@ -278,7 +284,6 @@ fn undo_plan(
             }
         }
     }
-    let outcomes = client.recreate_tasks(&plan.recreate);
     for (task, outcome) in plan.recreate.iter().zip(&outcomes) {
         failed += usize::from(!report_recreated(task, outcome));
         if plan.restored_from_earlier.contains(&task.id) {

@@ -52,5 +52,6 @@ pub use session::{Session, SessionInfo};
 pub use sign_in::{ExistingSession, SessionOrigin, SignIn};
 pub use task_names::{TASK_NAME_FIELDS, TaskNames};
 pub use undo::{
-    Kind as UndoKind, NotUndoable, Skipped, UndoCall, UndoHistory, UndoPlan, deleted_schedules,
+    Kind as UndoKind, NotUndoable, PutBack, Skipped, UndoCall, UndoHistory, UndoPlan,
+    deleted_schedules,
 };

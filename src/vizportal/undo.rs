@@ -13,8 +13,12 @@ use super::audit::{AuditLine, Outcome};
 use super::before::{self, ids_of};
 use super::client::Client;
 use super::error::VizportalError;
-use super::recreate::Recreation;
+use super::recreate::{Recreated, Recreation};
 use crate::wire::method;
+
+mod dry_run;
+
+pub use dry_run::PutBack;
 
 /// What kind of item an id names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -265,6 +269,9 @@ pub struct UndoHistory<'a> {
     /// The schedules any line of the whole undo deleted, with the line that did (see
     /// [`deleted_schedules`]): a task is not created again on one of them.
     pub deleted_schedules: BTreeMap<String, usize>,
+    /// Under `--dry-run`, what the undo of the runs before this one would have put back
+    /// (nothing was), which this run finds in place of the server's values.
+    pub put_back: PutBack,
 }
 
 impl Client {
@@ -276,7 +283,10 @@ impl Client {
         lines: &[(usize, AuditLine)],
         history: &UndoHistory,
     ) -> Result<UndoPlan, VizportalError> {
-        let current = self.current_values(lines)?;
+        let mut current = self.current_values(lines)?;
+        if self.dry_run() {
+            history.put_back.over(&mut current);
+        }
         let mut target = current.clone();
         let mut newest = Newest::new();
         let mut pending = Pending::new();
@@ -348,47 +358,82 @@ impl Client {
         Ok(values)
     }
 
-    /// Send the inverse calls through the gate (dry-run, audit and retries apply); each
-    /// call's outcome, in order.
-    pub fn apply_undo(&self, plan: &UndoPlan) -> Vec<Result<Vec<String>, VizportalError>> {
-        plan.calls
+    /// Send the inverse calls through the gate (dry-run, audit and retries apply), then
+    /// create the deleted tasks again: each call's outcome, in order, and each task's.
+    /// Under `--dry-run`, a call or task the server would refuse for its schedule (not
+    /// there, or a name another holds, as `history` leaves them) fails as it would.
+    pub fn apply_undo(
+        &self,
+        plan: &UndoPlan,
+        history: &UndoHistory,
+    ) -> (Vec<Result<Vec<String>, VizportalError>>, Vec<Recreated>) {
+        let mut schedules = match self.dry_run() {
+            true => dry_run::Schedules::read(self, &history.put_back)
+                .inspect_err(|e| tracing::warn!("undo: cannot check its schedule calls: {e}"))
+                .ok(),
+            false => None,
+        };
+        let calls = plan
+            .calls
             .iter()
-            .map(|call| match call.method.as_str() {
-                method::UPDATE_SCHEDULE | method::SET_SCHEDULE_NAME => {
-                    let mut params = call.params.clone();
-                    params.insert("id".into(), json!(call.ids[0]));
-                    self.call(&call.method, Value::Object(params))
-                        .map(|_| call.ids.clone())
+            .map(
+                |call| match schedules.as_mut().and_then(|s| s.refusal(call)) {
+                    Some(refused) => Err(refused),
+                    None => self.apply_undo_call(call),
+                },
+            )
+            .collect();
+        let mut recreated = self.recreate_tasks(&plan.recreate);
+        if let Some(schedules) = &schedules {
+            for (task, outcome) in plan.recreate.iter().zip(&mut recreated) {
+                if matches!(outcome, Recreated::Planned) && !schedules.has(&task.schedule_id) {
+                    *outcome = Recreated::Failed(format!(
+                        "schedule {} does not exist (checked under --dry-run)",
+                        task.schedule_id
+                    ));
                 }
-                _ => {
-                    let summary = self.batch(
-                        &call.method,
-                        call.ids.clone(),
-                        call.params.clone(),
-                        &|_, _| {},
-                    );
-                    match summary.error {
-                        Some(error) => Err(error),
-                        None if summary.failed.is_empty() => Ok(summary.succeeded),
-                        // The ids the server (or a dry run's check) refused, as the
-                        // server's own errors: their codes stay.
-                        None => Err(VizportalError::Api {
-                            method: call.method.clone(),
-                            status: 200,
-                            errors: summary
-                                .failed
-                                .iter()
-                                .map(|f| crate::wire::WireError {
-                                    code: f.code,
-                                    id: Some(f.id.clone()),
-                                    message: Some(f.message.clone()),
-                                })
-                                .collect(),
-                        }),
-                    }
+            }
+        }
+        (calls, recreated)
+    }
+
+    /// Send one inverse call through the gate.
+    fn apply_undo_call(&self, call: &UndoCall) -> Result<Vec<String>, VizportalError> {
+        match call.method.as_str() {
+            method::UPDATE_SCHEDULE | method::SET_SCHEDULE_NAME => {
+                let mut params = call.params.clone();
+                params.insert("id".into(), json!(call.ids[0]));
+                self.call(&call.method, Value::Object(params))
+                    .map(|_| call.ids.clone())
+            }
+            _ => {
+                let summary = self.batch(
+                    &call.method,
+                    call.ids.clone(),
+                    call.params.clone(),
+                    &|_, _| {},
+                );
+                match summary.error {
+                    Some(error) => Err(error),
+                    None if summary.failed.is_empty() => Ok(summary.succeeded),
+                    // The ids the server (or a dry run's check) refused, as the server's
+                    // own errors: their codes stay.
+                    None => Err(VizportalError::Api {
+                        method: call.method.clone(),
+                        status: 200,
+                        errors: summary
+                            .failed
+                            .iter()
+                            .map(|f| crate::wire::WireError {
+                                code: f.code,
+                                id: Some(f.id.clone()),
+                                message: Some(f.message.clone()),
+                            })
+                            .collect(),
+                    }),
                 }
-            })
-            .collect()
+            }
+        }
     }
 }
 
@@ -848,6 +893,18 @@ fn with_names_freed(current: &Values, calls: Vec<UndoCall>) -> Vec<UndoCall> {
     aside.collect::<Vec<_>>().into_iter().chain(calls).collect()
 }
 
+/// Whether `value` is what a server shows for a member nobody set.
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(members) => members.is_empty(),
+    }
+}
+
 /// The call that puts a schedule's fields back: a rename when only the name differs.
 fn schedule_call(
     id: &str,
@@ -901,15 +958,16 @@ pub(super) fn same(expected: &Value, now: &Value) -> bool {
 /// Whether what an audited call set (`set`) is what the server shows now, as the server
 /// stores it: like [`same`], but a string without the spaces around it, since a server
 /// trims the names it stores ("End of month " is kept as "End of month"); and a map (a
-/// schedule's details) holds no member the call did not set unless it is empty or as it
-/// was `before` the call: an `endTime` someone added since is their change.
+/// schedule's details) holds no member the call did not set unless it is empty (null, 0,
+/// false, "" or [], as a server fills in a default: `endTime: 0`) or as it was `before`
+/// the call: an `endTime` of 720 someone set since is their change.
 fn still_as_set(set: &Value, now: &Value, before: Option<&Value>) -> bool {
     match (set, now) {
         (Value::String(a), Value::String(b)) => a.trim() == b.trim(),
         (Value::Object(given), Value::Object(shown)) => {
             let kept = |(name, value): (&String, &Value)| {
                 given.contains_key(name)
-                    || value.is_null()
+                    || is_empty(value)
                     || before
                         .and_then(|b| b.get(name))
                         .is_some_and(|was| same(was, value))
@@ -1091,6 +1149,11 @@ mod tests {
         let shown = |end: Value| json!({"startTime": 0, "endTime": end, "recurrenceMinutes": 60});
         assert!(!still_as_set(&set, &shown(json!(720)), Some(&before)));
         assert!(still_as_set(&set, &shown(json!(0)), Some(&before)));
+        let filled = json!({"startTime": 0, "endTime": 1080, "recurrenceMinutes": 240});
+        assert!(
+            still_as_set(&set, &shown(json!(0)), Some(&filled)),
+            "a default the server filled in"
+        );
         assert!(still_as_set(&set, &shown(Value::Null), None));
         assert!(!same(&json!("End of month "), &json!("End of month")));
         assert!(same(&json!(50), &json!(50.0)));

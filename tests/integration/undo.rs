@@ -407,7 +407,17 @@ fn undo_creates_deleted_tasks_again_as_they_were_once_and_names_those_it_cannot(
     };
 
     let (code, _, err) = undo(&["--dry-run"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        code, 1,
+        "the dry run fails e's task as the undo does: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "deleted task {} was not created again: schedule {gone} does not exist (checked under --dry-run)",
+            text(e, "id")
+        )),
+        "{err}"
+    );
     assert!(
         err.contains("deleted extract tasks to create again (they get new ids): 5")
             && err.contains("and 5 deleted extract task(s) to create again"),
@@ -419,7 +429,7 @@ fn undo_creates_deleted_tasks_again_as_they_were_once_and_names_those_it_cannot(
     );
     assert_eq!(
         err.matches("  would create deleted task").count(),
-        4,
+        3,
         "{err}"
     );
     assert!(err.contains(&skipped(d)), "{err}");
@@ -1488,4 +1498,113 @@ fn undo_takes_back_a_swap_of_two_schedule_names() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(name(&a), before[0]["name"], "{err}");
     assert_eq!(name(&b), before[1]["name"], "{err}");
+}
+
+/// `undo --dry-run` answers as the undo would: a task to move back to a schedule deleted
+/// since, and a deleted task to create again on it, fail in the dry run as they then do.
+#[test]
+fn undo_dry_run_fails_what_the_undo_would_fail_on_a_schedule_deleted_since() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let call = |method: &str, params: Value| {
+        let mut cmd = vizscript(&emu);
+        cmd.env("TABLEAU_SITE", "finance");
+        let (code, out, err) = run(cmd, &["call", method, &params.to_string()]);
+        assert_eq!(code, 0, "{method}: {err}");
+        out
+    };
+    let made = call(
+        "createSchedule",
+        serde_json::json!({"name": "Temporary", "scheduledAction": "Extract",
+            "scheduleType": "Daily", "scheduleDetails": {"startTime": 30},
+            "priority": 50, "parallel": true}),
+    );
+    let temporary: Value = serde_json::from_str(&made).unwrap();
+    let temporary = text(&temporary, "id");
+    let finance = site_id(&emu, "finance");
+    let ids: Vec<String> = tasks(&emu)
+        .iter()
+        .filter(|t| t["siteId"] == finance.as_str())
+        .take(2)
+        .map(|t| text(t, "id"))
+        .collect();
+    call(
+        "setExtractTasksSchedule",
+        serde_json::json!({"ids": ids, "scheduleId": temporary}),
+    );
+    let other = schedules(&emu)
+        .into_iter()
+        .find(|s| s["scheduledAction"] == "Extract" && s["id"] != temporary.as_str())
+        .unwrap();
+    let (_guard, script) = script_file(&format!(
+        r#"set_extract_tasks_schedule("{}", "{}"); delete_extract_tasks("{}");"#,
+        ids[0],
+        text(&other, "id"),
+        ids[1]
+    ));
+    run_audited_on(&emu, &script, &audit, "finance");
+    call("deleteSchedules", serde_json::json!({"ids": [temporary]}));
+
+    let undo = |extra: &[&str]| {
+        let args = [&["undo", audit.to_str().unwrap()][..], extra].concat();
+        run(vizscript(&emu), &args)
+    };
+    let (dry_code, _, dry_err) = undo(&["--dry-run"]);
+    let (code, _, err) = undo(&[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        dry_code, code,
+        "the dry run ends as the undo does: {dry_err}"
+    );
+    assert!(
+        dry_err.contains(&format!(
+            "schedule {temporary} does not exist (checked under --dry-run)"
+        )),
+        "{dry_err}"
+    );
+    let failures = |text: &str| {
+        text.lines()
+            .filter(|l| l.contains("failed") || l.contains("does not exist"))
+            .count()
+    };
+    assert_eq!(failures(&dry_err), failures(&err), "{dry_err}\n---\n{err}");
+}
+
+/// An `--all-sites` run's changes to one shared schedule, undone site by site under
+/// `--dry-run`, meet what the newer site's undo would put back, not a change since.
+#[test]
+fn undo_dry_run_of_sites_that_changed_one_schedule_sees_the_newer_sites_undo() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let schedule = text(&schedules(&emu)[0], "id");
+    let (_guard, script) = script_file(&format!(
+        r#"let p = if session_info().site.urlName == "" {{ 10 }} else {{ 20 }};
+        update_schedule("{schedule}", #{{ priority: p }});
+        update_schedule("{schedule}", #{{ priority: p + 1 }});"#
+    ));
+    let args = [
+        "run",
+        &script,
+        "--sites",
+        ",finance",
+        "--site-concurrency",
+        "1",
+        "--audit",
+        audit.to_str().unwrap(),
+    ];
+    let (code, _, err) = run(vizscript(&emu), &args);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, dry) = run(
+        vizscript(&emu),
+        &["undo", audit.to_str().unwrap(), "--dry-run"],
+    );
+    assert_eq!(code, 0, "{dry}");
+    assert!(!dry.contains("changed since"), "{dry}");
+    assert_eq!(
+        dry.matches("updateSchedule would put back").count(),
+        2,
+        "{dry}"
+    );
 }
