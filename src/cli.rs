@@ -267,13 +267,13 @@ pub struct ConnectArgs {
     pub origins: std::collections::BTreeMap<&'static str, SettingOrigin>,
 }
 
-/// A flag's value held as a secret from the start (debug output redacts it).
 /// A path, empty too: an empty variable (`VIZSCRIPT_AUDIT=`) counts as not set, and an
 /// empty flag value is refused, when the profile is applied.
 fn any_path(text: &str) -> Result<PathBuf, std::convert::Infallible> {
     Ok(PathBuf::from(text))
 }
 
+/// A flag's value held as a secret from the start (debug output redacts it).
 fn secret_value(text: &str) -> Result<secrecy::SecretString, std::convert::Infallible> {
     Ok(secrecy::SecretString::from(text))
 }

@@ -8,7 +8,8 @@ use std::path::Path;
 /// The most a config file or a certificate file may hold (16 MiB).
 pub const SMALL: u64 = 16 << 20;
 
-/// The bytes of `path`, refused past `limit` bytes.
+/// The bytes of `path` (a PEM file, say) without the UTF-8 byte order mark some editors
+/// begin a file with, refused past `limit` bytes.
 pub fn read(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
@@ -20,19 +21,20 @@ pub fn read(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
             limit >> 20
         )));
     }
+    if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
+    }
     Ok(bytes)
 }
+
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = "\u{feff}".as_bytes();
 
 /// The text of `path` (UTF-8), without the byte order mark some editors begin a file
 /// with, refused past `limit` bytes.
 pub fn read_text(path: &Path, limit: u64) -> io::Result<String> {
-    let bytes = read(path, limit)?;
-    let mut text = String::from_utf8(bytes)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))?;
-    if text.starts_with('\u{feff}') {
-        text.drain(..'\u{feff}'.len_utf8());
-    }
-    Ok(text)
+    String::from_utf8(read(path, limit)?)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))
 }
 
 #[cfg(test)]

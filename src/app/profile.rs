@@ -117,8 +117,10 @@ pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance,
         if matches.value_source(setting) == Some(ValueSource::CommandLine) {
             return Err(Failure::usage(format!("{flag} needs a file name")));
         }
-        args.audit.take_if(|path| empty(path));
-        args.ca_cert.retain(|path| !empty(path));
+        match setting {
+            "audit" => args.audit = None,
+            _ => args.ca_cert.retain(|path| !empty(path)),
+        }
         cleared.push(setting);
     }
     let given = |setting: &str| {

@@ -118,7 +118,7 @@ fn job_settings(args: &EmulatorArgs) -> Result<JobSettings, Failure> {
 /// The certificate chain and key of `--tls-cert` and `--tls-key`.
 fn tls_identity(cert: &Path, key: &Path) -> Result<TlsIdentity, Failure> {
     let read = |path: &Path| {
-        std::fs::read(path)
+        crate::file_in::read(path, crate::file_in::SMALL)
             .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))
     };
     TlsIdentity::from_pem(&read(cert)?, &read(key)?)

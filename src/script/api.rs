@@ -134,19 +134,21 @@ pub mod vizportal_api {
     /// `scheduledAction` (`Extract` or `Subscription`), `scheduleType`, `priority`,
     /// `taskCount`, `runNextAt`, ... Schedules belong to the whole server: `taskCount`
     /// may count the tasks and subscriptions of every site, so count one site's with
-    /// `extract_tasks(#{ scheduleId: s.id }).len()`.
+    /// `extract_tasks(#{ scheduleId: s.id }).len()`. `enabled` says whether it runs; from
+    /// a server that does not show it, it is whether the schedule shows a `runNextAt`.
     ///
     /// ```rhai
     /// for s in schedules() { print(`${s.name}: ${s.taskCount} tasks`); }
     /// ```
     #[rhai_fn(return_raw)]
     pub fn schedules(ctx: NativeCallContext) -> Out<Array> {
-        Host::of(&ctx)?.list_items(
+        let listed = Host::of(&ctx)?.list_items(
             ctx.call_position(),
             method::GET_SCHEDULES,
             "schedules",
             None,
-        )
+        )?;
+        Ok(super::with_enabled(listed))
     }
 
     /// Schedules matching a filter.
@@ -156,12 +158,13 @@ pub mod vizportal_api {
     /// ```
     #[rhai_fn(name = "schedules", return_raw)]
     pub fn schedules_where(ctx: NativeCallContext, filter: Map) -> Out<Array> {
-        Host::of(&ctx)?.list_items(
+        let listed = Host::of(&ctx)?.list_items(
             ctx.call_position(),
             method::GET_SCHEDULES,
             "schedules",
             Some(&filter),
-        )
+        )?;
+        Ok(super::with_enabled(listed))
     }
 
     /// Move extract tasks to a schedule (`setExtractTasksSchedule`), in as few requests as
@@ -419,6 +422,19 @@ pub(crate) fn tasks_with_names(ctx: &NativeCallContext, filter: Option<&Map>) ->
     )
 }
 
+/// The tasks a call names (by `id`, or by target), with their names: as
+/// [`tasks_with_names`], but a server that does not filter on those fields gets the whole
+/// list read (see [`Host::list_records_named`]).
+pub(crate) fn named_tasks(ctx: &NativeCallContext, filter: &Map) -> Out<Array> {
+    Host::of(ctx)?.list_records_named(
+        ctx.call_position(),
+        method::GET_EXTRACT_TASKS,
+        "tasks",
+        filter,
+        (&TASK_NAME_FIELDS, &join_names),
+    )
+}
+
 /// Tasks of one page get the names their ids stand for ([`TASK_NAME_FIELDS`]), looked up
 /// in the page's side tables ([`TaskNames`]) when a script first reads one.
 fn join_names(tasks: &mut [Dynamic], side: SideTables) {
@@ -454,4 +470,24 @@ impl LateFields for PageNames {
             .field(field, |key| convert::one_id(&record.get(key)?).ok())
             .unwrap_or(Dynamic::UNIT)
     }
+}
+
+/// Schedules as a server that does not show `enabled` lists them, with `enabled` read from
+/// whether each shows a next run (see [`crate::wire::schedule::enabled_of`]): scripts ask
+/// `s.enabled` whatever the server. A server that shows it is left as it is.
+fn with_enabled(schedules: Array) -> Array {
+    schedules
+        .into_iter()
+        .map(|schedule| {
+            if crate::script::record::field(&schedule, "enabled").is_some() {
+                return schedule;
+            }
+            let Some(mut fields) = crate::script::record::as_map(&schedule) else {
+                return schedule;
+            };
+            let next = fields.get("runNextAt").is_some_and(|at| !at.is_unit());
+            fields.insert("enabled".into(), next.into());
+            Dynamic::from_map(fields)
+        })
+        .collect()
 }

@@ -222,6 +222,49 @@ impl Host {
     ) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
         let client = self.client(pos)?;
         let params = filter_params(filter, pos)?;
+        self.read_records(client, method, items_key, &params, (with, finish))
+            .map_err(|e| raise(&e, pos))
+    }
+
+    /// As [`Host::list_records`], for the client's own reads of the items a call names
+    /// (tasks run and waited for, tasks made read back): a server that refuses the filter
+    /// (see [`crate::vizportal::refuses_filter`]) gets the whole list read, and `filter`
+    /// (all of its fields equal, an array meaning any of) is applied here.
+    pub fn list_records_named(
+        &self,
+        pos: Position,
+        method: &str,
+        items_key: &str,
+        filter: &Map,
+        late: PageFill<'_>,
+    ) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
+        let client = self.client(pos)?;
+        let params = filter_params(Some(filter), pos)?;
+        match self.read_records(client, method, items_key, &params, late) {
+            Err(e) if crate::vizportal::refuses_filter(&e) => {
+                let whole = serde_json::json!({});
+                let all = self
+                    .read_records(client, method, items_key, &whole, late)
+                    .map_err(|e| raise(&e, pos))?;
+                Ok(all
+                    .into_iter()
+                    .filter(|item| all_equal(item, filter))
+                    .collect())
+            }
+            read => read.map_err(|e| raise(&e, pos)),
+        }
+    }
+
+    /// Every page of `method` called with `params`, each item a record with the fields
+    /// `late.0` that `late.1` fills in from the page's side tables.
+    fn read_records(
+        &self,
+        client: &Client,
+        method: &str,
+        items_key: &str,
+        params: &Value,
+        (with, finish): PageFill<'_>,
+    ) -> Result<Vec<Dynamic>, crate::vizportal::VizportalError> {
         let bar = Progress::start(self.progress, method);
         let report = |done: usize, total: Option<usize>| bar.update(done, total);
         let read = |body: &bytes::Bytes, items_key: &str| {
@@ -231,9 +274,7 @@ impl Host {
             finish(&mut page.items, std::mem::take(&mut page.side));
             Ok(page)
         };
-        client
-            .list_all_read(method, &params, items_key, &read, &report)
-            .map_err(|e| raise(&e, pos))
+        client.list_all_read(method, params, items_key, &read, &report)
     }
 
     /// Every page of a list method called with `params` (`filter`, `order`), as maps.
@@ -380,3 +421,24 @@ fn filter_params(filter: Option<&Map>, pos: Position) -> Result<Value, Box<EvalA
 pub fn out_of_memory(pos: Position) -> Box<EvalAltResult> {
     EvalAltResult::ErrorTerminated(Dynamic::from(crate::script::engine::OUT_OF_MEMORY), pos).into()
 }
+
+/// Whether every field of `filter` equals `item`'s (an array: any of its values), as
+/// text, as the server compares ids given as strings or numbers.
+fn all_equal(item: &Dynamic, filter: &Map) -> bool {
+    filter.iter().all(|(field, wanted)| {
+        let Some(have) = crate::script::record::field(item, field) else {
+            return false;
+        };
+        let have = have.to_string();
+        match wanted.read_lock::<rhai::Array>() {
+            Some(values) => values.iter().any(|v| v.to_string() == have),
+            None => wanted.to_string() == have,
+        }
+    })
+}
+
+/// Fields records get from their page's side tables: their names, and what fills them in.
+type PageFill<'a> = (
+    &'a [&'static str],
+    &'a (dyn Fn(&mut [Dynamic], SideTables) + Sync),
+);

@@ -180,7 +180,7 @@ fn run_tasks(ctx: &NativeCallContext, ids: &Dynamic, options: &Map) -> Out<Map> 
     let mut filter = Map::new();
     let id_values: Array = wanted.iter().map(|id| Dynamic::from(id.clone())).collect();
     filter.insert("id".into(), Dynamic::from_array(id_values));
-    let tasks = tasks_with_names(ctx, Some(&filter))?;
+    let tasks = crate::script::api::named_tasks(ctx, &filter)?;
     run_and_wait(&host, pos, (method, "id"), ids, &tasks, timeout)
 }
 

@@ -140,12 +140,7 @@ fn runs_between(ctx: &NativeCallContext, from: &str, to: &str) -> Out<Array> {
         let Ok(Value::Object(fields)) = convert::to_json(&schedule) else {
             continue;
         };
-        // Disabled; a server that does not show `enabled` shows no next run of one.
-        let disabled = match fields.get("enabled") {
-            Some(enabled) => enabled == &Value::Bool(false),
-            None => fields.get("runNextAt").is_none_or(Value::is_null),
-        };
-        if disabled {
+        if !crate::wire::schedule::enabled_of(&fields) {
             continue;
         }
         for at in runs(&fields, from, to) {

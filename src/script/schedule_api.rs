@@ -538,7 +538,7 @@ fn new_tasks(
     filter.insert("targetId".into(), Dynamic::from_array(ids));
     filter.insert("targetType".into(), target_type.into());
     filter.insert("type".into(), kind.into());
-    let tasks = crate::script::api::tasks_with_names(ctx, Some(&filter))?;
+    let tasks = crate::script::api::named_tasks(ctx, &filter)?;
     Ok(tasks
         .iter()
         .filter_map(|t| crate::script::record::field(t, "id"))
@@ -630,13 +630,15 @@ fn schedule(host: &Host, pos: Position, id: &str) -> Out<Option<JsonMap>> {
 
 /// Schedule `id` as a change finds it: under dry-run as the plan leaves it (a schedule
 /// the plan creates can be changed too), else as the server lists it.
+/// Read as the client reads every schedule (details in Tableau's spelling, which the
+/// changes built on it then send).
 fn current(host: &Host, pos: Position, id: &str, function: &str) -> Out<JsonMap> {
     if !host.client(pos)?.dry_run() {
-        return existing(host, pos, id, function);
+        return existing(host, pos, id, function).map(crate::wire::schedule::as_read);
     }
     let after = AfterPlan::read(host, pos)?;
     let found = after.find(id).map_err(|p| refused(function, &p, pos))?;
-    Ok(found.clone())
+    Ok(crate::wire::schedule::as_read(found.clone()))
 }
 
 fn existing(host: &Host, pos: Position, id: &str, function: &str) -> Out<JsonMap> {

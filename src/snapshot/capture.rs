@@ -253,12 +253,8 @@ fn schedule(wire: &Value) -> Value {
             "runNextAt",
         ],
     );
-    if let Some(details) = row["scheduleDetails"].as_object() {
-        let documented = crate::wire::schedule::documented_details(details).into_owned();
-        row["scheduleDetails"] = Value::Object(documented);
-    }
-    if row.get("enabled").is_none() {
-        row["enabled"] = json!(row.get("runNextAt").is_some());
+    if let Value::Object(fields) = row {
+        row = Value::Object(crate::wire::schedule::as_read(fields));
     }
     row
 }

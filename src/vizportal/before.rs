@@ -99,6 +99,13 @@ fn read_listed(
             .into_iter()
             .filter_map(|item| {
                 let id = text(item.get("id")?)?;
+                // A schedule with the fields a server may leave out or spell otherwise.
+                let item = match item {
+                    Value::Object(fields) if changes.list == method::GET_SCHEDULES => {
+                        Value::Object(crate::wire::schedule::as_read(fields))
+                    }
+                    other => other,
+                };
                 wanted.contains(id.as_str()).then(|| {
                     let fields: Map<String, Value> = changes
                         .fields

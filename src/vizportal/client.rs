@@ -133,8 +133,8 @@ impl Client {
 
     /// Under a dry run sharing its schedule plan with other sites' (`--all-sites`), the
     /// turn to check a schedule change against the plans and add it to them: held from the
-    /// check to the call, so that no other site plans a change in between. `None` when
-    /// the plan is this client's alone.
+    /// check to the call, so that no other site plans a change in between. `None` for a
+    /// client that shares no plan (one made outside `vizscript run`, in tests).
     pub fn schedule_change_turn(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
         let (shared, _) = self.server_plan.get()?;
         Some(shared.turn.lock().unwrap_or_else(|p| p.into_inner()))
@@ -325,9 +325,11 @@ impl Client {
 
     /// Every page of a list method whose `params` filter it (the client's own reads of
     /// the ids or targets a change names), items converted by `convert`. Public sources
-    /// do not say which fields each list filters on: a server that refuses the filter (an
-    /// error in its answer) is asked for the whole list instead, and the filter is applied
-    /// here (see [`local_filter`](super::local_filter)), for the rest of the session.
+    /// do not say which fields each list filters on: a server that refuses the filter
+    /// ([`refuses_filter`]: an error such as "not supported for filtering") is asked for
+    /// the whole list instead, and the filter is applied here (see
+    /// [`local_filter`](super::local_filter)); once that worked, for the rest of the
+    /// session.
     pub fn list_filtered<T: Send>(
         &self,
         method: &str,
@@ -335,36 +337,25 @@ impl Client {
         items_key: &str,
         convert: ConvertFn<'_, Value, T>,
     ) -> Result<Vec<T>, VizportalError> {
-        let filter = params
+        let Some(filter) = params
             .get("filter")
-            .filter(|_| local_filter::can_apply(params));
-        let key = filter.map(|f| format!("{method} {}", local_filter::fields(f).join(",")));
-        let refused = |key: &String| {
-            let refused = self
-                .refused_filters
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            refused.contains(key)
-        };
-        let (Some(filter), Some(key)) = (filter, key) else {
+            .filter(|_| local_filter::can_apply(params))
+        else {
             return self.list_all(method, params, items_key, convert, &|_, _| {});
         };
-        if !refused(&key) {
-            match self.list_all(method, params, items_key, convert, &|_, _| {}) {
-                Err(VizportalError::Api { errors, .. }) if !errors.is_empty() => {
-                    tracing::info!(
-                        "{method}: the server refused the filter ({}); reading the whole list and filtering it here",
-                        errors[0].message.as_deref().unwrap_or("no message")
-                    );
-                    let mut refused = self
-                        .refused_filters
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner());
-                    refused.insert(key);
-                }
+        let key = format!("{method} {}", local_filter::shape(filter));
+        let known = self
+            .refused_filters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&key);
+        let refusal = match known {
+            true => None,
+            false => match self.list_all(method, params, items_key, convert, &|_, _| {}) {
+                Err(error) if refuses_filter(&error) => Some(error),
                 other => return other,
-            }
-        }
+            },
+        };
         let mut whole = params.clone();
         if let Some(map) = whole.as_object_mut() {
             map.remove("filter");
@@ -375,7 +366,24 @@ impl Client {
                 .filter(|item| local_filter::accepts(filter, item) == Some(true));
             convert(passed.collect(), side)
         };
-        self.list_all(method, &whole, items_key, &keep, &|_, _| {})
+        let read = self.list_all(method, &whole, items_key, &keep, &|_, _| {});
+        match (read, refusal) {
+            (Ok(items), Some(refusal)) => {
+                tracing::info!(
+                    "{method}: the server refused the filter ({refusal}); read the whole list and filtered it here, as from now on"
+                );
+                let mut refused = self
+                    .refused_filters
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                refused.insert(key);
+                Ok(items)
+            }
+            (Ok(items), None) => Ok(items),
+            // The whole list did not read either: the refusal says more.
+            (Err(_), Some(refusal)) => Err(refusal),
+            (Err(error), None) => Err(error),
+        }
     }
 
     /// Like [`Client::list_all`], with each page's answer read by `read` (which calls
@@ -498,6 +506,20 @@ impl Client {
     }
 }
 
+/// Whether `error` is a server's refusal of a list's filter: "not supported for filtering"
+/// (80014 in TabJolt's names), a bad filter clause (21), or a bad parameter value (25, the
+/// emulator's answer to a field it does not filter on). Any other error (permissions, a
+/// session, a busy server) is no reason to read a whole list.
+pub fn refuses_filter(error: &VizportalError) -> bool {
+    use crate::wire::code;
+    matches!(
+        error.code(),
+        Some(
+            code::FILTER_FIELD_NOT_SUPPORTED | code::INVALID_FILTER_CLAUSES | code::BAD_PARAM_VALUE
+        )
+    )
+}
+
 /// How a change that failed with `error` is audited: `unknown` when it may have been
 /// applied, `partial` when its errors name only some of the ids or targets sent (`failed`;
 /// compared as a set, since a server may name one twice), else `failed`.
@@ -538,4 +560,30 @@ fn only_reads_page(method: &str) -> Result<(), VizportalError> {
     Err(VizportalError::Usage(format!(
         "{method} is not a read (get...), so it cannot be paged through"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::WireError;
+
+    #[test]
+    fn only_an_error_about_the_filter_is_a_refused_filter() {
+        let error = |code: i64| VizportalError::Api {
+            method: "getExtractTasks".into(),
+            status: 200,
+            errors: vec![WireError {
+                code: Some(code),
+                id: None,
+                message: Some("no".into()),
+            }],
+        };
+        for code in [80014, 21, 25] {
+            assert!(refuses_filter(&error(code)), "{code}");
+        }
+        // Permissions, an unexpected error, a session: no reason to read a whole list.
+        for code in [1, 17, 46] {
+            assert!(!refuses_filter(&error(code)), "{code}");
+        }
+    }
 }

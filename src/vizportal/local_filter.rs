@@ -41,25 +41,28 @@ fn as_text(value: &Value) -> String {
     id_text(value).map_or_else(|| value.to_string(), |t| t.into_owned())
 }
 
-/// The fields `filter` filters on, sorted, each once.
-pub fn fields(filter: &Value) -> Vec<String> {
-    let mut fields: Vec<String> = filter
-        .get("field")
-        .and_then(Value::as_str)
-        .map(String::from)
-        .into_iter()
-        .collect();
-    for clause in filter
-        .get("clauses")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        fields.extend(self::fields(clause));
+/// What `filter` asks of a server, without its values: each clause's operator and field,
+/// sorted (a server may take `eq` on a field and not `in`).
+pub fn shape(filter: &Value) -> String {
+    fn clauses(filter: &Value, out: &mut Vec<String>) {
+        let operator = filter.get("operator").and_then(Value::as_str).unwrap_or("");
+        if let Some(field) = filter.get("field").and_then(Value::as_str) {
+            out.push(format!("{operator} {field}"));
+        }
+        for clause in filter
+            .get("clauses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            clauses(clause, out);
+        }
     }
-    fields.sort();
-    fields.dedup();
-    fields
+    let mut out = Vec::new();
+    clauses(filter, &mut out);
+    out.sort();
+    out.dedup();
+    out.join(", ")
 }
 
 /// Whether `params` filter a list in a way [`accepts`] can apply here.
@@ -109,5 +112,6 @@ mod tests {
         assert_eq!(accepts(&search, &task), None);
         assert!(can_apply(&json!({ "filter": filter })));
         assert!(!can_apply(&json!({ "filter": search })));
+        assert_eq!(shape(&filter), "eq targetType, in id");
     }
 }

@@ -32,7 +32,7 @@ pub use audit::{AuditLine, AuditLog, Outcome};
 pub(crate) use before::ids_of;
 pub use client::{
     BatchSummary, Client, ItemFailure, PlannedCall, PlannedChange, ServerPlan, is_planned_id,
-    planned_id,
+    planned_id, refuses_filter,
 };
 pub use crypto::encrypt_password;
 pub use error::{ErrorClass, LoginFailure, VizportalError};

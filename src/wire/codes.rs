@@ -19,6 +19,8 @@ pub mod code {
     pub const INVALID_PAGE_SIZE: i64 = 19;
     /// Invalid start index (`page.startIndex`).
     pub const INVALID_START_INDEX: i64 = 20;
+    /// A filter clause the server cannot read.
+    pub const INVALID_FILTER_CLAUSES: i64 = 21;
     /// Invalid sort clause field name.
     pub const INVALID_SORT_FIELD: i64 = 22;
     /// A required parameter is null or empty.

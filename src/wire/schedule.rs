@@ -52,6 +52,35 @@ pub fn documented_details(
     std::borrow::Cow::Owned(documented)
 }
 
+/// Whether a schedule as `getSchedules` shows it (`fields`) is enabled: its `enabled`, or,
+/// from a server that does not show that, whether it shows a next run (a disabled
+/// schedule shows none).
+pub fn enabled_of(fields: &serde_json::Map<String, serde_json::Value>) -> bool {
+    match fields.get("enabled") {
+        Some(enabled) => enabled != &serde_json::Value::Bool(false),
+        None => fields.get("runNextAt").is_some_and(|at| !at.is_null()),
+    }
+}
+
+/// A schedule as `getSchedules` shows it, as the client reads it whatever the server:
+/// details in Tableau's spelling, and `enabled` (see [`enabled_of`]).
+pub fn as_read(
+    mut fields: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    if let Some(serde_json::Value::Object(details)) = fields.get("scheduleDetails") {
+        let documented = documented_details(details).into_owned();
+        fields.insert(
+            "scheduleDetails".into(),
+            serde_json::Value::Object(documented),
+        );
+    }
+    if !fields.contains_key("enabled") {
+        let enabled = enabled_of(&fields);
+        fields.insert("enabled".into(), enabled.into());
+    }
+    fields
+}
+
 /// Detail `field` (in Tableau's spelling) of `details`, in either spelling.
 pub fn detail<'a>(
     details: &'a serde_json::Map<String, serde_json::Value>,

@@ -327,7 +327,10 @@ fn an_empty_path_variable_is_not_set_and_an_empty_flag_refused() {
         Some(&1)
     );
     for flag in ["--audit", "--ca-cert"] {
-        let (code, _, err) = run(vizscript(&emu), &["run", &path, flag, ""]);
+        // An empty variable beside it clears only itself.
+        let mut cmd = vizscript(&emu);
+        cmd.env("VIZSCRIPT_AUDIT", "");
+        let (code, _, err) = run(cmd, &["run", &path, flag, ""]);
         assert_eq!(code, 2, "{err}");
         assert!(err.contains(&format!("{flag} needs a file name")), "{err}");
     }

@@ -214,6 +214,7 @@ fn schedules_in_the_guides_spelling_without_enabled_are_read_alike() {
         print(runs.len());
         disable_schedules(["3"]);
         print(schedule_runs("2017-01-09T00:00:00Z", "2017-01-16T00:00:00Z").len());
+        print(schedules().filter(|s| !s.enabled).map(|s| s.id));
         update_schedule("2", #{ priority: 40 });
         print(schedules(#{ scheduleType: "Weekly" })[0].priority);
     "#;
@@ -221,7 +222,7 @@ fn schedules_in_the_guides_spelling_without_enabled_are_read_alike() {
     let plain = known_schedules();
     let (code, expected, err) = run(vizscript(&plain), &["run", &path]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(expected, "30\n9\n40\n", "{err}");
+    assert_eq!(expected, "30\n9\n[\"3\"]\n40\n", "{err}");
 
     let guide = known_schedules_shown(vizscript::emulator::ScheduleShape {
         guide_spelling: true,
@@ -246,4 +247,32 @@ fn schedules_in_the_guides_spelling_without_enabled_are_read_alike() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("no changes"), "{out}");
+
+    // A change of details given in Tableau's spelling is undone on such a server.
+    let audit = dir.path().join("audit.jsonl");
+    let weekly = |emu: &Emulator| {
+        let all = emu.state()["schedules"].clone();
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "2")
+            .unwrap()
+            .clone()
+    };
+    let before = weekly(&guide);
+    let (_script, change) = script_file(
+        r#"update_schedule("2", #{ scheduleDetails: #{ startTime: 300, recurrenceDaysOfWeek: ["Tue"] } });"#,
+    );
+    let args = ["run", &change, "--audit", audit.to_str().unwrap()];
+    let (code, _, err) = run(vizscript(&guide), &args);
+    assert_eq!(code, 0, "{err}");
+    assert_ne!(weekly(&guide)["scheduleDetails"], before["scheduleDetails"]);
+    let (code, _, err) = run(vizscript(&guide), &["undo", audit.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("changed since"), "{err}");
+    assert_eq!(
+        weekly(&guide)["scheduleDetails"],
+        before["scheduleDetails"],
+        "{err}"
+    );
 }

@@ -693,3 +693,41 @@ fn a_timeout_or_hours_too_large_for_the_clock_do_not_crash_the_run() {
     );
     assert_eq!(r["later"], true, "{r}");
 }
+
+/// A server that filters tasks only on the fields public sources name: the tasks a wait
+/// runs, the fallback's look at their last run, and the tasks `create_extract_tasks` made,
+/// are read from the whole list instead.
+#[test]
+fn waiting_and_reading_back_work_on_a_server_that_filters_only_on_documented_fields() {
+    let data = one_site(30, 6);
+    let chosen = tasks_with_distinct_targets(&data, 2);
+    let jobs = JobSettings {
+        duration: Duration::from_millis(300),
+        fail_rate: 0.0,
+        fail_targets: Vec::new(),
+    };
+    let emu = emulator_with(|c| {
+        c.dataset = data;
+        c.jobs = jobs;
+        c.hidden_methods = vec!["getBackgroundJobs".into()];
+        c.documented_filters = true;
+    });
+    let ids: Vec<&String> = chosen.iter().map(|(id, _)| id).collect();
+    let gone = task(&emu, ids[1]);
+    let script = format!(
+        r#"let r = run_extract_tasks([{}], #{{ wait: true, timeout: 60 }});
+        delete_extract_tasks("{gone_id}");
+        let made = create_extract_tasks("{kind}", ["{target}"], "{schedule}");
+        print(made.created.len());
+        print(to_json(r));"#,
+        id_list(&ids[..1]),
+        gone_id = gone["id"].as_str().unwrap(),
+        kind = gone["targetType"].as_str().unwrap(),
+        target = gone["targetId"].as_str().unwrap(),
+        schedule = gone["scheduleId"].as_str().unwrap(),
+    );
+    let (created, r) = run_printing(&emu, &script);
+    assert_eq!(created, "1", "{r}");
+    assert_eq!(r["timed_out"].as_bool(), Some(false), "{r}");
+    assert_eq!(task(&emu, ids[0])["runCount"], 1);
+}
