@@ -461,10 +461,14 @@ impl Connection {
                         Ok(()) => {
                             tracing::info!("the saved session was renewed: {}", path.display())
                         }
-                        Err(failure) => crate::diag!(
-                            "warning: {}; the next command signs in again",
-                            failure.message.trim_start_matches("error: ")
-                        ),
+                        Err(failure) => {
+                            // A session that cannot be kept is not left open either.
+                            let _ = session.log_out();
+                            crate::diag!(
+                                "warning: {}; the session was ended, and the next command signs in again",
+                                failure.message.trim_start_matches("error: ")
+                            );
+                        }
                     }
                 }
             }

@@ -224,6 +224,17 @@ fn checked(host: &Host, pos: Position, function: &str, method: &str, params: &Va
             if let Some(name) = params.get("name").and_then(Value::as_str) {
                 after.check_name_is_free(function, name, Some(&id), pos)?;
             }
+            // Whether a server takes fewer fields is not known (update_schedule sends all).
+            let missing = crate::wire::schedule::SCHEDULE_FIELDS
+                .iter()
+                .find(|f| params.get(**f).is_none_or(Value::is_null));
+            if method == method::UPDATE_SCHEDULE
+                && let Some(missing) = missing
+            {
+                crate::diag!(
+                    "warning: {function} of schedule {id} without {missing}: Tableau's client sends all seven fields, and a server may refuse fewer (the bundled emulator does, code 24); update_schedule sends them all"
+                );
+            }
             let action = |fields: &Value| fields.get("scheduledAction").cloned();
             let now = current.get("scheduledAction").cloned();
             match action(params).filter(|new| Some(new) != now.as_ref()) {

@@ -337,19 +337,14 @@ impl Client {
         items_key: &str,
         convert: ConvertFn<'_, Value, T>,
     ) -> Result<Vec<T>, VizportalError> {
-        let Some(filter) = params
+        let Some((filter, local)) = params
             .get("filter")
-            .filter(|_| local_filter::can_apply(params))
+            .and_then(|filter| Some((filter, local_filter::LocalFilter::new(filter)?)))
         else {
             return self.list_all(method, params, items_key, convert, &|_, _| {});
         };
         let key = format!("{method} {}", local_filter::shape(filter));
-        let known = self
-            .refused_filters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(&key);
-        let refusal = match known {
+        let refusal = match self.refuses(method, params) {
             true => None,
             false => match self.list_all(method, params, items_key, convert, &|_, _| {}) {
                 Err(error) if refuses_filter(&error) => Some(error),
@@ -361,9 +356,7 @@ impl Client {
             map.remove("filter");
         }
         let keep = |items: Vec<Value>, side: &SideTables| {
-            let passed = items
-                .into_iter()
-                .filter(|item| local_filter::accepts(filter, item) == Some(true));
+            let passed = items.into_iter().filter(|item| local.accepts(item));
             convert(passed.collect(), side)
         };
         let read = self.list_all(method, &whole, items_key, &keep, &|_, _| {});
@@ -384,6 +377,20 @@ impl Client {
             (Err(_), Some(refusal)) => Err(refusal),
             (Err(error), None) => Err(error),
         }
+    }
+
+    /// Whether the server refused the filter of `params` on `method` before in this
+    /// session (see [`Client::list_filtered`]): a caller reading in chunks then reads the
+    /// whole list once instead of once a chunk.
+    pub fn refuses(&self, method: &str, params: &Value) -> bool {
+        let Some(filter) = params.get("filter") else {
+            return false;
+        };
+        let key = format!("{method} {}", local_filter::shape(filter));
+        self.refused_filters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&key)
     }
 
     /// Like [`Client::list_all`], with each page's answer read by `read` (which calls

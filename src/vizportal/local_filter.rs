@@ -4,35 +4,64 @@
 //! source names (`id` on tasks, schedules, workbooks and data sources; `targetId`,
 //! `targetType` and `type` on tasks), so a refused filter is applied here to the whole list.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use crate::wire::id_text;
 
-/// Whether `item` passes `filter` (`and`/`or` of `eq` and `in` clauses, values compared
-/// as text, since ids come as strings or numbers; an item without the field does not);
-/// `None` for a filter with anything else.
-pub fn accepts(filter: &Value, item: &Value) -> Option<bool> {
-    let operator = filter.get("operator")?.as_str()?;
-    let clauses = || filter.get("clauses").and_then(Value::as_array);
-    match operator {
-        "and" => clauses()?
-            .iter()
-            .try_fold(true, |all, clause| Some(accepts(clause, item)? && all)),
-        "or" => clauses()?
-            .iter()
-            .try_fold(false, |any, clause| Some(accepts(clause, item)? || any)),
-        "eq" | "in" => {
-            let field = filter.get("field")?.as_str()?;
-            let have = item.get(field).map(as_text);
-            let wanted: Vec<&Value> = match (operator, filter.get("values"), filter.get("value")) {
-                ("in", Some(Value::Array(values)), _)
-                | ("in", None, Some(Value::Array(values))) => values.iter().collect(),
-                ("eq", _, Some(value)) => vec![value],
-                _ => return None,
-            };
-            Some(have.is_some_and(|have| wanted.into_iter().any(|w| as_text(w) == have)))
+/// A filter read once, to be applied to every item of a list: `and`/`or` of `eq` and `in`
+/// clauses, values compared as text (ids come as strings or numbers), each clause's
+/// values a set (an `in` of a thousand ids is looked up, not compared with each).
+#[derive(Debug)]
+pub enum LocalFilter {
+    /// Every clause holds.
+    All(Vec<LocalFilter>),
+    /// One clause holds.
+    Any(Vec<LocalFilter>),
+    /// The field is one of the values (`eq` is `in` with one); an item without the field
+    /// does not pass.
+    In(String, HashSet<String>),
+}
+
+impl LocalFilter {
+    /// `filter` read, if it holds only what this applies.
+    pub fn new(filter: &Value) -> Option<LocalFilter> {
+        let operator = filter.get("operator")?.as_str()?;
+        let clauses = || -> Option<Vec<LocalFilter>> {
+            let clauses = filter.get("clauses")?.as_array()?;
+            clauses.iter().map(LocalFilter::new).collect()
+        };
+        match operator {
+            "and" => Some(LocalFilter::All(clauses()?)),
+            "or" => Some(LocalFilter::Any(clauses()?)),
+            "eq" | "in" => {
+                let field = filter.get("field")?.as_str()?.to_string();
+                let values: Vec<&Value> =
+                    match (operator, filter.get("values"), filter.get("value")) {
+                        ("in", Some(Value::Array(values)), _)
+                        | ("in", None, Some(Value::Array(values))) => values.iter().collect(),
+                        ("eq", _, Some(value)) => vec![value],
+                        _ => return None,
+                    };
+                Some(LocalFilter::In(
+                    field,
+                    values.into_iter().map(as_text).collect(),
+                ))
+            }
+            _ => None,
         }
-        _ => None,
+    }
+
+    /// Whether `item` passes.
+    pub fn accepts(&self, item: &Value) -> bool {
+        match self {
+            LocalFilter::All(clauses) => clauses.iter().all(|c| c.accepts(item)),
+            LocalFilter::Any(clauses) => clauses.iter().any(|c| c.accepts(item)),
+            LocalFilter::In(field, values) => item
+                .get(field)
+                .is_some_and(|have| values.contains(&as_text(have))),
+        }
     }
 }
 
@@ -65,28 +94,6 @@ pub fn shape(filter: &Value) -> String {
     out.join(", ")
 }
 
-/// Whether `params` filter a list in a way [`accepts`] can apply here.
-pub fn can_apply(params: &Value) -> bool {
-    params.get("filter").is_some_and(only_simple)
-}
-
-/// Whether a filter holds only what [`accepts`] reads.
-fn only_simple(filter: &Value) -> bool {
-    match filter.get("operator").and_then(Value::as_str) {
-        Some("and" | "or") => filter
-            .get("clauses")
-            .and_then(Value::as_array)
-            .is_some_and(|clauses| clauses.iter().all(only_simple)),
-        Some("eq") => filter.get("field").is_some() && filter.get("value").is_some(),
-        Some("in") => {
-            filter.get("field").is_some()
-                && (filter.get("values").is_some_and(Value::is_array)
-                    || filter.get("value").is_some_and(Value::is_array))
-        }
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,19 +106,14 @@ mod tests {
             {"operator": "in", "field": "id", "values": ["5", "7"]},
             {"operator": "eq", "field": "targetType", "value": "Workbook"},
         ]});
-        assert_eq!(accepts(&filter, &task), Some(true));
+        let read = |f: &Value| LocalFilter::new(f).expect("read");
+        assert!(read(&filter).accepts(&task));
         let other = json!({"operator": "eq", "field": "scheduleId", "value": 5});
-        assert_eq!(accepts(&other, &task), Some(false));
+        assert!(!read(&other).accepts(&task));
         let missing = json!({"operator": "eq", "field": "priority", "value": 5});
-        assert_eq!(
-            accepts(&missing, &task),
-            Some(false),
-            "a field the item lacks"
-        );
+        assert!(!read(&missing).accepts(&task), "a field the item lacks");
         let search = json!({"operator": "matches", "value": "x"});
-        assert_eq!(accepts(&search, &task), None);
-        assert!(can_apply(&json!({ "filter": filter })));
-        assert!(!can_apply(&json!({ "filter": search })));
+        assert!(LocalFilter::new(&search).is_none());
         assert_eq!(shape(&filter), "eq targetType, in id");
     }
 }

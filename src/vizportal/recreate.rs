@@ -311,12 +311,22 @@ impl Client {
         targets: &[String],
     ) -> Result<ByTarget, VizportalError> {
         let mut found = ByTarget::new();
-        for chunk in targets.chunks(FILTERED_READ) {
-            let params = json!({ "filter": { "operator": "and", "clauses": [
+        let of = |chunk: &[String]| {
+            json!({ "filter": { "operator": "and", "clauses": [
                 { "operator": "in", "field": "targetId", "values": chunk },
                 { "operator": "eq", "field": "targetType", "value": target_type },
                 { "operator": "eq", "field": "type", "value": task_type },
-            ] } });
+            ] } })
+        };
+        let mut start = 0;
+        while start < targets.len() {
+            let mut end = (start + FILTERED_READ).min(targets.len());
+            // A server that does not filter so is read whole once, for the rest too.
+            if self.refuses(method::GET_EXTRACT_TASKS, &of(&targets[start..end])) {
+                end = targets.len();
+            }
+            let params = of(&targets[start..end]);
+            start = end;
             let keep = |items: Vec<Value>, _: &SideTables| -> Vec<Found> {
                 items
                     .iter()

@@ -1251,3 +1251,20 @@ fn a_dry_run_warns_of_an_unknown_method_and_checks_a_call_made_from_the_command_
         "nothing was sent"
     );
 }
+
+/// A raw updateSchedule naming fewer than the seven fields is planned with a warning,
+/// since the strict emulator (and perhaps a server) refuses it when sent.
+#[test]
+fn a_partial_update_schedule_is_planned_with_a_warning_and_refused_when_sent() {
+    let emu = emulator();
+    let (_dir, path) = script_file(r#"vizportal("updateSchedule", #{ id: "1", priority: 10 });"#);
+    let (code, _, err) = run(vizscript(&emu), &["run", &path, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("without name: Tableau's client sends all seven fields"),
+        "{err}"
+    );
+    let (code, _, err) = run(vizscript(&emu), &["run", &path]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("code 24"), "{err}");
+}

@@ -1608,3 +1608,29 @@ fn undo_dry_run_of_sites_that_changed_one_schedule_sees_the_newer_sites_undo() {
         "{dry}"
     );
 }
+
+/// Once a server refused to filter on ids, an audited change of thousands of tasks reads
+/// the whole list twice for its before values (for the first thousand, then for the
+/// rest), not once for each thousand.
+#[test]
+fn before_values_of_a_large_change_read_an_unfiltered_list_once() {
+    let emu = emulator_with(|c| {
+        c.dataset = one_site(3000, 8);
+        c.documented_filters = true;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let (_guard, script) =
+        script_file("set_extract_tasks_priority(extract_tasks().map(|t| t.id), 7);");
+    run_audited(&emu, &script, &audit, &[]);
+    let reads = emu.stats().by_method.get("getExtractTasks").copied();
+    // The script's own read (3 pages), the refused filter (1), the whole list for the
+    // first thousand ids (3 pages) and for the other two thousand (3 pages).
+    assert_eq!(reads, Some(10), "{:?}", emu.stats());
+    let lines = audit_lines(&audit);
+    let before: usize = lines
+        .iter()
+        .map(|l| l["before"].as_object().map_or(0, |b| b.len()))
+        .sum();
+    assert_eq!(before, 3000, "every id has its before values");
+}
