@@ -47,6 +47,20 @@ pub fn login(args: &LoginArgs) -> Result<(), Failure> {
         current,
     )
     .saved_as(Some(who.name().to_string()));
+    // The session this one replaces is ended, not left open on the server until it
+    // expires. (Best effort: it may have ended already.)
+    let replaced = saved::find(session.server(), Some(who), saved::Use::LogOut)
+        .ok()
+        .flatten()
+        .filter(|(_, old)| !old.same_session(&record));
+    if let Some((_, old)) = replaced {
+        let server = session.server().to_string();
+        let options = connect_options(&args.connect, server, None, Some(old.existing()));
+        if let Ok(old_session) = Session::open(options) {
+            let _ = old_session.log_out();
+            tracing::info!("the session saved before was ended on the server");
+        }
+    }
     if let Err(failure) = saved::write(&path, &record) {
         // A session that cannot be kept is not left open on the server.
         let _ = end(&connection);

@@ -103,6 +103,11 @@ impl SavedSession {
     pub fn is(&self, id: &SecretString) -> bool {
         self.session_id == id.expose_secret()
     }
+
+    /// Whether `other` holds the same session as this.
+    pub fn same_session(&self, other: &SavedSession) -> bool {
+        self.session_id == other.session_id
+    }
 }
 
 /// The directory of saved sessions.

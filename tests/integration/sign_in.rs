@@ -1175,3 +1175,23 @@ fn a_session_id_holding_more_than_a_cookie_value_is_refused_unshown() {
     assert!(!err.contains("Sess-Secret-7"), "{err}");
     assert_eq!(count(&emu, "getSessionInfo"), 0, "nothing sent");
 }
+
+/// `login --save` again ends the session it replaces on the server: it had stayed open,
+/// usable by anyone holding its cookie, until it expired.
+#[test]
+fn saving_a_session_again_ends_the_one_it_replaces() {
+    let emu = emulator();
+    let state = tempfile::tempdir().unwrap();
+    let path = save_session(&emu, state.path());
+    let first: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let again = save_session(&emu, state.path());
+    assert_eq!(again, path);
+    let mut cmd = bare(&emu, state.path());
+    cmd.env("TABLEAU_SESSION_ID", first["sessionId"].as_str().unwrap())
+        .env("TABLEAU_XSRF_TOKEN", first["xsrfToken"].as_str().unwrap());
+    let (code, _, err) = run(cmd, &["call", "getSessionInfo"]);
+    assert_eq!(code, 3, "the replaced session no longer works: {err}");
+    let (code, _, err) = run(bare(&emu, state.path()), &["call", "getSessionInfo"]);
+    assert_eq!(code, 0, "the new one does: {err}");
+}
