@@ -384,3 +384,44 @@ fn ctrl_c_ends_a_retry_after_wait() {
         "no request after Ctrl-C: {err}"
     );
 }
+
+/// A signed-in call answered 403 with an HTML page (how a server rejects an XSRF token is
+/// not known) is a session to renew: the client signs in again and repeats it. Answered
+/// so again, it fails as a rejected session, not as a server that is not Vizportal.
+#[test]
+fn a_403_html_page_mid_session_is_a_session_to_renew() {
+    let emu = emulator();
+    let page = |_: &str| {
+        let body = "<html><body>Forbidden</body></html>";
+        format!(
+            "HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = asked.clone();
+    let server = fake_signed_in(&emu, ("Sess-1", "Xsrf-1"), move |request| {
+        match count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => page(request),
+            _ => json_answer(200, r#"{"result":{"schedules":[]}}"#),
+        }
+    });
+    let mut cmd = vizscript(&emu);
+    cmd.env("TABLEAU_SERVER", &server.url);
+    let (code, out, err) = run(cmd, &["call", "getSchedules"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("schedules"), "{out}");
+    assert_eq!(
+        server.requests_to("/login "),
+        2,
+        "signed in again once: {err}"
+    );
+
+    let server = fake_signed_in(&emu, ("Sess-1", "Xsrf-1"), page);
+    let mut cmd = vizscript(&emu);
+    cmd.env("TABLEAU_SERVER", &server.url);
+    let (code, _, err) = run(cmd, &["call", "getSchedules"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("HTTP 403"), "{err}");
+}
