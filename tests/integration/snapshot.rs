@@ -495,14 +495,10 @@ fn a_rehearsals_audit_lines_are_marked_and_left_out_by_undo() {
     real.env("VIZSCRIPT_AUDIT", &audit);
     let (code, _, err) = run(real, &["run", &script]);
     assert_eq!(code, 0, "{err}");
-    let text = std::fs::read_to_string(&audit).unwrap();
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines.len(), 2, "{text}");
+    let lines = audit_lines(&audit);
+    assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[0]["rehearsal"], snapshot.to_str().unwrap());
-    assert!(lines[1].get("rehearsal").is_none(), "{text}");
+    assert!(lines[1].get("rehearsal").is_none(), "{lines:?}");
 
     let (code, _, err) = run(vizscript(&emu), &["undo", audit.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");

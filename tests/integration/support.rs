@@ -538,3 +538,12 @@ pub fn clear_of_age(data: Dataset, hours: i64) -> Dataset {
     }
     Dataset::from_json(json).expect("the same data")
 }
+
+/// The lines of an audit file, read as JSON (none when there is no file).
+pub fn audit_lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

@@ -23,11 +23,14 @@ fn kind(task: &Value) -> (String, String, String) {
     )
 }
 
-fn audit_lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+/// The ids of the first `n` extract tasks of the site `url_name`.
+fn site_task_ids(emu: &vizscript::emulator::Emulator, url_name: &str, n: usize) -> Vec<String> {
+    let site = site_id(emu, url_name);
+    tasks(emu)
+        .iter()
+        .filter(|t| t["siteId"] == site.as_str())
+        .take(n)
+        .map(|t| text(t, "id"))
         .collect()
 }
 
@@ -1370,13 +1373,7 @@ fn a_line_of_an_unknown_outcome_is_named_and_skips_count_lines_once() {
     let emu = emulator();
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let finance = site_id(&emu, "finance");
-    let ids: Vec<String> = tasks(&emu)
-        .iter()
-        .filter(|t| t["siteId"] == finance.as_str())
-        .take(3)
-        .map(|t| text(t, "id"))
-        .collect();
+    let ids = site_task_ids(&emu, "finance", 3);
     let (_one, first) = script_file(&format!(
         r#"set_extract_tasks_priority(["{}", "{}"], 3);"#,
         ids[0], ids[1]
@@ -1522,13 +1519,7 @@ fn undo_dry_run_fails_what_the_undo_would_fail_on_a_schedule_deleted_since() {
     );
     let temporary: Value = serde_json::from_str(&made).unwrap();
     let temporary = text(&temporary, "id");
-    let finance = site_id(&emu, "finance");
-    let ids: Vec<String> = tasks(&emu)
-        .iter()
-        .filter(|t| t["siteId"] == finance.as_str())
-        .take(2)
-        .map(|t| text(t, "id"))
-        .collect();
+    let ids = site_task_ids(&emu, "finance", 2);
     call(
         "setExtractTasksSchedule",
         serde_json::json!({"ids": ids, "scheduleId": temporary}),
