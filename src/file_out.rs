@@ -36,6 +36,11 @@ pub fn replace<E: From<io::Error>>(
     if target == Target::Named && special {
         return in_place(&place, write);
     }
+    // A file the user may not write to is not replaced either (a read-only file in a
+    // directory the user may write to).
+    if target == Target::Named && existing.is_some() {
+        std::fs::OpenOptions::new().write(true).open(&place)?;
+    }
     let mut builder = tempfile::Builder::new();
     #[cfg(unix)]
     {
@@ -56,8 +61,18 @@ pub fn replace<E: From<io::Error>>(
         Err(e) => return Err(e.into()),
     };
     if let (Target::Named, Some(metadata)) = (target, &existing) {
-        // Best effort: some file systems (vfat) keep no permissions.
+        // The file stays as it was to others: its permissions, owner and group. (Best
+        // effort: some file systems (vfat) keep none, and only root may give a file away.)
         let _ = temporary.as_file().set_permissions(metadata.permissions());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let _ = std::os::unix::fs::fchown(
+                temporary.as_file(),
+                Some(metadata.uid()),
+                Some(metadata.gid()),
+            );
+        }
     }
     let mut out = io::BufWriter::new(temporary.as_file_mut());
     write(&mut out)?;
@@ -174,6 +189,30 @@ mod tests {
         assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
         let mode = std::fs::metadata(&link).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    /// A file replaced keeps its owner and group (root writing another user's file), and
+    /// a file its user may not write to is refused, as writing it in place would be.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn a_replaced_file_keeps_its_owner_and_a_read_only_one_is_refused() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("theirs.json");
+        std::fs::write(&path, "{}").unwrap();
+        // SAFETY: `geteuid` only reads the calling process's user id.
+        let root = unsafe { libc::geteuid() } == 0;
+        if root {
+            std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+            replace::<io::Error>(&path, Target::Named, |out| out.write_all(b"[]")).unwrap();
+            let metadata = std::fs::metadata(&path).unwrap();
+            assert_eq!((metadata.uid(), metadata.gid()), (65534, 65534));
+        } else {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+            let refused = replace::<io::Error>(&path, Target::Named, |out| out.write_all(b"[]"));
+            assert_eq!(refused.unwrap_err().kind(), io::ErrorKind::PermissionDenied);
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
+        }
     }
 
     #[cfg(unix)]

@@ -242,9 +242,6 @@ fn undo_runs(
         match client.plan_undo(selected, &history) {
             Ok(plan) => {
                 failed += undo_plan(client, &plan, &mut history);
-                if client.dry_run() {
-                    history.put_back.absorb(&plan);
-                }
                 (recreated, put_back) = (history.recreated, history.put_back);
             }
             Err(e) => {
@@ -267,6 +264,9 @@ fn undo_plan(
 ) -> usize {
     report_plan(plan);
     let (results, outcomes) = client.apply_undo(plan, history);
+    if client.dry_run() {
+        history.put_back.absorb(plan, &results);
+    }
     let recreated = &mut history.recreated;
     let verb = if client.dry_run() {
         "would put back"

@@ -254,6 +254,11 @@ fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
         fields.insert("scheduleDetails".into(), json!({ "startTime": start }));
     }
     fields.extend(changes);
+    // Details given in the API guide's spelling are sent in Tableau's, as read.
+    if let Some(Value::Object(details)) = fields.get("scheduleDetails") {
+        let documented = crate::wire::schedule::documented_details(details).into_owned();
+        fields.insert("scheduleDetails".into(), Value::Object(documented));
+    }
     check_schedule(&fields).map_err(|m| usage(format!("update_schedule: {m}"), pos))?;
     let mut params = JsonMap::new();
     params.insert("id".into(), Value::String(id.clone()));
@@ -664,7 +669,13 @@ fn read_back(host: &Host, pos: Position, id: &str) -> Out<Map> {
 /// Every schedule's `keep` fields, by id (the audit's before values of a batch).
 fn all_schedules(host: &Host, pos: Position, keep: &[&str]) -> Out<JsonMap> {
     let client = host.client(pos)?;
-    let plain = |items: Vec<Value>, _: &crate::vizportal::SideTables| items;
+    // As the client reads every schedule (a server may not show `enabled`).
+    let plain = |items: Vec<Value>, _: &crate::vizportal::SideTables| -> Vec<Value> {
+        items
+            .into_iter()
+            .map(crate::wire::schedule::listed_as_read)
+            .collect()
+    };
     let list = client
         .list_all(
             crate::wire::method::GET_SCHEDULES,

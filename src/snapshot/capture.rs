@@ -239,7 +239,7 @@ fn datasource(wire: &Value) -> Value {
 /// answer in the API guide's), and, from a server that does not show `enabled`, enabled
 /// when it shows a next run (a disabled schedule shows none).
 fn schedule(wire: &Value) -> Value {
-    let mut row = pick(
+    let row = pick(
         wire,
         &[
             "id",
@@ -253,10 +253,7 @@ fn schedule(wire: &Value) -> Value {
             "runNextAt",
         ],
     );
-    if let Value::Object(fields) = row {
-        row = Value::Object(crate::wire::schedule::as_read(fields));
-    }
-    row
+    crate::wire::schedule::listed_as_read(row)
 }
 
 fn task(wire: &Value) -> Value {

@@ -217,10 +217,11 @@ fn ends_mid_line(path: &Path) -> bool {
 
 /// A copy of `params` fit to print and write: the value of every key that names a secret
 /// (see [`crate::wire::is_secret_name`]) replaced, unless it is a flag or empty
-/// (`embedPassword: true` holds none), and so is every string holding one of `secrets`
+/// (`embedPassword: true` holds none), and so is every string that is one of `secrets`
 /// (the session's own password, whatever key it is sent under) of eight bytes or more.
-/// A shorter one (the demo's `admin`) is not looked for: it would take names and ids
-/// with it, which the dry run's checks and `undo` read back from the plan and the audit.
+/// A shorter one (the demo's `admin`), or one inside a longer text (a schedule named
+/// after it), is not looked for: it would take names and ids with it, which the dry
+/// run's checks and `undo` read back from the plan and the audit.
 pub fn redact_params(params: &Value, secrets: &[String]) -> Value {
     const REDACTED: &str = "(redacted)";
     match params {
@@ -239,13 +240,7 @@ pub fn redact_params(params: &Value, secrets: &[String]) -> Value {
                 .map(|item| redact_params(item, secrets))
                 .collect(),
         ),
-        Value::String(text)
-            if secrets
-                .iter()
-                .any(|s| s.len() >= 8 && text.contains(s.as_str())) =>
-        {
-            REDACTED.into()
-        }
+        Value::String(text) if secrets.iter().any(|s| s.len() >= 8 && text == s) => REDACTED.into(),
         other => other.clone(),
     }
 }
@@ -270,7 +265,10 @@ mod tests {
                             "details": {"pass": "Sekr1tPW9x", "note": "was Sekr1tPW9x!"}});
         let clean = redact_params(&params, &["Sekr1tPW9x".to_string()]);
         assert_eq!(clean["details"]["pass"], "(redacted)");
-        assert_eq!(clean["details"]["note"], "(redacted)");
+        assert_eq!(
+            clean["details"]["note"], "was Sekr1tPW9x!",
+            "a name, not the secret"
+        );
         assert_eq!(clean["embedPassword"], true);
         assert_eq!(clean["password"], Value::Null);
         assert_eq!(clean["ids"][0], "1");

@@ -106,11 +106,9 @@ fn read_listed(
             .filter_map(|item| {
                 let id = text(item.get("id")?)?;
                 // A schedule with the fields a server may leave out or spell otherwise.
-                let item = match item {
-                    Value::Object(fields) if changes.list == method::GET_SCHEDULES => {
-                        Value::Object(crate::wire::schedule::as_read(fields))
-                    }
-                    other => other,
+                let item = match changes.list == method::GET_SCHEDULES {
+                    true => crate::wire::schedule::listed_as_read(item),
+                    false => item,
                 };
                 wanted.contains(id.as_str()).then(|| {
                     let fields: Map<String, Value> = changes
@@ -191,7 +189,12 @@ pub(crate) fn schedule_deletion(
     keep: &[&str],
     contents: bool,
 ) -> Result<(Map<String, Value>, Vec<String>), VizportalError> {
-    let plain = |items: Vec<Value>, _: &SideTables| items;
+    let plain = |items: Vec<Value>, _: &SideTables| -> Vec<Value> {
+        items
+            .into_iter()
+            .map(crate::wire::schedule::listed_as_read)
+            .collect()
+    };
     let all = client.list_all(
         method::GET_SCHEDULES,
         &json!({}),

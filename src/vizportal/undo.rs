@@ -169,9 +169,16 @@ fn changed(line: &AuditLine) -> Option<(Kind, Vec<(&'static str, Value)>)> {
         method::SET_ENABLED_STATUS_FOR_SCHEDULES => one(Kind::Schedule, "enabled", "enabled"),
         method::SET_SCHEDULE_NAME => one(Kind::Schedule, "name", "name"),
         method::UPDATE_SCHEDULE => {
+            // Details as the server lists them again: in Tableau's spelling.
             let fields = UPDATED
                 .iter()
-                .filter_map(|f| Some((*f, p.get(*f)?.clone())))
+                .filter_map(|f| match (*f, p.get(*f)?) {
+                    ("scheduleDetails", Value::Object(details)) => {
+                        let documented = crate::wire::schedule::documented_details(details);
+                        Some((*f, Value::Object(documented.into_owned())))
+                    }
+                    (_, value) => Some((*f, value.clone())),
+                })
                 .collect();
             Some((Kind::Schedule, fields))
         }
@@ -854,9 +861,10 @@ fn inverse_calls(
 /// `calls`, preceded by a rename to a stand-in name of each schedule whose name another
 /// schedule of the undo takes back: names are unique, so two schedules whose names a run
 /// swapped could not each take theirs back while the other held it. The stand-in is
-/// `(undo: schedule ID)`; the schedule's own call then gives it its name.
+/// `(undo at TIME: schedule ID)`, which no one else holds; the schedule's own call then
+/// gives it its name.
 fn with_names_freed(current: &Values, calls: Vec<UndoCall>) -> Vec<UndoCall> {
-    let comparable = |name: &str| name.trim().to_lowercase();
+    let comparable = |name: &str| name.trim().to_ascii_lowercase();
     let name_now = |id: &str| {
         let fields = current.get(&(Kind::Schedule, id.to_string()))?;
         fields.get("name")?.as_str().map(comparable)
@@ -882,13 +890,17 @@ fn with_names_freed(current: &Values, calls: Vec<UndoCall>) -> Vec<UndoCall> {
         })
         .collect();
     let line = calls.iter().map(|c| c.line).max().unwrap_or(0);
+    let at = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f");
     let aside = holders.into_iter().map(|id| UndoCall {
         line,
         method: method::SET_SCHEDULE_NAME.to_string(),
         ids: vec![id.to_string()],
-        params: [("name".to_string(), json!(format!("(undo: schedule {id})")))]
-            .into_iter()
-            .collect(),
+        params: [(
+            "name".to_string(),
+            json!(format!("(undo at {at}: schedule {id})")),
+        )]
+        .into_iter()
+        .collect(),
     });
     aside.collect::<Vec<_>>().into_iter().chain(calls).collect()
 }

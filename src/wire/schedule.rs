@@ -81,6 +81,14 @@ pub fn as_read(
     fields
 }
 
+/// [`as_read`] of a listed schedule as a JSON value; anything else as it is.
+pub fn listed_as_read(schedule: serde_json::Value) -> serde_json::Value {
+    match schedule {
+        serde_json::Value::Object(fields) => serde_json::Value::Object(as_read(fields)),
+        other => other,
+    }
+}
+
 /// Detail `field` (in Tableau's spelling) of `details`, in either spelling.
 pub fn detail<'a>(
     details: &'a serde_json::Map<String, serde_json::Value>,

@@ -248,7 +248,8 @@ fn schedules_in_the_guides_spelling_without_enabled_are_read_alike() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("no changes"), "{out}");
 
-    // A change of details given in Tableau's spelling is undone on such a server.
+    // Changes of details given in either spelling, and a schedule disabled, are undone
+    // on such a server.
     let audit = dir.path().join("audit.jsonl");
     let weekly = |emu: &Emulator| {
         let all = emu.state()["schedules"].clone();
@@ -261,7 +262,12 @@ fn schedules_in_the_guides_spelling_without_enabled_are_read_alike() {
     };
     let before = weekly(&guide);
     let (_script, change) = script_file(
-        r#"update_schedule("2", #{ scheduleDetails: #{ startTime: 300, recurrenceDaysOfWeek: ["Tue"] } });"#,
+        r#"update_schedule("2", #{ scheduleDetails: #{ startTime: 300, recurrenceDaysOfWeek: ["Tue"] } });
+        let s = schedules(#{ scheduleType: "Weekly" })[0];
+        vizportal("updateSchedule", #{ id: "2", name: s.name, scheduledAction: "Extract",
+            scheduleType: "Weekly", priority: 60, parallel: true,
+            scheduleDetails: #{ startTime: 300, recurrencyDaysOfWeek: ["Wed"] } });
+        disable_schedules(["1"]);"#,
     );
     let args = ["run", &change, "--audit", audit.to_str().unwrap()];
     let (code, _, err) = run(vizscript(&guide), &args);
@@ -275,4 +281,7 @@ fn schedules_in_the_guides_spelling_without_enabled_are_read_alike() {
         before["scheduleDetails"],
         "{err}"
     );
+    assert_eq!(weekly(&guide)["priority"], before["priority"], "{err}");
+    let daily = guide.state()["schedules"][0].clone();
+    assert_eq!(daily["enabled"], true, "enabled again: {err}");
 }

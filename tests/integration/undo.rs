@@ -1625,3 +1625,34 @@ fn before_values_of_a_large_change_read_an_unfiltered_list_once() {
         .sum();
     assert_eq!(before, 3000, "every id has its before values");
 }
+
+/// A call the dry run of an undo refuses puts nothing back for the runs after it, so the
+/// dry run goes on as the undo does (here: the older run's rename is then changed since).
+#[test]
+fn undo_dry_run_counts_no_refused_call_as_put_back() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let (_guard, script) = script_file(
+        r#"rename_schedule("1", "A1"); switch_site("marketing"); rename_schedule("1", "B1");"#,
+    );
+    run_audited_on(&emu, &script, &audit, "finance");
+    let mut taken = vizscript(&emu);
+    taken.env("TABLEAU_SITE", "finance");
+    let (code, _, err) = run(
+        taken,
+        &["call", "setScheduleName", r#"{"id": "4", "name": "A1"}"#],
+    );
+    assert_eq!(code, 0, "{err}");
+    let undo = |extra: &[&str]| {
+        let args = [&["undo", audit.to_str().unwrap()][..], extra].concat();
+        run(vizscript(&emu), &args)
+    };
+    let (dry_code, _, dry) = undo(&["--dry-run"]);
+    let (code, _, real) = undo(&[]);
+    assert_eq!((dry_code, code), (1, 1), "{dry}\n---\n{real}");
+    for err in [&dry, &real] {
+        assert!(err.contains("changed since"), "{err}");
+        assert!(!err.contains("setScheduleName would put back"), "{err}");
+    }
+}

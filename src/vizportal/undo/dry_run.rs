@@ -18,9 +18,11 @@ use crate::wire::{WireError, code, id_text, method};
 pub struct PutBack(Values);
 
 impl PutBack {
-    /// Take in what `plan`'s calls put back.
-    pub fn absorb(&mut self, plan: &UndoPlan) {
-        for call in &plan.calls {
+    /// Take in what `plan`'s calls put back, those of them that `outcomes` (in order)
+    /// says went through: a call the dry run refused puts nothing back.
+    pub fn absorb<T, E>(&mut self, plan: &UndoPlan, outcomes: &[Result<T, E>]) {
+        let applied = plan.calls.iter().zip(outcomes).filter(|(_, o)| o.is_ok());
+        for (call, _) in applied {
             let Some(kind) = kind_of(&call.method) else {
                 continue;
             };
@@ -114,7 +116,7 @@ impl Schedules {
                     return Some(refused(code::SCHEDULE_NOT_FOUND, id, message));
                 }
                 let name = call.params.get("name").and_then(Value::as_str)?;
-                let comparable = |n: &str| n.trim().to_lowercase();
+                let comparable = |n: &str| n.trim().to_ascii_lowercase();
                 let holder = self
                     .0
                     .iter()
