@@ -500,7 +500,7 @@ pub(crate) fn parse_answer(
     }
     let parsed: Option<Value> = serde_json::from_slice(bytes).ok();
     let Some(Value::Object(mut top)) = parsed else {
-        return Err(classify_non_json(method, url, status, content_type, bytes));
+        return Err(classify_non_json(url, status, content_type, bytes));
     };
     let Some(result) = top.remove("result") else {
         return Err(if status == StatusCode::UNAUTHORIZED {
@@ -581,21 +581,9 @@ fn lenient_error(value: &Value) -> WireError {
     }
 }
 
-/// An answer that is not JSON: a 401 is a session to renew; so is a 403 to a call of a
-/// signed-in session (how a server answers a rejected XSRF token is not known: an HTML
-/// error page is possible), which is repeated once signed in again. Anything else is not
-/// the Vizportal API.
-fn classify_non_json(
-    method: &str,
-    url: &str,
-    status: StatusCode,
-    content_type: &str,
-    bytes: &[u8],
-) -> Attempt {
-    let signing_in = [wire::method::GENERATE_PUBLIC_KEY, wire::method::LOGIN].contains(&method);
+fn classify_non_json(url: &str, status: StatusCode, content_type: &str, bytes: &[u8]) -> Attempt {
     match status.as_u16() {
         401 => Attempt::Unauthorized(401, Vec::new()),
-        403 if !signing_in => Attempt::Unauthorized(403, Vec::new()),
         s => not_vizportal(url, s, content_type, &excerpt(bytes)),
     }
 }
