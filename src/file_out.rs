@@ -61,18 +61,18 @@ pub fn replace<E: From<io::Error>>(
         Err(e) => return Err(e.into()),
     };
     if let (Target::Named, Some(metadata)) = (target, &existing) {
-        // The file stays as it was to others: its permissions, owner and group. (Best
-        // effort: some file systems (vfat) keep none, and only root may give a file away.)
-        let _ = temporary.as_file().set_permissions(metadata.permissions());
+        // The file stays as it was to others: its group, owner and permissions, in that
+        // order (a member of the group may give it the group, only root the owner, and
+        // a change of owner clears set-id bits). Best effort: some file systems (vfat)
+        // keep none of them.
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            let _ = std::os::unix::fs::fchown(
-                temporary.as_file(),
-                Some(metadata.uid()),
-                Some(metadata.gid()),
-            );
+            let file = temporary.as_file();
+            let _ = std::os::unix::fs::fchown(file, None, Some(metadata.gid()));
+            let _ = std::os::unix::fs::fchown(file, Some(metadata.uid()), None);
         }
+        let _ = temporary.as_file().set_permissions(metadata.permissions());
     }
     let mut out = io::BufWriter::new(temporary.as_file_mut());
     write(&mut out)?;

@@ -47,12 +47,22 @@ pub fn login(args: &LoginArgs) -> Result<(), Failure> {
         current,
     )
     .saved_as(Some(who.name().to_string()));
-    // The session this one replaces is ended, not left open on the server until it
-    // expires. (Best effort: it may have ended already.)
-    let replaced = saved::find(session.server(), Some(who), saved::Use::LogOut)
+    // The session this one replaces, if vizscript made it (one adopted from a browser
+    // is the browser's), from a file only this user can read.
+    let replaced = saved::find(session.server(), Some(who), saved::Use::SignIn)
         .ok()
         .flatten()
-        .filter(|(_, old)| !old.same_session(&record));
+        .filter(|(_, old)| {
+            !old.same_session(&record)
+                && old.made_by != crate::vizportal::SessionOrigin::Given.name()
+        });
+    if let Err(failure) = saved::write(&path, &record) {
+        // A session that cannot be kept is not left open on the server.
+        let _ = end(&connection);
+        return Err(failure);
+    }
+    // Once the new one is kept, the one it replaced is ended, not left open on the
+    // server until it expires. (Best effort: it may have ended already.)
     if let Some((_, old)) = replaced {
         let server = session.server().to_string();
         let options = connect_options(&args.connect, server, None, Some(old.existing()));
@@ -60,11 +70,6 @@ pub fn login(args: &LoginArgs) -> Result<(), Failure> {
             let _ = old_session.log_out();
             tracing::info!("the session saved before was ended on the server");
         }
-    }
-    if let Err(failure) = saved::write(&path, &record) {
-        // A session that cannot be kept is not left open on the server.
-        let _ = end(&connection);
-        return Err(failure);
     }
     for older in saved::forget_older(session.server(), who) {
         crate::diag!(

@@ -228,7 +228,9 @@ fn checked(host: &Host, pos: Position, function: &str, method: &str, params: &Va
             let missing = crate::wire::schedule::SCHEDULE_FIELDS
                 .iter()
                 .find(|f| params.get(**f).is_none_or(Value::is_null));
+            // A raw call (its function is its method); update_schedule sends them all.
             if method == method::UPDATE_SCHEDULE
+                && function == method
                 && let Some(missing) = missing
             {
                 crate::diag!(

@@ -240,7 +240,9 @@ pub fn redact_params(params: &Value, secrets: &[String]) -> Value {
                 .map(|item| redact_params(item, secrets))
                 .collect(),
         ),
-        Value::String(text) if secrets.iter().any(|s| s.len() >= 8 && text == s) => REDACTED.into(),
+        Value::String(text) if secrets.iter().any(|s| s.len() >= 8 && text.trim() == s) => {
+            REDACTED.into()
+        }
         other => other.clone(),
     }
 }

@@ -373,8 +373,11 @@ impl Client {
                 Ok(items)
             }
             (Ok(items), None) => Ok(items),
-            // The whole list did not read either: the refusal says more.
-            (Err(_), Some(refusal)) => Err(refusal),
+            // The whole list did not read either: its error is the one to act on.
+            (Err(error), Some(refusal)) => {
+                tracing::info!("{method}: the server refused the filter ({refusal})");
+                Err(error)
+            }
             (Err(error), None) => Err(error),
         }
     }

@@ -971,7 +971,7 @@ pub(super) fn same(expected: &Value, now: &Value) -> bool {
 /// stores it: like [`same`], but a string without the spaces around it, since a server
 /// trims the names it stores ("End of month " is kept as "End of month"); and a map (a
 /// schedule's details) holds no member the call did not set unless it is empty (null, 0,
-/// false, "" or [], as a server fills in a default: `endTime: 0`) or as it was `before`
+/// false, "", [] or {}, as a server fills in a default: `endTime: 0`) or as it was `before`
 /// the call: an `endTime` of 720 someone set since is their change.
 fn still_as_set(set: &Value, now: &Value, before: Option<&Value>) -> bool {
     match (set, now) {

@@ -56,7 +56,7 @@ pub fn documented_details(
 /// from a server that does not show that, whether it shows a next run (a disabled
 /// schedule shows none).
 pub fn enabled_of(fields: &serde_json::Map<String, serde_json::Value>) -> bool {
-    match fields.get("enabled") {
+    match fields.get("enabled").filter(|e| !e.is_null()) {
         Some(enabled) => enabled != &serde_json::Value::Bool(false),
         None => fields.get("runNextAt").is_some_and(|at| !at.is_null()),
     }
@@ -74,7 +74,7 @@ pub fn as_read(
             serde_json::Value::Object(documented),
         );
     }
-    if !fields.contains_key("enabled") {
+    if fields.get("enabled").is_none_or(serde_json::Value::is_null) {
         let enabled = enabled_of(&fields);
         fields.insert("enabled".into(), enabled.into());
     }

@@ -1267,4 +1267,9 @@ fn a_partial_update_schedule_is_planned_with_a_warning_and_refused_when_sent() {
     let (code, _, err) = run(vizscript(&emu), &["run", &path]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("code 24"), "{err}");
+    // update_schedule sends all seven: no warning.
+    let (_dir, helper) = script_file(r#"update_schedule("1", #{ priority: 10 });"#);
+    let (code, _, err) = run(vizscript(&emu), &["run", &helper, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("seven fields"), "{err}");
 }
