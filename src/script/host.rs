@@ -240,19 +240,22 @@ impl Host {
     ) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
         let client = self.client(pos)?;
         let params = filter_params(Some(filter), pos)?;
-        match self.read_records(client, method, items_key, &params, late) {
-            Err(e) if crate::vizportal::refuses_filter(&e) => {
-                let whole = serde_json::json!({});
-                let all = self
-                    .read_records(client, method, items_key, &whole, late)
-                    .map_err(|e| raise(&e, pos))?;
-                Ok(all
-                    .into_iter()
-                    .filter(|item| all_equal(item, filter))
-                    .collect())
+        if !client.refuses(method, &params) {
+            match self.read_records(client, method, items_key, &params, late) {
+                Err(e) if crate::vizportal::refuses_filter(&e) => {}
+                read => return read.map_err(|e| raise(&e, pos)),
             }
-            read => read.map_err(|e| raise(&e, pos)),
         }
+        let whole = serde_json::json!({});
+        let all = self
+            .read_records(client, method, items_key, &whole, late)
+            .map_err(|e| raise(&e, pos))?;
+        // For the rest of the session, as `Client::list_filtered` remembers a refusal.
+        client.note_refused(method, &params);
+        Ok(all
+            .into_iter()
+            .filter(|item| all_equal(item, filter))
+            .collect())
     }
 
     /// Every page of `method` called with `params`, each item a record with the fields

@@ -365,11 +365,7 @@ impl Client {
                 tracing::info!(
                     "{method}: the server refused the filter ({refusal}); read the whole list and filtered it here, as from now on"
                 );
-                let mut refused = self
-                    .refused_filters
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                refused.insert(key);
+                self.remember_refused(key);
                 Ok(items)
             }
             (Ok(items), None) => Ok(items),
@@ -380,6 +376,22 @@ impl Client {
             }
             (Err(error), None) => Err(error),
         }
+    }
+
+    /// Remember that the server refuses the filter of `params` on `method` (a caller read
+    /// the whole list instead, and that worked): [`Client::refuses`] says so from now on.
+    pub fn note_refused(&self, method: &str, params: &Value) {
+        if let Some(filter) = params.get("filter") {
+            self.remember_refused(format!("{method} {}", local_filter::shape(filter)));
+        }
+    }
+
+    fn remember_refused(&self, key: String) {
+        let mut refused = self
+            .refused_filters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        refused.insert(key);
     }
 
     /// Whether the server refused the filter of `params` on `method` before in this

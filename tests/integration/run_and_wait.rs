@@ -716,6 +716,7 @@ fn waiting_and_reading_back_work_on_a_server_that_filters_only_on_documented_fie
     let gone = task(&emu, ids[1]);
     let script = format!(
         r#"let r = run_extract_tasks([{}], #{{ wait: true, timeout: 60 }});
+        run_extract_tasks([{0}], #{{ wait: true, timeout: 60 }});
         delete_extract_tasks("{gone_id}");
         let made = create_extract_tasks("{kind}", ["{target}"], "{schedule}");
         print(made.created.len());
@@ -729,5 +730,14 @@ fn waiting_and_reading_back_work_on_a_server_that_filters_only_on_documented_fie
     let (created, r) = run_printing(&emu, &script);
     assert_eq!(created, "1", "{r}");
     assert_eq!(r["timed_out"].as_bool(), Some(false), "{r}");
-    assert_eq!(task(&emu, ids[0])["runCount"], 1);
+    assert_eq!(task(&emu, ids[0])["runCount"], 2);
+    // The second wait does not ask for the filter refused for the first.
+    let by_id = emu
+        .calls()
+        .iter()
+        .filter(|c| {
+            c.method == "getExtractTasks" && c.params["filter"].to_string().contains("\"id\"")
+        })
+        .count();
+    assert_eq!(by_id, 1, "one refused read by id, remembered");
 }
