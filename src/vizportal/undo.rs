@@ -390,17 +390,34 @@ impl Client {
                 },
             )
             .collect();
-        let mut recreated = self.recreate_tasks(&plan.recreate);
-        if let Some(schedules) = &schedules {
-            for (task, outcome) in plan.recreate.iter().zip(&mut recreated) {
-                if matches!(outcome, Recreated::Planned) && !schedules.has(&task.schedule_id) {
-                    *outcome = Recreated::Failed(format!(
-                        "schedule {} does not exist (checked under --dry-run)",
-                        task.schedule_id
-                    ));
-                }
-            }
-        }
+        // Under --dry-run, a task to create again on a schedule that is not there fails as
+        // the server would fail it, and is not planned.
+        let missing = |task: &Recreation| {
+            let schedules = schedules.as_ref()?;
+            (!schedules.has(&task.schedule_id)).then(|| {
+                Recreated::Failed(format!(
+                    "schedule {} does not exist (checked under --dry-run)",
+                    task.schedule_id
+                ))
+            })
+        };
+        let refused: Vec<Option<Recreated>> = plan.recreate.iter().map(missing).collect();
+        let planned: Vec<Recreation> = plan
+            .recreate
+            .iter()
+            .zip(&refused)
+            .filter(|(_, refused)| refused.is_none())
+            .map(|(task, _)| task.clone())
+            .collect();
+        let mut made = self.recreate_tasks(&planned).into_iter();
+        let recreated = refused
+            .into_iter()
+            .map(|refused| {
+                refused
+                    .or_else(|| made.next())
+                    .unwrap_or(Recreated::Planned)
+            })
+            .collect();
         (calls, recreated)
     }
 
@@ -679,8 +696,16 @@ fn undo_line(
             continue;
         }
         for &(field, _) in &fields {
-            if let Some(value) = old.get(*field) {
-                now.insert(field.to_string(), value.clone());
+            // Details an older audit holds in the API guide's spelling go back in Tableau's.
+            let value = match old.get(*field) {
+                Some(Value::Object(details)) if *field == "scheduleDetails" => {
+                    let documented = crate::wire::schedule::documented_details(details);
+                    Some(Value::Object(documented.into_owned()))
+                }
+                value => value.cloned(),
+            };
+            if let Some(value) = value {
+                now.insert(field.to_string(), value);
             }
         }
         for &(field, _) in &fields {

@@ -18,15 +18,29 @@ use crate::wire::{WireError, code, id_text, method};
 pub struct PutBack(Values);
 
 impl PutBack {
-    /// Take in what `plan`'s calls put back, those of them that `outcomes` (in order)
-    /// says went through: a call the dry run refused puts nothing back.
-    pub fn absorb<T, E>(&mut self, plan: &UndoPlan, outcomes: &[Result<T, E>]) {
-        let applied = plan.calls.iter().zip(outcomes).filter(|(_, o)| o.is_ok());
-        for (call, _) in applied {
+    /// Take in what `plan`'s calls put back, for the ids that `outcomes` (in order) says
+    /// went through: a call the dry run refused puts nothing back, one refused for some of
+    /// its ids puts the others back.
+    pub fn absorb(&mut self, plan: &UndoPlan, outcomes: &[Result<Vec<String>, VizportalError>]) {
+        for (call, outcome) in plan.calls.iter().zip(outcomes) {
             let Some(kind) = kind_of(&call.method) else {
                 continue;
             };
-            for id in &call.ids {
+            let applied: Vec<&String> = match outcome {
+                Ok(ids) => ids.iter().collect(),
+                Err(VizportalError::Api { errors, .. })
+                    if errors.iter().all(|e| e.id.is_some()) =>
+                {
+                    let refused: Vec<&str> =
+                        errors.iter().filter_map(|e| e.id.as_deref()).collect();
+                    call.ids
+                        .iter()
+                        .filter(|id| !refused.contains(&id.as_str()))
+                        .collect()
+                }
+                Err(_) => Vec::new(),
+            };
+            for id in applied {
                 let fields = self.0.entry((kind, id.clone())).or_default();
                 fields.extend(call.params.clone());
             }
@@ -91,12 +105,14 @@ impl Schedules {
     /// Why the server would refuse `call` (planned in this order), as its error; a rename
     /// it would take is taken, for the calls after it.
     pub(super) fn refusal(&mut self, call: &UndoCall) -> Option<VizportalError> {
-        let refused = |code: i64, id: &str, message: String| VizportalError::Api {
+        // The error names the schedule a rename or update is refused for; a move to a
+        // schedule that is not there fails for every id, so it names none.
+        let refused = |code: i64, id: Option<&str>, message: String| VizportalError::Api {
             method: call.method.clone(),
             status: 200,
             errors: vec![WireError {
                 code: Some(code),
-                id: Some(id.to_string()),
+                id: id.map(str::to_string),
                 message: Some(format!("{message} (checked under --dry-run)")),
             }],
         };
@@ -106,14 +122,14 @@ impl Schedules {
                 let missing = !self.0.contains_key(schedule.as_ref());
                 missing.then(|| {
                     let message = format!("schedule {schedule} does not exist");
-                    refused(code::SCHEDULE_NOT_FOUND, &schedule, message)
+                    refused(code::SCHEDULE_NOT_FOUND, None, message)
                 })
             }
             method::SET_SCHEDULE_NAME | method::UPDATE_SCHEDULE => {
                 let id = call.ids.first()?;
                 if !self.0.contains_key(id) {
                     let message = format!("schedule {id} does not exist");
-                    return Some(refused(code::SCHEDULE_NOT_FOUND, id, message));
+                    return Some(refused(code::SCHEDULE_NOT_FOUND, Some(id), message));
                 }
                 let name = call.params.get("name").and_then(Value::as_str)?;
                 let comparable = |n: &str| n.trim().to_ascii_lowercase();
@@ -124,7 +140,7 @@ impl Schedules {
                 if let Some((holder, _)) = holder {
                     let message =
                         format!("a schedule named \"{name}\" exists already (schedule {holder})");
-                    return Some(refused(code::SCHEDULE_NAME_EXISTS, id, message));
+                    return Some(refused(code::SCHEDULE_NAME_EXISTS, Some(id), message));
                 }
                 self.0.insert(id.clone(), name.to_string());
                 None
