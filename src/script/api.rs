@@ -479,14 +479,18 @@ fn with_enabled(schedules: Array) -> Array {
     schedules
         .into_iter()
         .map(|schedule| {
-            if crate::script::record::field(&schedule, "enabled").is_some() {
+            let shown = crate::script::record::field(&schedule, "enabled");
+            if shown.is_some_and(|enabled| !enabled.is_unit()) {
                 return schedule;
             }
-            let Some(mut fields) = crate::script::record::as_map(&schedule) else {
+            let (Some(mut fields), Ok(Value::Object(wire))) = (
+                crate::script::record::as_map(&schedule),
+                convert::to_json(&schedule),
+            ) else {
                 return schedule;
             };
-            let next = fields.get("runNextAt").is_some_and(|at| !at.is_unit());
-            fields.insert("enabled".into(), next.into());
+            let enabled = crate::wire::schedule::enabled_of(&wire);
+            fields.insert("enabled".into(), enabled.into());
             Dynamic::from_map(fields)
         })
         .collect()

@@ -137,7 +137,7 @@ impl AfterPlan {
     ) -> Out<()> {
         let same = |fields: &JsonMap| {
             let other = fields.get("name").and_then(Value::as_str).unwrap_or("");
-            other.trim().eq_ignore_ascii_case(name.trim())
+            crate::wire::schedule::name_key(other) == crate::wire::schedule::name_key(name)
         };
         let taken = self
             .schedules

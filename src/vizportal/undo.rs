@@ -889,7 +889,7 @@ fn inverse_calls(
 /// `(undo at TIME: schedule ID)`, which no one else holds; the schedule's own call then
 /// gives it its name.
 fn with_names_freed(current: &Values, calls: Vec<UndoCall>) -> Vec<UndoCall> {
-    let comparable = |name: &str| name.trim().to_ascii_lowercase();
+    let comparable = crate::wire::schedule::name_key;
     let name_now = |id: &str| {
         let fields = current.get(&(Kind::Schedule, id.to_string()))?;
         fields.get("name")?.as_str().map(comparable)

@@ -52,6 +52,13 @@ pub fn documented_details(
     std::borrow::Cow::Owned(documented)
 }
 
+/// A schedule name as names are compared for uniqueness: without the spaces around it,
+/// and the letters A to Z in any case (as the emulator compares them; a server trims the
+/// names it stores).
+pub fn name_key(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
 /// Whether a schedule as `getSchedules` shows it (`fields`) is enabled: its `enabled`, or,
 /// from a server that does not show that, whether it shows a next run (a disabled
 /// schedule shows none).

@@ -132,11 +132,11 @@ impl Schedules {
                     return Some(refused(code::SCHEDULE_NOT_FOUND, Some(id), message));
                 }
                 let name = call.params.get("name").and_then(Value::as_str)?;
-                let comparable = |n: &str| n.trim().to_ascii_lowercase();
+                let key = crate::wire::schedule::name_key;
                 let holder = self
                     .0
                     .iter()
-                    .find(|(other, held)| *other != id && comparable(held) == comparable(name));
+                    .find(|(other, held)| *other != id && key(held) == key(name));
                 if let Some((holder, _)) = holder {
                     let message =
                         format!("a schedule named \"{name}\" exists already (schedule {holder})");
