@@ -337,13 +337,12 @@ impl Client {
         items_key: &str,
         convert: ConvertFn<'_, Value, T>,
     ) -> Result<Vec<T>, VizportalError> {
-        let Some((filter, local)) = params
+        let Some(local) = params
             .get("filter")
-            .and_then(|filter| Some((filter, local_filter::LocalFilter::new(filter)?)))
+            .and_then(local_filter::LocalFilter::new)
         else {
             return self.list_all(method, params, items_key, convert, &|_, _| {});
         };
-        let key = format!("{method} {}", local_filter::shape(filter));
         let refusal = match self.refuses(method, params) {
             true => None,
             false => match self.list_all(method, params, items_key, convert, &|_, _| {}) {
@@ -365,7 +364,7 @@ impl Client {
                 tracing::info!(
                     "{method}: the server refused the filter ({refusal}); read the whole list and filtered it here, as from now on"
                 );
-                self.remember_refused(key);
+                self.note_refused(method, params);
                 Ok(items)
             }
             (Ok(items), None) => Ok(items),
@@ -381,31 +380,25 @@ impl Client {
     /// Remember that the server refuses the filter of `params` on `method` (a caller read
     /// the whole list instead, and that worked): [`Client::refuses`] says so from now on.
     pub fn note_refused(&self, method: &str, params: &Value) {
-        if let Some(filter) = params.get("filter") {
-            self.remember_refused(format!("{method} {}", local_filter::shape(filter)));
+        if let Some(key) = refusal_key(method, params) {
+            let mut refused = self
+                .refused_filters
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            refused.insert(key);
         }
-    }
-
-    fn remember_refused(&self, key: String) {
-        let mut refused = self
-            .refused_filters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        refused.insert(key);
     }
 
     /// Whether the server refused the filter of `params` on `method` before in this
     /// session (see [`Client::list_filtered`]): a caller reading in chunks then reads the
     /// whole list once instead of once a chunk.
     pub fn refuses(&self, method: &str, params: &Value) -> bool {
-        let Some(filter) = params.get("filter") else {
-            return false;
-        };
-        let key = format!("{method} {}", local_filter::shape(filter));
-        self.refused_filters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(&key)
+        refusal_key(method, params).is_some_and(|key| {
+            self.refused_filters
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&key)
+        })
     }
 
     /// Like [`Client::list_all`], with each page's answer read by `read` (which calls
@@ -526,6 +519,13 @@ impl Client {
             self.audit_lost.store(true, Ordering::SeqCst);
         }
     }
+}
+
+/// How a refused filter is remembered: the method and what the filter asks, without its
+/// values; `None` for params without a filter.
+fn refusal_key(method: &str, params: &Value) -> Option<String> {
+    let filter = params.get("filter")?;
+    Some(format!("{method} {}", local_filter::shape(filter)))
 }
 
 /// Whether `error` is a server's refusal of a list's filter: "not supported for filtering"
