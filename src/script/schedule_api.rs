@@ -255,10 +255,7 @@ fn update(ctx: &NativeCallContext, id: &Dynamic, changes: Map) -> Out<Map> {
     }
     fields.extend(changes);
     // Details given in the API guide's spelling are sent in Tableau's, as read.
-    if let Some(Value::Object(details)) = fields.get("scheduleDetails") {
-        let documented = crate::wire::schedule::documented_details(details).into_owned();
-        fields.insert("scheduleDetails".into(), Value::Object(documented));
-    }
+    let fields = crate::wire::schedule::with_documented_details(fields);
     check_schedule(&fields).map_err(|m| usage(format!("update_schedule: {m}"), pos))?;
     let mut params = JsonMap::new();
     params.insert("id".into(), Value::String(id.clone()));

@@ -172,12 +172,9 @@ fn changed(line: &AuditLine) -> Option<(Kind, Vec<(&'static str, Value)>)> {
             // Details as the server lists them again: in Tableau's spelling.
             let fields = UPDATED
                 .iter()
-                .filter_map(|f| match (*f, p.get(*f)?) {
-                    ("scheduleDetails", Value::Object(details)) => {
-                        let documented = crate::wire::schedule::documented_details(details);
-                        Some((*f, Value::Object(documented.into_owned())))
-                    }
-                    (_, value) => Some((*f, value.clone())),
+                .filter_map(|f| {
+                    let value = p.get(*f)?;
+                    Some((*f, crate::wire::schedule::documented_field(f, value)))
                 })
                 .collect();
             Some((Kind::Schedule, fields))
@@ -697,14 +694,8 @@ fn undo_line(
         }
         for &(field, _) in &fields {
             // Details an older audit holds in the API guide's spelling go back in Tableau's.
-            let value = match old.get(*field) {
-                Some(Value::Object(details)) if *field == "scheduleDetails" => {
-                    let documented = crate::wire::schedule::documented_details(details);
-                    Some(Value::Object(documented.into_owned()))
-                }
-                value => value.cloned(),
-            };
-            if let Some(value) = value {
+            if let Some(value) = old.get(*field) {
+                let value = crate::wire::schedule::documented_field(field, value);
                 now.insert(field.to_string(), value);
             }
         }

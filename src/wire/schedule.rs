@@ -69,18 +69,33 @@ pub fn enabled_of(fields: &serde_json::Map<String, serde_json::Value>) -> bool {
     }
 }
 
+/// Schedule field `field`'s `value` as the client reads and writes it: `scheduleDetails`
+/// in Tableau's spelling (see [`documented_details`]), any other field as it is.
+pub fn documented_field(field: &str, value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(details) if field == "scheduleDetails" => {
+            serde_json::Value::Object(documented_details(details).into_owned())
+        }
+        other => other.clone(),
+    }
+}
+
+/// `fields` (a schedule's) with its `scheduleDetails` in Tableau's spelling.
+pub fn with_documented_details(
+    mut fields: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    if let Some(details) = fields.get_mut("scheduleDetails") {
+        *details = documented_field("scheduleDetails", details);
+    }
+    fields
+}
+
 /// A schedule as `getSchedules` shows it, as the client reads it whatever the server:
 /// details in Tableau's spelling, and `enabled` (see [`enabled_of`]).
 pub fn as_read(
-    mut fields: serde_json::Map<String, serde_json::Value>,
+    fields: serde_json::Map<String, serde_json::Value>,
 ) -> serde_json::Map<String, serde_json::Value> {
-    if let Some(serde_json::Value::Object(details)) = fields.get("scheduleDetails") {
-        let documented = documented_details(details).into_owned();
-        fields.insert(
-            "scheduleDetails".into(),
-            serde_json::Value::Object(documented),
-        );
-    }
+    let mut fields = with_documented_details(fields);
     if fields.get("enabled").is_none_or(serde_json::Value::is_null) {
         let enabled = enabled_of(&fields);
         fields.insert("enabled".into(), enabled.into());
