@@ -177,18 +177,7 @@ pub(super) fn check_call<'h>(
     if !client.dry_run() {
         return Ok(None);
     }
-    // Only changes to the schedules, which every site's dry run sees, may race another
-    // site's (a name two sites both find free).
-    let shared = [
-        method::CREATE_SCHEDULE,
-        method::SET_SCHEDULE_NAME,
-        method::UPDATE_SCHEDULE,
-        method::DELETE_SCHEDULES,
-    ];
-    let turn = match shared.contains(&method) {
-        true => client.schedule_change_turn(),
-        false => None,
-    };
+    let turn = client.schedule_change_turn(method);
     checked(host, pos, function, method, params).map(|()| turn)
 }
 

@@ -132,10 +132,15 @@ impl Client {
     }
 
     /// Under a dry run sharing its schedule plan with other sites' (`--all-sites`), the
-    /// turn to check a schedule change against the plans and add it to them: held from the
-    /// check to the call, so that no other site plans a change in between. `None` for a
-    /// client that shares no plan (one made outside `vizscript run`, in tests).
-    pub fn schedule_change_turn(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+    /// turn to check a call of `method` against the plans and add it to them: held from
+    /// the check to the call, so that no other site plans a change in between. `None` for
+    /// a method that changes no schedule (only those, which every site's dry run sees, may
+    /// race another site's: a name two sites both find free), and for a client that
+    /// shares no plan (one made outside `vizscript run`, in tests).
+    pub fn schedule_change_turn(&self, method: &str) -> Option<std::sync::MutexGuard<'_, ()>> {
+        if !SCHEDULE_CHANGES.contains(&method) {
+            return None;
+        }
         let (shared, _) = self.server_plan.get()?;
         Some(shared.turn.lock().unwrap_or_else(|p| p.into_inner()))
     }
