@@ -393,18 +393,15 @@ pub(super) fn batch_with(
     let id = convert::id_for(method, key, value)
         .map_err(|m| usage(format!("{method}: {key}: {m}"), pos))?;
     let host = Host::of(ctx)?;
-    // The ids too: a batch of none sends nothing, so nothing is checked.
-    let named = match host.client(pos)?.dry_run() {
-        true => convert::ids(ids).unwrap_or_default(),
-        false => Vec::new(),
-    };
-    let _turn = match named.is_empty() {
-        false => {
+    if host.client(pos)?.dry_run() {
+        // The ids too: a batch of none sends nothing, so nothing is checked. (A move takes
+        // no turn: see `Client::schedule_change_turn`.)
+        let named = convert::ids(ids).unwrap_or_default();
+        if !named.is_empty() {
             let asked = serde_json::json!({ key: id, "ids": named });
-            super::planned_schedules::check_call(&host, pos, method, method, &asked)?
+            super::planned_schedules::check_call(&host, pos, method, method, &asked)?;
         }
-        true => None,
-    };
+    }
     let mut extra = serde_json::Map::new();
     extra.insert(key.into(), Value::String(id));
     host.batch(pos, method, ids, extra)

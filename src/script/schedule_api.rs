@@ -407,13 +407,11 @@ fn create_tasks(
         true => convert::ids(target_ids).unwrap_or_default(),
         false => Vec::new(),
     };
-    let _turn = match targets.is_empty() {
-        false => {
-            let asked = json!({ "scheduleId": schedule, "targetIds": targets });
-            check_call(&host, pos, method, method, &asked)?
-        }
-        true => None,
-    };
+    if !targets.is_empty() {
+        // A creation of tasks takes no turn (see `Client::schedule_change_turn`).
+        let asked = json!({ "scheduleId": schedule, "targetIds": targets });
+        check_call(&host, pos, method, method, &asked)?;
+    }
     let refused = targets_refused(&host, pos, (target_type, kind), &targets)?;
     // Targets refused for what the server holds make no task in the plan either.
     let client = host.client(pos)?;
