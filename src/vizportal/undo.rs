@@ -371,7 +371,7 @@ impl Client {
         plan: &UndoPlan,
         history: &UndoHistory,
     ) -> (Vec<Result<Vec<String>, VizportalError>>, Vec<Recreated>) {
-        let mut schedules = match self.dry_run() {
+        let mut schedules = match self.dry_run() && dry_run::Schedules::asked_of(plan) {
             true => dry_run::Schedules::read(self, &history.put_back)
                 .inspect_err(|e| tracing::warn!("undo: cannot check its schedule calls: {e}"))
                 .ok(),

@@ -102,6 +102,21 @@ impl Schedules {
         Ok(Schedules(names))
     }
 
+    /// Whether `plan` asks anything of the schedules: calls naming one, or tasks to create
+    /// again on one. (If not, the schedules need not be listed.)
+    pub(super) fn asked_of(plan: &UndoPlan) -> bool {
+        let names_one = |call: &UndoCall| {
+            matches!(
+                call.method.as_str(),
+                method::SET_EXTRACT_TASKS_SCHEDULE
+                    | method::SET_SUBSCRIPTIONS_SCHEDULE
+                    | method::SET_SCHEDULE_NAME
+                    | method::UPDATE_SCHEDULE
+            )
+        };
+        !plan.recreate.is_empty() || plan.calls.iter().any(names_one)
+    }
+
     /// Why the server would refuse `call` (planned in this order), as its error; a rename
     /// it would take is taken, for the calls after it.
     pub(super) fn refusal(&mut self, call: &UndoCall) -> Option<VizportalError> {
