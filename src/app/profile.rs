@@ -105,24 +105,24 @@ pub fn apply(args: &mut ConnectArgs, matches: &ArgMatches) -> Result<Provenance,
         args.session_id = None;
         cleared.push("session_id");
     }
+    // An empty path: as not given from a variable, a usage error from a flag.
     let empty = |path: &PathBuf| path.as_os_str().is_empty();
-    for (setting, flag) in [("audit", "--audit"), ("ca_cert", "--ca-cert")] {
-        let paths = match setting {
-            "audit" => args.audit.iter().collect::<Vec<_>>(),
-            _ => args.ca_cert.iter().collect(),
-        };
-        if !paths.into_iter().any(empty) {
+    let empty_audit = args.audit.as_ref().is_some_and(empty);
+    let empty_ca_cert = args.ca_cert.iter().any(empty);
+    for (setting, flag, is_empty) in [
+        ("audit", "--audit", empty_audit),
+        ("ca_cert", "--ca-cert", empty_ca_cert),
+    ] {
+        if !is_empty {
             continue;
         }
         if matches.value_source(setting) == Some(ValueSource::CommandLine) {
             return Err(Failure::usage(format!("{flag} needs a file name")));
         }
-        match setting {
-            "audit" => args.audit = None,
-            _ => args.ca_cert.retain(|path| !empty(path)),
-        }
         cleared.push(setting);
     }
+    args.audit.take_if(|path| empty(path));
+    args.ca_cert.retain(|path| !empty(path));
     let given = |setting: &str| {
         !cleared.contains(&setting)
             && matches!(
