@@ -50,19 +50,17 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let outcome =
         with_profile(&mut cli, &matches).and_then(|provenance| dispatch(&cli, &provenance));
-    let outcome = match (outcome, crate::stdout::finish()) {
+    // What ran stands; the user must know its output is not whole.
+    let cut_short = crate::stdout::finish().map(|why| {
+        format!(
+            "error: the output could not be written to standard output ({why}): what it holds is cut short"
+        )
+    });
+    let outcome = match (outcome, cut_short) {
         (outcome, None) => outcome,
-        // What ran stands; the user must know its output is not whole.
-        (Ok(()), Some(why)) => Err(Failure::new(
-            ExitCode::Failed,
-            format!(
-                "error: the output could not be written to standard output ({why}): what it holds is cut short"
-            ),
-        )),
-        (Err(failure), Some(why)) => {
-            crate::diag!(
-                "error: the output could not be written to standard output ({why}): what it holds is cut short"
-            );
+        (Ok(()), Some(message)) => Err(Failure::new(ExitCode::Failed, message)),
+        (Err(failure), Some(message)) => {
+            crate::diag!("{message}");
             Err(failure)
         }
     };
